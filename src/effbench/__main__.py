@@ -1,0 +1,5 @@
+import sys
+
+from effbench.cli import main
+
+sys.exit(main())

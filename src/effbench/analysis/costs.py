@@ -1,0 +1,109 @@
+"""The cost table: every indicator of every candidate, derived from a run's records.
+
+Pure: a :class:`effbench.store.db.RunRecord` in, plain dicts out. Raw latency samples are the
+truth; latency percentiles and throughput are derived here, every time, from them.
+Each value is a :class:`Value` with its unit and provenance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from effbench.analysis.stats import quantile
+
+LATENCY_KIND = "latency_per_call"
+
+
+@dataclass(frozen=True)
+class Value:
+    value: float | None
+    unit: str
+    provenance: str          # measured | estimated | analytic
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "unit": self.unit, "provenance": self.provenance, **({"note": self.note} if self.note else {})}
+
+
+def _metric_value(run, key, name, batch_size=0) -> Value | None:
+    m = run.metric(key, name, batch_size)
+    if m is None:
+        return None
+    return Value(m.value, m.unit, m.provenance)
+
+
+def batch_rows(run) -> list[dict]:
+    """One row per (candidate, batch size): latency per batch and per sample, throughput, memory."""
+    rows = []
+    for s in run.samples:
+        if s.kind != LATENCY_KIND or len(s.values) == 0:
+            continue
+        b = s.batch_size
+        v = np.asarray(s.values)
+        p50, p90, p99 = (quantile(v, q) for q in (0.5, 0.9, 0.99))
+        mem = run.metric(s.candidate, "peak_memory_bytes", b)
+        rows.append({
+            "candidate": s.candidate,
+            "batch_size": b,
+            "n_samples": int(v.size),
+            "latency_p50_s": p50,
+            "latency_p90_s": p90,
+            "latency_p99_s": p99,
+            "latency_mean_s": float(v.mean()),
+            "latency_p50_per_sample_s": p50 / b,
+            "latency_p99_per_sample_s": p99 / b,
+            "throughput_samples_per_s": b / p50 if p50 > 0 else float("inf"),
+            "peak_memory_bytes": None if mem is None else mem.value,
+            "stop_reason": s.meta.get("stop_reason"),
+            "block_size": s.meta.get("block_size", 1),
+        })
+    rows.sort(key=lambda r: (r["candidate"], r["batch_size"]))
+    return rows
+
+
+def cost_table(run) -> list[dict]:
+    """One row per candidate with every indicator as a :class:`Value` (or None when missing)."""
+    by_cand: dict[str, list[dict]] = {}
+    for r in batch_rows(run):
+        by_cand.setdefault(r["candidate"], []).append(r)
+    out = []
+    for c in run.candidates:
+        rows = by_cand.get(c.key, [])
+        b1 = next((r for r in rows if r["batch_size"] == 1), None)
+        best = max(rows, key=lambda r: r["throughput_samples_per_s"]) if rows else None
+        flops = run.metric(c.key, "flops_per_sample")
+        rss1 = run.metric(c.key, "peak_rss_bytes", 1)
+        b_max = max((r["batch_size"] for r in rows), default=None)
+        mem_max = None if b_max is None else run.metric(c.key, "peak_memory_bytes", b_max)
+        missing = []
+        row = {
+            "candidate": c.key,
+            "model": c.model,
+            "backend": c.backend,
+            "family": c.family,
+            "parent": c.parent,
+            "status": c.status,
+            "error": c.error,
+            "accuracy": _metric_value(run, c.key, "accuracy"),
+            "f1_macro": _metric_value(run, c.key, "f1_macro"),
+            "params": _metric_value(run, c.key, "params"),
+            "flops_per_sample": _metric_value(run, c.key, "flops_per_sample"),
+            "flops_coverage": None if flops is None else flops.detail.get("coverage"),
+            "size_bytes": _metric_value(run, c.key, "size_bytes"),
+            "peak_rss_bytes_b1": None if rss1 is None else Value(rss1.value, rss1.unit, rss1.provenance, note="whole worker process at batch 1"),
+            "peak_memory_bytes_bmax": None if mem_max is None else Value(mem_max.value, mem_max.unit, mem_max.provenance, note=f"added by one call at batch {b_max}"),
+            "bmax": b_max,
+            "latency_p50_s_b1": None if b1 is None else Value(b1["latency_p50_s"], "s", "measured"),
+            "latency_p99_s_b1": None if b1 is None else Value(b1["latency_p99_s"], "s", "measured"),
+            "best_throughput_samples_per_s": None if best is None else Value(best["throughput_samples_per_s"], "samples/s", "measured", note=f"at batch {best['batch_size']}"),
+            "best_throughput_batch_size": None if best is None else best["batch_size"],
+            "train_time_s": _metric_value(run, c.key, "train_time_s"),
+        }
+        for k, v in row.items():
+            if v is None and k not in ("parent", "error", "flops_coverage", "best_throughput_batch_size", "bmax"):
+                missing.append(k)
+        row["missing"] = missing
+        out.append(row)
+    return out

@@ -1,0 +1,641 @@
+"""Statistics of latency samples and comparisons of runs (pure: arrays in, results out).
+
+No I/O, no clock, no printing. Every interval states its method in ``Estimate.method``; when an
+interval cannot be computed honestly (too few samples), its bounds are ``nan`` and the method
+says why. See ``docs/statistics.md`` for the methods and their references.
+
+Conventions used everywhere in this module:
+
+* Quantile point estimates use numpy's default ``method="linear"`` (Hyndman & Fan type 7:
+  ``h = (n - 1) q``, linear interpolation between the order statistics around ``h``).
+* Quantile intervals are distribution-free, equal-tailed order-statistic intervals from the
+  binomial distribution (Conover, *Practical Nonparametric Statistics*, 3rd ed., 1999, sec. 3.2;
+  Hahn & Meeker, *Statistical Intervals*, 1991): ``[X_(l), X_(u)]`` with
+  ``P(B <= l - 1) <= alpha/2`` and ``P(B >= u) <= alpha/2`` for ``B ~ Binomial(n, q)``, so
+  coverage is at least ``confidence`` for any continuous distribution of iid samples.
+* The mean interval is Student's t interval.
+* Run comparisons use a seeded percentile bootstrap of quantile ratios and the two-sided
+  Mann-Whitney U test.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from effbench.errors import ConfigError, DataError
+
+__all__ = [
+    "QUANTILES",
+    "QUANTILE_METHOD",
+    "Estimate",
+    "Summary",
+    "Comparison",
+    "quantile",
+    "quantile_key",
+    "quantile_ci",
+    "mean_ci",
+    "summarize",
+    "relative_halfwidth",
+    "stability_warnings",
+    "compare",
+    "holm_bonferroni",
+    "precision_reached",
+    "min_samples_for_quantile_ci",
+]
+
+QUANTILES: tuple[float, ...] = (0.5, 0.9, 0.95, 0.99, 0.999)
+"""Quantiles reported by :func:`summarize`."""
+
+QUANTILE_METHOD = "linear"
+"""numpy's quantile method used for every point estimate in effbench (Hyndman & Fan type 7)."""
+
+ORDER_STAT_METHOD = "order-statistic binomial interval (distribution-free, equal-tailed)"
+MEAN_METHOD = "Student t interval"
+BOOT_METHOD = "percentile bootstrap of the ratio (exact order-statistic resampling)"
+MWU_TEST = "Mann-Whitney U, two-sided (scipy.stats.mannwhitneyu, method='auto')"
+
+NAN = float("nan")
+
+
+# --------------------------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point value with its confidence interval; ``low``/``high`` are nan when not computable."""
+
+    value: float
+    low: float
+    high: float
+    method: str
+
+    @property
+    def has_interval(self) -> bool:
+        return math.isfinite(self.low) and math.isfinite(self.high)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Descriptive statistics of one sample of latencies (or any positive quantity).
+
+    * ``std`` is the sample standard deviation (``ddof=1``; nan when ``n < 2``).
+    * ``mad`` is the *unscaled* median absolute deviation ``median(|x - median(x)|)``, as
+      ``scipy.stats.median_abs_deviation(x, scale=1.0)``; multiply by 1.4826 to estimate a
+      normal standard deviation.
+    * ``cv`` is ``std / mean``.
+    * ``iqr`` is ``p75 - p25`` (linear quantiles).
+    * Outliers use Tukey's fences: ``outliers_mild`` counts points beyond 1.5 IQR from the
+      quartiles but within 3 IQR; ``outliers_severe`` counts points beyond 3 IQR. The two counts
+      do not overlap.
+    """
+
+    n: int
+    mean: Estimate
+    median: Estimate
+    quantiles: dict[float, Estimate]
+    std: float
+    mad: float
+    cv: float
+    iqr: float
+    min: float
+    max: float
+    outliers_mild: int
+    outliers_severe: int
+    confidence: float
+
+    def to_dict(self) -> dict:
+        """A flat, JSON-ready dict (non-finite floats become ``None``).
+
+        Each estimate ``k`` gives ``k``, ``k_low``, ``k_high`` and ``k_method``; quantiles use the
+        keys of :func:`quantile_key` (``p50``, ``p90``, ``p95``, ``p99``, ``p99_9``).
+        """
+        out: dict = {"n": int(self.n), "confidence": _json_float(self.confidence)}
+        _flatten_estimate(out, "mean", self.mean)
+        _flatten_estimate(out, "median", self.median)
+        for q in sorted(self.quantiles):
+            _flatten_estimate(out, quantile_key(q), self.quantiles[q])
+        out["quantile_method"] = QUANTILE_METHOD
+        for name in ("std", "mad", "cv", "iqr", "min", "max"):
+            out[name] = _json_float(getattr(self, name))
+        out["outliers_mild"] = int(self.outliers_mild)
+        out["outliers_severe"] = int(self.outliers_severe)
+        return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """B relative to A: ratios > 1 mean B is slower (for latencies).
+
+    ``significant`` is ``p_value < alpha`` AND the ``1 - alpha`` interval of the median ratio
+    excludes 1 (so a tiny but "significant" shift of the whole distribution without a
+    clear median change is not flagged, nor is a median change the test does not support).
+    """
+
+    ratio_median: Estimate
+    ratios: dict[float, Estimate]
+    p_value: float
+    test: str
+    significant: bool
+    alpha: float
+    n_a: int = 0
+    n_b: int = 0
+
+    def to_dict(self) -> dict:
+        """A flat, JSON-ready dict: ``ratio_p50``, ``ratio_p50_low``, ..., ``p_value``, ..."""
+        out: dict = {}
+        for q in sorted(self.ratios):
+            _flatten_estimate(out, "ratio_" + quantile_key(q), self.ratios[q])
+        out.update(
+            p_value=_json_float(self.p_value),
+            test=self.test,
+            significant=bool(self.significant),
+            alpha=_json_float(self.alpha),
+            n_a=int(self.n_a),
+            n_b=int(self.n_b),
+        )
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# validation helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _as_samples(samples, name: str = "samples") -> np.ndarray:
+    """1-D float64 array of finite values, at least one."""
+    try:
+        x = np.asarray(samples, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        got = type(samples).__name__
+        raise DataError(f"{name}: must be a sequence of numbers, got {got}") from exc
+    x = x.reshape(-1) if x.ndim != 1 else x
+    if x.size == 0:
+        raise DataError(f"{name}: need at least 1 value, got 0")
+    bad = int(np.count_nonzero(~np.isfinite(x)))
+    if bad:
+        raise DataError(f"{name}: values must be finite, got {bad} nan/inf of {x.size}")
+    return x
+
+
+def _check_q(q, name: str = "q", *, open_interval: bool = False) -> float:
+    try:
+        qf = float(q)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: must be a number in [0, 1], got {q!r}") from exc
+    if open_interval:
+        if not 0.0 < qf < 1.0:
+            raise ConfigError(f"{name}: must be strictly between 0 and 1, got {q!r}")
+    elif not 0.0 <= qf <= 1.0:
+        raise ConfigError(f"{name}: must be in [0, 1], got {q!r}")
+    return qf
+
+
+def _check_confidence(confidence, name: str = "confidence") -> float:
+    """A probability strictly inside (0, 1) (confidence levels, alpha)."""
+    try:
+        c = float(confidence)
+    except (TypeError, ValueError):
+        c = math.nan
+    if not 0.0 < c < 1.0:
+        raise ConfigError(f"{name}: must be a number strictly between 0 and 1, got {confidence!r}")
+    return c
+
+
+def _json_float(v: float):
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _flatten_estimate(out: dict, key: str, est: Estimate) -> None:
+    out[key] = _json_float(est.value)
+    out[key + "_low"] = _json_float(est.low)
+    out[key + "_high"] = _json_float(est.high)
+    out[key + "_method"] = est.method
+
+
+def quantile_key(q: float) -> str:
+    """Column/key name of a quantile: 0.5 -> ``p50``, 0.99 -> ``p99``, 0.999 -> ``p99_9``."""
+    qf = _check_q(q)
+    pct = f"{qf * 100:.6f}".rstrip("0").rstrip(".")
+    return "p" + pct.replace(".", "_")
+
+
+# --------------------------------------------------------------------------------------------
+# quantiles and their order-statistic intervals
+# --------------------------------------------------------------------------------------------
+
+
+def quantile(samples, q: float) -> float:
+    """Point estimate of the ``q`` quantile: ``numpy.quantile(samples, q, method="linear")``."""
+    qf = _check_q(q)
+    x = _as_samples(samples)
+    return float(np.quantile(x, qf, method=QUANTILE_METHOD))
+
+
+def min_samples_for_quantile_ci(q: float, confidence: float = 0.95) -> int:
+    """Smallest ``n`` for which the equal-tailed order-statistic interval of ``q`` exists.
+
+    The interval ``[X_(l), X_(u)]`` needs ``l >= 1`` and ``u <= n``, i.e.
+    ``(1 - q)**n <= alpha/2`` and ``q**n <= alpha/2``:
+    ``n = ceil(log(alpha/2) / log(max(q, 1 - q)))``: at 95% confidence 6 for the median,
+    36 for p90, 72 for p95, 368 for p99 and 3688 for p99.9.
+    """
+    qf = _check_q(q, open_interval=True)
+    c = _check_confidence(confidence)
+    return _min_n(qf, c)
+
+
+@lru_cache(maxsize=1024)
+def _min_n(q: float, c: float) -> int:
+    half = (1.0 - c) / 2.0
+    base = max(q, 1.0 - q)
+    n = max(1, math.ceil(math.log(half) / math.log(base)))
+    # guard against rounding at the boundary: make it the exact smallest n with base**n <= half
+    while n > 1 and base ** (n - 1) <= half:
+        n -= 1
+    while base**n > half:
+        n += 1
+    return n
+
+
+@lru_cache(maxsize=8192)
+def _order_stat_ranks(n: int, q: float, c: float) -> tuple[int, int] | None:
+    """1-based ranks ``(l, u)`` of the equal-tailed order-statistic interval, or None.
+
+    ``l`` is the largest rank with ``P(B <= l-1) <= alpha/2`` and ``u`` the smallest with
+    ``P(B >= u) <= alpha/2``, ``B ~ Binomial(n, q)``; coverage ``P(l <= B <= u-1) >= c``.
+    """
+    if n < _min_n(q, c):
+        return None
+    from scipy.stats import binom
+
+    half = (1.0 - c) / 2.0
+    k = int(binom.ppf(half, n, q))  # smallest k with cdf(k) >= half
+    # largest j with cdf(j) <= half is k if cdf(k) == half (within rounding) else k - 1; l = j + 1
+    if binom.cdf(k, n, q) <= half:
+        lo = k + 1
+    else:
+        lo = k
+    while lo > 1 and binom.cdf(lo - 1, n, q) > half:  # defensive: rounding in ppf
+        lo -= 1
+    m = int(binom.ppf(1.0 - half, n, q))  # smallest m with cdf(m) >= 1 - half  ->  u = m + 1
+    up = m + 1
+    while up <= n and binom.sf(up - 1, n, q) > half:  # defensive: P(B >= up) must be <= half
+        up += 1
+    if lo < 1 or up > n:
+        return None
+    return lo, up
+
+
+def _no_interval_method(n: int, q: float, c: float) -> str:
+    return (
+        f"{ORDER_STAT_METHOD}: not computable, n={n} < {_min_n(q, c)} samples needed "
+        f"for q={q:g} at {c:.0%} confidence"
+    )
+
+
+def quantile_ci(samples, q: float, confidence: float = 0.95) -> Estimate:
+    """The ``q`` quantile with its distribution-free order-statistic confidence interval.
+
+    Value: :func:`quantile` (numpy ``linear``). Interval: ``[X_(l), X_(u)]`` from the binomial
+    distribution (see module docstring); nan bounds, and a method saying so, when ``n`` is below
+    :func:`min_samples_for_quantile_ci`. O(n) (``np.partition``).
+    """
+    qf = _check_q(q, open_interval=True)
+    c = _check_confidence(confidence)
+    x = _as_samples(samples)
+    n = x.size
+    ranks = _order_stat_ranks(n, qf, c)
+    value = float(np.quantile(x, qf, method=QUANTILE_METHOD))
+    if ranks is None:
+        return Estimate(value, NAN, NAN, _no_interval_method(n, qf, c))
+    lo, up = ranks
+    part = np.partition(x, (lo - 1, up - 1))
+    return Estimate(value, float(part[lo - 1]), float(part[up - 1]), ORDER_STAT_METHOD)
+
+
+def mean_ci(samples, confidence: float = 0.95) -> Estimate:
+    """The mean with Student's t interval ``mean +- t(1-alpha/2, n-1) * s / sqrt(n)``.
+
+    nan bounds when ``n < 2``. Assumes iid samples; for heavy-tailed latencies prefer the
+    median and quantile intervals, which do not assume normality.
+    """
+    c = _check_confidence(confidence)
+    x = _as_samples(samples)
+    n = x.size
+    m = float(np.mean(x))
+    if n < 2:
+        return Estimate(m, NAN, NAN, f"{MEAN_METHOD}: not computable, n={n} < 2 samples")
+    from scipy.stats import t
+
+    s = float(np.std(x, ddof=1))
+    half = float(t.ppf(0.5 + c / 2.0, n - 1)) * s / math.sqrt(n)
+    return Estimate(m, m - half, m + half, MEAN_METHOD)
+
+
+def relative_halfwidth(est: Estimate) -> float:
+    """``max(value - low, high - value) / |value|``; inf when a bound is nan or value is 0."""
+    if not (math.isfinite(est.value) and math.isfinite(est.low) and math.isfinite(est.high)):
+        return math.inf
+    half = max(est.value - est.low, est.high - est.value)
+    if est.value == 0.0:
+        return 0.0 if half == 0.0 else math.inf
+    return half / abs(est.value)
+
+
+# --------------------------------------------------------------------------------------------
+# summary and warnings
+# --------------------------------------------------------------------------------------------
+
+
+def summarize(samples, confidence: float = 0.95) -> Summary:
+    """Every descriptive statistic of one sample, with intervals at ``confidence``."""
+    c = _check_confidence(confidence)
+    x = np.sort(_as_samples(samples))
+    n = x.size
+    quantiles = {q: quantile_ci(x, q, c) for q in QUANTILES}
+    median = quantiles[0.5]
+    q25, q75 = (float(v) for v in np.quantile(x, (0.25, 0.75), method=QUANTILE_METHOD))
+    iqr = q75 - q25
+    mean = mean_ci(x, c)
+    std = float(np.std(x, ddof=1)) if n >= 2 else NAN
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = float(np.float64(std) / np.float64(mean.value)) if n >= 2 else NAN
+    mad = float(np.median(np.abs(x - np.median(x))))
+    inner_lo, inner_hi = q25 - 1.5 * iqr, q75 + 1.5 * iqr
+    outer_lo, outer_hi = q25 - 3.0 * iqr, q75 + 3.0 * iqr
+    beyond_inner = int(np.count_nonzero((x < inner_lo) | (x > inner_hi)))
+    severe = int(np.count_nonzero((x < outer_lo) | (x > outer_hi)))
+    return Summary(
+        n=int(n),
+        mean=mean,
+        median=median,
+        quantiles=quantiles,
+        std=std,
+        mad=mad,
+        cv=cv,
+        iqr=float(iqr),
+        min=float(x[0]),
+        max=float(x[-1]),
+        outliers_mild=beyond_inner - severe,
+        outliers_severe=severe,
+        confidence=c,
+    )
+
+
+def stability_warnings(
+    summary: Summary,
+    *,
+    iqr_threshold: float = 0.10,
+    load_before: float | None = None,
+    load_after: float | None = None,
+    n_cores: int | None = None,
+    load_change_threshold: float = 0.5,
+    severe_outlier_share: float = 0.01,
+) -> list[str]:
+    """Human sentences about why a measurement may not be trustworthy (empty list if none).
+
+    Rules:
+
+    * noise: ``iqr > iqr_threshold * median``;
+    * load: ``|load_after - load_before| > load_change_threshold * n_cores`` (1-minute load
+      averages; ``n_cores`` defaults to 1 when unknown, which makes the rule stricter);
+    * tail: fewer samples than :func:`min_samples_for_quantile_ci` needs for p99;
+    * outliers: more than ``severe_outlier_share`` of samples beyond Tukey's outer fences (3 IQR).
+    """
+    if iqr_threshold < 0:
+        raise ConfigError(f"iqr_threshold: must be >= 0, got {iqr_threshold!r}")
+    if load_change_threshold < 0:
+        raise ConfigError(f"load_change_threshold: must be >= 0, got {load_change_threshold!r}")
+    if n_cores is not None and n_cores < 1:
+        raise ConfigError(f"n_cores: must be a positive integer or None, got {n_cores!r}")
+    out: list[str] = []
+    med = summary.median.value
+    if med > 0 and summary.iqr > iqr_threshold * med:
+        out.append(
+            f"Noisy measurement: the interquartile range is {summary.iqr / med:.1%} of the median "
+            f"(warning above {iqr_threshold:.0%}); close other programs or pin the process "
+            f"to cores."
+        )
+    if load_before is not None and load_after is not None:
+        cores = 1 if n_cores is None else int(n_cores)
+        limit = load_change_threshold * cores
+        change = float(load_after) - float(load_before)
+        if abs(change) > limit:
+            out.append(
+                f"The load average changed from {float(load_before):.2f} to "
+                f"{float(load_after):.2f} "
+                f"during the run (more than {load_change_threshold:g} x {cores} core"
+                f"{'s' if cores != 1 else ''} = {limit:.2f}): other work competed for the machine."
+            )
+    need = _min_n(0.99, summary.confidence)
+    if summary.n < need:
+        out.append(
+            f"Only {summary.n} samples: too few for a {summary.confidence:.0%} confidence interval "
+            f"of p99 (needs at least {need}); tail figures are point estimates only."
+        )
+    if summary.n > 0 and summary.outliers_severe > severe_outlier_share * summary.n:
+        out.append(
+            f"{summary.outliers_severe} of {summary.n} samples "
+            f"({summary.outliers_severe / summary.n:.1%}) are severe outliers (beyond 3 IQR): "
+            f"interference or a bimodal cost (allocation, garbage collection, cache misses)."
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# adaptive stopping
+# --------------------------------------------------------------------------------------------
+
+
+def precision_reached(
+    samples,
+    *,
+    rel_tol: float = 0.05,
+    quantiles: Sequence[float] = (0.5, 0.99),
+    confidence: float = 0.95,
+) -> tuple[bool, dict[float, float]]:
+    """Whether every requested quantile is known to within ``rel_tol`` (relative half-width).
+
+    For each ``q`` the order-statistic interval must exist (enough samples) and
+    ``max(value - low, high - value) / value <= rel_tol``. Returns ``(done, {q: half-width})``
+    with ``inf`` where not computable. One ``np.partition`` over all needed ranks: O(n) per call.
+    """
+    if not (isinstance(rel_tol, (int, float)) and rel_tol > 0):
+        raise ConfigError(f"rel_tol: must be a number > 0, got {rel_tol!r}")
+    c = _check_confidence(confidence)
+    qs = [_check_q(q, "quantiles", open_interval=True) for q in quantiles]
+    if not qs:
+        raise ConfigError("quantiles: need at least one quantile, got none")
+    x = np.asarray(samples, dtype=np.float64).reshape(-1)
+    n = x.size
+    widths: dict[float, float] = {q: math.inf for q in qs}
+    if n == 0:
+        return False, widths
+    if not np.all(np.isfinite(x)):
+        raise DataError("samples: values must be finite, got nan/inf")
+    plans = []
+    kth: set[int] = set()
+    for q in qs:
+        ranks = _order_stat_ranks(n, q, c)
+        if ranks is None:
+            continue
+        h = (n - 1) * q
+        i0 = int(math.floor(h))
+        i1 = min(i0 + 1, n - 1)
+        plans.append((q, h - i0, i0, i1, ranks[0] - 1, ranks[1] - 1))
+        kth.update((i0, i1, ranks[0] - 1, ranks[1] - 1))
+    if plans:
+        part = np.partition(x, sorted(kth))
+        for q, frac, i0, i1, il, iu in plans:
+            value = part[i0] + frac * (part[i1] - part[i0])
+            est = Estimate(float(value), float(part[il]), float(part[iu]), ORDER_STAT_METHOD)
+            widths[q] = relative_halfwidth(est)
+    done = all(w <= rel_tol for w in widths.values())
+    return done, widths
+
+
+# --------------------------------------------------------------------------------------------
+# comparing two samples
+# --------------------------------------------------------------------------------------------
+
+
+def _boot_quantile(
+    x_sorted: np.ndarray, q: float, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n_boot`` bootstrap replicates of the linear ``q`` quantile of ``x_sorted``.
+
+    Exactly the distribution of ``np.quantile(x[rng.integers(0, n, n)], q)``, drawn without
+    materialising the (n_boot, n) resample: a resample is ``x_(ceil(n V_i))`` with iid uniform
+    ``V_i``, a monotone map, so its k-th order statistic is ``x_(ceil(n V_(k)))`` with
+    ``V_(k) ~ Beta(k, n-k+1)``, and ``V_(k+1) = V_(k) + (1 - V_(k)) Beta(1, n-k)``.
+    Cost O(n_boot) after the sort, whatever n.
+    """
+    n = x_sorted.size
+    h = (n - 1) * q
+    k = int(math.floor(h)) + 1  # 1-based rank of the lower neighbour
+    frac = h - (k - 1)
+    v_k = rng.beta(k, n - k + 1, size=n_boot)
+    i_k = np.clip(np.ceil(n * v_k).astype(np.int64), 1, n) - 1
+    lo = x_sorted[i_k]
+    if frac == 0.0 or k >= n:
+        return lo
+    v_k1 = v_k + (1.0 - v_k) * rng.beta(1, n - k, size=n_boot)
+    i_k1 = np.clip(np.ceil(n * v_k1).astype(np.int64), 1, n) - 1
+    hi = x_sorted[i_k1]
+    return lo + frac * (hi - lo)
+
+
+def compare(
+    a,
+    b,
+    *,
+    alpha: float = 0.05,
+    n_boot: int = 2000,
+    seed: int = 0,
+    quantiles: Sequence[float] = (0.5, 0.9, 0.99),
+) -> Comparison:
+    """Compare sample ``b`` with sample ``a`` (baseline): ratios of quantiles and a test.
+
+    * ``ratios[q] = quantile(b, q) / quantile(a, q)`` with a ``1 - alpha`` percentile-bootstrap
+      interval from ``n_boot`` seeded resamples of each sample independently (numpy Generator,
+      ``seed``). The resampling is exact but vectorised through order statistics (see
+      ``_boot_quantile``), so its cost does not grow with n. An interval is nan when either
+      sample has fewer than :func:`min_samples_for_quantile_ci` ``(q, 1 - alpha)`` values: the
+      bootstrap of a tail quantile from too few samples would pretend to a precision it lacks.
+    * ``p_value``: two-sided Mann-Whitney U test (scipy), H0: P(A < B) = P(B < A).
+    * ``significant``: ``p_value < alpha`` and the median-ratio interval excludes 1.
+
+    Run it once per cell; over many cells, correct the p-values with :func:`holm_bonferroni`.
+    """
+    alpha_f = _check_confidence(alpha, "alpha")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
+        raise ConfigError(f"n_boot: must be an integer >= 100, got {n_boot!r}")
+    qs = [_check_q(q, "quantiles", open_interval=True) for q in quantiles]
+    if 0.5 not in qs:
+        qs = [0.5, *qs]
+    xa = np.sort(_as_samples(a, "a"))
+    xb = np.sort(_as_samples(b, "b"))
+    c = 1.0 - alpha_f
+    rng = np.random.default_rng(seed)
+
+    ratios: dict[float, Estimate] = {}
+    for q in qs:
+        qa = float(np.quantile(xa, q, method=QUANTILE_METHOD))
+        qb = float(np.quantile(xb, q, method=QUANTILE_METHOD))
+        if qa <= 0.0:
+            why = f"ratio undefined: the q={q:g} quantile of a is {qa:g} <= 0"
+            ratios[q] = Estimate(NAN, NAN, NAN, why)
+            continue
+        value = qb / qa
+        need = _min_n(q, c)
+        if xa.size < need or xb.size < need:
+            ratios[q] = Estimate(
+                value,
+                NAN,
+                NAN,
+                f"{BOOT_METHOD}: not computable, n_a={xa.size}, n_b={xb.size}, "
+                f"need >= {need} each for q={q:g} at {c:.0%} confidence",
+            )
+            continue
+        ba = _boot_quantile(xa, q, n_boot, rng)
+        bb = _boot_quantile(xb, q, n_boot, rng)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = bb / ba
+        r = r[np.isfinite(r)]
+        if r.size < n_boot // 2:
+            why = f"{BOOT_METHOD}: not computable, zero quantiles in resamples"
+            ratios[q] = Estimate(value, NAN, NAN, why)
+            continue
+        low, high = np.quantile(r, (alpha_f / 2.0, 1.0 - alpha_f / 2.0))
+        ratios[q] = Estimate(value, float(low), float(high), f"{BOOT_METHOD}, {n_boot} resamples")
+
+    from scipy.stats import mannwhitneyu
+
+    if np.ptp(np.concatenate((xa, xb))) == 0.0:
+        p = 1.0  # all values equal: no evidence of any difference (scipy would return nan)
+    else:
+        p = float(mannwhitneyu(xa, xb, alternative="two-sided").pvalue)
+    med = ratios[0.5]
+    excludes_one = med.has_interval and (med.low > 1.0 or med.high < 1.0)
+    return Comparison(
+        ratio_median=med,
+        ratios=ratios,
+        p_value=p,
+        test=MWU_TEST,
+        significant=bool(p < alpha_f and excludes_one),
+        alpha=alpha_f,
+        n_a=int(xa.size),
+        n_b=int(xb.size),
+    )
+
+
+def holm_bonferroni(p_values: Iterable[float], alpha: float = 0.05) -> list[bool]:
+    """Holm's step-down procedure: which hypotheses to reject, controlling the family-wise error.
+
+    Sort the m p-values ascending; reject ``p_(i)`` (i = 1..m) while
+    ``p_(i) <= alpha / (m - i + 1)``
+    and stop at the first that fails. Result in the input order. nan p-values are never rejected
+    (and count in m, which keeps the procedure conservative).
+    """
+    alpha_f = _check_confidence(alpha, "alpha")
+    p = np.asarray(list(p_values), dtype=np.float64).reshape(-1)
+    m = p.size
+    if np.any((p < 0) | (p > 1)):
+        lo, hi = np.nanmin(p), np.nanmax(p)
+        raise DataError(f"p_values: must lie in [0, 1], got min {lo:g}, max {hi:g}")
+    reject = np.zeros(m, dtype=bool)
+    order = np.argsort(np.where(np.isnan(p), np.inf, p), kind="stable")
+    for i, idx in enumerate(order):
+        if not (p[idx] <= alpha_f / (m - i)):  # nan compares False
+            break
+        reject[idx] = True
+    return reject.tolist()
+

@@ -1,0 +1,52 @@
+"""Any Python callable ``f(X) -> labels`` as a candidate.
+
+Static costs a plain callable cannot report (parameters, FLOPs) are given by the user, or left
+missing; they are never invented.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+
+from effbench.candidates.base import Candidate
+from effbench.errors import ConfigError
+
+
+class CallableCandidate(Candidate):
+    backend = "callable"
+
+    def __init__(self, model: str, fn, *, params: int | None = None, flops_per_sample: float | None = None, **kwargs):
+        super().__init__(model, **kwargs)
+        if not callable(fn):
+            raise ConfigError(f"candidate {model!r}: a callable candidate needs a callable f(X) -> labels; got {type(fn).__name__}")
+        self.fn = fn
+        self.params = params
+        self.flops_per_sample = flops_per_sample
+
+    def infer(self, prepared):
+        return self.fn(prepared)
+
+    def to_labels(self, output):
+        return np.asarray(output).reshape(len(output), -1).argmax(axis=1) if np.ndim(output) == 2 else np.asarray(output)
+
+    def param_count(self):
+        return self.params
+
+    def serialized(self) -> bytes:
+        return pickle.dumps(self.fn, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def flops(self, X_example):
+        if self.flops_per_sample is None:
+            return None
+        from effbench.measure.flops import FlopCount
+
+        return FlopCount(
+            flops_per_sample=float(self.flops_per_sample),
+            method="user-given",
+            counted_ops={"user-given": float(self.flops_per_sample)},
+            uncounted_ops={},
+            coverage=1.0,
+            notes="given by the user, not counted by effbench",
+        )

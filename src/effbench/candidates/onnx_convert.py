@@ -1,0 +1,166 @@
+"""Convert PyTorch modules and scikit-learn estimators to ONNX bytes with a dynamic batch axis.
+
+Both converters name the (first) input ``"input"``. torch, onnx and skl2onnx are imported inside
+the functions.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from effbench.errors import CandidateError, ConfigError
+
+__all__ = ["sklearn_to_onnx_bytes", "torch_to_onnx_bytes"]
+
+_DTYPES = ("float32", "float64")
+
+
+def _torch_export_args(example_input):
+    import torch
+
+    if isinstance(example_input, torch.Tensor):
+        args = (example_input,)
+    elif isinstance(example_input, (tuple, list)) and example_input and all(
+        isinstance(a, torch.Tensor) for a in example_input
+    ):
+        args = tuple(example_input)
+    else:
+        raise ConfigError(
+            "example_input must be a torch.Tensor or a non-empty tuple of tensors (batch on dim 0), "
+            f"got {type(example_input).__name__}"
+        )
+    if any(a.dim() == 0 for a in args):
+        raise ConfigError("example_input tensors must have a batch dimension on dim 0, got a 0-d tensor")
+    return args
+
+
+def _export_legacy(torch, module, args, input_names, dynamic_axes, opset) -> bytes:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        # The TorchScript exporter works here but announces its deprecation on every call.
+        warnings.filterwarnings(
+            "ignore", message=r"You are using the legacy TorchScript-based ONNX export", category=DeprecationWarning
+        )
+        warnings.filterwarnings(
+            "ignore", message=r"The feature will be removed", category=DeprecationWarning, module=r"torch\.onnx"
+        )
+        torch.onnx.export(
+            module,
+            args,
+            buffer,
+            input_names=input_names,
+            output_names=["output"],
+            dynamic_axes=dynamic_axes,
+            opset_version=opset,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    return buffer.getvalue()
+
+
+def _export_dynamo(torch, module, args, input_names, dynamic_axes, opset) -> bytes:
+    batch = torch.export.Dim("batch")
+    # torch.export specialises a dimension of size 1: trace with a batch of at least 2.
+    args = tuple(torch.cat([a, a]) if a.shape[0] == 1 else a for a in args)
+    program = torch.onnx.export(
+        module,
+        args,
+        input_names=input_names,
+        output_names=["output"],
+        dynamic_shapes=tuple({0: batch} for _ in args),
+        opset_version=opset,
+        dynamo=True,
+        verbose=False,
+    )
+    return program.model_proto.SerializeToString()
+
+
+def _legacy_exporter_available() -> bool:
+    import importlib.util
+    import inspect
+
+    import torch
+
+    try:
+        has_flag = "dynamo" in inspect.signature(torch.onnx.export).parameters
+    except (TypeError, ValueError):
+        has_flag = False
+    try:
+        has_module = importlib.util.find_spec("torch.onnx._internal.torchscript_exporter") is not None
+    except ModuleNotFoundError:
+        has_module = False
+    return has_flag and (has_module or hasattr(torch.onnx, "utils"))
+
+
+def torch_to_onnx_bytes(module, example_input, *, opset: int = 17) -> bytes:
+    """Export ``module`` to ONNX bytes: input ``"input"`` (more inputs: ``input_1``...), output ``"output"``,
+    batch axis 0 dynamic. The module is exported in eval mode (its training flag is restored).
+
+    Uses the TorchScript exporter (``dynamo=False``, its DeprecationWarning silenced) and falls back to
+    the ``torch.export`` exporter (``dynamo=True``) when the TorchScript one is not available.
+    """
+    import torch
+
+    if not isinstance(opset, int) or isinstance(opset, bool) or not 7 <= opset <= 30:
+        raise ConfigError(f"opset must be an int between 7 and 30, got {opset!r}")
+    args = _torch_export_args(example_input)
+    input_names = ["input"] + [f"input_{i}" for i in range(1, len(args))]
+    dynamic_axes = {name: {0: "batch"} for name in input_names}
+    dynamic_axes["output"] = {0: "batch"}
+    modes = {m: m.training for m in module.modules()} if isinstance(module, torch.nn.Module) else {}
+    if isinstance(module, torch.nn.Module):
+        module.eval()
+    try:
+        with torch.no_grad():
+            if _legacy_exporter_available():
+                try:
+                    return _export_legacy(torch, module, args, input_names, dynamic_axes, opset)
+                except ImportError:  # the TorchScript exporter was removed from this build
+                    pass
+            return _export_dynamo(torch, module, args, input_names, dynamic_axes, opset)
+    except (RuntimeError, TypeError, ValueError, NotImplementedError) as exc:
+        raise CandidateError(f"torch.onnx.export failed for {type(module).__name__}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        for m, training in modes.items():
+            m.training = training
+
+
+def sklearn_to_onnx_bytes(estimator, n_features: int, *, dtype: str = "float32") -> bytes:
+    """Convert a fitted scikit-learn estimator or Pipeline to ONNX bytes with skl2onnx.
+
+    Input ``"input"`` of shape (batch, n_features) with a dynamic batch. Classifiers (or a Pipeline
+    ending in one) are converted with ``zipmap=False``: outputs ``label`` and ``probabilities`` are
+    plain tensors.
+    """
+    if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
+        raise ConfigError(f"n_features must be a positive int, got {n_features!r}")
+    if dtype not in _DTYPES:
+        raise ConfigError(f"dtype must be one of {list(_DTYPES)}, got {dtype!r}")
+    from sklearn.base import is_classifier
+    from sklearn.pipeline import Pipeline
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    tensor_type = FloatTensorType if dtype == "float32" else DoubleTensorType
+    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    options = {id(final): {"zipmap": False}} if is_classifier(final) else None
+    try:
+        with warnings.catch_warnings():
+            # skl2onnx reads SVC.probA_/probB_, deprecated in scikit-learn 1.9: not the user's doing.
+            warnings.filterwarnings("ignore", message=r"Attribute `prob[AB]_` was deprecated", category=FutureWarning)
+            onx = convert_sklearn(
+                estimator,
+                initial_types=[("input", tensor_type([None, n_features]))],
+                options=options,
+            )
+    except Exception as exc:  # skl2onnx raises many types (RuntimeError, NotImplementedError, ValueError...)
+        root = exc
+        while (root.__cause__ or root.__context__) is not None:
+            root = root.__cause__ or root.__context__
+        first_line = (str(exc).splitlines() or [""])[0][:200]
+        cause = "" if root is exc else f" (root cause {type(root).__name__}: {str(root)[:200]})"
+        raise CandidateError(
+            f"skl2onnx cannot convert {type(estimator).__name__}: {type(exc).__name__}: {first_line}{cause}"
+        ) from exc
+    return onx.SerializeToString()

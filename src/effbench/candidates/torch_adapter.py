@@ -1,0 +1,89 @@
+"""A PyTorch ``nn.Module`` as a candidate (eval mode, no autograd, float32 on CPU or CUDA)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from effbench.candidates.base import Candidate
+from effbench.errors import ConfigError
+
+
+class TorchCandidate(Candidate):
+    backend = "torch"
+
+    def __init__(self, model: str, module, *, device: str = "cpu", **kwargs):
+        super().__init__(model, **kwargs)
+        import torch
+
+        if not isinstance(module, torch.nn.Module):
+            raise ConfigError(f"candidate {model!r}: a PyTorch candidate needs a torch.nn.Module; got {type(module).__name__}")
+        if device not in ("cpu",) and not device.startswith("cuda"):
+            raise ConfigError(f"candidate {model!r}: device must be 'cpu' or 'cuda[:N]'; got {device!r}")
+        self.module = module.eval()
+        self.device = device
+
+    def _torch(self):
+        import torch
+
+        return torch
+
+    def prepare(self, X):
+        torch = self._torch()
+        t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+        if self.device != "cpu":
+            t = t.to(self.device)
+            torch.cuda.synchronize(self.device)
+        return t
+
+    def infer(self, prepared):
+        torch = self._torch()
+        with torch.inference_mode():
+            return self.module(prepared)
+
+    def sync(self):
+        if self.device != "cpu":
+            self._torch().cuda.synchronize(self.device)
+
+    def to_labels(self, output):
+        return output.argmax(dim=1).cpu().numpy()
+
+    def param_count(self):
+        return int(sum(p.numel() for p in self.module.parameters()))
+
+    def serialized(self) -> bytes:
+        buf = io.BytesIO()
+        self._torch().save(self.module.state_dict(), buf)
+        return buf.getvalue()
+
+    def serialization_format(self) -> str:
+        return "torch.save(state_dict)"
+
+    def flops(self, X_example):
+        from effbench.measure.flops import count_torch_flops
+
+        return count_torch_flops(self.module, self.prepare(X_example))
+
+    def configure_threads(self, threads: int) -> None:
+        super().configure_threads(threads)
+        torch = self._torch()
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already set once in this process (only allowed before parallel work)
+            pass
+        if self.device != "cpu":
+            self.module.to(self.device)
+
+    def thread_settings(self) -> dict:
+        torch = self._torch()
+        return {
+            "threads": self.threads,
+            "torch_num_threads": torch.get_num_threads(),
+            "torch_num_interop_threads": torch.get_num_interop_threads(),
+            "device": self.device,
+        }
+
+    def describe(self) -> dict:
+        return {**super().describe(), "device": self.device, "precision": "float32"}

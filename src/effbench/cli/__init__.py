@@ -1,0 +1,100 @@
+"""The ``effbench`` command line: parse, call the library, render.
+
+Subcommands live in their own modules and are imported only when they are invoked
+(or when ``--help`` lists them), so ``effbench --help`` never imports torch or
+onnxruntime. Every :class:`effbench.errors.EffbenchError` and every usage error
+becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from effbench.errors import EffbenchError
+
+# command name -> "module:attribute"; modules import only click at top level.
+COMMANDS = {
+    "misnomer": "effbench.cli.misnomer_cmd:misnomer",
+    "pareto": "effbench.cli.pareto_cmd:pareto",
+    "run": "effbench.cli.run_cmd:run",
+    "show": "effbench.cli.store_cmds:show",
+    "export": "effbench.cli.store_cmds:export",
+    "import": "effbench.cli.store_cmds:import_",
+    "tail": "effbench.cli.tail_cmd:tail",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (click's documented pattern)."""
+
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx, name):
+        if name in self.lazy_commands:
+            module_name, attr = self.lazy_commands[name].split(":")
+            return getattr(importlib.import_module(module_name), attr)
+        return super().get_command(ctx, name)
+
+
+def _version() -> str:
+    from effbench import __version__
+
+    return __version__
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version=_version(), prog_name="effbench")
+def cli():
+    """Measure what machine-learning models really cost, every indicator at once.
+
+    \b
+    Quick start:
+      effbench run            the default suite on this machine (a few minutes)
+      effbench run --quick    a reduced suite for a smoke test
+      effbench show           list past runs; effbench show RUN_ID for one
+    """
+
+
+def _fail(message: str) -> int:
+    click.echo(f"effbench: error: {message}", err=True)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: exit code 0 on success, 2 on bad input, 130 on Ctrl-C."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        result = cli.main(args=args, prog_name="effbench", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2
+        click.echo(exc.ctx.get_help())
+        return 0
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        return _fail(exc.format_message().replace("\n", " ") + hint)
+    except click.exceptions.Abort:
+        click.echo("effbench: interrupted", err=True)
+        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        return _fail(exc.format_message())
+    except EffbenchError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("effbench: interrupted; measurements already taken are kept in the store", err=True)
+        return 130
+    except BrokenPipeError:  # e.g. `effbench show | head`
+        return 0
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""The executor: one worker process per candidate, measurements interleaved in a seeded random order.
+
+Every candidate gets its own spawned worker (so one cannot warm, pollute or crash another). All
+workers are started and loaded first; then static costs, predictions and memory are taken; then the
+latency cells (candidate x batch size x repeat) run one at a time in a seeded random order, so drift
+on a shared machine does not favour whoever ran first. Idle workers wait on their pipe and use no
+CPU. A worker that crashes or does not answer in time is killed and reported as that candidate's
+failure; the others go on. Results reach the parent, which alone writes the store (through the
+``recorder``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import pickle
+import random
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from effbench.errors import CandidateError, ConfigError
+from effbench.measure.timer import TimingConfig
+from effbench.measure.worker import WorkerState, worker_main
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    batch_sizes: tuple[int, ...]
+    threads: int = 1
+    timing: TimingConfig = field(default_factory=TimingConfig)
+    isolate: bool = True
+    seed: int = 0
+    repeats: int = 1
+    startup_timeout_s: float = 120.0
+    command_timeout_s: float = 300.0
+
+    def __post_init__(self):
+        if not self.batch_sizes:
+            raise ConfigError("batch_sizes: at least one batch size is required")
+        for b in self.batch_sizes:
+            if not isinstance(b, (int, np.integer)) or isinstance(b, bool) or b < 1:
+                raise ConfigError(f"batch_sizes: every batch size must be a positive integer; got {b!r}")
+        if not isinstance(self.threads, int) or self.threads < 1:
+            raise ConfigError(f"threads must be a positive integer; got {self.threads!r}")
+        if not isinstance(self.repeats, int) or self.repeats < 1:
+            raise ConfigError(f"repeats must be a positive integer; got {self.repeats!r}")
+
+    def to_dict(self) -> dict:
+        return {
+            "batch_sizes": list(map(int, self.batch_sizes)),
+            "threads": self.threads,
+            "timing": self.timing.to_dict(),
+            "isolate": self.isolate,
+            "seed": self.seed,
+            "repeats": self.repeats,
+        }
+
+
+class WorkerFailure(Exception):
+    """The worker crashed, hung, or could not load its candidate."""
+
+
+class ProcessWorker:
+    """A spawned process holding one candidate."""
+
+    def __init__(self, candidate, threads: int):
+        self.key = candidate.key
+        try:
+            payload = pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - user objects can fail to pickle in many ways
+            raise CandidateError(
+                f"candidate {candidate.key!r} cannot be sent to a worker process ({type(exc).__name__}: {exc}); "
+                "define its model at module level (importable), or run with isolate=False"
+            ) from None
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe(duplex=True)
+        # The candidate travels over the pipe after the start, not as a process argument: start()
+        # then returns at once and all workers boot in parallel.
+        self.process = ctx.Process(target=worker_main, args=(child, threads), name=f"effbench-{candidate.key}", daemon=True)
+        self.process.start()
+        child.close()
+        self._payload = payload
+
+    def send_candidate(self):
+        try:
+            self.conn.send_bytes(self._payload)
+        except (BrokenPipeError, OSError):
+            raise WorkerFailure(self._death_reason()) from None
+        finally:
+            self._payload = None
+
+    def _recv(self, timeout: float):
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.conn.poll(min(0.5, max(0.0, deadline - time.monotonic()))):
+                try:
+                    return self.conn.recv()
+                except EOFError:
+                    raise WorkerFailure(self._death_reason()) from None
+            if not self.process.is_alive():
+                raise WorkerFailure(self._death_reason())
+            if time.monotonic() >= deadline:
+                self.kill()
+                raise WorkerFailure(f"the worker did not answer within {timeout:.0f} s and was killed")
+
+    def _death_reason(self) -> str:
+        self.process.join(timeout=5)
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            import signal
+
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = str(-code)
+            return f"the worker process died (signal {name})"
+        return f"the worker process exited unexpectedly (exit code {code})"
+
+    def ready(self, timeout: float) -> dict:
+        if self._payload is not None:
+            self.send_candidate()
+        msg = self._recv(timeout)
+        if msg[0] == "error":
+            self.kill()
+            raise WorkerFailure(msg[1])
+        return msg[1]
+
+    def request(self, cmd: tuple, timeout: float):
+        try:
+            self.conn.send(cmd)
+        except (BrokenPipeError, OSError):
+            raise WorkerFailure(self._death_reason()) from None
+        msg = self._recv(timeout)
+        if msg[0] == "error":
+            raise CommandError(msg[1], msg[2])
+        return msg
+
+    def close(self):
+        if self.process.is_alive():
+            try:
+                self.conn.send(("exit",))
+            except (BrokenPipeError, OSError):
+                pass
+            self.process.join(timeout=5)
+        self.kill()
+
+    def kill(self):
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+
+
+class InlineWorker:
+    """The same commands, run in this process (isolate=False): for models that cannot be pickled."""
+
+    def __init__(self, candidate, threads: int):
+        self.key = candidate.key
+        self.state = WorkerState(candidate, threads)
+
+    def ready(self, timeout: float) -> dict:
+        return {**self.state.ready_info(), "load_time_s": 0.0, "isolated": False}
+
+    def request(self, cmd: tuple, timeout: float):
+        try:
+            return self.state.handle(cmd)
+        except Exception as exc:  # noqa: BLE001
+            import traceback
+
+            raise CommandError(f"{type(exc).__name__}: {exc}", traceback.format_exc()) from None
+
+    def close(self):
+        pass
+
+
+class CommandError(Exception):
+    """One command failed inside the worker; the worker itself is still alive."""
+
+    def __init__(self, message: str, tb: str = ""):
+        super().__init__(message)
+        self.traceback = tb
+
+
+def plan_cells(keys: list[str], batch_sizes, repeats: int, seed: int) -> list[tuple[str, int, int]]:
+    """Every (candidate, batch size, repeat) latency cell, in a seeded random order."""
+    cells = [(k, int(b), r) for r in range(repeats) for k in keys for b in batch_sizes]
+    random.Random(seed).shuffle(cells)
+    return cells
+
+
+def steps_for(n_candidates: int, config: ExecutionConfig) -> int:
+    """Progress steps: load + static + predictions + memory per batch size, then the latency cells."""
+    return n_candidates * (3 + len(config.batch_sizes)) + n_candidates * len(config.batch_sizes) * config.repeats
+
+
+def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress=lambda n=1, text="": None):
+    """Measure every candidate on inputs X; results go to ``recorder`` as they arrive.
+
+    ``recorder`` has: ready(key, info), static(key, dict), predictions(key, labels),
+    memory(key, batch_size, dict), latency(key, batch_size, samples, meta), failed(key, reason, detail).
+    """
+    workers: dict[str, object] = {}
+    failed: set[str] = set()
+
+    def fail(key, reason, detail=""):
+        failed.add(key)
+        w = workers.pop(key, None)
+        if w is not None:
+            w.close()
+        recorder.failed(key, reason, detail)
+
+    try:
+        # 1. start every worker (they load in parallel), then wait for each
+        for c in candidates:
+            try:
+                workers[c.key] = (ProcessWorker if config.isolate else InlineWorker)(c, config.threads)
+            except CandidateError as exc:
+                recorder.failed(c.key, str(exc), "")
+                failed.add(c.key)
+        for c in candidates:
+            if c.key in failed:
+                progress(1, f"{c.key}: failed")
+                continue
+            progress(0, f"loading {c.key}")
+            try:
+                info = workers[c.key].ready(config.startup_timeout_s)
+                recorder.ready(c.key, info)
+                workers[c.key].request(("data", X), config.command_timeout_s)
+            except WorkerFailure as exc:
+                fail(c.key, str(exc))
+            progress(1, f"loaded {c.key}")
+
+        # 2. memory, static costs, quality
+        for c in candidates:
+            # memory first, in ascending batch size, before any large call has grown the heap
+            steps = [("memory", int(b)) for b in sorted(config.batch_sizes)] + [("static", 8), ("predict",)]
+            for cmd in steps:
+                if c.key in failed:
+                    progress(1)
+                    continue
+                progress(0, f"{c.key}: {cmd[0]}" + (f" batch {cmd[1]}" if cmd[0] == "memory" else ""))
+                try:
+                    reply = workers[c.key].request(cmd, config.command_timeout_s)
+                except WorkerFailure as exc:
+                    fail(c.key, str(exc))
+                except CommandError as exc:
+                    if cmd[0] == "predict":
+                        fail(c.key, f"inference failed: {exc}", exc.traceback)
+                    else:
+                        recorder.failed_step(c.key, cmd[0], str(exc), exc.traceback)
+                else:
+                    if cmd[0] == "static":
+                        recorder.static(c.key, reply[1])
+                    elif cmd[0] == "predict":
+                        recorder.predictions(c.key, reply[1])
+                    else:
+                        recorder.memory(c.key, cmd[1], reply[1])
+                progress(1)
+
+        # 3. latency cells, interleaved in a seeded random order
+        per_repeat = config.timing
+        if config.repeats > 1:
+            per_repeat = replace(
+                per_repeat,
+                max_time_s=per_repeat.max_time_s / config.repeats,
+                min_time_s=min(per_repeat.min_time_s, per_repeat.max_time_s / config.repeats),
+            )
+        for key, b, rep in plan_cells([c.key for c in candidates], config.batch_sizes, config.repeats, config.seed):
+            if key in failed:
+                progress(1)
+                continue
+            progress(0, f"{key}: latency at batch {b}" + (f" (repeat {rep + 1}/{config.repeats})" if config.repeats > 1 else ""))
+            try:
+                _, samples, meta = workers[key].request(("latency", b, per_repeat.to_dict()), config.command_timeout_s)
+            except WorkerFailure as exc:
+                fail(key, str(exc))
+            except CommandError as exc:
+                fail(key, f"inference failed at batch {b}: {exc}", exc.traceback)
+            else:
+                recorder.latency(key, b, samples, {**meta, "repeat": rep})
+            progress(1)
+    finally:
+        for w in workers.values():
+            w.close()

@@ -1,0 +1,136 @@
+"""The worker side: one process per candidate, driven by commands from the parent.
+
+The parent sends commands over a pipe; the worker answers each with one message. Only the
+parent writes the store. Commands:
+
+    ("data", X)                       the test inputs (kept in the worker)
+    ("static", n_example)             params, size, FLOPs           -> ("static", dict)
+    ("predict",)                      labels on all of X            -> ("predictions", array)
+    ("memory", batch_size)            peak RSS of one call          -> ("memory", dict)
+    ("latency", batch_size, config)   the timing protocol           -> ("latency", samples, meta)
+    ("exit",)
+
+A failing command answers ("error", message, traceback) and the worker goes on.
+This module imports no heavy library: the candidate's own unpickling does that, in the worker,
+after the thread settings are fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+import traceback
+
+import numpy as np
+
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def batch_of(X: np.ndarray, batch_size: int) -> np.ndarray:
+    """The first ``batch_size`` inputs, cycling through X when the batch is larger than the data."""
+    if batch_size <= len(X):
+        return np.ascontiguousarray(X[:batch_size])
+    reps = -(-batch_size // len(X))
+    return np.ascontiguousarray(np.concatenate([X] * reps)[:batch_size])
+
+
+class WorkerState:
+    """Everything a worker holds; also used in-process when isolation is off."""
+
+    def __init__(self, candidate, threads: int):
+        self.candidate = candidate
+        self.threads = threads
+        self.X = None
+        self.runtime_warmed = False
+        t0 = time.perf_counter()
+        candidate.configure_threads(threads)
+        self.configure_time_s = time.perf_counter() - t0
+        from effbench.measure.memory import rss_bytes
+
+        self.loaded_rss = rss_bytes()
+
+    def ready_info(self) -> dict:
+        return {
+            "pid": os.getpid(),
+            "thread_settings": self.candidate.thread_settings(),
+            "loaded_rss_bytes": self.loaded_rss,
+            "configure_time_s": self.configure_time_s,
+        }
+
+    def handle(self, cmd: tuple):
+        op = cmd[0]
+        c = self.candidate
+        if op == "data":
+            self.X = np.ascontiguousarray(cmd[1], dtype=np.float32)
+            return ("ok",)
+        if op == "static":
+            example = batch_of(self.X, int(cmd[1]))
+            blob = c.serialized()
+            flops, flops_error = None, None
+            try:
+                fc = c.flops(example)
+                flops = None if fc is None else fc.to_dict()
+            except Exception as exc:  # noqa: BLE001 - a FLOP counter gap is recorded, not fatal
+                flops_error = f"{type(exc).__name__}: {exc}"
+            return ("static", {
+                "params": c.param_count(),
+                "size_bytes": len(blob),
+                "serialization": c.serialization_format(),
+                "flops": flops,
+                "flops_error": flops_error,
+            })
+        if op == "predict":
+            return ("predictions", np.asarray(c.predict(self.X)))
+        if op == "memory":
+            from effbench.measure.memory import measure_peak_memory
+
+            if not self.runtime_warmed:  # one-time runtime initialisation stays out of the per-call figure
+                c.infer(c.prepare(batch_of(self.X, 1)))
+                c.sync()
+                self.runtime_warmed = True
+            prepared = c.prepare(batch_of(self.X, int(cmd[1])))
+
+            def once():
+                c.infer(prepared)
+                c.sync()
+
+            return ("memory", {**measure_peak_memory(once).to_dict(), "loaded_rss_bytes": self.loaded_rss})
+        if op == "latency":
+            from effbench.measure.timer import TimingConfig, measure_latency
+
+            batch_size, config = int(cmd[1]), TimingConfig(**cmd[2])
+            prepared = c.prepare(batch_of(self.X, batch_size))
+            result = measure_latency(lambda: c.infer(prepared), config, sync=c.sync)
+            return ("latency", result.samples_s, result.meta())
+        raise ValueError(f"unknown worker command {op!r}")
+
+
+def worker_main(conn, threads: int):
+    """Entry point of a spawned worker process: fix the threads, receive the pickled candidate, serve commands."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    for name in THREAD_ENV:
+        os.environ[name] = str(threads)
+    try:
+        candidate_bytes = conn.recv_bytes()
+        t0 = time.perf_counter()
+        candidate = pickle.loads(candidate_bytes)
+        load_time_s = time.perf_counter() - t0
+        state = WorkerState(candidate, threads)
+        conn.send(("ready", {**state.ready_info(), "load_time_s": load_time_s}))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        conn.send(("error", f"could not load the candidate: {type(exc).__name__}: {exc}", traceback.format_exc()))
+        return
+    while True:
+        try:
+            cmd = conn.recv()
+        except EOFError:
+            return
+        if cmd[0] == "exit":
+            return
+        try:
+            reply = state.handle(cmd)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, the worker goes on
+            reply = ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        conn.send(reply)

@@ -1,0 +1,132 @@
+"""Terminal rendering of results: rich tables on a terminal, plain aligned text otherwise.
+
+Renderers only format; the numbers come from :mod:`effbench.analysis.costs`.
+Estimated values carry a trailing ``~`` and the legend says so.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def fmt_si(value, unit: str = "", digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    v = float(value)
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= factor:
+            return f"{v / factor:.{digits}g}{prefix}{unit}"
+    return f"{v:.{digits}g}{unit}"
+
+
+def fmt_bytes(value) -> str:
+    if value is None:
+        return "-"
+    v = float(value)
+    for factor, prefix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if abs(v) >= factor:
+            return f"{v / factor:.3g} {prefix}"
+    return f"{int(v)} B"
+
+
+def fmt_seconds(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    v = float(value)
+    if v >= 1:
+        return f"{v:.3g} s"
+    if v >= 1e-3:
+        return f"{v * 1e3:.3g} ms"
+    return f"{v * 1e6:.3g} us"
+
+
+def _mark(val, text: str) -> str:
+    return text + "~" if val is not None and getattr(val, "provenance", "") == "estimated" else text
+
+
+def _v(x):
+    return None if x is None else x.value
+
+
+COLUMNS = (
+    ("candidate", "candidate"),
+    ("accuracy", "acc"),
+    ("f1_macro", "F1"),
+    ("params", "params"),
+    ("flops_per_sample", "FLOPs/sample"),
+    ("size_bytes", "size"),
+    ("peak_rss_bytes_b1", "RSS b=1"),
+    ("peak_memory_bytes_bmax", "mem/call b=max"),
+    ("latency_p50_s_b1", "p50 b=1"),
+    ("latency_p99_s_b1", "p99 b=1"),
+    ("best_throughput_samples_per_s", "best throughput"),
+    ("train_time_s", "train"),
+)
+
+
+def cost_rows_as_text(rows: list[dict]) -> list[list[str]]:
+    out = []
+    for r in rows:
+        if r["status"] == "failed" and r["accuracy"] is None:
+            out.append([r["candidate"], f"FAILED: {r['error']}"] + [""] * (len(COLUMNS) - 2))
+            continue
+        thr = r["best_throughput_samples_per_s"]
+        out.append([
+            r["candidate"] + (" (failed)" if r["status"] == "failed" else ""),
+            "-" if r["accuracy"] is None else f"{r['accuracy'].value:.4f}",
+            "-" if r["f1_macro"] is None else f"{r['f1_macro'].value:.4f}",
+            fmt_si(_v(r["params"])),
+            _mark(r["flops_per_sample"], fmt_si(_v(r["flops_per_sample"]))),
+            fmt_bytes(_v(r["size_bytes"])),
+            fmt_bytes(_v(r["peak_rss_bytes_b1"])),
+            fmt_bytes(_v(r["peak_memory_bytes_bmax"])),
+            fmt_seconds(_v(r["latency_p50_s_b1"])),
+            fmt_seconds(_v(r["latency_p99_s_b1"])),
+            "-" if thr is None else f"{fmt_si(thr.value, '/s')} (b={r['best_throughput_batch_size']})",
+            fmt_seconds(_v(r["train_time_s"])),
+        ])
+    return out
+
+
+def render_table(title: str, headers: list[str], rows: list[list[str]], *, console=None, plain: bool | None = None, caption: str = "") -> str | None:
+    """Render with rich on a terminal; return plain aligned text otherwise (the caller prints it)."""
+    if plain is None:
+        import sys
+
+        plain = not sys.stdout.isatty()
+    if plain:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+        lines = [title, "  ".join(h.ljust(w) for h, w in zip(headers, widths)), "  ".join("-" * w for w in widths)]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        if caption:
+            lines.append(caption)
+        return "\n".join(lines)
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption, caption_justify="left")
+    for i, h in enumerate(headers):
+        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0)
+    for r in rows:
+        table.add_row(*r)
+    (console or Console()).print(table)
+    return None
+
+
+def setup_line(run) -> str:
+    env = run.environment
+    cpu = env.get("cpu", {}).get("model", "?")
+    libs = env.get("libraries", {})
+    cfg = run.config
+    threads = cfg.get("threads")
+    versions = ", ".join(f"{k} {v}" for k, v in libs.items() if v and k in ("torch", "onnxruntime", "scikit-learn"))
+    return (f"setup: {cpu}, {env.get('cores_logical')} logical cores, threads per candidate {threads} "
+            f"(default 1; --threads N), {versions}; float32; input {run.task.get('sample_shape')}; "
+            f"latency = one infer() call on a prepared batch, p50/p99 from raw samples")
+
+
+def legend(run) -> str:
+    return ("units: FLOPs per sample (FLOPs = 2 x MACs; analytic), size = serialized artefact (measured), RSS = peak "
+            "resident memory of the whole worker process during a batch-1 call, mem/call = what one call at the largest batch adds "
+            "to the resident memory (both measured), latency per batch call (measured), throughput = "
+            "batch / p50 (measured), train = wall time of training (measured); ~ marks an estimate.")

@@ -1,0 +1,390 @@
+"""The embedded result store: one SQLite file, a versioned schema, every value with unit and provenance.
+
+Location: ``--db PATH`` or ``$EFFBENCH_DB``, else ``$XDG_DATA_HOME/effbench/effbench.sqlite``
+(``~/.local/share/effbench/effbench.sqlite``). Every measurement is committed as soon as it
+arrives, so an interrupted run keeps what it had measured. A file that is not an effbench store,
+or one written by a newer effbench, is refused and never modified.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from effbench.errors import StoreError, UnknownRunError
+
+APP_ID = "effbench"
+SCHEMA_VERSION = 1
+PROVENANCES = ("measured", "estimated", "analytic")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    suite TEXT,
+    effbench_version TEXT,
+    config_json TEXT NOT NULL DEFAULT '{}',
+    environment_json TEXT NOT NULL DEFAULT '{}',
+    task_json TEXT NOT NULL DEFAULT '{}',
+    notes_json TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS candidates (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    model TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    family TEXT,
+    parent TEXT,
+    status TEXT NOT NULL,
+    error TEXT,
+    info_json TEXT NOT NULL DEFAULT '{}',
+    predictions_json TEXT,
+    PRIMARY KEY (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    candidate TEXT NOT NULL,
+    batch_size INTEGER NOT NULL DEFAULT 0,
+    name TEXT NOT NULL,
+    value REAL,
+    unit TEXT NOT NULL,
+    provenance TEXT NOT NULL CHECK (provenance IN ('measured', 'estimated', 'analytic')),
+    detail_json TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (run_id, candidate, batch_size, name)
+);
+CREATE TABLE IF NOT EXISTS samples (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    candidate TEXT NOT NULL,
+    batch_size INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    meta_json TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (run_id, candidate, batch_size, kind)
+);
+"""
+
+
+def default_db_path() -> Path:
+    env = os.environ.get("EFFBENCH_DB")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "effbench" / "effbench.sqlite"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
+
+
+# -- records: what a run is, independent of where it is stored --------------------------------------
+
+@dataclass
+class Metric:
+    candidate: str
+    name: str
+    value: float | None
+    unit: str
+    provenance: str
+    batch_size: int = 0        # 0: not per batch size
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class SampleSet:
+    candidate: str
+    batch_size: int
+    kind: str                  # "latency_per_call": seconds per call of infer() on a batch
+    unit: str
+    values: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class CandidateRecord:
+    key: str
+    model: str
+    backend: str
+    family: str = ""
+    parent: str | None = None
+    status: str = "pending"    # pending | ok | failed
+    error: str | None = None
+    info: dict = field(default_factory=dict)
+    predictions: list | None = None
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    created_at: str
+    status: str                # running | complete | interrupted | failed
+    suite: str | None = None
+    finished_at: str | None = None
+    effbench_version: str | None = None
+    config: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)
+    task: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    candidates: list[CandidateRecord] = field(default_factory=list)
+    metrics: list[Metric] = field(default_factory=list)
+    samples: list[SampleSet] = field(default_factory=list)
+
+    def candidate(self, key: str) -> CandidateRecord:
+        for c in self.candidates:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+    def metric(self, candidate: str, name: str, batch_size: int = 0) -> Metric | None:
+        for m in self.metrics:
+            if m.candidate == candidate and m.name == name and m.batch_size == batch_size:
+                return m
+        return None
+
+
+# -- the database ------------------------------------------------------------------------------------
+
+class Store:
+    """Access to one SQLite result file. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True):
+        self.path = Path(path).expanduser() if path is not None else default_db_path()
+        exists = self.path.exists()
+        if not exists and not create:
+            raise StoreError(f"database {str(self.path)!r} does not exist; run 'effbench run' first or give --db PATH")
+        if exists and self.path.is_dir():
+            raise StoreError(f"database path {str(self.path)!r} is a directory; give a file path")
+        if exists:
+            self._check_header()
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the database folder {str(self.path.parent)!r}: {exc.strerror}") from None
+        try:
+            self.conn = sqlite3.connect(str(self.path), timeout=30)
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            if not exists:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                with self.conn:
+                    self.conn.executescript(_SCHEMA)
+                    self.conn.executemany(
+                        "INSERT INTO meta(key, value) VALUES (?, ?)",
+                        [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION)), ("created_at", _now())],
+                    )
+            else:
+                self._check_meta()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {str(self.path)!r}: {exc}") from None
+
+    # header / version checks: never modify a foreign or newer file
+    def _check_header(self):
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(16)
+        except OSError as exc:
+            raise StoreError(f"cannot read database {str(self.path)!r}: {exc.strerror}") from None
+        if head and head != b"SQLite format 3\x00":
+            raise StoreError(f"{str(self.path)!r} is not an effbench database (not an SQLite file); give another --db path")
+
+    def _check_meta(self):
+        try:
+            rows = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError:
+            raise StoreError(f"{str(self.path)!r} is not an effbench database (no effbench metadata); give another --db path") from None
+        if rows.get("app") != APP_ID:
+            raise StoreError(f"{str(self.path)!r} is not an effbench database (app={rows.get('app')!r}); give another --db path")
+        version = int(rows.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{str(self.path)!r} has schema version {version}, newer than this effbench supports ({SCHEMA_VERSION}); upgrade effbench"
+            )
+        # older versions would be migrated here, in order, inside one transaction
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+
+    def close(self):
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- writing (each call commits: an interrupted run keeps everything written so far) -----------
+    def create_run(self, *, suite, config, environment, task, effbench_version, run_id=None) -> str:
+        run_id = run_id or new_run_id()
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO runs(run_id, created_at, status, suite, effbench_version, config_json, environment_json, task_json)"
+                " VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+                (run_id, _now(), suite, effbench_version, _dumps(config), _dumps(environment), _dumps(task)),
+            )
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, notes: list | None = None, environment_after: dict | None = None):
+        with self.conn:
+            if environment_after:
+                env = json.loads(self.conn.execute("SELECT environment_json FROM runs WHERE run_id=?", (run_id,)).fetchone()[0])
+                env.update(environment_after)
+                self.conn.execute("UPDATE runs SET environment_json=? WHERE run_id=?", (_dumps(env), run_id))
+            self.conn.execute(
+                "UPDATE runs SET status=?, finished_at=?, notes_json=? WHERE run_id=?",
+                (status, _now(), _dumps(notes or []), run_id),
+            )
+
+    def add_candidate(self, run_id: str, c: CandidateRecord):
+        with self.conn:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO candidates(run_id, key, model, backend, family, parent, status, error, info_json, predictions_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, c.key, c.model, c.backend, c.family, c.parent, c.status, c.error, _dumps(c.info),
+                 None if c.predictions is None else _dumps(list(map(int, c.predictions)))),
+            )
+
+    def update_candidate(self, run_id: str, key: str, *, status=None, error=None, info=None, predictions=None):
+        with self.conn:
+            if status is not None:
+                self.conn.execute("UPDATE candidates SET status=?, error=? WHERE run_id=? AND key=?", (status, error, run_id, key))
+            if info is not None:
+                old = json.loads(self.conn.execute("SELECT info_json FROM candidates WHERE run_id=? AND key=?", (run_id, key)).fetchone()[0])
+                old.update(info)
+                self.conn.execute("UPDATE candidates SET info_json=? WHERE run_id=? AND key=?", (_dumps(old), run_id, key))
+            if predictions is not None:
+                self.conn.execute(
+                    "UPDATE candidates SET predictions_json=? WHERE run_id=? AND key=?",
+                    (_dumps([int(p) for p in np.asarray(predictions).ravel()]), run_id, key),
+                )
+
+    def add_metrics(self, run_id: str, metrics: list[Metric]):
+        for m in metrics:
+            if m.provenance not in PROVENANCES:
+                raise StoreError(f"metric {m.name!r}: provenance must be one of {', '.join(PROVENANCES)}; got {m.provenance!r}")
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO metrics(run_id, candidate, batch_size, name, value, unit, provenance, detail_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, m.candidate, int(m.batch_size), m.name, None if m.value is None else float(m.value), m.unit, m.provenance, _dumps(m.detail)) for m in metrics],
+            )
+
+    def add_samples(self, run_id: str, s: SampleSet):
+        values = np.ascontiguousarray(s.values, dtype="<f8")
+        with self.conn:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO samples(run_id, candidate, batch_size, kind, unit, n, data, meta_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, s.candidate, int(s.batch_size), s.kind, s.unit, int(values.size), values.tobytes(), _dumps(s.meta)),
+            )
+
+    def import_run(self, run: RunRecord) -> str:
+        """Insert a whole run (e.g. loaded from JSON). Refuses a run id that is already stored."""
+        if self.conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run.run_id,)).fetchone():
+            raise StoreError(f"run {run.run_id!r} is already in {str(self.path)!r}; nothing was imported")
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO runs(run_id, created_at, finished_at, status, suite, effbench_version, config_json, environment_json, task_json, notes_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run.run_id, run.created_at, run.finished_at, run.status, run.suite, run.effbench_version,
+                 _dumps(run.config), _dumps(run.environment), _dumps(run.task), _dumps(run.notes)),
+            )
+        for c in run.candidates:
+            self.add_candidate(run.run_id, c)
+        self.add_metrics(run.run_id, run.metrics)
+        for s in run.samples:
+            self.add_samples(run.run_id, s)
+        return run.run_id
+
+    # -- reading -------------------------------------------------------------------------------------
+    def list_runs(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT r.run_id, r.created_at, r.finished_at, r.status, r.suite, r.effbench_version,"
+            " (SELECT COUNT(*) FROM candidates c WHERE c.run_id = r.run_id),"
+            " (SELECT COUNT(*) FROM candidates c WHERE c.run_id = r.run_id AND c.status = 'failed')"
+            " FROM runs r ORDER BY r.created_at, r.run_id"
+        ).fetchall()
+        keys = ("run_id", "created_at", "finished_at", "status", "suite", "effbench_version", "n_candidates", "n_failed")
+        return [dict(zip(keys, row)) for row in rows]
+
+    def resolve_run_id(self, run_id: str) -> str:
+        """Exact id, a unique prefix, or 'latest'."""
+        if run_id == "latest":
+            row = self.conn.execute("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1").fetchone()
+            if row is None:
+                raise UnknownRunError(f"run 'latest': the database {str(self.path)!r} holds no run yet")
+            return row[0]
+        rows = [r[0] for r in self.conn.execute("SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\'", (_like_prefix(run_id),))]
+        if run_id in rows:
+            return run_id
+        if len(rows) == 1:
+            return rows[0]
+        if not rows:
+            known = [r["run_id"] for r in self.list_runs()][-5:]
+            hint = f"; recent runs: {', '.join(known)}" if known else "; the database holds no run yet"
+            raise UnknownRunError(f"unknown run id {run_id!r} in {str(self.path)!r}{hint} (or 'latest')")
+        raise UnknownRunError(f"run id prefix {run_id!r} is ambiguous: it matches {', '.join(rows[:5])}; give more characters")
+
+    def load_run(self, run_id: str) -> RunRecord:
+        run_id = self.resolve_run_id(run_id)
+        r = self.conn.execute(
+            "SELECT run_id, created_at, finished_at, status, suite, effbench_version, config_json, environment_json, task_json, notes_json"
+            " FROM runs WHERE run_id=?", (run_id,)
+        ).fetchone()
+        run = RunRecord(
+            run_id=r[0], created_at=r[1], finished_at=r[2], status=r[3], suite=r[4], effbench_version=r[5],
+            config=json.loads(r[6]), environment=json.loads(r[7]), task=json.loads(r[8]), notes=json.loads(r[9]),
+        )
+        for row in self.conn.execute(
+            "SELECT key, model, backend, family, parent, status, error, info_json, predictions_json FROM candidates WHERE run_id=? ORDER BY rowid",
+            (run_id,),
+        ):
+            run.candidates.append(CandidateRecord(
+                key=row[0], model=row[1], backend=row[2], family=row[3], parent=row[4], status=row[5], error=row[6],
+                info=json.loads(row[7]), predictions=None if row[8] is None else json.loads(row[8]),
+            ))
+        for row in self.conn.execute(
+            "SELECT candidate, batch_size, name, value, unit, provenance, detail_json FROM metrics WHERE run_id=? ORDER BY rowid", (run_id,)
+        ):
+            run.metrics.append(Metric(candidate=row[0], batch_size=row[1], name=row[2], value=row[3], unit=row[4], provenance=row[5], detail=json.loads(row[6])))
+        for row in self.conn.execute(
+            "SELECT candidate, batch_size, kind, unit, data, meta_json FROM samples WHERE run_id=? ORDER BY rowid", (run_id,)
+        ):
+            run.samples.append(SampleSet(candidate=row[0], batch_size=row[1], kind=row[2], unit=row[3],
+                                         values=np.frombuffer(row[4], dtype="<f8").copy(), meta=json.loads(row[5])))
+        return run
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, default=_json_default, allow_nan=True)

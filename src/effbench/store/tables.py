@@ -1,0 +1,236 @@
+"""Load external CSV tables of models (published numbers, another harness's results).
+
+:func:`load_tables` reads one or more CSV files, joins them on a key column (inner join),
+parses numbers written with thousands separators (``"1,014.45"``), and returns the keys, a
+float matrix of the requested columns and a :class:`LoadReport` that names every dropped row
+and why. Standard library ``csv`` only.
+
+Rules (all reported, none silent):
+
+- a row whose key is empty (or does not match ``key_pattern``) is dropped;
+- duplicate keys inside one file: ``duplicates="drop"`` (default) drops every row with that
+  key, since which one is meant is unknown; ``duplicates="first"`` keeps the first and drops
+  the others;
+- a key absent from another file is dropped by the inner join;
+- a row with an empty or missing-marker value (``""``, ``NA``, ``N/A``, ``NaN``, ``null``,
+  ``None``, ``-``) in a requested column is dropped.
+
+Errors are one line: :class:`DataError` for a missing key column, a non-numeric value (file,
+row key, column, value), a join that matches nothing; :class:`ConfigError` for an unknown
+column (the available ones are listed) or bad options. A requested column present in several
+files is taken from the first file (in the order given) that has it; the report notes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from effbench.errors import ConfigError, DataError
+
+MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "-"})
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?$")
+DUPLICATES = ("drop", "first")
+
+
+@dataclass(frozen=True)
+class DroppedRow:
+    """One row left out of the joined table."""
+
+    key: str
+    file: str
+    reason: str
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load_tables` did: rows read per file, rows kept, every dropped row."""
+
+    files: list[str]
+    rows_read: dict[str, int]
+    rows_kept: int = 0
+    dropped: list[DroppedRow] = field(default_factory=list)
+    column_sources: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_number(text: str) -> float | None:
+    """``"1,014.45"`` -> 1014.45; missing markers -> None; anything else non-numeric -> ValueError."""
+    s = text.strip()
+    if s.lower() in MISSING_MARKERS:
+        return None
+    if "," in s:
+        if not _THOUSANDS.match(s):
+            raise ValueError(s)
+        s = s.replace(",", "")
+    value = float(s)  # raises ValueError
+    if np.isnan(value):
+        return None
+    return value
+
+
+def read_csv(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a CSV file (UTF-8, optional BOM); short rows are padded with ''."""
+    name = os.fspath(path)
+    try:
+        with open(name, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise DataError(f"{name}: empty file, expected a header row")
+            header = [h.strip() for h in header]
+            rows = []
+            for row in reader:
+                if not row or all(not c.strip() for c in row):
+                    continue
+                if len(row) < len(header):
+                    row = row + [""] * (len(header) - len(row))
+                rows.append(row)
+    except FileNotFoundError:
+        raise DataError(f"{name}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise DataError(f"{name}: not a valid CSV file ({exc})") from None
+    return header, rows
+
+
+def load_tables(
+    paths: Sequence[str | os.PathLike],
+    key: str,
+    columns: Sequence[str],
+    *,
+    duplicates: str = "drop",
+    key_pattern: str | None = None,
+) -> tuple[list[str], np.ndarray, LoadReport]:
+    """Join CSV files on ``key`` and return ``(keys, matrix, report)``.
+
+    ``keys``: the kept keys, in the order of the first file. ``matrix``: float array
+    ``(len(keys), len(columns))``, columns in the order asked. ``report``: a :class:`LoadReport`.
+
+    ``key_pattern``: optional regular expression applied to every key (``re.search``); the key
+    becomes its first group (or the whole match), e.g. ``r"^[^.]+"`` turns timm's
+    ``resnet50.a1_in1k`` into the architecture ``resnet50``. Rows that do not match are dropped.
+    """
+    if not paths:
+        raise ConfigError("at least one CSV file is needed, got none")
+    if duplicates not in DUPLICATES:
+        raise ConfigError(f"duplicates must be one of {', '.join(DUPLICATES)}, got {duplicates!r}")
+    if not columns:
+        raise ConfigError("at least one column is needed, got none")
+    pattern = None
+    if key_pattern is not None:
+        try:
+            pattern = re.compile(key_pattern)
+        except re.error as exc:
+            raise ConfigError(f"key pattern {key_pattern!r} is not a valid regular expression: {exc}") from None
+    names = [os.fspath(p) for p in paths]
+    tables = [read_csv(p) for p in names]
+    report = LoadReport(files=names, rows_read={n: len(t[1]) for n, t in zip(names, tables)})
+
+    for name, (header, _) in zip(names, tables):
+        if key not in header:
+            raise DataError(f"{name}: no key column {key!r}; columns: {', '.join(header)}")
+    # where each requested column comes from
+    for col in columns:
+        holders = [n for n, (header, _) in zip(names, tables) if col in header and col != key]
+        if not holders:
+            available = sorted({h for header, _ in tables for h in header if h != key})
+            raise ConfigError(f"unknown column {col!r}; available: {', '.join(available)}")
+        report.column_sources[col] = holders[0]
+        if len(holders) > 1:
+            report.notes.append(f"column {col!r} is in {', '.join(holders)}; taken from {holders[0]}")
+
+    # per file: key -> row, with empty keys, pattern misses and duplicates handled
+    per_file: list[dict[str, list[str]]] = []
+    order: list[str] = []
+    for fi, (name, (header, rows)) in enumerate(zip(names, tables)):
+        ki = header.index(key)
+        by_key: dict[str, list[str]] = {}
+        counts: dict[str, int] = {}
+        for row in rows:
+            raw = row[ki].strip()
+            k = raw
+            if pattern is not None and raw:
+                m = pattern.search(raw)
+                if m is None:
+                    report.dropped.append(DroppedRow(raw, name, f"key does not match pattern {key_pattern!r}"))
+                    continue
+                k = m.group(1) if m.groups() else m.group(0)
+            if not k:
+                report.dropped.append(DroppedRow("", name, f"empty key column {key!r}"))
+                continue
+            counts[k] = counts.get(k, 0) + 1
+            if k in by_key:
+                continue
+            by_key[k] = row
+            if fi == 0:
+                order.append(k)
+        for k, c in counts.items():
+            if c > 1:
+                if duplicates == "drop":
+                    del by_key[k]
+                    report.dropped.append(DroppedRow(k, name, f"duplicate key ({c} rows in this file; all dropped)"))
+                else:
+                    report.dropped.append(DroppedRow(k, name, f"duplicate key ({c} rows in this file; kept the first)"))
+        per_file.append(by_key)
+
+    # inner join
+    common = set(per_file[0])
+    for by_key in per_file[1:]:
+        common &= set(by_key)
+    if len(names) > 1 and not common:
+        examples = []
+        for name, by_key in zip(names, per_file):
+            sample = next(iter(by_key), None)
+            examples.append(f"{os.path.basename(name)} (e.g. {sample!r})")
+        raise DataError(
+            f"the join on key {key!r} matched no row between {' and '.join(examples)}; "
+            f"the key values must be equal (see --key-pattern)"
+        )
+    for fi, (name, by_key) in enumerate(zip(names, per_file)):
+        for k in by_key:
+            if k not in common:
+                missing_in = [os.path.basename(n) for n, other in zip(names, per_file) if k not in other]
+                if fi == min(i for i, other in enumerate(per_file) if k in other):
+                    report.dropped.append(DroppedRow(k, name, f"no matching key in {', '.join(missing_in)}"))
+
+    # values
+    header_index = [{h: i for i, h in enumerate(header)} for header, _ in tables]
+    file_index = {n: i for i, n in enumerate(names)}
+    keys: list[str] = []
+    values: list[list[float]] = []
+    for k in order:
+        if k not in common:
+            continue
+        row_vals: list[float] = []
+        reason = None
+        for col in columns:
+            fi = file_index[report.column_sources[col]]
+            cell = per_file[fi][k][header_index[fi][col]]
+            try:
+                v = parse_number(cell)
+            except ValueError:
+                raise DataError(
+                    f"{names[fi]}: row {k!r}, column {col!r}: {cell.strip()!r} is not a number"
+                ) from None
+            if v is None:
+                reason = f"missing value in column {col!r} ({os.path.basename(names[fi])})"
+                break
+            row_vals.append(v)
+        if reason is not None:
+            report.dropped.append(DroppedRow(k, report.column_sources[col], reason))
+            continue
+        keys.append(k)
+        values.append(row_vals)
+    if not keys:
+        raise DataError(
+            f"no row left after dropping {len(report.dropped)} rows (missing values, duplicates or unmatched keys)"
+        )
+    report.rows_kept = len(keys)
+    return keys, np.asarray(values, dtype=float), report

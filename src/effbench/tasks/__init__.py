@@ -1,0 +1,5 @@
+"""Tasks: a data set with a fixed split and its quality metrics."""
+
+from effbench.tasks.base import Task, quality_metrics
+
+__all__ = ["Task", "quality_metrics"]

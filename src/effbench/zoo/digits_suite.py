@@ -1,0 +1,170 @@
+"""The default suite: classic scikit-learn models and small PyTorch networks trained on digits at run time,
+plus ONNX Runtime versions of every PyTorch model and of two scikit-learn models (skl2onnx).
+
+Seeds are fixed, so the same run gives the same accuracies.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from effbench.errors import ConfigError
+
+SEED = 0
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    family: str
+    framework: str                    # "sklearn" or "torch": how it is trained
+    backends: tuple[str, ...]         # the backends it is benchmarked on
+    build: Callable                   # (task, quick) -> (fitted model, training facts)
+    quick: bool = False               # part of the --quick suite
+    description: str = ""
+    info: dict = field(default_factory=dict)
+
+
+def _sk(factory):
+    def build(task, quick):
+        est = factory()
+        est.fit(task.X_train, task.y_train)
+        return est, {"estimator": type(est).__name__, "params": {k: v for k, v in est.get_params().items() if isinstance(v, (int, float, str, bool, type(None)))}}
+
+    return build
+
+
+def _logreg():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=2000, C=1.0, random_state=SEED)
+
+
+def _forest():
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=100, random_state=SEED, n_jobs=1)
+
+
+def _hgb():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, early_stopping=False, random_state=SEED)
+
+
+def _svm():
+    from sklearn.svm import SVC
+
+    return SVC(kernel="rbf", C=10.0, gamma="scale", random_state=SEED)
+
+
+def _knn():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return KNeighborsClassifier(n_neighbors=3, algorithm="brute")
+
+
+def _torch(net_name: str, epochs: int, quick_epochs: int, lr: float):
+    def build(task, quick):
+        import torch
+
+        from effbench.zoo import nets
+        from effbench.zoo.training import train_torch_classifier
+
+        torch.manual_seed(SEED)
+        module = getattr(nets, net_name)()
+        return train_torch_classifier(module, task.X_train, task.y_train, epochs=quick_epochs if quick else epochs, lr=lr, seed=SEED, threads=TRAIN_THREADS)
+
+    return build
+
+
+# One thread for training: deterministic, and on a small shared machine faster than two
+# (measured: the BLAS-threaded logistic regression took 0.75 s with 2 threads, 0.025 s with 1).
+TRAIN_THREADS = 1
+
+SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec("logreg", "linear", "sklearn", ("sklearn", "onnxruntime"), _sk(_logreg), quick=True, description="multinomial logistic regression"),
+    ModelSpec("random_forest", "tree-ensemble", "sklearn", ("sklearn", "onnxruntime"), _sk(_forest), description="random forest, 100 trees"),
+    ModelSpec("hist_gb", "tree-ensemble", "sklearn", ("sklearn",), _sk(_hgb), description="histogram gradient boosting, 100 iterations x 10 classes"),
+    ModelSpec("svm_rbf", "kernel", "sklearn", ("sklearn",), _sk(_svm), description="RBF support vector machine, one-vs-one"),
+    ModelSpec("knn", "neighbours", "sklearn", ("sklearn",), _sk(_knn), description="3-nearest neighbours, brute force"),
+    ModelSpec("mlp", "neural-network", "torch", ("torch", "onnxruntime"), _torch("MLP", 30, 8, 3e-3), quick=True, description="MLP 64-128-64-10"),
+    ModelSpec("cnn_small", "neural-network", "torch", ("torch", "onnxruntime"), _torch("SmallCNN", 15, 5, 3e-3), quick=True, description="CNN, 3x3 convs with 16 and 32 channels"),
+    ModelSpec("shufflenet_tiny", "neural-network", "torch", ("torch", "onnxruntime"), _torch("TinyShuffleNet", 20, 5, 1e-2), description="ShuffleNetV2-style: channel split and shuffle, depthwise convs"),
+    ModelSpec("cnn_wide", "neural-network", "torch", ("torch", "onnxruntime"), _torch("WideCNN", 8, 3, 2e-3), description="deliberately over-wide CNN, 96 channels"),
+)
+
+MODEL_NAMES = tuple(s.name for s in SPECS)
+SUITE_BACKENDS = ("sklearn", "torch", "onnxruntime")
+
+
+def select_specs(models=None, backends=None, quick: bool = False) -> list[tuple[ModelSpec, tuple[str, ...]]]:
+    """The (spec, backends) pairs to run; validates names against what the suite has."""
+    if models:
+        unknown = [m for m in models if m not in MODEL_NAMES]
+        if unknown:
+            raise ConfigError(f"--candidates: unknown candidate {unknown[0]!r}; allowed: {', '.join(MODEL_NAMES)}")
+    if backends:
+        unknown = [b for b in backends if b not in SUITE_BACKENDS]
+        if unknown:
+            raise ConfigError(f"--backends: unknown backend {unknown[0]!r}; allowed: {', '.join(SUITE_BACKENDS)}")
+    chosen = []
+    for spec in SPECS:
+        if models and spec.name not in models:
+            continue
+        if not models and quick and not spec.quick:
+            continue
+        b = tuple(x for x in spec.backends if not backends or x in backends)
+        if b:
+            chosen.append((spec, b))
+    if not chosen:
+        raise ConfigError(
+            f"the selection matches no candidate: candidates={','.join(models or ['all'])} backends={','.join(backends or ['all'])}; "
+            f"backends per candidate: " + "; ".join(f"{s.name}: {','.join(s.backends)}" for s in SPECS)
+        )
+    return chosen
+
+
+def build_candidates(task, selection, *, quick: bool = False, on_progress=None, clock=time.perf_counter):
+    """Train every selected model on the task and wrap it for each of its backends.
+
+    Returns (candidates, training) where training maps model name -> facts including
+    ``train_time_s`` (wall time of ``fit`` or of the training loop, measured with ``clock``).
+    """
+    from threadpoolctl import threadpool_limits
+
+    from effbench.candidates.onnx_convert import sklearn_to_onnx_bytes, torch_to_onnx_bytes
+    from effbench.candidates.onnx_adapter import OnnxCandidate
+
+    candidates, training = [], {}
+    for spec, backends in selection:
+        if on_progress:
+            on_progress(f"training {spec.name}")
+        with threadpool_limits(limits=TRAIN_THREADS):
+            t0 = clock()
+            model, facts = spec.build(task, quick)
+            train_time_s = clock() - t0
+        training[spec.name] = {"train_time_s": train_time_s, "framework": spec.framework, "train_threads": TRAIN_THREADS, **facts}
+        common = {"family": spec.family, "info": {"description": spec.description}}
+        for backend in backends:
+            if backend == "sklearn":
+                from effbench.candidates.sklearn_adapter import SklearnCandidate
+
+                candidates.append(SklearnCandidate(spec.name, model, **common))
+            elif backend == "torch":
+                from effbench.candidates.torch_adapter import TorchCandidate
+
+                candidates.append(TorchCandidate(spec.name, model, **common))
+            elif backend == "onnxruntime":
+                t1 = clock()
+                if spec.framework == "torch":
+                    import torch
+
+                    data = torch_to_onnx_bytes(model, torch.from_numpy(task.X_test[:1]))
+                else:
+                    data = sklearn_to_onnx_bytes(model, task.X_test.shape[1])
+                training[spec.name]["onnx_export_time_s"] = clock() - t1
+                candidates.append(OnnxCandidate(spec.name, data, parent=f"{spec.name}/{spec.framework}", **common))
+    return candidates, training

@@ -1,0 +1,184 @@
+"""Exact Pareto analysis against a brute-force O(n^2) reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from effbench.analysis import pareto
+from effbench.analysis.objectives import Objective, oriented_matrix, parse_objective
+from effbench.analysis.pareto import (
+    dominated_by,
+    dominates,
+    hardware_frontiers,
+    nondominated_layers,
+    nondominated_mask,
+    pareto_analysis,
+)
+from effbench.errors import ConfigError, DataError
+
+
+def brute_dominance(X: np.ndarray) -> np.ndarray:
+    """M[i, j] = row i dominates row j."""
+    ge = (X[:, None, :] >= X[None, :, :]).all(axis=2)
+    gt = (X[:, None, :] > X[None, :, :]).any(axis=2)
+    return ge & gt
+
+
+def brute_front(X):
+    return ~brute_dominance(X).any(axis=0)
+
+
+def brute_layers(X):
+    n = len(X)
+    layers = np.zeros(n, dtype=int)
+    remaining = np.arange(n)
+    k = 0
+    while remaining.size:
+        k += 1
+        nd = brute_front(X[remaining])
+        layers[remaining[nd]] = k
+        remaining = remaining[~nd]
+    return layers
+
+
+# small integer values make ties and exact duplicates frequent
+tables = st.integers(1, 7).flatmap(
+    lambda d: arrays(np.float64, st.tuples(st.integers(0, 40), st.just(d)), elements=st.integers(0, 4).map(float))
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tables)
+def test_front_layers_and_dominators_match_brute_force(X):
+    assert np.array_equal(nondominated_mask(X), brute_front(X))
+    assert np.array_equal(nondominated_layers(X), brute_layers(X))
+    M = brute_dominance(X)
+    for i, doms in enumerate(dominated_by(X)):
+        assert np.array_equal(doms, np.flatnonzero(M[:, i]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(2, 30), st.integers(1, 5)), elements=st.integers(0, 3).map(float)))
+def test_dominance_is_a_strict_partial_order(X):
+    M = brute_dominance(X)
+    n = len(X)
+    for i in range(n):
+        assert not dominates(X[i], X[i])  # irreflexive
+        for j in range(n):
+            assert dominates(X[i], X[j]) == M[i, j]
+            assert not (M[i, j] and M[j, i])  # antisymmetric
+    # transitive: M @ M implies M
+    two_step = (M.astype(int) @ M.astype(int)) > 0
+    assert not (two_step & ~M).any()
+
+
+def test_exact_duplicates_are_all_non_dominated():
+    X = np.array([[1.0, 2.0], [1.0, 2.0], [2.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
+    assert nondominated_mask(X).tolist() == [True, True, True, False, False]
+    assert nondominated_layers(X).tolist() == [1, 1, 1, 2, 2]
+    assert [d.tolist() for d in dominated_by(X)] == [[], [], [], [0, 1, 2], [0, 1, 2]]
+
+
+@pytest.mark.parametrize("d", [2, 3, 4, 6])
+def test_large_inputs_take_the_cull_path_and_agree(d):
+    rng = np.random.default_rng(d)
+    X = rng.integers(0, 25, size=(4200, d)).astype(float)
+    assert np.array_equal(nondominated_mask(X), brute_front(X))
+
+
+@pytest.mark.parametrize("d", [3, 4])
+def test_all_non_dominated_sphere(d):
+    rng = np.random.default_rng(0)
+    S = np.abs(rng.standard_normal((3000, d)))
+    S /= np.linalg.norm(S, axis=1, keepdims=True)
+    assert nondominated_mask(S).all()
+
+
+def test_peeling_path_for_large_n_matches_bitsets(monkeypatch):
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 6, size=(300, 3)).astype(float)
+    expected = nondominated_layers(X)
+    expected_doms = dominated_by(X, rows=range(20))
+    monkeypatch.setattr(pareto, "BITSET_MAX_N", 10)
+    assert np.array_equal(nondominated_layers(X), expected)
+    for a, b in zip(dominated_by(X, rows=range(20)), expected_doms):
+        assert np.array_equal(a, b)
+    capped = nondominated_layers(X, max_layer=2)
+    assert np.array_equal(capped, np.minimum(expected, 3))
+
+
+def test_max_layer_caps_with_bitsets():
+    rng = np.random.default_rng(2)
+    X = rng.random((200, 2))
+    full = nondominated_layers(X)
+    assert np.array_equal(nondominated_layers(X, max_layer=3), np.minimum(full, 4))
+
+
+def test_scale_invariance():
+    rng = np.random.default_rng(3)
+    values = rng.integers(1, 20, size=(150, 3)).astype(float)
+    objectives = [parse_objective("a:max"), parse_objective("b:min"), parse_objective("c:max")]
+    scaled = values * np.array([1000.0, 0.001, 3.7])
+    r1 = pareto_analysis(oriented_matrix(values, objectives))
+    r2 = pareto_analysis(oriented_matrix(scaled, objectives))
+    assert np.array_equal(r1.layer, r2.layer)
+    assert np.array_equal(r1.on_frontier, r2.on_frontier)
+
+
+def test_min_objectives_are_negated():
+    objectives = [Objective("acc", "max"), Objective("lat", "min")]
+    values = np.array([[0.9, 2.0], [0.8, 1.0], [0.7, 3.0]])
+    X = oriented_matrix(values, objectives)
+    assert nondominated_mask(X).tolist() == [True, True, False]
+    assert [d.tolist() for d in dominated_by(X)] == [[], [], [0, 1]]
+
+
+def test_edge_cases_and_errors():
+    assert nondominated_mask(np.empty((0, 3))).shape == (0,)
+    assert nondominated_layers(np.empty((0, 3))).shape == (0,)
+    assert nondominated_mask(np.array([[1.0], [3.0], [3.0]])).tolist() == [False, True, True]
+    with pytest.raises(DataError, match="non-finite"):
+        nondominated_mask(np.array([[1.0, np.nan]]))
+    with pytest.raises(DataError, match="2-D"):
+        nondominated_mask(np.array([1.0, 2.0]))
+    with pytest.raises(ConfigError, match="at least one objective"):
+        nondominated_mask(np.empty((3, 0)))
+    with pytest.raises(ConfigError, match="row index"):
+        dominated_by(np.ones((2, 2)), rows=[5])
+
+
+def test_hardware_frontiers():
+    table = {
+        "acc": np.array([0.9, 0.8, 0.7, 0.6]),
+        "gpu": np.array([10.0, 20.0, 5.0, 30.0]),
+        "cpu": np.array([1.0, 1.0, 3.0, 0.5]),
+    }
+    hw = hardware_frontiers(
+        table,
+        {"gpu": [Objective("gpu", "max")], "cpu": [Objective("cpu", "max")]},
+        common=[Objective("acc", "max")],
+    )
+    assert hw.per_hardware["gpu"].tolist() == [True, True, False, True]
+    assert hw.per_hardware["cpu"].tolist() == [True, False, True, False]
+    assert hw.on_every.tolist() == [True, False, False, False]
+    assert hw.on_some.tolist() == [True, True, True, True]
+    with pytest.raises(ConfigError):
+        hardware_frontiers(table, {})
+
+
+@pytest.mark.parametrize(
+    "spec,name,direction",
+    [("top1:max", "top1", "max"), ("lat:p99:min", "lat:p99", "min"), (" x : MIN ", "x", "min")],
+)
+def test_parse_objective(spec, name, direction):
+    assert parse_objective(spec) == Objective(name, direction)
+
+
+@pytest.mark.parametrize("spec", ["top1", "top1:", ":max", "top1:best"])
+def test_parse_objective_errors(spec):
+    with pytest.raises(ConfigError, match="--objective"):
+        parse_objective(spec)

@@ -1,0 +1,135 @@
+"""``effbench pareto`` on external CSV tables."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from effbench.cli import main
+
+TIMM = "/work/shared/data/timm"
+
+
+@pytest.fixture
+def table(tmp_path):
+    path = tmp_path / "models.csv"
+    path.write_text(
+        "model,acc,latency_s,size_bytes\n"
+        "big,0.90,0.010,\"4,000\"\n"
+        "mid,0.85,0.005,2000\n"
+        "small,0.80,0.002,1000\n"
+        "bad,0.70,0.011,5000\n"
+        "twin,0.80,0.002,1000\n"
+        "gap,0.60,,10\n",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+ARGS = ["--key", "model", "--objective", "acc:max", "--objective", "latency_s:min"]
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("effbench: error: ")
+    return err[0]
+
+
+def test_table_and_json_fields(table, tmp_path, capsys):
+    out = tmp_path / "out.json"
+    code = main(["pareto", "--csv", table, *ARGS, "--dea", "--stochastic", "--draws", "20",
+                 "--uncertainty", "acc=n:1000", "--dea-model", "bcc", "--json", str(out)])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "4 on the frontier" in captured.out
+    assert "dropped 'gap'" in captured.err and "missing value in column 'latency_s'" in captured.err
+    rows = {r["key"]: r for r in json.loads(out.read_text())}
+    assert set(rows) == {"big", "mid", "small", "bad", "twin"}
+    for r in rows.values():
+        assert {"key", "on_frontier", "layer", "dominated_by", "dea_efficiency", "p_frontier"} <= set(r)
+    assert rows["bad"]["on_frontier"] is False and rows["bad"]["layer"] == 2
+    assert rows["bad"]["dominated_by"] == ["big", "mid", "small", "twin"]
+    assert rows["small"]["on_frontier"] and rows["twin"]["on_frontier"]  # exact duplicates
+    assert rows["big"]["dea_efficiency"] == pytest.approx(1.0)  # BCC: the most accurate model
+    assert rows["bad"]["dea_efficiency"] < 1
+    assert 0 <= rows["mid"]["p_frontier"] <= 1
+
+
+def test_frontier_rows_come_first_and_top(table, capsys):
+    assert main(["pareto", "--csv", table, *ARGS, "--top", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "showing 2" in lines[0]
+    body = lines[2:]
+    assert len(body) == 2 and all(line.split()[0] == "1" for line in body)
+
+
+def test_refuses_to_overwrite_json(table, tmp_path, capsys):
+    out = tmp_path / "out.json"
+    out.write_text("keep")
+    assert main(["pareto", "--csv", table, *ARGS, "--json", str(out)]) == 2
+    assert "--force" in _error_line(capsys)
+    assert out.read_text() == "keep"
+    assert main(["pareto", "--csv", table, *ARGS, "--json", str(out), "--force"]) == 0
+    assert isinstance(json.loads(out.read_text()), list)
+
+
+def test_hardware_view(table, tmp_path, capsys):
+    out = tmp_path / "hw.json"
+    code = main(["pareto", "--csv", table, "--key", "model", "--objective", "acc:max",
+                 "--hardware", "cpu=latency_s:min", "--hardware", "disk=size_bytes:min", "--json", str(out)])
+    assert code == 0
+    rows = {r["key"]: r for r in json.loads(out.read_text())}
+    assert rows["big"]["frontier_by_hardware"] == {"cpu": True, "disk": True}
+    assert rows["bad"]["efficient_on_some_hardware"] is False
+
+
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        (["--objective", "top5:max"], "unknown column 'top5'; available:"),
+        (["--objective", "acc"], "expected COLUMN:max or COLUMN:min"),
+        (["--objective", "acc:best"], "direction must be 'max' or 'min'"),
+        (["--stochastic", "--uncertainty", "acc=gauss:1"], "kind must be rel, abs or n"),
+        (["--uncertainty", "acc=rel:0.1"], "only applies with --stochastic"),
+        (["--hardware", "gpu"], "expected NAME=COLUMN"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(table, capsys, extra, needle):
+    assert main(["pareto", "--csv", table, "--key", "model", "--objective", "latency_s:min", *extra]) == 2
+    assert needle in _error_line(capsys)
+
+
+def test_non_numeric_value(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    path.write_text("model,acc,lat\na,0.9,1\nb,high,2\n")
+    assert main(["pareto", "--csv", str(path), "--key", "model", "--objective", "acc:max",
+                 "--objective", "lat:min"]) == 2
+    assert "row 'b', column 'acc': 'high' is not a number" in _error_line(capsys)
+
+
+def test_join_matching_nothing(tmp_path, capsys):
+    a = tmp_path / "a.csv"
+    b = tmp_path / "b.csv"
+    a.write_text("model,acc\nresnet50.tv_in1k,0.8\n")
+    b.write_text("model,lat\nresnet50,0.1\n")
+    args = ["pareto", "--csv", str(a), "--csv", str(b), "--key", "model",
+            "--objective", "acc:max", "--objective", "lat:min"]
+    assert main(args) == 2
+    assert "matched no row" in _error_line(capsys)
+    assert main(args + ["--key-pattern", r"^[^.]+"]) == 0
+
+
+@pytest.mark.skipif(not os.path.exists(f"{TIMM}/imagenet-models.csv"), reason="timm tables not present")
+def test_runs_on_timm_table(tmp_path, capsys):
+    out = tmp_path / "timm.json"
+    code = main(["pareto", "--csv", f"{TIMM}/imagenet-models.csv", "--key", "id",
+                 "--objective", "top1:max", "--objective", "gpu_rtx3090_amp_samples_per_sec:max",
+                 "--objective", "cpu_i9_fp32_samples_per_sec:max", "--objective", "train_samples_per_sec:max",
+                 "--stochastic", "--draws", "10", "--uncertainty", "top1=n:50000", "--json", str(out)])
+    assert code == 0
+    rows = json.loads(out.read_text())
+    assert len(rows) == 941  # the README's complete rows
+    assert sum(r["on_frontier"] for r in rows) > 0
+    assert "615 row(s) dropped" in capsys.readouterr().err

@@ -1,0 +1,93 @@
+"""``effbench tail analyze``: table, JSON keys, refusals and bad input (exit code 2)."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from effbench.cli import main
+
+
+def _write(path, rows, header=("round", "instance", "time_s", "correct")):
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return str(path)
+
+
+@pytest.fixture
+def times_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    correct = (rng.random(40) < 0.9).astype(int)
+    rows = [
+        (r, i, f"{rng.lognormal(-5, 0.2):.6g}", correct[i])
+        for r in range(12)
+        for i in range(40)
+    ]
+    return _write(tmp_path / "times.csv", rows)
+
+
+def test_analyze_prints_table_and_writes_json(times_csv, tmp_path, capsys):
+    out = tmp_path / "tail.json"
+    code = main(["tail", "analyze", "--times", times_csv, "--threshold", "0.007",
+                 "--grid", "3", "--json", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "p99" in text and "stopping rule" in text and "q01" in text
+    data = json.loads(out.read_text())
+    assert data["rounds"] == 12 and data["instances"] == 40
+    assert data["quantile"] == 0.01 and data["quantile_key"] == "q01"
+    origins = [row["origin"] for row in data["thresholds"]]
+    assert origins[0] == "user" and origins.count("percentile") == 4 and origins.count("grid") == 3
+    for row in data["thresholds"]:
+        assert {"threshold_s", "origin", "min", "q01", "quantile", "mean", "std", "max", "unconstrained"} <= set(row)
+        assert row["min"] <= row["q01"] <= row["mean"] <= row["max"] <= row["unconstrained"] + 1e-12
+    conv = data["convergence"]
+    assert {"converged", "stopped_by", "rounds_used", "trace"} <= set(conv)
+    assert conv["rounds_available"] == 12
+
+
+def test_refuses_to_overwrite_without_force(times_csv, tmp_path, capsys):
+    out = tmp_path / "tail.json"
+    out.write_text("{}")
+    assert main(["tail", "analyze", "--times", times_csv, "--json", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert out.read_text() == "{}"
+    assert main(["tail", "analyze", "--times", times_csv, "--json", str(out), "--force",
+                 "--percentiles", "none", "--grid", "2"]) == 0
+    assert json.loads(out.read_text())["thresholds"][0]["origin"] == "grid"
+
+
+@pytest.mark.parametrize(
+    "rows,header,match",
+    [
+        ([(0, 0, 0.1, 1)], ("round", "instance", "time", "correct"), "missing column(s) time_s"),
+        ([(0, 0, 0.1, 1), (0, 1, 0.1, 1), (1, 0, 0.1, 1)], None, "round 1 lacks"),
+        ([(0, 0, -0.1, 1)], None, "time_s"),
+        ([(0, 0, 0.1, 3)], None, "'correct'"),
+        ([(0, 0, "x", 1)], None, "expected a number"),
+    ],
+)
+def test_bad_input_one_line_exit_2(tmp_path, capsys, rows, header, match):
+    path = _write(tmp_path / "bad.csv", rows, header or ("round", "instance", "time_s", "correct"))
+    assert main(["tail", "analyze", "--times", path]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("effbench: error:") and match in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("value", ["0", "-0.5"])
+def test_non_positive_deadline_exit_2(times_csv, capsys, value):
+    assert main(["tail", "analyze", "--times", times_csv, f"--threshold={value}"]) == 2
+    assert "positive" in capsys.readouterr().err
+
+
+def test_bad_options_exit_2(times_csv, capsys):
+    assert main(["tail", "analyze", "--times", times_csv, "--quantile", "1.5"]) == 2
+    assert "quantile" in capsys.readouterr().err
+    assert main(["tail", "analyze", "--times", times_csv, "--percentiles", "90,abc"]) == 2
+    assert "--percentiles" in capsys.readouterr().err
+    assert main(["tail", "analyze", "--times", str(times_csv) + ".missing"]) == 2
+    assert "cannot read" in capsys.readouterr().err
