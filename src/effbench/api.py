@@ -87,8 +87,12 @@ class _StoreRecorder:
         self.store.update_candidate(self.run_id, key, status="running", info={"worker": info})
 
     def static(self, key, s):
-        self._metric(key, "params", s["params"], "count", "analytic", detail={"note": "learned numbers held by the model; see docs/costs.md"})
-        self._metric(key, "size_bytes", s["size_bytes"], "bytes", "measured", detail={"serialization": s["serialization"]})
+        errors = s.get("errors", {})
+        self._metric(key, "params", s["params"], "count", "analytic",
+                     detail={"note": "learned numbers held by the model; see docs/costs.md"} if s["params"] is not None
+                     else {"reason": errors.get("params", "this backend cannot count parameters")})
+        self._metric(key, "size_bytes", s["size_bytes"], "bytes", "measured",
+                     detail={"serialization": s["serialization"], **({"reason": errors["size_bytes"]} if "size_bytes" in errors else {})})
         f = s.get("flops")
         if f and not f.get("counted_ops") and f.get("uncounted_ops"):
             # nothing countable (e.g. a tree ensemble inside an ONNX graph): no number rather than a false 0
@@ -98,7 +102,7 @@ class _StoreRecorder:
             self._metric(key, "flops_per_sample", f["flops_per_sample"], "FLOP", f.get("provenance", "analytic"),
                          detail={k: v for k, v in f.items() if k not in ("flops_per_sample", "provenance")})
         else:
-            self._metric(key, "flops_per_sample", None, "FLOP", "analytic", detail={"reason": s.get("flops_error") or "this backend cannot count FLOPs"})
+            self._metric(key, "flops_per_sample", None, "FLOP", "analytic", detail={"reason": errors.get("flops") or "this backend cannot count FLOPs"})
 
     def predictions(self, key, labels):
         from effbench.tasks.base import quality_metrics
@@ -253,8 +257,12 @@ def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=No
         batch_sizes = QUICK_BATCH_SIZES if quick else DEFAULT_BATCH_SIZES
     if timing is None:
         timing = QUICK_TIMING if quick else SUITE_TIMING
+    from effbench.store.db import Store
+
     task = load_digits_task()
-    resolve_batch_sizes(batch_sizes, len(task.y_test))  # fail fast, before training
+    # fail fast, before training: batch sizes and the database
+    resolve_batch_sizes(batch_sizes, len(task.y_test))
+    Store(db).close()
     if progress is None:
         from effbench.report.progress import default_progress
 

@@ -58,7 +58,11 @@ class ExecutionConfig:
 
 
 class WorkerFailure(Exception):
-    """The worker crashed, hung, or could not load its candidate."""
+    """The worker crashed, hung, or could not load its candidate (``detail``: the worker's traceback, if any)."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
 
 
 class ProcessWorker:
@@ -123,7 +127,7 @@ class ProcessWorker:
         msg = self._recv(timeout)
         if msg[0] == "error":
             self.kill()
-            raise WorkerFailure(msg[1])
+            raise WorkerFailure(msg[1], msg[2] if len(msg) > 2 else "")
         return msg[1]
 
     def request(self, cmd: tuple, timeout: float):
@@ -227,7 +231,9 @@ def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progre
                 recorder.ready(c.key, info)
                 workers[c.key].request(("data", X), config.command_timeout_s)
             except WorkerFailure as exc:
-                fail(c.key, str(exc))
+                fail(c.key, str(exc), exc.detail)
+            except CommandError as exc:
+                fail(c.key, f"the worker could not take the inputs: {exc}", exc.traceback)
             progress(1, f"loaded {c.key}")
 
         # 2. memory, static costs, quality
@@ -242,7 +248,7 @@ def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progre
                 try:
                     reply = workers[c.key].request(cmd, config.command_timeout_s)
                 except WorkerFailure as exc:
-                    fail(c.key, str(exc))
+                    fail(c.key, f"{exc} (during {cmd[0]}" + (f" at batch {cmd[1]})" if cmd[0] == "memory" else ")"), exc.detail)
                 except CommandError as exc:
                     if cmd[0] == "predict":
                         fail(c.key, f"inference failed: {exc}", exc.traceback)
@@ -273,7 +279,7 @@ def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progre
             try:
                 _, samples, meta = workers[key].request(("latency", b, per_repeat.to_dict()), config.command_timeout_s)
             except WorkerFailure as exc:
-                fail(key, str(exc))
+                fail(key, f"{exc} (during latency at batch {b})", exc.detail)
             except CommandError as exc:
                 fail(key, f"inference failed at batch {b}: {exc}", exc.traceback)
             else:

@@ -31,7 +31,10 @@ def _metric_value(run, key, name, batch_size=0) -> Value | None:
     m = run.metric(key, name, batch_size)
     if m is None:
         return None
-    return Value(m.value, m.unit, m.provenance)
+    value = m.value
+    if value is not None and m.unit in ("count", "bytes") and float(value).is_integer():
+        value = int(value)  # SQLite stores REAL; counts read back as integers
+    return Value(value, m.unit, m.provenance, note=m.detail.get("reason", ""))
 
 
 def batch_rows(run) -> list[dict]:

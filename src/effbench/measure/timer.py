@@ -3,15 +3,22 @@
 The clock is a parameter (``time.perf_counter`` by default), so unit tests drive the whole
 protocol with a fake clock. What happens, in order:
 
-1. Warm-up: call the function until both ``warmup_calls`` calls and ``warmup_s`` seconds are done.
+1. Warm-up: call the function until both ``warmup_calls`` calls and ``warmup_s`` seconds are done
+   (at most ``MAX_WARMUP_CALLS`` calls: a no-op would otherwise need millions of calls to fill
+   ``warmup_s``; ``warmup_capped`` in the result says when the cap ended the warm-up).
 2. Calibration: if one call (median of the warm-up calls) is shorter than ``min_block_s``, time
    blocks of k calls instead of single calls, k chosen so a block lasts about ``min_block_s``; each
    sample is then the block's time divided by k, and the result records ``block_size = k``.
-3. Sampling with the garbage collector paused and ``sync()`` called before every timestamp, until
-   the stopping rule says enough (see :func:`effbench.analysis.stats.precision_reached`): the
-   confidence intervals of the median and of p99 are within ``rel_tol`` of their estimates, after at
-   least ``min_samples`` samples and ``min_time_s`` seconds; or a bound is hit (``max_samples``,
-   ``max_time_s``). ``stop_reason`` records which.
+   Quantiles of such samples are quantiles of k-call means, not of single calls.
+3. Sampling with the garbage collector paused (collected once just before) and ``sync()`` called
+   immediately before every clock read, so no timestamp is taken on an unfinished asynchronous
+   call. Sampling stops when the stopping rule says enough (see
+   :func:`effbench.analysis.stats.precision_reached`): the confidence intervals of the median and
+   of p99 are within ``rel_tol`` of their estimates, after at least ``min_samples`` samples and
+   ``min_time_s`` seconds; or a bound is hit: ``max_samples``, or ``max_time_s`` (which ends
+   sampling only once ``min_samples`` samples are taken: the minimum count is a floor).
+   ``stop_reason`` records which. The rule is checked when the sample count has grown by 10% (and
+   at least ``check_every`` samples) since the last check, so its O(n) cost stays O(n) in total.
 """
 
 from __future__ import annotations
@@ -29,6 +36,11 @@ from effbench.errors import ConfigError
 STOP_PRECISION = "precision"        # CI targets met after the minimum bounds
 STOP_MAX_SAMPLES = "max_samples"
 STOP_MAX_TIME = "max_time"
+STOP_REASONS = (STOP_PRECISION, STOP_MAX_SAMPLES, STOP_MAX_TIME)
+
+MAX_WARMUP_CALLS = 10_000
+MAX_BLOCK_SIZE = 1_000_000
+CHECK_GROWTH = 1.1                  # check the stopping rule each time n grows by 10%
 
 
 @dataclass(frozen=True)
@@ -59,10 +71,17 @@ class TimingConfig:
             raise ConfigError(f"timing.max_samples ({self.max_samples}) must be >= timing.min_samples ({self.min_samples})")
         if self.max_time_s < self.min_time_s:
             raise ConfigError(f"timing.max_time_s ({self.max_time_s}) must be >= timing.min_time_s ({self.min_time_s})")
+        if not isinstance(self.rel_tol, (int, float)) or isinstance(self.rel_tol, bool):
+            raise ConfigError(f"timing.rel_tol must be a number in (0, 1); got {self.rel_tol!r}")
         if not 0 < self.rel_tol < 1:
             raise ConfigError(f"timing.rel_tol must be in (0, 1); got {self.rel_tol!r}")
-        if not 0 < self.confidence < 1:
+        if not isinstance(self.confidence, (int, float)) or isinstance(self.confidence, bool) or not 0 < self.confidence < 1:
             raise ConfigError(f"timing.confidence must be in (0, 1); got {self.confidence!r}")
+        qs = self.stop_quantiles
+        if (not isinstance(qs, (tuple, list)) or not qs
+                or not all(isinstance(q, (int, float)) and not isinstance(q, bool) and 0 < q < 1 for q in qs)):
+            raise ConfigError(f"timing.stop_quantiles must be a non-empty list of numbers in (0, 1); got {qs!r}")
+        object.__setattr__(self, "stop_quantiles", tuple(float(q) for q in qs))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,10 +94,12 @@ class TimingResult:
     calibrated: bool
     warmup_calls: int
     warmup_time_s: float
-    stop_reason: str
+    stop_reason: str               # one of STOP_REASONS
     elapsed_s: float               # wall time of the sampling phase
     rel_halfwidths: dict = field(default_factory=dict)  # quantile -> relative CI half-width at the stop
     clock: str = "time.perf_counter"
+    warmup_capped: bool = False    # the warm-up ended at MAX_WARMUP_CALLS before warmup_s was reached
+    checks: int = 0                # how many times the stopping rule was evaluated
 
     @property
     def n_calls(self) -> int:
@@ -90,13 +111,23 @@ class TimingResult:
             "calibrated": self.calibrated,
             "warmup_calls": self.warmup_calls,
             "warmup_time_s": self.warmup_time_s,
+            "warmup_capped": self.warmup_capped,
             "stop_reason": self.stop_reason,
             "sampling_time_s": self.elapsed_s,
             "n_samples": int(len(self.samples_s)),
             "n_calls": self.n_calls,
             "rel_halfwidths": {str(k): v for k, v in self.rel_halfwidths.items()},
+            "stopping_checks": self.checks,
             "clock": self.clock,
+            "gc": "collected before sampling, disabled during sampling",
         }
+
+
+def block_size_for(per_call_s: float, min_block_s: float) -> int:
+    """Calls per timed sample: 1 when one call lasts ``min_block_s`` or more, else enough calls to fill it."""
+    if per_call_s >= min_block_s:
+        return 1
+    return max(1, min(int(math.ceil(min_block_s / max(per_call_s, 1e-9))), MAX_BLOCK_SIZE))
 
 
 def measure_latency(
@@ -107,67 +138,87 @@ def measure_latency(
     clock: Callable[[], float] = time.perf_counter,
     clock_name: str = "time.perf_counter",
 ) -> TimingResult:
-    """Time ``fn()`` following the protocol described in the module docstring."""
+    """Time ``fn()`` following the protocol described in the module docstring.
+
+    ``sync`` (e.g. ``torch.cuda.synchronize``) is called immediately before every read of
+    ``clock``; ``clock`` returns seconds.
+    """
     from effbench.analysis.stats import precision_reached
 
+    if not isinstance(config, TimingConfig):
+        raise ConfigError(f"config must be a TimingConfig; got {type(config).__name__}")
     sync = sync or (lambda: None)
 
+    def stamp() -> float:
+        sync()
+        return clock()
+
     # 1. warm-up, timing each call to calibrate
-    warm_times = []
-    t_start = clock()
-    while len(warm_times) < max(config.warmup_calls, 1) or (clock() - t_start) < config.warmup_s:
-        sync()
-        t0 = clock()
-        fn()
-        sync()
-        warm_times.append(clock() - t0)
-        if len(warm_times) >= 10_000:
+    warm_times: list[float] = []
+    capped = False
+    t_start = stamp()
+    now = t_start
+    while len(warm_times) < max(config.warmup_calls, 1) or (now - t_start) < config.warmup_s:
+        if len(warm_times) >= MAX_WARMUP_CALLS:
+            capped = True
             break
-    warmup_time_s = clock() - t_start
+        t0 = stamp()
+        fn()
+        now = stamp()
+        warm_times.append(now - t0)
+    warmup_time_s = now - t_start
 
     # 2. calibration
-    per_call = float(np.median(warm_times)) if warm_times else 0.0
-    block = 1
-    if per_call < config.min_block_s:
-        block = int(math.ceil(config.min_block_s / max(per_call, 1e-9)))
-        block = max(1, min(block, 1_000_000))
+    per_call = float(np.median(warm_times))
+    block = block_size_for(per_call, config.min_block_s)
+
+    # the stopping rule imports scipy.stats on first use (about a second): do it now, not inside the
+    # sampling window, where it would count against max_time_s
+    import scipy.stats  # noqa: F401
+
+    precision_reached(np.asarray(warm_times), rel_tol=config.rel_tol, quantiles=config.stop_quantiles, confidence=config.confidence)
 
     # 3. sampling
     samples: list[float] = []
     halfwidths: dict = {}
     reason = STOP_MAX_SAMPLES
+    checks = 0
+    next_check = max(config.min_samples, config.check_every)
     gc_was_enabled = gc.isenabled()
     gc.collect()
     gc.disable()
     try:
-        began = clock()
+        began = stamp()
+        t1 = began
         while True:
-            sync()
-            t0 = clock()
+            t0 = stamp()
             if block == 1:
                 fn()
             else:
                 for _ in range(block):
                     fn()
-            sync()
-            t1 = clock()
+            t1 = stamp()
             samples.append((t1 - t0) / block)
             n = len(samples)
             elapsed = t1 - began
             if n >= config.max_samples:
                 reason = STOP_MAX_SAMPLES
                 break
+            if n < config.min_samples:
+                continue
             if elapsed >= config.max_time_s:
                 reason = STOP_MAX_TIME
                 break
-            if n >= config.min_samples and elapsed >= config.min_time_s and n % config.check_every == 0:
+            if n >= next_check and elapsed >= config.min_time_s:
+                checks += 1
                 ok, halfwidths = precision_reached(
                     np.asarray(samples), rel_tol=config.rel_tol, quantiles=config.stop_quantiles, confidence=config.confidence
                 )
                 if ok:
                     reason = STOP_PRECISION
                     break
-        elapsed = clock() - began
+                next_check = max(n + config.check_every, int(math.ceil(n * CHECK_GROWTH)))
+        elapsed = t1 - began
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -184,4 +235,6 @@ def measure_latency(
         elapsed_s=elapsed,
         rel_halfwidths={float(k): float(v) for k, v in halfwidths.items()},
         clock=clock_name,
+        warmup_capped=capped,
+        checks=checks,
     )

@@ -25,6 +25,12 @@ import traceback
 
 import numpy as np
 
+# Commands served by other modules: op -> "module:function(state, *args) -> reply tuple".
+EXTRA_COMMANDS = {
+    "rounds": "effbench.measure.rounds:handle_rounds",
+    "energy": "effbench.measure.energy_cells:handle_energy",
+}
+
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -67,20 +73,21 @@ class WorkerState:
             return ("ok",)
         if op == "static":
             example = batch_of(self.X, int(cmd[1]))
-            blob = c.serialized()
-            flops, flops_error = None, None
-            try:
-                fc = c.flops(example)
-                flops = None if fc is None else fc.to_dict()
-            except Exception as exc:  # noqa: BLE001 - a FLOP counter gap is recorded, not fatal
-                flops_error = f"{type(exc).__name__}: {exc}"
-            return ("static", {
-                "params": c.param_count(),
-                "size_bytes": len(blob),
-                "serialization": c.serialization_format(),
-                "flops": flops,
-                "flops_error": flops_error,
-            })
+            out, errors = {"serialization": c.serialization_format()}, {}
+            # each static cost on its own: a gap in one (an unpicklable function, a FLOP counter
+            # that does not know an operator) is recorded with its reason, never fatal
+            for name, compute in (
+                ("params", c.param_count),
+                ("size_bytes", lambda: len(c.serialized())),
+                ("flops", lambda: (lambda fc: None if fc is None else fc.to_dict())(c.flops(example))),
+            ):
+                try:
+                    out[name] = compute()
+                except Exception as exc:  # noqa: BLE001
+                    out[name] = None
+                    errors[name] = f"{type(exc).__name__}: {exc}"
+            out["errors"] = errors
+            return ("static", out)
         if op == "predict":
             return ("predictions", np.asarray(c.predict(self.X)))
         if op == "memory":
@@ -104,6 +111,11 @@ class WorkerState:
             prepared = c.prepare(batch_of(self.X, batch_size))
             result = measure_latency(lambda: c.infer(prepared), config, sync=c.sync)
             return ("latency", result.samples_s, result.meta())
+        if op in EXTRA_COMMANDS:
+            import importlib
+
+            module_name, attr = EXTRA_COMMANDS[op].split(":")
+            return getattr(importlib.import_module(module_name), attr)(self, *cmd[1:])
         raise ValueError(f"unknown worker command {op!r}")
 
 

@@ -1,0 +1,155 @@
+"""The efficiency misnomer over the candidates of one stored run.
+
+Builds the models x indicators table of a :class:`effbench.store.db.RunRecord` and runs
+:func:`effbench.analysis.misnomer.misnomer_analysis` on it (Dehghani et al., "The Efficiency
+Misnomer", ICLR 2022: parameters, FLOPs, throughput and latency can rank the same models
+differently). Pure: a run in, a :class:`RunMisnomer` out.
+
+Indicators (all from :func:`effbench.analysis.costs.cost_table`, derived from the raw samples):
+
+===========================  =====  ==========================================================
+column                       dir.   what
+===========================  =====  ==========================================================
+``params``                   min    parameters (count, analytic)
+``flops_per_sample``         min    FLOPs per sample (FLOP = 2 x MACs, analytic)
+``size_bytes``               min    serialized size (bytes, measured)
+``latency_p50_b1_s``         min    median latency of one call at batch 1 (s, measured)
+``best_throughput_per_s``    max    best throughput over batch sizes, batch / p50 (measured)
+``peak_rss_b1_bytes``        min    peak resident memory of the worker at batch 1 (measured)
+``accuracy``                 max    accuracy on the test split (measured)
+===========================  =====  ==========================================================
+
+A candidate takes part when it has at least two of these values; an indicator when at least
+three candidates have it (others are listed in ``dropped`` with the reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from effbench.analysis.costs import cost_table
+from effbench.analysis.misnomer import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_MIN_FACTOR,
+    DEFAULT_MIN_OTHER_FACTOR,
+    DEFAULT_TOP,
+    Indicator,
+    MisnomerResult,
+    misnomer_analysis,
+)
+from effbench.errors import DataError
+
+__all__ = ["RUN_INDICATORS", "RUN_COLUMNS", "RunMisnomer", "run_indicator_table", "run_misnomer"]
+
+#: The indicators compared across a run's candidates, in this order.
+RUN_INDICATORS: tuple[Indicator, ...] = (
+    Indicator("params", "min", label="parameters", kind="count"),
+    Indicator("flops_per_sample", "min", label="FLOPs per sample", kind="count"),
+    Indicator("size_bytes", "min", label="size on disk", kind="amount"),
+    Indicator("latency_p50_b1_s", "min", label="p50 latency at batch 1", kind="time"),
+    Indicator("best_throughput_per_s", "max", label="best throughput", kind="rate"),
+    Indicator("peak_rss_b1_bytes", "min", label="peak memory (RSS at batch 1)", kind="amount"),
+    Indicator("accuracy", "max", label="accuracy", kind="score"),
+)
+
+#: indicator column -> (cost_table key, unit)
+RUN_COLUMNS: dict[str, tuple[str, str]] = {
+    "params": ("params", "count"),
+    "flops_per_sample": ("flops_per_sample", "FLOP"),
+    "size_bytes": ("size_bytes", "bytes"),
+    "latency_p50_b1_s": ("latency_p50_s_b1", "s"),
+    "best_throughput_per_s": ("best_throughput_samples_per_s", "samples/s"),
+    "peak_rss_b1_bytes": ("peak_rss_bytes_b1", "bytes"),
+    "accuracy": ("accuracy", "ratio"),
+}
+
+MIN_MODELS_PER_INDICATOR = 3
+
+
+def run_indicator_table(run) -> tuple[list[str], dict[str, np.ndarray], dict[str, list[str | None]]]:
+    """``(candidate keys, {column: values}, {column: provenances})`` for every candidate.
+
+    Missing values are NaN (provenance None). Columns are those of :data:`RUN_COLUMNS`.
+    """
+    rows = cost_table(run)
+    names = [r["candidate"] for r in rows]
+    values: dict[str, np.ndarray] = {}
+    provs: dict[str, list[str | None]] = {}
+    for col, (key, _unit) in RUN_COLUMNS.items():
+        vals, pv = [], []
+        for r in rows:
+            v = r.get(key)
+            ok = v is not None and v.value is not None and np.isfinite(float(v.value))
+            vals.append(float(v.value) if ok else np.nan)
+            pv.append(v.provenance if ok else None)
+        values[col] = np.asarray(vals, dtype=float)
+        provs[col] = pv
+    return names, values, provs
+
+
+@dataclass(frozen=True)
+class RunMisnomer:
+    """The misnomer analysis of one run and what was left out of it, and why."""
+
+    run_id: str
+    result: MisnomerResult
+    names: tuple[str, ...]
+    values: dict
+    dropped_indicators: tuple[tuple[str, str], ...]   # (column, reason)
+    dropped_candidates: tuple[tuple[str, str], ...]   # (candidate key, reason)
+
+    def to_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "candidates": list(self.names),
+            "dropped_indicators": [{"indicator": n, "reason": r} for n, r in self.dropped_indicators],
+            "dropped_candidates": [{"candidate": n, "reason": r} for n, r in self.dropped_candidates],
+            **self.result.to_dict(),
+        }
+
+
+def run_misnomer(
+    run,
+    *,
+    indicators: tuple[Indicator, ...] = RUN_INDICATORS,
+    min_factor: float = DEFAULT_MIN_FACTOR,
+    min_other_factor: float = DEFAULT_MIN_OTHER_FACTOR,
+    top: int = DEFAULT_TOP,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> RunMisnomer:
+    """Rank correlations and contradictions between the run's indicators (see the module doc).
+
+    Raises :class:`DataError` when fewer than 3 candidates or fewer than 2 indicators are usable.
+    """
+    names, values, _ = run_indicator_table(run)
+    unknown = [i.name for i in indicators if i.name not in values]
+    if unknown:
+        raise DataError(f"indicator {unknown[0]!r} is not a run column; columns: {', '.join(values)}")
+    cols = {i.name: values[i.name] for i in indicators}
+    finite = np.column_stack([np.isfinite(v) for v in cols.values()]) if cols else np.zeros((len(names), 0), bool)
+    keep_rows = finite.sum(axis=1) >= 2 if finite.size else np.zeros(len(names), bool)
+    dropped_c = tuple((n, "fewer than 2 indicators measured") for n, k in zip(names, keep_rows) if not k)
+    kept_names = [n for n, k in zip(names, keep_rows) if k]
+    used, dropped_i = [], []
+    for ind in indicators:
+        v = cols[ind.name][keep_rows]
+        n_ok = int(np.isfinite(v).sum())
+        if n_ok < MIN_MODELS_PER_INDICATOR:
+            dropped_i.append((ind.name, f"measured for {n_ok} candidate(s), need {MIN_MODELS_PER_INDICATOR}"))
+        else:
+            used.append(ind)
+    if len(kept_names) < 3:
+        raise DataError(
+            f"misnomer analysis: needs at least 3 candidates with 2 or more indicators measured; run {run.run_id!r} has {len(kept_names)}"
+        )
+    if len(used) < 2:
+        raise DataError(
+            f"misnomer analysis: needs at least 2 indicators measured for 3 or more candidates; run {run.run_id!r} has {len(used)}"
+        )
+    table = {i.name: cols[i.name][keep_rows] for i in used}
+    result = misnomer_analysis(kept_names, table, used, min_factor=min_factor, min_other_factor=min_other_factor,
+                               top=top, confidence=confidence)
+    return RunMisnomer(run_id=run.run_id, result=result, names=tuple(kept_names), values=table,
+                       dropped_indicators=tuple(dropped_i), dropped_candidates=dropped_c)

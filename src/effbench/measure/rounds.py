@@ -1,0 +1,306 @@
+"""Repeated whole-dataset inference rounds for tail quality (the measuring side).
+
+Worker side: :func:`run_rounds` infers every instance of the test inputs once per round, batch
+by batch in a fixed order (instance ``i`` is in batch ``i // batch_size``; the last batch may be
+smaller), and records per round and batch
+
+* ``inference_s``: the model only, ``infer()`` + ``sync()`` around the batch;
+* ``e2e_s``: end to end, ``prepare()`` + ``infer()`` + ``sync()`` + ``to_labels()``
+  (pre- and post-processing included);
+
+and the predicted label of every instance in every round. Every instance of a batch takes its
+batch's time. Warm-up rounds run first and are discarded. The garbage collector is collected
+once and then paused for the whole command; ``sync()`` is called before every timestamp.
+The worker process serves it as the command ``("rounds", n_rounds, batch_size, warmup_rounds)``
+(:func:`handle_rounds`, registered in ``measure/worker.py``).
+
+Parent side: :func:`rounds_until_converged` asks a *round source* for a few rounds at a time
+and feeds them to the stopping rule (:class:`effbench.analysis.tail.ConvergenceMonitor`). The
+rule runs in the parent, between requests, not in the worker: the worker's timing loop stays
+free of KDE fits (and of scipy), the fit never runs while a round is being timed (the worker
+waits on its pipe meanwhile), and the rule is the same object that replays recorded rounds
+offline. The cost is one pipe round trip per request (well under a millisecond, against tens of
+milliseconds per round); requests are ``every`` rounds long, the rule's own fitting period, so
+no round is measured past the stop.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from effbench.errors import ConfigError, DataError
+
+TIME_KINDS = ("e2e", "inference")
+__all__ = [
+    "TIME_KINDS",
+    "RoundsData",
+    "run_rounds",
+    "handle_rounds",
+    "worker_source",
+    "rounds_until_converged",
+    "measure_more",
+]
+
+
+def _whole(value, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ConfigError(f"{name}: expected a whole number >= {low}, got {value!r}")
+    return int(value)
+
+
+@dataclass
+class RoundsData:
+    """Measured rounds: per-batch times ``[round, batch]`` and predictions ``[round, instance]``."""
+
+    batch_size: int
+    n_instances: int
+    inference_s: np.ndarray
+    e2e_s: np.ndarray
+    predictions: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def rounds(self) -> int:
+        return int(self.inference_s.shape[0])
+
+    @property
+    def batch_ids(self) -> np.ndarray:
+        """Batch of every instance: ``i // batch_size``."""
+        return np.arange(self.n_instances) // self.batch_size
+
+    def batch_times(self, kind: str = "e2e") -> np.ndarray:
+        if kind not in TIME_KINDS:
+            raise ConfigError(f"time_kind: expected one of {', '.join(TIME_KINDS)}, got {kind!r}")
+        return self.e2e_s if kind == "e2e" else self.inference_s
+
+    def instance_times(self, kind: str = "e2e") -> np.ndarray:
+        """Per-instance times ``[round, instance]``: every instance takes its batch's time."""
+        return self.batch_times(kind)[:, self.batch_ids]
+
+    def correct(self, y) -> np.ndarray:
+        """``[round, instance]`` booleans: the prediction (without deadline) equals the label."""
+        y = np.asarray(y).ravel()
+        if y.shape[0] != self.n_instances:
+            raise DataError(f"y: expected {self.n_instances} labels (one per instance), got {y.shape[0]}")
+        return self.predictions == y[None, :]
+
+    def take(self, rows) -> "RoundsData":
+        return RoundsData(self.batch_size, self.n_instances, self.inference_s[rows], self.e2e_s[rows],
+                          self.predictions[rows], dict(self.meta))
+
+    @classmethod
+    def concat(cls, parts: list["RoundsData"]) -> "RoundsData":
+        if not parts:
+            raise DataError("rounds: nothing to concatenate")
+        first = parts[0]
+        for p in parts[1:]:
+            if (p.batch_size, p.n_instances) != (first.batch_size, first.n_instances):
+                raise DataError(
+                    f"rounds: parts differ in batch size or instances ({p.batch_size}, {p.n_instances}) "
+                    f"vs ({first.batch_size}, {first.n_instances})"
+                )
+        return cls(
+            first.batch_size,
+            first.n_instances,
+            np.concatenate([p.inference_s for p in parts]),
+            np.concatenate([p.e2e_s for p in parts]),
+            np.concatenate([p.predictions for p in parts]),
+            dict(first.meta),
+        )
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> "RoundsData":
+        return cls(
+            int(payload["batch_size"]),
+            int(payload["n_instances"]),
+            np.asarray(payload["inference_s"], dtype=float),
+            np.asarray(payload["e2e_s"], dtype=float),
+            np.asarray(payload["predictions"]),
+            dict(payload.get("meta", {})),
+        )
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+def run_rounds(
+    candidate,
+    X,
+    n_rounds: int,
+    *,
+    batch_size: int = 1,
+    warmup_rounds: int = 0,
+    clock: Callable[[], float] = time.perf_counter,
+    clock_name: str = "time.perf_counter",
+    pause_gc: bool = True,
+) -> dict:
+    """Run ``warmup_rounds`` discarded rounds, then ``n_rounds`` timed rounds over all of ``X``.
+
+    Returns a picklable payload: ``inference_s`` and ``e2e_s`` ``[n_rounds, n_batches]``,
+    ``predictions`` ``[n_rounds, n_instances]``, ``batch_size``, ``n_instances`` and ``meta``.
+    Per batch: ``t0``; prepare; sync; ``t1``; infer; sync; ``t2``; to_labels; ``t3`` with
+    inference = t2 - t1 and end to end = t3 - t0.
+    """
+    n_rounds = _whole(n_rounds, "n_rounds", 1)
+    batch_size = _whole(batch_size, "batch_size", 1)
+    warmup_rounds = _whole(warmup_rounds, "warmup_rounds", 0)
+    if X is None:
+        raise DataError("rounds: no test inputs; send the 'data' command first")
+    X = np.asarray(X)
+    n = int(X.shape[0])
+    if n == 0:
+        raise DataError("rounds: the test inputs are empty")
+    starts = list(range(0, n, batch_size))
+    slices = [X[s : s + batch_size] for s in starts]
+    nb = len(slices)
+    c = candidate
+    sync = c.sync
+
+    def one_round(inf_row, e2e_row, pred_row):
+        for j, xb in enumerate(slices):
+            t0 = clock()
+            prepared = c.prepare(xb)
+            sync()
+            t1 = clock()
+            out = c.infer(prepared)
+            sync()
+            t2 = clock()
+            labels = c.to_labels(out)
+            t3 = clock()
+            inf_row[j] = t2 - t1
+            e2e_row[j] = t3 - t0
+            if pred_row is not None:
+                pred_row[starts[j] : starts[j] + len(xb)] = np.asarray(labels).ravel()
+
+    inf = np.empty((n_rounds, nb))
+    e2e = np.empty((n_rounds, nb))
+    pred = None
+    scratch_i, scratch_e = np.empty(nb), np.empty(nb)
+    gc_was_enabled = gc.isenabled()
+    wall0 = time.perf_counter()
+    try:
+        if pause_gc:
+            gc.collect()
+            gc.disable()
+        for _ in range(warmup_rounds):
+            one_round(scratch_i, scratch_e, None)
+        for r in range(n_rounds):
+            if pred is None:  # the first timed round also tells the labels' dtype
+                row = np.empty(n, dtype=object)
+                one_round(inf[r], e2e[r], row)
+                first = np.asarray(row.tolist())
+                pred = np.empty((n_rounds, n), dtype=object if first.dtype.kind in "USO" else first.dtype)
+                pred[0] = first
+            else:
+                one_round(inf[r], e2e[r], pred[r])
+    finally:
+        if pause_gc and gc_was_enabled:
+            gc.enable()
+    return {
+        "batch_size": batch_size,
+        "n_instances": n,
+        "inference_s": inf,
+        "e2e_s": e2e,
+        "predictions": pred,
+        "meta": {
+            "clock": clock_name,
+            "gc_paused": bool(pause_gc),
+            "warmup_rounds": warmup_rounds,
+            "n_batches": nb,
+            "order": "fixed: instance i in batch i // batch_size",
+            "inference": "infer() + sync()",
+            "e2e": "prepare() + sync() + infer() + sync() + to_labels()",
+            "wall_time_s": time.perf_counter() - wall0,
+        },
+    }
+
+
+def handle_rounds(state, n_rounds, batch_size=1, warmup_rounds=0):
+    """Worker command ``("rounds", n_rounds, batch_size, warmup_rounds)`` -> ``("rounds", payload)``."""
+    payload = run_rounds(state.candidate, state.X, n_rounds, batch_size=batch_size, warmup_rounds=warmup_rounds)
+    return ("rounds", payload)
+
+
+# --------------------------------------------------------------------------- parent side
+
+RoundSource = Callable[[int], RoundsData]  # k -> k new rounds
+
+
+def worker_source(worker, *, batch_size: int = 1, warmup_rounds: int = 1, timeout_s: float = 600.0) -> RoundSource:
+    """A round source backed by a worker (``ProcessWorker`` or ``InlineWorker``) that holds its data.
+
+    The first request also runs ``warmup_rounds`` discarded rounds.
+    """
+    pending_warmup = [int(warmup_rounds)]
+
+    def source(k: int) -> RoundsData:
+        reply = worker.request(("rounds", int(k), int(batch_size), pending_warmup[0]), timeout_s)
+        pending_warmup[0] = 0
+        return RoundsData.from_payload(reply[1])
+
+    return source
+
+
+def rounds_until_converged(
+    source: RoundSource,
+    config=None,
+    *,
+    time_kind: str = "e2e",
+    on_rounds: Callable[[int, object], None] | None = None,
+):
+    """Measure rounds from ``source`` until the stopping rule says stop; returns ``(RoundsData, ConvergenceResult)``.
+
+    Requests are ``config.every`` rounds long (capped at what ``max_rounds`` leaves), so the rule,
+    which fits every ``every`` rounds, never leaves measured rounds past its stop. Per-instance
+    times of kind ``time_kind`` (batch times expanded to their instances) feed the rule.
+    ``on_rounds(rounds_so_far, monitor)`` is called after every request (progress).
+    """
+    from effbench.analysis.tail import ConvergenceConfig, ConvergenceMonitor
+
+    if time_kind not in TIME_KINDS:
+        raise ConfigError(f"time_kind: expected one of {', '.join(TIME_KINDS)}, got {time_kind!r}")
+    cfg = config or ConvergenceConfig()
+    mon = ConvergenceMonitor(cfg)
+    parts: list[RoundsData] = []
+    stop = False
+    while not stop:
+        k = min(cfg.every, cfg.max_rounds - mon.rounds_seen)
+        got = source(k)
+        if got.rounds != k:
+            raise DataError(f"rounds: asked the source for {k} rounds, got {got.rounds}")
+        times = got.instance_times(time_kind)
+        used = 0
+        for row in times:
+            used += 1
+            if mon.update(row):
+                stop = True
+                break
+        parts.append(got.take(slice(0, used)) if used < got.rounds else got)
+        if on_rounds:
+            on_rounds(mon.rounds_seen, mon)
+    data = RoundsData.concat(parts)
+    res = mon.result()
+    return data, res
+
+
+def measure_more(source: RoundSource, n_rounds: int, *, chunk: int = 10,
+                 on_rounds: Callable[[int], None] | None = None) -> RoundsData | None:
+    """``n_rounds`` further rounds from ``source`` in requests of at most ``chunk`` (None when 0)."""
+    n_rounds = _whole(n_rounds, "holdout_rounds", 0)
+    chunk = _whole(chunk, "chunk", 1)
+    parts, done = [], 0
+    while done < n_rounds:
+        k = min(chunk, n_rounds - done)
+        got = source(k)
+        if got.rounds != k:
+            raise DataError(f"rounds: asked the source for {k} rounds, got {got.rounds}")
+        parts.append(got)
+        done += k
+        if on_rounds:
+            on_rounds(done)
+    return RoundsData.concat(parts) if parts else None

@@ -1,0 +1,366 @@
+"""Cost cards as data: every indicator of one candidate, with its unit, provenance and setup.
+
+After "The Efficiency Misnomer" (Dehghani et al., ICLR 2022): report every cost indicator,
+and the setup behind each, rather than one or two of them. A card holds, per candidate:
+quality; parameters; FLOPs with convention and coverage; size; peak memory; latency p50/p99
+at batch 1 and at the best batch; throughput; energy per sample (measured or estimated,
+labelled) where the run has it; training time (and energy); and the setup (hardware, software
+versions, precision, batch sizes, input shape, threads).
+
+Pure: a :class:`effbench.store.db.RunRecord` in, dataclasses out (no I/O, no printing). The
+numbers come from :mod:`effbench.analysis.costs` (derived from the raw samples every time);
+renderers (:mod:`effbench.report.html`, :mod:`effbench.report.tables`) only format them.
+
+Energy metrics are read when present: ``energy_per_sample_j`` and/or ``energy_per_batch_j``
+per batch size (``batch_size > 0``) and ``train_energy_j`` (``batch_size = 0``), each with its
+provenance. Energy per sample derived from energy per batch keeps the batch's provenance and
+says so in its note.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from effbench.analysis.costs import batch_rows, cost_table
+from effbench.report.text import fmt_bytes, fmt_seconds, fmt_si
+
+__all__ = [
+    "PROVENANCE_LABELS",
+    "CardEntry",
+    "CostCard",
+    "cost_cards",
+    "energy_rows",
+    "run_setup",
+    "format_value",
+    "provenance_label",
+]
+
+#: How each provenance is named to readers: "analytic" values are computed, not measured.
+PROVENANCE_LABELS = {
+    "measured": "measured",
+    "estimated": "estimated",
+    "analytic": "computed (analytic)",
+}
+
+ENERGY_SAMPLE = "energy_per_sample_j"
+ENERGY_BATCH = "energy_per_batch_j"
+TRAIN_ENERGY = "train_energy_j"
+
+
+def provenance_label(provenance: str | None) -> str:
+    if provenance is None:
+        return "not measured"
+    return PROVENANCE_LABELS.get(provenance, provenance)
+
+
+def _finite(v) -> bool:
+    return v is not None and isinstance(v, (int, float)) and math.isfinite(float(v))
+
+
+def format_value(value, unit: str) -> str:
+    """A number with its unit, in the unit's natural scale ("1.2 ms", "68.1 KiB", "34k FLOP")."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, str):
+        return value
+    v = float(value)
+    if unit == "s":
+        return fmt_seconds(v)
+    if unit == "bytes":
+        return fmt_bytes(v)
+    if unit == "ratio":
+        return f"{v:.4f}"
+    if unit == "count":
+        return f"{int(v):,}" if v < 1e6 and v == int(v) else fmt_si(v)
+    if unit == "FLOP":
+        return fmt_si(v, " FLOP").replace("  ", " ")
+    if unit == "J":
+        if v == 0:
+            return "0 J"
+        for factor, prefix in ((1e3, "k"), (1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n")):
+            if abs(v) >= factor:
+                return f"{v / factor:.3g} {prefix}J"
+        return f"{v:.3g} J"
+    if unit in ("samples/s", "1/s"):
+        return fmt_si(v, " samples/s") if v >= 1e3 else f"{v:.3g} samples/s"
+    return f"{v:.4g} {unit}".rstrip()
+
+
+@dataclass(frozen=True)
+class CardEntry:
+    """One indicator on a card. ``value`` None means not measured (``provenance`` is then None)."""
+
+    key: str
+    label: str
+    value: float | None
+    unit: str
+    provenance: str | None
+    note: str = ""
+
+    @property
+    def missing(self) -> bool:
+        return self.value is None
+
+    @property
+    def text(self) -> str:
+        return format_value(self.value, self.unit)
+
+    def to_dict(self) -> dict:
+        return {
+            "key": self.key, "label": self.label, "value": self.value, "unit": self.unit,
+            "provenance": self.provenance, "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class CostCard:
+    candidate: str
+    model: str
+    backend: str
+    family: str
+    parent: str | None
+    status: str
+    error: str | None
+    entries: tuple[CardEntry, ...]
+    setup: tuple[tuple[str, str], ...]
+    missing: tuple[str, ...] = field(default=())
+
+    def entry(self, key: str) -> CardEntry | None:
+        for e in self.entries:
+            if e.key == key:
+                return e
+        return None
+
+    def to_dict(self) -> dict:
+        return {
+            "candidate": self.candidate, "model": self.model, "backend": self.backend,
+            "family": self.family, "parent": self.parent, "status": self.status, "error": self.error,
+            "entries": [e.to_dict() for e in self.entries],
+            "setup": [list(s) for s in self.setup],
+            "missing": list(self.missing),
+        }
+
+
+# ------------------------------------------------------------------------------------ energy
+
+
+def energy_rows(run) -> list[dict]:
+    """Energy per (candidate, batch size): per sample and per batch, with provenance.
+
+    Reads ``energy_per_sample_j`` and ``energy_per_batch_j`` metrics (``batch_size > 0``);
+    when only the per-batch value is stored, per sample = per batch / batch size (same
+    provenance, noted). Empty when the run measured no inference energy.
+    """
+    cells: dict[tuple[str, int], dict] = {}
+    for m in run.metrics:
+        if m.batch_size <= 0 or m.name not in (ENERGY_SAMPLE, ENERGY_BATCH):
+            continue
+        row = cells.setdefault((m.candidate, m.batch_size), {"candidate": m.candidate, "batch_size": m.batch_size})
+        row[m.name] = m.value
+        row[m.name + ":provenance"] = m.provenance
+        row[m.name + ":detail"] = m.detail
+    out = []
+    for (_, b), row in sorted(cells.items()):
+        per_sample = row.get(ENERGY_SAMPLE)
+        prov = row.get(ENERGY_SAMPLE + ":provenance")
+        note = ""
+        if per_sample is None and _finite(row.get(ENERGY_BATCH)):
+            per_sample = float(row[ENERGY_BATCH]) / b
+            prov = row.get(ENERGY_BATCH + ":provenance")
+            note = f"energy per batch / {b}"
+        per_batch = row.get(ENERGY_BATCH)
+        per_batch_prov = row.get(ENERGY_BATCH + ":provenance")
+        if per_batch is None and _finite(per_sample):
+            per_batch = float(per_sample) * b
+            per_batch_prov = prov
+        out.append({
+            "candidate": row["candidate"],
+            "batch_size": b,
+            "energy_per_sample_j": per_sample if _finite(per_sample) else None,
+            "energy_per_sample_provenance": prov if _finite(per_sample) else None,
+            "energy_per_batch_j": per_batch if _finite(per_batch) else None,
+            "energy_per_batch_provenance": per_batch_prov if _finite(per_batch) else None,
+            "note": note,
+        })
+    return out
+
+
+# ------------------------------------------------------------------------------------ setup
+
+
+def _versions(env: dict) -> str:
+    libs = env.get("libraries") or {}
+    return ", ".join(f"{k} {v}" for k, v in libs.items() if v) or "not recorded"
+
+
+def run_setup(run) -> list[tuple[str, str]]:
+    """The setup of the whole run: hardware, software versions, protocol, input (label, text)."""
+    env, cfg, task = run.environment or {}, run.config or {}, run.task or {}
+    cpu = env.get("cpu") or {}
+    rows: list[tuple[str, str]] = []
+    hw = cpu.get("model") or "not recorded"
+    extra = []
+    if env.get("cores_logical"):
+        extra.append(f"{env['cores_logical']} logical cores")
+    if cpu.get("mhz"):
+        extra.append(f"{cpu['mhz']:.0f} MHz")
+    if cpu.get("governor"):
+        extra.append(f"governor {cpu['governor']}")
+    rows.append(("CPU", hw + (f" ({', '.join(extra)})" if extra else "")))
+    gpus = env.get("gpu") or []
+    rows.append(("GPU", ", ".join(str(g.get("name", g)) if isinstance(g, dict) else str(g) for g in gpus) or "none used"))
+    osinfo = env.get("os") or {}
+    if osinfo:
+        rows.append(("OS", osinfo.get("platform") or f"{osinfo.get('system', '')} {osinfo.get('release', '')}".strip()))
+    py = env.get("python") or {}
+    if py:
+        rows.append(("Python", f"{py.get('implementation', '')} {py.get('version', '')}".strip()))
+    rows.append(("software", _versions(env)))
+    threads = cfg.get("threads", env.get("threads_used"))
+    rows.append(("threads per candidate", "not recorded" if threads is None else str(threads)))
+    if cfg.get("batch_sizes"):
+        rows.append(("batch sizes", ", ".join(str(b) for b in cfg["batch_sizes"])))
+    shape = task.get("sample_shape")
+    if task:
+        desc = f"{task.get('name', '?')}: {task.get('n_test', '?')} test examples"
+        if shape is not None:
+            desc += f", input shape per sample {list(shape)}"
+        if task.get("dtype"):
+            desc += f", {task['dtype']}"
+        rows.append(("task", desc))
+    timing = cfg.get("timing") or {}
+    if timing:
+        rows.append(("timing protocol", ", ".join(f"{k}={v}" for k, v in timing.items())))
+    if env.get("load_average"):
+        rows.append(("load average before / after", f"{env.get('load_average')} / {env.get('load_average_after', '-')}"))
+    return rows
+
+
+def _candidate_setup(run, c, rows_b) -> tuple[tuple[str, str], ...]:
+    info = c.info or {}
+    worker = info.get("worker") or {}
+    ts = worker.get("thread_settings") or {}
+    threads = ts.get("threads", (run.config or {}).get("threads"))
+    precision = info.get("precision")
+    if precision is None and (run.task or {}).get("dtype"):
+        precision = f"{run.task['dtype']} input (model precision not recorded)"
+    out = [
+        ("backend", c.backend),
+        ("device", str(info.get("device", "cpu"))),
+        ("precision", precision or "not recorded"),
+        ("threads", "not recorded" if threads is None else str(threads)),
+        ("batch sizes measured", ", ".join(str(r["batch_size"]) for r in rows_b) or "none"),
+        ("input shape per sample", str(list((run.task or {}).get("sample_shape") or [])) or "not recorded"),
+    ]
+    if info.get("description"):
+        out.insert(0, ("model", str(info["description"])))
+    if info.get("graph_optimization"):
+        out.append(("graph optimization", str(info["graph_optimization"])))
+    if info.get("providers"):
+        out.append(("providers", ", ".join(map(str, info["providers"]))))
+    if c.parent:
+        out.append(("derived from", c.parent))
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------------ cards
+
+
+def _from_value(key, label, v, note="") -> CardEntry:
+    if v is None:
+        return CardEntry(key, label, None, "", None, note)
+    value = v.value if _finite(v.value) else None
+    return CardEntry(key, label, value, v.unit, v.provenance if value is not None else None, v.note or note)
+
+
+def _flops_note(run, key) -> str:
+    m = run.metric(key, "flops_per_sample")
+    if m is None:
+        return ""
+    d = m.detail or {}
+    parts = ["FLOPs = 2 x MACs"]
+    cov = d.get("coverage")
+    if _finite(cov):
+        parts.append(f"coverage {100 * float(cov):.0f}% of operations counted")
+    unc = d.get("uncounted_ops") or {}
+    if unc:
+        parts.append("uncounted: " + ", ".join(f"{k} x{v}" for k, v in list(unc.items())[:4]))
+    if d.get("method"):
+        parts.append(f"counter: {d['method']}")
+    if m.value is None and d.get("reason"):
+        parts.append(str(d["reason"]))
+    return "; ".join(parts)
+
+
+def cost_cards(run) -> list[CostCard]:
+    """One :class:`CostCard` per candidate of ``run``, in the run's order."""
+    table = {r["candidate"]: r for r in cost_table(run)}
+    by_cand: dict[str, list[dict]] = {}
+    for r in batch_rows(run):
+        by_cand.setdefault(r["candidate"], []).append(r)
+    energy: dict[str, list[dict]] = {}
+    for r in energy_rows(run):
+        energy.setdefault(r["candidate"], []).append(r)
+    cards = []
+    for c in run.candidates:
+        row = table[c.key]
+        rows_b = by_cand.get(c.key, [])
+        best = max(rows_b, key=lambda r: r["throughput_samples_per_s"]) if rows_b else None
+        b1 = next((r for r in rows_b if r["batch_size"] == 1), None)
+        entries = [
+            _from_value("accuracy", "accuracy (test split)", row["accuracy"]),
+            _from_value("f1_macro", "macro F1 (test split)", row["f1_macro"]),
+            _from_value("params", "parameters", row["params"]),
+            _from_value("flops_per_sample", "FLOPs per sample", row["flops_per_sample"], _flops_note(run, c.key)),
+            _from_value("size_bytes", "size (serialized)", row["size_bytes"], _size_note(run, c.key)),
+            _from_value("peak_rss_bytes_b1", "peak memory: process RSS at batch 1", row["peak_rss_bytes_b1"]),
+            _from_value("peak_memory_bytes_bmax", "peak memory added by one call at the largest batch", row["peak_memory_bytes_bmax"]),
+            _from_value("latency_p50_s_b1", "latency p50 at batch 1", row["latency_p50_s_b1"],
+                        "" if b1 is None else f"{b1['n_samples']} samples, per call"),
+            _from_value("latency_p99_s_b1", "latency p99 at batch 1", row["latency_p99_s_b1"],
+                        "" if b1 is None else f"{b1['n_samples']} samples, per call"),
+        ]
+        if best is not None:
+            bb = best["batch_size"]
+            entries += [
+                CardEntry("latency_p50_s_best", f"latency p50 per call at the best batch ({bb})", best["latency_p50_s"], "s", "measured",
+                          f"{format_value(best['latency_p50_per_sample_s'], 's')} per sample"),
+                CardEntry("latency_p99_s_best", f"latency p99 per call at the best batch ({bb})", best["latency_p99_s"], "s", "measured",
+                          f"{format_value(best['latency_p99_per_sample_s'], 's')} per sample"),
+            ]
+        else:
+            entries += [CardEntry("latency_p50_s_best", "latency p50 at the best batch", None, "", None),
+                        CardEntry("latency_p99_s_best", "latency p99 at the best batch", None, "", None)]
+        entries.append(_from_value("best_throughput_samples_per_s", "best throughput (batch / p50)", row["best_throughput_samples_per_s"]))
+        e_rows = [r for r in energy.get(c.key, []) if r["energy_per_sample_j"] is not None]
+        e1 = next((r for r in e_rows if r["batch_size"] == 1), None)
+        ebest = min(e_rows, key=lambda r: r["energy_per_sample_j"]) if e_rows else None
+        entries.append(CardEntry("energy_per_sample_j_b1", "energy per sample at batch 1",
+                                 None if e1 is None else e1["energy_per_sample_j"], "J",
+                                 None if e1 is None else e1["energy_per_sample_provenance"],
+                                 "" if e1 is None else e1["note"]))
+        entries.append(CardEntry("energy_per_sample_j_best", "lowest energy per sample" + ("" if ebest is None else f" (batch {ebest['batch_size']})"),
+                                 None if ebest is None else ebest["energy_per_sample_j"], "J",
+                                 None if ebest is None else ebest["energy_per_sample_provenance"],
+                                 "" if ebest is None else ebest["note"]))
+        entries.append(_from_value("train_time_s", "training time (wall)", row["train_time_s"], _train_note(run, c.key)))
+        te = run.metric(c.key, TRAIN_ENERGY)
+        entries.append(CardEntry("train_energy_j", "training energy", te.value if te is not None and _finite(te.value) else None, "J",
+                                 te.provenance if te is not None and _finite(te.value) else None))
+        cards.append(CostCard(
+            candidate=c.key, model=c.model, backend=c.backend, family=c.family or "", parent=c.parent,
+            status=c.status, error=c.error, entries=tuple(entries), setup=_candidate_setup(run, c, rows_b),
+            missing=tuple(e.label for e in entries if e.missing),
+        ))
+    return cards
+
+
+def _size_note(run, key) -> str:
+    m = run.metric(key, "size_bytes")
+    return "" if m is None else str((m.detail or {}).get("serialization", ""))
+
+
+def _train_note(run, key) -> str:
+    m = run.metric(key, "train_time_s")
+    return "" if m is None else str((m.detail or {}).get("note", ""))

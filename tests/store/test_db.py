@@ -1,0 +1,169 @@
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+from effbench.errors import DataError, StoreError, UnknownRunError
+from effbench.store.db import SCHEMA_VERSION, CandidateRecord, Metric, SampleSet, Store, default_db_path
+from effbench.store.export import JSON_SCHEMA_VERSION, load_json, run_from_dict, run_to_csv_rows, run_to_dict, write_export
+
+
+def _fill(store, status="complete"):
+    run_id = store.create_run(suite="test", config={"batch_sizes": [1, 4]}, environment={"cpu": {"model": "x"}},
+                              task={"name": "t", "y_test": [0, 1, 1]}, effbench_version="0")
+    store.add_candidate(run_id, CandidateRecord("m/torch", "m", "torch", "nn", None, "pending", info={"a": 1}))
+    store.add_metrics(run_id, [Metric("m/torch", "params", 10, "count", "analytic"),
+                               Metric("m/torch", "accuracy", 2 / 3, "ratio", "measured", detail={"n_examples": 3}),
+                               Metric("m/torch", "peak_memory_bytes", 4096, "bytes", "measured", batch_size=4)])
+    store.add_samples(run_id, SampleSet("m/torch", 1, "latency_per_call", "s", np.array([1e-3, 2e-3, 1.5e-3]), {"stop_reason": "max_time"}))
+    store.add_samples(run_id, SampleSet("m/torch", 4, "latency_per_call", "s", np.array([4e-3, 5e-3]), {}))
+    store.update_candidate(run_id, "m/torch", status="ok", predictions=[0, 1, 0])
+    if status:
+        store.finish_run(run_id, status)
+    return run_id
+
+
+def test_round_trip_keeps_raw_samples_units_and_provenance(tmp_path):
+    with Store(tmp_path / "r.sqlite") as store:
+        run_id = _fill(store)
+    with Store(tmp_path / "r.sqlite", create=False) as store:
+        run = store.load_run(run_id)
+        assert store.schema_version == SCHEMA_VERSION
+    assert run.status == "complete" and run.task["y_test"] == [0, 1, 1]
+    assert run.candidate("m/torch").predictions == [0, 1, 0]
+    m = run.metric("m/torch", "accuracy")
+    assert (m.unit, m.provenance, m.detail) == ("ratio", "measured", {"n_examples": 3})
+    assert run.metric("m/torch", "peak_memory_bytes", 4).value == 4096
+    s = {x.batch_size: x for x in run.samples}
+    np.testing.assert_array_equal(s[1].values, [1e-3, 2e-3, 1.5e-3])
+    assert s[1].meta == {"stop_reason": "max_time"}
+
+
+def test_interrupted_run_keeps_every_measurement(tmp_path):
+    path = tmp_path / "r.sqlite"
+    store = Store(path)
+    run_id = _fill(store, status=None)  # the process dies before finish_run: nothing closes the store
+    del store
+    with Store(path) as fresh:
+        run = fresh.load_run(run_id)
+    assert run.status == "running"
+    assert len(run.metrics) == 3 and len(run.samples) == 2
+
+
+def test_provenance_is_checked(tmp_path):
+    with Store(tmp_path / "r.sqlite") as store:
+        run_id = _fill(store)
+        with pytest.raises(StoreError, match="provenance must be one of measured, estimated, analytic"):
+            store.add_metrics(run_id, [Metric("m/torch", "x", 1, "s", "guessed")])
+
+
+def test_foreign_and_newer_files_are_refused_and_untouched(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    with pytest.raises(StoreError, match="not an effbench database"):
+        Store(text)
+    assert text.read_text() == "hello\n"
+
+    other = tmp_path / "other.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = other.read_bytes()
+    with pytest.raises(StoreError, match="not an effbench database"):
+        Store(other)
+    assert other.read_bytes() == before
+
+    newer = tmp_path / "newer.sqlite"
+    Store(newer).close()
+    con = sqlite3.connect(newer)
+    con.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="schema version 99, newer"):
+        Store(newer)
+
+
+def test_run_ids_prefix_latest_and_unknown(tmp_path):
+    with Store(tmp_path / "r.sqlite") as store:
+        with pytest.raises(UnknownRunError, match="holds no run yet"):
+            store.resolve_run_id("latest")
+        a = _fill(store)
+        assert store.resolve_run_id("latest") == a
+        assert store.resolve_run_id(a[:-2]) == a
+        with pytest.raises(UnknownRunError, match="unknown run id 'nope'"):
+            store.load_run("nope")
+        assert [r["run_id"] for r in store.list_runs()] == [a]
+
+
+def test_missing_database_is_not_created_for_reading(tmp_path):
+    with pytest.raises(StoreError, match="does not exist"):
+        Store(tmp_path / "absent.sqlite", create=False)
+    assert not (tmp_path / "absent.sqlite").exists()
+
+
+def test_default_location_is_overridable(monkeypatch, tmp_path):
+    monkeypatch.setenv("EFFBENCH_DB", str(tmp_path / "x.sqlite"))
+    assert default_db_path() == tmp_path / "x.sqlite"
+    monkeypatch.delenv("EFFBENCH_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_db_path() == tmp_path / "data" / "effbench" / "effbench.sqlite"
+
+
+def test_json_round_trip_and_import(tmp_path):
+    with Store(tmp_path / "a.sqlite") as store:
+        run = store.load_run(_fill(store))
+    out = write_export(run, "json", tmp_path / "run.json")
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "effbench-run" and doc["schema_version"] == JSON_SCHEMA_VERSION
+    assert doc["derived"]["cost_table"][0]["accuracy"]["provenance"] == "measured"
+    back = load_json(out)
+    assert back.run_id == run.run_id and len(back.samples) == 2
+    np.testing.assert_array_equal(back.samples[0].values, run.samples[0].values)
+    with Store(tmp_path / "b.sqlite") as other:
+        other.import_run(back)
+        assert other.load_run(run.run_id).metric("m/torch", "params").value == 10
+        with pytest.raises(StoreError, match="already in"):
+            other.import_run(back)
+    with pytest.raises(Exception, match="already exists"):
+        write_export(run, "json", out)
+    write_export(run, "json", out, force=True)
+
+
+def test_json_from_the_older_schema_version_still_loads():
+    v1 = {
+        "effbench_json": 1,
+        "run": {"run_id": "old-1", "created_at": "2026-01-01T00:00:00+00:00", "status": "complete", "suite": "digits"},
+        "candidates": [{"name": "logreg", "backend": "sklearn", "family": "linear",
+                        "values": {"params": {"value": 650, "unit": "count"}, "accuracy": {"value": 0.97, "unit": "ratio"}},
+                        "latency": {"1": [1e-4, 2e-4]}}],
+    }
+    run = run_from_dict(v1)
+    assert run.candidates[0].key == "logreg/sklearn"
+    assert run.metric("logreg/sklearn", "params").provenance == "analytic"
+    assert run.metric("logreg/sklearn", "accuracy").provenance == "measured"
+    assert run.samples[0].batch_size == 1 and list(run.samples[0].values) == [1e-4, 2e-4]
+
+
+def test_json_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    with pytest.raises(DataError, match="not valid JSON"):
+        load_json(bad)
+    with pytest.raises(DataError, match="not an effbench run export"):
+        run_from_dict({"hello": 1})
+    with pytest.raises(DataError, match="newer than this effbench"):
+        run_from_dict({"format": "effbench-run", "schema_version": 99})
+
+
+def test_csv_rows_carry_unit_and_provenance(tmp_path):
+    with Store(tmp_path / "a.sqlite") as store:
+        run = store.load_run(_fill(store))
+    rows = run_to_csv_rows(run)
+    params = next(r for r in rows if r["metric"] == "params")
+    assert (params["unit"], params["provenance"]) == ("count", "analytic")
+    p50 = next(r for r in rows if r["metric"] == "latency_p50_s" and r["batch_size"] == 1)
+    assert p50["value"] == pytest.approx(1.5e-3) and p50["unit"] == "s"
+    path = write_export(run, "csv", tmp_path / "run.csv")
+    assert path.read_text().splitlines()[0] == "run_id,candidate,model,backend,batch_size,metric,value,unit,provenance"

@@ -1,0 +1,116 @@
+"""The Python API and the run lifecycle, in-process (isolate=False) so they are quick."""
+
+import numpy as np
+import pytest
+
+import effbench
+from effbench.errors import ConfigError
+from effbench.measure.timer import TimingConfig
+from effbench.report.progress import SilentProgress
+from effbench.store.db import Store
+
+FAST = TimingConfig(warmup_calls=1, warmup_s=0.0, min_samples=3, max_samples=20, min_time_s=0.0, max_time_s=0.05)
+
+
+def nearest_mean_factory():
+    rng = np.random.default_rng(0)
+    means = rng.random((3, 8)).astype(np.float32)
+
+    def predict(X):
+        return np.argmin(((X[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
+
+    return predict, means
+
+
+@pytest.fixture()
+def data():
+    predict, means = nearest_mean_factory()
+    rng = np.random.default_rng(1)
+    X = rng.random((30, 8)).astype(np.float32)
+    return X, predict(X), predict
+
+
+def test_benchmark_records_every_indicator(tmp_path, data):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, predict = data
+    lr = LogisticRegression(max_iter=300).fit(X, y)
+    res = effbench.benchmark({"lr": lr, "nm": predict}, X, y, batch_sizes=[1, 4, "all"], db=tmp_path / "r.sqlite",
+                             isolate=False, timing=FAST, progress=SilentProgress(), train_times={"lr": 0.5})
+    rows = {r["candidate"]: r for r in res.table()}
+    assert set(rows) == {"lr/sklearn", "nm/callable"}
+    nm = rows["nm/callable"]
+    assert nm["accuracy"].value == 1.0 and nm["accuracy"].provenance == "measured"
+    assert nm["params"].value is None            # a plain callable does not know; nothing is invented
+    assert nm["flops_per_sample"].value is None
+    assert rows["lr/sklearn"]["params"].value == 3 * 8 + 3
+    assert rows["lr/sklearn"]["flops_per_sample"].provenance == "analytic"
+    assert rows["lr/sklearn"]["train_time_s"].value == 0.5
+    for r in rows.values():
+        assert r["latency_p50_s_b1"].value > 0 and r["latency_p50_s_b1"].unit == "s"
+        assert r["best_throughput_batch_size"] in (1, 4, 30)
+    assert rows["lr/sklearn"]["size_bytes"].value > 0
+    # a local closure cannot be serialized: its size is missing with the reason, not invented
+    assert nm["size_bytes"].value is None and "pickle" in nm["size_bytes"].note.lower()
+    batches = {(b["candidate"], b["batch_size"]) for b in res.batch_table()}
+    assert ("lr/sklearn", 30) in batches and ("nm/callable", 4) in batches
+    with Store(tmp_path / "r.sqlite") as store:
+        run = store.load_run(res.run_id)
+    assert run.status == "complete"
+    assert run.environment["threads_used"] == 1 and "load_average_after" in run.environment
+    assert all(c.status == "ok" for c in run.candidates)
+
+
+class InterruptAfter(SilentProgress):
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+
+    def advance(self, n=1, text=""):
+        super().advance(n, text)
+        if self.done >= self.n:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_keeps_what_was_measured(tmp_path, data):
+    X, y, predict = data
+    db = tmp_path / "r.sqlite"
+    with pytest.raises(KeyboardInterrupt):
+        effbench.benchmark({"nm": predict}, X, y, batch_sizes=[1, 4], db=db, isolate=False, timing=FAST, progress=InterruptAfter(6))
+    with Store(db) as store:
+        run = store.load_run("latest")
+    assert run.status == "interrupted"
+    assert run.metric("nm/callable", "peak_memory_bytes", 1) is not None
+    assert run.metric("nm/callable", "accuracy").value == 1.0
+    assert any("interrupted" in n for n in run.notes)
+
+
+def test_bad_input_is_rejected_before_measuring(tmp_path, data):
+    X, y, predict = data
+    with pytest.raises(ConfigError, match="batch size 0 is not allowed"):
+        effbench.benchmark({"nm": predict}, X, y, batch_sizes=[0], db=tmp_path / "r.sqlite", isolate=False)
+    with pytest.raises(ConfigError, match="give at least one model"):
+        effbench.benchmark({}, X, y, db=tmp_path / "r.sqlite")
+
+
+def test_unpicklable_model_fails_alone_with_a_clear_reason(tmp_path, data):
+    X, y, predict = data
+    res = effbench.benchmark({"local": lambda X: predict(X), "nm": predict}, X, y, batch_sizes=[1], db=tmp_path / "r.sqlite",
+                             isolate=False, timing=FAST, progress=SilentProgress())
+    # in-process, lambdas work; through a worker process they cannot be sent, and say so
+    assert res.failed == []
+    from effbench.candidates import wrap
+    from effbench.errors import CandidateError
+    from effbench.executor import ProcessWorker
+
+    with pytest.raises(CandidateError, match="cannot be sent to a worker process"):
+        ProcessWorker(wrap("local", lambda X: X), threads=1)
+
+
+def test_peak_memory_sees_an_allocation():
+    from effbench.measure.memory import measure_peak_memory
+
+    reading = measure_peak_memory(lambda: np.ones(50 * 2**20 // 8).sum())
+    assert reading.peak_bytes >= 40 * 2**20
+    assert reading.peak_rss_bytes >= reading.baseline_rss_bytes + reading.peak_bytes - 1
+    assert reading.provenance == "measured"
