@@ -18,12 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.measure.energy_cells import EnergyConfig
 from effbench.measure.timer import TimingConfig
 
 DEFAULT_BATCH_SIZES = (1, 8, 32, 128, "all")
 QUICK_BATCH_SIZES = (1, 32)
 SUITE_TIMING = TimingConfig(max_time_s=0.6, min_time_s=0.1)
 QUICK_TIMING = TimingConfig(max_time_s=0.15, min_time_s=0.03, min_samples=5)
+QUICK_ENERGY = EnergyConfig(min_window_s=0.05, idle_s=0.2)
 
 
 @dataclass
@@ -73,9 +75,11 @@ def resolve_batch_sizes(batch_sizes, n_test: int) -> tuple[int, ...]:
 class _StoreRecorder:
     """Turns what the executor reports into records, committed to the store as they arrive."""
 
-    def __init__(self, store, run_id, task, training: dict):
+    def __init__(self, store, run_id, task, training: dict, energy_setup: dict | None = None, carbon: dict | None = None):
         self.store, self.run_id, self.task = store, run_id, task
         self.training = training
+        self.energy_setup = energy_setup
+        self.carbon = carbon
         self._latency_acc: dict[tuple[str, int], tuple[list, list]] = {}
 
     def _metric(self, key, name, value, unit, provenance, batch_size=0, detail=None):
@@ -130,6 +134,26 @@ class _StoreRecorder:
             merged["repeats"] = acc_meta
         self.store.add_samples(self.run_id, SampleSet(key, batch_size, "latency_per_call", "s", np.concatenate(acc_samples), merged))
 
+    def energy(self, key, batch_size, reading):
+        """Energy of one batch call: per batch, per sample, above idle, and its carbon (always estimated)."""
+        prov = reading["provenance"]
+        e = reading["energy_per_batch_j"]
+        detail = {k: v for k, v in reading.items() if k not in ("energy_per_batch_j", "provenance", "notices")}
+        idle_w = (self.energy_setup or {}).get("idle_power_w")
+        self._metric(key, "energy_per_batch_j", e, "J", prov, batch_size, detail)
+        self._metric(key, "energy_per_sample_j", e / batch_size, "J", prov, batch_size, {"from": "energy_per_batch_j / batch size"})
+        if idle_w is not None:
+            active = max(0.0, e - idle_w * reading["duration_per_batch_s"])
+            idle_prov = self.energy_setup.get("idle_provenance", prov)
+            self._metric(key, "active_energy_per_sample_j", active / batch_size, "J",
+                         "estimated" if "estimated" in (prov, idle_prov) else "measured", batch_size,
+                         {"idle_power_w": idle_w, "from": "(energy per batch - idle power x batch duration) / batch size"})
+        if self.carbon:
+            from effbench.measure.carbon import carbon_g
+
+            self._metric(key, "carbon_per_sample_g", carbon_g(e / batch_size, self.carbon["g_per_kwh"]), "gCO2e", "estimated", batch_size,
+                         {"energy_provenance": prov, **self.carbon})
+
     def failed(self, key, reason, detail=""):
         self.store.update_candidate(self.run_id, key, status="failed", error=reason, info={"traceback": detail} if detail else None)
 
@@ -140,9 +164,14 @@ class _StoreRecorder:
         facts = self.training.get(candidate.model)
         if not facts:
             return
-        note = "wall time of training the model" + (" (shared with its source model; this backend is an export)" if candidate.parent else "")
+        shared = " (shared with its source model; this backend is an export)" if candidate.parent and candidate.parent.split("/")[0] == candidate.model else ""
         self._metric(candidate.key, "train_time_s", facts["train_time_s"], "s", "measured",
-                     detail={"note": note, **{k: v for k, v in facts.items() if k != "train_time_s"}})
+                     detail={"note": "wall time of training the model" + shared,
+                             **{k: v for k, v in facts.items() if k not in ("train_time_s", "train_energy")}})
+        energy = facts.get("train_energy")
+        if energy:
+            self._metric(candidate.key, "train_energy_j", energy["energy_j"], "J", energy["provenance"],
+                         detail={"note": "energy of training the model" + shared, **{k: v for k, v in energy.items() if k not in ("energy_j", "provenance")}})
 
 
 def _make_task(name, X, y, X_train=None, y_train=None):
@@ -158,8 +187,43 @@ def _make_task(name, X, y, X_train=None, y_train=None):
                 X_test=np.ascontiguousarray(X, dtype=np.float32), y_test=y)
 
 
+def energy_setup(config, meter=None, log=None) -> dict | None:
+    """Choose the meters (one-line notices say what is estimated and why) and measure idle power."""
+    if config is None or not config.enabled:
+        return None
+    from effbench.measure.energy_cells import build_meter
+
+    notices = []
+    if meter is None:
+        meter, notices = build_meter(config)
+    for n in notices:
+        if log:
+            log(n)
+    # the estimate's idle power is part of its model (no waiting); a counter's is measured over idle_s (0: skipped)
+    idle = meter.idle_power_w(seconds=config.idle_s or 1.0) if meter.provenance == "estimated" or config.idle_s > 0 else None
+    return {
+        "meter": meter.name,
+        "provenance": meter.provenance,
+        "idle_power_w": idle,
+        "idle_provenance": meter.provenance,
+        "idle_seconds": 0.0 if meter.provenance == "estimated" else config.idle_s,
+        "notices": notices,
+        "config": config.to_dict(),
+        **({"tdp_w": meter.tdp_w, "tdp_source": meter.tdp_source} if hasattr(meter, "tdp_w") else {}),
+    }
+
+
+def resolve_carbon(region=None, g_per_kwh=None) -> dict:
+    """Grid carbon intensity from a region code or a value (default: the world average; see docs/energy.md)."""
+    from effbench.measure.carbon import carbon_intensity
+
+    ci = carbon_intensity(region, g_per_kwh=g_per_kwh)
+    return {"g_per_kwh": ci.g_per_kwh, "region": ci.region, "source": ci.source, "year": ci.year}
+
+
 def execute_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=None, db=None, isolate=True,
-                seed=0, repeats=1, training=None, progress=None, extra_config=None) -> BenchmarkResult:
+                seed=0, repeats=1, training=None, progress=None, extra_config=None, energy=None, carbon=None,
+                energy_info=None) -> BenchmarkResult:
     """Create a run in the store, measure every candidate, mark the run complete (or interrupted)."""
     import effbench
     from effbench.executor import ExecutionConfig, execute, steps_for
@@ -173,17 +237,20 @@ def execute_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
     config = ExecutionConfig(
         batch_sizes=resolve_batch_sizes(batch_sizes, len(task.y_test)),
         threads=threads, timing=timing or TimingConfig(), isolate=isolate, seed=seed, repeats=repeats,
+        energy=None if energy is None or not energy.enabled else energy.to_dict(),
     )
     training = training or {}
+    if energy_info is None and energy is not None and energy.enabled:
+        energy_info = energy_setup(energy, log=progress.log if progress else None)
     with Store(db) as store:
         run_id = store.create_run(
             suite=suite,
-            config={**config.to_dict(), **(extra_config or {})},
-            environment=collect_environment(threads),
+            config={**config.to_dict(), "carbon": carbon, **(extra_config or {})},
+            environment={**collect_environment(threads), "energy": energy_info},
             task={**task.describe(), "y_test": np.asarray(task.y_test).ravel().tolist()},
             effbench_version=effbench.__version__,
         )
-        recorder = _StoreRecorder(store, run_id, task, training)
+        recorder = _StoreRecorder(store, run_id, task, training, energy_info, carbon)
         for c in candidates:
             store.add_candidate(run_id, CandidateRecord(c.key, c.model, c.backend, c.family, c.parent, "pending", info=c.describe()))
             recorder.training_metrics(c)
@@ -214,7 +281,9 @@ def execute_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
 
 
 def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1, db=None, isolate: bool = True,
-              timing=None, task_name: str = "custom", train_times: dict | None = None, progress=None, seed: int = 0) -> BenchmarkResult:
+              timing=None, task_name: str = "custom", train_times: dict | None = None, progress=None, seed: int = 0,
+              energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
+              carbon_g_per_kwh: float | None = None) -> BenchmarkResult:
     """Benchmark your own models on your own data.
 
     models: a dict name -> model, where a model is a ``torch.nn.Module``, an ONNX file path or bytes,
@@ -222,7 +291,9 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     list of Candidates. X, y: the evaluation inputs and labels (quality is computed on them; latency
     uses the first ``b`` rows for batch size ``b``). ``train_times``: optional name -> seconds you
     measured for training (recorded as measured). ``db``: the store file (default: see docs).
-    ``isolate=False`` runs in this process (for models that cannot be pickled).
+    ``isolate=False`` runs in this process (for models that cannot be pickled). ``energy``: an
+    :class:`EnergyConfig` (None to skip energy); ``carbon_region`` / ``carbon_g_per_kwh``: the grid's
+    carbon intensity (default: the world average, see docs/energy.md).
     """
     from effbench.candidates import Candidate, wrap
 
@@ -243,11 +314,13 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
 
         progress = default_progress()
     return execute_run(candidates, task, suite=f"custom:{task_name}", batch_sizes=batch_sizes, threads=threads, timing=timing,
-                       db=db, isolate=isolate, seed=seed, training=training, progress=progress)
+                       db=db, isolate=isolate, seed=seed, training=training, progress=progress, energy=energy,
+                       carbon=resolve_carbon(carbon_region, carbon_g_per_kwh) if energy is not None and energy.enabled else None)
 
 
 def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=None, threads: int = 1, db=None,
-              timing=None, seed: int = 0, repeats: int = 1, progress=None, log=None) -> BenchmarkResult:
+              timing=None, seed: int = 0, repeats: int = 1, progress=None, log=None, energy: EnergyConfig | None = None,
+              carbon_region: str | None = None, carbon_g_per_kwh: float | None = None) -> BenchmarkResult:
     """The default suite (digits) or its quick version; trains the candidates, then measures them."""
     from effbench.tasks.digits import load_digits_task
     from effbench.zoo.digits_suite import build_candidates, select_specs
@@ -257,6 +330,9 @@ def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=No
         batch_sizes = QUICK_BATCH_SIZES if quick else DEFAULT_BATCH_SIZES
     if timing is None:
         timing = QUICK_TIMING if quick else SUITE_TIMING
+    if energy is None:
+        energy = QUICK_ENERGY if quick else EnergyConfig()
+    carbon = resolve_carbon(carbon_region, carbon_g_per_kwh) if energy.enabled else None
     from effbench.store.db import Store
 
     task = load_digits_task()
@@ -267,9 +343,16 @@ def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=No
         from effbench.report.progress import default_progress
 
         progress = default_progress()
-    candidates, training = build_candidates(task, selection, quick=quick, on_progress=log)
+    info = energy_setup(energy, log=log)
+    train_meter = None
+    if info is not None:
+        from effbench.measure.energy_cells import build_meter
+
+        train_meter, _ = build_meter(energy)  # training runs in this process: its CPU time is what the estimate uses
+    candidates, training = build_candidates(task, selection, quick=quick, on_progress=log, energy_meter=train_meter)
     return execute_run(candidates, task, suite="digits-quick" if quick else "digits", batch_sizes=batch_sizes, threads=threads,
                        timing=timing, db=db, seed=seed, repeats=repeats, training=training, progress=progress,
-                       extra_config={"quick": quick, "models": models, "backends": backends})
+                       extra_config={"quick": quick, "models": models, "backends": backends}, energy=energy, carbon=carbon,
+                       energy_info=info)
 
 

@@ -34,6 +34,7 @@ class ExecutionConfig:
     repeats: int = 1
     startup_timeout_s: float = 120.0
     command_timeout_s: float = 300.0
+    energy: dict | None = None          # EnergyConfig as a dict: one energy cell per candidate and batch size
 
     def __post_init__(self):
         if not self.batch_sizes:
@@ -54,6 +55,7 @@ class ExecutionConfig:
             "isolate": self.isolate,
             "seed": self.seed,
             "repeats": self.repeats,
+            "energy": self.energy,
         }
 
 
@@ -192,9 +194,20 @@ def plan_cells(keys: list[str], batch_sizes, repeats: int, seed: int) -> list[tu
     return cells
 
 
+def plan_measurements(keys: list[str], batch_sizes, repeats: int, seed: int, energy: bool) -> list[tuple[str, str, int, int]]:
+    """(kind, candidate, batch size, repeat) for every latency cell and, with energy, one energy cell per
+    candidate and batch size; all in one seeded random order (the latency order is :func:`plan_cells`'s)."""
+    cells = [("latency", k, b, r) for k, b, r in plan_cells(keys, batch_sizes, repeats, seed)]
+    if energy:
+        cells += [("energy", k, int(b), 0) for k in keys for b in batch_sizes]
+        random.Random(seed + 1).shuffle(cells)
+    return cells
+
+
 def steps_for(n_candidates: int, config: ExecutionConfig) -> int:
-    """Progress steps: load + static + predictions + memory per batch size, then the latency cells."""
-    return n_candidates * (3 + len(config.batch_sizes)) + n_candidates * len(config.batch_sizes) * config.repeats
+    """Progress steps: load + static + predictions + memory per batch size, then the latency and energy cells."""
+    cells = len(config.batch_sizes) * (config.repeats + (1 if config.energy else 0))
+    return n_candidates * (3 + len(config.batch_sizes)) + n_candidates * cells
 
 
 def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress=lambda n=1, text="": None):
@@ -271,8 +284,21 @@ def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progre
                 max_time_s=per_repeat.max_time_s / config.repeats,
                 min_time_s=min(per_repeat.min_time_s, per_repeat.max_time_s / config.repeats),
             )
-        for key, b, rep in plan_cells([c.key for c in candidates], config.batch_sizes, config.repeats, config.seed):
+        keys = [c.key for c in candidates]
+        for kind, key, b, rep in plan_measurements(keys, config.batch_sizes, config.repeats, config.seed, bool(config.energy)):
             if key in failed:
+                progress(1)
+                continue
+            if kind == "energy":
+                progress(0, f"{key}: energy at batch {b}")
+                try:
+                    reply = workers[key].request(("energy", b, config.energy), config.command_timeout_s)
+                except WorkerFailure as exc:
+                    fail(key, f"{exc} (during energy at batch {b})", exc.detail)
+                except CommandError as exc:
+                    recorder.failed_step(key, f"energy_b{b}", str(exc), exc.traceback)
+                else:
+                    recorder.energy(key, b, reply[1])
                 progress(1)
                 continue
             progress(0, f"{key}: latency at batch {b}" + (f" (repeat {rep + 1}/{config.repeats})" if config.repeats > 1 else ""))

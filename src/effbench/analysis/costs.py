@@ -47,6 +47,7 @@ def batch_rows(run) -> list[dict]:
         v = np.asarray(s.values)
         p50, p90, p99 = (quantile(v, q) for q in (0.5, 0.9, 0.99))
         mem = run.metric(s.candidate, "peak_memory_bytes", b)
+        energy = run.metric(s.candidate, "energy_per_sample_j", b)
         rows.append({
             "candidate": s.candidate,
             "batch_size": b,
@@ -59,6 +60,8 @@ def batch_rows(run) -> list[dict]:
             "latency_p99_per_sample_s": p99 / b,
             "throughput_samples_per_s": b / p50 if p50 > 0 else float("inf"),
             "peak_memory_bytes": None if mem is None else mem.value,
+            "energy_per_sample_j": None if energy is None else energy.value,
+            "energy_provenance": None if energy is None else energy.provenance,
             "stop_reason": s.meta.get("stop_reason"),
             "block_size": s.meta.get("block_size", 1),
         })
@@ -103,10 +106,22 @@ def cost_table(run) -> list[dict]:
             "best_throughput_samples_per_s": None if best is None else Value(best["throughput_samples_per_s"], "samples/s", "measured", note=f"at batch {best['batch_size']}"),
             "best_throughput_batch_size": None if best is None else best["batch_size"],
             "train_time_s": _metric_value(run, c.key, "train_time_s"),
+            "train_energy_j": _metric_value(run, c.key, "train_energy_j"),
+            "energy_per_sample_j_b1": _metric_value(run, c.key, "energy_per_sample_j", 1),
+            **_best_energy(run, c.key, rows),
         }
         for k, v in row.items():
-            if v is None and k not in ("parent", "error", "flops_coverage", "best_throughput_batch_size", "bmax"):
+            if v is None and k not in ("parent", "error", "flops_coverage", "best_throughput_batch_size", "bmax", "best_energy_batch_size"):
                 missing.append(k)
         row["missing"] = missing
         out.append(row)
     return out
+
+
+def _best_energy(run, key, rows) -> dict:
+    """The batch size with the least energy per sample; estimated and measured values are never compared."""
+    values = [(r["energy_per_sample_j"], r["batch_size"], r["energy_provenance"]) for r in rows if r.get("energy_per_sample_j") is not None]
+    if not values or len({p for _, _, p in values}) > 1:
+        return {"best_energy_per_sample_j": None, "best_energy_batch_size": None}
+    e, b, prov = min(values)
+    return {"best_energy_per_sample_j": Value(e, "J", prov, note=f"at batch {b}"), "best_energy_batch_size": b}

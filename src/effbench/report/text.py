@@ -16,6 +16,11 @@ def fmt_si(value, unit: str = "", digits: int = 3) -> str:
     for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(v) >= factor:
             return f"{v / factor:.{digits}g}{prefix}{unit}"
+    if unit and v != 0 and abs(v) < 1:  # small physical quantities: 441 uJ rather than 0.000441 J
+        for factor, prefix in ((1e-3, "m"), (1e-6, "u"), (1e-9, "n")):
+            if abs(v) >= factor:
+                return f"{v / factor:.{digits}g} {prefix}{unit}"
+        return f"{v:.{digits}g} {unit}"
     return f"{v:.{digits}g}{unit}"
 
 
@@ -60,6 +65,8 @@ COLUMNS = (
     ("latency_p50_s_b1", "p50 b=1"),
     ("latency_p99_s_b1", "p99 b=1"),
     ("best_throughput_samples_per_s", "best throughput"),
+    ("energy_per_sample_j_b1", "J/sample b=1"),
+    ("best_energy_per_sample_j", "least J/sample"),
     ("train_time_s", "train"),
 )
 
@@ -83,6 +90,9 @@ def cost_rows_as_text(rows: list[dict]) -> list[list[str]]:
             fmt_seconds(_v(r["latency_p50_s_b1"])),
             fmt_seconds(_v(r["latency_p99_s_b1"])),
             "-" if thr is None else f"{fmt_si(thr.value, '/s')} (b={r['best_throughput_batch_size']})",
+            _mark(r["energy_per_sample_j_b1"], fmt_si(_v(r["energy_per_sample_j_b1"]), "J")),
+            "-" if r["best_energy_per_sample_j"] is None else
+            _mark(r["best_energy_per_sample_j"], f"{fmt_si(r['best_energy_per_sample_j'].value, 'J')} (b={r['best_energy_batch_size']})"),
             fmt_seconds(_v(r["train_time_s"])),
         ])
     return out
@@ -126,7 +136,15 @@ def setup_line(run) -> str:
 
 
 def legend(run) -> str:
+    energy = (run.environment or {}).get("energy") or {}
+    if not energy:
+        e = "energy: not measured in this run"
+    elif energy.get("provenance") == "estimated":
+        e = (f"energy per sample of one call is ESTIMATED (marked ~): {energy.get('meter')}, TDP {energy.get('tdp_w', '?')} W "
+             f"({energy.get('tdp_source', '?')}) x process CPU utilisation; no energy counter was readable")
+    else:
+        e = f"energy per sample of one call is measured ({energy.get('meter')})"
     return ("units: FLOPs per sample (FLOPs = 2 x MACs; analytic), size = serialized artefact (measured), RSS = peak "
             "resident memory of the whole worker process during a batch-1 call, mem/call = what one call at the largest batch adds "
             "to the resident memory (both measured), latency per batch call (measured), throughput = "
-            "batch / p50 (measured), train = wall time of training (measured); ~ marks an estimate.")
+            f"batch / p50 (measured), train = wall time of training (measured); {e}.")
