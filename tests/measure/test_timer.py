@@ -243,3 +243,46 @@ def test_config_round_trips_through_a_dict():
     assert TimingConfig(**cfg.to_dict()) == cfg
     with pytest.raises(ConfigError, match="TimingConfig"):
         measure_latency(lambda: None, {"max_time_s": 1.0})
+
+
+# -- the environment recorded beside every timing --------------------------------------------------
+
+
+def test_environment_records_what_can_change_a_timing():
+    from effbench.measure.environment import collect_environment
+
+    env = json.loads(json.dumps(collect_environment(threads=1)))
+    for key in ("cpu", "cores_logical", "cores_physical", "affinity", "threading", "libraries", "load_average", "clock", "gpu", "gpu_note"):
+        assert key in env
+    for key in ("model", "flags", "flags_relevant", "governor", "turbo", "scaling_driver", "max_khz"):
+        assert key in env["cpu"]
+    assert env["threading"]["threads_per_candidate"] == 1 and env["threading"]["default"] == 1
+    assert env["clock"]["name"] == "time.perf_counter" and env["clock"]["resolution_s"] > 0
+
+
+def test_gpu_info_through_a_fake_nvml(monkeypatch):
+    import sys
+    import types
+
+    from effbench.measure.environment import gpu_info
+
+    fake = types.SimpleNamespace(
+        NVML_CLOCK_SM=0, NVML_CLOCK_MEM=1, NVML_TEMPERATURE_GPU=0,
+        nvmlInit=lambda: None, nvmlShutdown=lambda: None,
+        nvmlSystemGetDriverVersion=lambda: b"550.54", nvmlSystemGetCudaDriverVersion=lambda: 12040,
+        nvmlDeviceGetCount=lambda: 1, nvmlDeviceGetHandleByIndex=lambda i: i,
+        nvmlDeviceGetName=lambda h: "NVIDIA H100", nvmlDeviceGetClockInfo=lambda h, c: 1980 if c == 0 else 2619,
+        nvmlDeviceGetMaxClockInfo=lambda h, c: 1980,
+        nvmlDeviceGetMemoryInfo=lambda h: types.SimpleNamespace(total=80 * 2**30),
+        nvmlDeviceGetPowerManagementLimit=lambda h: 700_000,
+        nvmlDeviceGetPersistenceMode=lambda h: 1, nvmlDeviceGetPerformanceState=lambda h: 0,
+    )  # no nvmlDeviceGetTemperature: an unsupported reading becomes None
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    gpus, note = gpu_info(with_note=True)
+    assert note is None
+    (g,) = gpus
+    assert g["name"] == "NVIDIA H100" and g["driver"] == "550.54" and g["cuda_driver"] == "12.4"
+    assert g["sm_clock_mhz"] == 1980 and g["mem_clock_mhz"] == 2619 and g["power_limit_w"] == 700.0
+    assert g["temperature_c"] is None
+    monkeypatch.setitem(sys.modules, "pynvml", None)   # import fails
+    assert gpu_info(with_note=True) == ([], "nvidia-ml-py is not installed: GPUs, if any, are not described")

@@ -80,11 +80,8 @@ class SklearnCandidate(Candidate):
 
     def configure_threads(self, threads: int) -> None:
         super().configure_threads(threads)
-        from threadpoolctl import threadpool_limits
-
-        # BLAS and OpenMP pools (HistGradientBoosting, k-NN distances) stay limited for the
-        # worker's lifetime; joblib-parallel estimators get n_jobs.
-        self._limits = threadpool_limits(limits=threads)
+        # BLAS and OpenMP pools (HistGradientBoosting, k-NN distances) are limited by the worker
+        # for every candidate; joblib-parallel estimators get n_jobs.
         params = self.estimator.get_params(deep=True)
         updates = {k: threads for k in params if k == "n_jobs" or k.endswith("__n_jobs")}
         if updates:
@@ -99,8 +96,3 @@ class SklearnCandidate(Candidate):
         ]
         n_jobs = self.estimator.get_params(deep=True).get("n_jobs")
         return {"threads": self.threads, "n_jobs": n_jobs, "threadpools": pools}
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop("_limits", None)
-        return state

@@ -22,6 +22,19 @@ def print_run_summary(run, *, db_path=None, batches: bool = False):
         text = render_table("per batch size", ["candidate", "batch", "p50/batch", "p99/batch", "p50/sample", "throughput", "peak mem", "samples", "stopped by"], rows)
         if text is not None:
             click.echo(text)
+    from effbench.analysis.compare_runs import stability_report
+
+    stability = stability_report(run)
+    for w in stability.run_warnings:
+        click.echo(f"warning: {w}", err=True)
+    if stability.n_cells_warned:
+        if batches:
+            for (key, b), ws in sorted(stability.cells.items()):
+                for w in ws:
+                    click.echo(f"warning: {key} batch {b}: {w}", err=True)
+        else:
+            click.echo(f"warning: {stability.n_cells_warned} of {len(stability.cells)} candidate x batch-size cells have noisy "
+                       f"timings (IQR above 10% of the median, or many outliers); 'effbench show {run.run_id} --batches' lists them", err=True)
     failed = [c for c in run.candidates if c.status == "failed"]
     for c in failed:
         click.echo(f"failed: {c.key}: {c.error}", err=True)

@@ -51,6 +51,11 @@ class WorkerState:
         self.X = None
         self.runtime_warmed = False
         t0 = time.perf_counter()
+        # BLAS/OpenMP pools were started when numpy was imported (before the environment variables
+        # could act): limit them at run time, for every kind of candidate
+        from threadpoolctl import threadpool_limits
+
+        self._pool_limits = threadpool_limits(limits=threads)
         candidate.configure_threads(threads)
         self.configure_time_s = time.perf_counter() - t0
         from effbench.measure.memory import rss_bytes
@@ -58,10 +63,13 @@ class WorkerState:
         self.loaded_rss = rss_bytes()
 
     def ready_info(self) -> dict:
+        from effbench.measure.environment import thread_info
+
         return {
             "pid": os.getpid(),
             "thread_settings": self.candidate.thread_settings(),
             "loaded_rss_bytes": self.loaded_rss,
+            "threadpools": thread_info(self.threads).get("threadpools"),
             "configure_time_s": self.configure_time_s,
         }
 

@@ -1,6 +1,7 @@
 """The cost table for papers: Markdown (GitHub-flavoured) and LaTeX (booktabs).
 
-Every column header carries its unit and the provenance of its values ("measured",
+Every cell carries its unit (scaled: ms, KiB, k FLOP; ratios and counts say theirs in the
+header) and every column header the provenance of its values ("measured",
 "estimated" or "computed (analytic)"); a column whose values mix provenances says "mixed"
 and marks each estimated cell with a dagger. Text is escaped: ``\\ ` * _ { } [ ] # | ~ < >`` for
 Markdown, ``& % $ # _ { } ~ ^ \\`` for LaTeX, so a name can never break the table or run code.
@@ -75,7 +76,9 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
     cols = _columns_present(cards)
     headers = ["candidate"]
     for key, header, unit in cols:
-        headers.append(f"{header} [{unit}, {_column_provenance(cards, key)}]")
+        prov = _column_provenance(cards, key)
+        # cells carry their own scaled unit (ms, KiB, ...); unit-less numbers get it in the header
+        headers.append(f"{header} ({unit}, {prov})" if unit in ("ratio", "count") else f"{header} ({prov})")
     rows = []
     for card in cards:
         row = [card.candidate + (" (failed)" if card.status == "failed" else "")]

@@ -1,0 +1,369 @@
+"""Compare two runs cell by cell, and say how stable one run's measurements were (pure).
+
+Records in, results out: no I/O, no clock, no printing.
+
+:func:`compare_runs` pairs the latency samples of two runs per (candidate, batch size) cell and
+compares each pair with :func:`effbench.analysis.stats.compare` (ratios B/A of p50, p90 and p99
+with seeded percentile-bootstrap intervals; two-sided Mann-Whitney U test). Over the cells, the
+p-values are corrected with :func:`effbench.analysis.stats.holm_bonferroni`; a cell is flagged
+as significantly different only when Holm rejects it AND the ``1 - alpha`` interval of its
+median ratio lies entirely outside ``[1/(1 + min_change), 1 + min_change]`` (``min_change=0``:
+excludes 1). The margin exists because the test treats the samples of one run as independent
+draws, which they are not across runs: with thousands of samples per cell, the run-to-run drift
+of a shared machine (a percent or two) is always "significant"; ``min_change`` (5% by default,
+the precision the stopping rule targets) says which change is worth a flag, as pyperf's
+``compare_to --min-speed``. Cells present in only one run are listed as such.
+
+:func:`stability_report` gives the warnings of one run: per cell (noise, too few samples for
+p99, severe outliers: :func:`effbench.analysis.stats.stability_warnings`; median not precise
+when a bound stopped sampling; block timing) and for the whole run (the load average changed
+during the run more than the run's own worker explains).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from effbench.analysis.stats import (
+    MWU_TEST,
+    Comparison,
+    compare,
+    holm_bonferroni,
+    quantile_key,
+    stability_warnings,
+    summarize,
+)
+from effbench.errors import ConfigError
+
+__all__ = [
+    "LATENCY_KIND",
+    "CORRECTION",
+    "SIGNIFICANCE_RULE",
+    "DEFAULT_MIN_CHANGE",
+    "CellComparison",
+    "RatioDistribution",
+    "RunComparison",
+    "RunStability",
+    "compare_runs",
+    "latency_cells",
+    "ratio_distribution",
+    "setup_differences",
+    "stability_report",
+    "own_load",
+]
+
+LATENCY_KIND = "latency_per_call"
+CORRECTION = "Holm-Bonferroni step-down over the compared cells (family-wise error rate <= alpha)"
+DEFAULT_MIN_CHANGE = 0.05
+
+
+def significance_rule(min_change: float) -> str:
+    band = "excludes 1" if min_change == 0 else f"lies outside [1/{1 + min_change:g}, {1 + min_change:g}]"
+    return ("significant = Holm rejects the cell's Mann-Whitney U p-value AND the (1 - alpha) bootstrap "
+            f"interval of the ratio of medians {band}")
+
+
+SIGNIFICANCE_RULE = significance_rule(DEFAULT_MIN_CHANGE)
+
+
+@dataclass(frozen=True)
+class CellComparison:
+    """One (candidate, batch size) cell of run B against run A (ratios > 1: B is slower)."""
+
+    candidate: str
+    batch_size: int
+    comparison: Comparison
+    median_a_s: float
+    median_b_s: float
+    block_size_a: int = 1
+    block_size_b: int = 1
+    stop_reason_a: str | None = None
+    stop_reason_b: str | None = None
+    holm_reject: bool = False
+    significant: bool = False
+    change: str = "same"              # "slower" | "faster" | "same" (B relative to A)
+
+    @property
+    def ratio_median(self) -> float:
+        return self.comparison.ratio_median.value
+
+    def to_dict(self) -> dict:
+        out = {
+            "candidate": self.candidate,
+            "batch_size": int(self.batch_size),
+            "median_a_s": self.median_a_s,
+            "median_b_s": self.median_b_s,
+            "block_size_a": int(self.block_size_a),
+            "block_size_b": int(self.block_size_b),
+            "stop_reason_a": self.stop_reason_a,
+            "stop_reason_b": self.stop_reason_b,
+        }
+        out.update(self.comparison.to_dict())
+        out.update(p_value_uncorrected_significant=out.pop("significant"), holm_reject=bool(self.holm_reject),
+                   significant=bool(self.significant), change=self.change)
+        return out
+
+
+@dataclass(frozen=True)
+class RatioDistribution:
+    """Distribution of the ratios of medians over the compared cells (linear quantiles)."""
+
+    n: int
+    min: float
+    q25: float
+    median: float
+    q75: float
+    max: float
+    geometric_mean: float
+
+    @property
+    def iqr(self) -> float:
+        return self.q75 - self.q25
+
+    def to_dict(self) -> dict:
+        return {"n": self.n, "min": self.min, "q25": self.q25, "median": self.median, "q75": self.q75,
+                "max": self.max, "iqr": self.iqr, "geometric_mean": self.geometric_mean}
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    run_a: str
+    run_b: str
+    alpha: float
+    cells: list[CellComparison]
+    only_in_a: list[tuple[str, int]] = field(default_factory=list)
+    only_in_b: list[tuple[str, int]] = field(default_factory=list)
+    setup_differences: list[str] = field(default_factory=list)
+    min_change: float = DEFAULT_MIN_CHANGE
+    test: str = MWU_TEST
+    correction: str = CORRECTION
+    rule: str = SIGNIFICANCE_RULE
+
+    @property
+    def n_slower(self) -> int:
+        return sum(c.change == "slower" for c in self.cells)
+
+    @property
+    def n_faster(self) -> int:
+        return sum(c.change == "faster" for c in self.cells)
+
+    @property
+    def share_significant(self) -> float:
+        return (self.n_slower + self.n_faster) / len(self.cells) if self.cells else math.nan
+
+    @property
+    def ratios(self) -> RatioDistribution | None:
+        return ratio_distribution([c.ratio_median for c in self.cells])
+
+    def to_dict(self) -> dict:
+        dist = self.ratios
+        return {
+            "run_a": self.run_a,
+            "run_b": self.run_b,
+            "alpha": self.alpha,
+            "min_change": self.min_change,
+            "test": self.test,
+            "correction": self.correction,
+            "rule": self.rule,
+            "summary": {
+                "n_compared": len(self.cells),
+                "n_slower": self.n_slower,
+                "n_faster": self.n_faster,
+                "share_significant": None if not self.cells else self.share_significant,
+                "ratio_of_medians": None if dist is None else dist.to_dict(),
+            },
+            "cells": [c.to_dict() for c in self.cells],
+            "only_in_a": [{"candidate": k, "batch_size": b} for k, b in self.only_in_a],
+            "only_in_b": [{"candidate": k, "batch_size": b} for k, b in self.only_in_b],
+            "setup_differences": list(self.setup_differences),
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def latency_cells(run) -> dict[tuple[str, int], object]:
+    """The run's per-call latency sample sets by (candidate, batch size), non-empty ones only."""
+    out = {}
+    for s in run.samples:
+        if s.kind == LATENCY_KIND and len(s.values) > 0:
+            out[(s.candidate, int(s.batch_size))] = s
+    return out
+
+
+def ratio_distribution(ratios) -> RatioDistribution | None:
+    """min, quartiles, median, max and geometric mean of finite positive ratios (None if there are none)."""
+    r = np.asarray([x for x in ratios if x is not None and math.isfinite(x) and x > 0], dtype=np.float64)
+    if r.size == 0:
+        return None
+    q25, med, q75 = (float(v) for v in np.quantile(r, (0.25, 0.5, 0.75)))
+    return RatioDistribution(n=int(r.size), min=float(r.min()), q25=q25, median=med, q75=q75, max=float(r.max()),
+                             geometric_mean=float(np.exp(np.mean(np.log(r)))))
+
+
+def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAULT_MIN_CHANGE, n_boot: int = 2000,
+                 seed: int = 0, quantiles=(0.5, 0.9, 0.99)) -> RunComparison:
+    """Compare run B with run A (the baseline) on every cell both have; see the module docstring."""
+    if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and 0 < alpha < 1):
+        raise ConfigError(f"alpha must be a number strictly between 0 and 1; got {alpha!r}")
+    if not (isinstance(min_change, (int, float)) and not isinstance(min_change, bool) and 0 <= min_change < 10):
+        raise ConfigError(f"min_change must be a relative change >= 0 (0.05 = 5%); got {min_change!r}")
+    hi_band, lo_band = 1.0 + min_change, 1.0 / (1.0 + min_change)
+    cells_a, cells_b = latency_cells(run_a), latency_cells(run_b)
+    common = sorted(set(cells_a) & set(cells_b))
+    raw = []
+    for i, key in enumerate(common):
+        sa, sb = cells_a[key], cells_b[key]
+        raw.append((key, sa, sb, compare(sa.values, sb.values, alpha=alpha, n_boot=n_boot, seed=seed + i, quantiles=quantiles)))
+    rejects = holm_bonferroni([c.p_value for *_, c in raw], alpha) if raw else []
+    cells = []
+    for ((cand, b), sa, sb, comp), reject in zip(raw, rejects):
+        med = comp.ratio_median
+        outside = med.has_interval and (med.low > hi_band or med.high < lo_band)  # min_change 0: excludes 1
+        significant = bool(reject and outside)
+        change = "same" if not significant else ("slower" if med.value > 1.0 else "faster")
+        cells.append(CellComparison(
+            candidate=cand, batch_size=b, comparison=comp,
+            median_a_s=float(np.median(sa.values)), median_b_s=float(np.median(sb.values)),
+            block_size_a=int(sa.meta.get("block_size", 1) or 1), block_size_b=int(sb.meta.get("block_size", 1) or 1),
+            stop_reason_a=sa.meta.get("stop_reason"), stop_reason_b=sb.meta.get("stop_reason"),
+            holm_reject=bool(reject), significant=significant, change=change,
+        ))
+    return RunComparison(
+        run_a=run_a.run_id, run_b=run_b.run_id, alpha=float(alpha), cells=cells, min_change=float(min_change),
+        rule=significance_rule(min_change),
+        only_in_a=sorted(set(cells_a) - set(cells_b)), only_in_b=sorted(set(cells_b) - set(cells_a)),
+        setup_differences=setup_differences(run_a, run_b),
+    )
+
+
+def _get(d: dict, path: str):
+    for part in path.split("."):
+        if not isinstance(d, dict):
+            return None
+        d = d.get(part)
+    return d
+
+
+_SETUP_FIELDS = (
+    ("environment", "cpu.model", "CPU"),
+    ("environment", "cores_logical", "logical cores"),
+    ("environment", "affinity", "CPU affinity"),
+    ("environment", "cpu.governor", "frequency governor"),
+    ("environment", "cpu.turbo", "turbo"),
+    ("environment", "hostname", "host"),
+    ("environment", "python.version", "Python"),
+    ("config", "threads", "threads per candidate"),
+    ("config", "timing", "timing configuration"),
+)
+
+
+def setup_differences(run_a, run_b) -> list[str]:
+    """What differs between the two runs' setups and could explain a change (empty when nothing)."""
+    out = []
+    for where, path, label in _SETUP_FIELDS:
+        va, vb = _get(getattr(run_a, where), path), _get(getattr(run_b, where), path)
+        if va != vb:
+            out.append(f"{label}: {va!r} vs {vb!r}")
+    libs_a = run_a.environment.get("libraries") or {}
+    libs_b = run_b.environment.get("libraries") or {}
+    for name in sorted(set(libs_a) | set(libs_b)):
+        if libs_a.get(name) != libs_b.get(name):
+            out.append(f"{name}: {libs_a.get(name)} vs {libs_b.get(name)}")
+    gpus_a = [g.get("name") for g in run_a.environment.get("gpu") or []]
+    gpus_b = [g.get("name") for g in run_b.environment.get("gpu") or []]
+    if gpus_a != gpus_b:
+        out.append(f"GPUs: {gpus_a} vs {gpus_b}")
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# stability of one run
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunStability:
+    """Warnings about one run: ``run_warnings`` for the whole run, ``cells`` per (candidate, batch size)."""
+
+    run_warnings: list[str]
+    cells: dict[tuple[str, int], list[str]]
+
+    @property
+    def n_cells_warned(self) -> int:
+        return sum(1 for w in self.cells.values() if w)
+
+    def to_dict(self) -> dict:
+        return {"run": list(self.run_warnings),
+                "cells": [{"candidate": k, "batch_size": b, "warnings": w} for (k, b), w in sorted(self.cells.items())]}
+
+
+def own_load(threads: int, run_wall_time_s: float) -> float:
+    """What a benchmark's own busy worker adds to the 1-minute load average after ``run_wall_time_s``.
+
+    The kernel's 1-minute load average is an exponentially weighted average with a 60 s time
+    constant; ``threads`` runnable threads for T seconds raise it by ``threads * (1 - exp(-T/60))``.
+    """
+    return float(threads) * (1.0 - math.exp(-max(0.0, float(run_wall_time_s)) / 60.0))
+
+
+def _first(load) -> float | None:
+    if isinstance(load, (list, tuple)) and load and isinstance(load[0], (int, float)):
+        return float(load[0])
+    if isinstance(load, (int, float)) and not isinstance(load, bool):
+        return float(load)
+    return None
+
+
+def stability_report(run, *, iqr_threshold: float = 0.10, load_change_threshold: float = 0.5,
+                     severe_outlier_share: float = 0.01) -> RunStability:
+    """Per-cell and run-wide warnings for a stored run (see the module docstring for the rules).
+
+    Run-wide, load: the 1-minute load average at the start (``environment.load_average``) and at
+    the end (``environment.load_average_after``), after subtracting :func:`own_load` (the run's
+    own worker, ``config.threads`` threads over ``environment.run_wall_time_s``), differ by more
+    than ``load_change_threshold`` x the logical cores (the rule of ``stats.stability_warnings``).
+    """
+    env, cfg = run.environment or {}, run.config or {}
+    cores = env.get("cores_logical") or (len(env["affinity"]) if env.get("affinity") else None) or 1
+    run_warnings = []
+    before, after = _first(env.get("load_average")), _first(env.get("load_average_after"))
+    if before is not None and after is not None:
+        threads = int(cfg.get("threads") or 1)
+        wall = env.get("run_wall_time_s")
+        mine = own_load(threads, wall) if isinstance(wall, (int, float)) else 0.0
+        change = (after - mine) - before
+        limit = load_change_threshold * cores
+        if abs(change) > limit:
+            run_warnings.append(
+                f"The 1-minute load average went from {before:.2f} to {after:.2f} during the run "
+                f"({after - mine:.2f} after removing about {mine:.2f} for the run's own worker), "
+                f"a change of more than {load_change_threshold:g} x {cores} cores = {limit:.2f}: "
+                f"other work competed for the machine; compare with care."
+            )
+    rel_tol = _get(cfg, "timing.rel_tol") or 0.05
+    cells = {}
+    for (cand, b), s in sorted(latency_cells(run).items()):
+        summary = summarize(s.values)
+        warnings = stability_warnings(summary, iqr_threshold=iqr_threshold, severe_outlier_share=severe_outlier_share)
+        meta = s.meta or {}
+        reason = meta.get("stop_reason")
+        half = (meta.get("rel_halfwidths") or {}).get("0.5")
+        if reason not in (None, "precision") and isinstance(half, (int, float)) and half > rel_tol:
+            warnings.append(
+                f"Sampling stopped at {reason} with the median known only to +-{half:.1%} "
+                f"(target {rel_tol:.0%}); give it more time (--max-time) for a firmer figure."
+            )
+        k = int(meta.get("block_size") or 1)
+        if k > 1:
+            min_block = _get(cfg, "timing.min_block_s")
+            why = f"one call is shorter than min_block_s = {min_block * 1e6:g} us" if isinstance(min_block, (int, float)) else "one call is very short"
+            warnings.append(
+                f"Timed in blocks of {k} calls ({why}): "
+                f"each sample is a {k}-call mean, so tail quantiles ({quantile_key(0.99)}) are of those means."
+            )
+        cells[(cand, b)] = warnings
+    return RunStability(run_warnings=run_warnings, cells=cells)

@@ -1,0 +1,125 @@
+"""effbench compare RUN_A RUN_B: per candidate and batch size, is B faster or slower than A?"""
+
+from __future__ import annotations
+
+import click
+
+from effbench.cli.common import db_option
+
+
+def _ratio(est, with_ci: bool = True) -> str:
+    import math
+
+    if est is None or not math.isfinite(est.value):
+        return "-"
+    if not with_ci:
+        return f"{est.value:.3f}"
+    if not est.has_interval:
+        return f"{est.value:.3f} [no CI]"
+    return f"{est.value:.3f} [{est.low:.3f}, {est.high:.3f}]"
+
+
+def _p(p: float) -> str:
+    return "-" if p != p else (f"{p:.1e}" if p < 1e-3 else f"{p:.3f}")
+
+
+def render_comparison(result, *, confidence_pct: str) -> list[str]:
+    """Text blocks (table first) for a RunComparison; the table may be printed by rich directly."""
+    from effbench.report.text import fmt_seconds, render_table
+
+    rows = []
+    for c in result.cells:
+        comp = c.comparison
+        blocks = "" if c.block_size_a == 1 and c.block_size_b == 1 else f" (blocks {c.block_size_a}/{c.block_size_b})"
+        rows.append([
+            c.candidate, str(c.batch_size), f"{comp.n_a}/{comp.n_b}",
+            fmt_seconds(c.median_a_s), fmt_seconds(c.median_b_s),
+            _ratio(comp.ratio_median), _ratio(comp.ratios.get(0.9)), _ratio(comp.ratios.get(0.99)),
+            _p(comp.p_value), (c.change.upper() if c.significant else "~") + blocks,
+        ])
+    caption = (f"ratios B/A (> 1: B slower) with {confidence_pct} percentile-bootstrap intervals; "
+               f"p: {result.test}; {result.correction}; {result.rule}; alpha = {result.alpha:g}.")
+    title = f"run {result.run_b} (B) against run {result.run_a} (A)"
+    headers = ["candidate", "batch", "n A/B", "p50 A", "p50 B", "p50 B/A", "p90 B/A", "p99 B/A", "p", "result"]
+    out = []
+    if rows:
+        text = render_table(title, headers, rows, caption=caption)
+        if text is not None:
+            out.append(text)
+    else:
+        out.append(f"{title}: no cell (candidate, batch size) has latency samples in both runs")
+    for label, cells in (("only in A", result.only_in_a), ("only in B", result.only_in_b)):
+        if cells:
+            out.append(f"{label} ({len(cells)}): " + ", ".join(f"{k} b={b}" for k, b in cells))
+    if result.setup_differences:
+        out.append("setup differs: " + "; ".join(result.setup_differences))
+    out.append(summary_line(result))
+    return out
+
+
+def summary_line(result) -> str:
+    n = len(result.cells)
+    if n == 0:
+        return "summary: nothing compared"
+    dist = result.ratios
+    line = (f"summary: {n} cells compared: {result.n_slower} significantly slower, {result.n_faster} significantly faster "
+            f"({result.share_significant:.1%} flagged: Holm-Bonferroni at alpha {result.alpha:g}, "
+            f"change beyond {result.min_change:.0%})")
+    if dist is not None:
+        line += (f"; ratio of medians B/A: min {dist.min:.3f}, median {dist.median:.3f}, max {dist.max:.3f}, "
+                 f"IQR {dist.iqr:.3f} ({dist.q25:.3f}-{dist.q75:.3f}), geometric mean {dist.geometric_mean:.3f}")
+    return line
+
+
+@click.command()
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--alpha", type=float, default=0.05, show_default=True,
+              help="Family-wise error rate over all cells (Holm-Bonferroni); intervals are at 1 - alpha.")
+@click.option("--min-change", "min_change", type=float, default=0.05, show_default=True,
+              help="Smallest relative change worth a flag: the interval of the ratio of medians must lie outside "
+                   "[1/(1+x), 1+x]. 0: any change the test supports.")
+@click.option("--json", "json_out", metavar="OUT", default=None, help="Also write every cell as JSON to OUT ('-': JSON on standard output instead of the table).")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@db_option
+def compare(run_a, run_b, alpha, min_change, json_out, force, seed, db):
+    """Compare two runs: per candidate and batch size, the ratio B/A of median, p90 and p99 latency
+    with bootstrap confidence intervals, and whether B is significantly slower or faster.
+
+    \b
+    RUN_A is the baseline. Each cell is tested with a two-sided Mann-Whitney U test; the p-values
+    are corrected with Holm-Bonferroni over all cells, and a cell is flagged only when the
+    correction rejects it and the interval of the ratio of medians lies outside
+    [1/(1+x), 1+x], x = --min-change (5%: two runs of the same code on a shared machine
+    differ by a few percent, which thousands of samples always find "significant").
+    """
+    import json
+    from pathlib import Path
+
+    from effbench.analysis.compare_runs import compare_runs
+    from effbench.errors import ConfigError
+    from effbench.store.db import Store
+
+    if not 0 < alpha < 1:
+        raise ConfigError(f"--alpha must be strictly between 0 and 1; got {alpha}")
+    if json_out not in (None, "-") and Path(json_out).exists() and not force:
+        raise ConfigError(f"--json: {json_out!r} already exists; give --force to overwrite it or another path")
+    with Store(db, create=False) as store:
+        a = store.load_run(run_a)
+        b = store.load_run(run_b)
+    if not 0 <= min_change < 10:
+        raise ConfigError(f"--min-change must be a relative change >= 0 (0.05 = 5%); got {min_change}")
+    result = compare_runs(a, b, alpha=alpha, min_change=min_change, seed=seed)
+    if json_out == "-":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return 0
+    for block in render_comparison(result, confidence_pct=f"{1 - alpha:.0%}"):
+        click.echo(block)
+    if json_out is not None:
+        try:
+            Path(json_out).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        except OSError as exc:
+            raise ConfigError(f"--json: cannot write {json_out!r}: {exc.strerror}") from None
+        click.echo(f"wrote the comparison as JSON to {json_out}", err=True)
+    return 0

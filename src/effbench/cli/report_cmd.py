@@ -1,0 +1,99 @@
+"""``effbench report``: the report of a stored run (HTML, Markdown or LaTeX; static figures).
+
+Only click and the standard library are imported at module level; the renderers live in
+:mod:`effbench.report` (html, tables, figures).
+"""
+
+from __future__ import annotations
+
+import click
+
+from effbench.cli.common import db_option
+
+_SUFFIX = {"html": ".html", "markdown": ".md", "latex": ".tex"}
+
+
+def _write(path: str, text: str, force: bool, option: str) -> None:
+    import os
+
+    from effbench.errors import ConfigError
+
+    if os.path.isdir(path):
+        raise ConfigError(f"{option} {path!r} is a directory; give a file path")
+    if os.path.exists(path) and not force:
+        raise ConfigError(f"{option} {path!r} already exists; give another path or --force to overwrite it")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ConfigError(f"{option} {path!r}: directory {directory!r} does not exist")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--format", "fmt", type=click.Choice(["html", "markdown", "latex"]), default="html", show_default=True,
+              help="html: one self-contained page with interactive plots; markdown/latex: the cost table for papers.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Output file (default: effbench-report-RUN_ID.html/.md/.tex in the current directory; '-' = stdout).")
+@click.option("--figures", "figures_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Also write static PNG and SVG figures (matplotlib) into DIR.")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@db_option
+def report(run_id, fmt, output, figures_dir, force, db):
+    """Write the report of a stored run (RUN_ID: an id, a unique prefix, or 'latest').
+
+    \b
+    The HTML report holds: the cost table, the setup, accuracy vs each cost with the Pareto
+    frontier, latency distributions at batch 1, batch-size curves, energy and tail quality
+    (or what was not measured), the misnomer analysis, the recommendation when available,
+    and one cost card per candidate. Every number says its unit and whether it was measured,
+    estimated or computed (analytic).
+
+    \b
+    Examples:
+      effbench report latest                       # effbench-report-<id>.html
+      effbench report latest --format latex -o costs.tex
+      effbench report 2026 --figures figs/ --force
+    """
+    from effbench.store.db import Store
+
+    with Store(db, create=False) as store:
+        run = store.load_run(run_id)
+    if fmt == "html":
+        _require("plotly", "--format html")
+        from effbench.report.html import render_html
+
+        text = render_html(run)
+    elif fmt == "markdown":
+        from effbench.report.tables import render_markdown
+
+        text = render_markdown(run)
+    else:
+        from effbench.report.tables import render_latex
+
+        text = render_latex(run)
+    to_stdout = output == "-"
+    if to_stdout:
+        click.echo(text, nl=False)
+    else:
+        path = output or f"effbench-report-{run.run_id}{_SUFFIX[fmt]}"
+        _write(path, text, force, "--output")
+        click.echo(f"wrote {path} ({len(text.encode('utf-8')) / 1e6:.2f} MB, {fmt}, run {run.run_id})")
+    if figures_dir:
+        _require("matplotlib", "--figures")
+        from effbench.report.figures import write_figures
+
+        paths = write_figures(run, figures_dir, force=force)
+        click.echo(f"wrote {len(paths)} figures to {figures_dir}: {', '.join(p.name for p in paths)}", err=to_stdout)
+    return 0
+
+
+def _require(module: str, option: str) -> None:
+    import importlib.util
+
+    from effbench.errors import ConfigError
+
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(f"{option} needs {module}, which is not installed; install it with: pip install 'effbench[report]'")

@@ -1,0 +1,145 @@
+"""compare_runs and stability_report on synthetic RunRecords (no store, no clock)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from effbench.analysis.compare_runs import (
+    compare_runs,
+    own_load,
+    ratio_distribution,
+    setup_differences,
+    stability_report,
+)
+from effbench.analysis.stats import compare, holm_bonferroni
+from effbench.errors import ConfigError
+from effbench.store.db import RunRecord, SampleSet
+
+
+def make_run(run_id, cells, *, env=None, config=None, seed=0):
+    """cells: {(candidate, batch): (median_s, sigma, n[, meta])} -> a RunRecord with lognormal samples."""
+    rng = np.random.default_rng(seed)
+    run = RunRecord(run_id=run_id, created_at="2025-01-01T00:00:00+00:00", status="complete",
+                    environment=env or {"cpu": {"model": "X"}, "cores_logical": 2, "libraries": {"torch": "2.0"}},
+                    config=config or {"threads": 1, "timing": {"rel_tol": 0.05, "min_block_s": 2e-5}})
+    for (cand, b), spec in cells.items():
+        med, sigma, n = spec[:3]
+        meta = spec[3] if len(spec) > 3 else {"stop_reason": "precision", "block_size": 1}
+        run.samples.append(SampleSet(cand, b, "latency_per_call", "s", med * rng.lognormal(0.0, sigma, n), meta))
+    return run
+
+
+def test_identical_distributions_are_not_flagged_and_one_sided_cells_listed():
+    cells = {(f"m{i}/torch", b): (1e-3 * (i + 1) * b, 0.1, 600) for i in range(4) for b in (1, 8)}
+    a = make_run("A", {**cells, ("gone/torch", 1): (1e-3, 0.1, 50)}, seed=1)
+    b = make_run("B", {**cells, ("new/onnxruntime", 8): (1e-3, 0.1, 50)}, seed=2)
+    r = compare_runs(a, b)
+    assert len(r.cells) == 8
+    assert r.only_in_a == [("gone/torch", 1)] and r.only_in_b == [("new/onnxruntime", 8)]
+    assert r.n_slower == 0 and r.n_faster == 0 and r.share_significant == 0.0
+    assert all(0.95 < c.ratio_median < 1.05 for c in r.cells)
+    assert r.setup_differences == []
+
+
+def test_shifted_cell_is_flagged_with_holm_over_all_cells():
+    cells = {(f"m{i}/torch", 1): (1e-3, 0.1, 500) for i in range(6)}
+    a = make_run("A", cells, seed=3)
+    slower = dict(cells)
+    slower[("m0/torch", 1)] = (1.2e-3, 0.1, 500)
+    slower[("m1/torch", 1)] = (0.8e-3, 0.1, 500)
+    b = make_run("B", slower, seed=4)
+    r = compare_runs(a, b, alpha=0.05, seed=11)
+    by = {c.candidate: c for c in r.cells}
+    assert by["m0/torch"].change == "slower" and by["m1/torch"].change == "faster"
+    assert r.n_slower == 1 and r.n_faster == 1
+    assert by["m0/torch"].comparison.ratio_median.low > 1.0
+    # the flags are exactly Holm over the cells' Mann-Whitney p-values, restricted to CIs excluding 1
+    expected_reject = holm_bonferroni([c.comparison.p_value for c in r.cells], 0.05)
+    assert [c.holm_reject for c in r.cells] == expected_reject
+    # each cell is the pure stats.compare of its samples (seed per cell: seed + index)
+    ref = compare(a.samples[0].values, b.samples[0].values, alpha=0.05, seed=11 + 0)
+    assert r.cells[0].comparison == ref
+    d = r.to_dict()
+    assert d["summary"]["n_slower"] == 1 and d["cells"][0]["ratio_p99_low"] is not None
+    assert "Holm" in d["correction"] and "Mann-Whitney" in d["test"]
+
+
+def test_holm_is_stricter_than_uncorrected_p():
+    # many cells with a tiny shift: some uncorrected p < alpha, Holm flags fewer or equal
+    cells = {(f"m{i}/torch", 1): (1e-3, 0.3, 400) for i in range(20)}
+    a = make_run("A", cells, seed=5)
+    b = make_run("B", {k: (v[0] * 1.02, *v[1:]) for k, v in cells.items()}, seed=6)
+    r = compare_runs(a, b)
+    uncorrected = sum(c.comparison.significant for c in r.cells)
+    assert r.n_slower + r.n_faster <= uncorrected
+
+
+def test_ratio_distribution_and_validation():
+    d = ratio_distribution([1.0, 2.0, 0.5, float("nan"), None, 4.0])
+    assert d.n == 4 and d.min == 0.5 and d.max == 4.0
+    assert d.median == pytest.approx(np.median([0.5, 1, 2, 4]))
+    assert d.iqr == pytest.approx(np.quantile([0.5, 1, 2, 4], 0.75) - np.quantile([0.5, 1, 2, 4], 0.25))
+    assert d.geometric_mean == pytest.approx(math.exp(np.mean(np.log([0.5, 1, 2, 4]))))
+    assert ratio_distribution([]) is None
+    with pytest.raises(ConfigError, match="alpha"):
+        compare_runs(make_run("A", {}), make_run("B", {}), alpha=1.5)
+
+
+def test_setup_differences_name_what_changed():
+    a = make_run("A", {}, env={"cpu": {"model": "X"}, "cores_logical": 2, "libraries": {"torch": "2.0", "numpy": "2.1"}})
+    b = make_run("B", {}, env={"cpu": {"model": "Y"}, "cores_logical": 2, "libraries": {"torch": "2.1", "numpy": "2.1"}},
+                 config={"threads": 4, "timing": {"rel_tol": 0.05, "min_block_s": 2e-5}})
+    diffs = setup_differences(a, b)
+    assert any(d.startswith("CPU:") for d in diffs)
+    assert "torch: 2.0 vs 2.1" in diffs and any(d.startswith("threads per candidate") for d in diffs)
+    assert not any(d.startswith("numpy") for d in diffs)
+
+
+# -- stability report ----------------------------------------------------------------------------
+
+
+def test_stability_report_per_cell_rules():
+    cells = {
+        ("quiet/torch", 1): (1e-3, 0.01, 600),
+        ("noisy/torch", 1): (1e-3, 0.5, 600),
+        ("short/torch", 1): (1e-3, 0.01, 50, {"stop_reason": "max_time", "block_size": 1, "rel_halfwidths": {"0.5": 0.12}}),
+        ("tiny/torch", 1): (1e-7, 0.01, 600, {"stop_reason": "precision", "block_size": 200}),
+    }
+    rep = stability_report(make_run("A", cells))
+    assert rep.cells[("quiet/torch", 1)] == []
+    assert any("interquartile range" in w for w in rep.cells[("noisy/torch", 1)])
+    short = " ".join(rep.cells[("short/torch", 1)])
+    assert "too few" in short and "max_time" in short and "12.0%" in short
+    assert any("blocks of 200 calls" in w and "20 us" in w for w in rep.cells[("tiny/torch", 1)])
+    assert rep.run_warnings == [] and rep.n_cells_warned == 3
+    assert rep.to_dict()["cells"][0]["candidate"] == "noisy/torch"
+
+
+def test_load_warning_discounts_the_runs_own_worker():
+    base = {"cpu": {"model": "X"}, "cores_logical": 2}
+    # 0.2 -> 1.2 on 2 cores after 10 minutes with 1 thread: the worker itself explains it
+    own = make_run("A", {}, env={**base, "load_average": [0.2, 0.1, 0.1], "load_average_after": [1.2, 1, 1], "run_wall_time_s": 600})
+    assert stability_report(own).run_warnings == []
+    # 0.2 -> 3.5: something else ran
+    busy = make_run("B", {}, env={**base, "load_average": [0.2, 0.1, 0.1], "load_average_after": [3.5, 2, 1], "run_wall_time_s": 600})
+    (w,) = stability_report(busy).run_warnings
+    assert "0.20 to 3.50" in w and "2 cores" in w
+    # no 'after' recorded (older runs): no load rule
+    assert stability_report(make_run("C", {}, env={**base, "load_average": [0.2, 0, 0]})).run_warnings == []
+    assert own_load(1, 60) == pytest.approx(1 - math.exp(-1)) and own_load(2, 0) == 0.0
+
+
+def test_min_change_margin_separates_drift_from_real_changes():
+    cells = {("m/torch", 1): (1e-3, 0.05, 5000), ("n/torch", 1): (1e-3, 0.05, 5000)}
+    a = make_run("A", cells, seed=7)
+    b = make_run("B", {("m/torch", 1): (1.02e-3, 0.05, 5000), ("n/torch", 1): (1.10e-3, 0.05, 5000)}, seed=8)
+    strict = compare_runs(a, b, min_change=0.0)
+    assert [c.change for c in strict.cells] == ["slower", "slower"]     # 2% drift is "significant" at n=5000
+    default = compare_runs(a, b)
+    assert [c.change for c in default.cells] == ["same", "slower"]      # only the 10% change passes 5%
+    assert "outside [1/1.05, 1.05]" in default.rule and "excludes 1" in strict.rule
+    with pytest.raises(ConfigError, match="min_change"):
+        compare_runs(a, b, min_change=-0.1)
