@@ -223,7 +223,7 @@ def resolve_carbon(region=None, g_per_kwh=None) -> dict:
 
 def execute_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=None, db=None, isolate=True,
                 seed=0, repeats=1, training=None, progress=None, extra_config=None, energy=None, carbon=None,
-                energy_info=None) -> BenchmarkResult:
+                energy_info=None, failed_records=()) -> BenchmarkResult:
     """Create a run in the store, measure every candidate, mark the run complete (or interrupted)."""
     import effbench
     from effbench.executor import ExecutionConfig, execute, steps_for
@@ -254,6 +254,8 @@ def execute_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
         for c in candidates:
             store.add_candidate(run_id, CandidateRecord(c.key, c.model, c.backend, c.family, c.parent, "pending", info=c.describe()))
             recorder.training_metrics(c)
+        for record in failed_records:  # candidates that could not even be built (e.g. a variant): recorded with the reason
+            store.add_candidate(run_id, record)
         status = "failed"
         notes = []
         t0 = time.perf_counter()
@@ -350,9 +352,11 @@ def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=No
 
         train_meter, _ = build_meter(energy)  # training runs in this process: its CPU time is what the estimate uses
     candidates, training = build_candidates(task, selection, quick=quick, on_progress=log, energy_meter=train_meter)
+    from effbench.zoo.variants import failed_records
+
     return execute_run(candidates, task, suite="digits-quick" if quick else "digits", batch_sizes=batch_sizes, threads=threads,
                        timing=timing, db=db, seed=seed, repeats=repeats, training=training, progress=progress,
                        extra_config={"quick": quick, "models": models, "backends": backends}, energy=energy, carbon=carbon,
-                       energy_info=info)
+                       energy_info=info, failed_records=failed_records(training))
 
 

@@ -325,3 +325,18 @@ def test_round_effect_widens_the_predicted_spread():
     without = T.evaluate_prediction(times, correct, thr, fit_rounds=10, n_rounds=400, round_effect=False)
     assert with_re.predicted["std"][0] > 2 * without.predicted["std"][0]
     assert with_re.error_min_pp[0] < without.error_min_pp[0]
+
+
+def test_js_distance_with_subnormal_tail_cells_is_finite_and_not_zero_by_accident():
+    # KDE tails far from the data give subnormal probabilities; scipy's (p + q) / 2 then underflows
+    # to 0 and its distance becomes inf. Two different densities must not read as identical.
+    import numpy as np
+
+    from effbench.analysis.tail import js_distance
+
+    tiny = np.finfo(float).tiny
+    p = np.array([0.5, 0.5 - 1e-310, 1e-310])
+    q = np.array([0.3, 0.7 - 1e-310, 1e-310])
+    assert 0 < js_distance(p, q) < 1
+    assert js_distance(p, p) == 0.0
+    assert tiny > 1e-310  # the cells above really are subnormal

@@ -133,3 +133,47 @@ def test_runs_on_timm_table(tmp_path, capsys):
     assert len(rows) == 941  # the README's complete rows
     assert sum(r["on_frontier"] for r in rows) > 0
     assert "615 row(s) dropped" in capsys.readouterr().err
+
+
+# -- RUN_ID mode: a stored run instead of CSV tables ---------------------------------------------------
+
+def _store(tmp_path):
+    import numpy as np
+
+    from effbench.store.db import CandidateRecord, Metric, RunRecord, SampleSet, Store
+
+    run = RunRecord("20260101-000000-beef", "2026-01-01T00:00:00+00:00", "complete", suite="hand", task={"y_test": [0, 1]})
+    for key, acc, p99 in (("big/torch", 0.99, 4e-3), ("small/torch", 0.97, 1e-3), ("slow/torch", 0.95, 5e-3)):
+        run.candidates.append(CandidateRecord(key, key.split("/")[0], "torch", "neural-network", status="ok"))
+        run.metrics.append(Metric(key, "accuracy", acc, "ratio", "measured"))
+        run.samples.append(SampleSet(key, 1, "latency_per_call", "s", np.full(50, p99)))
+    run.candidates.append(CandidateRecord("broken/torch", "broken", "torch", status="failed", error="boom"))
+    path = tmp_path / "runs.sqlite"
+    with Store(path) as store:
+        store.import_run(run)
+    return str(path)
+
+
+def test_run_id_mode(tmp_path, capsys):
+    db = _store(tmp_path)
+    out = tmp_path / "p.json"
+    code = main(["pareto", "latest", "--db", db, "--objective", "accuracy:max", "--objective", "latency_p99_s_b1:min", "--json", str(out)])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "3 models, 2 objectives" in captured.out and "2 on the frontier" in captured.out
+    assert "dropped 'broken/torch' (run 20260101-000000-beef): candidate failed: boom" in captured.err
+    rows = {r["key"]: r for r in json.loads(out.read_text())}
+    assert rows["slow/torch"]["dominated_by"] == ["big/torch", "small/torch"]
+    assert rows["small/torch"]["values"]["latency_p99_s_b1"] == pytest.approx(1e-3)
+
+
+def test_run_id_and_csv_are_exclusive(table, tmp_path, capsys):
+    db = _store(tmp_path)
+    assert main(["pareto", "latest", "--db", db, "--csv", table, *ARGS]) == 2
+    assert "not both" in _error_line(capsys)
+    assert main(["pareto", "--objective", "acc:max"]) == 2
+    assert "give a RUN_ID" in _error_line(capsys)
+    assert main(["pareto", "--csv", table, "--objective", "acc:max"]) == 2
+    assert "--csv needs --key" in _error_line(capsys)
+    assert main(["pareto", "latest", "--db", db, "--objective", "latency_s:min"]) == 2
+    assert "unknown indicator 'latency_s'" in _error_line(capsys)

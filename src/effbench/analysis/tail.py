@@ -432,8 +432,13 @@ def js_distance(p, q) -> float:
         raise DataError(f"js_distance: expected two 1-D vectors of one length, got {p.shape} and {q.shape}")
     if np.any(p < 0) or np.any(q < 0) or p.sum() <= 0 or q.sum() <= 0:
         raise DataError("js_distance: expected non-negative vectors with a positive sum")
+    # A subnormal cell (KDE tails far from the data) halves to 0 in scipy's m = (p + q) / 2, and
+    # rel_entr(p, 0) = inf: flush such cells to 0 first. A non-finite result is never "identical".
+    tiny = np.finfo(float).tiny
+    p = np.where(p < tiny, 0.0, p)
+    q = np.where(q < tiny, 0.0, q)
     d = float(jensenshannon(p, q, base=2))
-    return 0.0 if not math.isfinite(d) else min(max(d, 0.0), 1.0)
+    return 1.0 if not math.isfinite(d) else min(max(d, 0.0), 1.0)
 
 
 def kde_probabilities(samples, grid_s) -> tuple[np.ndarray, float]:

@@ -17,12 +17,16 @@ from effbench.errors import EffbenchError
 
 # command name -> "module:attribute"; modules import only click at top level.
 COMMANDS = {
+    "compare": "effbench.cli.compare_cmd:compare",
     "misnomer": "effbench.cli.misnomer_cmd:misnomer",
     "pareto": "effbench.cli.pareto_cmd:pareto",
+    "recommend": "effbench.cli.recommend_cmd:recommend",
+    "report": "effbench.cli.report_cmd:report",
     "run": "effbench.cli.run_cmd:run",
     "show": "effbench.cli.store_cmds:show",
     "export": "effbench.cli.store_cmds:export",
     "import": "effbench.cli.store_cmds:import_",
+    "batching": "effbench.cli.batching_cmd:batching",
     "tail": "effbench.cli.tail_cmd:tail",
 }
 

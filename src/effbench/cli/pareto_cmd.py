@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from effbench.cli.common import db_option
 
 def _fmt(value) -> str:
     if isinstance(value, bool):
@@ -62,9 +63,11 @@ def _parse_hardware(specs):
 
 
 @click.command()
-@click.option("--csv", "csv_files", multiple=True, required=True, type=click.Path(dir_okay=False),
-              help="A CSV table of models (repeatable: the files are joined on --key).")
-@click.option("--key", required=True, help="Column that identifies a model in every file.")
+@click.argument("run_id", required=False)
+@click.option("--csv", "csv_files", multiple=True, type=click.Path(dir_okay=False),
+              help="A CSV table of models (repeatable: the files are joined on --key). Or give a RUN_ID instead.")
+@click.option("--key", default=None, help="Column that identifies a model in every file (with --csv).")
+@db_option
 @click.option("--key-pattern", default=None, metavar="REGEX",
               help="Regular expression applied to every key before the join; the key becomes its "
                    r"first group or the match, e.g. '^[^.]+' turns 'resnet50.a1_in1k' into 'resnet50'.")
@@ -95,11 +98,17 @@ def _parse_hardware(specs):
 @click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
 @click.option("--top", default=25, show_default=True, type=click.IntRange(min=0),
               help="Rows shown in the table (frontier first); 0 shows all.")
-def pareto(csv_files, key, key_pattern, duplicates, objective_specs, hardware_specs, dea, dea_model,
+def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs, hardware_specs, dea, dea_model,
            orientation, stochastic, draws, seed, uncertainty_specs, dea_draws, json_out, force, top):
     """Pareto frontier, non-dominated layers, DEA efficiency and stochastic frontier of models.
 
+    The models come from CSV tables (--csv, --key) or from a stored run (RUN_ID, a unique prefix or
+    'latest'), whose indicators are named as in 'effbench recommend' (accuracy, params, size_bytes,
+    flops_per_sample, latency_p99_s_b1, peak_rss_bytes_b1, throughput_samples_per_s_b32, ...).
+
     \b
+    Example (a stored run):
+      effbench pareto latest --objective accuracy:max --objective latency_p99_s_b1:min
     Example (timm's ImageNet models):
       effbench pareto --csv imagenet-models.csv --key id \\
         --objective top1:max --objective gpu_rtx3090_amp_samples_per_sec:max \\
@@ -113,6 +122,14 @@ def pareto(csv_files, key, key_pattern, duplicates, objective_specs, hardware_sp
     from effbench.errors import ConfigError
     from effbench.store.tables import load_tables
 
+    if run_id and csv_files:
+        raise ConfigError("give either a RUN_ID or --csv files, not both")
+    if not run_id and not csv_files:
+        raise ConfigError("give a RUN_ID (a stored run, or 'latest') or --csv FILE with --key COLUMN")
+    if csv_files and not key:
+        raise ConfigError("--csv needs --key COLUMN (the column that identifies a model)")
+    if run_id and (key or key_pattern):
+        raise ConfigError("--key and --key-pattern apply to --csv tables, not to a RUN_ID")
     if json_out and os.path.exists(json_out) and not force:
         raise ConfigError(f"--json {json_out!r} exists; pass --force to overwrite it")
     objectives = parse_objectives(objective_specs)
@@ -137,7 +154,15 @@ def pareto(csv_files, key, key_pattern, duplicates, objective_specs, hardware_sp
             uncertainty[col] = noise
 
     names = [o.name for o in all_objectives]
-    keys, values, report = load_tables(csv_files, key, names, duplicates=duplicates, key_pattern=key_pattern)
+    if run_id:
+        from effbench.analysis.run_table import run_objective_table
+        from effbench.store.db import Store
+
+        with Store(db, create=False) as store:
+            run = store.load_run(run_id)
+        keys, values, report = run_objective_table(run, names)
+    else:
+        keys, values, report = load_tables(csv_files, key, names, duplicates=duplicates, key_pattern=key_pattern)
     for note in report.notes:
         click.echo(f"effbench: note: {note}", err=True)
     if report.dropped:

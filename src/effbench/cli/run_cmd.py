@@ -10,33 +10,50 @@ from effbench.cli.common import db_option, split_list
 @click.command()
 @click.option("--quick", is_flag=True, help="A reduced suite for a smoke test (3 models, batch sizes 1 and 32, short timing).")
 @click.option("--candidates", "candidates", metavar="NAMES", help="Comma-separated models to run (default: all; see 'effbench run --list').")
+@click.option("--variants", metavar="GROUPS", default="none", show_default=True,
+              help="Compressed variants of the PyTorch models to add: all, none, or a comma-separated list of "
+                   "quant (int8 dynamic and static), prune (50%/90% unstructured, 50% channels), distil "
+                   "(distilled student and the same student from labels), onnx-opt (ONNX Runtime without graph optimisations).")
 @click.option("--backends", metavar="NAMES", help="Comma-separated backends: sklearn, torch, onnxruntime (default: all).")
 @click.option("--batch-sizes", metavar="SIZES", help="Comma-separated positive integers and 'all' (the whole test split). Default: 1,8,32,128,all (quick: 1,32).")
 @click.option("--threads", type=int, default=1, show_default=True, help="Threads per candidate (torch, BLAS/OpenMP, ONNX Runtime intra-op).")
 @click.option("--max-time", "max_time", type=float, default=None, help="Longest sampling time per candidate and batch size, in seconds (default 0.6; quick 0.15).")
 @click.option("--repeats", type=int, default=1, show_default=True, help="Split each measurement into N repeats, interleaved in random order.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the measurement order.")
+@click.option("--no-energy", "no_energy", is_flag=True, help="Do not measure energy (it adds one short energy window per candidate and batch size).")
+@click.option("--cpu-tdp-w", "cpu_tdp_w", type=float, default=None, envvar="EFFBENCH_CPU_TDP_W",
+              help="CPU TDP in watts for the energy estimate used when no RAPL counter is readable (see docs/energy.md).")
+@click.option("--carbon-region", metavar="CODE", help="Grid region (ISO country code, e.g. FRA or DE) for carbon; default: world average.")
+@click.option("--carbon-intensity", "carbon_intensity", type=float, metavar="G_PER_KWH", help="Grid carbon intensity in gCO2e/kWh (instead of a region).")
 @click.option("--list", "list_only", is_flag=True, help="List the suite's models and backends, and exit.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @db_option
-def run(quick, candidates, backends, batch_sizes, threads, max_time, repeats, seed, list_only, quiet, db):
+def run(quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, no_energy, cpu_tdp_w,
+        carbon_region, carbon_intensity, list_only, quiet, db):
     """Run the default suite (digits): train the candidates, measure every cost, store the run.
 
     \b
     Models: logreg, random_forest, hist_gb, svm_rbf, knn (scikit-learn); mlp, cnn_small,
     shufflenet_tiny, cnn_wide (PyTorch); ONNX Runtime versions of the PyTorch models, logreg and
-    random_forest. The quick suite: logreg, mlp, cnn_small.
+    random_forest. The quick suite: logreg, mlp, cnn_small. --variants adds compressed
+    variants (<model>.<variant>, e.g. cnn_wide.int8dyn), linked to their source model.
     """
-    from effbench.zoo.digits_suite import SPECS
+    from effbench.zoo.digits_suite import SPECS, expand_variants, variant_names
+    from effbench.zoo.variants import parse_variant_groups
 
+    groups = parse_variant_groups(variants)
     if list_only:
         for s in SPECS:
             click.echo(f"{s.name:16s} {','.join(s.backends):22s} {'quick ' if s.quick else '      '}{s.description}")
+        for s in SPECS:
+            if variant_names(s):
+                click.echo(f"{'':16s} variants: {', '.join(variant_names(s))}")
         return 0
 
     from dataclasses import replace
 
-    from effbench.api import QUICK_TIMING, SUITE_TIMING, run_suite
+    from effbench.api import QUICK_ENERGY, QUICK_TIMING, SUITE_TIMING, run_suite
+    from effbench.measure.energy_cells import EnergyConfig
     from effbench.errors import ConfigError
     from effbench.report.progress import default_progress
 
@@ -49,10 +66,11 @@ def run(quick, candidates, backends, batch_sizes, threads, max_time, repeats, se
         if not max_time > 0:
             raise ConfigError(f"--max-time must be a positive number of seconds; got {max_time}")
         timing = replace(timing, max_time_s=max_time, min_time_s=min(timing.min_time_s, max_time))
+    energy = replace(QUICK_ENERGY if quick else EnergyConfig(), enabled=not no_energy, tdp_w=cpu_tdp_w)
     progress = default_progress(quiet)
     result = run_suite(
         quick=quick,
-        models=split_list(candidates),
+        models=expand_variants(split_list(candidates), quick, groups),
         backends=split_list(backends),
         batch_sizes=split_list(batch_sizes),
         threads=threads,
@@ -62,6 +80,9 @@ def run(quick, candidates, backends, batch_sizes, threads, max_time, repeats, se
         repeats=repeats,
         progress=progress,
         log=progress.log,
+        energy=energy,
+        carbon_region=carbon_region,
+        carbon_g_per_kwh=carbon_intensity,
     )
     from effbench.cli.store_cmds import print_run_summary
 

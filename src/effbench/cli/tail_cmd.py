@@ -1,6 +1,7 @@
 """``effbench tail``: quality under inference deadlines (tail quality).
 
-``effbench tail analyze --times FILE`` analyses per-instance timings recorded elsewhere.
+``effbench tail analyze --times FILE`` analyses per-instance timings recorded elsewhere;
+``effbench tail measure`` measures them on candidates of the default suite.
 Only click and the standard library are imported at module level.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from effbench.cli.common import db_option
 
 def _parse_percentiles(text: str) -> list[float]:
     text = text.strip()
@@ -140,3 +142,147 @@ def _fmt_s(value: float) -> str:
     if value >= 1e-3:
         return f"{value * 1e3:.4g} ms"
     return f"{value * 1e6:.4g} us"
+
+
+@tail.command("measure")
+@click.option("--candidate", "candidates", multiple=True, metavar="NAME[/BACKEND]",
+              help="A candidate of the default suite, e.g. cnn_small/torch or logreg (all its backends); "
+                   "repeatable. Default: the suite (--quick: the quick suite).")
+@click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Instances per inference call; every instance takes its batch's time.")
+@click.option("--time-kind", type=click.Choice(["e2e", "inference"]), default="e2e", show_default=True,
+              help="Time compared with the deadline: end to end (prepare+infer+to_labels) or the model call only.")
+@click.option("--threshold", "thresholds", multiple=True, type=float, metavar="SECONDS",
+              help="A deadline in seconds for every candidate (repeatable).")
+@click.option("--percentiles", default="90,95,99,99.9", show_default=True,
+              help="Deadlines at these percentiles of each candidate's own times (p99 is always added).")
+@click.option("--grid", default=20, show_default=True, type=click.IntRange(min=0),
+              help="Points of the quality-versus-deadline curve (0: none).")
+@click.option("--quantile", default=0.01, show_default=True, type=float,
+              help="Low quantile of quality over rounds reported as the tail quality.")
+@click.option("--every", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Stopping rule: fit the time distribution every N rounds.")
+@click.option("--window", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Stopping rule: compare each fit with the previous N fits.")
+@click.option("--js-threshold", default=0.05, show_default=True, type=float,
+              help="Stopping rule: converged when every Jensen-Shannon distance is below this.")
+@click.option("--min-rounds", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Stopping rule: never stop before this many rounds.")
+@click.option("--max-rounds", default=None, type=click.IntRange(min=1),
+              help="Stopping rule: always stop at this many rounds [default: 200; --quick: 40].")
+@click.option("--holdout-rounds", default=None, type=click.IntRange(min=0),
+              help="Rounds measured after the stop to check the prediction [default: 20; --quick: 10].")
+@click.option("--fixed-rounds", default=None, type=click.IntRange(min=2),
+              help="Measure exactly N rounds and replay the stopping rule on them (the rest are held out).")
+@click.option("--deadline-common", "deadline_common", type=float, default=None, metavar="SECONDS",
+              help="One deadline for every candidate [default: the median of their own p99 deadlines].")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Threads per candidate (torch, BLAS/OpenMP, ONNX Runtime intra-op).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
+              help="Write every candidate's results as JSON to this file.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
+@click.option("--no-store", "no_store", is_flag=True, help="Do not write a run to the result database.")
+@click.option("--quick", is_flag=True, help="The quick suite, quick training, at most 40 rounds and 10 held-out rounds.")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+@db_option
+def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, quantile, every, window,
+            js_threshold, min_rounds, max_rounds, holdout_rounds, fixed_rounds, deadline_common, threads,
+            json_out, force, no_store, quick, quiet, db):
+    """Measure tail quality on candidates of the default suite (digits).
+
+    Trains the candidates, then per candidate runs one discarded warm-up round and whole-dataset
+    inference rounds in its own worker process until the stopping rule (KDE of the times every
+    N rounds, Jensen-Shannon distance to the previous fits) says the time distribution has
+    converged, then held-out rounds to check the quality predicted from the converged rounds.
+    An instance is on time when time <= deadline; a late instance counts as wrong. The results
+    are stored as a new run (see 'effbench show') unless --no-store.
+    """
+    import json
+    import os
+
+    from effbench.errors import ConfigError
+    from effbench.tail_api import TailConfig, measure_tail_suite, parse_candidate_keys
+
+    if json_out and os.path.exists(json_out) and not force:
+        raise click.UsageError(f"--json: {json_out} exists; pass --force to overwrite it")
+    if deadline_common is not None and not (deadline_common > 0 and deadline_common != float("inf")):
+        raise ConfigError(f"--deadline-common: expected a positive number of seconds, got {deadline_common!r}")
+    for t in thresholds:
+        if not (t > 0 and t != float("inf")):
+            raise ConfigError(f"--threshold: expected a positive number of seconds, got {t!r}")
+    if max_rounds is None:
+        max_rounds = max(40 if quick else 200, min_rounds)
+    if holdout_rounds is None:
+        holdout_rounds = 10 if quick else 20
+    config = TailConfig(
+        batch_size=batch_size, time_kind=time_kind, thresholds_s=tuple(thresholds),
+        percentiles=tuple(_parse_percentiles(percentiles)), grid=grid, quantile=quantile, every=every,
+        window=window, js_threshold=js_threshold, min_rounds=min_rounds, max_rounds=max_rounds,
+        holdout_rounds=holdout_rounds, fixed_rounds=fixed_rounds, threads=threads,
+    )
+    parse_candidate_keys(candidates)  # unknown names fail here, before any training
+    log = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
+    result = measure_tail_suite(list(candidates), quick=quick, config=config, common_deadline_s=deadline_common,
+                                db=db, store=not no_store, log=log)
+    _render_measure(result)
+    if json_out:
+        payload = {
+            "schema": "effbench.tail.measure/1",
+            "provenance": "measured",
+            "config": config.to_dict(),
+            "common_deadline_s": result.common_deadline_s,
+            "common_deadline_origin": result.common_deadline_origin,
+            "run_id": result.run_id,
+            "candidates": {k: {"accuracy": result.accuracy[k], **rep} for k, rep in result.reports.items()},
+            "failed": result.failed,
+        }
+        tmp = json_out + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, json_out)
+        click.echo(f"wrote {json_out}")
+    if result.run_id:
+        click.echo(f"stored as run {result.run_id} in {result.db_path}  (effbench show {result.run_id})")
+    return 1 if result.failed and not result.reports else 0
+
+
+def _render_measure(result):
+    common = result.common_deadline_s
+    reports = result.reports
+    if not reports:
+        click.echo("no candidate was measured")
+    else:
+        any_rep = next(iter(reports.values()))
+        key = any_rep["quantile_key"]
+        click.echo(
+            f"tail quality ({any_rep['time_kind']} time, batch {any_rep['batch_size']}, {any_rep['instances']} instances; "
+            f"on time when time <= deadline; common deadline {_fmt_s(common)} = {result.common_deadline_origin})"
+        )
+        head = (f"{'candidate':<26} {'acc':>6} {'p99 dl':>9} {'worst':>6} {key:>6} {'mean':>6} "
+                f"{'common':>6} {'c.mean':>6} {'rounds':>6} {'stop':<10} {'err p99':>7} {'err com':>7}")
+        click.echo(head)
+        click.echo("-" * len(head))
+        for k, rep in reports.items():
+            p = rep["own_p99"]
+            c = rep["common_deadline"] or {}
+            errs = {r["origin"] + r["label"]: r.get("error_min_pp") for r in rep["prediction"]["thresholds"]}
+            e99, ec = errs.get("percentilep99"), errs.get("commoncommon")
+            click.echo(
+                f"{k:<26} {result.accuracy[k]:6.4f} {_fmt_s(p['threshold_s']):>9} {p['min']:6.4f} {p[key]:6.4f} "
+                f"{p['mean']:6.4f} {c.get('min', float('nan')):6.4f} {c.get('mean', float('nan')):6.4f} "
+                f"{rep['rounds_used']:>6} {rep['convergence']['stopped_by']:<10} "
+                f"{_fmt_pp(e99):>7} {_fmt_pp(ec):>7}"
+            )
+        click.echo(
+            "acc: accuracy without deadline; p99 dl: the candidate's own p99 deadline; worst/"
+            f"{key}/mean: quality over rounds at it; common/c.mean: worst and mean quality at the common deadline; "
+            "rounds: used by the stopping rule; err: |predicted - observed| worst case of the held-out rounds, "
+            "in percentage points (fitted on the rounds used)"
+        )
+    for k, why in result.failed.items():
+        click.echo(f"failed: {k}: {why}", err=True)
+
+
+def _fmt_pp(v) -> str:
+    return "-" if v is None else f"{v:.2f}"

@@ -22,6 +22,7 @@ import pickle
 import signal
 import time
 import traceback
+import warnings
 
 import numpy as np
 
@@ -135,7 +136,10 @@ def worker_main(conn, threads: int):
     try:
         candidate_bytes = conn.recv_bytes()
         t0 = time.perf_counter()
-        candidate = pickle.loads(candidate_bytes)
+        with warnings.catch_warnings():  # e.g. torch's TypedStorage deprecation when quantized modules unpickle
+            warnings.simplefilter("ignore", category=UserWarning)
+            warnings.simplefilter("ignore", category=DeprecationWarning)
+            candidate = pickle.loads(candidate_bytes)
         load_time_s = time.perf_counter() - t0
         state = WorkerState(candidate, threads)
         conn.send(("ready", {**state.ready_info(), "load_time_s": load_time_s}))

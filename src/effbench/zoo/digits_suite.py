@@ -99,13 +99,82 @@ SPECS: tuple[ModelSpec, ...] = (
 MODEL_NAMES = tuple(s.name for s in SPECS)
 SUITE_BACKENDS = ("sklearn", "torch", "onnxruntime")
 
+# The smaller student each PyTorch model is distilled into (network class in zoo.nets, its arguments).
+STUDENTS = {
+    "mlp": ("MLP", {"hidden": (32,)}),
+    "cnn_small": ("SmallCNN", {"channels": (4, 8)}),
+    "shufflenet_tiny": ("TinyShuffleNet", {"stem": 8, "width": 16}),
+    "cnn_wide": ("SmallCNN", {"channels": (8, 16)}),
+}
+
+
+@dataclass(frozen=True)
+class VariantEntry:
+    """A compressed variant of a suite model (see effbench.zoo.variants), selected like a model."""
+
+    name: str                         # "<source>.<suffix>", e.g. "cnn_wide.int8dyn"
+    source: ModelSpec
+    suffix: str
+    backend: str
+
+    @property
+    def family(self) -> str:
+        return self.source.family
+
+
+def variant_names(spec: ModelSpec, groups=None) -> list[str]:
+    """The variant model names of a suite model for the given --variants groups (all groups when None)."""
+    from effbench.zoo.variants import VARIANT_GROUPS
+
+    if spec.framework != "torch":
+        return []
+    groups = tuple(VARIANT_GROUPS) if groups is None else groups
+    return [f"{spec.name}.{suffix}" for g in groups for suffix in VARIANT_GROUPS[g]]
+
+
+def expand_variants(models=None, quick: bool = False, groups=()) -> list[str] | None:
+    """The model list for ``--variants``: the selected models (or the suite / quick suite) followed by
+    the variants of their PyTorch models in the given groups. Returns ``models`` unchanged when no group."""
+    if not groups:
+        return models
+    base = list(models) if models else [s.name for s in SPECS if s.quick or not quick]
+    out = []
+    for name in base:
+        out.append(name)
+        spec = next((s for s in SPECS if s.name == name), None)
+        if spec is not None:
+            out += [v for v in variant_names(spec, groups) if v not in base]
+    return out
+
+
+def _variant_entry(name: str):
+    from effbench.zoo.variants import standard_variants
+
+    source, _, suffix = name.partition(".")
+    spec = next((s for s in SPECS if s.name == source), None)
+    if spec is None or name not in variant_names(spec):
+        return None
+    return VariantEntry(name, spec, suffix, standard_variants([suffix])[0].backend)
+
 
 def select_specs(models=None, backends=None, quick: bool = False) -> list[tuple[ModelSpec, tuple[str, ...]]]:
-    """The (spec, backends) pairs to run; validates names against what the suite has."""
+    """The (spec, backends) pairs to run; validates names against what the suite has.
+
+    A name ``<model>.<suffix>`` selects a compressed variant (a :class:`VariantEntry`, listed after its
+    source); its source model is trained for it, and benchmarked too.
+    """
+    entries = {}
     if models:
-        unknown = [m for m in models if m not in MODEL_NAMES]
-        if unknown:
-            raise ConfigError(f"--candidates: unknown candidate {unknown[0]!r}; allowed: {', '.join(MODEL_NAMES)}")
+        for m in models:
+            if m in MODEL_NAMES:
+                continue
+            e = _variant_entry(m)
+            if e is None:
+                allowed = ", ".join(MODEL_NAMES)
+                raise ConfigError(f"--candidates: unknown candidate {m!r}; allowed: {allowed}, and <pytorch model>.<variant> "
+                                  f"(e.g. cnn_wide.int8dyn; see 'effbench run --list')")
+            entries[m] = e
+        models = list(dict.fromkeys([m for m in models if m in MODEL_NAMES] + [e.source.name for e in entries.values()]))
     if backends:
         unknown = [b for b in backends if b not in SUITE_BACKENDS]
         if unknown:
@@ -117,9 +186,12 @@ def select_specs(models=None, backends=None, quick: bool = False) -> list[tuple[
         if not models and quick and not spec.quick:
             continue
         b = tuple(x for x in spec.backends if not backends or x in backends)
-        if b:
+        if b or any(e.source is spec for e in entries.values()):
             chosen.append((spec, b))
-    if not chosen:
+        for e in entries.values():
+            if e.source is spec and (not backends or e.backend in backends):
+                chosen.append((e, (e.backend,)))
+    if not chosen or all(not b for _, b in chosen):
         raise ConfigError(
             f"the selection matches no candidate: candidates={','.join(models or ['all'])} backends={','.join(backends or ['all'])}; "
             f"backends per candidate: " + "; ".join(f"{s.name}: {','.join(s.backends)}" for s in SPECS)
@@ -127,11 +199,12 @@ def select_specs(models=None, backends=None, quick: bool = False) -> list[tuple[
     return chosen
 
 
-def build_candidates(task, selection, *, quick: bool = False, on_progress=None, clock=time.perf_counter):
+def build_candidates(task, selection, *, quick: bool = False, on_progress=None, clock=time.perf_counter, energy_meter=None):
     """Train every selected model on the task and wrap it for each of its backends.
 
     Returns (candidates, training) where training maps model name -> facts including
-    ``train_time_s`` (wall time of ``fit`` or of the training loop, measured with ``clock``).
+    ``train_time_s`` (wall time of ``fit`` or of the training loop, measured with ``clock``) and,
+    with an ``energy_meter`` (see :mod:`effbench.measure.energy`), ``train_energy`` (a reading as a dict).
     """
     from threadpoolctl import threadpool_limits
 
@@ -139,14 +212,25 @@ def build_candidates(task, selection, *, quick: bool = False, on_progress=None, 
     from effbench.candidates.onnx_adapter import OnnxCandidate
 
     candidates, training = [], {}
+    trained = {}
+    pending_variants: dict[str, list] = {}
+    for spec, _ in selection:
+        if isinstance(spec, VariantEntry):
+            pending_variants.setdefault(spec.source.name, []).append(spec)
     for spec, backends in selection:
+        if isinstance(spec, VariantEntry):
+            continue  # built with their source, below
         if on_progress:
             on_progress(f"training {spec.name}")
         with threadpool_limits(limits=TRAIN_THREADS):
+            token = energy_meter.begin() if energy_meter is not None else None
             t0 = clock()
             model, facts = spec.build(task, quick)
             train_time_s = clock() - t0
+            reading = energy_meter.end(token) if energy_meter is not None else None
         training[spec.name] = {"train_time_s": train_time_s, "framework": spec.framework, "train_threads": TRAIN_THREADS, **facts}
+        if reading is not None:
+            training[spec.name]["train_energy"] = reading.to_dict()
         common = {"family": spec.family, "info": {"description": spec.description}}
         for backend in backends:
             if backend == "sklearn":
@@ -167,4 +251,35 @@ def build_candidates(task, selection, *, quick: bool = False, on_progress=None, 
                     data = sklearn_to_onnx_bytes(model, task.X_test.shape[1])
                 training[spec.name]["onnx_export_time_s"] = clock() - t1
                 candidates.append(OnnxCandidate(spec.name, data, parent=f"{spec.name}/{spec.framework}", **common))
+        if spec.name in pending_variants:
+            candidates += _build_variants(task, spec, model, facts, pending_variants[spec.name], training, on_progress, clock)
     return candidates, training
+
+
+def _build_variants(task, spec, model, facts, entries, training, on_progress, clock):
+    """The compressed variants of one trained suite model; failures go to the source's training facts
+    (``variant_failures``: they reach the store in its train_time_s detail) and to the progress log."""
+    from threadpoolctl import threadpool_limits
+
+    from effbench.zoo import variants
+
+    student = STUDENTS.get(spec.name)
+
+    def student_factory():
+        from effbench.zoo import nets
+
+        cls, kwargs = student
+        return getattr(nets, cls)(**kwargs)
+
+    src = variants.SourceModel(
+        spec.name, model, task.X_train, task.y_train, family=spec.family, parent_key=f"{spec.name}/{spec.framework}",
+        student_factory=student_factory if student else None, train_epochs=int(facts.get("epochs", 10)),
+        lr=float(facts.get("lr", 3e-3)), seed=SEED, threads=TRAIN_THREADS, info={"description": spec.description},
+    )
+    with threadpool_limits(limits=TRAIN_THREADS):
+        cands, facts_by_name, failures = variants.build_variants(src, variants.standard_variants([e.suffix for e in entries]),
+                                                                 on_progress=on_progress, clock=clock)
+    training.update(facts_by_name)
+    if failures:
+        training[spec.name].setdefault("variant_failures", []).extend(f.to_dict() for f in failures)
+    return cands

@@ -1,0 +1,458 @@
+"""Which model to use: a statistical parity test and a recommendation under constraints.
+
+"On par" is a statistical statement: two models are on par when McNemar's exact test on their
+predictions for the *same* test examples does not reject equal accuracy at level ``alpha``
+(two-sided; 95 % confidence for the default ``alpha = 0.05``). The test only looks at the
+discordant pairs: ``n01`` examples the first model gets right and the second wrong, ``n10`` the
+reverse; under equal accuracy ``n01 ~ Binomial(n01 + n10, 1/2)`` (McNemar, 1947; the exact form
+as recommended by Dietterich, 1998), computed with ``scipy.stats.binomtest``. Not rejecting is not
+proof of equality: on a small test split the test has little power, so the accuracies are always
+reported beside the p-value.
+
+The recommendation (:func:`recommend`):
+
+1. keeps the models that meet the constraints (minimum quality, or at most ``max_loss`` below the
+   best quality; an upper bound on any cost: latency, memory, energy...);
+2. computes the Pareto frontier of the chosen objectives (quality, every cost in the preference
+   order and in the constraints, and ``simplicity`` when preferred) and only names frontier models;
+3. takes the frontier model with the best quality as the reference, tests every other frontier
+   model against it, and among the models on par with it (the reference included) picks the first
+   by the preference order over costs (lexicographic; values within ``tie_rtol`` of each other tie);
+4. says so in words, with the costs the choice saves against the reference, and lists runner-ups;
+   when no model meets the constraints it says so and shows the closest models.
+
+"Simpler" is the model family: linear < trees, neighbours, kernels < neural networks (an unknown
+family ranks with neural networks, so it is never called simpler); then fewer parameters.
+
+Pure: no I/O, no clock, no printing. A :class:`effbench.store.db.RunRecord` or a list of
+:class:`Row` goes in, a :class:`Recommendation` comes out.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from effbench.errors import ConfigError, DataError
+
+TEST_NAME = "McNemar exact"
+FAMILY_RANK = {
+    "linear": 0,
+    "tree": 1, "tree-ensemble": 1, "neighbours": 1, "neighbors": 1, "kernel": 1, "naive-bayes": 1,
+    "neural-network": 2,
+}
+UNKNOWN_FAMILY_RANK = 2
+FAMILY_WORDS = {0: "a linear model", 1: "a tree, neighbours or kernel model", 2: "a neural network"}
+SIMPLICITY = "simplicity"
+
+# friendly cost names (CLI --prefer) -> indicator; {b} is the batch size
+COST_ALIASES = {
+    "latency": "latency_p99_s_b{b}",
+    "latency_p99": "latency_p99_s_b{b}",
+    "latency_p50": "latency_p50_s_b{b}",
+    "size": "size_bytes",
+    "params": "params",
+    "nonzero_params": "nonzero_params",
+    "flops": "flops_per_sample",
+    "memory": "peak_rss_bytes_b{b}",
+    "energy": "energy_per_sample_j",
+    "train_time": "train_time_s",
+}
+# indicators the savings sentence looks at when present (besides the preferred and constrained ones)
+SAVINGS_INDICATORS = ("params", "flops_per_sample", "size_bytes", "latency_p99_s_b{b}", "peak_rss_bytes_b{b}")
+_PHRASES = {
+    "params": ("fewer parameters", "more parameters"),
+    "nonzero_params": ("fewer non-zero parameters", "more non-zero parameters"),
+    "flops_per_sample": ("fewer FLOPs", "more FLOPs"),
+    "size_bytes": ("smaller on disk", "larger on disk"),
+    "train_time_s": ("less training time", "more training time"),
+}
+
+
+def resolve_cost(name: str, batch_size: int = 1) -> str:
+    """A friendly cost name (``latency``, ``size``, ``memory``...) or an indicator -> the indicator."""
+    name = str(name).strip()
+    if not name:
+        raise ConfigError("--prefer: empty cost name")
+    if name == SIMPLICITY:
+        return SIMPLICITY
+    return COST_ALIASES.get(name, name).format(b=batch_size)
+
+
+def _phrase(name: str) -> tuple[str, str]:
+    if name in _PHRASES:
+        return _PHRASES[name]
+    if name.startswith("latency_"):
+        what = name.replace("latency_", "").replace("_per_sample", " per sample").replace("_s_b", " latency at batch ")
+        return f"lower {what}", f"higher {what}"
+    if name.startswith("peak_rss_bytes_b"):
+        return f"less peak memory at batch {name.rsplit('_b', 1)[1]}", f"more peak memory at batch {name.rsplit('_b', 1)[1]}"
+    if "energy" in name:
+        return f"less energy ({name})", f"more energy ({name})"
+    return f"lower {name}", f"higher {name}"
+
+
+# -- the parity test ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ParityResult:
+    """McNemar's exact test of model ``a`` against model ``b`` on the same test examples."""
+
+    a: str
+    b: str
+    n: int                  # test examples
+    a_only: int             # a right, b wrong
+    b_only: int             # b right, a wrong
+    p_value: float
+    alpha: float
+    accuracy_a: float
+    accuracy_b: float
+    test: str = TEST_NAME
+
+    @property
+    def on_par(self) -> bool:
+        return self.p_value >= self.alpha
+
+    @property
+    def confidence(self) -> float:
+        return 1.0 - self.alpha
+
+    def to_dict(self) -> dict:
+        return {"a": self.a, "b": self.b, "test": self.test, "n": self.n, "a_right_b_wrong": self.a_only,
+                "b_right_a_wrong": self.b_only, "p_value": self.p_value, "alpha": self.alpha,
+                "confidence": self.confidence, "on_par": self.on_par, "accuracy_a": self.accuracy_a,
+                "accuracy_b": self.accuracy_b}
+
+
+def _check_alpha(alpha) -> float:
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise ConfigError(f"alpha must be a number in (0, 1); got {alpha!r}") from None
+    if not 0.0 < a < 1.0:
+        raise ConfigError(f"alpha must lie in (0, 1) (e.g. 0.05 for a 95% level); got {alpha!r}")
+    return a
+
+
+def mcnemar_exact(y_true, pred_a, pred_b) -> tuple[int, int, float]:
+    """(a_only, b_only, two-sided exact p-value) of McNemar's test on paired predictions."""
+    from scipy.stats import binomtest
+
+    y, a, b = (np.asarray(v).ravel() for v in (y_true, pred_a, pred_b))
+    if not (len(y) == len(a) == len(b)):
+        raise DataError(f"paired predictions must cover the same test examples: lengths {len(y)} (labels), {len(a)} and {len(b)}")
+    if len(y) == 0:
+        raise DataError("paired predictions: no test example")
+    ra, rb = a == y, b == y
+    n01, n10 = int(np.sum(ra & ~rb)), int(np.sum(~ra & rb))
+    if n01 + n10 == 0:
+        return n01, n10, 1.0
+    return n01, n10, float(binomtest(n01, n01 + n10, 0.5, alternative="two-sided").pvalue)
+
+
+def parity(y_true, pred_a, pred_b, *, alpha: float = 0.05, names: tuple[str, str] = ("a", "b")) -> ParityResult:
+    """Are two models on par on these test examples? McNemar's exact test at level ``alpha``."""
+    alpha = _check_alpha(alpha)
+    n01, n10, p = mcnemar_exact(y_true, pred_a, pred_b)
+    y = np.asarray(y_true).ravel()
+    return ParityResult(names[0], names[1], len(y), n01, n10, p, alpha,
+                        float(np.mean(np.asarray(pred_a).ravel() == y)), float(np.mean(np.asarray(pred_b).ravel() == y)))
+
+
+# -- the recommendation --------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    """One model: its quality, its costs (indicator -> value; NaN or absent when unknown), its family
+    and its predictions on the test examples (for the parity test)."""
+
+    key: str
+    quality: float
+    costs: dict = field(default_factory=dict)
+    family: str = ""
+    predictions: Sequence | None = None
+    parent: str | None = None
+
+    @property
+    def simplicity(self) -> int:
+        return FAMILY_RANK.get(self.family, UNKNOWN_FAMILY_RANK)
+
+    def value(self, name: str) -> float:
+        if name == SIMPLICITY:
+            return float(self.simplicity)
+        v = self.costs.get(name)
+        return float("nan") if v is None else float(v)
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Minimum quality or maximum loss against the best (not both), and upper bounds on costs."""
+
+    min_quality: float | None = None
+    max_loss: float | None = None
+    max_costs: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.min_quality is not None and self.max_loss is not None:
+            raise ConfigError("give a minimum quality or a maximum loss against the best, not both")
+        if self.max_loss is not None and not (self.max_loss >= 0):
+            raise ConfigError(f"maximum loss must be >= 0; got {self.max_loss!r}")
+        for k, v in self.max_costs.items():
+            if v is None or not (float(v) > 0):
+                raise ConfigError(f"the limit on {k!r} must be a positive number; got {v!r}")
+
+    def describe(self, quality: str) -> list[str]:
+        out = []
+        if self.min_quality is not None:
+            out.append(f"{quality} >= {self.min_quality:g}")
+        if self.max_loss is not None:
+            out.append(f"{quality} >= best - {self.max_loss:g}")
+        out += [f"{k} <= {v:g}" for k, v in self.max_costs.items()]
+        return out
+
+
+@dataclass
+class Recommendation:
+    """What :func:`recommend` found. ``message`` holds the sentences to show."""
+
+    status: str                           # "ok" | "infeasible"
+    chosen: str | None
+    reference: str | None                 # the frontier model with the best quality among those feasible
+    message: list[str]
+    quality: str
+    objectives: list[str]
+    constraints: list[str]
+    preference: list[str]
+    alpha: float
+    test: str = TEST_NAME
+    frontier: list[str] = field(default_factory=list)
+    feasible: list[str] = field(default_factory=list)
+    parity: list[ParityResult] = field(default_factory=list)
+    runner_ups: list[dict] = field(default_factory=list)
+    closest: list[dict] = field(default_factory=list)
+    savings: dict = field(default_factory=dict)
+    dropped: list[tuple[str, str]] = field(default_factory=list)
+    rows: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status, "chosen": self.chosen, "reference": self.reference, "message": list(self.message),
+            "quality": self.quality, "objectives": self.objectives, "constraints": self.constraints,
+            "preference": self.preference, "test": self.test, "alpha": self.alpha, "confidence": 1.0 - self.alpha,
+            "frontier": self.frontier, "feasible": self.feasible, "parity": [p.to_dict() for p in self.parity],
+            "runner_ups": self.runner_ups, "closest": self.closest, "savings": self.savings,
+            "dropped": [{"key": k, "reason": r} for k, r in self.dropped], "rows": self.rows,
+        }
+
+
+def rows_from_run(run, costs: Sequence[str], *, quality: str = "accuracy", optional: Sequence[str] = ()) -> tuple[list[Row], list, list[tuple[str, str]]]:
+    """Rows of a run's candidates: (rows, y_true, dropped). ``costs`` must be present (a candidate without
+    one is dropped, with its reason); ``optional`` indicators are read when present (for the savings)."""
+    from effbench.analysis.run_table import indicator_value
+
+    y_true = run.task.get("y_test")
+    rows, dropped = [], []
+    for c in run.candidates:
+        if c.status == "failed":
+            dropped.append((c.key, f"candidate failed: {c.error or 'no reason recorded'}"))
+            continue
+        q, _ = indicator_value(run, c.key, quality)
+        if q is None:
+            dropped.append((c.key, f"no {quality} recorded"))
+            continue
+        values, reason = {}, None
+        for name in costs:
+            v, where = indicator_value(run, c.key, name)
+            if v is None:
+                reason = f"missing value for {name!r} ({where})"
+                break
+            values[name] = v
+        if reason:
+            dropped.append((c.key, reason))
+            continue
+        for name in optional:
+            if name not in values:
+                v, _ = indicator_value(run, c.key, name)
+                if v is not None:
+                    values[name] = v
+        rows.append(Row(c.key, float(q), values, c.family or "", c.predictions, c.parent))
+    return rows, y_true, dropped
+
+
+def _cmp_pref(a: Row, b: Row, preference: Sequence[str], tie_rtol: float) -> int:
+    for name in preference:
+        va, vb = a.value(name), b.value(name)
+        if math.isnan(va) or math.isnan(vb):
+            continue
+        scale = max(abs(va), abs(vb))
+        if abs(va - vb) <= tie_rtol * scale:
+            continue
+        return -1 if va < vb else 1
+    if a.quality != b.quality:
+        return -1 if a.quality > b.quality else 1
+    return -1 if a.key < b.key else (1 if a.key > b.key else 0)
+
+
+def _ratio_text(r: float) -> str:
+    return f"{r:.0f}x" if r >= 10 else f"{r:.1f}x"
+
+
+def savings(chosen: Row, reference: Row, names: Sequence[str], *, threshold: float = 1.05) -> tuple[list[str], list[str], dict]:
+    """(saved phrases, worse phrases, ratios reference/chosen) over the indicators both rows have."""
+    saved, worse, ratios = [], [], {}
+    for name in names:
+        a, b = chosen.value(name), reference.value(name)
+        if name == SIMPLICITY or math.isnan(a) or math.isnan(b) or a < 0 or b < 0:
+            continue
+        if a == 0 and b == 0:
+            continue
+        ratio = float("inf") if a == 0 else b / a
+        ratios[name] = ratio
+        better, poorer = _phrase(name)
+        if ratio >= threshold:
+            saved.append(f"{_ratio_text(ratio) if math.isfinite(ratio) else 'infinitely'} {better}")
+        elif ratio > 0 and 1.0 / ratio >= threshold:
+            worse.append(f"{_ratio_text(1.0 / ratio)} {poorer}")
+    return saved, worse, ratios
+
+
+def _violations(row: Row, constraints: Constraints, best_quality: float) -> list[tuple[str, float, str]]:
+    """(what, relative excess, text) for every constraint the row breaks."""
+    out = []
+    floor = constraints.min_quality if constraints.min_quality is not None else (
+        best_quality - constraints.max_loss if constraints.max_loss is not None else None)
+    if floor is not None and row.quality < floor:
+        out.append(("quality", (floor - row.quality) / max(abs(floor), 1e-12), f"quality {row.quality:.4g} < {floor:.4g}"))
+    for name, limit in constraints.max_costs.items():
+        v = row.value(name)
+        if not math.isnan(v) and v > limit:
+            out.append((name, v / limit - 1.0, f"{name} = {v:.4g} is {v / limit:.2g}x the limit {limit:.4g}"))
+    return out
+
+
+def recommend(table, constraints: Constraints | None = None, preference: Sequence[str] = (SIMPLICITY, "params"), *,
+              alpha: float = 0.05, quality: str = "accuracy", y_true=None, tie_rtol: float = 0.0,
+              runner_ups: int = 3, batch_size: int = 1) -> Recommendation:
+    """Name the model to use and why (see the module docstring).
+
+    ``table``: a RunRecord (its candidates, metrics, predictions and ``task["y_test"]``) or a list of
+    :class:`Row` (then ``y_true`` gives the test labels the predictions refer to). ``preference``:
+    cost names in order (``simplicity``, indicators such as ``latency_p99_s_b1``, or the aliases of
+    :data:`COST_ALIASES`, resolved at ``batch_size``).
+    """
+    alpha = _check_alpha(alpha)
+    constraints = constraints or Constraints()
+    if not 0.0 <= tie_rtol < 1.0:
+        raise ConfigError(f"tie_rtol must lie in [0, 1); got {tie_rtol!r}")
+    preference = list(dict.fromkeys(resolve_cost(p, batch_size) for p in preference))
+    if not preference:
+        raise ConfigError("preference: give at least one cost (e.g. simplicity,latency,size)")
+    cost_names = [p for p in preference if p != SIMPLICITY] + [k for k in constraints.max_costs if k not in preference]
+    optional = [s.format(b=batch_size) for s in SAVINGS_INDICATORS]
+    dropped: list[tuple[str, str]] = []
+    if hasattr(table, "candidates") and hasattr(table, "metrics"):
+        from effbench.analysis.run_table import _known, available_indicators
+
+        for name in cost_names:
+            if not _known(table, name):
+                raise ConfigError(f"unknown cost {name!r} for run {table.run_id}; available: {', '.join(available_indicators(table))}")
+        rows, y_run, dropped = rows_from_run(table, cost_names, quality=quality, optional=optional)
+        y_true = y_run if y_true is None else y_true
+    else:
+        rows = []
+        for r in table:
+            missing = [n for n in cost_names if math.isnan(r.value(n))]
+            if missing or r.quality is None or math.isnan(float(r.quality)):
+                dropped.append((r.key, f"missing value for {missing[0]!r}" if missing else f"no {quality}"))
+            else:
+                rows.append(r)
+    if not rows:
+        raise DataError(f"no model has {quality} and every cost asked ({', '.join(cost_names) or 'none'})"
+                        + (f"; e.g. {dropped[0][0]}: {dropped[0][1]}" if dropped else ""))
+    objectives = [f"{quality}:max"] + [f"{p}:min" for p in preference] + [f"{k}:min" for k in constraints.max_costs if k not in preference]
+    best_quality = max(r.quality for r in rows)
+    rec = Recommendation("ok", None, None, [], quality, objectives, constraints.describe(quality), preference, alpha,
+                         dropped=dropped, rows={r.key: {"quality": r.quality, "family": r.family, **{k: r.value(k) for k in r.costs}} for r in rows})
+
+    feasible = [r for r in rows if not _violations(r, constraints, best_quality)]
+    rec.feasible = [r.key for r in feasible]
+    if not feasible:
+        scored = sorted(rows, key=lambda r: (sum(v for _, v, _ in _violations(r, constraints, best_quality)), -r.quality))
+        rec.status = "infeasible"
+        rec.closest = [{"key": r.key, "quality": r.quality, "violations": [t for _, _, t in _violations(r, constraints, best_quality)]}
+                       for r in scored[:3]]
+        rec.message.append(f"No model meets the constraints ({'; '.join(rec.constraints)}).")
+        rec.message.append("Closest: " + "; ".join(f"{c['key']} ({', '.join(c['violations'])})" for c in rec.closest) + ".")
+        return rec
+
+    from effbench.analysis.pareto import nondominated_mask
+
+    cols = [f"{quality}"] + [n for n in preference] + [k for k in constraints.max_costs if k not in preference]
+    X = np.array([[r.quality] + [-r.value(n) for n in cols[1:]] for r in feasible], dtype=float)
+    front = [r for r, on in zip(feasible, nondominated_mask(X)) if on]
+    rec.frontier = [r.key for r in front]
+    by_pref = functools.cmp_to_key(lambda a, b: _cmp_pref(a, b, preference, tie_rtol))
+    top_q = max(r.quality for r in front)
+    ref = sorted([r for r in front if r.quality == top_q], key=by_pref)[0]
+    rec.reference = ref.key
+
+    on_par = [ref]
+    tests: dict[str, ParityResult] = {}
+    untested = []
+    for r in front:
+        if r is ref:
+            continue
+        if r.predictions is None or ref.predictions is None or y_true is None:
+            untested.append(r.key)
+            continue
+        t = parity(y_true, r.predictions, ref.predictions, alpha=alpha, names=(r.key, ref.key))
+        tests[r.key] = t
+        if t.on_par:
+            on_par.append(r)
+    rec.parity = list(tests.values())
+    chosen = sorted(on_par, key=by_pref)[0]
+    rec.chosen = chosen.key
+    level = f"{100 * (1 - alpha):g}% level"
+    savings_names = list(dict.fromkeys([p for p in preference if p != SIMPLICITY] + list(constraints.max_costs) + optional))
+
+    if chosen is ref:
+        rec.message.append(f"Use {ref.key}: it has the highest {quality} ({ref.quality:.4f}) among the models on the frontier "
+                           f"that meet the constraints.")
+        others = sorted(tests.values(), key=lambda t: -t.p_value)
+        if len(on_par) > 1:
+            rec.message.append(f"{len(on_par) - 1} other frontier model(s) are on par with it ({TEST_NAME}, {level}), "
+                               f"but it comes first in the preference order ({', '.join(preference)}).")
+        elif others:
+            t = others[0]
+            rec.message.append(f"No simpler or cheaper frontier model is on par with it: the closest, {t.a} ({quality} {t.accuracy_a:.4f}), "
+                               f"differs significantly ({TEST_NAME} p={t.p_value:.2g} < {alpha:g}).")
+    else:
+        t = tests[chosen.key]
+        saved, worse, ratios = savings(chosen, ref, savings_names)
+        rec.savings = ratios
+        simpler = chosen.simplicity < ref.simplicity
+        text = (f"{chosen.key} is on par with {ref.key} ({TEST_NAME} p={t.p_value:.2g}, {level}; {quality} "
+                f"{chosen.quality:.4f} vs {ref.quality:.4f} on {t.n} test examples)")
+        if simpler:
+            text += f" and is simpler ({FAMILY_WORDS[chosen.simplicity]} rather than {FAMILY_WORDS.get(ref.simplicity, 'a neural network')})"
+        if saved:
+            text += (", and" if simpler else " and") + " needs " + ", ".join(saved)
+        if worse:
+            text += "; but: " + ", ".join(worse)
+        rec.message.append(text + ".")
+        rec.message.append(f"Use {chosen.key}.")
+    if untested:
+        rec.message.append(f"Not tested for parity (no predictions): {', '.join(untested)}.")
+
+    rest = sorted([r for r in front if r is not chosen], key=lambda r: (0 if r in on_par else 1, by_pref(r)))
+    for r in rest[:runner_ups]:
+        t = tests.get(r.key)
+        rec.runner_ups.append({"key": r.key, "quality": r.quality, "family": r.family,
+                               "on_par_with_reference": (r is ref) or (t is not None and t.on_par),
+                               "p_value": None if t is None else t.p_value,
+                               "costs": {n: r.value(n) for n in savings_names if not math.isnan(r.value(n))}})
+    return rec

@@ -1,0 +1,114 @@
+"""``effbench recommend RUN_ID``: which model to use under constraints, and why.
+
+Only click and the standard library are imported at module level.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from effbench.cli.common import db_option, split_list
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if v != v:
+            return "-"
+        return f"{v:.3g}" if (abs(v) >= 1e5 or 0 < abs(v) < 1e-3) else f"{v:.4g}"
+    return str(v)
+
+
+@click.command()
+@click.argument("run_id", default="latest")
+@db_option
+@click.option("--min-accuracy", type=float, default=None, metavar="X", help="Minimum quality (a ratio, e.g. 0.97).")
+@click.option("--max-loss", type=float, default=None, metavar="X",
+              help="At most this much quality below the best model of the run (e.g. 0.01 = one point of accuracy).")
+@click.option("--max-latency-p99", type=float, default=None, metavar="S", help="Upper bound on the p99 latency per call at --batch-size, in seconds.")
+@click.option("--max-memory", type=float, default=None, metavar="BYTES", help="Upper bound on the worker's peak RSS at --batch-size, in bytes.")
+@click.option("--max-energy", type=float, default=None, metavar="J", help="Upper bound on the energy indicator (--energy-indicator), in joules.")
+@click.option("--energy-indicator", default="energy_per_sample_j", show_default=True, help="The stored energy metric --max-energy and 'energy' refer to.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size at which latency and memory are read.")
+@click.option("--prefer", default="simplicity,params,latency,size", show_default=True, metavar="COSTS",
+              help="Preference order over costs: simplicity, params, nonzero_params, size, flops, latency (p99), latency_p50, "
+                   "memory, energy, train_time, or any indicator name (e.g. latency_p50_per_sample_s_b32).")
+@click.option("--quality", default="accuracy", show_default=True, help="The quality metric (larger is better).")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="Level of the parity test (McNemar exact; 0.05 = 95%).")
+@click.option("--tie-rtol", type=float, default=0.0, show_default=True, help="Costs within this relative difference tie in the preference order.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the recommendation as JSON to this file.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
+def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, max_energy, energy_indicator, batch_size, prefer,
+              quality, alpha, tie_rtol, json_out, force):
+    """Name the model to use under constraints, with the evidence.
+
+    \b
+    A simpler or cheaper model is recommended when it is on par with the most accurate one
+    (McNemar's exact test on the same test examples); only Pareto-frontier models are named.
+    Example:
+      effbench recommend latest --max-loss 0.01 --max-latency-p99 0.001 --prefer simplicity,latency,size
+    """
+    from effbench.analysis.selection import COST_ALIASES, Constraints, recommend as do_recommend
+    from effbench.errors import ConfigError
+    from effbench.store.db import Store
+
+    if json_out and os.path.exists(json_out) and not force:
+        raise ConfigError(f"--json {json_out!r} exists; pass --force to overwrite it")
+    if min_accuracy is not None and max_loss is not None:
+        raise ConfigError("--min-accuracy and --max-loss: give one of them, not both")
+    max_costs = {}
+    if max_latency_p99 is not None:
+        max_costs[f"latency_p99_s_b{batch_size}"] = max_latency_p99
+    if max_memory is not None:
+        max_costs[f"peak_rss_bytes_b{batch_size}"] = max_memory
+    if max_energy is not None:
+        max_costs[energy_indicator] = max_energy
+    for k, v in max_costs.items():
+        if not v > 0:
+            raise ConfigError(f"the limit on {k!r} must be a positive number; got {v!r}")
+    preference = [energy_indicator if p == "energy" else p for p in (split_list(prefer) or [])]
+    if not preference:
+        raise ConfigError(f"--prefer: give at least one cost; allowed: simplicity, {', '.join(COST_ALIASES)} or an indicator name")
+    with Store(db, create=False) as store:
+        run = store.load_run(run_id)
+    rec = do_recommend(run, Constraints(min_quality=min_accuracy, max_loss=max_loss, max_costs=max_costs), preference,
+                       alpha=alpha, quality=quality, tie_rtol=tie_rtol, batch_size=batch_size)
+
+    click.echo(f"Recommendation for run {run.run_id} ({quality} on {len(run.task.get('y_test') or [])} test examples; "
+               f"parity: {rec.test} test, {100 * (1 - rec.alpha):g}% level)")
+    click.echo(f"constraints: {'; '.join(rec.constraints) or 'none'}; preference: {', '.join(rec.preference)}")
+    click.echo(f"objectives of the frontier: {', '.join(rec.objectives)}; {len(rec.feasible)} model(s) meet the constraints, "
+               f"{len(rec.frontier)} on their frontier")
+    click.echo("")
+    for line in rec.message:
+        click.echo(line)
+    if rec.runner_ups:
+        click.echo("")
+        click.echo("runner-ups (frontier):")
+        names = [n for n in rec.preference if n != "simplicity"]
+        for r in rec.runner_ups:
+            par = "on par" if r["on_par_with_reference"] else "not on par"
+            p = "" if r["p_value"] is None else f", p={r['p_value']:.2g}"
+            costs = ", ".join(f"{n}={_fmt(r['costs'].get(n))}" for n in names if n in r["costs"])
+            click.echo(f"  {r['key']}: {quality} {r['quality']:.4f} ({par}{p}); {r['family'] or 'family unknown'}; {costs}")
+    if rec.dropped:
+        click.echo("")
+        for key, reason in rec.dropped:
+            click.echo(f"effbench: left out {key}: {reason}", err=True)
+    if json_out:
+        try:
+            with open(json_out, "w" if force else "x", encoding="utf-8") as fh:
+                json.dump({"run_id": run.run_id, **rec.to_dict()}, fh, indent=1, default=float)
+                fh.write("\n")
+        except FileExistsError:
+            raise ConfigError(f"--json {json_out!r} exists; pass --force to overwrite it") from None
+        except OSError as exc:
+            raise ConfigError(f"--json {json_out!r}: cannot write ({exc.strerror})") from None
+        click.echo(f"effbench: wrote {json_out}", err=True)
+    return 0

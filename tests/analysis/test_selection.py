@@ -1,0 +1,125 @@
+"""Parity (McNemar exact) against hand-made paired predictions, and the recommendation on hand-made tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from effbench.analysis.selection import Constraints, Row, mcnemar_exact, parity, recommend, resolve_cost, savings
+from effbench.errors import ConfigError, DataError
+
+
+def _pairs(n, a_only, b_only, both_wrong=0):
+    """Labels and two prediction vectors with the given discordant counts."""
+    y = np.zeros(n, dtype=int)
+    a = y.copy()
+    b = y.copy()
+    a[:b_only] = 1                         # a wrong where only b is right
+    b[b_only:b_only + a_only] = 1          # b wrong where only a is right
+    s = b_only + a_only
+    a[s:s + both_wrong] = 1
+    b[s:s + both_wrong] = 2
+    return y, a, b
+
+
+def test_mcnemar_exact_known_p_values():
+    y, a, b = _pairs(100, a_only=8, b_only=2)
+    assert mcnemar_exact(y, a, b) == (8, 2, pytest.approx(112 / 1024))      # 2 * (1 + 10 + 45) / 2^10
+    y, a, b = _pairs(50, a_only=10, b_only=0, both_wrong=5)
+    assert mcnemar_exact(y, a, b)[2] == pytest.approx(2 / 1024)
+    y, a, b = _pairs(30, a_only=0, b_only=0, both_wrong=3)
+    assert mcnemar_exact(y, a, b) == (0, 0, 1.0)                            # no discordant pair
+    r = parity(*_pairs(100, 8, 2), alpha=0.05, names=("x", "y"))
+    assert r.on_par and r.confidence == 0.95 and r.accuracy_a == 0.98 and r.accuracy_b == 0.92
+    assert not parity(*_pairs(50, 10, 0), alpha=0.05).on_par
+
+
+def test_parity_input_errors():
+    with pytest.raises(DataError, match="same test examples"):
+        mcnemar_exact([0, 1], [0, 1, 1], [0, 1])
+    with pytest.raises(ConfigError, match=r"alpha must lie in \(0, 1\)"):
+        parity([0], [0], [0], alpha=1.5)
+
+
+def _table(n=200):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, n)
+
+    def preds(wrong):
+        p = y.copy()
+        p[wrong] = (p[wrong] + 1) % 10
+        return p
+
+    big = preds(np.arange(0, 4))                    # 4 errors
+    forest = preds(np.arange(2, 8))                 # 6 errors, overlaps: on par with big
+    weak = preds(np.arange(0, 30))                  # 30 errors: significantly worse
+    rows = [
+        Row("cnn_wide/torch", 0.98, {"params": 1e5, "latency_p99_s_b1": 2e-3, "flops_per_sample": 1.2e7, "size_bytes": 4e5},
+            "neural-network", big),
+        Row("random_forest/sklearn", 0.97, {"params": 2e4, "latency_p99_s_b1": 1e-3, "flops_per_sample": 1e6, "size_bytes": 1e6},
+            "tree-ensemble", forest),
+        Row("logreg/sklearn", 0.85, {"params": 650, "latency_p99_s_b1": 5e-5, "flops_per_sample": 1280, "size_bytes": 3e3},
+            "linear", weak),
+        Row("dominated/torch", 0.96, {"params": 2e5, "latency_p99_s_b1": 3e-3, "flops_per_sample": 2e7, "size_bytes": 8e5},
+            "neural-network", preds(np.arange(0, 8))),
+    ]
+    return rows, y
+
+
+def test_simpler_model_on_par_is_recommended_with_the_costs_it_saves():
+    rows, y = _table()
+    rec = recommend(rows, preference=["simplicity", "params"], y_true=y)
+    assert rec.status == "ok" and rec.reference == "cnn_wide/torch"
+    assert rec.chosen == "random_forest/sklearn"
+    assert "dominated/torch" not in rec.frontier
+    text = " ".join(rec.message)
+    assert "random_forest/sklearn is on par with cnn_wide/torch (McNemar exact p=" in text and "95% level" in text
+    assert "is simpler (a tree, neighbours or kernel model rather than a neural network)" in text
+    assert "12x fewer FLOPs" in text and "5.0x fewer parameters" in text and "but: 2.5x larger on disk" in text
+    par = {p.a: p for p in rec.parity}
+    assert par["random_forest/sklearn"].on_par and not par["logreg/sklearn"].on_par
+    assert rec.runner_ups[0]["key"] == "cnn_wide/torch" and rec.runner_ups[0]["on_par_with_reference"]
+
+
+def test_preference_order_and_no_parity():
+    rows, y = _table()
+    # latency first: the forest is on par and faster
+    assert recommend(rows, preference=["latency"], y_true=y).chosen == "random_forest/sklearn"
+    # a stricter level (alpha close to 1) makes nothing on par: the most accurate model is kept
+    rec = recommend(rows, preference=["simplicity"], y_true=y, alpha=0.99)
+    assert rec.chosen == "cnn_wide/torch" and "differs significantly" in " ".join(rec.message)
+
+
+def test_constraints_filter_and_infeasible_shows_the_closest():
+    rows, y = _table()
+    rec = recommend(rows, Constraints(max_costs={"latency_p99_s_b1": 1.5e-3}), ["simplicity"], y_true=y)
+    assert rec.chosen == "random_forest/sklearn" and rec.reference == "random_forest/sklearn"
+    rec = recommend(rows, Constraints(max_loss=0.005), ["params"], y_true=y)
+    assert rec.feasible == ["cnn_wide/torch"] and rec.chosen == "cnn_wide/torch"
+    rec = recommend(rows, Constraints(min_quality=0.99, max_costs={"latency_p99_s_b1": 1e-4}), ["params"], y_true=y)
+    assert rec.status == "infeasible" and rec.chosen is None
+    assert rec.message[0].startswith("No model meets the constraints")
+    # ranked by the total relative violation: logreg is 14% short of the quality floor and meets the latency
+    assert rec.closest[0] == {"key": "logreg/sklearn", "quality": 0.85, "violations": ["quality 0.85 < 0.99"]}
+    cnn = next(c for c in rec.closest if c["key"] == "cnn_wide/torch")
+    assert cnn["violations"] == ["quality 0.98 < 0.99", "latency_p99_s_b1 = 0.002 is 20x the limit 0.0001"]
+    assert "Closest: logreg/sklearn (quality 0.85 < 0.99)" in rec.message[1]
+
+
+def test_missing_costs_and_bad_constraints():
+    rows, y = _table()
+    rows[1].costs.pop("size_bytes")
+    rec = recommend(rows, preference=["size"], y_true=y)
+    assert ("random_forest/sklearn", "missing value for 'size_bytes'") in rec.dropped
+    with pytest.raises(ConfigError, match="not both"):
+        Constraints(min_quality=0.9, max_loss=0.01)
+    with pytest.raises(ConfigError, match="positive number"):
+        Constraints(max_costs={"latency_p99_s_b1": 0})
+    assert resolve_cost("latency", 8) == "latency_p99_s_b8" and resolve_cost("memory") == "peak_rss_bytes_b1"
+
+
+def test_savings_ratios():
+    a = Row("a", 0.9, {"params": 10.0, "size_bytes": 200.0})
+    b = Row("b", 0.9, {"params": 120.0, "size_bytes": 100.0})
+    saved, worse, ratios = savings(a, b, ["params", "size_bytes"])
+    assert saved == ["12x fewer parameters"] and worse == ["2.0x larger on disk"] and ratios["params"] == 12.0

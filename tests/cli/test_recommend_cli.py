@@ -1,0 +1,91 @@
+"""``effbench recommend RUN_ID`` on a hand-built store."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from effbench.cli import main
+from effbench.store.db import CandidateRecord, Metric, RunRecord, SampleSet, Store
+
+
+def _run(run_id="20260101-000000-abcd"):
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 10, 300)
+
+    def preds(n_wrong, start=0):
+        p = y.copy()
+        p[start:start + n_wrong] = (p[start:start + n_wrong] + 1) % 10
+        return p.tolist()
+
+    run = RunRecord(run_id, "2026-01-01T00:00:00+00:00", "complete", suite="hand", task={"y_test": y.tolist()})
+    spec = [  # key, family, errors, params, flops, size, p99 latency at b1 (s), rss
+        ("cnn_wide/torch", "neural-network", preds(5), 99370, 1.2e7, 4.0e5, 4e-3, 3.0e8),
+        ("cnn_wide.prune50s/torch", "neural-network", preds(6, 2), 28954, 3.0e6, 1.2e5, 2e-3, 2.9e8),
+        ("random_forest/sklearn", "tree-ensemble", preds(7, 1), 30000, 1.0e4, 9.0e5, 3e-3, 1.6e8),
+        ("logreg/sklearn", "linear", preds(40), 650, 1280, 3.3e3, 1e-4, 1.5e8),
+    ]
+    for key, fam, p, params, flops, size, p99, rss in spec:
+        run.candidates.append(CandidateRecord(key, key.split("/")[0], key.split("/")[1], fam, status="ok", predictions=p))
+        acc = float(np.mean(np.asarray(p) == y))
+        run.metrics += [Metric(key, "accuracy", acc, "ratio", "measured"), Metric(key, "params", params, "count", "analytic"),
+                        Metric(key, "flops_per_sample", flops, "FLOP", "analytic"), Metric(key, "size_bytes", size, "bytes", "measured"),
+                        Metric(key, "peak_rss_bytes", rss, "bytes", "measured", batch_size=1)]
+        run.samples.append(SampleSet(key, 1, "latency_per_call", "s", np.full(200, p99)))
+    run.candidates.append(CandidateRecord("shufflenet_tiny.prune50s/torch", "shufflenet_tiny.prune50s", "torch", "neural-network",
+                                          status="failed", error="variant build failed: structured pruning: no Conv/Linear layer"))
+    return run
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        store.import_run(_run())
+    return str(path)
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("effbench: error: ")
+    return err[0]
+
+
+def test_on_par_simpler_model(db, tmp_path, capsys):
+    out = tmp_path / "rec.json"
+    assert main(["recommend", "latest", "--db", db, "--json", str(out)]) == 0
+    text = capsys.readouterr()
+    assert "random_forest/sklearn is on par with cnn_wide/torch (McNemar exact p=" in text.out
+    assert "Use random_forest/sklearn." in text.out and "runner-ups" in text.out
+    assert "left out shufflenet_tiny.prune50s/torch: candidate failed: variant build failed" in text.err
+    rec = json.loads(out.read_text())
+    assert rec["chosen"] == "random_forest/sklearn" and rec["reference"] == "cnn_wide/torch" and rec["confidence"] == 0.95
+    assert main(["recommend", "latest", "--db", db, "--json", str(out)]) == 2
+    assert "--force" in _error_line(capsys)
+
+
+def test_latency_preference_picks_the_compressed_variant(db, capsys):
+    assert main(["recommend", "2026", "--db", db, "--prefer", "latency,size", "--max-loss", "0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "cnn_wide.prune50s/torch is on par with cnn_wide/torch" in out
+    assert "2.0x lower p99 latency at batch 1" in out and "4.0x fewer FLOPs" in out
+
+
+def test_infeasible_constraints_show_the_closest(db, capsys):
+    assert main(["recommend", "latest", "--db", db, "--min-accuracy", "0.999", "--max-latency-p99", "0.001"]) == 0
+    out = capsys.readouterr().out
+    assert "No model meets the constraints (accuracy >= 0.999; latency_p99_s_b1 <= 0.001)." in out
+    assert "Closest: " in out
+
+
+def test_bad_input(db, capsys):
+    assert main(["recommend", "latest", "--db", db, "--min-accuracy", "0.9", "--max-loss", "0.01"]) == 2
+    assert "not both" in _error_line(capsys)
+    assert main(["recommend", "latest", "--db", db, "--prefer", "latency_p99_s_b64"]) == 2
+    assert "no model has accuracy and every cost asked (latency_p99_s_b64)" in _error_line(capsys)
+    assert main(["recommend", "latest", "--db", db, "--alpha", "2"]) == 2
+    assert "alpha must lie in (0, 1)" in _error_line(capsys)
+    assert main(["recommend", "nope", "--db", db]) == 2
+    assert "unknown run id 'nope'" in _error_line(capsys)
