@@ -319,7 +319,7 @@ def _first(load) -> float | None:
 
 
 def stability_report(run, *, iqr_threshold: float = 0.10, load_change_threshold: float = 0.5,
-                     severe_outlier_share: float = 0.01) -> RunStability:
+                     severe_outlier_share: float = 0.05) -> RunStability:
     """Per-cell and run-wide warnings for a stored run (see the module docstring for the rules).
 
     Run-wide, load: the 1-minute load average at the start (``environment.load_average``) and at

@@ -33,8 +33,10 @@ def print_run_summary(run, *, db_path=None, batches: bool = False):
                 for w in ws:
                     click.echo(f"warning: {key} batch {b}: {w}", err=True)
         else:
-            click.echo(f"warning: {stability.n_cells_warned} of {len(stability.cells)} candidate x batch-size cells have noisy "
-                       f"timings (IQR above 10% of the median, or many outliers); 'effbench show {run.run_id} --batches' lists them", err=True)
+            noisy = sum(1 for ws in stability.cells.values() if any("interquartile range" in w for w in ws))
+            what = f"{noisy} of {len(stability.cells)} candidate x batch-size cells are noisy (IQR above 10% of the median); " if noisy else ""
+            click.echo(f"warning: {what}{stability.n_cells_warned} cells have stability notes (noise, outliers, too few samples for a p99 "
+                       f"interval); 'effbench show {run.run_id} --batches' lists them", err=True)
     failed = [c for c in run.candidates if c.status == "failed"]
     for c in failed:
         click.echo(f"failed: {c.key}: {c.error}", err=True)
