@@ -27,22 +27,20 @@ def batching(run_id, rate, bound, percentile, candidates, policies, arrivals, n_
     time drawn from the measured samples. The answer per candidate: the setting with the least energy
     per sample that meets the objective, by how much it meets it, or the closest when none does.
     """
-    import json
-    from pathlib import Path
-
     from effbench.analysis.batching import LatencyObjective
     from effbench.analysis.run_batching import batching_study
     from effbench.errors import ConfigError
     from effbench.report.text import fmt_seconds, render_table
     from effbench.store.db import Store
+    from effbench.store.files import check_output, write_json
 
     if not rate > 0:
         raise ConfigError(f"--arrival-rate must be a positive number of requests per second; got {rate:g}")
     if not bound > 0:
         raise ConfigError(f"--max-latency must be a positive number of seconds; got {bound:g}")
     objective = LatencyObjective(bound, percentile)
-    if json_out and Path(json_out).exists() and not force:
-        raise ConfigError(f"--json {json_out!r} already exists; give another path or --force to overwrite it")
+    if json_out:
+        check_output(json_out, force, "--json")
     with Store(db, create=False) as store:
         run = store.load_run(run_id)
     keys = split_list(candidates) or [c.key for c in run.candidates if c.status == "ok"]
@@ -64,6 +62,6 @@ def batching(run_id, rate, bound, percentile, candidates, policies, arrivals, n_
     if json_out:
         doc = {"run_id": run.run_id, "arrival_rate_per_s": rate, "objective": {"percentile": percentile, "bound_s": bound},
                "candidates": {k: {"table": v["table"], "recommendation": v["recommendation"].to_dict()} for k, v in study.items()}}
-        Path(json_out).write_text(json.dumps(doc, indent=1, default=float) + "\n")
+        write_json(json_out, doc, force=force)
         click.echo(f"wrote {json_out}", err=True)
     return 0

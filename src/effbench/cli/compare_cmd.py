@@ -94,17 +94,15 @@ def compare(run_a, run_b, alpha, min_change, json_out, force, seed, db):
     [1/(1+x), 1+x], x = --min-change (5%: two runs of the same code on a shared machine
     differ by a few percent, which thousands of samples always find "significant").
     """
-    import json
-    from pathlib import Path
-
     from effbench.analysis.compare_runs import compare_runs
     from effbench.errors import ConfigError
     from effbench.store.db import Store
+    from effbench.store.files import check_output, write_json
 
     if not 0 < alpha < 1:
         raise ConfigError(f"--alpha must be strictly between 0 and 1; got {alpha}")
-    if json_out not in (None, "-") and Path(json_out).exists() and not force:
-        raise ConfigError(f"--json: {json_out!r} already exists; give --force to overwrite it or another path")
+    if json_out not in (None, "-"):
+        check_output(json_out, force, "--json")
     with Store(db, create=False) as store:
         a = store.load_run(run_a)
         b = store.load_run(run_b)
@@ -112,14 +110,11 @@ def compare(run_a, run_b, alpha, min_change, json_out, force, seed, db):
         raise ConfigError(f"--min-change must be a relative change >= 0 (0.05 = 5%); got {min_change}")
     result = compare_runs(a, b, alpha=alpha, min_change=min_change, seed=seed)
     if json_out == "-":
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        write_json("-", result.to_dict(), force=force, indent=2)
         return 0
     for block in render_comparison(result, confidence_pct=f"{1 - alpha:.0%}"):
         click.echo(block)
     if json_out is not None:
-        try:
-            Path(json_out).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-        except OSError as exc:
-            raise ConfigError(f"--json: cannot write {json_out!r}: {exc.strerror}") from None
+        write_json(json_out, result.to_dict(), force=force, indent=2)
         click.echo(f"wrote the comparison as JSON to {json_out}", err=True)
     return 0

@@ -74,12 +74,12 @@ def misnomer(csv_files, key, indicator_specs, label_specs, min_factor, min_other
       effbench misnomer --csv imagenet-models.csv --key id \\
         --indicator gmacs:min --indicator gpu_rtx3090_amp_samples_per_sec:max
     """
-    import json
     import os
 
     from effbench.analysis.misnomer import Indicator, misnomer_analysis
     from effbench.analysis.objectives import parse_objectives
     from effbench.errors import ConfigError
+    from effbench.store.files import check_output, write_json
     from effbench.store.tables import load_tables
 
     objectives = parse_objectives(indicator_specs, option="--indicator")
@@ -87,8 +87,8 @@ def misnomer(csv_files, key, indicator_specs, label_specs, min_factor, min_other
         raise ConfigError(f"--indicator: give at least 2 to compare, got {len(objectives)}")
     names = [o.name for o in objectives]
     labels = _parse_labels(label_specs, names)
-    if json_out and os.path.exists(json_out) and not force:
-        raise ConfigError(f"--json {json_out!r} already exists; give another path or --force to overwrite it")
+    if json_out:
+        check_output(json_out, force, "--json")
 
     keys, matrix, report = load_tables(list(csv_files), key, names)
     indicators = [Indicator(o.name, o.direction, label=labels.get(o.name)) for o in objectives]
@@ -114,14 +114,7 @@ def misnomer(csv_files, key, indicator_specs, label_specs, min_factor, min_other
             },
             **result.to_dict(),
         }
-        directory = os.path.dirname(os.path.abspath(json_out))
-        if not os.path.isdir(directory):
-            raise ConfigError(f"--json {json_out!r}: directory {directory!r} does not exist")
-        tmp = json_out + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, json_out)
+        write_json(json_out, payload, force=force, indent=2)
         click.echo(f"wrote {json_out}")
 
 

@@ -6,7 +6,6 @@ imported when the command runs.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -120,6 +119,7 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
     from effbench.analysis.objectives import oriented_matrix, parse_objectives
     from effbench.analysis.pareto import dominated_by, hardware_frontiers, nondominated_layers
     from effbench.errors import ConfigError
+    from effbench.store.files import check_output, write_json
     from effbench.store.tables import load_tables
 
     if run_id and csv_files:
@@ -130,8 +130,8 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
         raise ConfigError("--csv needs --key COLUMN (the column that identifies a model)")
     if run_id and (key or key_pattern):
         raise ConfigError("--key and --key-pattern apply to --csv tables, not to a RUN_ID")
-    if json_out and os.path.exists(json_out) and not force:
-        raise ConfigError(f"--json {json_out!r} exists; pass --force to overwrite it")
+    if json_out:
+        check_output(json_out, force, "--json")
     objectives = parse_objectives(objective_specs)
     hardware = _parse_hardware(hardware_specs)
     all_objectives = list(objectives)
@@ -259,13 +259,5 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
     _render(header, rows, title)
 
     if json_out:
-        mode = "w" if force else "x"
-        try:
-            with open(json_out, mode, encoding="utf-8") as fh:
-                json.dump(records, fh, indent=1)
-                fh.write("\n")
-        except FileExistsError:
-            raise ConfigError(f"--json {json_out!r} exists; pass --force to overwrite it") from None
-        except OSError as exc:
-            raise ConfigError(f"--json {json_out!r}: cannot write ({exc.strerror})") from None
+        write_json(json_out, records, force=force)
         click.echo(f"effbench: wrote {len(records)} rows to {json_out}", err=True)

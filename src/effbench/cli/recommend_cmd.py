@@ -5,8 +5,6 @@ Only click and the standard library are imported at module level.
 
 from __future__ import annotations
 
-import json
-import os
 
 import click
 
@@ -57,9 +55,10 @@ def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, m
     from effbench.analysis.selection import COST_ALIASES, Constraints, recommend as do_recommend
     from effbench.errors import ConfigError
     from effbench.store.db import Store
+    from effbench.store.files import check_output, write_json
 
-    if json_out and os.path.exists(json_out) and not force:
-        raise ConfigError(f"--json {json_out!r} exists; pass --force to overwrite it")
+    if json_out:
+        check_output(json_out, force, "--json")
     if min_accuracy is not None and max_loss is not None:
         raise ConfigError("--min-accuracy and --max-loss: give one of them, not both")
     max_costs = {}
@@ -102,13 +101,6 @@ def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, m
         for key, reason in rec.dropped:
             click.echo(f"effbench: left out {key}: {reason}", err=True)
     if json_out:
-        try:
-            with open(json_out, "w" if force else "x", encoding="utf-8") as fh:
-                json.dump({"run_id": run.run_id, **rec.to_dict()}, fh, indent=1, default=float)
-                fh.write("\n")
-        except FileExistsError:
-            raise ConfigError(f"--json {json_out!r} exists; pass --force to overwrite it") from None
-        except OSError as exc:
-            raise ConfigError(f"--json {json_out!r}: cannot write ({exc.strerror})") from None
+        write_json(json_out, {"run_id": run.run_id, **rec.to_dict()}, force=force)
         click.echo(f"effbench: wrote {json_out}", err=True)
     return 0

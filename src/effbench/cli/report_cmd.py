@@ -13,24 +13,6 @@ from effbench.cli.common import db_option
 _SUFFIX = {"html": ".html", "markdown": ".md", "latex": ".tex"}
 
 
-def _write(path: str, text: str, force: bool, option: str) -> None:
-    import os
-
-    from effbench.errors import ConfigError
-
-    if os.path.isdir(path):
-        raise ConfigError(f"{option} {path!r} is a directory; give a file path")
-    if os.path.exists(path) and not force:
-        raise ConfigError(f"{option} {path!r} already exists; give another path or --force to overwrite it")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ConfigError(f"{option} {path!r}: directory {directory!r} does not exist")
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 @click.command()
 @click.argument("run_id")
 @click.option("--format", "fmt", type=click.Choice(["html", "markdown", "latex"]), default="html", show_default=True,
@@ -58,9 +40,14 @@ def report(run_id, fmt, output, figures_dir, force, db):
       effbench report 2026 --figures figs/ --force
     """
     from effbench.store.db import Store
+    from effbench.store.files import check_output, write_output
 
     with Store(db, create=False) as store:
         run = store.load_run(run_id)
+    to_stdout = output == "-"
+    path = None if to_stdout else (output or f"effbench-report-{run.run_id}{_SUFFIX[fmt]}")
+    if path is not None:
+        check_output(path, force, "--output")  # before the rendering work
     if fmt == "html":
         _require("plotly", "--format html")
         from effbench.report.html import render_html
@@ -74,12 +61,10 @@ def report(run_id, fmt, output, figures_dir, force, db):
         from effbench.report.tables import render_latex
 
         text = render_latex(run)
-    to_stdout = output == "-"
     if to_stdout:
         click.echo(text, nl=False)
     else:
-        path = output or f"effbench-report-{run.run_id}{_SUFFIX[fmt]}"
-        _write(path, text, force, "--output")
+        write_output(path, text, force=force, option="--output")
         click.echo(f"wrote {path} ({len(text.encode('utf-8')) / 1e6:.2f} MB, {fmt}, run {run.run_id})")
     if figures_dir:
         _require("matplotlib", "--figures")

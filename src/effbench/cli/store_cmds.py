@@ -18,8 +18,10 @@ def print_run_summary(run, *, db_path=None, batches: bool = False):
     if batches:
         rows = [[r["candidate"], str(r["batch_size"]), fmt_seconds(r["latency_p50_s"]), fmt_seconds(r["latency_p99_s"]),
                  fmt_seconds(r["latency_p50_per_sample_s"]), fmt_si(r["throughput_samples_per_s"], "/s"), fmt_bytes(r["peak_memory_bytes"]),
+                 fmt_si(r["energy_per_sample_j"], "J") + ("~" if r["energy_provenance"] == "estimated" else ""),
                  str(r["n_samples"]), str(r["stop_reason"])] for r in batch_rows(run)]
-        text = render_table("per batch size", ["candidate", "batch", "p50/batch", "p99/batch", "p50/sample", "throughput", "peak mem", "samples", "stopped by"], rows)
+        text = render_table("per batch size", ["candidate", "batch", "p50/batch", "p99/batch", "p50/sample", "throughput", "mem/call",
+                                               "J/sample", "samples", "stopped by"], rows, caption="~: estimated energy")
         if text is not None:
             click.echo(text)
     from effbench.analysis.compare_runs import stability_report

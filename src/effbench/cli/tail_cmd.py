@@ -68,15 +68,15 @@ def analyze(times_file, thresholds, percentiles, grid, quantile, every, window, 
     standard deviation and best round of quality, beside the quality without deadline.
     """
     import csv
-    import json
     import os
 
     from effbench.analysis import tail as tq
     from effbench.errors import DataError
+    from effbench.store.files import check_output, write_json
 
     pcts = _parse_percentiles(percentiles)
-    if json_out and os.path.exists(json_out) and not force:
-        raise click.UsageError(f"--json: {json_out} exists; pass --force to overwrite it")
+    if json_out:
+        check_output(json_out, force, "--json")
     try:
         with open(times_file, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -106,11 +106,7 @@ def analyze(times_file, thresholds, percentiles, grid, quantile, every, window, 
             "round_ids": round_ids,
             "convergence": conv.to_dict(),
         }
-        tmp = json_out + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, json_out)
+        write_json(json_out, payload, force=force, indent=2)
         click.echo(f"wrote {json_out}")
 
 
@@ -197,14 +193,12 @@ def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, qu
     An instance is on time when time <= deadline; a late instance counts as wrong. The results
     are stored as a new run (see 'effbench show') unless --no-store.
     """
-    import json
-    import os
-
     from effbench.errors import ConfigError
+    from effbench.store.files import check_output, write_json
     from effbench.tail_api import TailConfig, measure_tail_suite, parse_candidate_keys
 
-    if json_out and os.path.exists(json_out) and not force:
-        raise click.UsageError(f"--json: {json_out} exists; pass --force to overwrite it")
+    if json_out:
+        check_output(json_out, force, "--json")
     if deadline_common is not None and not (deadline_common > 0 and deadline_common != float("inf")):
         raise ConfigError(f"--deadline-common: expected a positive number of seconds, got {deadline_common!r}")
     for t in thresholds:
@@ -236,11 +230,7 @@ def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, qu
             "candidates": {k: {"accuracy": result.accuracy[k], **rep} for k, rep in result.reports.items()},
             "failed": result.failed,
         }
-        tmp = json_out + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, json_out)
+        write_json(json_out, payload, force=force, indent=2)
         click.echo(f"wrote {json_out}")
     if result.run_id:
         click.echo(f"stored as run {result.run_id} in {result.db_path}  (effbench show {result.run_id})")

@@ -374,17 +374,7 @@ def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    return str(o)
-
-
 def _dumps(obj) -> str:
-    return json.dumps(obj, default=_json_default, allow_nan=True)
+    from effbench.store.files import json_default
+
+    return json.dumps(obj, default=json_default, allow_nan=True)

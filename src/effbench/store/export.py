@@ -17,28 +17,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-import os
 from pathlib import Path
 
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
-from effbench.store.db import CandidateRecord, Metric, RunRecord, SampleSet, _json_default
+from effbench.store.db import CandidateRecord, Metric, RunRecord, SampleSet
+from effbench.store.files import json_default, json_ready, write_output
 
 FORMAT = "effbench-run"
 JSON_SCHEMA_VERSION = 2
-
-
-def _clean(obj):
-    """JSON has no NaN/inf: write them as null."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 def run_to_dict(run: RunRecord, *, derived: bool = True) -> dict:
@@ -58,7 +46,7 @@ def run_to_dict(run: RunRecord, *, derived: bool = True) -> dict:
             "cost_table": [{k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in row.items()} for row in cost_table(run)],
             "batch_table": batch_rows(run),
         }
-    return _clean(json.loads(json.dumps(doc, default=_json_default)))
+    return json_ready(json.loads(json.dumps(doc, default=json_default)))
 
 
 def _upgrade_v1(doc: dict) -> dict:
@@ -160,18 +148,4 @@ def write_export(run: RunRecord, fmt: str, output, *, force: bool = False) -> Pa
         w.writeheader()
         w.writerows(run_to_csv_rows(run))
         text = buf.getvalue()
-    if output in (None, "-"):
-        import sys
-
-        sys.stdout.write(text)
-        return None
-    path = Path(output)
-    if path.exists() and not force:
-        raise ConfigError(f"--output {str(path)!r} already exists; give another path or --force to overwrite it")
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write --output {str(path)!r}: {exc.strerror}") from None
-    return path
+    return write_output(output, text, force=force, option="--output")
