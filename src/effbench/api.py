@@ -179,6 +179,8 @@ def _make_task(name, X, y, X_train=None, y_train=None):
 
     X = np.asarray(X)
     y = np.asarray(y)
+    if not np.issubdtype(X.dtype, np.number) and X.dtype != bool:
+        raise DataError(f"X must be numeric (it is passed to the models as float32); got dtype {X.dtype}")
     if X.ndim < 2:
         raise DataError(f"X must have one row per example (2-D or more); got shape {X.shape}")
     if X_train is None:
@@ -293,7 +295,8 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     list of Candidates. X, y: the evaluation inputs and labels (quality is computed on them; latency
     uses the first ``b`` rows for batch size ``b``). ``train_times``: optional name -> seconds you
     measured for training (recorded as measured). ``db``: the store file (default: see docs).
-    ``isolate=False`` runs in this process (for models that cannot be pickled). ``energy``: an
+    ``isolate=False`` runs in this process (for models that cannot be pickled; the thread limits it sets,
+    e.g. ``torch.set_num_threads(threads)``, then stay in force in this process). ``energy``: an
     :class:`EnergyConfig` (None to skip energy); ``carbon_region`` / ``carbon_g_per_kwh``: the grid's
     carbon intensity (default: the world average, see docs/energy.md).
     """
@@ -334,7 +337,9 @@ def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=No
         timing = QUICK_TIMING if quick else SUITE_TIMING
     if energy is None:
         energy = QUICK_ENERGY if quick else EnergyConfig()
-    carbon = resolve_carbon(carbon_region, carbon_g_per_kwh) if energy.enabled else None
+    carbon = resolve_carbon(carbon_region, carbon_g_per_kwh)  # validated even when energy is off
+    if not energy.enabled:
+        carbon = None
     from effbench.store.db import Store
 
     task = load_digits_task()

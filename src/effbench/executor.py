@@ -196,7 +196,7 @@ def plan_cells(keys: list[str], batch_sizes, repeats: int, seed: int) -> list[tu
 
 def plan_measurements(keys: list[str], batch_sizes, repeats: int, seed: int, energy: bool) -> list[tuple[str, str, int, int]]:
     """(kind, candidate, batch size, repeat) for every latency cell and, with energy, one energy cell per
-    candidate and batch size; all in one seeded random order (the latency order is :func:`plan_cells`'s)."""
+    candidate and batch size; all in one seeded random order (without energy, :func:`plan_cells`'s order)."""
     cells = [("latency", k, b, r) for k, b, r in plan_cells(keys, batch_sizes, repeats, seed)]
     if energy:
         cells += [("energy", k, int(b), 0) for k in keys for b in batch_sizes]
@@ -227,13 +227,19 @@ def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progre
         recorder.failed(key, reason, detail)
 
     try:
-        # 1. start every worker (they load in parallel), then wait for each
+        # 1. start every worker, hand each its candidate (they boot and unpickle in parallel), then wait for each
         for c in candidates:
             try:
                 workers[c.key] = (ProcessWorker if config.isolate else InlineWorker)(c, config.threads)
             except CandidateError as exc:
                 recorder.failed(c.key, str(exc), "")
                 failed.add(c.key)
+        for key, w in list(workers.items()):
+            if isinstance(w, ProcessWorker):
+                try:
+                    w.send_candidate()
+                except WorkerFailure as exc:
+                    fail(key, str(exc), exc.detail)
         for c in candidates:
             if c.key in failed:
                 progress(1, f"{c.key}: failed")

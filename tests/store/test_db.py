@@ -159,11 +159,35 @@ def test_json_errors_are_one_line(tmp_path):
 
 def test_csv_rows_carry_unit_and_provenance(tmp_path):
     with Store(tmp_path / "a.sqlite") as store:
-        run = store.load_run(_fill(store))
+        run_id = _fill(store)
+        store.add_metrics(run_id, [Metric("m/torch", "energy_per_sample_j", 2e-4, "J", "estimated", batch_size=1)])
+        run = store.load_run(run_id)
     rows = run_to_csv_rows(run)
     params = next(r for r in rows if r["metric"] == "params")
     assert (params["unit"], params["provenance"]) == ("count", "analytic")
+    energy = [r for r in rows if r["metric"].startswith("energy")]
+    assert [(r["metric"], r["unit"], r["provenance"]) for r in energy] == [("energy_per_sample_j", "J", "estimated")]
     p50 = next(r for r in rows if r["metric"] == "latency_p50_s" and r["batch_size"] == 1)
     assert p50["value"] == pytest.approx(1.5e-3) and p50["unit"] == "s"
     path = write_export(run, "csv", tmp_path / "run.csv")
     assert path.read_text().splitlines()[0] == "run_id,candidate,model,backend,batch_size,metric,value,unit,provenance"
+
+
+def test_import_is_all_or_nothing(tmp_path):
+    with Store(tmp_path / "a.sqlite") as store:
+        run = store.load_run(_fill(store))
+    run.metrics.append(Metric("m/torch", "x", 1.0, "s", "guessed"))
+    with Store(tmp_path / "b.sqlite") as other:
+        with pytest.raises(StoreError, match="provenance must be one of"):
+            other.import_run(run)
+        assert other.list_runs() == []  # nothing half-imported
+        run.metrics.pop()
+        other.import_run(run)
+        assert len(other.load_run(run.run_id).metrics) == 3
+
+
+def test_string_labels_are_kept_as_they_are(tmp_path):
+    with Store(tmp_path / "a.sqlite") as store:
+        run_id = _fill(store)
+        store.update_candidate(run_id, "m/torch", predictions=np.array(["cat", "dog", "cat"]))
+        assert store.load_run(run_id).candidate("m/torch").predictions == ["cat", "dog", "cat"]

@@ -83,6 +83,10 @@ class Candidate(ABC):
     def serialized(self) -> bytes:
         """The artefact one would ship (its length is the reported size)."""
 
+    def size_bytes(self) -> int:
+        """The reported size: the length of :meth:`serialized`."""
+        return len(self.serialized())
+
     def serialization_format(self) -> str:
         return "pickle"
 

@@ -17,13 +17,15 @@ from effbench.errors import ConfigError
 class CallableCandidate(Candidate):
     backend = "callable"
 
-    def __init__(self, model: str, fn, *, params: int | None = None, flops_per_sample: float | None = None, **kwargs):
+    def __init__(self, model: str, fn, *, params: int | None = None, flops_per_sample: float | None = None,
+                 size_bytes: int | None = None, **kwargs):
         super().__init__(model, **kwargs)
         if not callable(fn):
             raise ConfigError(f"candidate {model!r}: a callable candidate needs a callable f(X) -> labels; got {type(fn).__name__}")
         self.fn = fn
         self.params = params
         self.flops_per_sample = flops_per_sample
+        self.given_size_bytes = size_bytes
 
     def infer(self, prepared):
         return self.fn(prepared)
@@ -36,6 +38,17 @@ class CallableCandidate(Candidate):
 
     def serialized(self) -> bytes:
         return pickle.dumps(self.fn, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def size_bytes(self) -> int:
+        # pickling a function stores a reference to it, not the model it runs: no size unless given
+        if self.given_size_bytes is None:
+            from effbench.errors import CandidateError
+
+            raise CandidateError("a plain callable's size is unknown (its pickle is only a reference); give size_bytes= when you know it")
+        return int(self.given_size_bytes)
+
+    def serialization_format(self) -> str:
+        return "given by the user" if self.given_size_bytes is not None else "unknown"
 
     def flops(self, X_example):
         if self.flops_per_sample is None:

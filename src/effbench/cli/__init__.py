@@ -83,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         return _fail(exc.format_message().replace("\n", " ") + hint)
-    except click.exceptions.Abort:
-        click.echo("effbench: interrupted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        click.echo("effbench: interrupted; measurements already taken are kept in the store", err=True)
         return 130
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -92,9 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc.format_message())
     except EffbenchError as exc:
         return _fail(str(exc))
-    except KeyboardInterrupt:
-        click.echo("effbench: interrupted; measurements already taken are kept in the store", err=True)
-        return 130
     except BrokenPipeError:  # e.g. `effbench show | head`
         return 0
     return result if isinstance(result, int) else 0

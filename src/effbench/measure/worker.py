@@ -87,7 +87,7 @@ class WorkerState:
             # that does not know an operator) is recorded with its reason, never fatal
             for name, compute in (
                 ("params", c.param_count),
-                ("size_bytes", lambda: len(c.serialized())),
+                ("size_bytes", c.size_bytes),
                 ("flops", lambda: (lambda fc: None if fc is None else fc.to_dict())(c.flops(example))),
             ):
                 try:

@@ -251,14 +251,36 @@ class Store:
                 (status, _now(), _dumps(notes or []), run_id),
             )
 
+    # Each public writer commits on its own (an interrupted run keeps what was written); the _insert_*
+    # helpers write without committing, so import_run can put a whole run in one transaction.
+    def _insert_candidate(self, run_id: str, c: CandidateRecord):
+        self.conn.execute(
+            "INSERT OR REPLACE INTO candidates(run_id, key, model, backend, family, parent, status, error, info_json, predictions_json)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, c.key, c.model, c.backend, c.family, c.parent, c.status, c.error, _dumps(c.info),
+             None if c.predictions is None else _dumps(_labels(c.predictions))),
+        )
+
+    def _insert_metrics(self, run_id: str, metrics: list[Metric]):
+        for m in metrics:
+            if m.provenance not in PROVENANCES:
+                raise StoreError(f"metric {m.name!r}: provenance must be one of {', '.join(PROVENANCES)}; got {m.provenance!r}")
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO metrics(run_id, candidate, batch_size, name, value, unit, provenance, detail_json)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, m.candidate, int(m.batch_size), m.name, None if m.value is None else float(m.value), m.unit, m.provenance, _dumps(m.detail)) for m in metrics],
+        )
+
+    def _insert_samples(self, run_id: str, s: SampleSet):
+        values = np.ascontiguousarray(s.values, dtype="<f8")
+        self.conn.execute(
+            "INSERT OR REPLACE INTO samples(run_id, candidate, batch_size, kind, unit, n, data, meta_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, s.candidate, int(s.batch_size), s.kind, s.unit, int(values.size), values.tobytes(), _dumps(s.meta)),
+        )
+
     def add_candidate(self, run_id: str, c: CandidateRecord):
         with self.conn:
-            self.conn.execute(
-                "INSERT OR REPLACE INTO candidates(run_id, key, model, backend, family, parent, status, error, info_json, predictions_json)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, c.key, c.model, c.backend, c.family, c.parent, c.status, c.error, _dumps(c.info),
-                 None if c.predictions is None else _dumps(list(map(int, c.predictions)))),
-            )
+            self._insert_candidate(run_id, c)
 
     def update_candidate(self, run_id: str, key: str, *, status=None, error=None, info=None, predictions=None):
         with self.conn:
@@ -269,46 +291,37 @@ class Store:
                 old.update(info)
                 self.conn.execute("UPDATE candidates SET info_json=? WHERE run_id=? AND key=?", (_dumps(old), run_id, key))
             if predictions is not None:
-                self.conn.execute(
-                    "UPDATE candidates SET predictions_json=? WHERE run_id=? AND key=?",
-                    (_dumps([int(p) for p in np.asarray(predictions).ravel()]), run_id, key),
-                )
+                self.conn.execute("UPDATE candidates SET predictions_json=? WHERE run_id=? AND key=?",
+                                  (_dumps(_labels(predictions)), run_id, key))
 
     def add_metrics(self, run_id: str, metrics: list[Metric]):
-        for m in metrics:
-            if m.provenance not in PROVENANCES:
-                raise StoreError(f"metric {m.name!r}: provenance must be one of {', '.join(PROVENANCES)}; got {m.provenance!r}")
         with self.conn:
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO metrics(run_id, candidate, batch_size, name, value, unit, provenance, detail_json)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, m.candidate, int(m.batch_size), m.name, None if m.value is None else float(m.value), m.unit, m.provenance, _dumps(m.detail)) for m in metrics],
-            )
+            self._insert_metrics(run_id, metrics)
 
     def add_samples(self, run_id: str, s: SampleSet):
-        values = np.ascontiguousarray(s.values, dtype="<f8")
         with self.conn:
-            self.conn.execute(
-                "INSERT OR REPLACE INTO samples(run_id, candidate, batch_size, kind, unit, n, data, meta_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, s.candidate, int(s.batch_size), s.kind, s.unit, int(values.size), values.tobytes(), _dumps(s.meta)),
-            )
+            self._insert_samples(run_id, s)
 
     def import_run(self, run: RunRecord) -> str:
-        """Insert a whole run (e.g. loaded from JSON). Refuses a run id that is already stored."""
+        """Insert a whole run (e.g. loaded from JSON) in one transaction: all of it or nothing.
+        Refuses a run id that is already stored."""
         if self.conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run.run_id,)).fetchone():
             raise StoreError(f"run {run.run_id!r} is already in {str(self.path)!r}; nothing was imported")
-        with self.conn:
-            self.conn.execute(
-                "INSERT INTO runs(run_id, created_at, finished_at, status, suite, effbench_version, config_json, environment_json, task_json, notes_json)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run.run_id, run.created_at, run.finished_at, run.status, run.suite, run.effbench_version,
-                 _dumps(run.config), _dumps(run.environment), _dumps(run.task), _dumps(run.notes)),
-            )
-        for c in run.candidates:
-            self.add_candidate(run.run_id, c)
-        self.add_metrics(run.run_id, run.metrics)
-        for s in run.samples:
-            self.add_samples(run.run_id, s)
+        try:
+            with self.conn:
+                self.conn.execute(
+                    "INSERT INTO runs(run_id, created_at, finished_at, status, suite, effbench_version, config_json, environment_json, task_json, notes_json)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run.run_id, run.created_at or _now(), run.finished_at, run.status or "complete", run.suite, run.effbench_version,
+                     _dumps(run.config), _dumps(run.environment), _dumps(run.task), _dumps(run.notes)),
+                )
+                for c in run.candidates:
+                    self._insert_candidate(run.run_id, c)
+                self._insert_metrics(run.run_id, run.metrics)
+                for s in run.samples:
+                    self._insert_samples(run.run_id, s)
+        except (sqlite3.Error, TypeError, ValueError) as exc:
+            raise StoreError(f"run {run.run_id!r} could not be imported ({type(exc).__name__}: {exc}); nothing was imported") from None
         return run.run_id
 
     # -- reading -------------------------------------------------------------------------------------
@@ -368,6 +381,11 @@ class Store:
             run.samples.append(SampleSet(candidate=row[0], batch_size=row[1], kind=row[2], unit=row[3],
                                          values=np.frombuffer(row[4], dtype="<f8").copy(), meta=json.loads(row[5])))
         return run
+
+
+def _labels(predictions) -> list:
+    """Predicted labels as JSON values of their own type (ints, strings, floats), never truncated."""
+    return np.asarray(predictions).ravel().tolist()
 
 
 def _like_prefix(prefix: str) -> str:

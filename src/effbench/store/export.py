@@ -89,13 +89,18 @@ def run_from_dict(doc: dict, *, source: str = "<json>") -> RunRecord:
         run = RunRecord(**{k: r.get(k) for k in ("run_id", "created_at", "status", "suite", "finished_at", "effbench_version")},
                         config=r.get("config") or {}, environment=r.get("environment") or {}, task=r.get("task") or {}, notes=r.get("notes") or [])
         run.candidates = [CandidateRecord(**c) for c in doc["candidates"]]
-        run.metrics = [Metric(**{**m, "value": m["value"]}) for m in doc["metrics"]]
+        run.metrics = [Metric(**m) for m in doc["metrics"]]
         run.samples = [SampleSet(candidate=s["candidate"], batch_size=s["batch_size"], kind=s["kind"], unit=s["unit"],
                                  values=np.asarray(s["values"], dtype=float), meta=s.get("meta") or {}) for s in doc["samples"]]
     except (KeyError, TypeError) as exc:
         raise DataError(f"{source}: malformed effbench run export ({type(exc).__name__}: {exc})") from None
     if not run.run_id:
         raise DataError(f"{source}: the export has no run.run_id")
+    from effbench.store.db import PROVENANCES
+
+    bad = next((m for m in run.metrics if m.provenance not in PROVENANCES), None)
+    if bad is not None:
+        raise DataError(f"{source}: metric {bad.name!r} of {bad.candidate!r} has provenance {bad.provenance!r}; allowed: {', '.join(PROVENANCES)}")
     return run
 
 
@@ -112,6 +117,18 @@ def load_json(path) -> RunRecord:
     return run_from_dict(doc, source=str(path))
 
 
+# figures derived from the raw latency samples (the stored metrics, energy included, are written as they are)
+DERIVED_CSV_UNITS = {
+    "n_samples": "count",
+    "latency_p50_s": "s",
+    "latency_p90_s": "s",
+    "latency_p99_s": "s",
+    "latency_mean_s": "s",
+    "latency_p50_per_sample_s": "s",
+    "latency_p99_per_sample_s": "s",
+    "throughput_samples_per_s": "samples/s",
+}
+
 CSV_COLUMNS = ("run_id", "candidate", "model", "backend", "batch_size", "metric", "value", "unit", "provenance")
 
 
@@ -125,14 +142,12 @@ def run_to_csv_rows(run: RunRecord) -> list[dict]:
         model, backend = models.get(m.candidate, (m.candidate, ""))
         rows.append({"run_id": run.run_id, "candidate": m.candidate, "model": model, "backend": backend, "batch_size": m.batch_size or "",
                      "metric": m.name, "value": "" if m.value is None else m.value, "unit": m.unit, "provenance": m.provenance})
-    units = {"n_samples": "count", "throughput_samples_per_s": "samples/s"}
     for r in batch_rows(run):
         model, backend = models.get(r["candidate"], (r["candidate"], ""))
-        for name, value in r.items():
-            if name in ("candidate", "batch_size", "peak_memory_bytes", "stop_reason", "block_size"):
-                continue
+        for name, unit in DERIVED_CSV_UNITS.items():
+            value = r[name]
             rows.append({"run_id": run.run_id, "candidate": r["candidate"], "model": model, "backend": backend, "batch_size": r["batch_size"],
-                         "metric": name, "value": value, "unit": units.get(name, "s"), "provenance": "measured"})
+                         "metric": name, "value": value, "unit": unit, "provenance": "measured"})
     return rows
 
 

@@ -61,11 +61,19 @@ def write_output(path, text: str, *, force: bool, option: str) -> Path | None:
         sys.stdout.write(text)
         return None
     p = check_output(path, force, option)
-    tmp = p.with_name(p.name + ".tmp")
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.resolve().parent)
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a result file gets the usual permissions
         os.replace(tmp, p)
     except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise ConfigError(f"cannot write {option} {str(p)!r}: {exc.strerror}") from None
     return p
 

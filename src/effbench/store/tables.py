@@ -93,6 +93,10 @@ def read_csv(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
                 rows.append(row)
     except FileNotFoundError:
         raise DataError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{name}: is a folder, not a CSV file") from None
+    except OSError as exc:
+        raise DataError(f"{name}: cannot read ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:

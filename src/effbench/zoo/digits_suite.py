@@ -21,19 +21,24 @@ class ModelSpec:
     family: str
     framework: str                    # "sklearn" or "torch": how it is trained
     backends: tuple[str, ...]         # the backends it is benchmarked on
-    build: Callable                   # (task, quick) -> (fitted model, training facts)
+    prepare: Callable                 # (task, quick) -> fit; fit() -> (fitted model, training facts); only fit() is timed
     quick: bool = False               # part of the --quick suite
     description: str = ""
     info: dict = field(default_factory=dict)
 
 
 def _sk(factory):
-    def build(task, quick):
-        est = factory()
-        est.fit(task.X_train, task.y_train)
-        return est, {"estimator": type(est).__name__, "params": {k: v for k, v in est.get_params().items() if isinstance(v, (int, float, str, bool, type(None)))}}
+    def prepare(task, quick):
+        est = factory()  # imports and construction: not part of the training time
 
-    return build
+        def fit():
+            est.fit(task.X_train, task.y_train)
+            return est, {"estimator": type(est).__name__,
+                         "params": {k: v for k, v in est.get_params().items() if isinstance(v, (int, float, str, bool, type(None)))}}
+
+        return fit
+
+    return prepare
 
 
 def _logreg():
@@ -67,17 +72,23 @@ def _knn():
 
 
 def _torch(net_name: str, epochs: int, quick_epochs: int, lr: float):
-    def build(task, quick):
+    def prepare(task, quick):
         import torch
 
         from effbench.zoo import nets
-        from effbench.zoo.training import train_torch_classifier
+        from effbench.zoo.training import train_torch_classifier, warm_up_torch
 
+        warm_up_torch()  # torch's one-time start-up stays out of the first model's training time
         torch.manual_seed(SEED)
         module = getattr(nets, net_name)()
-        return train_torch_classifier(module, task.X_train, task.y_train, epochs=quick_epochs if quick else epochs, lr=lr, seed=SEED, threads=TRAIN_THREADS)
 
-    return build
+        def fit():
+            return train_torch_classifier(module, task.X_train, task.y_train, epochs=quick_epochs if quick else epochs,
+                                          lr=lr, seed=SEED, threads=TRAIN_THREADS)
+
+        return fit
+
+    return prepare
 
 
 # One thread for training: deterministic, and on a small shared machine faster than two
@@ -223,9 +234,10 @@ def build_candidates(task, selection, *, quick: bool = False, on_progress=None, 
         if on_progress:
             on_progress(f"training {spec.name}")
         with threadpool_limits(limits=TRAIN_THREADS):
+            fit = spec.prepare(task, quick)
             token = energy_meter.begin() if energy_meter is not None else None
             t0 = clock()
-            model, facts = spec.build(task, quick)
+            model, facts = fit()
             train_time_s = clock() - t0
             reading = energy_meter.end(token) if energy_meter is not None else None
         training[spec.name] = {"train_time_s": train_time_s, "framework": spec.framework, "train_threads": TRAIN_THREADS, **facts}

@@ -5,6 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 
+def warm_up_torch() -> None:
+    """One throwaway forward, backward and Adam step on a tiny model: torch initialises its kernels,
+    autograd engine and optimizer code once per process, and that cost is not any model's training."""
+    import torch
+
+    state = torch.random.get_rng_state()
+    layer = torch.nn.Linear(4, 2)
+    opt = torch.optim.Adam(layer.parameters())
+    torch.nn.functional.cross_entropy(layer(torch.zeros(3, 4)), torch.zeros(3, dtype=torch.long)).backward()
+    opt.step()
+    torch.random.set_rng_state(state)
+
+
 def train_torch_classifier(module, X, y, *, epochs: int, lr: float = 3e-3, batch_size: int = 64, seed: int = 0, threads: int | None = None, weight_decay: float = 0.0):
     """Train with Adam and cross-entropy on CPU, deterministically for a given seed and thread count.
 
