@@ -143,3 +143,17 @@ def test_min_change_margin_separates_drift_from_real_changes():
     assert "outside [1/1.05, 1.05]" in default.rule and "excludes 1" in strict.rule
     with pytest.raises(ConfigError, match="min_change"):
         compare_runs(a, b, min_change=-0.1)
+
+
+def test_a_run_wide_drift_is_divided_out_on_request():
+    cells = {(f"m{i}/torch", b): (1e-3 * (i + 1), 0.1, 800) for i in range(5) for b in (1, 8)}
+    a = make_run("A", cells, seed=21)
+    drifted = {k: (v[0] * 0.9,) + v[1:] for k, v in cells.items()}   # the whole machine 10% faster
+    drifted[("m0/torch", 1)] = (1e-3 * 1.2 * 0.9, 0.1, 800)          # and one cell 20% slower on top
+    b = make_run("B", drifted, seed=22)
+    plain = compare_runs(a, b)
+    assert plain.drift is None and plain.n_faster >= 8               # every drifted cell looks faster
+    adjusted = compare_runs(a, b, adjust_drift=True)
+    assert adjusted.drift == pytest.approx(0.9 * 1.2 ** 0.1, rel=0.03)
+    assert [(c.candidate, c.batch_size) for c in adjusted.cells if c.change != "same"] == [("m0/torch", 1)]
+    assert "run-wide shift" in adjusted.rule and adjusted.to_dict()["drift"] == adjusted.drift

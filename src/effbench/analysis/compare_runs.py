@@ -141,6 +141,7 @@ class RunComparison:
     test: str = MWU_TEST
     correction: str = CORRECTION
     rule: str = SIGNIFICANCE_RULE
+    drift: float | None = None          # run-wide shift B/A divided out first (adjust_drift), else None
 
     @property
     def n_slower(self) -> int:
@@ -168,6 +169,7 @@ class RunComparison:
             "test": self.test,
             "correction": self.correction,
             "rule": self.rule,
+            "drift": self.drift,
             "summary": {
                 "n_compared": len(self.cells),
                 "n_slower": self.n_slower,
@@ -205,19 +207,30 @@ def ratio_distribution(ratios) -> RatioDistribution | None:
 
 
 def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAULT_MIN_CHANGE, n_boot: int = 2000,
-                 seed: int = 0, quantiles=(0.5, 0.9, 0.99)) -> RunComparison:
-    """Compare run B with run A (the baseline) on every cell both have; see the module docstring."""
+                 seed: int = 0, quantiles=(0.5, 0.9, 0.99), adjust_drift: bool = False) -> RunComparison:
+    """Compare run B with run A (the baseline) on every cell both have; see the module docstring.
+
+    ``adjust_drift``: first divide run B's samples by the run-wide shift, the geometric mean of the
+    cells' ratios of medians, so a cell is flagged only when it moved relative to the rest of the
+    run (when the whole machine became a few percent faster or slower between the runs, that shift
+    is reported as ``drift`` instead of flagging every cell).
+    """
     if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and 0 < alpha < 1):
         raise ConfigError(f"alpha must be a number strictly between 0 and 1; got {alpha!r}")
     if not (isinstance(min_change, (int, float)) and not isinstance(min_change, bool) and 0 <= min_change < 10):
-        raise ConfigError(f"min_change must be a relative change >= 0 (0.05 = 5%); got {min_change!r}")
+        raise ConfigError(f"min_change must be a relative change in [0, 10) (0.05 = 5%); got {min_change!r}")
     hi_band, lo_band = 1.0 + min_change, 1.0 / (1.0 + min_change)
     cells_a, cells_b = latency_cells(run_a), latency_cells(run_b)
     common = sorted(set(cells_a) & set(cells_b))
+    drift = 1.0
+    if adjust_drift and common:
+        shift = ratio_distribution([np.median(cells_b[k].values) / np.median(cells_a[k].values) for k in common])
+        drift = shift.geometric_mean if shift is not None else 1.0
     raw = []
     for i, key in enumerate(common):
         sa, sb = cells_a[key], cells_b[key]
-        raw.append((key, sa, sb, compare(sa.values, sb.values, alpha=alpha, n_boot=n_boot, seed=seed + i, quantiles=quantiles)))
+        raw.append((key, sa, sb, compare(sa.values, np.asarray(sb.values) / drift, alpha=alpha, n_boot=n_boot, seed=seed + i,
+                                         quantiles=quantiles)))
     rejects = holm_bonferroni([c.p_value for *_, c in raw], alpha) if raw else []
     cells = []
     for ((cand, b), sa, sb, comp), reject in zip(raw, rejects):
@@ -234,7 +247,8 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
         ))
     return RunComparison(
         run_a=run_a.run_id, run_b=run_b.run_id, alpha=float(alpha), cells=cells, min_change=float(min_change),
-        rule=significance_rule(min_change),
+        rule=significance_rule(min_change) + (f"; run B's samples divided by the run-wide shift {drift:.4f} first" if adjust_drift else ""),
+        drift=drift if adjust_drift else None,
         only_in_a=sorted(set(cells_a) - set(cells_b)), only_in_b=sorted(set(cells_b) - set(cells_a)),
         setup_differences=setup_differences(run_a, run_b),
     )

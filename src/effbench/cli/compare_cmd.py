@@ -65,6 +65,8 @@ def summary_line(result) -> str:
     line = (f"summary: {n} cells compared: {result.n_slower} significantly slower, {result.n_faster} significantly faster "
             f"({result.share_significant:.1%} flagged: Holm-Bonferroni at alpha {result.alpha:g}, "
             f"change beyond {result.min_change:.0%})")
+    if result.drift is not None:
+        line += f"; run-wide shift B/A {result.drift:.3f} divided out first (ratios below are relative to it)"
     if dist is not None:
         line += (f"; ratio of medians B/A: min {dist.min:.3f}, median {dist.median:.3f}, max {dist.max:.3f}, "
                  f"IQR {dist.iqr:.3f} ({dist.q25:.3f}-{dist.q75:.3f}), geometric mean {dist.geometric_mean:.3f}")
@@ -79,11 +81,14 @@ def summary_line(result) -> str:
 @click.option("--min-change", "min_change", type=float, default=0.05, show_default=True,
               help="Smallest relative change worth a flag: the interval of the ratio of medians must lie outside "
                    "[1/(1+x), 1+x]. 0: any change the test supports.")
+@click.option("--adjust-drift", "adjust_drift", is_flag=True,
+              help="Divide run B by the run-wide shift (geometric mean of the cells' ratios) first: flag only cells that "
+                   "moved relative to the rest, when the whole machine got faster or slower between the runs.")
 @click.option("--json", "json_out", metavar="OUT", default=None, help="Also write every cell as JSON to OUT ('-': JSON on standard output instead of the table).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
 @db_option
-def compare(run_a, run_b, alpha, min_change, json_out, force, seed, db):
+def compare(run_a, run_b, alpha, min_change, adjust_drift, json_out, force, seed, db):
     """Compare two runs: per candidate and batch size, the ratio B/A of median, p90 and p99 latency
     with bootstrap confidence intervals, and whether B is significantly slower or faster.
 
@@ -107,8 +112,8 @@ def compare(run_a, run_b, alpha, min_change, json_out, force, seed, db):
         a = store.load_run(run_a)
         b = store.load_run(run_b)
     if not 0 <= min_change < 10:
-        raise ConfigError(f"--min-change must be a relative change >= 0 (0.05 = 5%); got {min_change}")
-    result = compare_runs(a, b, alpha=alpha, min_change=min_change, seed=seed)
+        raise ConfigError(f"--min-change must be a relative change in [0, 10) (0.05 = 5%); got {min_change}")
+    result = compare_runs(a, b, alpha=alpha, min_change=min_change, seed=seed, adjust_drift=adjust_drift)
     if json_out == "-":
         write_json("-", result.to_dict(), force=force, indent=2)
         return 0
