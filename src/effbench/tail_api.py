@@ -144,12 +144,15 @@ class TailConfig:
 
 
 def _time_stats(batch_times: np.ndarray) -> dict:
-    from effbench.analysis.tail import QUANTILE_METHOD
+    """Latency summary per batch call. The percentiles use :func:`effbench.analysis.stats.quantile`
+    (numpy's ``linear``), the method of the cost table's p50/p90/p99, so the two agree; the
+    deadlines at percentiles (``thresholds``) keep the tail analysis's ``inverted_cdf``."""
+    from effbench.analysis.stats import quantile
 
     v = np.asarray(batch_times, dtype=float).ravel()
-    qs = np.quantile(v, [0.5, 0.9, 0.99], method=QUANTILE_METHOD)
-    return {"p50_s": float(qs[0]), "p90_s": float(qs[1]), "p99_s": float(qs[2]),
-            "mean_s": float(v.mean()), "min_s": float(v.min()), "max_s": float(v.max()), "n": int(v.size)}
+    return {"p50_s": float(quantile(v, 0.5)), "p90_s": float(quantile(v, 0.9)), "p99_s": float(quantile(v, 0.99)),
+            "mean_s": float(v.mean()), "min_s": float(v.min()), "max_s": float(v.max()), "n": int(v.size),
+            "percentile_method": "linear"}
 
 
 def tail_report(fit, holdout, y, convergence, config: TailConfig, *, common_deadline_s: float | None = None) -> dict:
@@ -297,6 +300,13 @@ class TailMeasurement:
         from effbench.measure.rounds import RoundsData
 
         return RoundsData.concat([self.fit, self.holdout]) if self.holdout is not None else self.fit
+
+    def own_p99_s(self) -> float:
+        """The own-p99 deadline (the same value as ``report()["own_p99"]["threshold_s"]``), without
+        the prediction's simulation: the p99 of the per-instance times of the rounds the rule used."""
+        from effbench.analysis.tail import select_thresholds
+
+        return select_thresholds(self.fit.instance_times(self.config.time_kind), (), (99.0,), 0)[0].value_s
 
     @property
     def accuracy(self) -> float:
@@ -450,9 +460,12 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
     the suite (``quick``: the quick suite). ``common_deadline_s``: one deadline for every
     candidate; default: the median of their own p99 deadlines. With ``store=True`` the results
     go into a new run of the store (``db``): one candidate record per candidate with
-    ``info["tail"]``, its predictions (first timed round), accuracy/f1_macro and train_time_s
-    metrics, and the raw per-batch round times as sample sets ``tail_e2e_per_batch`` /
-    ``tail_inference_per_batch`` (values: rounds x batches, row-major).
+    ``info["tail"]``, its predictions (first timed round), accuracy/f1_macro metrics, the training
+    metrics as ``effbench run`` writes them, and the raw per-batch round times as sample sets
+    ``tail_e2e_per_batch`` / ``tail_inference_per_batch`` (values: rounds x batches, row-major).
+    The store is opened and checked before any training. Each candidate's report is computed
+    once: when every candidate is measured (the default common deadline needs every own p99),
+    or as soon as it is measured when ``common_deadline_s`` is given.
     """
     from effbench.executor import CommandError, WorkerFailure
     from effbench.tasks.digits import load_digits_task
@@ -464,6 +477,10 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
         common_deadline_s = _positive_seconds(common_deadline_s, "--deadline-common")
     pairs = parse_candidate_keys(candidates or [])
     selection = _selection(pairs, quick)
+    if store:
+        from effbench.store.db import Store
+
+        Store(db).close()  # fail fast, before training: a folder or a file that is not an effbench store
     task = load_digits_task()
     built, training = build_candidates(task, selection, quick=quick, on_progress=log)
 
@@ -472,11 +489,18 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
     if store:
         store_ctx, run_id = _open_run(db, task, config, quick, common_deadline_s)
     measurements, failed = [], {}
+    reports: dict[str, dict] = {}  # key -> report; each computed once (its prediction simulates n_simulated rounds)
+    origin = "user" if common_deadline_s is not None else "none"
     status = "failed"
     try:
+        recorder = None
+        if store_ctx:
+            from effbench.api import _StoreRecorder
+
+            recorder = _StoreRecorder(store_ctx, run_id, task, training)
         for c in built:
             if store_ctx:
-                _add_candidate(store_ctx, run_id, c, training, task)
+                _add_candidate(store_ctx, run_id, c, recorder)
             log(f"measuring {c.key}")
             try:
                 m = _measure_candidate(c, task.X_test, task.y_test, config, log)
@@ -488,22 +512,18 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
                                                info={"traceback": getattr(exc, "traceback", "")})
                 continue
             measurements.append(m)
+            if origin == "user":  # the deadline is known: this report is the final one
+                reports[m.key] = {**m.report(common_deadline_s), "common_deadline_origin": origin}
             if store_ctx:
-                _store_measurement(store_ctx, run_id, m, task, m.report(common_deadline_s))
-        if measurements:
-            origin = "user"
-            if common_deadline_s is None:
-                p99 = {m.key: m.report()["own_p99"]["threshold_s"] for m in measurements}
-                common_deadline_s = common_deadline(p99)
-                origin = "median of own p99"
-        else:
-            origin = "user" if common_deadline_s is not None else "none"
-        reports = {m.key: m.report(common_deadline_s) for m in measurements}
-        for rep in reports.values():
-            rep["common_deadline_origin"] = origin
-        if store_ctx:
-            for m in measurements:
-                store_ctx.update_candidate(run_id, m.key, info={"tail": reports[m.key]})
+                _store_measurement(store_ctx, run_id, m, task, reports.get(m.key))
+        if measurements and origin != "user":
+            common_deadline_s = common_deadline({m.key: m.own_p99_s() for m in measurements})
+            origin = "median of own p99"
+        for m in measurements:
+            if m.key not in reports:
+                reports[m.key] = {**m.report(common_deadline_s), "common_deadline_origin": origin}
+                if store_ctx:
+                    store_ctx.update_candidate(run_id, m.key, info={"tail": reports[m.key]})
         status = "complete"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -513,6 +533,8 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
             from effbench.measure.environment import load_average
 
             notes = [] if status == "complete" else [f"tail measurement {status}; results measured before are kept"]
+            if status != "complete":
+                _store_partial_reports(store_ctx, run_id, measurements, reports, notes)
             store_ctx.finish_run(run_id, status, notes, environment_after={"load_average_after": load_average()})
             db_path = str(store_ctx.path)
             store_ctx.close()
@@ -543,24 +565,37 @@ def _open_run(db, task, config, quick, common_deadline_s):
     return store, run_id
 
 
-def _add_candidate(store, run_id, c, training, task):
-    from effbench.store.db import CandidateRecord, Metric
+def _add_candidate(store, run_id, c, recorder):
+    """The candidate's record and its training metrics, written by the run's own recorder
+    (:meth:`effbench.api._StoreRecorder.training_metrics`: ``train_time_s``, and ``train_energy_j``
+    when training energy was measured), so both commands store them the same way."""
+    from effbench.store.db import CandidateRecord
 
     store.add_candidate(run_id, CandidateRecord(c.key, c.model, c.backend, c.family, c.parent, "running", info=c.describe()))
-    facts = training.get(c.model)
-    if facts:
-        note = "wall time of training the model" + (" (shared with its source model; this backend is an export)" if c.parent else "")
-        store.add_metrics(run_id, [Metric(c.key, "train_time_s", facts["train_time_s"], "s", "measured",
-                                          detail={"note": note})])
+    recorder.training_metrics(c)
 
 
-def _store_measurement(store, run_id, m: TailMeasurement, task, report: dict):
+def _store_partial_reports(store, run_id, measurements, reports, notes):
+    """After an interruption or a failure: the report of every measured candidate, so the results
+    measured before are kept. A report not yet computed is computed here, without a common
+    deadline (not every candidate's own p99 is known)."""
+    try:
+        for m in measurements:
+            rep = reports.get(m.key)
+            if rep is None:
+                rep = {**m.report(None), "common_deadline_origin": "none (run not complete)"}
+            store.update_candidate(run_id, m.key, info={"tail": rep})
+    except Exception as exc:  # keep the original error; say what could not be stored
+        notes.append(f"tail reports of the measured candidates could not be stored: {exc}")
+
+
+def _store_measurement(store, run_id, m: TailMeasurement, task, report: dict | None):
     from effbench.store.db import Metric, SampleSet
     from effbench.tasks.base import quality_metrics
 
     data = m.all_rounds()
     first = data.predictions[0]
-    store.update_candidate(run_id, m.key, status="ok", predictions=first, info={"tail": report})
+    store.update_candidate(run_id, m.key, status="ok", predictions=first, info=None if report is None else {"tail": report})
     detail = {"n_examples": int(len(first)), "split": "test", "note": "first timed round; no deadline"}
     store.add_metrics(run_id, [Metric(m.key, k, v, "ratio", "measured", 0, detail)
                                for k, v in quality_metrics(task.y_test, first).items()])

@@ -169,6 +169,20 @@ def test_batch_size_table():
     assert rows[1]["energy_per_sample_j"] == pytest.approx(1.0)
 
 
+def test_batch_size_table_uses_the_median_like_the_cost_table():
+    # skewed: median 2 ms, mean 4 ms; throughput and latency per sample from the p50 (b / p50),
+    # capacity (what the simulation's stability uses) from the mean
+    prof = make_profiles({4: [0.001, 0.002, 0.009]}, {4: 1.0})
+    (row,) = batch_size_table(prof)
+    assert row["batch_latency_p50_s"] == pytest.approx(0.002)
+    assert row["batch_latency_p99_s"] == pytest.approx(np.quantile([0.001, 0.002, 0.009], 0.99))
+    assert row["batch_latency_mean_s"] == pytest.approx(0.004)
+    assert row["throughput_per_s"] == pytest.approx(2000.0)
+    assert row["per_sample_latency_s"] == pytest.approx(0.0005)
+    assert row["capacity_per_s"] == pytest.approx(1000.0)
+    assert simulate_fixed(prof, 4, 500.0, n_requests=1_000).capacity_per_s == pytest.approx(row["capacity_per_s"])
+
+
 @pytest.mark.parametrize("rate", [0.0, -1.0, float("nan"), float("inf")])
 def test_bad_arrival_rate(rate):
     prof = constant_profiles({1: 0.001}, {1: 1.0})

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from effbench.analysis.run_misnomer import RUN_INDICATORS, run_indicator_table, run_misnomer
+from effbench.analysis.run_misnomer import RUN_COLUMNS, RUN_INDICATORS, run_indicator_table, run_misnomer
 from effbench.errors import DataError
 from effbench.store.db import CandidateRecord, Metric, RunRecord, SampleSet
 
@@ -45,13 +45,13 @@ def _pair(res, x, y):
     return next(p for p in res.contradictions if (p.x, p.y) == (x, y))
 
 
-def test_indicator_table_reads_the_cost_table():
-    names, values, provs = run_indicator_table(_run(ROWS))
-    assert names == ["a/x", "b/x", "c/x", "d/x"]
+def test_indicator_table_reads_the_run_table():
+    names, values, provs, dropped = run_indicator_table(_run(ROWS))
+    assert names == ["a/x", "b/x", "c/x", "d/x"] and dropped == []
     assert values["params"].tolist() == [1000, 2000, 4000, 8000]
-    assert values["latency_p50_b1_s"].tolist() == pytest.approx([8e-3, 4e-3, 2e-3, 1e-3])
-    assert values["best_throughput_per_s"].tolist() == pytest.approx([125, 250, 500, 1000])
-    assert provs["params"] == ["analytic"] * 4 and provs["latency_p50_b1_s"] == ["measured"] * 4
+    assert values["latency_p50_s_b1"].tolist() == pytest.approx([8e-3, 4e-3, 2e-3, 1e-3])
+    assert values["best_throughput_samples_per_s"].tolist() == pytest.approx([125, 250, 500, 1000])
+    assert provs["params"] == ["analytic"] * 4 and provs["latency_p50_s_b1"] == ["measured"] * 4
 
 
 def test_known_correlations_and_contradictions():
@@ -60,19 +60,19 @@ def test_known_correlations_and_contradictions():
     # same order on params and FLOPs, both :min -> oriented +1
     assert _corr(res, "params", "flops_per_sample").kendall_oriented == pytest.approx(1.0)
     # fewer params = slower: goodness on params and on latency always disagree
-    c = _corr(res, "params", "latency_p50_b1_s")
+    c = _corr(res, "params", "latency_p50_s_b1")
     assert c.kendall_oriented == pytest.approx(-1.0) and c.kendall_raw == pytest.approx(-1.0)
     assert c.spearman_oriented == pytest.approx(-1.0)
     # latency :min and throughput :max agree perfectly
-    assert _corr(res, "latency_p50_b1_s", "best_throughput_per_s").kendall_oriented == pytest.approx(1.0)
+    assert _corr(res, "latency_p50_s_b1", "best_throughput_samples_per_s").kendall_oriented == pytest.approx(1.0)
     # every pair of the 4 candidates contradicts on params vs latency (factors 2..8 both ways)
-    p = _pair(res, "params", "latency_p50_b1_s")
+    p = _pair(res, "params", "latency_p50_s_b1")
     assert (p.count, p.n_pairs) == (6, 6)
     assert p.top[0].text == "a/x needs 8.0x fewer parameters than d/x but is 8.0x slower (p50 latency at batch 1)"
     # constant peak memory: correlation undefined, no contradiction
-    m = _corr(res, "params", "peak_rss_b1_bytes")
+    m = _corr(res, "params", "peak_rss_bytes_b1")
     assert math.isnan(m.kendall_oriented)
-    assert _pair(res, "params", "peak_rss_b1_bytes").count == 0
+    assert _pair(res, "params", "peak_rss_bytes_b1").count == 0
 
 
 def test_missing_indicators_and_candidates_are_dropped_with_reasons():
@@ -86,6 +86,42 @@ def test_missing_indicators_and_candidates_are_dropped_with_reasons():
     assert d["run_id"] == "r1" and d["dropped_candidates"][0]["candidate"] == "e/x"
 
 
+def test_names_are_those_of_run_table_and_pareto():
+    from effbench.analysis.run_table import default_direction, run_objective_table
+
+    run = _run(ROWS)
+    names = [i.name for i in RUN_INDICATORS]
+    assert set(names) == set(RUN_COLUMNS)
+    keys, X, _ = run_objective_table(run, names)  # every default indicator is a run_table name
+    _, values, _, _ = run_indicator_table(run)
+    for j, n in enumerate(names):
+        assert values[n].tolist() == pytest.approx(X[:, j].tolist())
+    assert all(i.direction == default_direction(i.name) for i in RUN_INDICATORS)
+
+
+def test_failed_candidates_are_left_out_with_their_error():
+    run = _run(ROWS + [("f/x", 16_000, 32_000, 0.99, 100e6, 5e-4)])
+    run.candidates[-1].status, run.candidates[-1].error = "failed", "worker crashed"
+    rm = run_misnomer(run)
+    assert "f/x" not in rm.names
+    assert ("f/x", "candidate failed: worker crashed") in rm.dropped_candidates
+    names, _, _, dropped = run_indicator_table(run)
+    assert "f/x" not in names and dropped == [("f/x", "candidate failed: worker crashed")]
+
+
+def test_other_run_table_indicators_and_p99_9():
+    from effbench.analysis.misnomer import Indicator
+
+    run = _run(ROWS)
+    inds = (Indicator("params", "min"), Indicator("latency_p99_9_s_b1", "min"), Indicator("latency_p99.9_s_b1", "min"))
+    _, values, provs, _ = run_indicator_table(run, [i.name for i in inds])
+    assert values["latency_p99_9_s_b1"].tolist() == pytest.approx([8e-3, 4e-3, 2e-3, 1e-3])
+    assert values["latency_p99_9_s_b1"].tolist() == values["latency_p99.9_s_b1"].tolist()
+    assert provs["latency_p99_9_s_b1"] == ["measured"] * 4
+    rm = run_misnomer(run, indicators=inds)
+    assert len(rm.result.indicators) == 3
+
+
 def test_too_few_candidates_is_a_data_error():
     with pytest.raises(DataError, match="at least 3 candidates"):
         run_misnomer(_run(ROWS[:2]))
@@ -93,6 +129,6 @@ def test_too_few_candidates_is_a_data_error():
 
 def test_default_indicators_and_directions():
     assert [(i.name, i.direction) for i in RUN_INDICATORS] == [
-        ("params", "min"), ("flops_per_sample", "min"), ("size_bytes", "min"), ("latency_p50_b1_s", "min"),
-        ("best_throughput_per_s", "max"), ("peak_rss_b1_bytes", "min"), ("accuracy", "max"),
+        ("params", "min"), ("flops_per_sample", "min"), ("size_bytes", "min"), ("latency_p50_s_b1", "min"),
+        ("best_throughput_samples_per_s", "max"), ("peak_rss_bytes_b1", "min"), ("accuracy", "max"),
     ]

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from effbench.analysis.run_table import available_indicators, default_direction, run_objective_table
+from effbench.analysis.run_table import (
+    available_indicators,
+    default_direction,
+    indicator_provenance,
+    is_known_indicator,
+    latency_quantile,
+    run_noise,
+    run_objective_table,
+)
+from effbench.analysis.stats import quantile_key
 from effbench.errors import ConfigError, DataError
 from effbench.store.db import CandidateRecord, Metric, RunRecord, SampleSet
 
@@ -22,7 +31,9 @@ def make_run():
     for key, acc, params in (("a/torch", 1.0, 120), ("a.prune50u/torch", 0.75, 120), ("b/sklearn", 0.75, 10)):
         run.metrics += [Metric(key, "accuracy", acc, "ratio", "measured"), Metric(key, "params", params, "count", "analytic"),
                         Metric(key, "peak_rss_bytes", 1000.0 + params, "bytes", "measured", batch_size=1)]
-    run.metrics.append(Metric("a/torch", "energy_per_sample_j", 0.5, "J", "estimated"))
+    # as api._StoreRecorder.energy stores it: per batch size only
+    run.metrics.append(Metric("a/torch", "energy_per_sample_j", 0.5, "J", "estimated", batch_size=1))
+    run.metrics.append(Metric("a/torch", "train_energy_j", 40.0, "J", "measured"))
     run.samples = [
         SampleSet("a/torch", 1, "latency_per_call", "s", np.arange(1, 101, dtype=float) * 1e-3),
         SampleSet("a/torch", 10, "latency_per_call", "s", np.full(5, 2e-2)),
@@ -47,8 +58,8 @@ def test_values_and_report():
 
 
 def test_missing_values_are_dropped_with_reason_and_estimates_noted():
-    keys, X, rep = run_objective_table(make_run(), ["accuracy", "throughput_samples_per_s_b10", "energy_per_sample_j"])
-    assert keys == ["a/torch"] and X[0, 1] == pytest.approx(10 / 2e-2)
+    keys, X, rep = run_objective_table(make_run(), ["accuracy", "throughput_samples_per_s_b10", "energy_per_sample_j_b1"])
+    assert keys == ["a/torch"] and X[0, 1] == pytest.approx(10 / 2e-2) and X[0, 2] == 0.5
     reasons = {d.key: d.reason for d in rep.dropped}
     assert "no latency samples at batch 10" in reasons["b/sklearn"]
     assert any("estimated" in n and "energy_per_sample_j" in n for n in rep.notes)
@@ -65,6 +76,69 @@ def test_errors():
         run_objective_table(run, ["latency_s"])
     run.candidates[0].status = "failed"  # the only candidate with an energy value
     with pytest.raises(DataError, match="no candidate has every indicator"):
-        run_objective_table(run, ["energy_per_sample_j"])
+        run_objective_table(run, ["energy_per_sample_j_b1"])
     assert "latency_p99_s_b10" in available_indicators(run) and "peak_rss_bytes_b1" in available_indicators(run)
     assert default_direction("accuracy") == "max" and default_direction("latency_p99_s_b1") == "min"
+
+
+def test_per_batch_metric_needs_its_batch_suffix():
+    run = make_run()
+    assert is_known_indicator(run, "energy_per_sample_j_b1") and is_known_indicator(run, "train_energy_j")
+    assert not is_known_indicator(run, "energy_per_sample_j")  # stored at batch 1 only
+    assert not is_known_indicator(run, "peak_rss_bytes") and not is_known_indicator(run, "energy_per_sample_j_b8")
+    with pytest.raises(ConfigError, match="'energy_per_sample_j' is stored per batch size in run r1: use energy_per_sample_j_b1"):
+        run_objective_table(run, ["accuracy", "energy_per_sample_j"])
+    keys, X, _ = run_objective_table(run, ["train_energy_j"])
+    assert keys == ["a/torch"] and X[0, 0] == 40.0
+
+
+def test_p99_9_in_both_spellings():
+    run = make_run()
+    v = np.arange(1, 101, dtype=float) * 1e-3
+    assert latency_quantile("latency_p99_9_s_b1") == pytest.approx(0.999) == latency_quantile("latency_p99.9_s_b1")
+    assert latency_quantile(f"latency_{quantile_key(0.999)}_s_b1") == pytest.approx(0.999)
+    keys, X, _ = run_objective_table(run, ["latency_p99_9_s_b1", "latency_p99.9_s_b1", "latency_p99_9_per_sample_s_b1"])
+    assert X[0, 0] == pytest.approx(np.quantile(v, 0.999)) == X[0, 1] == X[0, 2]
+    assert latency_quantile("latency_mean_s_b1") is None and latency_quantile("params") is None
+    with pytest.raises(ConfigError, match="percentile must lie in 0..100"):
+        run_objective_table(run, ["latency_p150_s_b1"])
+
+
+def test_missing_nan_keeps_partial_rows_and_provenance():
+    run = make_run()
+    keys, X, rep = run_objective_table(run, ["params", "energy_per_sample_j_b1"], missing="nan")
+    assert keys == ["a/torch", "a.prune50u/torch", "b/sklearn"] and np.isnan(X[1:, 1]).all() and X[0, 1] == 0.5
+    assert [d.key for d in rep.dropped] == ["c/sklearn"]
+    assert indicator_provenance(run, "a/torch", "energy_per_sample_j_b1") == "estimated"
+    assert indicator_provenance(run, "a/torch", "latency_p50_s_b1") == "measured"
+    assert indicator_provenance(run, "a.prune50u/torch", "nonzero_params") == "analytic"
+    assert indicator_provenance(run, "b/sklearn", "energy_per_sample_j_b1") is None
+    with pytest.raises(ConfigError, match="missing must be 'drop' or 'nan'"):
+        run_objective_table(run, ["params"], missing="zero")
+
+
+def test_run_noise_from_the_run_itself():
+    from effbench.analysis.stochastic_frontier import Noise, Samples, relative
+
+    run = make_run()
+    keys = ["a/torch", "a.prune50u/torch", "b/sklearn"]
+    cols = ["accuracy", "f1_macro", "latency_p99_s_b1", "latency_p50_per_sample_s_b1", "throughput_samples_per_s_b1",
+            "latency_mean_s_b1", "params"]
+    noise, words = run_noise(run, keys, cols, {"params": relative(0.1)})
+    assert noise["accuracy"] == Noise("n", 4.0, 1.0) and "n = 4 test examples" in words["accuracy"]
+    assert "approximation" in words["f1_macro"]
+    lat = noise["latency_p99_s_b1"]
+    assert isinstance(lat, Samples) and lat.statistic == pytest.approx(0.99) and len(lat.values) == 3
+    assert lat.values[0].tolist() == pytest.approx((np.arange(1, 101) * 1e-3).tolist())
+    assert "bootstrap" in words["latency_p99_s_b1"] and "quantile 0.99" in words["latency_p99_s_b1"]
+    assert noise["latency_mean_s_b1"].statistic == "mean"
+    # the statistic of a column applied to the raw samples gives the column's value
+    a = np.asarray(noise["latency_p50_per_sample_s_b1"].values[0])[None, :]
+    assert float(noise["latency_p50_per_sample_s_b1"].statistic(a)[0]) == pytest.approx(np.median(a))
+    t = noise["throughput_samples_per_s_b1"].statistic(np.full((1, 4), 1e-3))
+    assert float(t[0]) == pytest.approx(1000.0)
+    assert noise["params"] == relative(0.1) and words["params"] == "given: Gaussian, relative sd 0.1"
+    noise, words = run_noise(run, keys, ["peak_rss_bytes_b1"])
+    assert noise == {} and words == {"peak_rss_bytes_b1": "exact"}
+    with pytest.raises(DataError, match="b/sklearn has no latency samples at batch 10"):
+        run_noise(run, ["a/torch", "b/sklearn"], ["latency_p99_s_b10"])

@@ -123,3 +123,32 @@ def test_savings_ratios():
     b = Row("b", 0.9, {"params": 120.0, "size_bytes": 100.0})
     saved, worse, ratios = savings(a, b, ["params", "size_bytes"])
     assert saved == ["12x fewer parameters"] and worse == ["2.0x larger on disk"] and ratios["params"] == 12.0
+
+
+def test_energy_and_carbon_aliases_are_per_batch_indicators():
+    assert resolve_cost("energy") == "energy_per_sample_j_b1" and resolve_cost("energy", 32) == "energy_per_sample_j_b32"
+    assert resolve_cost("carbon", 8) == "carbon_per_sample_g_b8"
+    a = Row("a", 0.9, {"energy_per_sample_j_b1": 1e-3, "carbon_per_sample_g_b1": 1e-7})
+    b = Row("b", 0.9, {"energy_per_sample_j_b1": 4e-3, "carbon_per_sample_g_b1": 4e-7})
+    saved, _, _ = savings(a, b, ["energy_per_sample_j_b1", "carbon_per_sample_g_b1"])
+    assert saved == ["4.0x less energy per sample at batch 1", "4.0x less carbon per sample at batch 1 (estimated)"]
+
+
+def test_energy_preference_on_a_run_reads_the_batch_metric():
+    from effbench.store.db import CandidateRecord, Metric, RunRecord
+
+    rows, y = _table()
+    run = RunRecord("r", "2026-01-01T00:00:00+00:00", "complete", task={"y_test": y.tolist()})
+    for r, e in zip(rows, (4e-3, 1e-3, 5e-4, 8e-3)):
+        run.candidates.append(CandidateRecord(r.key, r.key.split("/")[0], r.key.split("/")[1], r.family, status="ok",
+                                              predictions=r.predictions.tolist()))
+        run.metrics += [Metric(r.key, "accuracy", r.quality, "ratio", "measured"),
+                        Metric(r.key, "energy_per_sample_j", e, "J", "estimated", batch_size=1)]
+    rec = recommend(run, preference=["energy"])
+    assert rec.preference == ["energy_per_sample_j_b1"] and rec.chosen == "random_forest/sklearn"
+    rec = recommend(run, Constraints(max_costs={"energy_per_sample_j_b1": 2e-3}), ["simplicity"])
+    assert set(rec.feasible) == {"random_forest/sklearn", "logreg/sklearn"}
+    with pytest.raises(ConfigError, match="cost 'energy_per_sample_j' is stored per batch size in run r: use energy_per_sample_j_b1"):
+        recommend(run, preference=["energy_per_sample_j"])
+    with pytest.raises(ConfigError, match="unknown cost 'energy_per_sample_j_b8'"):
+        recommend(run, preference=["energy"], batch_size=8)

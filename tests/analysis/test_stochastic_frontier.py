@@ -128,3 +128,24 @@ def test_unknown_noise_column_and_bad_draws():
         stochastic_frontier(_table(5), OBJ, {"nope": relative(0.1)})
     with pytest.raises(ConfigError, match="draws"):
         stochastic_frontier(_table(5), OBJ, {}, draws=0)
+
+
+def test_layer_interval_uses_the_linear_quantile_of_stats():
+    """The 5%/95% layer interval is numpy's 'linear' quantile (stats.QUANTILE_METHOD), as the DEA
+    interval: rebuilt here from the layer counts, which fix the sorted layers of every draw."""
+    from effbench.analysis.stats import QUANTILE_METHOD
+
+    assert QUANTILE_METHOD == "linear"
+    values = _table(12, seed=4)
+    draws = 100  # (n - 1) x 0.95 = 94.05: a bound between two layers, which inverted_cdf never gives
+    r = stochastic_frontier(values, OBJ, {"lat": relative(0.3), "acc": absolute(1.0)}, draws=draws, seed=1, max_layer=12)
+    counts = np.rint(r.layer_probs * draws).astype(int)
+    assert counts[:, -1].sum() == 0  # every layer is within max_layer: the counts are exact
+    fractional = False
+    for i in range(len(values)):
+        layers = np.repeat(np.arange(1, counts.shape[1] + 1), counts[i])
+        expected = np.quantile(layers, [0.05, 0.95], method="linear")
+        assert r.layer_interval[i] == pytest.approx(expected)
+        fractional |= bool(np.any(expected != np.round(expected)))
+    assert fractional
+    assert r.layer_mean == pytest.approx((counts * np.arange(1, counts.shape[1] + 1)).sum(axis=1) / draws)

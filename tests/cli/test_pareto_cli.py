@@ -177,3 +177,72 @@ def test_run_id_and_csv_are_exclusive(table, tmp_path, capsys):
     assert "--csv needs --key" in _error_line(capsys)
     assert main(["pareto", "latest", "--db", db, "--objective", "latency_s:min"]) == 2
     assert "unknown indicator 'latency_s'" in _error_line(capsys)
+
+
+def _noisy_store(tmp_path):
+    """Two close models: b is slightly slower and slightly less accurate (dominated in the exact table)."""
+    import numpy as np
+
+    from effbench.store.db import CandidateRecord, Metric, RunRecord, SampleSet, Store
+
+    base = np.exp(np.random.default_rng(3).normal(0, 0.2, 60))  # the same shape: b's p99 is 1.02 x a's
+    run = RunRecord("20260102-000000-cafe", "2026-01-02T00:00:00+00:00", "complete", suite="hand",
+                    task={"y_test": [0, 1] * 50})
+    for key, acc, median in (("a/torch", 0.90, 1.00e-3), ("b/torch", 0.89, 1.02e-3), ("c/torch", 0.50, 9e-3)):
+        run.candidates.append(CandidateRecord(key, key.split("/")[0], "torch", "neural-network", status="ok"))
+        run.metrics += [Metric(key, "accuracy", acc, "ratio", "measured"), Metric(key, "params", 100, "count", "analytic")]
+        run.samples.append(SampleSet(key, 1, "latency_per_call", "s", median * base))
+    path = tmp_path / "noisy.sqlite"
+    with Store(path) as store:
+        store.import_run(run)
+    return str(path), run
+
+
+def test_run_id_stochastic_takes_noise_from_the_run(tmp_path, capsys):
+    import numpy as np
+
+    db, run = _noisy_store(tmp_path)
+    out = tmp_path / "s.json"
+    args = ["pareto", "latest", "--db", db, "--objective", "accuracy:max", "--objective", "latency_p99_s_b1:min",
+            "--objective", "params:min", "--stochastic", "--draws", "300"]
+    assert main(args + ["--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "noise per column (--stochastic):" in text
+    assert "accuracy: binomial sampling error on n = 100 test examples" in text
+    assert "latency_p99_s_b1: bootstrap of the raw per-call latencies at batch 1 (60-60 per model), statistic quantile 0.99" in text
+    assert "params: exact" in text
+    rows = {r["key"]: r for r in json.loads(out.read_text())}
+    # the exact table: a dominates b, and a p99 from the bootstrap is the column's statistic
+    lat = {s.candidate: np.quantile(s.values, 0.99) for s in run.samples}
+    assert lat["b/torch"] == pytest.approx(1.02 * lat["a/torch"]) and rows["b/torch"]["on_frontier"] is False
+    # with the run's noise p_frontier is no longer only 0 or 1
+    assert 0.0 < rows["b/torch"]["p_frontier"] < 1.0
+    assert rows["c/torch"]["values"]["latency_p99_s_b1"] == pytest.approx(lat["c/torch"])
+    # --uncertainty overrides a column's noise
+    assert main(args + ["--uncertainty", "accuracy=rel:0", "--uncertainty", "params=rel:0.5"]) == 0
+    text = capsys.readouterr().out
+    assert "accuracy: given: Gaussian, relative sd 0" in text and "params: given: Gaussian, relative sd 0.5" in text
+    assert main(args + ["--uncertainty", "top1=n:10"]) == 2
+    assert "--uncertainty for 'top1', which is not an objective" in _error_line(capsys)
+
+
+def test_csv_stochastic_says_which_columns_are_exact(table, capsys):
+    assert main(["pareto", "--csv", table, *ARGS, "--stochastic", "--draws", "5", "--uncertainty", "acc=n:1000"]) == 0
+    text = capsys.readouterr().out
+    assert "acc: given: binomial on n = 1000 examples" in text and "latency_s: exact" in text
+
+
+def test_plot_writes_projections_and_refuses_to_overwrite(tmp_path, capsys):
+    from effbench.cli import main
+
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text("id,acc,lat,size\na,0.9,2,10\nb,0.8,1,20\nc,0.7,3,5\nd,0.6,4,40\n")
+    args = ["pareto", "--csv", str(csv_path), "--key", "id", "--objective", "acc:max", "--objective", "lat:min",
+            "--objective", "size:min", "--stochastic", "--uncertainty", "acc=n:100", "--draws", "50", "--plot", str(tmp_path / "p")]
+    assert main(args) == 0
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        "pareto_acc__lat.png", "pareto_acc__size.png", "pareto_lat__size.png"]
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(args + ["--force"]) == 0

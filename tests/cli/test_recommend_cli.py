@@ -32,7 +32,10 @@ def _run(run_id="20260101-000000-abcd"):
         acc = float(np.mean(np.asarray(p) == y))
         run.metrics += [Metric(key, "accuracy", acc, "ratio", "measured"), Metric(key, "params", params, "count", "analytic"),
                         Metric(key, "flops_per_sample", flops, "FLOP", "analytic"), Metric(key, "size_bytes", size, "bytes", "measured"),
-                        Metric(key, "peak_rss_bytes", rss, "bytes", "measured", batch_size=1)]
+                        Metric(key, "peak_rss_bytes", rss, "bytes", "measured", batch_size=1),
+                        # energy and carbon as api._StoreRecorder.energy stores them: per batch size
+                        Metric(key, "energy_per_sample_j", p99 * 10.0, "J", "estimated", batch_size=1),
+                        Metric(key, "carbon_per_sample_g", p99 * 1e-4, "gCO2e", "estimated", batch_size=1)]
         run.samples.append(SampleSet(key, 1, "latency_per_call", "s", np.full(200, p99)))
     run.candidates.append(CandidateRecord("shufflenet_tiny.prune50s/torch", "shufflenet_tiny.prune50s", "torch", "neural-network",
                                           status="failed", error="variant build failed: structured pruning: no Conv/Linear layer"))
@@ -89,3 +92,36 @@ def test_bad_input(db, capsys):
     assert "alpha must lie in (0, 1)" in _error_line(capsys)
     assert main(["recommend", "nope", "--db", db]) == 2
     assert "unknown run id 'nope'" in _error_line(capsys)
+
+
+def test_energy_limit_and_preference(db, tmp_path, capsys):
+    # energy per sample at batch 1 = 10 x the p99 latency: cnn 0.04, pruned 0.02, forest 0.03, logreg 0.001 J
+    out = tmp_path / "e.json"
+    assert main(["recommend", "latest", "--db", db, "--max-energy", "0.025", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "energy_per_sample_j_b1 <= 0.025" in text
+    rec = json.loads(out.read_text())
+    assert set(rec["feasible"]) == {"cnn_wide.prune50s/torch", "logreg/sklearn"}
+    assert main(["recommend", "latest", "--db", db, "--prefer", "energy", "--max-loss", "0.01"]) == 0
+    text = capsys.readouterr().out
+    assert "preference: energy_per_sample_j_b1" in text
+    assert "cnn_wide.prune50s/torch is on par with cnn_wide/torch" in text and "2.0x less energy per sample at batch 1" in text
+    assert main(["recommend", "latest", "--db", db, "--prefer", "carbon"]) == 0
+    assert "preference: carbon_per_sample_g_b1" in capsys.readouterr().out
+
+
+def test_energy_indicator_follows_batch_size_and_can_be_named(db, capsys):
+    assert main(["recommend", "latest", "--db", db, "--max-energy", "1", "--batch-size", "8"]) == 2
+    assert "unknown cost 'energy_per_sample_j_b8'" in _error_line(capsys)
+    assert main(["recommend", "latest", "--db", db, "--max-energy", "1", "--energy-indicator", "energy_per_sample_j"]) == 2
+    assert "'energy_per_sample_j' is stored per batch size" in _error_line(capsys)
+    assert main(["recommend", "latest", "--db", db, "--max-energy", "1", "--energy-indicator", "carbon_per_sample_g_b1"]) == 0
+    assert "carbon_per_sample_g_b1 <= 1" in capsys.readouterr().out
+
+
+def test_default_preference_is_the_library_one():
+    from effbench.analysis.selection import DEFAULT_PREFERENCE
+    from effbench.cli.recommend_cmd import recommend
+
+    opt = next(p for p in recommend.params if p.name == "prefer")
+    assert tuple(opt.default.split(",")) == DEFAULT_PREFERENCE

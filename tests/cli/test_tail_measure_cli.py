@@ -65,3 +65,21 @@ def test_measures_one_candidate_and_stores_it(tmp_path, capsys):
     assert len(tail["curve"]) == 4 and run.metric("logreg/sklearn", "accuracy").provenance == "measured"
     kinds = {s.kind for s in run.samples}
     assert kinds == {"tail_e2e_per_batch", "tail_inference_per_batch"}
+
+
+@pytest.mark.parametrize("make", ["folder", "foreign"])
+def test_bad_database_fails_before_training(make, tmp_path, capsys, monkeypatch):
+    import effbench.zoo.digits_suite as suite
+
+    def no_training(*a, **kw):
+        raise AssertionError("trained before the database was checked")
+
+    monkeypatch.setattr(suite, "build_candidates", no_training)
+    db = tmp_path
+    if make == "foreign":
+        db = tmp_path / "notes.txt"
+        db.write_text("hello")
+    code = main(["tail", "measure", "--candidate", "logreg/sklearn", "--quiet", "--db", str(db)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("effbench: error:") and err.count("\n") == 1
+    assert ("directory" if make == "folder" else "not an effbench database") in err

@@ -208,3 +208,140 @@ def test_config_and_helpers_validate():
         parse_candidate_keys(["resnet/torch"])
     with pytest.raises(ConfigError, match="no backend"):
         parse_candidate_keys(["logreg/torch"])
+
+
+# --------------------------------------------------------------------------- the suite, without training
+
+
+class _FakeCandidate:
+    def __init__(self, model, backend, parent=None):
+        self.model, self.backend, self.parent = model, backend, parent
+        self.key, self.family = f"{model}/{backend}", "linear"
+
+    def describe(self):
+        return {"fake": True}
+
+
+def _fake_suite(monkeypatch, fail_at=None):
+    """Suite pieces replaced: no training (two fake candidates, one exported from the other) and
+    synthetic rounds per candidate; counts how often each candidate's report is computed."""
+    import effbench.tail_api as tail_api
+    import effbench.zoo.digits_suite as suite
+    from effbench.analysis.tail import convergence_round
+
+    built = [_FakeCandidate("logreg", "sklearn"), _FakeCandidate("logreg", "onnx", parent="logreg/sklearn")]
+    training = {"logreg": {"train_time_s": 0.25, "source": "fake",
+                           "train_energy": {"energy_j": 3.0, "provenance": "estimated", "meter": "fake"}}}
+    monkeypatch.setattr(suite, "build_candidates", lambda task, selection, **kw: (built, training))
+    calls = {"reports": [], "measured": []}
+
+    def measure(c, X, y, config, log):
+        if fail_at is not None and len(calls["measured"]) == fail_at:
+            raise KeyboardInterrupt
+        calls["measured"].append(c.key)
+        n = len(y)
+        rng = np.random.default_rng(len(calls["measured"]))
+        scale = 1e-3 * len(calls["measured"])  # the second candidate is twice as slow
+
+        def rounds(k):
+            t = scale * rng.lognormal(0.0, 0.1, (k, -(-n // config.batch_size)))
+            return RoundsData(config.batch_size, n, t * 0.9, t, np.repeat(np.asarray(y)[None, :], k, axis=0), {})
+
+        fit, hold = rounds(6), rounds(3)
+        conv = convergence_round(fit.instance_times("e2e"), config.convergence())
+        return tail_api.TailMeasurement(c.key, fit, hold, conv, np.asarray(y), config)
+
+    real = tail_api.tail_report
+
+    def counting(fit, holdout, y, convergence, config, **kw):
+        calls["reports"].append(kw.get("common_deadline_s"))
+        return real(fit, holdout, y, convergence, config, **kw)
+
+    monkeypatch.setattr(tail_api, "_measure_candidate", measure)
+    monkeypatch.setattr(tail_api, "tail_report", counting)
+    return calls
+
+
+_SMALL = dict(batch_size=64, min_rounds=2, max_rounds=6, every=1, window=1, grid=3, n_simulated=20)
+
+
+@pytest.mark.parametrize("user_deadline", [None, 0.01])
+def test_suite_computes_each_report_once_and_stores_training_like_run(monkeypatch, tmp_path, user_deadline):
+    from effbench.store.db import Store
+    from effbench.tail_api import measure_tail_suite
+
+    calls = _fake_suite(monkeypatch)
+    db = tmp_path / "t.sqlite"
+    res = measure_tail_suite(["logreg"], quick=True, config=TailConfig(**_SMALL), db=db,
+                             common_deadline_s=user_deadline)
+    assert calls["measured"] == ["logreg/sklearn", "logreg/onnx"]
+    assert len(calls["reports"]) == 2  # one report per candidate, not three
+    p99 = {m.key: m.own_p99_s() for m in res.measurements}
+    if user_deadline is None:
+        assert res.common_deadline_origin == "median of own p99"
+        assert res.common_deadline_s == pytest.approx(common_deadline(p99))
+    else:
+        assert res.common_deadline_origin == "user" and res.common_deadline_s == user_deadline
+    assert calls["reports"] == [res.common_deadline_s] * 2
+    for m in res.measurements:
+        rep = res.reports[m.key]
+        assert rep["own_p99"]["threshold_s"] == pytest.approx(p99[m.key])
+        assert rep["common_deadline"]["threshold_s"] == pytest.approx(res.common_deadline_s)
+        assert rep["common_deadline_origin"] == res.common_deadline_origin
+    with Store(db, create=False) as store:
+        run = store.load_run(res.run_id)
+    assert run.status == "complete"
+    for key in ("logreg/sklearn", "logreg/onnx"):
+        assert run.candidate(key).info["tail"] == json.loads(json.dumps(res.reports[key]))
+        # the same records as effbench run writes (api._StoreRecorder.training_metrics)
+        t, e = run.metric(key, "train_time_s"), run.metric(key, "train_energy_j")
+        assert t.value == 0.25 and t.provenance == "measured" and t.detail["source"] == "fake"
+        assert e.value == 3.0 and e.provenance == "estimated"
+    assert "shared with its source" in run.metric("logreg/onnx", "train_time_s").detail["note"]
+    assert "shared" not in run.metric("logreg/sklearn", "train_time_s").detail["note"]
+
+
+def test_interrupted_suite_keeps_the_reports_of_measured_candidates(monkeypatch, tmp_path):
+    from effbench.store.db import Store
+    from effbench.tail_api import measure_tail_suite
+
+    calls = _fake_suite(monkeypatch, fail_at=1)
+    db = tmp_path / "t.sqlite"
+    with pytest.raises(KeyboardInterrupt):
+        measure_tail_suite(["logreg"], quick=True, config=TailConfig(**_SMALL), db=db)
+    assert calls["reports"] == [None]  # computed once, without a common deadline
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    assert run.status == "interrupted"
+    tail = run.candidate("logreg/sklearn").info["tail"]
+    assert tail["common_deadline"] is None and tail["common_deadline_origin"] == "none (run not complete)"
+    assert "tail" not in run.candidate("logreg/onnx").info
+
+
+def test_suite_checks_the_database_before_training(monkeypatch, tmp_path):
+    import effbench.zoo.digits_suite as suite
+    from effbench.errors import StoreError
+    from effbench.tail_api import measure_tail_suite
+
+    def no_training(*a, **kw):
+        raise AssertionError("trained before the database was checked")
+
+    monkeypatch.setattr(suite, "build_candidates", no_training)
+    with pytest.raises(StoreError, match="directory"):
+        measure_tail_suite(["logreg/sklearn"], db=tmp_path)
+    foreign = tmp_path / "notes.txt"
+    foreign.write_text("not a database")
+    with pytest.raises(StoreError, match="not an effbench database"):
+        measure_tail_suite(["logreg/sklearn"], db=foreign)
+    assert foreign.read_text() == "not a database"
+
+
+def test_time_stats_use_the_cost_tables_quantile():
+    from effbench.analysis.stats import quantile
+    from effbench.tail_api import _time_stats
+
+    v = np.array([1.0, 2.0, 3.0, 10.0])
+    st = _time_stats(v)
+    assert st["p50_s"] == quantile(v, 0.5) == 2.5  # linear; inverted_cdf would give 2.0
+    assert st["p90_s"] == pytest.approx(quantile(v, 0.9)) and st["p99_s"] == pytest.approx(quantile(v, 0.99))
+    assert st["percentile_method"] == "linear" and st["n"] == 4

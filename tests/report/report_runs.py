@@ -41,6 +41,7 @@ def make_run(*, energy: bool = True, tail: bool = True) -> RunRecord:
         info = {"description": f"{model} model", "worker": {"thread_settings": {"threads": 1}}}
         if backend == "torch":
             info["precision"] = "float32"
+            info.update(nonzero_params=5000, sparsity=0.75)  # as a pruned variant records it
         run.candidates.append(CandidateRecord(key=key, model=model, backend=backend, family="f", status="ok", info=info))
         run.metrics += [
             Metric(key, "params", params, "count", "analytic"),
@@ -56,9 +57,13 @@ def make_run(*, energy: bool = True, tail: bool = True) -> RunRecord:
         run.samples.append(SampleSet(key, 1, "latency_per_call", "s", _lat(rng, p1), {"stop_reason": "max_time"}))
         run.samples.append(SampleSet(key, 8, "latency_per_call", "s", _lat(rng, p8), {"stop_reason": "max_time"}))
     if energy:
+        # as api._StoreRecorder.energy stores them: per batch and per sample at every batch size, carbon estimated
         for key, prov, e1 in (("alpha/sklearn", "measured", 2e-3), (SCRIPT_KEY, "measured", 1e-3), (LATEX_KEY, "estimated", 5e-4)):
-            run.metrics.append(Metric(key, "energy_per_sample_j", e1, "J", prov, batch_size=1))
-            run.metrics.append(Metric(key, "energy_per_batch_j", e1 * 8 * 0.4, "J", prov, batch_size=8))
+            for b, per_sample in ((1, e1), (8, e1 * 0.4)):
+                run.metrics.append(Metric(key, "energy_per_batch_j", per_sample * b, "J", prov, batch_size=b))
+                run.metrics.append(Metric(key, "energy_per_sample_j", per_sample, "J", prov, batch_size=b))
+                run.metrics.append(Metric(key, "carbon_per_sample_g", per_sample / 3.6e6 * 475.0, "gCO2e", "estimated", batch_size=b,
+                                          detail={"energy_provenance": prov, "g_per_kwh": 475.0, "region": "world"}))
         run.metrics.append(Metric("alpha/sklearn", "train_energy_j", 12.0, "J", "estimated"))
     if tail:
         times = rng.uniform(1e-3, 3e-3, size=(20, 10))

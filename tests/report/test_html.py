@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import html
 import re
-import sys
-import types
 
 import pytest
 from report_runs import IMG_ERROR, LATEX_KEY, SCRIPT_KEY, SCRIPT_NAME, make_run
@@ -72,11 +71,11 @@ def test_missing_measurements_are_listed(page):
 
 
 def test_run_without_energy_or_tail_says_so():
-    html = render_html(make_run(energy=False, tail=False))
-    assert "Inference energy was not measured in this run" in html
-    assert "Training energy was not measured in this run" in html
-    assert "Tail quality was not measured in this run" in html
-    assert "Not measured for any candidate: inference energy" in html
+    text = render_html(make_run(energy=False, tail=False))
+    assert "Inference energy was not measured in this run" in text
+    assert "Training energy was not measured in this run" in text
+    assert "Tail quality was not measured in this run" in text
+    assert "Not measured for any candidate: inference energy" in text
 
 
 def test_misnomer_section_needs_three_candidates():
@@ -85,25 +84,41 @@ def test_misnomer_section_needs_three_candidates():
     run.candidates = [c for c in run.candidates if c.key in keep]
     run.metrics = [m for m in run.metrics if m.candidate in keep]
     run.samples = [s for s in run.samples if s.candidate in keep]
-    html = render_html(run)
-    assert "Misnomer analysis not possible: misnomer analysis: needs at least 3 candidates" in html
+    text = render_html(run)
+    assert "Misnomer analysis not possible: misnomer analysis: needs at least 3 candidates" in text
 
 
-def test_recommendation_absent_and_present(monkeypatch):
-    monkeypatch.setitem(sys.modules, "effbench.analysis.selection", None)  # import raises ImportError
-    assert "No recommendation: this effbench has no selection analysis" in render_html(make_run())
+def test_recommendation_renders_the_real_result(page):
+    from effbench.analysis.selection import DEFAULT_PREFERENCE, recommend
 
-    class Rec:
-        text = "use <b>alpha</b>"
+    rec = recommend(make_run(), preference=DEFAULT_PREFERENCE)
+    section = page.split('id="recommendation"')[1].split("</section>")[0]
+    assert rec.chosen and f"<tr><th>chosen</th><td>{html.escape(rec.chosen)}</td></tr>" in section
+    assert "preference</th><td>simplicity, params, latency_p99_s_b1, size_bytes" in section
+    assert "Not tested for parity (no predictions)" in section  # the hand-made run stores no predictions
+    assert "Left out of the recommendation: gamma/torch" in section and "delta/torch (candidate failed:" in section
+    assert html.escape(IMG_ERROR) in section and IMG_ERROR not in section
+    assert "details (JSON)" in section
 
-        def to_dict(self):
-            return {"model": "alpha", "why": "<i>on par</i>"}
 
-    fake = types.ModuleType("effbench.analysis.selection")
-    fake.recommend_for_report = lambda run: Rec()
-    monkeypatch.setitem(sys.modules, "effbench.analysis.selection", fake)
-    html = render_html(make_run())
-    assert "<p>use &lt;b&gt;alpha&lt;/b&gt;</p>" in html and "&lt;i&gt;on par&lt;/i&gt;" in html
+def test_recommendation_says_why_when_impossible_and_does_not_hide_bugs(monkeypatch):
+    run = make_run()
+    run.samples = []  # no latency: the default preference cannot be met
+    page = render_html(run)
+    assert "No recommendation: no model has accuracy and every cost asked (params, latency_p99_s_b1, size_bytes)" in page
+
+    import effbench.analysis.selection as selection
+
+    def broken(*a, **k):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(selection, "recommend", broken)
+    with pytest.raises(KeyError):
+        render_html(make_run())
+
+
+def test_method_text_matches_the_memory_method(page):
+    assert "over the resident memory just before that" in page and "loaded baseline" not in page
 
 
 def test_cost_cards_data():
@@ -112,7 +127,7 @@ def test_cost_cards_data():
     assert a.entry("params").provenance == "analytic" and a.entry("params").text == "1,000"
     assert "coverage 75% of operations counted" in a.entry("flops_per_sample").note
     e = a.entry("energy_per_sample_j_best")
-    # batch 8: 2e-3 * 8 * 0.4 / 8 = 0.8 mJ per sample, derived from energy per batch
+    # batch 8: 2e-3 * 0.4 = 0.8 mJ per sample, from cost_table's best_energy_per_sample_j
     assert e.value == pytest.approx(8e-4) and e.provenance == "measured" and "batch 8" in e.label
     assert cards[LATEX_KEY].entry("energy_per_sample_j_b1").provenance == "estimated"
     assert a.entry("train_energy_j").provenance == "estimated"

@@ -23,6 +23,11 @@ samples for a stream of requests (Poisson arrivals by default, or deterministic 
 A setting whose arrival rate is at or above its capacity (B / mean service time of a full
 batch) is reported unstable and not simulated: its queue would grow without bound.
 
+Energy per sample = (energy of the simulated batches + ``idle_power_w`` x the server's idle
+time) / requests. Give ``idle_power_w`` when the energy per batch is the machine's total (idle
+baseline included, as effbench's ``energy_per_batch_j``): idle time then costs what the machine
+draws, which would otherwise favour large batches that wait long to fill.
+
 Validation: M/D/1 (B = 1, constant service D, Poisson arrivals) has mean wait
 ``Wq = rho D / (2 (1 - rho))``; M/M/1 has ``Wq = rho / (mu - lambda)``. The tests check both.
 """
@@ -202,6 +207,15 @@ class Recommendation:
     best: SettingResult | None
     closest: SettingResult | None
     settings: list[SettingResult] = field(default_factory=list)
+    idle_power_w: float = 0.0  # added x the server's idle time to the energy of the batches
+
+    @property
+    def energy_basis(self) -> str:
+        """How energy per sample was counted (also in :meth:`to_dict` and the summary)."""
+        if self.idle_power_w > 0:
+            return (f"energy per sample = (energy of the batches + idle power {self.idle_power_w:.4g} W "
+                    "x the server's idle time) / requests")
+        return "energy per sample = energy of the batches / requests (idle time not counted)"
 
     @property
     def meeting(self) -> list[SettingResult]:
@@ -212,8 +226,9 @@ class Recommendation:
         obj = self.objective.label
         if self.best is not None:
             b = self.best
+            idle = f" incl. idle {self.idle_power_w:.4g} W" if self.idle_power_w > 0 else ""
             return (
-                f"{b.label}: {b.energy_per_sample_j:.4g} J/sample ({b.energy_provenance}), "
+                f"{b.label}: {b.energy_per_sample_j:.4g} J/sample ({b.energy_provenance}{idle}), "
                 f"p{b.percentile:g} {b.response_at_percentile_s * 1e3:.3g} ms meets {obj} with "
                 f"{b.margin_s * 1e3:.3g} ms ({b.margin_pct:.1f} %) to spare; "
                 f"{len(self.meeting)} of {len(self.settings)} settings meet it"
@@ -238,6 +253,8 @@ class Recommendation:
             "best": None if self.best is None else self.best.to_dict(),
             "closest": None if self.closest is None else self.closest.to_dict(),
             "settings": [s.to_dict() for s in self.settings],
+            "idle_power_w": self.idle_power_w,
+            "energy_per_sample_from": self.energy_basis,
             "summary": self.summary,
         }
 
@@ -602,21 +619,34 @@ def _check_batch_size(b, model: _ServiceModel) -> int:
 
 
 def batch_size_table(profiles) -> list[dict]:
-    """Per measured batch size: per-batch latency (p50, p99), per-sample latency (mean / b),
-    throughput (b / mean service time), energy per batch and per sample, with provenance."""
+    """Per measured batch size: per-batch latency (p50, p99), per-sample latency (p50 / b),
+    throughput (b / p50), energy per batch and per sample, with provenance.
+
+    p50 and p99 are :func:`effbench.analysis.stats.quantile` (numpy ``linear``), and latency per
+    sample and throughput come from the p50, as in the cost table
+    (:func:`effbench.analysis.costs.batch_rows`), so ``effbench batching`` and
+    ``effbench show --batches`` print the same throughput for the same cell. The mean service
+    time (``batch_latency_mean_s``) is what the simulation's capacity uses (``b / mean``): a
+    queue's long-run rate depends on the mean, not the median.
+    """
+    from effbench.analysis.stats import quantile
+
     model = _as_model(profiles)
     rows = []
     for b in model.sizes:
         p = model.by_size[b]
         s = p.service_times_s
+        p50 = quantile(s, 0.5)
         rows.append(
             {
                 "batch_size": b,
                 "n_samples": int(s.size),
-                "batch_latency_p50_s": float(np.percentile(s, 50)),
-                "batch_latency_p99_s": float(np.percentile(s, 99)),
-                "per_sample_latency_s": float(s.mean() / b),
-                "throughput_per_s": float(b / s.mean()),
+                "batch_latency_p50_s": p50,
+                "batch_latency_p99_s": quantile(s, 0.99),
+                "batch_latency_mean_s": float(s.mean()),
+                "per_sample_latency_s": p50 / b,
+                "throughput_per_s": b / p50,
+                "capacity_per_s": float(b / s.mean()),
                 "energy_per_batch_j": p.energy_per_batch_j,
                 "energy_per_sample_j": p.energy_per_batch_j / b,
                 "energy_provenance": p.energy_provenance,
@@ -687,13 +717,14 @@ def recommend_batch_size(
     Keyword arguments are those of :func:`evaluate_settings`.
     """
     settings = evaluate_settings(profiles, arrival_rate_per_s, objective, **kwargs)
+    idle = float(kwargs.get("idle_power_w", 0.0))
     meeting = [s for s in settings if s.meets_objective]
     if meeting:
         best = min(meeting, key=lambda s: (s.energy_per_sample_j, s.response_at_percentile_s, s.batch_size))
-        return Recommendation(objective, float(arrival_rate_per_s), best, None, settings)
+        return Recommendation(objective, float(arrival_rate_per_s), best, None, settings, idle)
     stable = [s for s in settings if s.stable]
     if stable:
         closest = min(stable, key=lambda s: (s.response_at_percentile_s, s.energy_per_sample_j))
     else:
         closest = max(settings, key=lambda s: s.capacity_per_s) if settings else None
-    return Recommendation(objective, float(arrival_rate_per_s), None, closest, settings)
+    return Recommendation(objective, float(arrival_rate_per_s), None, closest, settings, idle)

@@ -3,6 +3,13 @@
 Pure: a RunRecord in, results out. Service times are the run's raw per-call latency samples at
 each measured batch size; energy per batch is the run's ``energy_per_batch_j`` metric (measured or
 estimated, and labelled so). The queue simulation is :mod:`effbench.analysis.batching`.
+
+That metric is the machine's total energy during a batch call, idle baseline included. So that
+the time the server waits for requests is not free (which would favour large batches that wait
+long to fill), the run's idle power (``run.environment["energy"]["idle_power_w"]``, measured or
+estimated before the cells) is passed to the simulation: energy per sample = (energy of the
+batches + idle power x idle time) / requests. A run without an idle power (a counter with
+``idle_s=0``) counts the batches only, and the result says so.
 """
 
 from __future__ import annotations
@@ -32,8 +39,23 @@ def profiles_from_run(run, candidate: str):
     return make_profiles(times, energy, prov)
 
 
+def run_idle_power_w(run) -> float | None:
+    """The run's idle power in watts (``environment["energy"]["idle_power_w"]``), or None."""
+    energy = (run.environment or {}).get("energy") or {}
+    value = energy.get("idle_power_w")
+    return None if value is None else float(value)
+
+
 def batching_study(run, candidates, arrival_rate_per_s: float, objective: LatencyObjective, **kwargs) -> dict:
-    """Per candidate: the batch-size table and the recommended serving setting (see recommend_batch_size)."""
+    """Per candidate: the batch-size table and the recommended serving setting (see recommend_batch_size).
+
+    ``idle_power_w`` defaults to the run's idle power (:func:`run_idle_power_w`; 0 when it has
+    none); each recommendation carries it (``idle_power_w``, ``energy_per_sample_from``).
+    """
+    if "idle_power_w" not in kwargs:
+        idle = run_idle_power_w(run)
+        if idle is not None:
+            kwargs["idle_power_w"] = idle
     out = {}
     for key in candidates:
         profiles = profiles_from_run(run, key)

@@ -5,22 +5,26 @@ Builds the models x indicators table of a :class:`effbench.store.db.RunRecord` a
 Misnomer", ICLR 2022: parameters, FLOPs, throughput and latency can rank the same models
 differently). Pure: a run in, a :class:`RunMisnomer` out.
 
-Indicators (all from :func:`effbench.analysis.costs.cost_table`, derived from the raw samples):
+Indicators: the names of :mod:`effbench.analysis.run_table` (the same as ``effbench pareto RUN_ID``
+and ``effbench recommend``), read with :func:`effbench.analysis.run_table.run_objective_table`
+from the run's metrics and raw latency samples:
 
-===========================  =====  ==========================================================
-column                       dir.   what
-===========================  =====  ==========================================================
-``params``                   min    parameters (count, analytic)
-``flops_per_sample``         min    FLOPs per sample (FLOP = 2 x MACs, analytic)
-``size_bytes``               min    serialized size (bytes, measured)
-``latency_p50_b1_s``         min    median latency of one call at batch 1 (s, measured)
-``best_throughput_per_s``    max    best throughput over batch sizes, batch / p50 (measured)
-``peak_rss_b1_bytes``        min    peak resident memory of the worker at batch 1 (measured)
-``accuracy``                 max    accuracy on the test split (measured)
-===========================  =====  ==========================================================
+=================================  =====  ====================================================
+column                             dir.   what
+=================================  =====  ====================================================
+``params``                         min    parameters (count, analytic)
+``flops_per_sample``               min    FLOPs per sample (FLOP = 2 x MACs, analytic)
+``size_bytes``                     min    serialized size (bytes, measured)
+``latency_p50_s_b1``               min    median latency of one call at batch 1 (s, measured)
+``best_throughput_samples_per_s``  max    best throughput over batch sizes, batch / p50 (measured)
+``peak_rss_bytes_b1``              min    peak resident memory of the worker at batch 1 (measured)
+``accuracy``                       max    accuracy on the test split (measured)
+=================================  =====  ====================================================
 
-A candidate takes part when it has at least two of these values; an indicator when at least
-three candidates have it (others are listed in ``dropped`` with the reason).
+Failed candidates are left out (listed in ``dropped_candidates`` with their error), as in
+``effbench recommend`` and ``effbench pareto RUN_ID``. A candidate takes part when it has at least
+two of these values; an indicator when at least three candidates have it (others are listed in
+``dropped_indicators`` with the reason).
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from effbench.analysis.costs import cost_table
 from effbench.analysis.misnomer import (
     DEFAULT_CONFIDENCE,
     DEFAULT_MIN_FACTOR,
@@ -48,45 +51,58 @@ RUN_INDICATORS: tuple[Indicator, ...] = (
     Indicator("params", "min", label="parameters", kind="count"),
     Indicator("flops_per_sample", "min", label="FLOPs per sample", kind="count"),
     Indicator("size_bytes", "min", label="size on disk", kind="amount"),
-    Indicator("latency_p50_b1_s", "min", label="p50 latency at batch 1", kind="time"),
-    Indicator("best_throughput_per_s", "max", label="best throughput", kind="rate"),
-    Indicator("peak_rss_b1_bytes", "min", label="peak memory (RSS at batch 1)", kind="amount"),
+    Indicator("latency_p50_s_b1", "min", label="p50 latency at batch 1", kind="time"),
+    Indicator("best_throughput_samples_per_s", "max", label="best throughput", kind="rate"),
+    Indicator("peak_rss_bytes_b1", "min", label="peak memory (RSS at batch 1)", kind="amount"),
     Indicator("accuracy", "max", label="accuracy", kind="score"),
 )
 
-#: indicator column -> (cost_table key, unit)
-RUN_COLUMNS: dict[str, tuple[str, str]] = {
-    "params": ("params", "count"),
-    "flops_per_sample": ("flops_per_sample", "FLOP"),
-    "size_bytes": ("size_bytes", "bytes"),
-    "latency_p50_b1_s": ("latency_p50_s_b1", "s"),
-    "best_throughput_per_s": ("best_throughput_samples_per_s", "samples/s"),
-    "peak_rss_b1_bytes": ("peak_rss_bytes_b1", "bytes"),
-    "accuracy": ("accuracy", "ratio"),
+#: indicator name (as in :mod:`effbench.analysis.run_table`) -> unit
+RUN_COLUMNS: dict[str, str] = {
+    "params": "count",
+    "flops_per_sample": "FLOP",
+    "size_bytes": "bytes",
+    "latency_p50_s_b1": "s",
+    "best_throughput_samples_per_s": "samples/s",
+    "peak_rss_bytes_b1": "bytes",
+    "accuracy": "ratio",
 }
 
 MIN_MODELS_PER_INDICATOR = 3
 
 
-def run_indicator_table(run) -> tuple[list[str], dict[str, np.ndarray], dict[str, list[str | None]]]:
-    """``(candidate keys, {column: values}, {column: provenances})`` for every candidate.
+def run_indicator_table(run, columns=None) -> tuple[list[str], dict[str, np.ndarray], dict[str, list[str | None]], list[tuple[str, str]]]:
+    """``(candidate keys, {column: values}, {column: provenances}, dropped)`` of the run's candidates
+    that did not fail; ``dropped`` lists the failed ones as ``(key, reason)``.
 
-    Missing values are NaN (provenance None). Columns are those of :data:`RUN_COLUMNS`.
+    Columns are indicator names of :mod:`effbench.analysis.run_table` (default: those of
+    :data:`RUN_COLUMNS`), read with :func:`~effbench.analysis.run_table.run_objective_table`
+    (``missing="nan"``). A missing value is NaN (provenance None); a column the run cannot give
+    at all is all NaN.
     """
-    rows = cost_table(run)
-    names = [r["candidate"] for r in rows]
+    from effbench.analysis.run_table import indicator_provenance, is_known_indicator, run_objective_table
+
+    columns = list(RUN_COLUMNS if columns is None else columns)
+    dropped = [(c.key, f"candidate failed: {c.error or 'no reason recorded'}") for c in run.candidates if c.status == "failed"]
+    names = [c.key for c in run.candidates if c.status != "failed"]
+    known = [col for col in columns if is_known_indicator(run, col)]
+    matrix = np.full((len(names), len(known)), np.nan)
+    if names and known:
+        keys, matrix, _ = run_objective_table(run, known, missing="nan")
+        if keys != names:  # run_objective_table keeps exactly the candidates that did not fail, in order
+            raise RuntimeError(f"run {run.run_id}: indicator table rows {keys} differ from the candidates {names}")
     values: dict[str, np.ndarray] = {}
     provs: dict[str, list[str | None]] = {}
-    for col, (key, _unit) in RUN_COLUMNS.items():
-        vals, pv = [], []
-        for r in rows:
-            v = r.get(key)
-            ok = v is not None and v.value is not None and np.isfinite(float(v.value))
-            vals.append(float(v.value) if ok else np.nan)
-            pv.append(v.provenance if ok else None)
-        values[col] = np.asarray(vals, dtype=float)
-        provs[col] = pv
-    return names, values, provs
+    for col in columns:
+        if col in known:
+            v = np.asarray(matrix[:, known.index(col)], dtype=float)
+            v = np.where(np.isfinite(v), v, np.nan)
+            values[col] = v
+            provs[col] = [indicator_provenance(run, k, col) if np.isfinite(x) else None for k, x in zip(names, v)]
+        else:
+            values[col] = np.full(len(names), np.nan)
+            provs[col] = [None] * len(names)
+    return names, values, provs, dropped
 
 
 @dataclass(frozen=True)
@@ -123,14 +139,11 @@ def run_misnomer(
 
     Raises :class:`DataError` when fewer than 3 candidates or fewer than 2 indicators are usable.
     """
-    names, values, _ = run_indicator_table(run)
-    unknown = [i.name for i in indicators if i.name not in values]
-    if unknown:
-        raise DataError(f"indicator {unknown[0]!r} is not a run column; columns: {', '.join(values)}")
+    names, values, _, failed = run_indicator_table(run, [i.name for i in indicators])
     cols = {i.name: values[i.name] for i in indicators}
     finite = np.column_stack([np.isfinite(v) for v in cols.values()]) if cols else np.zeros((len(names), 0), bool)
     keep_rows = finite.sum(axis=1) >= 2 if finite.size else np.zeros(len(names), bool)
-    dropped_c = tuple((n, "fewer than 2 indicators measured") for n, k in zip(names, keep_rows) if not k)
+    dropped_c = tuple(failed) + tuple((n, "fewer than 2 indicators measured") for n, k in zip(names, keep_rows) if not k)
     kept_names = [n for n, k in zip(names, keep_rows) if k]
     used, dropped_i = [], []
     for ind in indicators:

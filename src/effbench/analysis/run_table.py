@@ -6,16 +6,21 @@ Pure: a :class:`effbench.store.db.RunRecord` in, arrays out.
 
 Indicator names:
 
-- a metric stored without a batch size: ``accuracy``, ``f1_macro``, ``params``, ``size_bytes``,
-  ``flops_per_sample``, ``train_time_s`` (and any other, e.g. an energy metric);
-- a metric stored per batch size, with ``_b<N>``: ``peak_rss_bytes_b1``, ``peak_memory_bytes_b32``;
+- a metric stored without a batch size (``batch_size`` 0): ``accuracy``, ``f1_macro``, ``params``,
+  ``size_bytes``, ``flops_per_sample``, ``train_time_s``, ``train_energy_j`` (and any other);
+- a metric stored per batch size, with ``_b<N>`` (the bare name is then unknown):
+  ``peak_rss_bytes_b1``, ``peak_memory_bytes_b32``, ``energy_per_sample_j_b1``,
+  ``carbon_per_sample_g_b8``;
 - derived from the raw latency samples at batch ``N``: ``latency_p<Q>_s_b<N>`` (per call, e.g.
-  ``latency_p99_s_b1``, ``latency_p99.9_s_b1``), ``latency_p<Q>_per_sample_s_b<N>``,
+  ``latency_p99_s_b1``; p99.9 is written ``latency_p99.9_s_b1`` or, as
+  :func:`effbench.analysis.stats.quantile_key` names it, ``latency_p99_9_s_b1``),
+  ``latency_p<Q>_per_sample_s_b<N>``,
   ``latency_mean_s_b<N>``, ``throughput_samples_per_s_b<N>`` (N / p50) and
   ``best_throughput_samples_per_s`` (over the measured batch sizes);
 - ``nonzero_params``: the candidate info's count when a variant recorded it, else ``params``.
 
-A candidate that failed, or lacks a value, is dropped and the report says why.
+A candidate that failed, or lacks a value, is dropped and the report says why (with
+``missing="nan"`` a lacking value is NaN instead, for analyses that take partial rows).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from effbench.errors import ConfigError, DataError
 from effbench.store.tables import DroppedRow, LoadReport
 
 LATENCY_KIND = "latency_per_call"
-_LAT = re.compile(r"^latency_(p(?P<q>\d+(?:\.\d+)?)|mean)(?P<per>_per_sample)?_s_b(?P<b>\d+)$")
+_LAT = re.compile(r"^latency_(p(?P<q>\d+(?:[._]\d+)?)|mean)(?P<per>_per_sample)?_s_b(?P<b>\d+)$")
 _THR = re.compile(r"^throughput_samples_per_s_b(?P<b>\d+)$")
 _BATCH = re.compile(r"^(?P<name>.+)_b(?P<b>\d+)$")
 MAX_INDICATORS = ("accuracy", "f1_macro", "best_throughput_samples_per_s")
@@ -50,6 +55,29 @@ def _samples(run, key, b):
     return None
 
 
+def latency_quantile(name: str) -> float | None:
+    """The quantile (0..1) of a ``latency_p<Q>..._s_b<N>`` indicator; None for ``latency_mean_...``
+    and for names that are not latency indicators. ``p99_9`` and ``p99.9`` both mean 0.999."""
+    m = _LAT.match(name)
+    if not m or m["q"] is None:
+        return None
+    q = float(m["q"].replace("_", ".")) / 100.0
+    if not 0.0 <= q <= 1.0:
+        raise ConfigError(f"indicator {name!r}: the percentile must lie in 0..100; got {m['q'].replace('_', '.')}")
+    return q
+
+
+def latency_batch_size(name: str) -> int | None:
+    """The batch size ``N`` of a latency or throughput indicator (``..._b<N>``); None otherwise."""
+    m = _LAT.match(name) or _THR.match(name)
+    return int(m["b"]) if m else None
+
+
+def latency_samples(run, key: str, batch_size: int):
+    """The raw per-call latencies (s) of one candidate at one batch size, or None."""
+    return _samples(run, key, batch_size)
+
+
 def indicator_value(run, key: str, name: str):
     """(value or None, source description) of one indicator for one candidate."""
     m = _LAT.match(name)
@@ -58,7 +86,7 @@ def indicator_value(run, key: str, name: str):
         v = _samples(run, key, b)
         if v is None:
             return None, f"no latency samples at batch {b}"
-        x = float(v.mean()) if m["q"] is None else quantile(v, float(m["q"]) / 100.0)
+        x = float(v.mean()) if m["q"] is None else quantile(v, latency_quantile(name))
         return (x / b if m["per"] else x), f"latency samples at batch {b} ({len(v)} calls; measured)"
     m = _THR.match(name)
     if m:
@@ -111,29 +139,62 @@ def available_indicators(run) -> list[str]:
     return sorted(names)
 
 
-def _known(run, name) -> bool:
+def indicator_provenance(run, key: str, name: str) -> str | None:
+    """``measured`` / ``estimated`` / ``analytic`` of one candidate's indicator value; None when it has none."""
+    if _LAT.match(name) or _THR.match(name) or name == "best_throughput_samples_per_s":
+        v, _ = indicator_value(run, key, name)
+        return None if v is None else "measured"
+    if name == "nonzero_params":
+        v, _ = indicator_value(run, key, name)
+        return None if v is None else "analytic"
+    metric = run.metric(key, name)
+    if metric is None:
+        m = _BATCH.match(name)
+        metric = run.metric(key, m["name"], int(m["b"])) if m else None
+    return None if metric is None or metric.value is None else metric.provenance
+
+
+def is_known_indicator(run, name: str) -> bool:
+    """Can this run give ``name``? A bare metric name must be stored without a batch size (batch 0);
+    a metric stored per batch size is only known as ``<name>_b<N>``."""
     if name in ("best_throughput_samples_per_s", "nonzero_params"):
         return True
     if _LAT.match(name) or _THR.match(name):
         return True
-    if any(m.name == name for m in run.metrics):
+    if any(m.name == name and m.batch_size == 0 for m in run.metrics):
         return True
     m = _BATCH.match(name)
     return bool(m and any(mt.name == m["name"] and mt.batch_size == int(m["b"]) for mt in run.metrics))
 
 
-def run_objective_table(run, indicators: Sequence[str], *, include_failed: bool = False) -> tuple[list[str], np.ndarray, LoadReport]:
+_known = is_known_indicator
+
+
+def unknown_indicator_message(run, name: str, what: str = "indicator") -> str:
+    """One line: ``name`` is unknown; when it is stored per batch size, the names to use instead."""
+    per_batch = sorted({m.batch_size for m in run.metrics if m.name == name and m.batch_size > 0})
+    if per_batch:
+        return (f"{what} {name!r} is stored per batch size in run {run.run_id}: use "
+                f"{', '.join(f'{name}_b{b}' for b in per_batch)}")
+    return f"unknown {what} {name!r} for run {run.run_id}; available: {', '.join(available_indicators(run))}"
+
+
+def run_objective_table(run, indicators: Sequence[str], *, include_failed: bool = False,
+                        missing: str = "drop") -> tuple[list[str], np.ndarray, LoadReport]:
     """``(keys, matrix, report)`` of the run's candidates for ``indicators`` (columns in that order).
 
-    ``report.files`` is ``["run <id>"]``; a failed candidate (unless ``include_failed``) or one with
-    a missing value is dropped, with its reason, in ``report.dropped``. An indicator that no candidate
-    has is a ConfigError listing the available ones; no row left is a DataError.
+    ``report.files`` is ``["run <id>"]``; a failed candidate (unless ``include_failed``) is dropped,
+    with its reason, in ``report.dropped``. A candidate with a missing value is dropped too
+    (``missing="drop"``) or kept with NaN there (``missing="nan"``). An indicator that the run
+    cannot give is a ConfigError listing the available ones; no row left is a DataError.
     """
+    if missing not in ("drop", "nan"):
+        raise ConfigError(f"missing must be 'drop' or 'nan'; got {missing!r}")
     if not indicators:
         raise ConfigError("at least one indicator is needed, got none")
     for name in indicators:
-        if not _known(run, name):
-            raise ConfigError(f"unknown indicator {name!r} for run {run.run_id}; available: {', '.join(available_indicators(run))}")
+        if not is_known_indicator(run, name):
+            raise ConfigError(unknown_indicator_message(run, name))
     source = f"run {run.run_id}"
     report = LoadReport(files=[source], rows_read={source: len(run.candidates)})
     keys, rows = [], []
@@ -145,6 +206,9 @@ def run_objective_table(run, indicators: Sequence[str], *, include_failed: bool 
         for name in indicators:
             v, where = indicator_value(run, c.key, name)
             if v is None or (isinstance(v, float) and np.isnan(v)):
+                if missing == "nan":
+                    values.append(float("nan"))
+                    continue
                 reason = f"missing value for {name!r} ({where})"
                 break
             values.append(v)
@@ -165,3 +229,75 @@ def run_objective_table(run, indicators: Sequence[str], *, include_failed: bool 
                         else f"run {run.run_id} has no candidate")
     report.rows_kept = len(keys)
     return keys, np.asarray(rows, dtype=float), report
+
+
+def run_noise(run, keys: Sequence[str], indicators: Sequence[str], overrides=None) -> tuple[dict, dict[str, str]]:
+    """The noise of each column of a run's objective table, for the stochastic frontier.
+
+    Returns ``(noise, described)``: ``noise`` maps a column to a
+    :class:`~effbench.analysis.stochastic_frontier.Noise` or ``Samples`` (a column without an entry
+    is exact) for :func:`~effbench.analysis.stochastic_frontier.stochastic_frontier`; ``described``
+    says in words, for every column, which noise it got.
+
+    - a column in ``overrides`` (e.g. from ``--uncertainty``) gets that noise;
+    - latency indicators (``latency_p<Q>_s_b<N>``, ``latency_mean_s_b<N>``, their ``_per_sample``
+      forms) and ``throughput_samples_per_s_b<N>``: a bootstrap of each model's raw per-call
+      latencies at batch ``N`` (Efron 1979) with the statistic of the column (median for p50,
+      quantile ``Q/100``, mean; divided by ``N`` per sample; ``N`` / median for throughput);
+    - ``accuracy`` and ``f1_macro``: binomial sampling error on the ``len(run.task["y_test"])``
+      test examples (for macro F1 an approximation);
+    - every other column is exact.
+
+    ``keys`` are the rows of the table (as :func:`run_objective_table` returned them).
+    """
+    from effbench.analysis.stochastic_frontier import binomial, samples
+
+    overrides = dict(overrides or {})
+    noise, described = {}, {}
+    n_test = len((run.task or {}).get("y_test") or [])
+    for name in indicators:
+        if name in overrides:
+            noise[name] = overrides[name]
+            described[name] = f"given: {describe_noise(overrides[name])}"
+            continue
+        b = latency_batch_size(name)
+        if b is not None:
+            raw = [_samples(run, k, b) for k in keys]
+            if any(v is None for v in raw):
+                missing = next(k for k, v in zip(keys, raw) if v is None)
+                raise DataError(f"column {name!r}: {missing} has no latency samples at batch {b}")
+            m = _LAT.match(name)
+            if m is None:  # throughput = b / median
+                stat, what = (lambda a, b=b: b / np.median(a, axis=-1)), f"{b} / median"
+            elif m["q"] is None:
+                stat, what = ((lambda a, b=b: np.mean(a, axis=-1) / b), f"mean / {b}") if m["per"] else ("mean", "mean")
+            else:
+                q = latency_quantile(name)
+                base = "median" if q == 0.5 else f"quantile {q:g}"
+                if m["per"]:
+                    stat, what = (lambda a, q=q, b=b: np.quantile(a, q, axis=-1) / b), f"{base} / {b}"
+                else:
+                    stat, what = ("median" if q == 0.5 else q), base
+            noise[name] = samples(raw, stat)
+            sizes = [len(v) for v in raw]
+            described[name] = (f"bootstrap of the raw per-call latencies at batch {b} "
+                               f"({min(sizes)}-{max(sizes)} per model), statistic {what}")
+        elif name in ("accuracy", "f1_macro") and n_test > 0:
+            noise[name] = binomial(n_test, 1.0)
+            described[name] = (f"binomial sampling error on n = {n_test} test examples"
+                               + (" (an approximation for macro F1)" if name == "f1_macro" else ""))
+        else:
+            described[name] = "exact" + (" (no test labels recorded)" if name in ("accuracy", "f1_macro") else "")
+    return noise, described
+
+
+def describe_noise(spec) -> str:
+    """A :class:`~effbench.analysis.stochastic_frontier.Noise` in words."""
+    kind, value = getattr(spec, "kind", None), getattr(spec, "value", None)
+    if kind == "rel":
+        return f"Gaussian, relative sd {value:g}"
+    if kind == "abs":
+        return f"Gaussian, absolute sd {value:g}"
+    if kind == "n":
+        return f"binomial on n = {int(value)} examples"
+    return "bootstrap of raw samples"

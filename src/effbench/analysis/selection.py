@@ -59,9 +59,12 @@ COST_ALIASES = {
     "nonzero_params": "nonzero_params",
     "flops": "flops_per_sample",
     "memory": "peak_rss_bytes_b{b}",
-    "energy": "energy_per_sample_j",
+    "energy": "energy_per_sample_j_b{b}",       # stored per batch size (measured or estimated)
+    "carbon": "carbon_per_sample_g_b{b}",       # always estimated
     "train_time": "train_time_s",
 }
+#: the preference of ``effbench recommend`` without --prefer (and of the HTML report's recommendation)
+DEFAULT_PREFERENCE = (SIMPLICITY, "params", "latency", "size")
 # indicators the savings sentence looks at when present (besides the preferred and constrained ones)
 SAVINGS_INDICATORS = ("params", "flops_per_sample", "size_bytes", "latency_p99_s_b{b}", "peak_rss_bytes_b{b}")
 _PHRASES = {
@@ -91,6 +94,12 @@ def _phrase(name: str) -> tuple[str, str]:
         return f"lower {what}", f"higher {what}"
     if name.startswith("peak_rss_bytes_b"):
         return f"less peak memory at batch {name.rsplit('_b', 1)[1]}", f"more peak memory at batch {name.rsplit('_b', 1)[1]}"
+    if name.startswith(("energy_per_sample_j_b", "energy_per_batch_j_b")):
+        per, b = name.split("_")[2], name.rsplit("_b", 1)[1]
+        return f"less energy per {per} at batch {b}", f"more energy per {per} at batch {b}"
+    if name.startswith("carbon_per_sample_g_b"):
+        b = name.rsplit("_b", 1)[1]
+        return f"less carbon per sample at batch {b} (estimated)", f"more carbon per sample at batch {b} (estimated)"
     if "energy" in name:
         return f"less energy ({name})", f"more energy ({name})"
     return f"lower {name}", f"higher {name}"
@@ -355,11 +364,11 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     optional = [s.format(b=batch_size) for s in SAVINGS_INDICATORS]
     dropped: list[tuple[str, str]] = []
     if hasattr(table, "candidates") and hasattr(table, "metrics"):
-        from effbench.analysis.run_table import _known, available_indicators
+        from effbench.analysis.run_table import is_known_indicator, unknown_indicator_message
 
         for name in cost_names:
-            if not _known(table, name):
-                raise ConfigError(f"unknown cost {name!r} for run {table.run_id}; available: {', '.join(available_indicators(table))}")
+            if not is_known_indicator(table, name):
+                raise ConfigError(unknown_indicator_message(table, name, "cost"))
         rows, y_run, dropped = rows_from_run(table, cost_names, quality=quality, optional=optional)
         y_true = y_run if y_true is None else y_true
     else:

@@ -15,6 +15,11 @@ Each column's noise is one of:
   (parametric bootstrap of the sampling error). Accuracies above 1 are read as percentages.
 - no entry - the column is exact.
 
+Every quantile here (a ``samples`` statistic such as 0.99, the 5%/95% layer and DEA intervals)
+uses :data:`effbench.analysis.stats.QUANTILE_METHOD` (numpy's ``linear``), the method of
+:func:`effbench.analysis.stats.quantile` used across effbench; so a layer interval bound can lie
+between two whole layers (e.g. 1.5 when the draws sit on layers 1 and 2 around the 5% point).
+
 Draws come from one seeded ``numpy.random.Generator``: same inputs and seed, same result.
 With no noise every draw equals the table, so the result equals the exact analysis.
 Pure: no I/O, no clock.
@@ -30,6 +35,7 @@ import numpy as np
 
 from effbench.analysis.objectives import Objective
 from effbench.analysis.pareto import BITSET_MAX_N, dominator_bitsets, layers_from_bitsets, nondominated_layers
+from effbench.analysis.stats import QUANTILE_METHOD
 from effbench.errors import ConfigError, DataError
 
 _KINDS = ("rel", "abs", "n")
@@ -103,7 +109,7 @@ def _statistic(stat) -> Callable[[np.ndarray], np.ndarray]:
     if stat == "mean":
         return lambda a: np.mean(a, axis=-1)
     if isinstance(stat, (int, float)) and 0 <= stat <= 1:
-        return lambda a: np.quantile(a, float(stat), axis=-1)
+        return lambda a: np.quantile(a, float(stat), axis=-1, method=QUANTILE_METHOD)
     raise ConfigError(f"samples statistic must be 'median', 'mean', a quantile in [0, 1] or a callable, got {stat!r}")
 
 
@@ -139,11 +145,11 @@ class StochasticResult:
     p_frontier: np.ndarray  # (n,) share of draws on the frontier
     layer_mean: np.ndarray  # (n,)
     layer_probs: np.ndarray  # (n, max_layer + 1): P(layer = 1..max_layer), last column P(layer > max_layer)
-    layer_interval: np.ndarray  # (n, 2): 5% and 95% quantiles of the layer
+    layer_interval: np.ndarray  # (n, 2): 5% and 95% quantiles of the layer (stats.QUANTILE_METHOD, linear)
     draws: int
     seed: int | None
     dea_mean: np.ndarray | None = None  # (n,) over dea_draws draws
-    dea_interval: np.ndarray | None = None  # (n, 2): 5% and 95% quantiles
+    dea_interval: np.ndarray | None = None  # (n, 2): 5% and 95% quantiles (stats.QUANTILE_METHOD, linear)
     dea_draws: int = 0
 
 
@@ -218,7 +224,7 @@ def stochastic_frontier(
     clipped = np.minimum(all_layers, max_layer + 1)
     for k in range(1, max_layer + 2):
         counts[:, k - 1] = (clipped == k).mean(axis=0)
-    interval = np.quantile(all_layers, [0.05, 0.95], axis=0, method="inverted_cdf").T
+    interval = np.quantile(all_layers, [0.05, 0.95], axis=0, method=QUANTILE_METHOD).T
     result = dict(
         p_frontier=p_frontier,
         layer_mean=layer_mean,
@@ -230,7 +236,7 @@ def stochastic_frontier(
     if dea_draws:
         result.update(
             dea_mean=dea_scores.mean(axis=0),
-            dea_interval=np.quantile(dea_scores, [0.05, 0.95], axis=0).T,
+            dea_interval=np.quantile(dea_scores, [0.05, 0.95], axis=0, method=QUANTILE_METHOD).T,
             dea_draws=dea_draws,
         )
     return StochasticResult(**result)

@@ -55,7 +55,7 @@ def batching(run_id, rate, bound, percentile, candidates, policies, arrivals, n_
                  fmt_seconds(r["per_sample_latency_s"]), f"{r['throughput_per_s']:.4g}/s",
                  f"{r['energy_per_sample_j']:.3g} J" + ("~" if r["energy_provenance"] == "estimated" else "")] for r in res["table"]]
         text = render_table(f"{key}: per batch size (service time measured; ~ energy estimated)",
-                            ["batch", "p50/batch", "p99/batch", "per sample", "throughput", "energy/sample"], rows)
+                            ["batch", "p50/batch", "p99/batch", "p50/sample", "throughput (b/p50)", "energy/sample"], rows)
         if text is not None:
             click.echo(text)
         click.echo(f"{key}: at {rate:g} requests/s, {res['recommendation'].summary}")

@@ -83,22 +83,29 @@ def _parse_hardware(specs):
               help="CCR (constant returns to scale) or BCC (variable returns to scale).")
 @click.option("--orientation", type=click.Choice(["input", "output"]), default="input", show_default=True,
               help="DEA orientation; both are reported so that 1 = efficient.")
-@click.option("--stochastic", is_flag=True, help="Draw plausible tables from --uncertainty and report p_frontier.")
+@click.option("--stochastic", is_flag=True,
+              help="Draw plausible tables and report p_frontier. Noise: --uncertainty; with a RUN_ID, latency and "
+                   "throughput columns also get a bootstrap of the run's raw latency samples and accuracy / f1_macro "
+                   "the binomial error on its test examples (the output says which noise each column got).")
 @click.option("--draws", default=1000, show_default=True, type=click.IntRange(min=1),
               help="Number of plausible tables drawn by --stochastic.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random draws.")
 @click.option("--uncertainty", "uncertainty_specs", multiple=True, metavar="COLUMN=rel:SD|abs:SD|n:EXAMPLES",
               help="Noise of a column for --stochastic (repeatable): relative or absolute standard "
-                   "deviation, or the number of examples an accuracy was measured on. Other columns are exact.")
+                   "deviation, or the number of examples an accuracy was measured on; it overrides the noise a "
+                   "RUN_ID gives. Other columns are exact.")
 @click.option("--dea-draws", default=10, show_default=True, type=click.IntRange(min=0),
               help="With --stochastic and --dea: draws on which DEA is recomputed (one LP per model and draw).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write one JSON object per model (a list) to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Write 2-D projections (every pair of objectives; PNG) with the frontier drawn and, with --stochastic, "
+                   "each model coloured by its probability of being on the frontier.")
 @click.option("--top", default=25, show_default=True, type=click.IntRange(min=0),
               help="Rows shown in the table (frontier first); 0 shows all.")
 def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs, hardware_specs, dea, dea_model,
-           orientation, stochastic, draws, seed, uncertainty_specs, dea_draws, json_out, force, top):
+           orientation, stochastic, draws, seed, uncertainty_specs, dea_draws, json_out, force, plot_dir, top):
     """Pareto frontier, non-dominated layers, DEA efficiency and stochastic frontier of models.
 
     The models come from CSV tables (--csv, --key) or from a stored run (RUN_ID, a unique prefix or
@@ -154,6 +161,7 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
             uncertainty[col] = noise
 
     names = [o.name for o in all_objectives]
+    run = None
     if run_id:
         from effbench.analysis.run_table import run_objective_table
         from effbench.store.db import Store
@@ -183,11 +191,21 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
         for note in dea_result.notes:
             click.echo(f"effbench: note: DEA: {note}", err=True)
     stoch = None
+    noise_words = {}
     if stochastic:
+        from effbench.analysis.run_table import describe_noise, run_noise
         from effbench.analysis.stochastic_frontier import stochastic_frontier
 
+        unknown = [c for c in uncertainty if c not in names]
+        if unknown:
+            raise ConfigError(f"--uncertainty for {unknown[0]!r}, which is not an objective; objectives: {', '.join(names)}")
+        if run is not None:
+            noise, noise_words = run_noise(run, keys, names, uncertainty)
+        else:
+            noise = uncertainty
+            noise_words = {n: (f"given: {describe_noise(uncertainty[n])}" if n in uncertainty else "exact") for n in names}
         dea_opts = {"model": dea_model, "orientation": orientation} if dea and dea_draws else None
-        stoch = stochastic_frontier(values, all_objectives, uncertainty, draws=draws, seed=seed,
+        stoch = stochastic_frontier(values, all_objectives, noise, draws=draws, seed=seed,
                                     dea_options=dea_opts, dea_draws=dea_draws)
 
     records = []
@@ -257,7 +275,17 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
         if stoch.dea_draws:
             title += f", DEA over {stoch.dea_draws} draws"
     _render(header, rows, title)
+    if stoch is not None:
+        click.echo("noise per column (--stochastic):")
+        for n in names:
+            click.echo(f"  {n}: {noise_words[n]}")
 
     if json_out:
         write_json(json_out, records, force=force)
         click.echo(f"effbench: wrote {len(records)} rows to {json_out}", err=True)
+    if plot_dir:
+        from effbench.report.pareto_plots import write_pareto_projections
+
+        paths = write_pareto_projections(keys, values, all_objectives, layer == 1, plot_dir,
+                                         p_frontier=None if stoch is None else stoch.p_frontier, force=force)
+        click.echo(f"effbench: wrote {len(paths)} projection(s) to {plot_dir}", err=True)

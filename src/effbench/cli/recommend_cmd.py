@@ -32,11 +32,15 @@ def _fmt(v) -> str:
 @click.option("--max-latency-p99", type=float, default=None, metavar="S", help="Upper bound on the p99 latency per call at --batch-size, in seconds.")
 @click.option("--max-memory", type=float, default=None, metavar="BYTES", help="Upper bound on the worker's peak RSS at --batch-size, in bytes.")
 @click.option("--max-energy", type=float, default=None, metavar="J", help="Upper bound on the energy indicator (--energy-indicator), in joules.")
-@click.option("--energy-indicator", default="energy_per_sample_j", show_default=True, help="The stored energy metric --max-energy and 'energy' refer to.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size at which latency and memory are read.")
+@click.option("--energy-indicator", default=None, metavar="INDICATOR",
+              help="The energy indicator --max-energy and 'energy' refer to "
+                   "[default: energy_per_sample_j_b<--batch-size>, e.g. energy_per_sample_j_b1].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch size at which latency, memory, energy and carbon are read.")
 @click.option("--prefer", default="simplicity,params,latency,size", show_default=True, metavar="COSTS",
               help="Preference order over costs: simplicity, params, nonzero_params, size, flops, latency (p99), latency_p50, "
-                   "memory, energy, train_time, or any indicator name (e.g. latency_p50_per_sample_s_b32).")
+                   "memory, energy (--energy-indicator), carbon (estimated, at --batch-size), train_time, "
+                   "or any indicator name (e.g. latency_p50_per_sample_s_b32).")
 @click.option("--quality", default="accuracy", show_default=True, help="The quality metric (larger is better).")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Level of the parity test (McNemar exact; 0.05 = 95%).")
 @click.option("--tie-rtol", type=float, default=0.0, show_default=True, help="Costs within this relative difference tie in the preference order.")
@@ -59,6 +63,10 @@ def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, m
 
     if json_out:
         check_output(json_out, force, "--json")
+    if energy_indicator is None:
+        energy_indicator = f"energy_per_sample_j_b{batch_size}"
+    elif not energy_indicator.strip():
+        raise ConfigError("--energy-indicator: give an indicator name (e.g. energy_per_sample_j_b1); got an empty string")
     if min_accuracy is not None and max_loss is not None:
         raise ConfigError("--min-accuracy and --max-loss: give one of them, not both")
     max_costs = {}

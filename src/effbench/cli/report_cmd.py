@@ -48,6 +48,10 @@ def report(run_id, fmt, output, figures_dir, force, db):
     path = None if to_stdout else (output or f"effbench-report-{run.run_id}{_SUFFIX[fmt]}")
     if path is not None:
         check_output(path, force, "--output")  # before the rendering work
+    if figures_dir:
+        from effbench.report.figures import check_figures_dir
+
+        check_figures_dir(figures_dir, force, run=run)
     if fmt == "html":
         _require("plotly", "--format html")
         from effbench.report.html import render_html
@@ -81,4 +85,4 @@ def _require(module: str, option: str) -> None:
     from effbench.errors import ConfigError
 
     if importlib.util.find_spec(module) is None:
-        raise ConfigError(f"{option} needs {module}, which is not installed; install it with: pip install 'effbench[report]'")
+        raise ConfigError(f"{option} needs {module}, which is not installed; reinstall effbench (bash setup.sh) or: pip install {module}")

@@ -2,19 +2,24 @@
 
 After "The Efficiency Misnomer" (Dehghani et al., ICLR 2022): report every cost indicator,
 and the setup behind each, rather than one or two of them. A card holds, per candidate:
-quality; parameters; FLOPs with convention and coverage; size; peak memory; latency p50/p99
-at batch 1 and at the best batch; throughput; energy per sample (measured or estimated,
-labelled) where the run has it; training time (and energy); and the setup (hardware, software
+quality; parameters (and non-zero parameters and sparsity for pruned variants); FLOPs with
+convention and coverage; size; peak memory; latency p50/p99 at batch 1 and at the best batch;
+throughput; energy per sample (measured or estimated, labelled) and carbon per sample (always
+estimated) where the run has them; training time (and energy); and the setup (hardware, software
 versions, precision, batch sizes, input shape, threads).
 
 Pure: a :class:`effbench.store.db.RunRecord` in, dataclasses out (no I/O, no printing). The
 numbers come from :mod:`effbench.analysis.costs` (derived from the raw samples every time);
 renderers (:mod:`effbench.report.html`, :mod:`effbench.report.tables`) only format them.
 
-Energy metrics are read when present: ``energy_per_sample_j`` and/or ``energy_per_batch_j``
-per batch size (``batch_size > 0``) and ``train_energy_j`` (``batch_size = 0``), each with its
-provenance. Energy per sample derived from energy per batch keeps the batch's provenance and
-says so in its note.
+The energy entries, the best-throughput batch and the training energy are read from the rows of
+:func:`effbench.analysis.costs.cost_table` (``energy_per_sample_j_b1``,
+``best_energy_per_sample_j``, which is empty when measured and estimated values would be
+compared, ``best_throughput_batch_size``, ``train_energy_j``), so the cards say what the cost
+table says. Carbon per sample at batch 1 is the ``carbon_per_sample_g`` metric (always
+estimated). :func:`energy_rows` (for the energy figures) reads ``energy_per_sample_j`` and/or
+``energy_per_batch_j`` per batch size; energy per sample derived from energy per batch keeps the
+batch's provenance and says so in its note.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ PROVENANCE_LABELS = {
 ENERGY_SAMPLE = "energy_per_sample_j"
 ENERGY_BATCH = "energy_per_batch_j"
 TRAIN_ENERGY = "train_energy_j"
+CARBON_SAMPLE = "carbon_per_sample_g"
 
 
 def provenance_label(provenance: str | None) -> str:
@@ -82,6 +88,16 @@ def format_value(value, unit: str) -> str:
             if abs(v) >= factor:
                 return f"{v / factor:.3g} {prefix}J"
         return f"{v:.3g} J"
+    if unit in ("g", "gCO2e"):
+        suffix = unit[1:]
+        if v == 0:
+            return f"0 g{suffix}"
+        for factor, prefix in ((1e3, "k"), (1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n")):
+            if abs(v) >= factor:
+                return f"{v / factor:.3g} {prefix}g{suffix}"
+        return f"{v:.3g} g{suffix}"
+    if unit == "%":
+        return f"{v:.1f}%"
     if unit in ("samples/s", "1/s"):
         return fmt_si(v, " samples/s") if v >= 1e3 else f"{v:.3g} samples/s"
     return f"{v:.4g} {unit}".rstrip()
@@ -299,19 +315,18 @@ def cost_cards(run) -> list[CostCard]:
     by_cand: dict[str, list[dict]] = {}
     for r in batch_rows(run):
         by_cand.setdefault(r["candidate"], []).append(r)
-    energy: dict[str, list[dict]] = {}
-    for r in energy_rows(run):
-        energy.setdefault(r["candidate"], []).append(r)
     cards = []
     for c in run.candidates:
         row = table[c.key]
         rows_b = by_cand.get(c.key, [])
-        best = max(rows_b, key=lambda r: r["throughput_samples_per_s"]) if rows_b else None
+        bb = row["best_throughput_batch_size"]
+        best = next((r for r in rows_b if r["batch_size"] == bb), None) if bb is not None else None
         b1 = next((r for r in rows_b if r["batch_size"] == 1), None)
         entries = [
             _from_value("accuracy", "accuracy (test split)", row["accuracy"]),
             _from_value("f1_macro", "macro F1 (test split)", row["f1_macro"]),
             _from_value("params", "parameters", row["params"]),
+            *_sparsity_entries(run, c, row),
             _from_value("flops_per_sample", "FLOPs per sample", row["flops_per_sample"], _flops_note(run, c.key)),
             _from_value("size_bytes", "size (serialized)", row["size_bytes"], _size_note(run, c.key)),
             _from_value("peak_rss_bytes_b1", "peak memory: process RSS at batch 1", row["peak_rss_bytes_b1"]),
@@ -322,7 +337,6 @@ def cost_cards(run) -> list[CostCard]:
                         "" if b1 is None else f"{b1['n_samples']} samples, per call"),
         ]
         if best is not None:
-            bb = best["batch_size"]
             entries += [
                 CardEntry("latency_p50_s_best", f"latency p50 per call at the best batch ({bb})", best["latency_p50_s"], "s", "measured",
                           f"{format_value(best['latency_p50_per_sample_s'], 's')} per sample"),
@@ -333,27 +347,67 @@ def cost_cards(run) -> list[CostCard]:
             entries += [CardEntry("latency_p50_s_best", "latency p50 at the best batch", None, "", None),
                         CardEntry("latency_p99_s_best", "latency p99 at the best batch", None, "", None)]
         entries.append(_from_value("best_throughput_samples_per_s", "best throughput (batch / p50)", row["best_throughput_samples_per_s"]))
-        e_rows = [r for r in energy.get(c.key, []) if r["energy_per_sample_j"] is not None]
-        e1 = next((r for r in e_rows if r["batch_size"] == 1), None)
-        ebest = min(e_rows, key=lambda r: r["energy_per_sample_j"]) if e_rows else None
-        entries.append(CardEntry("energy_per_sample_j_b1", "energy per sample at batch 1",
-                                 None if e1 is None else e1["energy_per_sample_j"], "J",
-                                 None if e1 is None else e1["energy_per_sample_provenance"],
-                                 "" if e1 is None else e1["note"]))
-        entries.append(CardEntry("energy_per_sample_j_best", "lowest energy per sample" + ("" if ebest is None else f" (batch {ebest['batch_size']})"),
-                                 None if ebest is None else ebest["energy_per_sample_j"], "J",
-                                 None if ebest is None else ebest["energy_per_sample_provenance"],
-                                 "" if ebest is None else ebest["note"]))
+        entries.append(_from_value("energy_per_sample_j_b1", "energy per sample at batch 1", row["energy_per_sample_j_b1"]))
+        eb = row["best_energy_batch_size"]
+        entries.append(_from_value("energy_per_sample_j_best", "lowest energy per sample" + ("" if eb is None else f" (batch {eb})"),
+                                   row["best_energy_per_sample_j"], _best_energy_note(run, c.key, row)))
+        entries.append(_carbon_entry(run, c.key))
         entries.append(_from_value("train_time_s", "training time (wall)", row["train_time_s"], _train_note(run, c.key)))
-        te = run.metric(c.key, TRAIN_ENERGY)
-        entries.append(CardEntry("train_energy_j", "training energy", te.value if te is not None and _finite(te.value) else None, "J",
-                                 te.provenance if te is not None and _finite(te.value) else None))
+        entries.append(_from_value("train_energy_j", "training energy", row["train_energy_j"]))
         cards.append(CostCard(
             candidate=c.key, model=c.model, backend=c.backend, family=c.family or "", parent=c.parent,
             status=c.status, error=c.error, entries=tuple(entries), setup=_candidate_setup(run, c, rows_b),
             missing=tuple(e.label for e in entries if e.missing),
         ))
     return cards
+
+
+def _sparsity_entries(run, c, row) -> list[CardEntry]:
+    """Non-zero parameters and sparsity, when the candidate info records them (pruned variants)."""
+    info = c.info or {}
+    nz = info.get("nonzero_params")
+    if not _finite(nz):
+        return []
+    out = [CardEntry("nonzero_params", "non-zero parameters", int(nz) if float(nz).is_integer() else float(nz), "count", "analytic",
+                     "weights that are exactly zero are not counted")]
+    sparsity = info.get("sparsity")
+    params = row["params"].value if row["params"] is not None and _finite(row["params"].value) else None
+    note = "share of the parameters that are zero"
+    if not _finite(sparsity) and params:
+        sparsity = 1.0 - float(nz) / float(params)
+        note += " (1 - non-zero / parameters)"
+    if _finite(sparsity):
+        out.append(CardEntry("sparsity", "sparsity", 100.0 * float(sparsity), "%", "analytic", note))
+    return out
+
+
+def _best_energy_note(run, key, row) -> str:
+    v = row["best_energy_per_sample_j"]
+    if v is not None:
+        return v.note
+    provs = {m.provenance for m in run.metrics if m.candidate == key and m.name == ENERGY_SAMPLE and m.batch_size > 0}
+    if len(provs) > 1:
+        return "not given: measured and estimated values are never compared"
+    return ""
+
+
+def _carbon_entry(run, key) -> CardEntry:
+    m = run.metric(key, CARBON_SAMPLE, 1)
+    if m is None or not _finite(m.value):
+        return CardEntry("carbon_per_sample_g_b1", "carbon per sample at batch 1 (estimated)", None, "", None)
+    # carbon = energy x grid intensity: an estimate, whatever the energy's provenance
+    label = "carbon per sample at batch 1" + (" (estimated)" if m.provenance == "estimated" else "")
+    d = m.detail or {}
+    bits = []
+    if _finite(d.get("g_per_kwh")):
+        bits.append(f"{float(d['g_per_kwh']):g} gCO2e/kWh")
+    if d.get("region"):
+        bits.append(f"region {d['region']}")
+    if d.get("source"):
+        bits.append(str(d["source"]))
+    if d.get("energy_provenance"):
+        bits.append(f"from {d['energy_provenance']} energy")
+    return CardEntry("carbon_per_sample_g_b1", label, float(m.value), m.unit or "gCO2e", m.provenance, "; ".join(bits))
 
 
 def _size_note(run, key) -> str:

@@ -46,6 +46,9 @@ __all__ = [
     "batch_curves",
     "energy_curves",
     "tail_curves",
+    "FIGURE_NAMES",
+    "figure_names",
+    "check_figures_dir",
     "write_figures",
 ]
 
@@ -53,15 +56,15 @@ __all__ = [
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
            "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666", "#17becf", "#bcbd22")
 
-#: (column of the run's indicator table, label, unit, direction)
+#: (indicator name of :mod:`effbench.analysis.run_table`, label, unit, direction)
 COSTS: tuple[tuple[str, str, str, str], ...] = (
     ("params", "parameters", "count", "min"),
     ("flops_per_sample", "FLOPs per sample", "FLOP", "min"),
     ("size_bytes", "size on disk", "bytes", "min"),
-    ("peak_rss_b1_bytes", "peak memory (process RSS, batch 1)", "bytes", "min"),
-    ("latency_p50_b1_s", "p50 latency at batch 1", "s", "min"),
-    ("best_throughput_per_s", "best throughput", "samples/s", "max"),
-    ("energy_per_sample_b1_j", "energy per sample at batch 1", "J", "min"),
+    ("peak_rss_bytes_b1", "peak memory (process RSS, batch 1)", "bytes", "min"),
+    ("latency_p50_s_b1", "p50 latency at batch 1", "s", "min"),
+    ("best_throughput_samples_per_s", "best throughput", "samples/s", "max"),
+    ("energy_per_sample_j_b1", "energy per sample at batch 1", "J", "min"),
 )
 
 
@@ -97,26 +100,14 @@ class QualityCostPanel:
         return sorted((p for p in self.points if p.on_frontier), key=lambda p: p.cost)
 
 
-def _energy_b1(run, names) -> tuple[np.ndarray, list[str | None]]:
-    by = {r["candidate"]: r for r in energy_rows(run) if r["batch_size"] == 1}
-    vals, provs = [], []
-    for n in names:
-        r = by.get(n)
-        ok = r is not None and r["energy_per_sample_j"] is not None
-        vals.append(float(r["energy_per_sample_j"]) if ok else np.nan)
-        provs.append(r["energy_per_sample_provenance"] if ok else None)
-    return np.asarray(vals, dtype=float), provs
-
-
 def quality_vs_cost(run, *, include_empty: bool = False) -> list[QualityCostPanel]:
     """One panel per cost indicator with accuracy on the other axis and the frontier marked.
 
-    A cost that no candidate has is left out unless ``include_empty``.
+    Values come from :func:`effbench.analysis.run_table.run_objective_table` (the indicator names
+    of ``effbench pareto RUN_ID``); failed candidates are left out. A cost that no candidate has
+    is left out unless ``include_empty``.
     """
-    names, values, provs = run_indicator_table(run)
-    values = dict(values)
-    provs = dict(provs)
-    values["energy_per_sample_b1_j"], provs["energy_per_sample_b1_j"] = _energy_b1(run, names)
+    names, values, provs, _ = run_indicator_table(run, ["accuracy"] + [col for col, _, _, _ in COSTS])
     acc = values["accuracy"]
     panels = []
     for col, label, unit, direction in COSTS:
@@ -195,9 +186,13 @@ def energy_curves(run) -> dict[tuple[str, str], list[dict]]:
 
 def tail_curves(run) -> dict[str, dict]:
     """candidate -> ``{"threshold_s": [...], "mean": [...], "tail": [...], "tail_label": str,
-    "unconstrained": float | None, "rounds": int | None}`` from ``info["tail"]``.
+    "unconstrained": float | None, "rounds_used": int | None, "rounds_measured": int | None}``
+    from ``info["tail"]``.
 
-    Candidates whose ``info["tail"]`` has no ``thresholds`` rows are left out.
+    ``info["tail"]`` as :mod:`effbench.tail_api` stores it has ``rounds_used`` (the rounds the
+    stopping rule used) and ``rounds_measured`` (every round timed); a bare
+    ``TailAnalysis.to_dict()`` has ``rounds`` only, read as both. Candidates whose
+    ``info["tail"]`` has no ``thresholds`` rows are left out.
     """
     out = {}
     for c in run.candidates:
@@ -217,10 +212,16 @@ def tail_curves(run) -> dict[str, dict]:
             "tail": [_num(r.get(key)) if key else None for r in rows],
             "tail_label": (f"{float(q) * 100:g}% quantile over rounds" if _num(q) is not None else "tail quantile"),
             "unconstrained": _num((tail.get("unconstrained") or {}).get("mean")) if isinstance(tail.get("unconstrained"), dict) else None,
-            "rounds": tail.get("rounds"),
+            "rounds_used": _int(tail.get("rounds_used", tail.get("rounds"))),
+            "rounds_measured": _int(tail.get("rounds_measured", tail.get("rounds"))),
             "labels": [str(r.get("label", "")) for r in rows],
         }
     return out
+
+
+def _int(v):
+    f = _num(v)
+    return None if f is None else int(f)
 
 
 def _num(v):
@@ -246,34 +247,66 @@ def _axis_title(label, unit, provs) -> str:
     return f"{label} [{unit}] ({p})"
 
 
-def write_figures(run, directory, *, force: bool = False, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
-    """Write the static figures of ``run`` into ``directory`` (created if needed).
+#: Every figure :func:`write_figures` can write (the last two only when the run has those measurements).
+FIGURE_NAMES = ("quality_vs_cost", "latency_ecdf_b1", "batch_curves", "energy_per_sample", "tail_quality")
+FORMATS = ("png", "svg", "pdf")
 
-    Refuses (:class:`ConfigError`) to overwrite an existing file unless ``force``. Returns
-    the paths written. Figures: ``quality_vs_cost``, ``latency_ecdf_b1``, ``batch_curves``,
-    and ``energy_per_sample`` / ``tail_quality`` when the run has those measurements.
-    """
+
+def _check_formats(formats) -> tuple[str, ...]:
     for fmt in formats:
-        if fmt not in ("png", "svg", "pdf"):
+        if fmt not in FORMATS:
             raise ConfigError(f"figure format must be png, svg or pdf; got {fmt!r}")
+    return tuple(formats)
+
+
+def figure_names(run) -> list[str]:
+    """The figures :func:`write_figures` writes for ``run`` (without extension)."""
+    names = list(FIGURE_NAMES[:3])
+    if energy_curves(run):
+        names.append("energy_per_sample")
+    if tail_curves(run):
+        names.append("tail_quality")
+    return names
+
+
+def check_figures_dir(directory, force: bool = False, *, run=None, formats: tuple[str, ...] = ("png", "svg")) -> Path:
+    """Fail before any rendering if the figures cannot go into ``directory``.
+
+    Raises :class:`ConfigError` when ``directory`` is a file, or (without ``force``) when a figure
+    file it would write already exists: those of ``run`` when given, else any of
+    :data:`FIGURE_NAMES`. Creates nothing. Returns the directory as a Path.
+    """
+    formats = _check_formats(formats)
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ConfigError(f"--figures {str(directory)!r} is a file; give a directory")
+    if not force and directory.is_dir():
+        names = figure_names(run) if run is not None else FIGURE_NAMES
+        existing = [str(directory / f"{n}.{fmt}") for n in names for fmt in formats if (directory / f"{n}.{fmt}").exists()]
+        if existing:
+            raise ConfigError(f"--figures: {existing[0]!r} already exists ({len(existing)} file(s)); give --force to overwrite")
+    return directory
+
+
+def write_figures(run, directory, *, force: bool = False, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
+    """Write the static figures of ``run`` into ``directory`` (created if needed).
+
+    Refuses (:class:`ConfigError`, via :func:`check_figures_dir`, before any rendering) to
+    overwrite an existing file unless ``force``; a folder or file that cannot be written is a
+    :class:`ConfigError` too. Returns the paths written. Figures: ``quality_vs_cost``,
+    ``latency_ecdf_b1``, ``batch_curves``, and ``energy_per_sample`` / ``tail_quality`` when the
+    run has those measurements.
+    """
+    directory = check_figures_dir(directory, force, run=run, formats=formats)
     panels = quality_vs_cost(run)
     lat = latency_distributions(run)
     curves = batch_curves(run)
     energy = energy_curves(run)
     tails = tail_curves(run)
-    names = ["quality_vs_cost", "latency_ecdf_b1", "batch_curves"]
-    if energy:
-        names.append("energy_per_sample")
-    if tails:
-        names.append("tail_quality")
-    targets = [directory / f"{n}.{fmt}" for n in names for fmt in formats]
-    existing = [str(p) for p in targets if p.exists()]
-    if existing and not force:
-        raise ConfigError(f"--figures: {existing[0]!r} already exists ({len(existing)} file(s)); give --force to overwrite")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--figures {str(directory)!r}: cannot create the folder: {exc.strerror or exc}") from None
 
     import matplotlib
 
@@ -286,11 +319,16 @@ def write_figures(run, directory, *, force: bool = False, formats: tuple[str, ..
 
     def save(fig, name):
         fig.text(0.01, 0.005, f"effbench run {run.run_id}", fontsize=7, color="#777")
-        for fmt in formats:
-            p = directory / f"{name}.{fmt}"
-            fig.savefig(p, dpi=130 if fmt == "png" else None, bbox_inches="tight", metadata=_metadata(fmt))
-            written.append(p)
-        plt.close(fig)
+        try:
+            for fmt in formats:
+                p = directory / f"{name}.{fmt}"
+                try:
+                    fig.savefig(p, dpi=130 if fmt == "png" else None, bbox_inches="tight", metadata=_metadata(fmt))
+                except OSError as exc:
+                    raise ConfigError(f"--figures: cannot write {str(p)!r}: {exc.strerror or exc}") from None
+                written.append(p)
+        finally:
+            plt.close(fig)
 
     # quality vs cost: a grid of panels
     n = max(1, len(panels))

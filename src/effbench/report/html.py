@@ -273,12 +273,17 @@ def _tail(run, figs: _Figures, colors) -> str:
     def unc(t):
         return "-" if t["unconstrained"] is None else f"{t['unconstrained']:.4f}"
 
-    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(t['rounds'])}</td><td>{unc(t)}</td></tr>" for k, t in tails.items())
+    def rounds(t):
+        used, measured = t["rounds_used"], t["rounds_measured"]
+        return "-" if used is None and measured is None else f"{'-' if used is None else used} / {'-' if measured is None else measured}"
+
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(rounds(t))}</td><td>{unc(t)}</td></tr>" for k, t in tails.items())
     missing = [c.key for c in run.candidates if c.key not in tails]
     return (figs.add(fig, height=420)
             + '<p class="note">Quality that survives a deadline (Yang et al., "Quality at the Tail of Machine Learning '
-              'Inference"): solid = mean over rounds, dashed = the low quantile over rounds (the tail quality).</p>'
-            + '<table class="small"><thead><tr><th>candidate</th><th>rounds</th><th>unconstrained accuracy (mean)</th></tr>'
+              'Inference"): solid = mean over rounds, dashed = the low quantile over rounds (the tail quality). Rounds used: '
+              'those the stopping rule used (deadlines at percentiles come from them); measured: every timed round.</p>'
+            + '<table class="small"><thead><tr><th>candidate</th><th>rounds used / measured</th><th>unconstrained accuracy (mean)</th></tr>'
               f'</thead><tbody>{rows}</tbody></table>'
             + (f'<p class="missing">No tail-quality results for: {_e(", ".join(missing))}.</p>' if missing else ""))
 
@@ -354,50 +359,50 @@ def _misnomer(run, figs: _Figures) -> str:
 
 
 def _recommendation(run) -> str:
-    try:
-        import importlib
-
-        selection = importlib.import_module("effbench.analysis.selection")
-    except ImportError:
-        return ('<p class="missing">No recommendation: this effbench has no selection analysis '
-                '(<code>effbench.analysis.selection</code>).</p>')
-    # a report-specific entry point when the module offers one, else its recommend(run) with its defaults
-    fn = (getattr(selection, "recommend_for_report", None) or getattr(selection, "recommend_run", None)
-          or getattr(selection, "recommend", None))
-    if fn is None:
-        return ('<p class="missing">No recommendation: <code>effbench.analysis.selection</code> offers none of '
-                '<code>recommend_for_report(run)</code>, <code>recommend_run(run)</code>, <code>recommend(run)</code>.</p>')
+    from effbench.analysis.selection import DEFAULT_PREFERENCE, recommend
     from effbench.errors import EffbenchError
 
     try:
-        rec = fn(run)
-    except (EffbenchError, ValueError, LookupError) as exc:  # shown in the report, not swallowed
-        return f'<p class="missing">No recommendation: {_e(type(exc).__name__)}: {_e(exc)}</p>'
-    text = None
-    for attr in ("text", "summary", "explanation"):
-        v = getattr(rec, attr, None)
-        if isinstance(v, str):
-            text = v
-            break
-    if text is None and hasattr(rec, "to_text"):
-        text = rec.to_text()
-    message = getattr(rec, "message", None)
-    if text is None and isinstance(message, (list, tuple)) and message:
-        out = "".join(f"<p>{_e(m)}</p>" for m in message)
-    else:
-        out = f"<p>{_e(text)}</p>" if text else ""
-    pref = getattr(rec, "preference", None)
-    if isinstance(pref, (list, tuple)) and pref:
-        cons = getattr(rec, "constraints", None) or []
-        out += (f'<p class="note">Computed by effbench.analysis.selection with its defaults: constraints '
-                f'{_e(", ".join(map(str, cons)) or "none")}; preference {_e(", ".join(map(str, pref)))}. '
-                "Other constraints: <code>effbench recommend</code>.</p>")
-    if hasattr(rec, "to_dict"):
-        out += ("<details><summary>details</summary><pre>"
-                + _e(json.dumps(rec.to_dict(), indent=2, default=str)) + "</pre></details>")
-    elif not text:
-        out += f"<pre>{_e(rec)}</pre>"
-    return out
+        rec = recommend(run, preference=DEFAULT_PREFERENCE)
+    except EffbenchError as exc:  # the run lacks what the recommendation needs: say what, in the report
+        return f'<p class="missing">No recommendation: {_e(exc)}</p>'
+    out = [f"<p>{_e(m)}</p>" for m in rec.message]
+    facts = [("status", "no model meets the constraints" if rec.status == "infeasible" else "ok"),
+             ("chosen", rec.chosen or "none"), ("reference (best quality on the frontier)", rec.reference or "none"),
+             ("constraints", "; ".join(rec.constraints) or "none"), ("preference", ", ".join(rec.preference)),
+             ("frontier objectives", ", ".join(rec.objectives)),
+             ("models meeting the constraints", str(len(rec.feasible))),
+             ("on their frontier", ", ".join(rec.frontier) or "none"),
+             ("parity test", f"{rec.test}, {100 * (1 - rec.alpha):g}% level (alpha {rec.alpha:g})")]
+    out.append('<table class="kv">' + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts) + "</table>")
+    if rec.parity:
+        rows = "".join(
+            f"<tr><th>{_e(t.a)}</th><td>{_e(t.b)}</td><td>{t.n}</td><td>{t.a_only}</td><td>{t.b_only}</td>"
+            f"<td>{t.accuracy_a:.4f} vs {t.accuracy_b:.4f}</td><td>{t.p_value:.3g}</td><td>{'yes' if t.on_par else 'no'}</td></tr>"
+            for t in rec.parity)
+        out.append('<div class="scroll"><table class="small"><thead><tr><th>model</th><th>against</th><th>test examples</th>'
+                   '<th>only the model right</th><th>only the reference right</th><th>accuracy</th><th>p</th><th>on par</th>'
+                   f'</tr></thead><tbody>{rows}</tbody></table></div>')
+    if rec.runner_ups:
+        def runner(r) -> str:
+            par = "on par with the reference" if r["on_par_with_reference"] else "not on par with the reference"
+            p = "" if r["p_value"] is None else f", p={r['p_value']:.2g}"
+            return f"<li>{_e(r['key'])}: {_e(rec.quality)} {r['quality']:.4f} ({par}{p})</li>"
+
+        items = "".join(runner(r) for r in rec.runner_ups)
+        out.append(f"<p>Runner-ups on the frontier:</p><ul>{items}</ul>")
+    if rec.closest:
+        out.append("<p>Closest models:</p><ul>" + "".join(
+            f"<li>{_e(c['key'])}: {_e(', '.join(c['violations']))}</li>" for c in rec.closest) + "</ul>")
+    if rec.dropped:
+        out.append('<p class="missing">Left out of the recommendation: '
+                   + "; ".join(f"{_e(k)} ({_e(r)})" for k, r in rec.dropped) + ".</p>")
+    out.append('<p class="note">Computed by effbench.analysis.selection.recommend with the defaults of '
+               '<code>effbench recommend RUN_ID</code> (no constraint; the preference above). Other constraints and '
+               'preferences: <code>effbench recommend</code>.</p>')
+    out.append("<details><summary>details (JSON)</summary><pre>"
+               + _e(json.dumps(rec.to_dict(), indent=2, default=str)) + "</pre></details>")
+    return "".join(out)
 
 
 def _cards(run) -> str:
@@ -421,12 +426,12 @@ def _cards(run) -> str:
 def _missing(run, has_tail: bool, has_energy: bool) -> str:
     items = []
     for card in cost_cards(run):
-        miss = [m for m in card.missing if "energy" not in m]
+        miss = [m for m in card.missing if "energy" not in m and "carbon" not in m]
         if miss:
             items.append(f"<li><b>{_e(card.candidate)}</b>: {_e(', '.join(miss))}</li>")
     run_level = []
     if not has_energy:
-        run_level.append("inference energy (per sample and per batch) and training energy")
+        run_level.append("inference energy (per sample and per batch), carbon and training energy")
     if not has_tail:
         run_level.append("tail quality under deadlines")
     failed = [c for c in run.candidates if c.status == "failed"]
@@ -452,7 +457,8 @@ _METHOD = """
 process per candidate, threads fixed, randomised order); percentiles from the raw samples, never from summaries.</li>
 <li><b>Throughput</b> = batch size / p50 latency of one call at that batch size; the best batch maximises it.</li>
 <li><b>Peak memory</b>: RSS = peak resident memory of the whole worker process during batch-1 calls; "added by one call" =
-increase of the peak over the loaded baseline at the largest batch.</li>
+increase of the peak resident memory during one call at the largest batch over the resident memory just before that
+call (the kernel's peak mark is reset before the call; allocators keep freed memory, so it can be 0 for small models).</li>
 <li><b>Pareto frontier</b>: a candidate is on it when no other is at least as good on both axes and better on one
 (Partovi Nia et al., 2022, for why one frontier per cost and hardware).</li>
 </ul>
