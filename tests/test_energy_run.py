@@ -79,7 +79,7 @@ def test_batching_command_on_a_run(tmp_path, data, capsys):
     assert main(["batching", res.run_id, "--db", db, "--arrival-rate", "100", "--max-latency", "0.05",
                  "--requests", "2000", "--json", str(tmp_path / "b.json")]) == 0
     out = capsys.readouterr().out
-    assert "rule/callable: at 100 requests/s" in out and "J/sample (estimated)" in out
+    assert "rule/callable: at 100 requests/s" in out and "J/sample (estimated incl. idle" in out
     assert main(["batching", res.run_id, "--db", db, "--arrival-rate", "0", "--max-latency", "0.05"]) == 2
     assert "--arrival-rate must be a positive number" in capsys.readouterr().err
     assert main(["batching", res.run_id, "--db", db, "--arrival-rate", "10", "--max-latency", "-1"]) == 2
