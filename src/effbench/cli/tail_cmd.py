@@ -35,6 +35,19 @@ def tail():
     """
 
 
+
+def _stopping_rule_options(f):
+    """--every, --window, --js-threshold, --min-rounds: the stopping rule's settings, shared by analyze and measure."""
+    f = click.option("--min-rounds", default=8, show_default=True, type=click.IntRange(min=1),
+                     help="Stopping rule: never stop before this many rounds.")(f)
+    f = click.option("--js-threshold", default=0.05, show_default=True, type=float,
+                     help="Stopping rule: converged when every Jensen-Shannon distance is below this.")(f)
+    f = click.option("--window", default=3, show_default=True, type=click.IntRange(min=1),
+                     help="Stopping rule: compare each fit with the previous N fits.")(f)
+    f = click.option("--every", default=2, show_default=True, type=click.IntRange(min=1),
+                     help="Stopping rule: fit the time distribution every N rounds.")(f)
+    return f
+
 @tail.command("analyze")
 @click.option("--times", "times_file", required=True, type=click.Path(dir_okay=False),
               help="CSV with columns round,instance,time_s,correct (correct: 1 or 0).")
@@ -46,14 +59,7 @@ def tail():
               help="Points of a deadline grid from the minimum to the maximum time (0: none).")
 @click.option("--quantile", default=0.01, show_default=True, type=float,
               help="Low quantile of quality over rounds reported as the tail quality.")
-@click.option("--every", default=2, show_default=True, type=click.IntRange(min=1),
-              help="Stopping rule: fit the time distribution every N rounds.")
-@click.option("--window", default=3, show_default=True, type=click.IntRange(min=1),
-              help="Stopping rule: compare each fit with the previous N fits.")
-@click.option("--js-threshold", default=0.05, show_default=True, type=float,
-              help="Stopping rule: converged when every Jensen-Shannon distance is below this.")
-@click.option("--min-rounds", default=8, show_default=True, type=click.IntRange(min=1),
-              help="Stopping rule: never stop before this many rounds.")
+@_stopping_rule_options
 @click.option("--max-rounds", default=200, show_default=True, type=click.IntRange(min=1),
               help="Stopping rule: always stop at this many rounds.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
@@ -156,14 +162,7 @@ def _fmt_s(value: float) -> str:
               help="Points of the quality-versus-deadline curve (0: none).")
 @click.option("--quantile", default=0.01, show_default=True, type=float,
               help="Low quantile of quality over rounds reported as the tail quality.")
-@click.option("--every", default=2, show_default=True, type=click.IntRange(min=1),
-              help="Stopping rule: fit the time distribution every N rounds.")
-@click.option("--window", default=3, show_default=True, type=click.IntRange(min=1),
-              help="Stopping rule: compare each fit with the previous N fits.")
-@click.option("--js-threshold", default=0.05, show_default=True, type=float,
-              help="Stopping rule: converged when every Jensen-Shannon distance is below this.")
-@click.option("--min-rounds", default=8, show_default=True, type=click.IntRange(min=1),
-              help="Stopping rule: never stop before this many rounds.")
+@_stopping_rule_options
 @click.option("--max-rounds", default=None, type=click.IntRange(min=1),
               help="Stopping rule: always stop at this many rounds [default: 200; --quick: 40].")
 @click.option("--holdout-rounds", default=None, type=click.IntRange(min=0),

@@ -223,7 +223,6 @@ def build_candidates(task, selection, *, quick: bool = False, on_progress=None, 
     from effbench.candidates.onnx_adapter import OnnxCandidate
 
     candidates, training = [], {}
-    trained = {}
     pending_variants: dict[str, list] = {}
     for spec, _ in selection:
         if isinstance(spec, VariantEntry):
