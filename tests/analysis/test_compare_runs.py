@@ -154,6 +154,37 @@ def test_a_run_wide_drift_is_divided_out_on_request():
     plain = compare_runs(a, b)
     assert plain.drift is None and plain.n_faster >= 8               # every drifted cell looks faster
     adjusted = compare_runs(a, b, adjust_drift=True)
-    assert adjusted.drift == pytest.approx(0.9 * 1.2 ** 0.1, rel=0.03)
+    assert adjusted.drift == pytest.approx(0.9, rel=0.03)  # the median ratio: the one slowed cell does not move it
     assert [(c.candidate, c.batch_size) for c in adjusted.cells if c.change != "same"] == [("m0/torch", 1)]
     assert "run-wide shift" in adjusted.rule and adjusted.to_dict()["drift"] == adjusted.drift
+
+
+def _with_repeats(run_id, medians_per_repeat, seed, n=300, sigma=0.05):
+    """One cell whose samples come from repeats with the given medians (window-to-window variation)."""
+    rng = np.random.default_rng(seed)
+    parts = [m * rng.lognormal(0.0, sigma, n) for m in medians_per_repeat]
+    run = RunRecord(run_id=run_id, created_at="2025-01-01T00:00:00+00:00", status="complete",
+                    environment={"cpu": {"model": "X"}}, config={"threads": 1})
+    meta = {"stop_reason": "max_time", "block_size": 1, "repeats": [{"n_samples": n, "repeat": r} for r in range(len(parts))]}
+    run.samples.append(SampleSet("m/torch", 1, "latency_per_call", "s", np.concatenate(parts), meta))
+    return run
+
+
+def test_repeats_are_the_unit_when_there_are_enough():
+    # each run's windows differ by several percent: per-call samples call a 6% gap significant,
+    # the repeat medians (the window is the unit) do not
+    a = _with_repeats("A", [1.00e-3, 1.07e-3, 0.95e-3], seed=1)
+    b = _with_repeats("B", [1.06e-3, 1.00e-3, 1.12e-3], seed=2)
+    by_samples = compare_runs(a, b, unit="samples", min_change=0)
+    assert by_samples.cells[0].change == "slower"
+    by_repeats = compare_runs(a, b, min_change=0, unit="auto")  # 3 repeats in both cells
+    cell = by_repeats.cells[0]
+    assert cell.comparison.test.startswith("Welch t-test") and cell.comparison.n_a == 3
+    assert cell.change == "same" and cell.comparison.ratio_median.low < 1 < cell.comparison.ratio_median.high
+    assert "compared by their repeats" in by_repeats.rule
+    # a large, consistent change is still found with 3 repeats
+    c = _with_repeats("C", [1.50e-3, 1.52e-3, 1.49e-3], seed=3)
+    a2 = _with_repeats("A2", [1.00e-3, 1.01e-3, 0.99e-3], seed=4)
+    assert compare_runs(a2, c, unit="repeats").cells[0].change == "slower"
+    with pytest.raises(ConfigError, match="needs at least 3 repeats"):
+        compare_runs(make_run("X", {("m/torch", 1): (1e-3, 0.1, 50)}), b, unit="repeats")

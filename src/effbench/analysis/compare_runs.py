@@ -206,15 +206,65 @@ def ratio_distribution(ratios) -> RatioDistribution | None:
                              geometric_mean=float(np.exp(np.mean(np.log(r)))))
 
 
+MIN_REPEATS = 3
+REPEAT_TEST = "Welch t-test on the log of the per-repeat medians, two-sided (scipy.stats.ttest_ind, equal_var=False)"
+
+
+def repeat_medians(sample_set) -> np.ndarray | None:
+    """The median of each repeat of a cell measured with ``--repeats`` (None with fewer than 3 repeats).
+
+    The recorder concatenates the repeats' samples and keeps each repeat's metadata (``n_samples``)
+    in ``meta["repeats"]``; this splits them again.
+    """
+    reps = sample_set.meta.get("repeats")
+    if not isinstance(reps, list) or len(reps) < MIN_REPEATS:
+        return None
+    counts = [int(r.get("n_samples", 0)) for r in reps]
+    values = np.asarray(sample_set.values, dtype=np.float64)
+    if min(counts) < 1 or sum(counts) != values.size:
+        return None
+    return np.array([np.median(part) for part in np.split(values, np.cumsum(counts)[:-1])])
+
+
+def _repeat_level(comp: Comparison, medians_a, medians_b, alpha: float) -> Comparison:
+    """The same comparison with the repeat as the unit: each repeat ran in its own time window, so the
+    spread of the repeat medians measures the window-to-window variation that per-call samples miss."""
+    from dataclasses import replace
+
+    from scipy.stats import ttest_ind
+
+    from effbench.analysis.stats import Estimate
+
+    la, lb = np.log(medians_a), np.log(medians_b)
+    res = ttest_ind(lb, la, equal_var=False)
+    ci = res.confidence_interval(1.0 - alpha)
+    est = Estimate(float(np.exp(lb.mean() - la.mean())), float(np.exp(ci.low)), float(np.exp(ci.high)),
+                   f"Welch t interval ({1 - alpha:.0%}) on log repeat medians, {len(la)} vs {len(lb)} repeats")
+    ratios = dict(comp.ratios)
+    ratios[0.5] = est
+    p = float(res.pvalue) if math.isfinite(res.pvalue) else 1.0
+    return replace(comp, ratio_median=est, ratios=ratios, p_value=p, test=REPEAT_TEST,
+                   significant=bool(p < alpha and (est.low > 1 or est.high < 1)), n_a=len(la), n_b=len(lb))
+
+
 def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAULT_MIN_CHANGE, n_boot: int = 2000,
-                 seed: int = 0, quantiles=(0.5, 0.9, 0.99), adjust_drift: bool = False) -> RunComparison:
+                 seed: int = 0, quantiles=(0.5, 0.9, 0.99), adjust_drift: bool = False, unit: str = "samples") -> RunComparison:
     """Compare run B with run A (the baseline) on every cell both have; see the module docstring.
 
-    ``adjust_drift``: first divide run B's samples by the run-wide shift, the geometric mean of the
-    cells' ratios of medians, so a cell is flagged only when it moved relative to the rest of the
+    ``adjust_drift``: first divide run B's samples by the run-wide shift, the median of the cells'
+    ratios of medians (robust to a minority of cells that really changed), so a cell is flagged only when it moved relative to the rest of the
     run (when the whole machine became a few percent faster or slower between the runs, that shift
     is reported as ``drift`` instead of flagging every cell).
+
+    ``unit``: what one observation is. ``"samples"``: every timed call (Mann-Whitney U on the samples,
+    bootstrap intervals). ``"repeats"``: every repeat of a run made with ``--repeats N`` (N >= 3): a
+    Welch t-test and interval on the log of the repeat medians, which sees the variation between time
+    windows that the samples of one window cannot, but with 3 repeats and Holm over many cells it has
+    little power (docs/protocol.md measures both). ``"auto"``: repeats where both cells have at least
+    3, samples elsewhere. Default: samples. The p90/p99 ratios stay sample-level bootstrap intervals.
     """
+    if unit not in ("auto", "samples", "repeats"):
+        raise ConfigError(f"unit must be one of auto, samples, repeats; got {unit!r}")
     if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and 0 < alpha < 1):
         raise ConfigError(f"alpha must be a number strictly between 0 and 1; got {alpha!r}")
     if not (isinstance(min_change, (int, float)) and not isinstance(min_change, bool) and 0 <= min_change < 10):
@@ -225,12 +275,19 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
     drift = 1.0
     if adjust_drift and common:
         shift = ratio_distribution([np.median(cells_b[k].values) / np.median(cells_a[k].values) for k in common])
-        drift = shift.geometric_mean if shift is not None else 1.0
+        drift = shift.median if shift is not None else 1.0
     raw = []
     for i, key in enumerate(common):
         sa, sb = cells_a[key], cells_b[key]
-        raw.append((key, sa, sb, compare(sa.values, np.asarray(sb.values) / drift, alpha=alpha, n_boot=n_boot, seed=seed + i,
-                                         quantiles=quantiles)))
+        comp = compare(sa.values, np.asarray(sb.values) / drift, alpha=alpha, n_boot=n_boot, seed=seed + i, quantiles=quantiles)
+        if unit != "samples":
+            ma, mb = repeat_medians(sa), repeat_medians(sb)
+            if ma is not None and mb is not None:
+                comp = _repeat_level(comp, ma, mb / drift, alpha)
+            elif unit == "repeats":
+                raise ConfigError(f"unit='repeats' needs at least {MIN_REPEATS} repeats per cell in both runs (effbench run "
+                                  f"--repeats {MIN_REPEATS}); cell {key[0]} batch {key[1]} has fewer")
+        raw.append((key, sa, sb, comp))
     rejects = holm_bonferroni([c.p_value for *_, c in raw], alpha) if raw else []
     cells = []
     for ((cand, b), sa, sb, comp), reject in zip(raw, rejects):
@@ -247,7 +304,10 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
         ))
     return RunComparison(
         run_a=run_a.run_id, run_b=run_b.run_id, alpha=float(alpha), cells=cells, min_change=float(min_change),
-        rule=significance_rule(min_change) + (f"; run B's samples divided by the run-wide shift {drift:.4f} first" if adjust_drift else ""),
+        rule=significance_rule(min_change)
+        + (f"; run B's samples divided by the run-wide shift {drift:.4f} first" if adjust_drift else "")
+        + (f"; {n_rep} of {len(cells)} cells compared by their repeats ({REPEAT_TEST}; interval: Welch t on the log "
+           "repeat medians)" if (n_rep := sum(c.comparison.test == REPEAT_TEST for c in cells)) else ""),
         drift=drift if adjust_drift else None,
         only_in_a=sorted(set(cells_a) - set(cells_b)), only_in_b=sorted(set(cells_b) - set(cells_a)),
         setup_differences=setup_differences(run_a, run_b),

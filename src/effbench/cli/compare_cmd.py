@@ -82,13 +82,17 @@ def summary_line(result) -> str:
               help="Smallest relative change worth a flag: the interval of the ratio of medians must lie outside "
                    "[1/(1+x), 1+x]. 0: any change the test supports.")
 @click.option("--adjust-drift", "adjust_drift", is_flag=True,
-              help="Divide run B by the run-wide shift (geometric mean of the cells' ratios) first: flag only cells that "
+              help="Divide run B by the run-wide shift (median of the cells' ratios) first: flag only cells that "
                    "moved relative to the rest, when the whole machine got faster or slower between the runs.")
+@click.option("--unit", type=click.Choice(["samples", "repeats", "auto"]), default="samples", show_default=True,
+              help="The observation: every timed call (samples), or every repeat of runs made with --repeats N >= 3 "
+                   "(repeats: a Welch t-test on the repeat medians: few false flags, little power; see docs/protocol.md); "
+                   "auto: repeats where both cells have 3 or more.")
 @click.option("--json", "json_out", metavar="OUT", default=None, help="Also write every cell as JSON to OUT ('-': JSON on standard output instead of the table).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
 @db_option
-def compare(run_a, run_b, alpha, min_change, adjust_drift, json_out, force, seed, db):
+def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force, seed, db):
     """Compare two runs: per candidate and batch size, the ratio B/A of median, p90 and p99 latency
     with bootstrap confidence intervals, and whether B is significantly slower or faster.
 
@@ -113,7 +117,7 @@ def compare(run_a, run_b, alpha, min_change, adjust_drift, json_out, force, seed
         b = store.load_run(run_b)
     if not 0 <= min_change < 10:
         raise ConfigError(f"--min-change must be a relative change in [0, 10) (0.05 = 5%); got {min_change}")
-    result = compare_runs(a, b, alpha=alpha, min_change=min_change, seed=seed, adjust_drift=adjust_drift)
+    result = compare_runs(a, b, alpha=alpha, min_change=min_change, seed=seed, adjust_drift=adjust_drift, unit=unit)
     if json_out == "-":
         write_json("-", result.to_dict(), force=force, indent=2)
         return 0
