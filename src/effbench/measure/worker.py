@@ -11,8 +11,10 @@ parent writes the store. Commands:
     ("exit",)
 
 A failing command answers ("error", message, traceback) and the worker goes on.
-This module imports no heavy library: the candidate's own unpickling does that, in the worker,
-after the thread settings are fixed.
+This module imports no heavy library (numpy only): the candidate's own unpickling imports torch,
+onnxruntime or scikit-learn, in the worker, after the thread environment variables are set; the
+thread pools are then limited at run time (threadpoolctl, torch, ONNX Runtime session options)
+before any inference.
 """
 
 from __future__ import annotations
