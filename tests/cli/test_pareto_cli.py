@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
 from effbench.cli import main
 
-TIMM = "/work/shared/data/timm"
+# the public timm tables in shared/, beside the repository (CI clones it there too)
+TIMM = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "timm")
 
 
 @pytest.fixture
