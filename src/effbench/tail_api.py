@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from effbench.analysis.tail import DEFAULT_PERCENTILES
+from effbench.analysis.tail import DEFAULT_PERCENTILES, ConvergenceConfig as _Rule
 from effbench.errors import ConfigError
 
 __all__ = [
@@ -83,11 +83,12 @@ class TailConfig:
     percentiles: tuple[float, ...] = DEFAULT_PERCENTILES
     grid: int = 20
     quantile: float = 0.01
-    every: int = 2
-    window: int = 3
-    js_threshold: float = 0.05
-    min_rounds: int = 8
-    max_rounds: int = 200
+    # the stopping rule's defaults are the analysis module's, stated once there
+    every: int = _Rule.every
+    window: int = _Rule.window
+    js_threshold: float = _Rule.threshold
+    min_rounds: int = _Rule.min_rounds
+    max_rounds: int = _Rule.max_rounds
     holdout_rounds: int = 20
     fixed_rounds: int | None = None
     warmup_rounds: int = 1
@@ -128,10 +129,8 @@ class TailConfig:
         self.convergence()  # validates every/window/js_threshold/min_rounds/max_rounds
 
     def convergence(self):
-        from effbench.analysis.tail import ConvergenceConfig
-
-        return ConvergenceConfig(every=self.every, window=self.window, threshold=self.js_threshold,
-                                 min_rounds=self.min_rounds, max_rounds=self.max_rounds, seed=self.seed)
+        return _Rule(every=self.every, window=self.window, threshold=self.js_threshold,
+                     min_rounds=self.min_rounds, max_rounds=self.max_rounds, seed=self.seed)
 
     def to_dict(self) -> dict:
         d = asdict(self)
