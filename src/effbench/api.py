@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.executor import DEFAULT_REPEATS
 from effbench.measure.energy_cells import EnergyConfig
 from effbench.measure.timer import TimingConfig
 
@@ -224,7 +225,7 @@ def resolve_carbon(region=None, g_per_kwh=None) -> dict:
 
 
 def execute_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=None, db=None, isolate=True,
-                seed=0, repeats=1, training=None, progress=None, extra_config=None, energy=None, carbon=None,
+                seed=0, repeats=DEFAULT_REPEATS, training=None, progress=None, extra_config=None, energy=None, carbon=None,
                 energy_info=None, failed_records=()) -> BenchmarkResult:
     """Create a run in the store, measure every candidate, mark the run complete (or interrupted)."""
     import effbench
@@ -286,7 +287,7 @@ def execute_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
 
 def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1, db=None, isolate: bool = True,
               timing=None, task_name: str = "custom", train_times: dict | None = None, progress=None, seed: int = 0,
-              energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
+              repeats: int = DEFAULT_REPEATS, energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
               carbon_g_per_kwh: float | None = None) -> BenchmarkResult:
     """Benchmark your own models on your own data.
 
@@ -298,7 +299,8 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     ``isolate=False`` runs in this process (for models that cannot be pickled; the thread limits it sets,
     e.g. ``torch.set_num_threads(threads)``, then stay in force in this process). ``energy``: an
     :class:`EnergyConfig` (None to skip energy); ``carbon_region`` / ``carbon_g_per_kwh``: the grid's
-    carbon intensity (default: the world average, see docs/energy.md).
+    carbon intensity (default: the world average, see docs/energy.md). ``repeats``: time windows per
+    latency cell (default 3, the fewest ``effbench compare`` tests by; see docs/protocol.md).
     """
     from effbench.candidates import Candidate, wrap
 
@@ -319,12 +321,12 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
 
         progress = default_progress()
     return execute_run(candidates, task, suite=f"custom:{task_name}", batch_sizes=batch_sizes, threads=threads, timing=timing,
-                       db=db, isolate=isolate, seed=seed, training=training, progress=progress, energy=energy,
+                       db=db, isolate=isolate, seed=seed, repeats=repeats, training=training, progress=progress, energy=energy,
                        carbon=resolve_carbon(carbon_region, carbon_g_per_kwh) if energy is not None and energy.enabled else None)
 
 
 def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=None, threads: int = 1, db=None,
-              timing=None, seed: int = 0, repeats: int = 1, progress=None, log=None, energy: EnergyConfig | None = None,
+              timing=None, seed: int = 0, repeats: int = DEFAULT_REPEATS, progress=None, log=None, energy: EnergyConfig | None = None,
               carbon_region: str | None = None, carbon_g_per_kwh: float | None = None) -> BenchmarkResult:
     """The default suite (digits) or its quick version; trains the candidates, then measures them."""
     from effbench.tasks.digits import load_digits_task

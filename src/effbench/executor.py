@@ -24,6 +24,12 @@ from effbench.measure.timer import TimingConfig
 from effbench.measure.worker import WorkerState, worker_main
 
 
+DEFAULT_REPEATS = 3
+"""Time windows per latency cell: each cell's sampling budget is split into this many repeats,
+interleaved in random order with the other cells, so `effbench compare` can test the variation
+between windows (docs/protocol.md); 3 is the fewest its repeat-level test accepts."""
+
+
 @dataclass(frozen=True)
 class ExecutionConfig:
     batch_sizes: tuple[int, ...]
@@ -31,7 +37,7 @@ class ExecutionConfig:
     timing: TimingConfig = field(default_factory=TimingConfig)
     isolate: bool = True
     seed: int = 0
-    repeats: int = 1
+    repeats: int = DEFAULT_REPEATS
     startup_timeout_s: float = 120.0
     command_timeout_s: float = 300.0
     energy: dict | None = None          # EnergyConfig as a dict: one energy cell per candidate and batch size

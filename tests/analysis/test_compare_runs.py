@@ -161,12 +161,18 @@ def test_a_run_wide_drift_is_divided_out_on_request():
 
 def _with_repeats(run_id, medians_per_repeat, seed, n=300, sigma=0.05):
     """One cell whose samples come from repeats with the given medians (window-to-window variation)."""
+    return _repeat_run(run_id, {("m/torch", 1): medians_per_repeat}, seed, n=n, sigma=sigma)
+
+
+def _repeat_run(run_id, cells, seed, n=300, sigma=0.05):
+    """cells: {(candidate, batch): [median of each repeat]} -> a RunRecord with repeats metadata."""
     rng = np.random.default_rng(seed)
-    parts = [m * rng.lognormal(0.0, sigma, n) for m in medians_per_repeat]
     run = RunRecord(run_id=run_id, created_at="2025-01-01T00:00:00+00:00", status="complete",
                     environment={"cpu": {"model": "X"}}, config={"threads": 1})
-    meta = {"stop_reason": "max_time", "block_size": 1, "repeats": [{"n_samples": n, "repeat": r} for r in range(len(parts))]}
-    run.samples.append(SampleSet("m/torch", 1, "latency_per_call", "s", np.concatenate(parts), meta))
+    for (cand, b), medians in cells.items():
+        parts = [m * rng.lognormal(0.0, sigma, n) for m in medians]
+        meta = {"stop_reason": "max_time", "block_size": 1, "repeats": [{"n_samples": n, "repeat": r} for r in range(len(parts))]}
+        run.samples.append(SampleSet(cand, b, "latency_per_call", "s", np.concatenate(parts), meta))
     return run
 
 
@@ -177,14 +183,72 @@ def test_repeats_are_the_unit_when_there_are_enough():
     b = _with_repeats("B", [1.06e-3, 1.00e-3, 1.12e-3], seed=2)
     by_samples = compare_runs(a, b, unit="samples", min_change=0)
     assert by_samples.cells[0].change == "slower"
-    by_repeats = compare_runs(a, b, min_change=0, unit="auto")  # 3 repeats in both cells
+    by_repeats = compare_runs(a, b, min_change=0)  # default unit auto: 3 repeats in both cells
     cell = by_repeats.cells[0]
-    assert cell.comparison.test.startswith("Welch t-test") and cell.comparison.n_a == 3
+    assert cell.comparison.test.startswith("moderated t-test") and cell.comparison.n_a == 3
     assert cell.change == "same" and cell.comparison.ratio_median.low < 1 < cell.comparison.ratio_median.high
-    assert "compared by their repeats" in by_repeats.rule
+    assert "compared by their repeats" in by_repeats.rule and "no prior" in by_repeats.rule  # one cell: no prior
+    assert by_repeats.variance_prior.d0 == 0 and by_repeats.to_dict()["variance_prior"]["n_cells"] == 1
     # a large, consistent change is still found with 3 repeats
     c = _with_repeats("C", [1.50e-3, 1.52e-3, 1.49e-3], seed=3)
     a2 = _with_repeats("A2", [1.00e-3, 1.01e-3, 0.99e-3], seed=4)
     assert compare_runs(a2, c, unit="repeats").cells[0].change == "slower"
     with pytest.raises(ConfigError, match="needs at least 3 repeats"):
         compare_runs(make_run("X", {("m/torch", 1): (1e-3, 0.1, 50)}), b, unit="repeats")
+
+
+def _window_noise_runs(n_cells=40, repeats=3, window_sd=0.06, slow=(), factor=1.0, seed=0):
+    """Two runs of n_cells cells; every repeat (window) of every cell moves by lognormal(window_sd)."""
+    rng = np.random.default_rng(seed)
+    keys = [(f"m{i}/torch", 1) for i in range(n_cells)]
+    def cells(f_slow):
+        return {k: list(1e-3 * (f_slow if k in slow else 1.0) * rng.lognormal(0.0, window_sd, repeats)) for k in keys}
+    return keys, _repeat_run("A", cells(1.0), seed + 1, n=200), _repeat_run("B", cells(factor), seed + 2, n=200)
+
+
+def test_moderated_repeat_test_is_quiet_on_window_noise_and_finds_real_changes():
+    # the same code twice, with 6% window-to-window noise: the per-call test flags most cells,
+    # the repeat-level test (with its prior over 40 cells) at most a few
+    keys, a, b = _window_noise_runs()
+    assert compare_runs(a, b, unit="samples", min_change=0).share_significant > 0.5
+    quiet = compare_runs(a, b, min_change=0)
+    assert quiet.share_significant <= 0.05
+    prior = quiet.variance_prior
+    assert prior.n_cells == 40 and prior.d0 > 10 and prior.s0 == pytest.approx(0.06, rel=0.35)
+    assert "prior d0" in quiet.rule and "moderated t" in quiet.test
+    # 8 cells slowed by 1.5x: found, and nothing else
+    slow = set(keys[:8])
+    keys, a, b = _window_noise_runs(slow=slow, factor=1.5)
+    found = compare_runs(a, b)
+    assert {(c.candidate, c.batch_size) for c in found.cells if c.change == "slower"} == slow
+    assert found.n_faster == 0
+
+
+def test_the_prior_gives_more_power_than_each_cell_alone():
+    # 3 repeats per run: 4 degrees of freedom per cell; Holm over 40 cells needs p < 0.05/40,
+    # which a cell's own t-test on 4 df reaches only for huge t; the prior adds degrees of freedom
+    slow = {(f"m{i}/torch", 1) for i in range(8)}
+    keys, a, b = _window_noise_runs(slow=slow, factor=1.25, seed=5)
+    with_prior = compare_runs(a, b, min_change=0)
+    alone = compare_runs(a, b, min_change=0, unit="repeats")
+    # the same data without a prior: fewer cells than MIN_CELLS_FOR_PRIOR are compared one by one
+    few = [c for c in with_prior.cells if (c.candidate, c.batch_size) in slow]
+    assert sum(c.change == "slower" for c in few) >= 6
+    assert alone.n_slower == with_prior.n_slower  # unit repeats and auto agree when every cell has repeats
+    import effbench.analysis.compare_runs as cr
+    old = cr.MIN_CELLS_FOR_PRIOR
+    try:
+        cr.MIN_CELLS_FOR_PRIOR = 10_000
+        no_prior = compare_runs(a, b, min_change=0)
+    finally:
+        cr.MIN_CELLS_FOR_PRIOR = old
+    assert no_prior.variance_prior.d0 == 0 and no_prior.n_slower < with_prior.n_slower
+
+
+def test_stability_report_warns_when_the_time_windows_disagree():
+    run = _repeat_run("W", {("calm/torch", 1): [1.00e-3, 1.02e-3, 0.99e-3], ("moody/torch", 1): [1.0e-3, 1.3e-3, 1.05e-3]},
+                      seed=0, sigma=0.01)
+    cells = stability_report(run).cells
+    assert not any("time windows" in w for w in cells[("calm/torch", 1)])
+    [w] = [w for w in cells[("moody/torch", 1)] if "time windows" in w]
+    assert "3 time windows differ by 3" in w  # about 30%

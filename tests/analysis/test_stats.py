@@ -314,3 +314,37 @@ def test_bad_input_raises_one_line_errors(call, exc, match):
     with pytest.raises(exc, match=match) as info:
         call()
     assert "\n" not in str(info.value)
+
+
+def test_trigamma_inverse_inverts_trigamma():
+    from scipy.special import polygamma
+
+    from effbench.analysis.stats import trigamma_inverse
+
+    for y in (0.01, 0.3, 1.0, 2.5, 40.0, 5000.0):
+        assert trigamma_inverse(float(polygamma(1, y))) == pytest.approx(y, rel=1e-6)
+    with pytest.raises(DataError, match="positive"):
+        trigamma_inverse(0.0)
+
+
+def test_fit_variance_prior_recovers_a_scaled_inverse_chi_square_prior():
+    from effbench.analysis.stats import fit_variance_prior, moderated_variances
+
+    rng = np.random.default_rng(0)
+    d0, s0_sq, d = 6.0, 0.01, 4
+    true_var = s0_sq * d0 / rng.chisquare(d0, 20_000)
+    s2 = true_var * rng.chisquare(d, true_var.size) / d
+    fit_d0, fit_s0_sq = fit_variance_prior(s2, d)
+    assert fit_d0 == pytest.approx(d0, rel=0.15) and fit_s0_sq == pytest.approx(s0_sq, rel=0.05)
+    # the posterior variance lies between the cell's own and the prior's, on d0 + d degrees of freedom
+    post, df = moderated_variances(s2[:3], d, fit_d0, fit_s0_sq)
+    assert np.all((post - s2[:3]) * (post - fit_s0_sq) <= 0) and np.allclose(df, fit_d0 + d)
+    # one common variance: the spread is sampling alone, d0 is infinite and every posterior is s0^2
+    same = 0.04 * rng.chisquare(d, 5000) / d
+    inf_d0, common = fit_variance_prior(same, d)
+    assert math.isinf(inf_d0) or inf_d0 > 200
+    assert common == pytest.approx(0.04, rel=0.05)
+    post, df = moderated_variances([0.5, 0.001], d, math.inf, 0.04)
+    assert np.allclose(post, 0.04) and np.all(np.isinf(df))
+    with pytest.raises(DataError, match="at least 2"):
+        fit_variance_prior([0.0, 1.0], 4)

@@ -62,8 +62,8 @@ DEFAULT_MIN_CHANGE = 0.05
 
 def significance_rule(min_change: float) -> str:
     band = "excludes 1" if min_change == 0 else f"lies outside [1/{1 + min_change:g}, {1 + min_change:g}]"
-    return ("significant = Holm rejects the cell's Mann-Whitney U p-value AND the (1 - alpha) bootstrap "
-            f"interval of the ratio of medians {band}")
+    return ("significant = Holm rejects the cell's p-value AND the (1 - alpha) interval of its ratio of medians "
+            f"{band}")
 
 
 SIGNIFICANCE_RULE = significance_rule(DEFAULT_MIN_CHANGE)
@@ -142,6 +142,7 @@ class RunComparison:
     correction: str = CORRECTION
     rule: str = SIGNIFICANCE_RULE
     drift: float | None = None          # run-wide shift B/A divided out first (adjust_drift), else None
+    variance_prior: "VariancePrior | None" = None   # of the repeat-level test, when cells were compared by repeats
 
     @property
     def n_slower(self) -> int:
@@ -170,6 +171,7 @@ class RunComparison:
             "correction": self.correction,
             "rule": self.rule,
             "drift": self.drift,
+            "variance_prior": None if self.variance_prior is None else self.variance_prior.to_dict(),
             "summary": {
                 "n_compared": len(self.cells),
                 "n_slower": self.n_slower,
@@ -207,7 +209,9 @@ def ratio_distribution(ratios) -> RatioDistribution | None:
 
 
 MIN_REPEATS = 3
-REPEAT_TEST = "Welch t-test on the log of the per-repeat medians, two-sided (scipy.stats.ttest_ind, equal_var=False)"
+MIN_CELLS_FOR_PRIOR = 10
+REPEAT_TEST = ("moderated t-test on the log of the per-repeat medians, two-sided: each cell's pooled variance "
+               "shrunk towards a prior fitted over all cells compared by repeats (empirical Bayes, Smyth 2004, as limma)")
 
 
 def repeat_medians(sample_set) -> np.ndarray | None:
@@ -226,42 +230,82 @@ def repeat_medians(sample_set) -> np.ndarray | None:
     return np.array([np.median(part) for part in np.split(values, np.cumsum(counts)[:-1])])
 
 
-def _repeat_level(comp: Comparison, medians_a, medians_b, alpha: float) -> Comparison:
-    """The same comparison with the repeat as the unit: each repeat ran in its own time window, so the
-    spread of the repeat medians measures the window-to-window variation that per-call samples miss."""
+@dataclass(frozen=True)
+class VariancePrior:
+    """The prior of the repeat-level variances: ``d0`` degrees of freedom around ``s0`` (sd of log
+    repeat medians); ``d0 = 0`` when too few cells were compared by repeats to fit one."""
+
+    d0: float
+    s0: float
+    n_cells: int
+
+    def to_dict(self) -> dict:
+        return {"d0": None if math.isinf(self.d0) else self.d0, "d0_infinite": math.isinf(self.d0),
+                "s0": self.s0, "n_cells": self.n_cells}
+
+
+def _repeat_level(comps: list[Comparison], log_a: list[np.ndarray], log_b: list[np.ndarray], alpha: float):
+    """The same comparisons with the repeat as the unit, all at once.
+
+    Each repeat ran in its own time window, so the spread of the repeat medians measures the
+    window-to-window variation that the per-call samples of one window cannot see. With 3 to 5
+    repeats a cell's own variance has 4 to 8 degrees of freedom, too few for a useful test after a
+    correction over many cells; the moderated t-test borrows strength from the other cells: each
+    pooled variance ``s^2`` (on ``d = n_a + n_b - 2`` degrees of freedom) is replaced by
+    ``(d0 s0^2 + d s^2) / (d0 + d)`` on ``d0 + d`` degrees of freedom, where ``(d0, s0^2)`` is a
+    scaled inverse chi-square prior fitted to all cells' variances (:func:`fit_variance_prior`).
+    Noisy cells keep most of their own variance when the cells disagree (small ``d0``).
+    """
     from dataclasses import replace
 
-    from scipy.stats import ttest_ind
+    from scipy.stats import t as student_t
 
-    from effbench.analysis.stats import Estimate
+    from effbench.analysis.stats import Estimate, fit_variance_prior, moderated_variances
 
-    la, lb = np.log(medians_a), np.log(medians_b)
-    res = ttest_ind(lb, la, equal_var=False)
-    ci = res.confidence_interval(1.0 - alpha)
-    est = Estimate(float(np.exp(lb.mean() - la.mean())), float(np.exp(ci.low)), float(np.exp(ci.high)),
-                   f"Welch t interval ({1 - alpha:.0%}) on log repeat medians, {len(la)} vs {len(lb)} repeats")
-    ratios = dict(comp.ratios)
-    ratios[0.5] = est
-    p = float(res.pvalue) if math.isfinite(res.pvalue) else 1.0
-    return replace(comp, ratio_median=est, ratios=ratios, p_value=p, test=REPEAT_TEST,
-                   significant=bool(p < alpha and (est.low > 1 or est.high < 1)), n_a=len(la), n_b=len(lb))
+    diffs = np.array([lb.mean() - la.mean() for la, lb in zip(log_a, log_b)])
+    dfs = np.array([la.size + lb.size - 2 for la, lb in zip(log_a, log_b)], dtype=np.float64)
+    s2 = np.array([(np.sum((la - la.mean()) ** 2) + np.sum((lb - lb.mean()) ** 2)) for la, lb in zip(log_a, log_b)]) / dfs
+    scale = np.array([math.sqrt(1.0 / la.size + 1.0 / lb.size) for la, lb in zip(log_a, log_b)])
+    usable = int(np.sum(s2 > 0))
+    if usable >= MIN_CELLS_FOR_PRIOR:
+        d0, s0_sq = fit_variance_prior(s2, dfs)
+    else:
+        d0, s0_sq = 0.0, float(np.median(s2)) if s2.size else 0.0
+    var, df = moderated_variances(s2, dfs, d0, s0_sq)
+    out = []
+    for comp, la, lb, y, v, k, sc in zip(comps, log_a, log_b, diffs, var, df, scale):
+        k = min(float(k), 1e6)
+        se = math.sqrt(v) * sc
+        if se > 0:
+            p = float(2.0 * student_t.sf(abs(y) / se, k))
+            half = float(student_t.ppf(1.0 - alpha / 2.0, k)) * se
+        else:  # identical repeat medians everywhere: no spread to test against
+            p, half = (1.0 if y == 0 else 0.0), 0.0
+        est = Estimate(float(math.exp(y)), float(math.exp(y - half)), float(math.exp(y + half)),
+                       f"moderated t interval ({1 - alpha:.0%}) on log repeat medians, {la.size} vs {lb.size} repeats, "
+                       f"{k:.1f} degrees of freedom")
+        ratios = dict(comp.ratios)
+        ratios[0.5] = est
+        out.append(replace(comp, ratio_median=est, ratios=ratios, p_value=p, test=REPEAT_TEST,
+                           significant=bool(p < alpha and (est.low > 1 or est.high < 1)), n_a=la.size, n_b=lb.size))
+    return out, VariancePrior(d0=float(d0), s0=math.sqrt(s0_sq), n_cells=len(comps))
 
 
 def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAULT_MIN_CHANGE, n_boot: int = 2000,
-                 seed: int = 0, quantiles=(0.5, 0.9, 0.99), adjust_drift: bool = False, unit: str = "samples") -> RunComparison:
+                 seed: int = 0, quantiles=(0.5, 0.9, 0.99), adjust_drift: bool = False, unit: str = "auto") -> RunComparison:
     """Compare run B with run A (the baseline) on every cell both have; see the module docstring.
 
     ``adjust_drift``: first divide run B's samples by the run-wide shift, the median of the cells'
-    ratios of medians (robust to a minority of cells that really changed), so a cell is flagged only when it moved relative to the rest of the
-    run (when the whole machine became a few percent faster or slower between the runs, that shift
-    is reported as ``drift`` instead of flagging every cell).
+    ratios of medians (robust to a minority of cells that really changed), so a cell is flagged only
+    when it moved relative to the rest of the run (when the whole machine became a few percent
+    faster or slower between the runs, that shift is reported as ``drift`` instead of flagging every cell).
 
     ``unit``: what one observation is. ``"samples"``: every timed call (Mann-Whitney U on the samples,
-    bootstrap intervals). ``"repeats"``: every repeat of a run made with ``--repeats N`` (N >= 3): a
-    Welch t-test and interval on the log of the repeat medians, which sees the variation between time
-    windows that the samples of one window cannot, but with 3 repeats and Holm over many cells it has
-    little power (docs/protocol.md measures both). ``"auto"``: repeats where both cells have at least
-    3, samples elsewhere. Default: samples. The p90/p99 ratios stay sample-level bootstrap intervals.
+    bootstrap intervals). ``"repeats"``: every repeat (time window) of a cell measured with
+    ``repeats >= 3`` (the default of ``effbench run``): a moderated t-test and interval on the log of
+    the repeat medians (:func:`_repeat_level`), which sees the variation between time windows that
+    the samples of one window cannot. ``"auto"`` (default): repeats where both cells have at least
+    3, samples elsewhere. The p90/p99 ratios stay sample-level bootstrap intervals.
     """
     if unit not in ("auto", "samples", "repeats"):
         raise ConfigError(f"unit must be one of auto, samples, repeats; got {unit!r}")
@@ -276,18 +320,24 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
     if adjust_drift and common:
         shift = ratio_distribution([np.median(cells_b[k].values) / np.median(cells_a[k].values) for k in common])
         drift = shift.median if shift is not None else 1.0
-    raw = []
+    raw, by_repeats = [], []
     for i, key in enumerate(common):
         sa, sb = cells_a[key], cells_b[key]
         comp = compare(sa.values, np.asarray(sb.values) / drift, alpha=alpha, n_boot=n_boot, seed=seed + i, quantiles=quantiles)
         if unit != "samples":
             ma, mb = repeat_medians(sa), repeat_medians(sb)
             if ma is not None and mb is not None:
-                comp = _repeat_level(comp, ma, mb / drift, alpha)
+                by_repeats.append((len(raw), np.log(ma), np.log(mb / drift)))
             elif unit == "repeats":
                 raise ConfigError(f"unit='repeats' needs at least {MIN_REPEATS} repeats per cell in both runs (effbench run "
                                   f"--repeats {MIN_REPEATS}); cell {key[0]} batch {key[1]} has fewer")
-        raw.append((key, sa, sb, comp))
+        raw.append([key, sa, sb, comp])
+    prior = None
+    if by_repeats:
+        idx, log_a, log_b = zip(*by_repeats)
+        moderated, prior = _repeat_level([raw[i][3] for i in idx], list(log_a), list(log_b), alpha)
+        for i, comp in zip(idx, moderated):
+            raw[i][3] = comp
     rejects = holm_bonferroni([c.p_value for *_, c in raw], alpha) if raw else []
     cells = []
     for ((cand, b), sa, sb, comp), reject in zip(raw, rejects):
@@ -302,13 +352,19 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
             stop_reason_a=sa.meta.get("stop_reason"), stop_reason_b=sb.meta.get("stop_reason"),
             holm_reject=bool(reject), significant=significant, change=change,
         ))
+    rule = significance_rule(min_change)
+    if adjust_drift:
+        rule += f"; run B's samples divided by the run-wide shift {drift:.4f} first"
+    if prior is not None:
+        fitted = (f"prior d0 = {'inf' if math.isinf(prior.d0) else f'{prior.d0:.2f}'}, s0 = {prior.s0:.4f}" if prior.d0 > 0
+                  else f"fewer than {MIN_CELLS_FOR_PRIOR} such cells: no prior, each cell's own variance")
+        rule += (f"; {prior.n_cells} of {len(cells)} cells compared by their repeats ({REPEAT_TEST}; {fitted}; "
+                 "their ratio is that of the geometric means of the repeat medians)")
+    n_samples = len(cells) - (prior.n_cells if prior is not None else 0)
     return RunComparison(
         run_a=run_a.run_id, run_b=run_b.run_id, alpha=float(alpha), cells=cells, min_change=float(min_change),
-        rule=significance_rule(min_change)
-        + (f"; run B's samples divided by the run-wide shift {drift:.4f} first" if adjust_drift else "")
-        + (f"; {n_rep} of {len(cells)} cells compared by their repeats ({REPEAT_TEST}; interval: Welch t on the log "
-           "repeat medians)" if (n_rep := sum(c.comparison.test == REPEAT_TEST for c in cells)) else ""),
-        drift=drift if adjust_drift else None,
+        rule=rule, drift=drift if adjust_drift else None, variance_prior=prior,
+        test=" / ".join(t for t, n in ((MWU_TEST, n_samples), (REPEAT_TEST, len(cells) - n_samples)) if n) or MWU_TEST,
         only_in_a=sorted(set(cells_a) - set(cells_b)), only_in_b=sorted(set(cells_b) - set(cells_a)),
         setup_differences=setup_differences(run_a, run_b),
     )
@@ -430,6 +486,13 @@ def stability_report(run, *, iqr_threshold: float = 0.10, load_change_threshold:
             warnings.append(
                 f"Sampling stopped at {reason} with the median known only to +-{half:.1%} "
                 f"(target {rel_tol:.0%}); give it more time (--max-time) for a firmer figure."
+            )
+        windows = repeat_medians(s)
+        if windows is not None and windows.min() > 0 and windows.max() / windows.min() - 1.0 > iqr_threshold:
+            warnings.append(
+                f"The medians of its {windows.size} time windows differ by {windows.max() / windows.min() - 1.0:.0%} "
+                "(slowest against fastest): the machine's speed changed during the run, and this cell's median "
+                "is only as firm as that."
             )
         k = int(meta.get("block_size") or 1)
         if k > 1:

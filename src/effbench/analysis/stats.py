@@ -46,6 +46,9 @@ __all__ = [
     "holm_bonferroni",
     "precision_reached",
     "min_samples_for_quantile_ci",
+    "trigamma_inverse",
+    "fit_variance_prior",
+    "moderated_variances",
 ]
 
 QUANTILES: tuple[float, ...] = (0.5, 0.9, 0.95, 0.99, 0.999)
@@ -639,3 +642,67 @@ def holm_bonferroni(p_values: Iterable[float], alpha: float = 0.05) -> list[bool
         reject[idx] = True
     return reject.tolist()
 
+
+
+# --------------------------------------------------------------------------------------------
+# empirical Bayes variances for many small comparisons (Smyth 2004)
+# --------------------------------------------------------------------------------------------
+
+
+def trigamma_inverse(x: float) -> float:
+    """The ``y > 0`` with ``trigamma(y) = x`` (x > 0), by the Newton iteration of limma's
+    ``trigammaInverse`` (Smyth 2004), which converges monotonically from ``0.5 + 1/x``."""
+    from scipy.special import polygamma
+
+    x = float(x)
+    if not (x > 0 and math.isfinite(x)):
+        raise DataError(f"trigamma_inverse: x must be a finite positive number, got {x!r}")
+    if x > 1e7:
+        return 1.0 / math.sqrt(x)
+    if x < 1e-6:
+        return 1.0 / x
+    y = 0.5 + 1.0 / x
+    for _ in range(100):
+        tri = float(polygamma(1, y))
+        step = tri * (1.0 - tri / x) / float(polygamma(2, y))
+        y += step
+        if -step / y < 1e-8:
+            break
+    return y
+
+
+def fit_variance_prior(variances, df) -> tuple[float, float]:
+    """Fit the scaled inverse chi-square prior ``s0^2 d0 / chi2(d0)`` that the true variances of many
+    parallel comparisons are assumed to come from, given each one's sample variance and degrees of
+    freedom (Smyth 2004, *Statistical Applications in Genetics and Molecular Biology* 3(1), sec. 6:
+    moments of ``log s^2``; limma's ``fitFDist`` without covariates).
+
+    Returns ``(d0, s0_squared)``; ``d0 = inf`` when the sample variances vary no more than sampling
+    alone explains (then every variance is taken to be ``s0_squared``). Variances that are 0 or not
+    finite are left out of the fit; at least two must remain.
+    """
+    from scipy.special import digamma, polygamma
+
+    s2 = np.asarray(variances, dtype=np.float64).reshape(-1)
+    d = np.broadcast_to(np.asarray(df, dtype=np.float64), s2.shape)
+    keep = np.isfinite(s2) & (s2 > 0) & np.isfinite(d) & (d > 0)
+    if keep.sum() < 2:
+        raise DataError(f"fit_variance_prior: needs at least 2 positive finite variances, got {int(keep.sum())}")
+    s2, d = s2[keep], d[keep]
+    e = np.log(s2) - digamma(d / 2.0) + np.log(d / 2.0)
+    e_mean = float(e.mean())
+    e_var = float(np.sum((e - e_mean) ** 2) / (e.size - 1) - np.mean(polygamma(1, d / 2.0)))
+    if e_var <= 0:
+        return math.inf, math.exp(e_mean)
+    d0 = 2.0 * trigamma_inverse(e_var)
+    return d0, math.exp(e_mean + float(digamma(d0 / 2.0)) - math.log(d0 / 2.0))
+
+
+def moderated_variances(variances, df, d0: float, s0_squared: float) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior variances ``(d0 s0^2 + d s^2) / (d0 + d)`` and their degrees of freedom ``d0 + d``
+    (``d0 = inf``: ``s0^2`` with infinite degrees of freedom; ``d0 = 0``: the sample variances)."""
+    s2 = np.asarray(variances, dtype=np.float64)
+    d = np.broadcast_to(np.asarray(df, dtype=np.float64), s2.shape)
+    if math.isinf(d0):
+        return np.full(s2.shape, float(s0_squared)), np.full(s2.shape, math.inf)
+    return (d0 * s0_squared + d * s2) / (d0 + d), d0 + d

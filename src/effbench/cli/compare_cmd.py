@@ -37,7 +37,10 @@ def render_comparison(result, *, confidence_pct: str) -> list[str]:
             _ratio(comp.ratio_median), _ratio(comp.ratios.get(0.9)), _ratio(comp.ratios.get(0.99)),
             _p(comp.p_value), (c.change.upper() if c.significant else "~") + blocks,
         ])
-    caption = (f"ratios B/A (> 1: B slower) with {confidence_pct} percentile-bootstrap intervals; "
+    by_repeats = result.variance_prior is not None
+    caption = (f"ratios B/A (> 1: B slower) with {confidence_pct} intervals"
+               + (" (p50 of cells compared by repeats: moderated t; other intervals: percentile bootstrap)" if by_repeats
+                  else " (percentile bootstrap)") + "; "
                f"p: {result.test}; {result.correction}; {result.rule}; alpha = {result.alpha:g}.")
     title = f"run {result.run_b} (B) against run {result.run_a} (A)"
     headers = ["candidate", "batch", "n A/B", "p50 A", "p50 B", "p50 B/A", "p90 B/A", "p99 B/A", "p", "result"]
@@ -84,10 +87,11 @@ def summary_line(result) -> str:
 @click.option("--adjust-drift", "adjust_drift", is_flag=True,
               help="Divide run B by the run-wide shift (median of the cells' ratios) first: flag only cells that "
                    "moved relative to the rest, when the whole machine got faster or slower between the runs.")
-@click.option("--unit", type=click.Choice(["samples", "repeats", "auto"]), default="samples", show_default=True,
-              help="The observation: every timed call (samples), or every repeat of runs made with --repeats N >= 3 "
-                   "(repeats: a Welch t-test on the repeat medians: few false flags, little power; see docs/protocol.md); "
-                   "auto: repeats where both cells have 3 or more.")
+@click.option("--unit", type=click.Choice(["auto", "repeats", "samples"]), default="auto", show_default=True,
+              help="The observation: every repeat (time window) of a cell, for runs made with --repeats N >= 3 "
+                   "(the default of 'effbench run'): a moderated t-test on the log repeat medians; or every timed call "
+                   "(samples: Mann-Whitney U, which cannot see the variation between windows and so flags more); "
+                   "auto: repeats where both cells have 3 or more, samples elsewhere. See docs/protocol.md.")
 @click.option("--json", "json_out", metavar="OUT", default=None, help="Also write every cell as JSON to OUT ('-': JSON on standard output instead of the table).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
@@ -97,11 +101,12 @@ def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force
     with bootstrap confidence intervals, and whether B is significantly slower or faster.
 
     \b
-    RUN_A is the baseline. Each cell is tested with a two-sided Mann-Whitney U test; the p-values
-    are corrected with Holm-Bonferroni over all cells, and a cell is flagged only when the
-    correction rejects it and the interval of the ratio of medians lies outside
-    [1/(1+x), 1+x], x = --min-change (5%: two runs of the same code on a shared machine
-    differ by a few percent, which thousands of samples always find "significant").
+    RUN_A is the baseline. A cell measured in 3 or more time windows (repeats) in both runs is
+    tested on its repeat medians (moderated t-test: each cell's variance is shrunk towards a
+    prior fitted over all cells); other cells by a two-sided Mann-Whitney U test on their samples.
+    The p-values are corrected with Holm-Bonferroni over all cells, and a cell is flagged only
+    when the correction rejects it and the interval of the ratio of medians lies outside
+    [1/(1+x), 1+x], x = --min-change (5% by default).
     """
     from effbench.analysis.compare_runs import compare_runs
     from effbench.errors import ConfigError

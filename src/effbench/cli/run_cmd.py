@@ -18,7 +18,10 @@ from effbench.cli.common import db_option, split_list
 @click.option("--batch-sizes", metavar="SIZES", help="Comma-separated positive integers and 'all' (the whole test split). Default: 1,8,32,128,all (quick: 1,32).")
 @click.option("--threads", type=int, default=1, show_default=True, help="Threads per candidate (torch, BLAS/OpenMP, ONNX Runtime intra-op).")
 @click.option("--max-time", "max_time", type=float, default=None, help="Longest sampling time per candidate and batch size, in seconds (default 0.6; quick 0.15).")
-@click.option("--repeats", type=int, default=1, show_default=True, help="Split each measurement into N repeats, interleaved in random order.")
+@click.option("--repeats", type=int, default=3,  # effbench.executor.DEFAULT_REPEATS (not imported: --help stays light)
+              show_default=True,
+              help="Split each latency measurement into N time windows (repeats), interleaved in random order with the "
+                   "other cells; 'effbench compare' tests the variation between them (it needs 3 or more).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the measurement order.")
 @click.option("--no-energy", "no_energy", is_flag=True, help="Do not measure energy (it adds one short energy window per candidate and batch size).")
 @click.option("--cpu-tdp-w", "cpu_tdp_w", type=float, default=None, envvar="EFFBENCH_CPU_TDP_W",
