@@ -202,14 +202,16 @@ def energy_setup(config, meter=None, log=None) -> dict | None:
     for n in notices:
         if log:
             log(n)
-    # the estimate's idle power is part of its model (no waiting); a counter's is measured over idle_s (0: skipped)
-    idle = meter.idle_power_w(seconds=config.idle_s or 1.0) if meter.provenance == "estimated" or config.idle_s > 0 else None
+    # the estimate's idle power is part of its model (no waiting); a counter's is measured over idle_s (0: skipped),
+    # also when it is one part of a mixed meter (a GPU counter beside the CPU estimate)
+    waits = bool(getattr(meter, "reads_a_counter", meter.provenance != "estimated"))
+    idle = meter.idle_power_w(seconds=config.idle_s or 1.0) if not waits or config.idle_s > 0 else None
     return {
         "meter": meter.name,
         "provenance": meter.provenance,
         "idle_power_w": idle,
         "idle_provenance": meter.provenance,
-        "idle_seconds": 0.0 if meter.provenance == "estimated" else config.idle_s,
+        "idle_seconds": config.idle_s if waits and idle is not None else 0.0,
         "notices": notices,
         "config": config.to_dict(),
         **({"tdp_w": meter.tdp_w, "tdp_source": meter.tdp_source} if hasattr(meter, "tdp_w") else {}),

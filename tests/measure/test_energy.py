@@ -347,6 +347,32 @@ def test_multimeter_never_mixes_silently(tmp_path):
     assert "measured part(s) rapl" in r.notes
     measured_only = MultiMeter([rapl])
     assert measured_only.provenance == "measured" and measured_only.name == "rapl"
+    assert both.reads_a_counter and measured_only.reads_a_counter and not est.reads_a_counter
+    assert not MultiMeter([est]).reads_a_counter
+
+
+def test_energy_setup_waits_for_the_idle_baseline_of_a_mixed_meter(tmp_path):
+    # a GPU machine without RAPL: the total is estimated (CPU model) but the GPU counter part must be
+    # measured over idle_s, and the record must say it was (it once said 0 s)
+    from effbench.api import energy_setup
+    from effbench.measure.energy_cells import EnergyConfig
+
+    make_rapl_tree(tmp_path, package_uj=0, dram_uj=0)
+    clock = FakeClock()
+    counter = RaplMeter(tmp_path, clock=clock)        # stands in for the NVML counter: a measured part
+    est = EstimatedCpuMeter(40.0, n_cpus=1, cpu_seconds=lambda: 0.0, clock=clock, idle_fraction=0.25)
+    slept = []
+
+    class Mixed(MultiMeter):
+        def idle_power_w(self, seconds=1.0, sleep=None):
+            slept.append(seconds)
+            return super().idle_power_w(seconds, sleep=clock.advance)
+
+    setup = energy_setup(EnergyConfig(idle_s=0.5), meter=Mixed([counter, est]))
+    assert slept == [0.5] and setup["idle_seconds"] == 0.5 and setup["provenance"] == "estimated"
+    assert setup["idle_power_w"] == pytest.approx(10.0)   # the counter did not move; the model's idle is 0.25 x 40 W
+    only_estimate = energy_setup(EnergyConfig(idle_s=0.5), meter=MultiMeter([est]))
+    assert only_estimate["idle_seconds"] == 0.0 and only_estimate["idle_power_w"] == pytest.approx(10.0)
 
 
 # ----------------------------------------------------------------------------- measure_energy

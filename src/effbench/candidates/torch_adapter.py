@@ -23,6 +23,7 @@ class TorchCandidate(Candidate):
             raise ConfigError(f"candidate {model!r}: device must be 'cpu' or 'cuda[:N]'; got {device!r}")
         self.module = module.eval()
         self.device = device
+        self.info.setdefault("device", device)  # recorded beside the candidate's figures
 
     def _torch(self):
         import torch

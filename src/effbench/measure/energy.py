@@ -210,6 +210,11 @@ class _MeterBase:
         finally:
             holder["reading"] = self.end(token)
 
+    @property
+    def reads_a_counter(self) -> bool:
+        """True when some part of a reading comes from a counter (so the idle baseline must be waited for)."""
+        return self.provenance == MEASURED
+
     def idle_power_w(self, seconds: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> float:
         """Mean power over ``seconds`` of doing nothing (the idle baseline), in watts.
 
@@ -705,6 +710,16 @@ class MultiMeter(_MeterBase):
         base = "+".join(m.name for m in self.meters)
         self.name = base if self.provenance == MEASURED or "estimate" in base else f"{base} (estimate)"
         self.update_period_s = max(m.update_period_s for m in self.meters)
+
+    @property
+    def reads_a_counter(self) -> bool:
+        return any(getattr(m, "reads_a_counter", m.provenance == MEASURED) for m in self.meters)
+
+    def idle_power_w(self, seconds: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> float:
+        """Estimates only: the sum of their modelled idle powers, without waiting; else measured over ``seconds``."""
+        if not self.reads_a_counter:
+            return float(sum(m.idle_power_w(seconds, sleep) for m in self.meters))
+        return super().idle_power_w(seconds, sleep)
 
     def begin(self) -> list[Any]:
         return [m.begin() for m in self.meters]
