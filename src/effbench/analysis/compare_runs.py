@@ -2,17 +2,20 @@
 
 Records in, results out: no I/O, no clock, no printing.
 
-:func:`compare_runs` pairs the latency samples of two runs per (candidate, batch size) cell and
-compares each pair with :func:`effbench.analysis.stats.compare` (ratios B/A of p50, p90 and p99
-with seeded percentile-bootstrap intervals; two-sided Mann-Whitney U test). Over the cells, the
-p-values are corrected with :func:`effbench.analysis.stats.holm_bonferroni`; a cell is flagged
-as significantly different only when Holm rejects it AND the ``1 - alpha`` interval of its
-median ratio lies entirely outside ``[1/(1 + min_change), 1 + min_change]`` (``min_change=0``:
-excludes 1). The margin exists because the test treats the samples of one run as independent
-draws, which they are not across runs: with thousands of samples per cell, the run-to-run drift
-of a shared machine (a percent or two) is always "significant"; ``min_change`` (5% by default,
-the precision the stopping rule targets) says which change is worth a flag, as pyperf's
-``compare_to --min-speed``. Cells present in only one run are listed as such.
+:func:`compare_runs` pairs the latency samples of two runs per (candidate, batch size) cell. A cell
+measured in 3 or more time windows (repeats) in both runs is compared on the log medians of its
+windows by a moderated t-test (:func:`_repeat_level`: each cell's variance shrunk towards a prior
+fitted over all such cells); other cells by :func:`effbench.analysis.stats.compare` on their
+samples (ratios B/A of p50, p90 and p99 with seeded percentile-bootstrap intervals; two-sided
+Mann-Whitney U test). Over the cells, the p-values are corrected with
+:func:`effbench.analysis.stats.holm_bonferroni`; a cell is flagged as significantly different
+only when Holm rejects it AND the ``1 - alpha`` interval of its median ratio lies entirely outside
+``[1/(1 + min_change), 1 + min_change]`` (``min_change=0``: excludes 1). The windows are the unit
+by default because the speed of a shared machine moves between time windows (by a few percent to
+25% on the development machine, docs/protocol.md), which the samples of one window cannot show:
+tested on samples, two runs of the same code differ "significantly" in many cells.
+``min_change`` (5% by default, the precision the stopping rule targets) says which change is worth
+a flag, as pyperf's ``compare_to --min-speed``. Cells present in only one run are listed as such.
 
 :func:`stability_report` gives the warnings of one run: per cell (noise, too few samples for
 p99, severe outliers: :func:`effbench.analysis.stats.stability_warnings`; median not precise
