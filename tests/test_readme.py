@@ -1,5 +1,6 @@
 """The README's Python example runs as written."""
 
+import os
 import re
 import subprocess
 import sys
@@ -18,6 +19,8 @@ def test_readme_python_example_runs(tmp_path):
     script = tmp_path / "example.py"
     script.write_text(blocks[0])
     env = {"EFFBENCH_DB": str(tmp_path / "r.sqlite"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    if os.environ.get("PYTHONPATH"):  # effbench used from a source tree rather than installed
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.strip().splitlines()
