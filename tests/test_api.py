@@ -114,3 +114,40 @@ def test_peak_memory_sees_an_allocation():
     assert reading.peak_bytes >= 40 * 2**20
     assert reading.peak_rss_bytes >= reading.baseline_rss_bytes + reading.peak_bytes - 1
     assert reading.provenance == "measured"
+
+
+def test_a_cell_measured_in_several_windows_is_described_as_a_whole():
+    from effbench.analysis.compare_runs import stability_report
+    from effbench.api import _StoreRecorder
+    from effbench.measure.timer import TimingConfig
+    from effbench.store.db import RunRecord
+
+    class FakeStore:
+        def __init__(self):
+            self.samples = {}
+
+        def add_samples(self, run_id, s):
+            self.samples[(s.candidate, s.batch_size)] = s
+
+    store = FakeStore()
+    rec = _StoreRecorder(store, "R", task=None, training={}, timing=TimingConfig(rel_tol=0.05))
+    rng = np.random.default_rng(0)
+    window = lambda reason, n, block: {"stop_reason": reason, "n_samples": n, "n_calls": n * block, "block_size": block,  # noqa: E731
+                                       "sampling_time_s": 0.1, "rel_halfwidths": {"0.5": 0.5}, "repeat": 0}
+    rec.latency("m/torch", 1, 1e-3 * rng.lognormal(0, 0.01, 400), window("precision", 400, 1))
+    assert "repeats" not in store.samples[("m/torch", 1)].meta   # one window: its own metadata
+    rec.latency("m/torch", 1, 1e-3 * rng.lognormal(0, 0.01, 300), window("max_time", 300, 4))
+    rec.latency("m/torch", 1, 1e-3 * rng.lognormal(0, 0.01, 300), window("precision", 300, 1))
+    meta = store.samples[("m/torch", 1)].meta
+    assert meta["stop_reason"] == "mixed" and meta["stop_reasons"] == ["precision", "max_time", "precision"]
+    assert meta["n_samples"] == 1000 and meta["n_calls"] == 1900 and meta["block_size"] == 4 and "repeat" not in meta
+    assert len(meta["repeats"]) == 3
+    # the precision is that of the 1000 pooled samples, not of the last window (0.5)
+    assert meta["rel_halfwidths"]["0.5"] < 0.01
+    run = RunRecord(run_id="R", created_at="2025-01-01T00:00:00+00:00", status="complete",
+                    config={"timing": {"rel_tol": 0.05}}, samples=[store.samples[("m/torch", 1)]])
+    assert not any("Sampling stopped" in w for w in stability_report(run).cells[("m/torch", 1)])
+    # an imprecise pooled median is reported with the windows that hit a bound
+    meta["rel_halfwidths"]["0.5"] = 0.2
+    [w] = [w for w in stability_report(run).cells[("m/torch", 1)] if "Sampling stopped" in w]
+    assert "max_time in 1 of its 3 time windows" in w

@@ -76,8 +76,10 @@ def resolve_batch_sizes(batch_sizes, n_test: int) -> tuple[int, ...]:
 class _StoreRecorder:
     """Turns what the executor reports into records, committed to the store as they arrive."""
 
-    def __init__(self, store, run_id, task, training: dict, energy_setup: dict | None = None, carbon: dict | None = None):
+    def __init__(self, store, run_id, task, training: dict, energy_setup: dict | None = None, carbon: dict | None = None,
+                 timing: TimingConfig | None = None):
         self.store, self.run_id, self.task = store, run_id, task
+        self.timing = timing or TimingConfig()
         self.training = training
         self.energy_setup = energy_setup
         self.carbon = carbon
@@ -130,10 +132,35 @@ class _StoreRecorder:
         acc_samples, acc_meta = self._latency_acc.setdefault((key, batch_size), ([], []))
         acc_samples.append(np.asarray(samples, dtype=float))
         acc_meta.append(meta)
-        merged = dict(acc_meta[-1])
-        if len(acc_meta) > 1:
-            merged["repeats"] = acc_meta
-        self.store.add_samples(self.run_id, SampleSet(key, batch_size, "latency_per_call", "s", np.concatenate(acc_samples), merged))
+        pooled = np.concatenate(acc_samples)
+        merged = dict(acc_meta[-1]) if len(acc_meta) == 1 else self._merge_windows(acc_meta, pooled)
+        self.store.add_samples(self.run_id, SampleSet(key, batch_size, "latency_per_call", "s", pooled, merged))
+
+    def _merge_windows(self, metas: list[dict], pooled: np.ndarray) -> dict:
+        """The cell's metadata over all its time windows so far; each window's own stays in ``repeats``.
+
+        ``stop_reason`` is the windows' common reason, or ``mixed`` (``stop_reasons`` lists them);
+        ``rel_halfwidths`` is the precision of the pooled samples, which is what the cell's figures use;
+        counts and times are sums; ``block_size`` the largest any window used.
+        """
+        from effbench.analysis.stats import precision_reached
+
+        reasons = [m.get("stop_reason") for m in metas]
+        t = self.timing
+        _, widths = precision_reached(pooled, rel_tol=t.rel_tol, quantiles=t.stop_quantiles, confidence=t.confidence)
+        merged = {k: v for k, v in metas[-1].items() if k != "repeat"}
+        merged.update(
+            stop_reason=reasons[0] if len(set(reasons)) == 1 else "mixed",
+            stop_reasons=reasons,
+            rel_halfwidths={str(k): v for k, v in widths.items()},
+            block_size=max(int(m.get("block_size") or 1) for m in metas),
+            calibrated=any(bool(m.get("calibrated")) for m in metas),
+            repeats=metas,
+        )
+        for name in ("n_samples", "n_calls", "sampling_time_s", "warmup_time_s", "warmup_calls", "stopping_checks"):
+            if all(isinstance(m.get(name), (int, float)) for m in metas):
+                merged[name] = sum(m[name] for m in metas)
+        return merged
 
     def energy(self, key, batch_size, reading):
         """Energy of one batch call: per batch, per sample, above idle, and its carbon (always estimated)."""
@@ -255,7 +282,7 @@ def execute_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
             task={**task.describe(), "y_test": np.asarray(task.y_test).ravel().tolist()},
             effbench_version=effbench.__version__,
         )
-        recorder = _StoreRecorder(store, run_id, task, training, energy_info, carbon)
+        recorder = _StoreRecorder(store, run_id, task, training, energy_info, carbon, config.timing)
         for c in candidates:
             store.add_candidate(run_id, CandidateRecord(c.key, c.model, c.backend, c.family, c.parent, "pending", info=c.describe()))
             recorder.training_metrics(c)

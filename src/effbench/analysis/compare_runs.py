@@ -486,8 +486,13 @@ def stability_report(run, *, iqr_threshold: float = 0.10, load_change_threshold:
         reason = meta.get("stop_reason")
         half = (meta.get("rel_halfwidths") or {}).get("0.5")
         if reason not in (None, "precision") and isinstance(half, (int, float)) and half > rel_tol:
+            where = reason
+            if reason == "mixed":
+                all_reasons = meta.get("stop_reasons") or []
+                bounds = [r for r in all_reasons if r not in (None, "precision")]
+                where = f"{', '.join(sorted(set(bounds)))} in {len(bounds)} of its {len(all_reasons)} time windows"
             warnings.append(
-                f"Sampling stopped at {reason} with the median known only to +-{half:.1%} "
+                f"Sampling stopped at {where} with the median known only to +-{half:.1%} "
                 f"(target {rel_tol:.0%}); give it more time (--max-time) for a firmer figure."
             )
         windows = repeat_medians(s)
