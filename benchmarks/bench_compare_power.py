@@ -30,7 +30,8 @@ def main() -> int:
     with Store(create=False) as store:
         a, b = store.load_run(args.run_a), store.load_run(args.run_b)
     cells = sorted({(s.candidate, s.batch_size) for s in b.samples if s.kind == "latency_per_call"})
-    units = ["samples"] + (["repeats"] if all(repeat_medians(s) is not None for s in b.samples if s.kind == "latency_per_call") else [])
+    units = ["samples"] + (["repeats"] if all(repeat_medians(s) is not None for run in (a, b) for s in run.samples
+                                             if s.kind == "latency_per_call") else [])
     draws = [{cells[i] for i in np.random.default_rng(seed).choice(len(cells), args.cells, replace=False)}
              for seed in range(args.draws)]
     print(f"runs {a.run_id} -> {b.run_id}: {len(cells)} cells; {args.cells} slowed down in B, {args.draws} random draws")

@@ -18,6 +18,7 @@ stores; measures nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sqlite3
 import sys
 
@@ -46,7 +47,8 @@ def main() -> int:
     for spec in args.db:
         label, _, path = spec.rpartition("=")
         label = label or path
-        ids = [r[0] for r in sqlite3.connect(path).execute("SELECT run_id FROM runs ORDER BY run_id")]
+        with contextlib.closing(sqlite3.connect(path)) as con:
+            ids = [r[0] for r in con.execute("SELECT run_id FROM runs ORDER BY run_id")]
         with Store(path, create=False) as store:
             for run_id in ids:
                 run = store.load_run(run_id)

@@ -187,8 +187,9 @@ def test_repeats_are_the_unit_when_there_are_enough():
     cell = by_repeats.cells[0]
     assert cell.comparison.test.startswith("moderated t-test") and cell.comparison.n_a == 3
     assert cell.change == "same" and cell.comparison.ratio_median.low < 1 < cell.comparison.ratio_median.high
-    assert "compared by their repeats" in by_repeats.rule and "no prior" in by_repeats.rule  # one cell: no prior
-    assert by_repeats.variance_prior.d0 == 0 and by_repeats.to_dict()["variance_prior"]["n_cells"] == 1
+    assert "compared by their time windows" in by_repeats.rule and "no prior" in by_repeats.rule  # one cell: no prior
+    prior = by_repeats.to_dict()["variance_prior"]
+    assert by_repeats.variance_prior.d0 == 0 and prior["n_cells"] == 1 and not prior["fitted"] and prior["s0"] is None
     # a large, consistent change is still found with 3 repeats
     c = _with_repeats("C", [1.50e-3, 1.52e-3, 1.49e-3], seed=3)
     a2 = _with_repeats("A2", [1.00e-3, 1.01e-3, 0.99e-3], seed=4)
@@ -230,11 +231,11 @@ def test_the_prior_gives_more_power_than_each_cell_alone():
     slow = {(f"m{i}/torch", 1) for i in range(8)}
     keys, a, b = _window_noise_runs(slow=slow, factor=1.25, seed=5)
     with_prior = compare_runs(a, b, min_change=0)
-    alone = compare_runs(a, b, min_change=0, unit="repeats")
-    # the same data without a prior: fewer cells than MIN_CELLS_FOR_PRIOR are compared one by one
-    few = [c for c in with_prior.cells if (c.candidate, c.batch_size) in slow]
-    assert sum(c.change == "slower" for c in few) >= 6
-    assert alone.n_slower == with_prior.n_slower  # unit repeats and auto agree when every cell has repeats
+    slowed = [c for c in with_prior.cells if (c.candidate, c.batch_size) in slow]
+    assert sum(c.change == "slower" for c in slowed) >= 6
+    forced = compare_runs(a, b, min_change=0, unit="repeats")
+    assert forced.n_slower == with_prior.n_slower  # unit repeats and auto agree when every cell has repeats
+    # the same data without a prior (as if there were fewer cells than MIN_CELLS_FOR_PRIOR)
     import effbench.analysis.compare_runs as cr
     old = cr.MIN_CELLS_FOR_PRIOR
     try:
@@ -252,3 +253,27 @@ def test_stability_report_warns_when_the_time_windows_disagree():
     assert not any("time windows" in w for w in cells[("calm/torch", 1)])
     [w] = [w for w in cells[("moody/torch", 1)] if "time windows" in w]
     assert "3 time windows differ by 3" in w  # about 30%
+
+
+def test_windows_without_spread_give_no_verdict_rather_than_a_certain_one():
+    # identical window medians and no prior: nothing to measure the noise by, so no interval and no flag
+    # (a zero-width interval would make a 0.1% change "certain")
+    a = _repeat_run("A", {("m/torch", 1): [1.000e-3] * 3}, seed=0, sigma=0.0)
+    b = _repeat_run("B", {("m/torch", 1): [1.001e-3] * 3}, seed=1, sigma=0.0)
+    cell = compare_runs(a, b, min_change=0).cells[0]
+    assert cell.comparison.p_value == 1.0 and not cell.comparison.ratio_median.has_interval
+    assert cell.change == "same" and cell.ratio_median == pytest.approx(1.001)
+    assert "not computable" in cell.comparison.ratio_median.method
+
+
+def test_adjust_drift_uses_the_estimator_of_each_cells_test():
+    # run B 10% slower everywhere; window medians: the drift estimate is the geometric-mean ratio of the
+    # windows (1.10), and after dividing it out the cells' ratios are centred on 1
+    keys = [(f"m{i}/torch", 1) for i in range(12)]
+    rng = np.random.default_rng(3)
+    meds = {k: list(1e-3 * rng.lognormal(0, 0.02, 3)) for k in keys}
+    a = _repeat_run("A", meds, seed=1, n=200)
+    b = _repeat_run("B", {k: [1.1 * m for m in v] for k, v in meds.items()}, seed=2, n=200)
+    r = compare_runs(a, b, adjust_drift=True, min_change=0)
+    assert r.drift == pytest.approx(1.10, rel=0.01)
+    assert np.median([c.ratio_median for c in r.cells]) == pytest.approx(1.0, abs=0.005) and r.n_slower == r.n_faster == 0

@@ -83,3 +83,11 @@ def test_help_answers_without_heavy_imports():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "0 []"
     assert "Commands:" in out and "run" in out
+
+
+def test_the_cli_default_of_repeats_is_the_executors():
+    from effbench.cli.run_cmd import run
+    from effbench.executor import DEFAULT_REPEATS
+
+    [opt] = [p for p in run.params if p.name == "repeats"]
+    assert opt.default == DEFAULT_REPEATS

@@ -12,7 +12,7 @@ Mann-Whitney U test). Over the cells, the p-values are corrected with
 only when Holm rejects it AND the ``1 - alpha`` interval of its median ratio lies entirely outside
 ``[1/(1 + min_change), 1 + min_change]`` (``min_change=0``: excludes 1). The windows are the unit
 by default because the speed of a shared machine moves between time windows (by a few percent to
-25% on the development machine, docs/protocol.md), which the samples of one window cannot show:
+a third on the development machine, docs/protocol.md), which the samples of one window cannot show:
 tested on samples, two runs of the same code differ "significantly" in many cells.
 ``min_change`` (5% by default, the precision the stopping rule targets) says which change is worth
 a flag, as pyperf's ``compare_to --min-speed``. Cells present in only one run are listed as such.
@@ -242,9 +242,13 @@ class VariancePrior:
     s0: float
     n_cells: int
 
+    @property
+    def fitted(self) -> bool:
+        return self.d0 > 0
+
     def to_dict(self) -> dict:
-        return {"d0": None if math.isinf(self.d0) else self.d0, "d0_infinite": math.isinf(self.d0),
-                "s0": self.s0, "n_cells": self.n_cells}
+        return {"fitted": self.fitted, "d0": None if math.isinf(self.d0) else self.d0, "d0_infinite": math.isinf(self.d0),
+                "s0": self.s0 if self.fitted else None, "n_cells": self.n_cells}
 
 
 def _repeat_level(comps: list[Comparison], log_a: list[np.ndarray], log_b: list[np.ndarray], alpha: float):
@@ -269,7 +273,7 @@ def _repeat_level(comps: list[Comparison], log_a: list[np.ndarray], log_b: list[
     dfs = np.array([la.size + lb.size - 2 for la, lb in zip(log_a, log_b)], dtype=np.float64)
     s2 = np.array([(np.sum((la - la.mean()) ** 2) + np.sum((lb - lb.mean()) ** 2)) for la, lb in zip(log_a, log_b)]) / dfs
     scale = np.array([math.sqrt(1.0 / la.size + 1.0 / lb.size) for la, lb in zip(log_a, log_b)])
-    usable = int(np.sum(s2 > 0))
+    usable = int(np.sum(np.isfinite(s2) & (s2 > 0)))
     if usable >= MIN_CELLS_FOR_PRIOR:
         d0, s0_sq = fit_variance_prior(s2, dfs)
     else:
@@ -278,20 +282,32 @@ def _repeat_level(comps: list[Comparison], log_a: list[np.ndarray], log_b: list[
     out = []
     for comp, la, lb, y, v, k, sc in zip(comps, log_a, log_b, diffs, var, df, scale):
         k = min(float(k), 1e6)
-        se = math.sqrt(v) * sc
-        if se > 0:
+        se = math.sqrt(v) * sc if v >= 0 else math.nan
+        if se > 0 and math.isfinite(se) and math.isfinite(y):
             p = float(2.0 * student_t.sf(abs(y) / se, k))
             half = float(student_t.ppf(1.0 - alpha / 2.0, k)) * se
-        else:  # identical repeat medians everywhere: no spread to test against
-            p, half = (1.0 if y == 0 else 0.0), 0.0
-        est = Estimate(float(math.exp(y)), float(math.exp(y - half)), float(math.exp(y + half)),
-                       f"moderated t interval ({1 - alpha:.0%}) on log repeat medians, {la.size} vs {lb.size} repeats, "
-                       f"{k:.1f} degrees of freedom")
+            est = Estimate(float(math.exp(y)), float(math.exp(y - half)), float(math.exp(y + half)),
+                           f"moderated t interval ({1 - alpha:.0%}) on log repeat medians, {la.size} vs {lb.size} repeats, "
+                           f"{k:.1f} degrees of freedom")
+        else:  # no spread to test against (identical window medians, no prior) or a zero median: no verdict
+            p = 1.0
+            est = Estimate(float(math.exp(y)) if math.isfinite(y) else math.nan, math.nan, math.nan,
+                           "moderated t interval: not computable (no spread between the windows, or a zero median)")
         ratios = dict(comp.ratios)
         ratios[0.5] = est
         out.append(replace(comp, ratio_median=est, ratios=ratios, p_value=p, test=REPEAT_TEST,
                            significant=bool(p < alpha and (est.low > 1 or est.high < 1)), n_a=la.size, n_b=lb.size))
     return out, VariancePrior(d0=float(d0), s0=math.sqrt(s0_sq), n_cells=len(comps))
+
+
+def _cell_ratio(sa, sb, unit: str) -> float:
+    """A cell's B/A ratio by the estimator its test will use: geometric means of window medians when it
+    is compared by windows, pooled medians otherwise (so ``adjust_drift`` centres what is tested)."""
+    if unit != "samples":
+        ma, mb = repeat_medians(sa), repeat_medians(sb)
+        if ma is not None and mb is not None and ma.min() > 0 and mb.min() > 0:
+            return float(np.exp(np.log(mb).mean() - np.log(ma).mean()))
+    return float(np.median(sb.values) / np.median(sa.values))
 
 
 def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAULT_MIN_CHANGE, n_boot: int = 2000,
@@ -321,7 +337,7 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
     common = sorted(set(cells_a) & set(cells_b))
     drift = 1.0
     if adjust_drift and common:
-        shift = ratio_distribution([np.median(cells_b[k].values) / np.median(cells_a[k].values) for k in common])
+        shift = ratio_distribution([_cell_ratio(cells_a[k], cells_b[k], unit) for k in common])
         drift = shift.median if shift is not None else 1.0
     raw, by_repeats = [], []
     for i, key in enumerate(common):
@@ -359,10 +375,11 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
     if adjust_drift:
         rule += f"; run B's samples divided by the run-wide shift {drift:.4f} first"
     if prior is not None:
-        fitted = (f"prior d0 = {'inf' if math.isinf(prior.d0) else f'{prior.d0:.2f}'}, s0 = {prior.s0:.4f}" if prior.d0 > 0
-                  else f"fewer than {MIN_CELLS_FOR_PRIOR} such cells: no prior, each cell's own variance")
-        rule += (f"; {prior.n_cells} of {len(cells)} cells compared by their repeats ({REPEAT_TEST}; {fitted}; "
-                 "their ratio is that of the geometric means of the repeat medians)")
+        fitted = (f"variance prior d0 = {'inf' if math.isinf(prior.d0) else f'{prior.d0:.2f}'}, s0 = {prior.s0:.4f}"
+                  if prior.fitted else
+                  f"fewer than {MIN_CELLS_FOR_PRIOR} cells with a positive variance between windows: no prior, each cell's own variance")
+        rule += (f"; {prior.n_cells} of {len(cells)} cells compared by their time windows ({fitted}; their p50 ratio is "
+                 "that of the geometric means of the window medians)")
     n_samples = len(cells) - (prior.n_cells if prior is not None else 0)
     return RunComparison(
         run_a=run_a.run_id, run_b=run_b.run_id, alpha=float(alpha), cells=cells, min_change=float(min_change),

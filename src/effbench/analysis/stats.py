@@ -679,7 +679,9 @@ def fit_variance_prior(variances, df) -> tuple[float, float]:
 
     Returns ``(d0, s0_squared)``; ``d0 = inf`` when the sample variances vary no more than sampling
     alone explains (then every variance is taken to be ``s0_squared``). Variances that are 0 or not
-    finite are left out of the fit; at least two must remain.
+    finite are left out of the fit (limma floors them at a small positive value instead: a zero
+    variance, e.g. windows of identical medians from a coarse clock, says nothing about the
+    spread of the others); at least two must remain.
     """
     from scipy.special import digamma, polygamma
 

@@ -39,8 +39,9 @@ def render_comparison(result, *, confidence_pct: str) -> list[str]:
         ])
     by_repeats = result.variance_prior is not None
     caption = (f"ratios B/A (> 1: B slower) with {confidence_pct} intervals"
-               + (" (p50 of cells compared by repeats: moderated t; other intervals: percentile bootstrap)" if by_repeats
-                  else " (percentile bootstrap)") + "; "
+               + (" (p50 of cells compared by time windows: ratio of the geometric means of the window medians, moderated "
+                  "t interval, while the p50 A and B columns are the pooled medians; other intervals: percentile bootstrap)"
+                  if by_repeats else " (percentile bootstrap)") + "; "
                f"p: {result.test}; {result.correction}; {result.rule}; alpha = {result.alpha:g}.")
     title = f"run {result.run_b} (B) against run {result.run_a} (A)"
     headers = ["candidate", "batch", "n A/B", "p50 A", "p50 B", "p50 B/A", "p90 B/A", "p99 B/A", "p", "result"]
@@ -98,7 +99,7 @@ def summary_line(result) -> str:
 @db_option
 def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force, seed, db):
     """Compare two runs: per candidate and batch size, the ratio B/A of median, p90 and p99 latency
-    with bootstrap confidence intervals, and whether B is significantly slower or faster.
+    with confidence intervals, and whether B is significantly slower or faster.
 
     \b
     RUN_A is the baseline. A cell measured in 3 or more time windows (repeats) in both runs is
