@@ -300,13 +300,13 @@ def _repeat_level(comps: list[Comparison], log_a: list[np.ndarray], log_b: list[
     return out, VariancePrior(d0=float(d0), s0=math.sqrt(s0_sq), n_cells=len(comps))
 
 
-def _cell_ratio(sa, sb, unit: str) -> float:
-    """A cell's B/A ratio by the estimator its test will use: geometric means of window medians when it
-    is compared by windows, pooled medians otherwise (so ``adjust_drift`` centres what is tested)."""
-    if unit != "samples":
-        ma, mb = repeat_medians(sa), repeat_medians(sb)
-        if ma is not None and mb is not None and ma.min() > 0 and mb.min() > 0:
-            return float(np.exp(np.log(mb).mean() - np.log(ma).mean()))
+def _cell_ratio(sa, sb, windows) -> float:
+    """A cell's B/A ratio by the estimator its test will use: geometric means of the window medians
+    ``windows = (ma, mb)`` when it is compared by windows, pooled medians otherwise (so ``adjust_drift``
+    centres what is tested)."""
+    ma, mb = windows
+    if ma is not None and mb is not None and ma.min() > 0 and mb.min() > 0:
+        return float(np.exp(np.log(mb).mean() - np.log(ma).mean()))
     return float(np.median(sb.values) / np.median(sa.values))
 
 
@@ -335,16 +335,19 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
     hi_band, lo_band = 1.0 + min_change, 1.0 / (1.0 + min_change)
     cells_a, cells_b = latency_cells(run_a), latency_cells(run_b)
     common = sorted(set(cells_a) & set(cells_b))
+    # each cell's window medians in both runs (None where a run has fewer than 3 windows, or unit="samples")
+    windows = {k: ((repeat_medians(cells_a[k]), repeat_medians(cells_b[k])) if unit != "samples" else (None, None))
+               for k in common}
     drift = 1.0
     if adjust_drift and common:
-        shift = ratio_distribution([_cell_ratio(cells_a[k], cells_b[k], unit) for k in common])
+        shift = ratio_distribution([_cell_ratio(cells_a[k], cells_b[k], windows[k]) for k in common])
         drift = shift.median if shift is not None else 1.0
     raw, by_repeats = [], []
     for i, key in enumerate(common):
         sa, sb = cells_a[key], cells_b[key]
         comp = compare(sa.values, np.asarray(sb.values) / drift, alpha=alpha, n_boot=n_boot, seed=seed + i, quantiles=quantiles)
         if unit != "samples":
-            ma, mb = repeat_medians(sa), repeat_medians(sb)
+            ma, mb = windows[key]
             if ma is not None and mb is not None:
                 by_repeats.append((len(raw), np.log(ma), np.log(mb / drift)))
             elif unit == "repeats":
