@@ -58,7 +58,7 @@ __all__ = [
     "own_load",
 ]
 
-LATENCY_KIND = "latency_per_call"
+from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 CORRECTION = "Holm-Bonferroni step-down over the compared cells (family-wise error rate <= alpha)"
 DEFAULT_MIN_CHANGE = 0.05
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from effbench.analysis.stats import quantile
 
-LATENCY_KIND = "latency_per_call"
+from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 
 
 @dataclass(frozen=True)

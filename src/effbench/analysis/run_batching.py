@@ -17,7 +17,7 @@ from __future__ import annotations
 from effbench.analysis.batching import LatencyObjective, batch_size_table, make_profiles, recommend_batch_size
 from effbench.errors import DataError
 
-LATENCY_KIND = "latency_per_call"
+from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 
 
 def profiles_from_run(run, candidate: str):

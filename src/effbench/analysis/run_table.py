@@ -34,7 +34,7 @@ from effbench.analysis.stats import quantile
 from effbench.errors import ConfigError, DataError
 from effbench.store.tables import DroppedRow, LoadReport
 
-LATENCY_KIND = "latency_per_call"
+from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 _LAT = re.compile(r"^latency_(p(?P<q>\d+(?:[._]\d+)?)|mean)(?P<per>_per_sample)?_s_b(?P<b>\d+)$")
 _THR = re.compile(r"^throughput_samples_per_s_b(?P<b>\d+)$")
 _BATCH = re.compile(r"^(?P<name>.+)_b(?P<b>\d+)$")

@@ -12,17 +12,20 @@ import json
 import os
 import sqlite3
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from effbench.errors import StoreError, UnknownRunError
+from effbench.records import PROVENANCES, CandidateRecord, Metric, RunRecord, SampleSet
+
+__all__ = ["Store", "default_db_path", "new_run_id", "SCHEMA_VERSION", "APP_ID",
+           # the record types live in effbench.records; these names stay importable from here
+           "CandidateRecord", "Metric", "RunRecord", "SampleSet", "PROVENANCES"]
 
 APP_ID = "effbench"
 SCHEMA_VERSION = 1
-PROVENANCES = ("measured", "estimated", "analytic")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -90,71 +93,6 @@ def _now() -> str:
 
 def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
-
-
-# -- records: what a run is, independent of where it is stored --------------------------------------
-
-@dataclass
-class Metric:
-    candidate: str
-    name: str
-    value: float | None
-    unit: str
-    provenance: str
-    batch_size: int = 0        # 0: not per batch size
-    detail: dict = field(default_factory=dict)
-
-
-@dataclass
-class SampleSet:
-    candidate: str
-    batch_size: int
-    kind: str                  # "latency_per_call": seconds per call of infer() on a batch
-    unit: str
-    values: np.ndarray
-    meta: dict = field(default_factory=dict)
-
-
-@dataclass
-class CandidateRecord:
-    key: str
-    model: str
-    backend: str
-    family: str = ""
-    parent: str | None = None
-    status: str = "pending"    # pending | ok | failed
-    error: str | None = None
-    info: dict = field(default_factory=dict)
-    predictions: list | None = None
-
-
-@dataclass
-class RunRecord:
-    run_id: str
-    created_at: str
-    status: str                # running | complete | interrupted | failed
-    suite: str | None = None
-    finished_at: str | None = None
-    effbench_version: str | None = None
-    config: dict = field(default_factory=dict)
-    environment: dict = field(default_factory=dict)
-    task: dict = field(default_factory=dict)
-    notes: list = field(default_factory=list)
-    candidates: list[CandidateRecord] = field(default_factory=list)
-    metrics: list[Metric] = field(default_factory=list)
-    samples: list[SampleSet] = field(default_factory=list)
-
-    def candidate(self, key: str) -> CandidateRecord:
-        for c in self.candidates:
-            if c.key == key:
-                return c
-        raise KeyError(key)
-
-    def metric(self, candidate: str, name: str, batch_size: int = 0) -> Metric | None:
-        for m in self.metrics:
-            if m.candidate == candidate and m.name == name and m.batch_size == batch_size:
-                return m
-        return None
 
 
 # -- the database ------------------------------------------------------------------------------------
