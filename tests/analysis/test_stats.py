@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
+from effbench import estimates
 from effbench.analysis import stats as S
 from effbench.errors import ConfigError, DataError
 
@@ -94,8 +95,8 @@ def test_min_samples_is_the_exact_threshold(q, c):
     half = (1 - c) / 2
     # exists at n: both extreme tails within alpha/2; not at n - 1
     assert max(q, 1 - q) ** n <= half < max(q, 1 - q) ** (n - 1)
-    assert S._order_stat_ranks(n, q, c) is not None
-    assert S._order_stat_ranks(n - 1, q, c) is None
+    assert estimates._order_stat_ranks(n, q, c) is not None
+    assert estimates._order_stat_ranks(n - 1, q, c) is None
 
 
 def test_known_minimum_sample_counts():

@@ -13,7 +13,7 @@ protocol with a fake clock. What happens, in order:
 3. Sampling with the garbage collector paused (collected once just before) and ``sync()`` called
    immediately before every clock read, so no timestamp is taken on an unfinished asynchronous
    call. Sampling stops when the stopping rule says enough (see
-   :func:`effbench.analysis.stats.precision_reached`): the confidence intervals of the median and
+   :func:`effbench.estimates.precision_reached`): the confidence intervals of the median and
    of p99 are within ``rel_tol`` of their estimates, after at least ``min_samples`` samples and
    ``min_time_s`` seconds; or a bound is hit: ``max_samples``, or ``max_time_s`` (which ends
    sampling only once ``min_samples`` samples are taken: the minimum count is a floor).
@@ -143,7 +143,7 @@ def measure_latency(
     ``sync`` (e.g. ``torch.cuda.synchronize``) is called immediately before every read of
     ``clock``; ``clock`` returns seconds.
     """
-    from effbench.analysis.stats import precision_reached
+    from effbench.estimates import precision_reached
 
     if not isinstance(config, TimingConfig):
         raise ConfigError(f"config must be a TimingConfig; got {type(config).__name__}")
