@@ -199,3 +199,26 @@ class RunRecord:
     def failed(self) -> list[str]:
         """Keys of the candidates that failed."""
         return [c.key for c in self.candidates if c.status == "failed"]
+
+
+# -- tables of models (a CSV file, or a run read as a table) ------------------------------------------
+
+@dataclass(frozen=True)
+class DroppedRow:
+    """One row left out of the joined table."""
+
+    key: str
+    file: str
+    reason: str
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load_tables` did: rows read per file, rows kept, every dropped row."""
+
+    files: list[str]
+    rows_read: dict[str, int]
+    rows_kept: int = 0
+    dropped: list[DroppedRow] = field(default_factory=list)
+    column_sources: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)

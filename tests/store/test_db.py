@@ -6,7 +6,8 @@ import pytest
 
 from effbench.errors import DataError, StoreError, UnknownRunError
 from effbench.store.db import SCHEMA_VERSION, CandidateRecord, Metric, SampleSet, Store, default_db_path
-from effbench.store.export import JSON_SCHEMA_VERSION, load_json, run_from_dict, run_to_csv_rows, write_export
+from effbench.report.export import run_to_csv_rows, write_export
+from effbench.store.export import JSON_SCHEMA_VERSION, load_json, run_from_dict
 
 
 def _fill(store, status="complete"):

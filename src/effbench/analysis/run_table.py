@@ -32,7 +32,7 @@ import numpy as np
 
 from effbench.analysis.stats import quantile
 from effbench.errors import ConfigError, DataError
-from effbench.store.tables import DroppedRow, LoadReport
+from effbench.records import DroppedRow, LoadReport
 
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 _LAT = re.compile(r"^latency_(p(?P<q>\d+(?:[._]\d+)?)|mean)(?P<per>_per_sample)?_s_b(?P<b>\d+)$")

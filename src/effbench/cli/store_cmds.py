@@ -82,7 +82,7 @@ def show(run_id, batches, db):
 def export(run_id, fmt, output, force, db):
     """Export a run: JSON (every record, schema in docs/json-schema.md) or CSV (long format, one value per row)."""
     from effbench.store.db import Store
-    from effbench.store.export import write_export
+    from effbench.report.export import write_export
 
     with Store(db, create=False) as store:
         run = store.load_run(run_id)

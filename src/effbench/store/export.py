@@ -1,4 +1,4 @@
-"""Export a run to JSON (the documented interchange format) or CSV, and load JSON back.
+"""The run interchange format: a run's records as a JSON document, and back (with upgrades).
 
 JSON layout (``schema_version`` 2, documented in docs/json-schema.md)::
 
@@ -7,31 +7,30 @@ JSON layout (``schema_version`` 2, documented in docs/json-schema.md)::
      "candidates": [{key, model, backend, family, parent, status, error, info, predictions}],
      "metrics": [{candidate, batch_size, name, value, unit, provenance, detail}],
      "samples": [{candidate, batch_size, kind, unit, values: [...], meta}],
-     "derived": {"cost_table": [...], "batch_table": [...]}}      # recomputed from the above; ignored on load
+     "derived": {"cost_table": [...], "batch_table": [...]}}      # written by effbench export; ignored on load
 
-Older layouts are upgraded on load, one version at a time (:data:`UPGRADES`).
+Older layouts are upgraded on load, one version at a time (:data:`UPGRADES`). The derived tables
+and the CSV export are rendered by :mod:`effbench.report.export`; the store never runs analyses.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 
-from effbench.errors import ConfigError, DataError
-from effbench.store.db import CandidateRecord, Metric, RunRecord, SampleSet
-from effbench.store.files import json_default, json_ready, write_output
+from effbench.errors import DataError
+from effbench.records import LATENCY_PER_CALL, PROVENANCES, CandidateRecord, Metric, RunRecord, SampleSet
+from effbench.store.files import json_default, json_ready
 
 FORMAT = "effbench-run"
 JSON_SCHEMA_VERSION = 2
 
 
-def run_to_dict(run: RunRecord, *, derived: bool = True) -> dict:
-    from effbench.analysis.costs import batch_rows, cost_table
-
+def run_to_dict(run: RunRecord) -> dict:
+    """The run's records as the interchange document, without derived tables (see
+    :func:`effbench.report.export.export_document` for the document ``effbench export`` writes)."""
     doc = {
         "format": FORMAT,
         "schema_version": JSON_SCHEMA_VERSION,
@@ -40,12 +39,6 @@ def run_to_dict(run: RunRecord, *, derived: bool = True) -> dict:
         "metrics": [vars(m) for m in run.metrics],
         "samples": [{**{k: getattr(s, k) for k in ("candidate", "batch_size", "kind", "unit", "meta")}, "values": np.asarray(s.values).tolist()} for s in run.samples],
     }
-    if derived:
-        doc["derived"] = {
-            "note": "recomputed from 'metrics' and 'samples' by this effbench version; ignored when loading",
-            "cost_table": [{k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in row.items()} for row in cost_table(run)],
-            "batch_table": batch_rows(run),
-        }
     return json_ready(json.loads(json.dumps(doc, default=json_default)))
 
 
@@ -66,7 +59,7 @@ def _upgrade_v1(doc: dict) -> dict:
             out["metrics"].append({"candidate": key, "batch_size": 0, "name": name, "value": v.get("value"), "unit": v.get("unit", ""),
                                    "provenance": v.get("provenance") or ("analytic" if name in analytic else "measured"), "detail": {}})
         for b, values in c.get("latency", {}).items():
-            out["samples"].append({"candidate": key, "batch_size": int(b), "kind": "latency_per_call", "unit": "s", "values": values, "meta": {}})
+            out["samples"].append({"candidate": key, "batch_size": int(b), "kind": LATENCY_PER_CALL, "unit": "s", "values": values, "meta": {}})
     return out
 
 
@@ -96,8 +89,6 @@ def run_from_dict(doc: dict, *, source: str = "<json>") -> RunRecord:
         raise DataError(f"{source}: malformed effbench run export ({type(exc).__name__}: {exc})") from None
     if not run.run_id:
         raise DataError(f"{source}: the export has no run.run_id")
-    from effbench.store.db import PROVENANCES
-
     bad = next((m for m in run.metrics if m.provenance not in PROVENANCES), None)
     if bad is not None:
         raise DataError(f"{source}: metric {bad.name!r} of {bad.candidate!r} has provenance {bad.provenance!r}; allowed: {', '.join(PROVENANCES)}")
@@ -115,52 +106,3 @@ def load_json(path) -> RunRecord:
     except json.JSONDecodeError as exc:
         raise DataError(f"{str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
     return run_from_dict(doc, source=str(path))
-
-
-# figures derived from the raw latency samples (the stored metrics, energy included, are written as they are)
-DERIVED_CSV_UNITS = {
-    "n_samples": "count",
-    "latency_p50_s": "s",
-    "latency_p90_s": "s",
-    "latency_p99_s": "s",
-    "latency_mean_s": "s",
-    "latency_p50_per_sample_s": "s",
-    "latency_p99_per_sample_s": "s",
-    "throughput_samples_per_s": "samples/s",
-}
-
-CSV_COLUMNS = ("run_id", "candidate", "model", "backend", "batch_size", "metric", "value", "unit", "provenance")
-
-
-def run_to_csv_rows(run: RunRecord) -> list[dict]:
-    """Long format: stored metrics, then the derived latency/throughput figures per batch size."""
-    from effbench.analysis.costs import batch_rows
-
-    models = {c.key: (c.model, c.backend) for c in run.candidates}
-    rows = []
-    for m in run.metrics:
-        model, backend = models.get(m.candidate, (m.candidate, ""))
-        rows.append({"run_id": run.run_id, "candidate": m.candidate, "model": model, "backend": backend, "batch_size": m.batch_size or "",
-                     "metric": m.name, "value": "" if m.value is None else m.value, "unit": m.unit, "provenance": m.provenance})
-    for r in batch_rows(run):
-        model, backend = models.get(r["candidate"], (r["candidate"], ""))
-        for name, unit in DERIVED_CSV_UNITS.items():
-            value = r[name]
-            rows.append({"run_id": run.run_id, "candidate": r["candidate"], "model": model, "backend": backend, "batch_size": r["batch_size"],
-                         "metric": name, "value": value, "unit": unit, "provenance": "measured"})
-    return rows
-
-
-def write_export(run: RunRecord, fmt: str, output, *, force: bool = False) -> Path | None:
-    """Write JSON or CSV to ``output`` ('-' for stdout). Refuses to overwrite a file unless ``force``."""
-    if fmt not in ("json", "csv"):
-        raise ConfigError(f"--format must be json or csv; got {fmt!r}")
-    if fmt == "json":
-        text = json.dumps(run_to_dict(run), indent=1, allow_nan=False) + "\n"
-    else:
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(run_to_csv_rows(run))
-        text = buf.getvalue()
-    return write_output(output, text, force=force, option="--output")

@@ -27,36 +27,15 @@ import csv
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.records import DroppedRow, LoadReport
 
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "-"})
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?$")
 DUPLICATES = ("drop", "first")
-
-
-@dataclass(frozen=True)
-class DroppedRow:
-    """One row left out of the joined table."""
-
-    key: str
-    file: str
-    reason: str
-
-
-@dataclass
-class LoadReport:
-    """What :func:`load_tables` did: rows read per file, rows kept, every dropped row."""
-
-    files: list[str]
-    rows_read: dict[str, int]
-    rows_kept: int = 0
-    dropped: list[DroppedRow] = field(default_factory=list)
-    column_sources: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
 
 def parse_number(text: str) -> float | None:

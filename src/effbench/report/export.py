@@ -1,0 +1,79 @@
+"""What ``effbench export`` writes: the run's records with its derived tables (JSON), or a long CSV.
+
+The records' interchange format is :mod:`effbench.store.export`; this module adds what is
+derived from them (the cost table and the per-batch-size table of :mod:`effbench.analysis.costs`)
+and renders the CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from effbench.analysis.costs import batch_rows, cost_table
+from effbench.errors import ConfigError
+from effbench.records import MEASURED, RunRecord
+from effbench.store.export import run_to_dict
+from effbench.store.files import json_default, json_ready, write_output
+
+
+def export_document(run: RunRecord, *, derived: bool = True) -> dict:
+    """The JSON document of ``effbench export``: the records and, with ``derived``, the cost tables."""
+    doc = run_to_dict(run)
+    if derived:
+        derived_doc = {
+            "note": "recomputed from 'metrics' and 'samples' by this effbench version; ignored when loading",
+            "cost_table": [{k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in row.items()} for row in cost_table(run)],
+            "batch_table": batch_rows(run),
+        }
+        doc["derived"] = json_ready(json.loads(json.dumps(derived_doc, default=json_default)))
+    return doc
+
+
+# figures derived from the raw latency samples (the stored metrics, energy included, are written as they are)
+DERIVED_CSV_UNITS = {
+    "n_samples": "count",
+    "latency_p50_s": "s",
+    "latency_p90_s": "s",
+    "latency_p99_s": "s",
+    "latency_mean_s": "s",
+    "latency_p50_per_sample_s": "s",
+    "latency_p99_per_sample_s": "s",
+    "throughput_samples_per_s": "samples/s",
+}
+
+CSV_COLUMNS = ("run_id", "candidate", "model", "backend", "batch_size", "metric", "value", "unit", "provenance")
+
+
+def run_to_csv_rows(run: RunRecord) -> list[dict]:
+    """Long format: stored metrics, then the derived latency/throughput figures per batch size."""
+    models = {c.key: (c.model, c.backend) for c in run.candidates}
+    rows = []
+    for m in run.metrics:
+        model, backend = models.get(m.candidate, (m.candidate, ""))
+        rows.append({"run_id": run.run_id, "candidate": m.candidate, "model": model, "backend": backend, "batch_size": m.batch_size or "",
+                     "metric": m.name, "value": "" if m.value is None else m.value, "unit": m.unit, "provenance": m.provenance})
+    for r in batch_rows(run):
+        model, backend = models.get(r["candidate"], (r["candidate"], ""))
+        for name, unit in DERIVED_CSV_UNITS.items():
+            value = r[name]
+            rows.append({"run_id": run.run_id, "candidate": r["candidate"], "model": model, "backend": backend, "batch_size": r["batch_size"],
+                         "metric": name, "value": value, "unit": unit, "provenance": MEASURED})
+    return rows
+
+
+def write_export(run: RunRecord, fmt: str, output, *, force: bool = False) -> Path | None:
+    """Write JSON or CSV to ``output`` ('-' for stdout). Refuses to overwrite a file unless ``force``."""
+    if fmt not in ("json", "csv"):
+        raise ConfigError(f"--format must be json or csv; got {fmt!r}")
+    if fmt == "json":
+        text = json.dumps(export_document(run), indent=1, allow_nan=False) + "\n"
+    else:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(run_to_csv_rows(run))
+        text = buf.getvalue()
+    return write_output(output, text, force=force, option="--output")
