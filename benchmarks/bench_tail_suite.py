@@ -83,7 +83,8 @@ def main():
 
     from effbench.analysis import tail as T
     from effbench.measure.environment import load_average
-    from effbench.tail_api import TailConfig, _selection, measure_tail, parse_candidate_keys
+    from effbench.runs.tail import TailConfig, measure_tail
+    from effbench.zoo.digits_suite import parse_candidate_keys, select_keys as _selection
     from effbench.tasks.digits import load_digits_task
     from effbench.zoo.digits_suite import build_candidates
 

@@ -118,7 +118,7 @@ def test_peak_memory_sees_an_allocation():
 
 def test_a_cell_measured_in_several_windows_is_described_as_a_whole():
     from effbench.analysis.compare_runs import stability_report
-    from effbench.api import _StoreRecorder
+    from effbench.runs.recorder import Recorder
     from effbench.measure.timer import TimingConfig
     from effbench.store.db import RunRecord
 
@@ -130,7 +130,7 @@ def test_a_cell_measured_in_several_windows_is_described_as_a_whole():
             self.samples[(s.candidate, s.batch_size)] = s
 
     store = FakeStore()
-    rec = _StoreRecorder(store, "R", task=None, training={}, timing=TimingConfig(rel_tol=0.05))
+    rec = Recorder(store, "R", task=None, training={}, timing=TimingConfig(rel_tol=0.05))
     rng = np.random.default_rng(0)
     window = lambda reason, n, block: {"stop_reason": reason, "n_samples": n, "n_calls": n * block, "block_size": block,  # noqa: E731
                                        "sampling_time_s": 0.1, "rel_halfwidths": {"0.5": 0.5}, "repeat": 0}

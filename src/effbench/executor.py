@@ -43,15 +43,16 @@ class ExecutionConfig:
     energy: dict | None = None          # EnergyConfig as a dict: one energy cell per candidate and batch size
 
     def __post_init__(self):
+        from effbench.validation import Interval, check
+
+        whole = Interval(int, 1, None)
+        seconds = Interval(float, 0, None, closed="neither")
         if not self.batch_sizes:
             raise ConfigError("batch_sizes: at least one batch size is required")
-        for b in self.batch_sizes:
-            if not isinstance(b, (int, np.integer)) or isinstance(b, bool) or b < 1:
-                raise ConfigError(f"batch_sizes: every batch size must be a positive integer; got {b!r}")
-        if not isinstance(self.threads, int) or self.threads < 1:
-            raise ConfigError(f"threads must be a positive integer; got {self.threads!r}")
-        if not isinstance(self.repeats, int) or self.repeats < 1:
-            raise ConfigError(f"repeats must be a positive integer; got {self.repeats!r}")
+        object.__setattr__(self, "batch_sizes", tuple(check("batch_sizes", b, whole) for b in self.batch_sizes))
+        for name, constraint in (("threads", whole), ("repeats", whole), ("seed", Interval(int)),
+                                 ("startup_timeout_s", seconds), ("command_timeout_s", seconds)):
+            object.__setattr__(self, name, check(name, getattr(self, name), constraint))
 
     def to_dict(self) -> dict:
         return {

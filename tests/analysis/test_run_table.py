@@ -31,7 +31,7 @@ def make_run():
     for key, acc, params in (("a/torch", 1.0, 120), ("a.prune50u/torch", 0.75, 120), ("b/sklearn", 0.75, 10)):
         run.metrics += [Metric(key, "accuracy", acc, "ratio", "measured"), Metric(key, "params", params, "count", "analytic"),
                         Metric(key, "peak_rss_bytes", 1000.0 + params, "bytes", "measured", batch_size=1)]
-    # as api._StoreRecorder.energy stores it: per batch size only
+    # as runs.recorder.Recorder.energy stores it: per batch size only
     run.metrics.append(Metric("a/torch", "energy_per_sample_j", 0.5, "J", "estimated", batch_size=1))
     run.metrics.append(Metric("a/torch", "train_energy_j", 40.0, "J", "measured"))
     run.samples = [

@@ -33,7 +33,7 @@ def _run(run_id="20260101-000000-abcd"):
         run.metrics += [Metric(key, "accuracy", acc, "ratio", "measured"), Metric(key, "params", params, "count", "analytic"),
                         Metric(key, "flops_per_sample", flops, "FLOP", "analytic"), Metric(key, "size_bytes", size, "bytes", "measured"),
                         Metric(key, "peak_rss_bytes", rss, "bytes", "measured", batch_size=1),
-                        # energy and carbon as api._StoreRecorder.energy stores them: per batch size
+                        # energy and carbon as runs.recorder.Recorder.energy stores them: per batch size
                         Metric(key, "energy_per_sample_j", p99 * 10.0, "J", "estimated", batch_size=1),
                         Metric(key, "carbon_per_sample_g", p99 * 1e-4, "gCO2e", "estimated", batch_size=1)]
         run.samples.append(SampleSet(key, 1, "latency_per_call", "s", np.full(200, p99)))

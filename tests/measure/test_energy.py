@@ -354,7 +354,7 @@ def test_multimeter_never_mixes_silently(tmp_path):
 def test_energy_setup_waits_for_the_idle_baseline_of_a_mixed_meter(tmp_path):
     # a GPU machine without RAPL: the total is estimated (CPU model) but the GPU counter part must be
     # measured over idle_s, and the record must say it was (it once said 0 s)
-    from effbench.api import energy_setup
+    from effbench.runs.energy import energy_setup
     from effbench.measure.energy_cells import EnergyConfig
 
     make_rapl_tree(tmp_path, package_uj=0, dram_uj=0)

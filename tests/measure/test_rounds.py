@@ -9,9 +9,10 @@ import pytest
 from effbench.analysis.tail import ConvergenceConfig
 from effbench.candidates.callable_adapter import CallableCandidate
 from effbench.errors import ConfigError, DataError
-from effbench.measure.rounds import RoundsData, handle_rounds, measure_more, rounds_until_converged, run_rounds
+from effbench.measure.rounds import RoundsData, handle_rounds, measure_more, run_rounds
 from effbench.measure.worker import WorkerState
-from effbench.tail_api import TailConfig, common_deadline, measure_tail, parse_candidate_keys, tail_report
+from effbench.runs.tail import TailConfig, common_deadline, measure_tail, rounds_until_converged, tail_report
+from effbench.zoo.digits_suite import parse_candidate_keys
 
 W = np.random.default_rng(0).normal(size=(5, 3))
 
@@ -225,7 +226,7 @@ class _FakeCandidate:
 def _fake_suite(monkeypatch, fail_at=None):
     """Suite pieces replaced: no training (two fake candidates, one exported from the other) and
     synthetic rounds per candidate; counts how often each candidate's report is computed."""
-    import effbench.tail_api as tail_api
+    import effbench.runs.tail as tail_mode
     import effbench.zoo.digits_suite as suite
     from effbench.analysis.tail import convergence_round
 
@@ -249,16 +250,16 @@ def _fake_suite(monkeypatch, fail_at=None):
 
         fit, hold = rounds(6), rounds(3)
         conv = convergence_round(fit.instance_times("e2e"), config.convergence())
-        return tail_api.TailMeasurement(c.key, fit, hold, conv, np.asarray(y), config)
+        return tail_mode.TailMeasurement(c.key, fit, hold, conv, np.asarray(y), config)
 
-    real = tail_api.tail_report
+    real = tail_mode.tail_report
 
     def counting(fit, holdout, y, convergence, config, **kw):
         calls["reports"].append(kw.get("common_deadline_s"))
         return real(fit, holdout, y, convergence, config, **kw)
 
-    monkeypatch.setattr(tail_api, "_measure_candidate", measure)
-    monkeypatch.setattr(tail_api, "tail_report", counting)
+    monkeypatch.setattr(tail_mode, "_measure_candidate", measure)
+    monkeypatch.setattr(tail_mode, "tail_report", counting)
     return calls
 
 
@@ -268,7 +269,7 @@ _SMALL = dict(batch_size=64, min_rounds=2, max_rounds=6, every=1, window=1, grid
 @pytest.mark.parametrize("user_deadline", [None, 0.01])
 def test_suite_computes_each_report_once_and_stores_training_like_run(monkeypatch, tmp_path, user_deadline):
     from effbench.store.db import Store
-    from effbench.tail_api import measure_tail_suite
+    from effbench.runs.tail import measure_tail_suite
 
     calls = _fake_suite(monkeypatch)
     db = tmp_path / "t.sqlite"
@@ -293,7 +294,7 @@ def test_suite_computes_each_report_once_and_stores_training_like_run(monkeypatc
     assert run.status == "complete"
     for key in ("logreg/sklearn", "logreg/onnx"):
         assert run.candidate(key).info["tail"] == json.loads(json.dumps(res.reports[key]))
-        # the same records as effbench run writes (api._StoreRecorder.training_metrics)
+        # the same records as effbench run writes (runs.recorder.Recorder.training_metrics)
         t, e = run.metric(key, "train_time_s"), run.metric(key, "train_energy_j")
         assert t.value == 0.25 and t.provenance == "measured" and t.detail["source"] == "fake"
         assert e.value == 3.0 and e.provenance == "estimated"
@@ -303,7 +304,7 @@ def test_suite_computes_each_report_once_and_stores_training_like_run(monkeypatc
 
 def test_interrupted_suite_keeps_the_reports_of_measured_candidates(monkeypatch, tmp_path):
     from effbench.store.db import Store
-    from effbench.tail_api import measure_tail_suite
+    from effbench.runs.tail import measure_tail_suite
 
     calls = _fake_suite(monkeypatch, fail_at=1)
     db = tmp_path / "t.sqlite"
@@ -321,7 +322,7 @@ def test_interrupted_suite_keeps_the_reports_of_measured_candidates(monkeypatch,
 def test_suite_checks_the_database_before_training(monkeypatch, tmp_path):
     import effbench.zoo.digits_suite as suite
     from effbench.errors import StoreError
-    from effbench.tail_api import measure_tail_suite
+    from effbench.runs.tail import measure_tail_suite
 
     def no_training(*a, **kw):
         raise AssertionError("trained before the database was checked")
@@ -338,7 +339,7 @@ def test_suite_checks_the_database_before_training(monkeypatch, tmp_path):
 
 def test_time_stats_use_the_cost_tables_quantile():
     from effbench.analysis.stats import quantile
-    from effbench.tail_api import _time_stats
+    from effbench.runs.tail import _time_stats
 
     v = np.array([1.0, 2.0, 3.0, 10.0])
     st = _time_stats(v)

@@ -57,7 +57,7 @@ def make_run(*, energy: bool = True, tail: bool = True) -> RunRecord:
         run.samples.append(SampleSet(key, 1, "latency_per_call", "s", _lat(rng, p1), {"stop_reason": "max_time"}))
         run.samples.append(SampleSet(key, 8, "latency_per_call", "s", _lat(rng, p8), {"stop_reason": "max_time"}))
     if energy:
-        # as api._StoreRecorder.energy stores them: per batch and per sample at every batch size, carbon estimated
+        # as runs.recorder.Recorder.energy stores them: per batch and per sample at every batch size, carbon estimated
         for key, prov, e1 in (("alpha/sklearn", "measured", 2e-3), (SCRIPT_KEY, "measured", 1e-3), (LATEX_KEY, "estimated", 5e-4)):
             for b, per_sample in ((1, e1), (8, e1 * 0.4)):
                 run.metrics.append(Metric(key, "energy_per_batch_j", per_sample * b, "J", prov, batch_size=b))

@@ -66,7 +66,7 @@ def test_quality_vs_cost_uses_run_table_names_and_drops_failed():
     assert "gamma/torch" in panels["latency_p50_s_b1"].missing
 
 
-def test_tail_rounds_as_tail_api_stores_them():
+def test_tail_rounds_as_the_tail_mode_stores_them():
     run = make_run()
     tail = dict(run.candidates[0].info["tail"])
     tail.pop("rounds")

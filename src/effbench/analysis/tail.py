@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.validation import Interval, check
 
 __all__ = [
     "COMPARISON",
@@ -147,14 +148,12 @@ def validate_tail_arrays(times, correct, batch_ids=None):
     return t, c, b
 
 
+QUANTILE = Interval(float, 0, 1, closed="neither")
+"""The level of a tail quality (e.g. 0.01: the quality that 99% of rounds reach or beat)."""
+
+
 def _check_quantile(quantile: float) -> float:
-    try:
-        q = float(quantile)
-    except (TypeError, ValueError):
-        raise ConfigError(f"quantile: expected a number in (0, 1), got {quantile!r}") from None
-    if not 0.0 < q < 1.0:
-        raise ConfigError(f"quantile: expected a number in (0, 1), got {quantile!r}")
-    return q
+    return check("quantile", quantile, QUANTILE)
 
 
 # --------------------------------------------------------------------------- batching
@@ -501,20 +500,13 @@ class ConvergenceConfig:
     grid_s: tuple[float, float] | None = None
 
     def __post_init__(self):
-        for name in ("every", "window", "min_rounds", "max_rounds", "grid_points", "max_kde_points"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ConfigError(f"{name}: expected a whole number >= 1, got {v!r}")
-        if self.grid_points < 2:
-            raise ConfigError(f"grid_points: expected a whole number >= 2, got {self.grid_points!r}")
-        if self.max_kde_points < 2:
-            raise ConfigError(f"max_kde_points: expected a whole number >= 2, got {self.max_kde_points!r}")
+        for name, low in (("every", 1), ("window", 1), ("min_rounds", 1), ("max_rounds", 1), ("grid_points", 2), ("max_kde_points", 2)):
+            object.__setattr__(self, name, check(name, getattr(self, name), Interval(int, low, None)))
         if self.max_rounds < self.min_rounds:
             raise ConfigError(
                 f"max_rounds: expected >= min_rounds ({self.min_rounds}), got {self.max_rounds!r}"
             )
-        if not (isinstance(self.threshold, (int, float)) and 0.0 < float(self.threshold) <= 1.0):
-            raise ConfigError(f"threshold: expected a JS distance in (0, 1], got {self.threshold!r}")
+        object.__setattr__(self, "threshold", check("threshold", self.threshold, Interval(float, 0, 1, closed="right")))
         if self.grid_s is not None:
             lo, hi = self.grid_s
             if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):

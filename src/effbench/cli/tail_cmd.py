@@ -194,7 +194,8 @@ def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, qu
     """
     from effbench.errors import ConfigError
     from effbench.store.files import check_output, write_json
-    from effbench.tail_api import TailConfig, measure_tail_suite, parse_candidate_keys
+    from effbench.runs.tail import TailConfig, measure_tail_suite
+    from effbench.zoo.digits_suite import parse_candidate_keys
 
     if json_out:
         check_output(json_out, force, "--json")

@@ -14,8 +14,9 @@ once and then paused for the whole command; ``sync()`` is called before every ti
 The worker process serves it as the command ``("rounds", n_rounds, batch_size, warmup_rounds)``
 (:func:`handle_rounds`, registered in ``measure/worker.py``).
 
-Parent side: :func:`rounds_until_converged` asks a *round source* for a few rounds at a time
-and feeds them to the stopping rule (:class:`effbench.analysis.tail.ConvergenceMonitor`). The
+Parent side: a *round source* (:func:`worker_source`) gives a few rounds at a time;
+:func:`effbench.runs.tail.rounds_until_converged` feeds them to the stopping rule
+(:class:`effbench.analysis.tail.ConvergenceMonitor`). The
 rule runs in the parent, between requests, not in the worker: the worker's timing loop stays
 free of KDE fits (and of scipy), the fit never runs while a round is being timed (the worker
 waits on its pipe meanwhile), and the rule is the same object that replays recorded rounds
@@ -34,6 +35,7 @@ from typing import Callable
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.validation import Interval, check
 
 TIME_KINDS = ("e2e", "inference")
 __all__ = [
@@ -42,15 +44,12 @@ __all__ = [
     "run_rounds",
     "handle_rounds",
     "worker_source",
-    "rounds_until_converged",
     "measure_more",
 ]
 
 
 def _whole(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ConfigError(f"{name}: expected a whole number >= {low}, got {value!r}")
-    return int(value)
+    return check(name, value, Interval(int, low, None))
 
 
 @dataclass
@@ -244,48 +243,6 @@ def worker_source(worker, *, batch_size: int = 1, warmup_rounds: int = 1, timeou
         return RoundsData.from_payload(reply[1])
 
     return source
-
-
-def rounds_until_converged(
-    source: RoundSource,
-    config=None,
-    *,
-    time_kind: str = "e2e",
-    on_rounds: Callable[[int, object], None] | None = None,
-):
-    """Measure rounds from ``source`` until the stopping rule says stop; returns ``(RoundsData, ConvergenceResult)``.
-
-    Requests are ``config.every`` rounds long (capped at what ``max_rounds`` leaves), so the rule,
-    which fits every ``every`` rounds, never leaves measured rounds past its stop. Per-instance
-    times of kind ``time_kind`` (batch times expanded to their instances) feed the rule.
-    ``on_rounds(rounds_so_far, monitor)`` is called after every request (progress).
-    """
-    from effbench.analysis.tail import ConvergenceConfig, ConvergenceMonitor
-
-    if time_kind not in TIME_KINDS:
-        raise ConfigError(f"time_kind: expected one of {', '.join(TIME_KINDS)}, got {time_kind!r}")
-    cfg = config or ConvergenceConfig()
-    mon = ConvergenceMonitor(cfg)
-    parts: list[RoundsData] = []
-    stop = False
-    while not stop:
-        k = min(cfg.every, cfg.max_rounds - mon.rounds_seen)
-        got = source(k)
-        if got.rounds != k:
-            raise DataError(f"rounds: asked the source for {k} rounds, got {got.rounds}")
-        times = got.instance_times(time_kind)
-        used = 0
-        for row in times:
-            used += 1
-            if mon.update(row):
-                stop = True
-                break
-        parts.append(got.take(slice(0, used)) if used < got.rounds else got)
-        if on_rounds:
-            on_rounds(mon.rounds_seen, mon)
-    data = RoundsData.concat(parts)
-    res = mon.result()
-    return data, res
 
 
 def measure_more(source: RoundSource, n_rounds: int, *, chunk: int = 10,

@@ -189,7 +189,7 @@ def tail_curves(run) -> dict[str, dict]:
     "unconstrained": float | None, "rounds_used": int | None, "rounds_measured": int | None}``
     from ``info["tail"]``.
 
-    ``info["tail"]`` as :mod:`effbench.tail_api` stores it has ``rounds_used`` (the rounds the
+    ``info["tail"]`` as :mod:`effbench.runs.tail` stores it has ``rounds_used`` (the rounds the
     stopping rule used) and ``rounds_measured`` (every round timed); a bare
     ``TailAnalysis.to_dict()`` has ``rounds`` only, read as both. Candidates whose
     ``info["tail"]`` has no ``thresholds`` rows are left out.

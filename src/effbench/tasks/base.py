@@ -33,6 +33,23 @@ class Task:
             if len(X) == 0:
                 raise DataError(f"task {self.name!r}: the {part} split is empty; it needs at least one example")
 
+    @classmethod
+    def from_arrays(cls, name: str, X, y) -> "Task":
+        """A task on the user's evaluation data: X (numeric, one row per example) and y. There is no
+        training split (the models come trained); its one placeholder row is never used."""
+        X = np.asarray(X)
+        y = np.asarray(y)
+        if not np.issubdtype(X.dtype, np.number) and X.dtype != bool:
+            raise DataError(f"X must be numeric (it is passed to the models as float32); got dtype {X.dtype}")
+        if X.ndim < 2:
+            raise DataError(f"X must have one row per example (2-D or more); got shape {X.shape}")
+        return cls(name=name, X_train=np.asarray(X[:1], dtype=np.float32), y_train=np.asarray(y[:1]),
+                   X_test=np.ascontiguousarray(X, dtype=np.float32), y_test=y)
+
+    def record(self) -> dict:
+        """What a run stores as its task: the description and the test labels."""
+        return {**self.describe(), "y_test": np.asarray(self.y_test).ravel().tolist()}
+
     @property
     def sample_shape(self) -> tuple[int, ...]:
         return tuple(self.X_test.shape[1:])

@@ -294,3 +294,39 @@ def _build_variants(task, spec, model, facts, entries, training, on_progress, cl
     if failures:
         training[spec.name].setdefault("variant_failures", []).extend(f.to_dict() for f in failures)
     return cands
+
+
+def parse_candidate_keys(keys) -> list[tuple[str, str | None]]:
+    """``["cnn_small/torch", "logreg"]`` -> ``[("cnn_small", "torch"), ("logreg", None)]``, checked
+    against the default suite (a bare name means all of its backends)."""
+    out = []
+    for raw in keys:
+        text = str(raw).strip()
+        name, _, backend = text.partition("/")
+        if name not in MODEL_NAMES:
+            raise ConfigError(f"--candidate: unknown candidate {text!r}; allowed: NAME or NAME/BACKEND with NAME in {', '.join(MODEL_NAMES)}")
+        spec = next(s for s in SPECS if s.name == name)
+        if backend and backend not in spec.backends:
+            raise ConfigError(f"--candidate: {name} has no backend {backend!r}; allowed: {', '.join(spec.backends)}")
+        out.append((name, backend or None))
+    return out
+
+
+def select_keys(pairs, quick: bool = False) -> list[tuple[ModelSpec, tuple[str, ...]]]:
+    """The (spec, backends) pairs for parsed candidate keys (:func:`parse_candidate_keys`); none: the suite."""
+    if not pairs:
+        return select_specs(None, None, quick=quick)
+    wanted: dict[str, set | None] = {}  # name -> backends wanted (None: all of its backends)
+    for name, backend in pairs:
+        if backend is None:
+            wanted[name] = None
+        elif name not in wanted:
+            wanted[name] = {backend}
+        elif wanted[name] is not None:
+            wanted[name].add(backend)
+    out = []
+    for spec, backends in select_specs(list(wanted), None, quick=quick):
+        keep = backends if wanted[spec.name] is None else tuple(b for b in backends if b in wanted[spec.name])
+        if keep:
+            out.append((spec, keep))
+    return out

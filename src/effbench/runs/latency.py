@@ -1,0 +1,120 @@
+"""The latency mode: what ``effbench run`` and :func:`effbench.benchmark` measure.
+
+Every candidate in its own worker; static costs, predictions and quality, peak memory, then the
+latency (and energy) cells in a seeded random order (:mod:`effbench.executor`). The run is opened
+and ended by :mod:`effbench.runs.lifecycle`, and every value is written by the one
+:class:`~effbench.runs.recorder.Recorder` as it arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from effbench.errors import ConfigError
+from effbench.executor import DEFAULT_REPEATS
+from effbench.measure.timer import TimingConfig
+from effbench.records import RunRecord
+from effbench.validation import Interval
+
+BATCH_SIZE = Interval(int, 1, None)
+
+
+@dataclass(repr=False)
+class BenchmarkResult:
+    """Where a run went and its records; ``table()`` derives the cost table from them."""
+
+    run_id: str
+    db_path: Path
+    run: RunRecord
+    notes: list = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"<BenchmarkResult run {self.run_id} in {str(self.db_path)!r}: {self.run!r}>"
+
+    def table(self) -> list[dict]:
+        from effbench.analysis.costs import cost_table
+
+        return cost_table(self.run)
+
+    def batch_table(self) -> list[dict]:
+        from effbench.analysis.costs import batch_rows
+
+        return batch_rows(self.run)
+
+    @property
+    def failed(self) -> list[str]:
+        return self.run.failed
+
+
+def resolve_batch_sizes(batch_sizes, n_test: int) -> tuple[int, ...]:
+    """Turn a list of positive ints and 'all' (the whole test split) into sorted unique ints."""
+    allowed = "use positive integers or 'all' (the whole test split)"
+    out = []
+    for b in batch_sizes:
+        if isinstance(b, str) and b.strip().lower() in ("all", "full"):
+            out.append(n_test)
+            continue
+        if isinstance(b, str):
+            try:
+                b = int(b.strip())
+            except ValueError:
+                raise ConfigError(f"batch size {b!r} is not allowed: {allowed}") from None
+        if not BATCH_SIZE.accepts(b):
+            raise ConfigError(f"batch size {b!r} is not allowed: {allowed}")
+        out.append(int(b))
+    if not out:
+        raise ConfigError("batch sizes: give at least one positive integer or 'all'")
+    return tuple(sorted(set(out)))
+
+
+def _check_unique(candidates) -> None:
+    keys = [c.key for c in candidates]
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise ConfigError(f"candidate names must be unique per backend; {dupes[0]!r} appears more than once")
+
+
+def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=None, db=None, isolate=True,
+                seed=0, repeats=DEFAULT_REPEATS, training=None, progress=None, extra_config=None, energy=None,
+                carbon=None, energy_info=None, failed_records=()) -> BenchmarkResult:
+    """Create a run in the store, measure every candidate, and end the run (complete, interrupted or failed)."""
+    from effbench.executor import ExecutionConfig, execute, steps_for
+    from effbench.measure.environment import collect_environment
+    from effbench.runs.energy import energy_setup
+    from effbench.runs.lifecycle import open_run
+    from effbench.runs.recorder import Recorder
+    from effbench.store.db import Store
+
+    _check_unique(candidates)
+    config = ExecutionConfig(
+        batch_sizes=resolve_batch_sizes(batch_sizes, len(task.y_test)),
+        threads=threads, timing=timing or TimingConfig(), isolate=isolate, seed=seed, repeats=repeats,
+        energy=None if energy is None or not energy.enabled else energy.to_dict(),
+    )
+    if energy_info is None and energy is not None and energy.enabled:
+        energy_info = energy_setup(energy, log=progress.log if progress else None)
+    with Store(db) as store:
+        run = open_run(store, suite=suite, config={**config.to_dict(), "carbon": carbon, **(extra_config or {})},
+                       environment={**collect_environment(threads), "energy": energy_info}, task=task.record())
+        recorder = Recorder(store, run.run_id, task, training, energy_info, carbon, config.timing)
+        for c in candidates:
+            run.add_candidate(c)
+            recorder.training_metrics(c)
+        for record in failed_records:  # candidates that could not even be built (e.g. a variant): recorded with the reason
+            run.add_record(record)
+        with run.measuring(on_end=_settle(progress)):
+            if progress:
+                progress.start(steps_for(len(candidates), config))
+            execute(candidates, task.X_test, config, recorder,
+                    progress=progress.advance if progress else (lambda n=1, text="": None))
+        return BenchmarkResult(run_id=run.run_id, db_path=store.path, run=store.load_run(run.run_id), notes=run.notes)
+
+
+def _settle(progress):
+    def on_end(run):
+        if progress:
+            progress.stop()
+        run.settle_candidates()
+
+    return on_end
