@@ -217,113 +217,152 @@ def steps_for(n_candidates: int, config: ExecutionConfig) -> int:
     return n_candidates * (3 + len(config.batch_sizes)) + n_candidates * cells
 
 
-def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress=lambda n=1, text="": None):
-    """Measure every candidate on inputs X; results go to ``recorder`` as they arrive.
+def per_window_timing(config: ExecutionConfig) -> TimingConfig:
+    """The timing of one time window: the cell's sampling budget split between its repeats."""
+    t = config.timing
+    if config.repeats <= 1:
+        return t
+    return replace(t, max_time_s=t.max_time_s / config.repeats, min_time_s=min(t.min_time_s, t.max_time_s / config.repeats))
 
-    ``recorder`` has: ready(key, info), static(key, dict), predictions(key, labels),
-    memory(key, batch_size, dict), latency(key, batch_size, samples, meta), failed(key, reason, detail).
-    """
-    workers: dict[str, object] = {}
-    failed: set[str] = set()
 
-    def fail(key, reason, detail=""):
-        failed.add(key)
-        w = workers.pop(key, None)
+class _Execution:
+    """One execution: the workers, the candidates that failed, and the phases in their order."""
+
+    def __init__(self, candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress):
+        self.candidates, self.X, self.config = candidates, X, config
+        self.recorder, self.progress = recorder, progress
+        self.workers: dict[str, object] = {}
+        self.failed: set[str] = set()
+
+    def fail(self, key, reason, detail=""):
+        self.failed.add(key)
+        w = self.workers.pop(key, None)
         if w is not None:
             w.close()
-        recorder.failed(key, reason, detail)
+        self.recorder.failed(key, reason, detail)
 
-    try:
-        # 1. start every worker, hand each its candidate (they boot and unpickle in parallel), then wait for each
-        for c in candidates:
+    def request(self, key, cmd, during: str):
+        """The worker's reply, or None when it failed; a dead or hung worker fails its candidate."""
+        try:
+            return self.workers[key].request(cmd, self.config.command_timeout_s)
+        except WorkerFailure as exc:
+            self.fail(key, f"{exc} (during {during})", exc.detail)
+        return None
+
+    # 1. start every worker, hand each its candidate (they boot and unpickle in parallel), then wait for each
+    def start(self):
+        worker_cls = ProcessWorker if self.config.isolate else InlineWorker
+        for c in self.candidates:
             try:
-                workers[c.key] = (ProcessWorker if config.isolate else InlineWorker)(c, config.threads)
+                self.workers[c.key] = worker_cls(c, self.config.threads)
             except CandidateError as exc:
-                recorder.failed(c.key, str(exc), "")
-                failed.add(c.key)
-        for key, w in list(workers.items()):
+                self.recorder.failed(c.key, str(exc), "")
+                self.failed.add(c.key)
+        for key, w in list(self.workers.items()):
             if isinstance(w, ProcessWorker):
                 try:
                     w.send_candidate()
                 except WorkerFailure as exc:
-                    fail(key, str(exc), exc.detail)
-        for c in candidates:
-            if c.key in failed:
-                progress(1, f"{c.key}: failed")
+                    self.fail(key, str(exc), exc.detail)
+        for c in self.candidates:
+            if c.key in self.failed:
+                self.progress(1, f"{c.key}: failed")
                 continue
-            progress(0, f"loading {c.key}")
-            try:
-                info = workers[c.key].ready(config.startup_timeout_s)
-                recorder.ready(c.key, info)
-                workers[c.key].request(("data", X), config.command_timeout_s)
-            except WorkerFailure as exc:
-                fail(c.key, str(exc), exc.detail)
-            except CommandError as exc:
-                fail(c.key, f"the worker could not take the inputs: {exc}", exc.traceback)
-            progress(1, f"loaded {c.key}")
+            self.progress(0, f"loading {c.key}")
+            self._load(c.key)
+            self.progress(1, f"loaded {c.key}")
 
-        # 2. memory, static costs, quality
-        for c in candidates:
-            # memory first, in ascending batch size, before any large call has grown the heap
-            steps = [("memory", int(b)) for b in sorted(config.batch_sizes)] + [("static", 8), ("predict",)]
+    def _load(self, key):
+        try:
+            info = self.workers[key].ready(self.config.startup_timeout_s)
+            self.recorder.ready(key, info)
+            self.workers[key].request(("data", self.X), self.config.command_timeout_s)
+        except WorkerFailure as exc:
+            self.fail(key, str(exc), exc.detail)
+        except CommandError as exc:
+            self.fail(key, f"the worker could not take the inputs: {exc}", exc.traceback)
+
+    # 2. memory (first, in ascending batch size, before any large call has grown the heap), static costs, quality
+    def static_phase(self):
+        for c in self.candidates:
+            steps = [("memory", int(b)) for b in sorted(self.config.batch_sizes)] + [("static", 8), ("predict",)]
             for cmd in steps:
-                if c.key in failed:
-                    progress(1)
-                    continue
-                progress(0, f"{c.key}: {cmd[0]}" + (f" batch {cmd[1]}" if cmd[0] == "memory" else ""))
-                try:
-                    reply = workers[c.key].request(cmd, config.command_timeout_s)
-                except WorkerFailure as exc:
-                    fail(c.key, f"{exc} (during {cmd[0]}" + (f" at batch {cmd[1]})" if cmd[0] == "memory" else ")"), exc.detail)
-                except CommandError as exc:
-                    if cmd[0] == "predict":
-                        fail(c.key, f"inference failed: {exc}", exc.traceback)
-                    else:
-                        recorder.failed_step(c.key, cmd[0], str(exc), exc.traceback)
-                else:
-                    if cmd[0] == "static":
-                        recorder.static(c.key, reply[1])
-                    elif cmd[0] == "predict":
-                        recorder.predictions(c.key, reply[1])
-                    else:
-                        recorder.memory(c.key, cmd[1], reply[1])
-                progress(1)
+                if c.key not in self.failed:
+                    self.progress(0, f"{c.key}: {cmd[0]}" + (f" batch {cmd[1]}" if cmd[0] == "memory" else ""))
+                    self._static_step(c.key, cmd)
+                self.progress(1)
 
-        # 3. latency cells, interleaved in a seeded random order
-        per_repeat = config.timing
-        if config.repeats > 1:
-            per_repeat = replace(
-                per_repeat,
-                max_time_s=per_repeat.max_time_s / config.repeats,
-                min_time_s=min(per_repeat.min_time_s, per_repeat.max_time_s / config.repeats),
-            )
-        keys = [c.key for c in candidates]
-        for kind, key, b, rep in plan_measurements(keys, config.batch_sizes, config.repeats, config.seed, bool(config.energy)):
-            if key in failed:
-                progress(1)
-                continue
-            if kind == "energy":
-                progress(0, f"{key}: energy at batch {b}")
-                try:
-                    reply = workers[key].request(("energy", b, config.energy), config.command_timeout_s)
-                except WorkerFailure as exc:
-                    fail(key, f"{exc} (during energy at batch {b})", exc.detail)
-                except CommandError as exc:
-                    recorder.failed_step(key, f"energy_b{b}", str(exc), exc.traceback)
-                else:
-                    recorder.energy(key, b, reply[1])
-                progress(1)
-                continue
-            progress(0, f"{key}: latency at batch {b}" + (f" (repeat {rep + 1}/{config.repeats})" if config.repeats > 1 else ""))
-            try:
-                _, samples, meta = workers[key].request(("latency", b, per_repeat.to_dict()), config.command_timeout_s)
-            except WorkerFailure as exc:
-                fail(key, f"{exc} (during latency at batch {b})", exc.detail)
-            except CommandError as exc:
-                fail(key, f"inference failed at batch {b}: {exc}", exc.traceback)
+    def _static_step(self, key, cmd):
+        during = cmd[0] + (f" at batch {cmd[1]}" if cmd[0] == "memory" else "")
+        try:
+            reply = self.request(key, cmd, during)
+        except CommandError as exc:
+            if cmd[0] == "predict":
+                self.fail(key, f"inference failed: {exc}", exc.traceback)
             else:
-                recorder.latency(key, b, samples, {**meta, "repeat": rep})
-            progress(1)
-    finally:
-        for w in workers.values():
+                self.recorder.failed_step(key, cmd[0], str(exc), exc.traceback)
+            return
+        if reply is None:
+            return
+        if cmd[0] == "static":
+            self.recorder.static(key, reply[1])
+        elif cmd[0] == "predict":
+            self.recorder.predictions(key, reply[1])
+        else:
+            self.recorder.memory(key, cmd[1], reply[1])
+
+    # 3. latency and energy cells, interleaved in a seeded random order
+    def cells_phase(self):
+        cfg = self.config
+        window = per_window_timing(cfg).to_dict()
+        keys = [c.key for c in self.candidates]
+        for kind, key, b, rep in plan_measurements(keys, cfg.batch_sizes, cfg.repeats, cfg.seed, bool(cfg.energy)):
+            if key not in self.failed:
+                if kind == "energy":
+                    self._energy_cell(key, b)
+                else:
+                    self._latency_cell(key, b, rep, window)
+            self.progress(1)
+
+    def _energy_cell(self, key, b):
+        self.progress(0, f"{key}: energy at batch {b}")
+        try:
+            reply = self.request(key, ("energy", b, self.config.energy), f"energy at batch {b}")
+        except CommandError as exc:
+            self.recorder.failed_step(key, f"energy_b{b}", str(exc), exc.traceback)
+            return
+        if reply is not None:
+            self.recorder.energy(key, b, reply[1])
+
+    def _latency_cell(self, key, b, rep, window: dict):
+        repeats = self.config.repeats
+        self.progress(0, f"{key}: latency at batch {b}" + (f" (repeat {rep + 1}/{repeats})" if repeats > 1 else ""))
+        try:
+            reply = self.request(key, ("latency", b, window), f"latency at batch {b}")
+        except CommandError as exc:
+            self.fail(key, f"inference failed at batch {b}: {exc}", exc.traceback)
+            return
+        if reply is not None:
+            _, samples, meta = reply
+            self.recorder.latency(key, b, samples, {**meta, "repeat": rep})
+
+    def close(self):
+        for w in self.workers.values():
             w.close()
+
+
+def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress=lambda n=1, text="": None):
+    """Measure every candidate on inputs X; results go to ``recorder`` as they arrive.
+
+    ``recorder`` has: ready(key, info), static(key, dict), predictions(key, labels),
+    memory(key, batch_size, dict), latency(key, batch_size, samples, meta), energy(key, batch_size, dict),
+    failed(key, reason, detail), failed_step(key, step, reason, detail)
+    (:class:`effbench.runs.recorder.Recorder`).
+    """
+    run = _Execution(candidates, X, config, recorder, progress)
+    try:
+        run.start()
+        run.static_phase()
+        run.cells_phase()
+    finally:
+        run.close()

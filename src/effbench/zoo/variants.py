@@ -539,7 +539,7 @@ class VariantFailure:
 
     def to_record(self):
         """A failed CandidateRecord for the store (status 'failed', error = the reason)."""
-        from effbench.store.db import CandidateRecord
+        from effbench.records import CandidateRecord
 
         return CandidateRecord(self.key, self.model, self.backend, self.family, self.parent, "failed", self.error,
                                info={"variant": {"kind": self.kind, **self.params}, "build_error": self.error})
