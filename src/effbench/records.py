@@ -149,7 +149,8 @@ class RunRecord:
             samples: dict[tuple[str, int, str], SampleSet] = {}
             for s in self.samples:
                 samples[(s.candidate, int(s.batch_size), s.kind)] = s
-            self._index = (sig, cands, metrics, by_candidate, samples)
+            names = frozenset((name, b) for (_, name, b) in metrics)
+            self._index = (sig, cands, metrics, by_candidate, samples, names)
         return self._index
 
     # -- accessors -------------------------------------------------------------------------------
@@ -173,6 +174,10 @@ class RunRecord:
         """Every metric of a candidate (in stored order), or every batch size of one metric."""
         out = self._lookup()[3].get(candidate, [])
         return list(out) if name is None else [m for m in out if m.name == name]
+
+    def metric_keys(self) -> frozenset[tuple[str, int]]:
+        """Every ``(metric name, batch size)`` stored for at least one candidate."""
+        return self._lookup()[5]
 
     def sample_set(self, candidate: str, batch_size: int, kind: str = LATENCY_PER_CALL) -> SampleSet | None:
         """The raw samples of one cell, or None."""

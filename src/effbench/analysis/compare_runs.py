@@ -40,6 +40,7 @@ from effbench.analysis.stats import (
     summarize,
 )
 from effbench.errors import ConfigError
+from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 
 __all__ = [
     "LATENCY_KIND",
@@ -58,7 +59,6 @@ __all__ = [
     "own_load",
 ]
 
-from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 CORRECTION = "Holm-Bonferroni step-down over the compared cells (family-wise error rate <= alpha)"
 DEFAULT_MIN_CHANGE = 0.05
 

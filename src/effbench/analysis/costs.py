@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from effbench.analysis.stats import quantile
-
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from effbench.analysis.batching import LatencyObjective, batch_size_table, make_profiles, recommend_batch_size
 from effbench.errors import DataError
-
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 
 

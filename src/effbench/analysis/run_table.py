@@ -32,9 +32,9 @@ import numpy as np
 
 from effbench.analysis.stats import quantile
 from effbench.errors import ConfigError, DataError
-from effbench.records import DroppedRow, LoadReport
-
+from effbench.records import ESTIMATED, PARAMS, DroppedRow, LoadReport
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
+
 _LAT = re.compile(r"^latency_(p(?P<q>\d+(?:[._]\d+)?)|mean)(?P<per>_per_sample)?_s_b(?P<b>\d+)$")
 _THR = re.compile(r"^throughput_samples_per_s_b(?P<b>\d+)$")
 _BATCH = re.compile(r"^(?P<name>.+)_b(?P<b>\d+)$")
@@ -49,10 +49,8 @@ def default_direction(name: str) -> str:
 
 
 def _samples(run, key, b):
-    for s in run.samples:
-        if s.candidate == key and s.batch_size == b and s.kind == LATENCY_KIND and len(s.values):
-            return np.asarray(s.values, dtype=float)
-    return None
+    s = run.sample_set(key, b, LATENCY_KIND)
+    return None if s is None or not len(s.values) else np.asarray(s.values, dtype=float)
 
 
 def latency_quantile(name: str) -> float | None:
@@ -98,17 +96,16 @@ def indicator_value(run, key: str, name: str):
         return (b / p50 if p50 > 0 else float("inf")), f"batch {b} / p50 latency at batch {b} (measured)"
     if name == "best_throughput_samples_per_s":
         best = None
-        for s in run.samples:
-            if s.candidate == key and s.kind == LATENCY_KIND and len(s.values):
-                p50 = quantile(np.asarray(s.values, dtype=float), 0.5)
-                t = s.batch_size / p50 if p50 > 0 else float("inf")
-                best = t if best is None else max(best, t)
+        for s in run.samples_for(key, kind=LATENCY_KIND):
+            p50 = quantile(np.asarray(s.values, dtype=float), 0.5)
+            t = s.batch_size / p50 if p50 > 0 else float("inf")
+            best = t if best is None else max(best, t)
         return best, "largest batch / p50 over the measured batch sizes (measured)"
     if name == "nonzero_params":
         c = run.candidate(key)
         if c.info.get("nonzero_params") is not None:
             return float(c.info["nonzero_params"]), "candidate info nonzero_params (analytic)"
-        m0 = run.metric(key, "params")
+        m0 = run.metric(key, PARAMS)
         return (None if m0 is None or m0.value is None else float(m0.value)), "params (no zero weights recorded; analytic)"
     metric = run.metric(key, name)
     if metric is not None:
@@ -124,17 +121,13 @@ def indicator_value(run, key: str, name: str):
 
 def available_indicators(run) -> list[str]:
     """Indicator names this run can give (for error messages and help)."""
-    names = set()
-    for mt in run.metrics:
-        names.add(mt.name if mt.batch_size == 0 else f"{mt.name}_b{mt.batch_size}")
-    for s in run.samples:
-        if s.kind == LATENCY_KIND:
-            b = s.batch_size
-            names.update({f"latency_p50_s_b{b}", f"latency_p99_s_b{b}", f"latency_p50_per_sample_s_b{b}",
-                          f"latency_p99_per_sample_s_b{b}", f"latency_mean_s_b{b}", f"throughput_samples_per_s_b{b}"})
+    names = {name if b == 0 else f"{name}_b{b}" for name, b in run.metric_keys()}
+    for b in {int(s.batch_size) for s in run.samples if s.kind == LATENCY_KIND}:
+        names.update({f"latency_p50_s_b{b}", f"latency_p99_s_b{b}", f"latency_p50_per_sample_s_b{b}",
+                      f"latency_p99_per_sample_s_b{b}", f"latency_mean_s_b{b}", f"throughput_samples_per_s_b{b}"})
     if any(s.kind == LATENCY_KIND for s in run.samples):
         names.add("best_throughput_samples_per_s")
-    if any(m.name == "params" for m in run.metrics):
+    if (PARAMS, 0) in run.metric_keys():
         names.add("nonzero_params")
     return sorted(names)
 
@@ -161,10 +154,10 @@ def is_known_indicator(run, name: str) -> bool:
         return True
     if _LAT.match(name) or _THR.match(name):
         return True
-    if any(m.name == name and m.batch_size == 0 for m in run.metrics):
+    if (name, 0) in run.metric_keys():
         return True
     m = _BATCH.match(name)
-    return bool(m and any(mt.name == m["name"] and mt.batch_size == int(m["b"]) for mt in run.metrics))
+    return bool(m and (m["name"], int(m["b"])) in run.metric_keys())
 
 
 _known = is_known_indicator
@@ -172,7 +165,7 @@ _known = is_known_indicator
 
 def unknown_indicator_message(run, name: str, what: str = "indicator") -> str:
     """One line: ``name`` is unknown; when it is stored per batch size, the names to use instead."""
-    per_batch = sorted({m.batch_size for m in run.metrics if m.name == name and m.batch_size > 0})
+    per_batch = sorted(b for n, b in run.metric_keys() if n == name and b > 0)
     if per_batch:
         return (f"{what} {name!r} is stored per batch size in run {run.run_id}: use "
                 f"{', '.join(f'{name}_b{b}' for b in per_batch)}")
@@ -219,7 +212,7 @@ def run_objective_table(run, indicators: Sequence[str], *, include_failed: bool 
             continue
         keys.append(c.key)
         rows.append(values)
-    estimated = sorted({m.name for m in run.metrics if m.provenance == "estimated" and
+    estimated = sorted({m.name for m in run.metrics if m.provenance == ESTIMATED and
                         any(n == m.name or n == f"{m.name}_b{m.batch_size}" for n in indicators)})
     if estimated:
         report.notes.append(f"estimated (not measured) values in: {', '.join(estimated)}")
