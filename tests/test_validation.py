@@ -36,6 +36,8 @@ def test_bounds_and_wording():
     assert str(unit) == "a number in (0, 1)"
     assert str(Interval(int, 7, 30)) == "a whole number in [7, 30]"
     assert str(Interval(float, None, 10, closed="left")) == "a number < 10"
+    assert str(Interval(float, 0, None, closed="neither", unit="seconds")) == "a number of seconds > 0"
+    assert str(Interval(float)) == "a finite number" and str(Interval(int)) == "a whole number"
     with pytest.raises(ConfigError, match=r"expected a number in \(0, 1\), got 1$"):
         check("q", 1, unit)
     assert check("q", 0.5, unit) == 0.5

@@ -46,7 +46,7 @@ class Interval:
     ``type``: ``int`` (whole numbers) or ``float`` (real numbers, ints accepted). ``left`` / ``right``:
     bounds, ``None`` for unbounded. ``closed``: which bounds belong to the interval: ``"both"``
     (default), ``"left"``, ``"right"`` or ``"neither"``. ``allow_inf``: an unbounded side also
-    admits infinity itself (reals only).
+    admits infinity itself (reals only). ``unit``: named in the message (``"seconds"``).
     """
 
     type: type
@@ -54,6 +54,7 @@ class Interval:
     right: float | None = None
     closed: str = "both"
     allow_inf: bool = False
+    unit: str = ""             # named in messages: "a number of seconds > 0"
 
     def __post_init__(self):
         if self.type not in (int, float):
@@ -84,6 +85,8 @@ class Interval:
 
     def __str__(self) -> str:
         noun = "a whole number" if self.type is int else "a number"
+        if self.unit:
+            noun += f" of {self.unit}"
         lo_op = ">=" if self.closed in ("both", "left") else ">"
         hi_op = "<=" if self.closed in ("both", "right") else "<"
         if self.left is not None and self.right is not None:
@@ -94,7 +97,7 @@ class Interval:
             return f"{noun} {lo_op} {_num(self.left)}"
         if self.right is not None:
             return f"{noun} {hi_op} {_num(self.right)}"
-        return noun if self.type is int else "a finite number" if not self.allow_inf else "a number"
+        return noun if self.type is int or self.allow_inf else noun.replace("a number", "a finite number", 1)
 
 
 @dataclass(frozen=True)

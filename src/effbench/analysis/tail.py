@@ -149,6 +149,8 @@ def validate_tail_arrays(times, correct, batch_ids=None):
 
 
 QUANTILE = Interval(float, 0, 1, closed="neither")
+SECONDS = Interval(float, 0, None, closed="neither", unit="seconds")
+PERCENT = Interval(float, 0, 100, closed="right")
 """The level of a tail quality (e.g. 0.01: the quality that 99% of rounds reach or beat)."""
 
 
@@ -279,22 +281,13 @@ def select_thresholds(
     t = _as_times(times)
     out: list[Threshold] = []
     for value in user_s:
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"threshold: expected a positive number of seconds, got {value!r}") from None
-        if not math.isfinite(v) or v <= 0:
-            raise ConfigError(f"threshold: expected a positive number of seconds, got {value!r}")
+        v = check("threshold", value, SECONDS)
         out.append(Threshold(v, "user", f"{v:g}s"))
-    pcts = [float(p) for p in percentiles]
-    for p in pcts:
-        if not (0.0 < p <= 100.0):
-            raise ConfigError(f"percentiles: expected values in (0, 100], got {p!r}")
+    pcts = [check("percentiles", p, PERCENT) for p in percentiles]
     if pcts:
         values = np.quantile(t.ravel(), np.asarray(pcts) / 100.0, method=QUANTILE_METHOD)
         out.extend(Threshold(float(v), "percentile", _percentile_label(p)) for p, v in zip(pcts, values))
-    if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or grid < 0:
-        raise ConfigError(f"grid: expected a whole number of points >= 0, got {grid!r}")
+    grid = check("grid", grid, Interval(int, 0, None))
     if grid:
         lo, hi = float(t.min()), float(t.max())
         points = np.unique(np.linspace(lo, hi, int(grid))) if hi > lo else np.array([lo])
@@ -778,8 +771,7 @@ def predict_quality(
     q = _check_quantile(quantile)
     if method not in ("kde", "empirical"):
         raise ConfigError(f"method: expected 'kde' or 'empirical', got {method!r}")
-    if isinstance(n_rounds, bool) or not isinstance(n_rounds, (int, np.integer)) or n_rounds < 1:
-        raise ConfigError(f"n_rounds: expected a whole number >= 1, got {n_rounds!r}")
+    n_rounds = check("n_rounds", n_rounds, Interval(int, 1, None))
     t, c, b = validate_tail_arrays(times, correct, batch_ids)
     thr = np.atleast_1d(np.asarray(thresholds_s, dtype=float))
     if thr.ndim != 1 or not np.all(np.isfinite(thr)):
@@ -880,8 +872,7 @@ def evaluate_prediction(
     """Fit on rounds ``[:fit_rounds]``, predict, and compare with the rounds after them."""
     t, c, b = validate_tail_arrays(times, correct, batch_ids)
     rounds = t.shape[0]
-    if isinstance(fit_rounds, bool) or not isinstance(fit_rounds, (int, np.integer)) or not 1 <= fit_rounds < rounds:
-        raise ConfigError(f"fit_rounds: expected a whole number in 1..{rounds - 1}, got {fit_rounds!r}")
+    fit_rounds = check("fit_rounds", fit_rounds, Interval(int, 1, rounds - 1))
     pred = predict_quality(
         t[:fit_rounds], c[:fit_rounds], thresholds_s, n_rounds=n_rounds, method=method,
         quantile=quantile, batch_ids=b, seed=seed, round_effect=round_effect,

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from effbench.analysis.tail import DEFAULT_PERCENTILES, QUANTILE, ConvergenceConfig as _Rule
+from effbench.analysis.tail import DEFAULT_PERCENTILES, PERCENT, QUANTILE, SECONDS, ConvergenceConfig as _Rule
 from effbench.errors import ConfigError, DataError
 from effbench.measure.rounds import TIME_KINDS, RoundSource, RoundsData
 from effbench.validation import Interval, Options, check
@@ -42,9 +42,6 @@ __all__ = [
 ]
 
 SCHEMA = "effbench.tail/1"
-
-
-SECONDS = Interval(float, 0, None, closed="neither")
 
 
 def _positive_seconds(v, name):
@@ -108,7 +105,7 @@ class TailConfig:
         object.__setattr__(self, "timeout_s", check("timeout_s", self.timeout_s, SECONDS))
         object.__setattr__(self, "seed", check("seed", self.seed, Interval(int)))
         object.__setattr__(self, "thresholds_s", tuple(check("threshold", v, SECONDS) for v in self.thresholds_s))
-        pcts = tuple(check("percentiles", p, Interval(float, 0, 100, closed="right")) for p in self.percentiles)
+        pcts = tuple(check("percentiles", p, PERCENT) for p in self.percentiles)
         if 99.0 not in pcts:
             pcts = pcts + (99.0,)  # the own-p99 deadline is always reported
         object.__setattr__(self, "percentiles", pcts)
