@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from effbench.errors import CandidateError, ConfigError
+from effbench.errors import CandidateError, ConfigError, DataError
 from effbench.measure.timer import TimingConfig
 from effbench.measure.worker import WorkerState, worker_main
 
@@ -307,7 +307,10 @@ class _Execution:
         if cmd[0] == "static":
             self.recorder.static(key, reply[1])
         elif cmd[0] == "predict":
-            self.recorder.predictions(key, reply[1])
+            try:
+                self.recorder.predictions(key, reply[1])
+            except DataError as exc:  # scored here, in the parent: a bad answer fails its candidate alone
+                self.fail(key, f"unusable predictions: {exc}")
         else:
             self.recorder.memory(key, cmd[1], reply[1])
 

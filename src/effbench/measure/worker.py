@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import sys
 import time
 import traceback
 import warnings
@@ -43,6 +44,33 @@ def batch_of(X: np.ndarray, batch_size: int) -> np.ndarray:
         return np.ascontiguousarray(X[:batch_size])
     reps = -(-batch_size // len(X))
     return np.ascontiguousarray(np.concatenate([X] * reps)[:batch_size])
+
+
+def check_finite_output(out) -> None:
+    """Raise ValueError when a model's numeric output (scores, logits, probabilities; a tensor, an
+    array, or a tuple/list/dict of them) holds NaN or infinity: argmax would silently turn them
+    into a class. Outputs that are not numeric arrays (labels as strings, ...) pass."""
+    if isinstance(out, dict):
+        parts = list(out.values())
+    elif isinstance(out, (list, tuple)) and out and not np.isscalar(out[0]):
+        parts = list(out)
+    else:
+        parts = [out]
+    for part in parts:
+        arr = _as_numpy(part)
+        if arr is not None and np.issubdtype(arr.dtype, np.floating) and arr.size and not np.isfinite(arr).all():
+            bad = int((~np.isfinite(arr)).sum())
+            raise ValueError(f"the model's output holds {bad} NaN or infinite value(s) of {arr.size}; "
+                             "its labels would be arbitrary")
+
+
+def _as_numpy(x):
+    if isinstance(x, np.ndarray):
+        return x
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor):
+        return x.detach().float().cpu().numpy() if x.is_floating_point() else None
+    return None
 
 
 class WorkerState:
@@ -100,7 +128,10 @@ class WorkerState:
             out["errors"] = errors
             return ("static", out)
         if op == "predict":
-            return ("predictions", np.asarray(c.predict(self.X)))
+            out = c.infer(c.prepare(self.X))
+            c.sync()
+            check_finite_output(out)
+            return ("predictions", np.asarray(c.to_labels(out)))
         if op == "memory":
             from effbench.measure.memory import measure_peak_memory
 

@@ -68,13 +68,16 @@ class Recorder:
 
     # -- quality ---------------------------------------------------------------------------------
     def predictions(self, key, labels, *, note: str | None = None, status: str | None = None):
-        """Stores the predicted labels and the quality metrics on the task's test labels."""
+        """Stores the predicted labels and the quality metrics on the task's test labels. Labels that
+        cannot be scored (None, a wrong count, NaN, strings against numbers) raise
+        :class:`~effbench.errors.DataError` before anything is stored: the candidate fails alone."""
         from effbench.tasks.base import quality_metrics
 
+        quality = quality_metrics(self.task.y_test, labels)
         labels = np.asarray(labels)
         self.store.update_candidate(self.run_id, key, predictions=labels, status=status)
         detail = {"n_examples": int(len(labels)), "split": "test", **({"note": note} if note else {})}
-        for name, value in quality_metrics(self.task.y_test, labels).items():
+        for name, value in quality.items():
             self._metric(key, name, value, R.MEASURED, detail=detail)
 
     # -- per batch size --------------------------------------------------------------------------

@@ -71,15 +71,47 @@ class Task:
         }
 
 
+def check_predictions(y_pred, y_true) -> np.ndarray:
+    """The predicted labels as a 1-D array that the quality metrics can score, or :class:`DataError`
+    naming what is wrong with them (None, a wrong count or shape, NaN, strings against numbers)."""
+    n = len(y_true)
+    if y_pred is None:
+        raise DataError("the model returned None instead of one label per example")
+    y = np.asarray(y_pred)
+    if y.ndim == 0:
+        raise DataError(f"the model returned one value ({y.item()!r}) instead of one label per example")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DataError(f"the model returned an array of shape {y.shape} where one label per example ({n},) was expected")
+    if len(y) != n:
+        raise DataError(f"the model returned {len(y)} labels for {n} examples")
+    if y.dtype == object and any(v is None for v in y):
+        raise DataError(f"the model returned None for {sum(v is None for v in y)} of {n} examples")
+    if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
+        raise DataError(f"the model returned NaN or infinite labels for {int((~np.isfinite(y)).sum())} of {n} examples")
+    truth = np.asarray(y_true)
+    if _is_numeric(truth) != _is_numeric(y):
+        kinds = {True: "numbers", False: f"{y.dtype.kind!r}-kind values"}
+        raise DataError(f"the model returned {kinds[_is_numeric(y)]} as labels but the test labels are "
+                        f"{'numbers' if _is_numeric(truth) else 'not numbers'}")
+    return y
+
+
+def _is_numeric(a: np.ndarray) -> bool:
+    return np.issubdtype(a.dtype, np.number) or a.dtype == bool
+
+
 def quality_metrics(y_true, y_pred) -> dict[str, float]:
     """Accuracy and macro-F1 (scikit-learn's definitions) of predicted labels."""
     from sklearn.metrics import accuracy_score, f1_score
 
     y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    if y_true.shape != y_pred.shape:
-        raise DataError(f"predictions have shape {y_pred.shape} but the labels have shape {y_true.shape}; one label per test example is required")
-    return {
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "f1_macro": float(f1_score(y_true, y_pred, average="macro")),
-    }
+    y_pred = check_predictions(y_pred, y_true)
+    try:
+        return {
+            "accuracy": float(accuracy_score(y_true, y_pred)),
+            "f1_macro": float(f1_score(y_true, y_pred, average="macro")),
+        }
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"the predictions cannot be scored against the test labels: {exc}") from None
