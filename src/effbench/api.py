@@ -51,7 +51,7 @@ def _carbon(energy, region, g_per_kwh):
 def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1, db=None, isolate: bool = True,
               timing=None, task_name: str = "custom", train_times: dict | None = None, progress=None, seed: int = 0,
               repeats: int = DEFAULT_REPEATS, energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
-              carbon_g_per_kwh: float | None = None) -> BenchmarkResult:
+              carbon_g_per_kwh: float | None = None, timeout_s: float | None = None) -> BenchmarkResult:
     """Benchmark your own models on your own data.
 
     models: a dict name -> model, where a model is a ``torch.nn.Module``, an ONNX file path or bytes,
@@ -64,6 +64,8 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     :class:`EnergyConfig` (None to skip energy); ``carbon_region`` / ``carbon_g_per_kwh``: the grid's
     carbon intensity (default: the world average, see docs/energy.md). ``repeats``: time windows per
     latency cell (default 3, the fewest ``effbench compare`` tests by; see docs/protocol.md).
+    ``timeout_s``: how long any one step of a candidate may take before it is called hung and fails
+    alone (default: scaled with the step's work, see docs/reliability.md).
     """
     from effbench.runs.latency import measure_run
     from effbench.tasks.base import Task
@@ -77,12 +79,13 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
         progress = default_progress()
     return measure_run(candidates, task, suite=f"custom:{task_name}", batch_sizes=batch_sizes, threads=threads, timing=timing,
                        db=db, isolate=isolate, seed=seed, repeats=repeats, training=training, progress=progress, energy=energy,
-                       carbon=_carbon(energy, carbon_region, carbon_g_per_kwh))
+                       carbon=_carbon(energy, carbon_region, carbon_g_per_kwh), timeout_s=timeout_s)
 
 
 def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=None, threads: int = 1, db=None,
               timing=None, seed: int = 0, repeats: int = DEFAULT_REPEATS, progress=None, log=None, energy: EnergyConfig | None = None,
-              carbon_region: str | None = None, carbon_g_per_kwh: float | None = None) -> BenchmarkResult:
+              carbon_region: str | None = None, carbon_g_per_kwh: float | None = None,
+              timeout_s: float | None = None) -> BenchmarkResult:
     """The default suite (digits) or its quick version; trains the candidates, then measures them."""
     from effbench.runs.energy import energy_setup
     from effbench.runs.latency import measure_run
@@ -114,4 +117,4 @@ def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=No
     return measure_run(candidates, task, suite="digits-quick" if quick else "digits", batch_sizes=batch_sizes, threads=threads,
                        timing=timing, db=db, seed=seed, repeats=repeats, training=training, progress=progress,
                        extra_config={"quick": quick, "models": models, "backends": backends}, energy=energy, carbon=carbon,
-                       energy_info=info, failed_records=failed_records(training))
+                       energy_info=info, failed_records=failed_records(training), timeout_s=timeout_s)

@@ -38,8 +38,8 @@ class ExecutionConfig:
     isolate: bool = True
     seed: int = 0
     repeats: int = DEFAULT_REPEATS
-    startup_timeout_s: float = 120.0
-    command_timeout_s: float = 300.0
+    startup_timeout_s: float = 120.0   # starting a worker and loading its candidate
+    command_timeout_s: float | None = None   # every later command; None: scaled with its work (see Timeouts)
     energy: dict | None = None          # EnergyConfig as a dict: one energy cell per candidate and batch size
 
     def __post_init__(self):
@@ -51,8 +51,9 @@ class ExecutionConfig:
             raise ConfigError("batch_sizes: at least one batch size is required")
         object.__setattr__(self, "batch_sizes", tuple(check("batch_sizes", b, whole) for b in self.batch_sizes))
         for name, constraint in (("threads", whole), ("repeats", whole), ("seed", Interval(int)),
-                                 ("startup_timeout_s", seconds), ("command_timeout_s", seconds)):
-            object.__setattr__(self, name, check(name, getattr(self, name), constraint))
+                                 ("startup_timeout_s", seconds), ("command_timeout_s", (seconds, None))):
+            constraints = constraint if isinstance(constraint, tuple) else (constraint,)
+            object.__setattr__(self, name, check(name, getattr(self, name), *constraints))
 
     def to_dict(self) -> dict:
         return {
@@ -63,15 +64,19 @@ class ExecutionConfig:
             "seed": self.seed,
             "repeats": self.repeats,
             "energy": self.energy,
+            "startup_timeout_s": self.startup_timeout_s,
+            "command_timeout_s": self.command_timeout_s,
         }
 
 
 class WorkerFailure(Exception):
-    """The worker crashed, hung, or could not load its candidate (``detail``: the worker's traceback, if any)."""
+    """The worker crashed, hung, or could not load its candidate (``detail``: the worker's traceback, if any;
+    ``timed_out``: it did not answer in time and was killed)."""
 
-    def __init__(self, message: str, detail: str = ""):
+    def __init__(self, message: str, detail: str = "", timed_out: bool = False):
         super().__init__(message)
         self.detail = detail
+        self.timed_out = timed_out
 
 
 class ProcessWorker:
@@ -115,7 +120,7 @@ class ProcessWorker:
                 raise WorkerFailure(self._death_reason())
             if time.monotonic() >= deadline:
                 self.kill()
-                raise WorkerFailure(f"the worker did not answer within {timeout:.0f} s and was killed")
+                raise WorkerFailure(f"the worker did not answer within {timeout:.3g} s and was killed", timed_out=True)
 
     def _death_reason(self) -> str:
         self.process.join(timeout=5)
@@ -225,6 +230,55 @@ def per_window_timing(config: ExecutionConfig) -> TimingConfig:
     return replace(t, max_time_s=t.max_time_s / config.repeats, min_time_s=min(t.min_time_s, t.max_time_s / config.repeats))
 
 
+class Timeouts:
+    """How long the parent waits for each command before it calls the worker hung and kills it.
+
+    ``command_timeout_s`` given: that, for every command. Otherwise the wait scales with the work:
+    ``BASE_S`` plus ``MARGIN`` times what the command should take. A latency or energy cell should
+    take its time budget (the window's ``max_time_s``, the energy window) plus its least number of
+    calls (``min_samples`` and the warm-up) at the time one call took at that batch size, measured by
+    the memory step before; predictions on the whole test split the time of one call at the largest
+    measured batch size per batch. Before any call was timed, ``FIRST_CALL_S`` stands in.
+    """
+
+    BASE_S = 30.0
+    MARGIN = 5.0
+    FIRST_CALL_S = 60.0
+
+    def __init__(self, config: ExecutionConfig, n_inputs: int):
+        self.config, self.n_inputs = config, n_inputs
+        self.call_s: dict[str, dict[int, float]] = {}
+
+    def observed(self, key: str, batch_size: int, seconds: float) -> None:
+        self.call_s.setdefault(key, {})[batch_size] = seconds
+
+    def _scaled(self, expected_s: float) -> float:
+        return self.BASE_S + self.MARGIN * expected_s
+
+    def for_command(self, key: str, cmd: tuple) -> float:
+        if self.config.command_timeout_s is not None:
+            return self.config.command_timeout_s
+        calls = self.call_s.get(key, {})
+        op = cmd[0]
+        if op in ("latency", "energy"):
+            one = calls.get(int(cmd[1]), self.FIRST_CALL_S)
+            t = per_window_timing(self.config).to_dict() if op == "latency" else {}
+            budget = t.get("max_time_s", 0.0) + t.get("warmup_s", 0.0)
+            least = t.get("min_samples", 1) + t.get("warmup_calls", 0)
+            if op == "energy":
+                budget, least = float((self.config.energy or {}).get("min_window_s", 1.0)), 3
+            return self._scaled(budget + least * one)
+        if op == "predict" and calls:
+            b = max(calls)
+            return self._scaled(calls[b] * -(-self.n_inputs // b))
+        return self._scaled(self.FIRST_CALL_S)
+
+    def describe(self, key: str, cmd: tuple) -> str:
+        if self.config.command_timeout_s is not None:
+            return "the timeout set"
+        return f"{self.BASE_S:.0f} s + {self.MARGIN:.0f} x the work expected"
+
+
 class _Execution:
     """One execution: the workers, the candidates that failed, and the phases in their order."""
 
@@ -233,6 +287,7 @@ class _Execution:
         self.recorder, self.progress = recorder, progress
         self.workers: dict[str, object] = {}
         self.failed: set[str] = set()
+        self.timeouts = Timeouts(config, len(X))
 
     def fail(self, key, reason, detail=""):
         self.failed.add(key)
@@ -243,11 +298,17 @@ class _Execution:
 
     def request(self, key, cmd, during: str):
         """The worker's reply, or None when it failed; a dead or hung worker fails its candidate."""
+        timeout = self.timeouts.for_command(key, cmd)
+        t0 = time.monotonic()
         try:
-            return self.workers[key].request(cmd, self.config.command_timeout_s)
+            reply = self.workers[key].request(cmd, timeout)
         except WorkerFailure as exc:
-            self.fail(key, f"{exc} (during {during})", exc.detail)
-        return None
+            hung = f"; the wait was {self.timeouts.describe(key, cmd)}" if exc.timed_out else ""
+            self.fail(key, f"{exc} (during {during}{hung})", exc.detail)
+            return None
+        if cmd[0] == "memory":  # one call at this batch size: what later waits scale with
+            self.timeouts.observed(key, int(cmd[1]), time.monotonic() - t0)
+        return reply
 
     # 1. start every worker, hand each its candidate (they boot and unpickle in parallel), then wait for each
     def start(self):
@@ -276,7 +337,7 @@ class _Execution:
         try:
             info = self.workers[key].ready(self.config.startup_timeout_s)
             self.recorder.ready(key, info)
-            self.workers[key].request(("data", self.X), self.config.command_timeout_s)
+            self.workers[key].request(("data", self.X), self.timeouts.for_command(key, ("data",)))
         except WorkerFailure as exc:
             self.fail(key, str(exc), exc.detail)
         except CommandError as exc:

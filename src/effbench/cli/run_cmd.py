@@ -23,6 +23,9 @@ from effbench.cli.common import db_option, split_list
               help="Split each latency measurement into N time windows (repeats), interleaved in random order with the "
                    "other cells; 'effbench compare' tests the variation between them (it needs 3 or more).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the measurement order.")
+@click.option("--timeout", "timeout_s", type=float, default=None, metavar="SECONDS",
+              help="Longest wait for any one step of a candidate before it is called hung and fails alone "
+                   "(default: 30 s + 5 x the step's expected work; see docs/reliability.md).")
 @click.option("--no-energy", "no_energy", is_flag=True, help="Do not measure energy (it adds one short energy window per candidate and batch size).")
 @click.option("--cpu-tdp-w", "cpu_tdp_w", type=float, default=None, envvar="EFFBENCH_CPU_TDP_W",
               help="CPU TDP in watts for the energy estimate used when no RAPL counter is readable (see docs/energy.md).")
@@ -31,7 +34,7 @@ from effbench.cli.common import db_option, split_list
 @click.option("--list", "list_only", is_flag=True, help="List the suite's models and backends, and exit.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @db_option
-def run(quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, no_energy, cpu_tdp_w,
+def run(quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s, no_energy, cpu_tdp_w,
         carbon_region, carbon_intensity, list_only, quiet, db):
     """Run the default suite (digits): train the candidates, measure every cost, store the run.
 
@@ -64,6 +67,8 @@ def run(quick, candidates, variants, backends, batch_sizes, threads, max_time, r
         raise ConfigError(f"--threads must be a positive integer; got {threads}")
     if repeats < 1:
         raise ConfigError(f"--repeats must be a positive integer; got {repeats}")
+    if timeout_s is not None and not timeout_s > 0:
+        raise ConfigError(f"--timeout must be a positive number of seconds; got {timeout_s}")
     timing = QUICK_TIMING if quick else SUITE_TIMING
     if max_time is not None:
         if not max_time > 0:
@@ -86,6 +91,7 @@ def run(quick, candidates, variants, backends, batch_sizes, threads, max_time, r
         energy=energy,
         carbon_region=carbon_region,
         carbon_g_per_kwh=carbon_intensity,
+        timeout_s=timeout_s,
     )
     from effbench.cli.store_cmds import print_run_summary
 

@@ -77,8 +77,11 @@ def _check_unique(candidates) -> None:
 
 def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=None, db=None, isolate=True,
                 seed=0, repeats=DEFAULT_REPEATS, training=None, progress=None, extra_config=None, energy=None,
-                carbon=None, energy_info=None, failed_records=()) -> BenchmarkResult:
-    """Create a run in the store, measure every candidate, and end the run (complete, interrupted or failed)."""
+                carbon=None, energy_info=None, failed_records=(), timeout_s=None) -> BenchmarkResult:
+    """Create a run in the store, measure every candidate, and end the run (complete, interrupted or failed).
+
+    ``timeout_s``: how long to wait for any one step of a candidate (its start included) before it is
+    called hung and fails; None scales the wait with the step's work (:class:`effbench.executor.Timeouts`)."""
     from effbench.executor import ExecutionConfig, execute, steps_for
     from effbench.measure.environment import collect_environment
     from effbench.runs.energy import energy_setup
@@ -91,6 +94,7 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
         batch_sizes=resolve_batch_sizes(batch_sizes, len(task.y_test)),
         threads=threads, timing=timing or TimingConfig(), isolate=isolate, seed=seed, repeats=repeats,
         energy=None if energy is None or not energy.enabled else energy.to_dict(),
+        command_timeout_s=timeout_s, **({"startup_timeout_s": timeout_s} if timeout_s is not None else {}),
     )
     if energy_info is None and energy is not None and energy.enabled:
         energy_info = energy_setup(energy, log=progress.log if progress else None)
