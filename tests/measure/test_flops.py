@@ -18,11 +18,11 @@ from effbench.candidates.onnx_convert import sklearn_to_onnx_bytes, torch_to_onn
 from effbench.errors import CandidateError, ConfigError, DataError  # noqa: E402
 from effbench.measure.flops import (  # noqa: E402
     FlopCount,
-    _hgb_traverse,
     count_onnx_flops,
     count_sklearn_flops,
     count_torch_flops,
 )
+from effbench.measure.flops.sklearn import _hgb_traverse  # noqa: E402
 
 
 def _data(n=120, f=6, classes=3, seed=0):
