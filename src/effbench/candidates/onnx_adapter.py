@@ -93,11 +93,6 @@ class OnnxCandidate(Candidate):
     def serialization_format(self) -> str:
         return "onnx"
 
-    def flops(self, X_example):
-        from effbench.measure.flops import count_onnx_flops
-
-        return count_onnx_flops(self.model_bytes, tuple(np.asarray(X_example).shape[1:]))
-
     def configure_threads(self, threads: int) -> None:
         super().configure_threads(threads)
         self._session = None

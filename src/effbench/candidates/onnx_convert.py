@@ -11,7 +11,7 @@ import warnings
 
 from effbench.errors import CandidateError, ConfigError
 
-__all__ = ["sklearn_to_onnx_bytes", "torch_to_onnx_bytes"]
+__all__ = ["onnx_from_sklearn", "onnx_from_torch", "sklearn_to_onnx_bytes", "torch_to_onnx_bytes"]
 
 _DTYPES = ("float32", "float64")
 
@@ -164,3 +164,15 @@ def sklearn_to_onnx_bytes(estimator, n_features: int, *, dtype: str = "float32")
             f"skl2onnx cannot convert {type(estimator).__name__}: {type(exc).__name__}: {first_line}{cause}"
         ) from exc
     return onx.SerializeToString()
+
+
+def onnx_from_torch(module, X_example) -> bytes:
+    """The ``onnxruntime`` backend's converter from ``torch``: export with one numpy row as the example."""
+    import torch
+
+    return torch_to_onnx_bytes(module, torch.from_numpy(X_example[:1]))
+
+
+def onnx_from_sklearn(estimator, X_example) -> bytes:
+    """The ``onnxruntime`` backend's converter from ``sklearn``: the input width is ``X_example``'s."""
+    return sklearn_to_onnx_bytes(estimator, X_example.shape[1])
