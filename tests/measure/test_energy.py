@@ -10,7 +10,7 @@ import types
 import pytest
 
 from effbench.errors import ConfigError, EffbenchError
-from effbench.measure import energy
+from effbench.measure.energy import rapl
 from effbench.measure.energy import (
     EnergyReading,
     EstimatedCpuMeter,
@@ -129,14 +129,14 @@ def test_rapl_absent_tree_raises_unavailable(tmp_path):
 
 def test_permission_denied_falls_back_with_notice(tmp_path, monkeypatch):
     make_rapl_tree(tmp_path)
-    real = energy._read_sysfs
+    real = rapl._read_sysfs
 
     def denied(path):
         if path.name == "energy_uj":
             raise PermissionError(13, "Permission denied", str(path))
         return real(path)
 
-    monkeypatch.setattr(energy, "_read_sysfs", denied)
+    monkeypatch.setattr(rapl, "_read_sysfs", denied)
     meters, notices = select_meters(rapl_root=tmp_path, allow_nvml=False, tdp_w=65.0)
     assert [type(m) for m in meters] == [EstimatedCpuMeter]
     assert meters[0].provenance == "estimated" and "estimate" in meters[0].name
