@@ -5,8 +5,13 @@ Which adapter runs which object is declared once, in :mod:`effbench.candidates.r
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from effbench.candidates import registry
 from effbench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from effbench.candidates.base import Candidate
 
 __all__ = ["BACKENDS", "Candidate", "registry", "wrap"]
 
@@ -23,7 +28,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'effbench.candidates' has no attribute {name!r}")
 
 
-def wrap(name: str, obj, **kwargs) -> "Candidate":
+def wrap(name: str, obj, **kwargs) -> Candidate:
     """Make a candidate from whatever the user has, picking the adapter by type.
 
     A :class:`Candidate` is returned as is. Otherwise the registered backends are asked in priority

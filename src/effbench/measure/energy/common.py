@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Mapping, Protocol, runtime_checkable
 
 from effbench.errors import ConfigError, EffbenchError
+from effbench.validation import Interval, Options, check
 
 MEASURED = "measured"
 ESTIMATED = "estimated"
@@ -40,10 +41,7 @@ class EnergyReading:
     idle_power_w: float | None = None
 
     def __post_init__(self):
-        if self.provenance not in _PROVENANCES:
-            raise ConfigError(
-                f"provenance: must be one of {', '.join(_PROVENANCES)}; got {self.provenance!r}"
-            )
+        check("provenance", self.provenance, Options(_PROVENANCES))
         if self.provenance == ESTIMATED and "estimate" not in self.meter:
             raise ConfigError(f"meter: an estimated reading's meter name must say 'estimate'; got {self.meter!r}")
         if not self.domain_provenance and self.domains:
@@ -68,14 +66,11 @@ class EnergyReading:
 
     def with_idle(self, idle_power_w: float) -> "EnergyReading":
         """The same reading with an idle baseline attached (enables ``active_energy_j``)."""
-        if not (isinstance(idle_power_w, (int, float)) and math.isfinite(idle_power_w) and idle_power_w >= 0):
-            raise ConfigError(f"idle_power_w: must be a finite number >= 0; got {idle_power_w!r}")
-        return replace(self, idle_power_w=float(idle_power_w))
+        return replace(self, idle_power_w=check("idle_power_w", idle_power_w, Interval(float, 0, None)))
 
     def per_repeat(self, repeats: int) -> "EnergyReading":
         """Energy and duration of one repetition when the window ran the work ``repeats`` times."""
-        if not isinstance(repeats, int) or repeats < 1:
-            raise ConfigError(f"repeats: must be an integer >= 1; got {repeats!r}")
+        repeats = check("repeats", repeats, Interval(int, 1, None))
         if repeats == 1:
             return self
         return replace(
@@ -150,8 +145,7 @@ class _MeterBase:
 
         ``sleep`` is injectable so tests drive a fake clock instead of sleeping.
         """
-        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
-            raise ConfigError(f"idle seconds: must be a finite number > 0; got {seconds!r}")
+        check("seconds", seconds, Interval(float, 0, None, closed="neither"))
         token = self.begin()
         sleep(seconds)
         reading = self.end(token)
@@ -182,10 +176,8 @@ def measure_energy(
     """
     if min_window_s is None:
         min_window_s = 10.0 * meter.update_period_s
-    if not (isinstance(min_window_s, (int, float)) and math.isfinite(min_window_s) and min_window_s >= 0):
-        raise ConfigError(f"min_window_s: must be a finite number >= 0; got {min_window_s!r}")
-    if not (isinstance(max_repeats, int) and max_repeats >= 1):
-        raise ConfigError(f"max_repeats: must be an integer >= 1; got {max_repeats!r}")
+    min_window_s = check("min_window_s", min_window_s, Interval(float, 0, None))
+    max_repeats = check("max_repeats", max_repeats, Interval(int, 1, None))
     repeats = 1
     discarded = 0
     while True:

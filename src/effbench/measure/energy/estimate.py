@@ -14,6 +14,7 @@ from typing import Callable, Mapping
 
 from effbench.errors import ConfigError
 from effbench.measure.energy.common import ESTIMATED, EnergyReading, _MeterBase
+from effbench.validation import Interval, check
 
 #: Environment variable holding the CPU's TDP in watts (whole machine, all sockets).
 TDP_ENV_VAR = "EFFBENCH_CPU_TDP_W"
@@ -108,9 +109,7 @@ def resolve_cpu_tdp(
     """
     env = os.environ if env is None else env
     if tdp_w is not None:
-        if not (isinstance(tdp_w, (int, float)) and math.isfinite(tdp_w) and tdp_w > 0):
-            raise ConfigError(f"cpu_tdp_w: must be a finite number of watts > 0; got {tdp_w!r}")
-        return float(tdp_w), "given by the user"
+        return check("cpu_tdp_w", tdp_w, Interval(float, 0, None, closed="neither")), "given by the user"
     raw = env.get(TDP_ENV_VAR)
     if raw not in (None, ""):
         try:
@@ -176,8 +175,7 @@ class EstimatedCpuMeter(_MeterBase):
         cpu_model: str | None = None,
         use_codecarbon: bool = True,
     ):
-        if not (isinstance(idle_fraction, (int, float)) and 0 <= idle_fraction <= 1):
-            raise ConfigError(f"idle_fraction: must be between 0 and 1; got {idle_fraction!r}")
+        check("idle_fraction", idle_fraction, Interval(float, 0, 1))
         self.n_cpus = int(n_cpus or os.cpu_count() or 1)
         self.tdp_w, self.tdp_source = resolve_cpu_tdp(
             tdp_w, env=env, cpu_model=cpu_model, n_cpus=self.n_cpus, use_codecarbon=use_codecarbon

@@ -8,13 +8,13 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
-from effbench.errors import ConfigError
 from effbench.measure.energy.common import (
     MEASURED,
     EnergyReading,
     MeterUnavailableError,
     _MeterBase,
 )
+from effbench.validation import Interval, check
 
 #: NVML power readings and the energy counter refresh far more slowly than RAPL's: on A100/H100-class
 #: GPUs the power value is refreshed every 100 ms (Yang, Adamek, Armour, "Part-time Power
@@ -53,8 +53,7 @@ class NvmlMeter(_MeterBase):
         background: bool = True,
         force_power_sampling: bool = False,
     ):
-        if not (isinstance(sample_interval_s, (int, float)) and sample_interval_s > 0):
-            raise ConfigError(f"sample_interval_s: must be > 0; got {sample_interval_s!r}")
+        check("sample_interval_s", sample_interval_s, Interval(float, 0, None, closed="neither"))
         self.nv = pynvml_module if pynvml_module is not None else _import_pynvml()
         self._error = getattr(self.nv, "NVMLError", Exception)
         try:

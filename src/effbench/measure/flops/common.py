@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from effbench.errors import ConfigError
+from effbench.validation import Interval, Options, check
 
 __all__ = ["CONVENTION", "METHOD_ONNX", "METHOD_SKLEARN", "METHOD_TORCH", "FlopCount"]
 
@@ -40,12 +40,9 @@ class FlopCount:
     notes: str = ""
 
     def __post_init__(self):
-        if not (0.0 <= self.coverage <= 1.0):
-            raise ConfigError(f"FlopCount.coverage must lie in [0, 1], got {self.coverage!r}")
-        if not (self.flops_per_sample >= 0.0):
-            raise ConfigError(f"FlopCount.flops_per_sample must be >= 0, got {self.flops_per_sample!r}")
-        if self.provenance != "analytic":
-            raise ConfigError(f"FlopCount.provenance must be 'analytic' (counted, not measured), got {self.provenance!r}")
+        check("FlopCount.coverage", self.coverage, Interval(float, 0, 1))
+        check("FlopCount.flops_per_sample", self.flops_per_sample, Interval(float, 0, None, allow_inf=True))
+        check("FlopCount.provenance", self.provenance, Options({"analytic"}))  # counted, never measured
 
     def to_dict(self) -> dict:
         return {
