@@ -122,7 +122,7 @@ def check_candidate(candidate, X=None) -> None:
             out = check(c, X)
         except AssertionError as exc:
             raise AssertionError(f"check_candidate({_key(candidate)}): {name}: {exc}") from None
-        except Exception as exc:  # noqa: BLE001 - reported as a failed check, with the original chained
+        except Exception as exc:
             raise AssertionError(f"check_candidate({_key(candidate)}): {name}: raised {type(exc).__name__}: {exc}") from exc
         c = out if out is not None else c
 

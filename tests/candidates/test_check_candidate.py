@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from models_for_tests import first_feature_sign
 
 from effbench.candidates.callable_adapter import CallableCandidate
 from effbench.testing import CHECKS, check_candidate
-
-from models_for_tests import first_feature_sign
 
 X = np.random.default_rng(0).random((12, 64), dtype=np.float32)
 

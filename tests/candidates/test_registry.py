@@ -5,12 +5,11 @@ import sys
 
 import numpy as np
 import pytest
+from models_for_tests import TwoLayer, first_feature_sign
 
 from effbench.candidates import BACKENDS, registry, wrap
 from effbench.candidates.registry import Backend
 from effbench.errors import ConfigError
-
-from models_for_tests import TwoLayer, first_feature_sign
 
 
 def test_the_built_in_backends_in_registration_and_priority_order():
@@ -45,7 +44,7 @@ def test_unknown_and_duplicate_backends_are_one_line_errors():
 
 
 def test_a_registered_backend_is_listed_everywhere_and_removed_again():
-    import effbench.candidates as candidates
+    from effbench import candidates
     from effbench.measure.environment import libraries
 
     tiny = Backend("tiny", "effbench.candidates.callable_adapter:CallableCandidate", libraries=("tinylib",), priority=5,
@@ -85,7 +84,7 @@ def test_the_suite_and_the_cli_help_list_the_registered_suite_backends():
     with pytest.raises(ConfigError, match="unknown backend 'callable'; allowed: sklearn, torch, onnxruntime"):
         select_specs(["logreg"], ["callable"])
     code = "from effbench.cli import main; main(['run', '--help'])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "Comma-separated backends: sklearn, torch," in out and "onnxruntime (default: all)." in out
 
 

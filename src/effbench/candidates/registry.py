@@ -34,7 +34,19 @@ from typing import Any
 from effbench.errors import ConfigError
 from effbench.validation import Options, check
 
-__all__ = ["Backend", "backends", "for_object", "get", "library_names", "names", "register", "unregister"]
+__all__ = [
+    "Backend",
+    "backends",
+    "by_priority",
+    "for_object",
+    "get",
+    "library_names",
+    "names",
+    "register",
+    "resolve",
+    "unregister",
+    "validate_name",
+]
 
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-]+$")
