@@ -1,13 +1,11 @@
 """One conformance test run over every adapter (scikit-learn's check_estimator idea)."""
 
-import pickle
-
 import numpy as np
 import pytest
 
-from effbench.candidates import Candidate, wrap
+from effbench.candidates import registry, wrap
 from effbench.errors import ConfigError
-from effbench.measure.flops import FlopCount
+from effbench.testing import check_candidate
 
 from models_for_tests import TwoLayer, first_feature_sign
 
@@ -51,34 +49,16 @@ KINDS = ["sklearn", "torch", "onnxruntime", "onnxruntime-sklearn", "callable"]
 def test_adapter_conformance(kind, data):
     X, y = data
     c = _make(kind, data)
-    assert isinstance(c, Candidate)
     assert c.backend == kind.split("-")[0]
-    assert c.key == f"{c.model}/{c.backend}"
-    # the candidate survives the trip to a worker process, and threads are fixed there
-    c = pickle.loads(pickle.dumps(c))
-    c.configure_threads(1)
-    assert c.thread_settings()["threads"] == 1
-    # prepare / infer / sync / to_labels: one label per row, for every batch size
-    for b in (1, 7, len(X)):
-        out = c.infer(c.prepare(X[:b]))
-        c.sync()
-        labels = np.asarray(c.to_labels(out))
-        assert labels.shape == (b,)
-        assert np.issubdtype(labels.dtype, np.integer)
-    assert np.array_equal(c.predict(X), np.asarray(c.to_labels(c.infer(c.prepare(X)))))
-    # static costs
-    params = c.param_count()
-    assert params is None or (isinstance(params, int) and params >= 0)
-    blob = c.serialized()
-    assert isinstance(blob, bytes) and len(blob) > 0
+    check_candidate(c, X)
     if kind == "callable":  # a function's pickle is a reference: its size is the user's to give
         assert c.size_bytes() == 1234
     else:
-        assert c.size_bytes() == len(blob)
-    f = c.flops(X[:4])
-    assert f is None or (isinstance(f, FlopCount) and f.flops_per_sample >= 0 and 0 <= f.coverage <= 1)
-    d = c.describe()
-    assert d["key"] == c.key and d["backend"] == c.backend
+        assert c.size_bytes() == len(c.serialized())
+
+
+def test_every_registered_backend_is_checked():
+    assert set(registry.names()) == {k.split("-")[0] for k in KINDS}
 
 
 def test_torch_and_onnx_versions_agree(data):

@@ -10,7 +10,7 @@ import types
 import pytest
 
 from effbench.errors import ConfigError, EffbenchError
-from effbench.measure import energy
+from effbench.measure.energy import rapl
 from effbench.measure.energy import (
     EnergyReading,
     EstimatedCpuMeter,
@@ -129,14 +129,14 @@ def test_rapl_absent_tree_raises_unavailable(tmp_path):
 
 def test_permission_denied_falls_back_with_notice(tmp_path, monkeypatch):
     make_rapl_tree(tmp_path)
-    real = energy._read_sysfs
+    real = rapl._read_sysfs
 
     def denied(path):
         if path.name == "energy_uj":
             raise PermissionError(13, "Permission denied", str(path))
         return real(path)
 
-    monkeypatch.setattr(energy, "_read_sysfs", denied)
+    monkeypatch.setattr(rapl, "_read_sysfs", denied)
     meters, notices = select_meters(rapl_root=tmp_path, allow_nvml=False, tdp_w=65.0)
     assert [type(m) for m in meters] == [EstimatedCpuMeter]
     assert meters[0].provenance == "estimated" and "estimate" in meters[0].name
@@ -289,8 +289,10 @@ def test_tdp_sources(tmp_path, monkeypatch):
     assert tdp == 32.0 and "generic 4 W x 8" in source
     with pytest.raises(ConfigError, match="EFFBENCH_CPU_TDP_W"):
         resolve_cpu_tdp(env={"EFFBENCH_CPU_TDP_W": "lots"})
-    with pytest.raises(ConfigError, match="cpu_tdp_w"):
+    with pytest.raises(ConfigError, match=r"^cpu_tdp_w: expected a number > 0, got -5\.0$"):
         resolve_cpu_tdp(-5.0)
+    with pytest.raises(ConfigError, match=r"^cpu_tdp_w: expected a number > 0, got True$"):
+        resolve_cpu_tdp(True)
 
     # codecarbon's table, read at run time from an installed package (a fake one here)
     pkg = tmp_path / "codecarbon"
@@ -312,7 +314,7 @@ def test_tdp_sources(tmp_path, monkeypatch):
 def test_reading_labels_and_active_energy():
     with pytest.raises(ConfigError, match="estimate"):
         EnergyReading(1.0, 1.0, "estimated", "rapl")
-    with pytest.raises(ConfigError, match="provenance"):
+    with pytest.raises(ConfigError, match=r"^provenance: expected one of 'estimated', 'measured', got 'guessed'$"):
         EnergyReading(1.0, 1.0, "guessed", "rapl")
     r = EnergyReading(50.0, 2.0, "measured", "rapl", {"package-0": 50.0})
     assert r.active_energy_j is None
@@ -401,8 +403,10 @@ def test_measure_energy_long_work_runs_once():
     meter = EstimatedCpuMeter(10.0, n_cpus=1, cpu_seconds=clock, clock=clock)
     reading, repeats = measure_energy(lambda: clock.advance(2.0), meter, clock=clock)
     assert repeats == 1 and "repeated" not in reading.notes
-    with pytest.raises(ConfigError, match="min_window_s"):
+    with pytest.raises(ConfigError, match=r"^min_window_s: expected a number >= 0, got -1\.0$"):
         measure_energy(lambda: None, meter, min_window_s=-1.0, clock=clock)
+    with pytest.raises(ConfigError, match=r"^max_repeats: expected a whole number >= 1, got 0$"):
+        measure_energy(lambda: None, meter, max_repeats=0, clock=clock)
 
 
 def test_measure_energy_respects_max_repeats():

@@ -1,46 +1,51 @@
-"""Adapters that turn models into :class:`Candidate` objects: one small protocol for every backend."""
+"""Adapters that turn models into :class:`Candidate` objects: one small protocol for every backend.
+
+Which adapter runs which object is declared once, in :mod:`effbench.candidates.registry`.
+"""
 
 from __future__ import annotations
 
-import os
-import sys
+from typing import TYPE_CHECKING
 
-from effbench.candidates.base import BACKENDS, Candidate
+from effbench.candidates import registry
 from effbench.errors import ConfigError
 
-__all__ = ["BACKENDS", "Candidate", "wrap"]
+if TYPE_CHECKING:
+    from effbench.candidates.base import Candidate
+
+__all__ = ["BACKENDS", "Candidate", "registry", "wrap"]
+
+
+def __getattr__(name):
+    # BACKENDS follows the registry: a backend registered later is listed too. Candidate (and numpy
+    # with it) is imported on first use, so that the registry can be read by ``effbench --help``.
+    if name == "BACKENDS":
+        return registry.names()
+    if name == "Candidate":
+        from effbench.candidates.base import Candidate
+
+        return Candidate
+    raise AttributeError(f"module 'effbench.candidates' has no attribute {name!r}")
 
 
 def wrap(name: str, obj, **kwargs) -> Candidate:
     """Make a candidate from whatever the user has, picking the adapter by type.
 
-    - a :class:`Candidate`: returned as is;
+    A :class:`Candidate` is returned as is. Otherwise the registered backends are asked in priority
+    order (:func:`effbench.candidates.registry.for_object`); the built-in ones:
+
     - a ``torch.nn.Module``: :class:`TorchCandidate` (kwargs: ``device``);
     - an ONNX file path (``.onnx``) or the bytes of an ONNX model: :class:`OnnxCandidate`;
     - a fitted scikit-learn estimator (has ``predict`` and ``get_params``): :class:`SklearnCandidate`;
     - any other callable ``f(X) -> labels or scores``: :class:`CallableCandidate`
       (kwargs: ``params``, ``flops_per_sample`` when you know them).
     """
+    from effbench.candidates.base import Candidate
+
     if isinstance(obj, Candidate):
         return obj
-    torch = sys.modules.get("torch")  # only look for torch types if torch is already imported
-    if torch is not None and isinstance(obj, torch.nn.Module):
-        from effbench.candidates.torch_adapter import TorchCandidate
-
-        return TorchCandidate(name, obj, **kwargs)
-    if isinstance(obj, (bytes, bytearray)) or (isinstance(obj, (str, os.PathLike)) and str(obj).endswith(".onnx")):
-        from effbench.candidates.onnx_adapter import OnnxCandidate
-
-        return OnnxCandidate(name, obj, **kwargs)
-    if hasattr(obj, "predict") and hasattr(obj, "get_params"):
-        from effbench.candidates.sklearn_adapter import SklearnCandidate
-
-        return SklearnCandidate(name, obj, **kwargs)
-    if callable(obj):
-        from effbench.candidates.callable_adapter import CallableCandidate
-
-        return CallableCandidate(name, obj, **kwargs)
-    raise ConfigError(
-        f"candidate {name!r}: cannot benchmark a {type(obj).__name__}; allowed: a torch.nn.Module, an ONNX file path "
-        "or bytes, a fitted scikit-learn estimator, a callable f(X) -> labels, or an effbench Candidate"
-    )
+    backend = registry.for_object(obj)
+    if backend is not None:
+        return backend.build(name, obj, **kwargs)
+    allowed = ", ".join(b.description or f"a {b.name} model" for b in registry.by_priority())
+    raise ConfigError(f"candidate {name!r}: cannot benchmark a {type(obj).__name__}; allowed: {allowed}, or an effbench Candidate")

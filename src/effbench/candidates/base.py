@@ -15,22 +15,14 @@ is rebuilt lazily there.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
 
-from effbench.errors import ConfigError
+from effbench.candidates.registry import validate_name
 
-BACKENDS = ("sklearn", "torch", "onnxruntime", "callable")
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-]+$")
-
-
-def validate_name(name: str, what: str = "candidate name") -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ConfigError(f"{what} {name!r} is not allowed: use letters, digits and _ . + - only")
-    return name
+__all__ = ["Candidate", "validate_name"]
 
 
 class Candidate(ABC):
@@ -91,8 +83,14 @@ class Candidate(ABC):
         return "pickle"
 
     def flops(self, X_example: np.ndarray):
-        """A :class:`effbench.measure.flops.FlopCount` per sample, or None when it cannot be counted."""
-        return None
+        """A :class:`effbench.measure.flops.FlopCount` per sample, or None when it cannot be counted.
+
+        By default: the FLOP counter its backend declares in the registry (None where it declares none)."""
+        from effbench.candidates import registry
+
+        if self.backend not in registry.names():
+            return None
+        return registry.get(self.backend).count_flops(self, X_example)
 
     # -- environment ---------------------------------------------------------------------------
     def configure_threads(self, threads: int) -> None:

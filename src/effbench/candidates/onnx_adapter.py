@@ -9,6 +9,7 @@ import numpy as np
 
 from effbench.candidates.base import Candidate
 from effbench.errors import ConfigError
+from effbench.validation import Options, check
 
 
 class OnnxCandidate(Candidate):
@@ -23,8 +24,7 @@ class OnnxCandidate(Candidate):
             onnx_model = path.read_bytes()
         if not isinstance(onnx_model, (bytes, bytearray)):
             raise ConfigError(f"candidate {model!r}: an ONNX candidate needs a file path or the model's bytes; got {type(onnx_model).__name__}")
-        if graph_optimization not in ("disable", "basic", "extended", "all"):
-            raise ConfigError(f"candidate {model!r}: graph_optimization must be one of disable, basic, extended, all; got {graph_optimization!r}")
+        check("graph_optimization", graph_optimization, Options(("disable", "basic", "extended", "all")))
         self.model_bytes = bytes(onnx_model)
         self.providers = tuple(providers)
         self.graph_optimization = graph_optimization
@@ -92,11 +92,6 @@ class OnnxCandidate(Candidate):
 
     def serialization_format(self) -> str:
         return "onnx"
-
-    def flops(self, X_example):
-        from effbench.measure.flops import count_onnx_flops
-
-        return count_onnx_flops(self.model_bytes, tuple(np.asarray(X_example).shape[1:]))
 
     def configure_threads(self, threads: int) -> None:
         super().configure_threads(threads)

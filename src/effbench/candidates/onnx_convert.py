@@ -10,8 +10,9 @@ import io
 import warnings
 
 from effbench.errors import CandidateError, ConfigError
+from effbench.validation import Interval, Options, check
 
-__all__ = ["sklearn_to_onnx_bytes", "torch_to_onnx_bytes"]
+__all__ = ["onnx_from_sklearn", "onnx_from_torch", "sklearn_to_onnx_bytes", "torch_to_onnx_bytes"]
 
 _DTYPES = ("float32", "float64")
 
@@ -102,8 +103,7 @@ def torch_to_onnx_bytes(module, example_input, *, opset: int = 17) -> bytes:
     """
     import torch
 
-    if not isinstance(opset, int) or isinstance(opset, bool) or not 7 <= opset <= 30:
-        raise ConfigError(f"opset must be an int between 7 and 30, got {opset!r}")
+    opset = check("opset", opset, Interval(int, 7, 30))
     args = _torch_export_args(example_input)
     input_names = ["input"] + [f"input_{i}" for i in range(1, len(args))]
     dynamic_axes = {name: {0: "batch"} for name in input_names}
@@ -133,14 +133,12 @@ def sklearn_to_onnx_bytes(estimator, n_features: int, *, dtype: str = "float32")
     ending in one) are converted with ``zipmap=False``: outputs ``label`` and ``probabilities`` are
     plain tensors.
     """
-    if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
-        raise ConfigError(f"n_features must be a positive int, got {n_features!r}")
-    if dtype not in _DTYPES:
-        raise ConfigError(f"dtype must be one of {list(_DTYPES)}, got {dtype!r}")
-    from sklearn.base import is_classifier
-    from sklearn.pipeline import Pipeline
+    n_features = check("n_features", n_features, Interval(int, 1, None))
+    check("dtype", dtype, Options(_DTYPES))
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+    from sklearn.base import is_classifier
+    from sklearn.pipeline import Pipeline
 
     tensor_type = FloatTensorType if dtype == "float32" else DoubleTensorType
     final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
@@ -164,3 +162,15 @@ def sklearn_to_onnx_bytes(estimator, n_features: int, *, dtype: str = "float32")
             f"skl2onnx cannot convert {type(estimator).__name__}: {type(exc).__name__}: {first_line}{cause}"
         ) from exc
     return onx.SerializeToString()
+
+
+def onnx_from_torch(module, X_example) -> bytes:
+    """The ``onnxruntime`` backend's converter from ``torch``: export with one numpy row as the example."""
+    import torch
+
+    return torch_to_onnx_bytes(module, torch.from_numpy(X_example[:1]))
+
+
+def onnx_from_sklearn(estimator, X_example) -> bytes:
+    """The ``onnxruntime`` backend's converter from ``sklearn``: the input width is ``X_example``'s."""
+    return sklearn_to_onnx_bytes(estimator, X_example.shape[1])

@@ -73,11 +73,6 @@ class SklearnCandidate(Candidate):
     def serialized(self) -> bytes:
         return pickle.dumps(self.estimator, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def flops(self, X_example):
-        from effbench.measure.flops import count_sklearn_flops
-
-        return count_sklearn_flops(self.estimator, X_example)
-
     def configure_threads(self, threads: int) -> None:
         super().configure_threads(threads)
         # BLAS and OpenMP pools (HistGradientBoosting, k-NN distances) are limited by the worker

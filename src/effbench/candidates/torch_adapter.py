@@ -61,11 +61,6 @@ class TorchCandidate(Candidate):
     def serialization_format(self) -> str:
         return "torch.save(state_dict)"
 
-    def flops(self, X_example):
-        from effbench.measure.flops import count_torch_flops
-
-        return count_torch_flops(self.module, self.prepare(X_example))
-
     def configure_threads(self, threads: int) -> None:
         super().configure_threads(threads)
         torch = self._torch()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from effbench.cli.common import db_option, split_list
+from effbench.zoo.digits_suite import suite_backends  # light: the registry imports no backend library
 
 
 @click.command()
@@ -14,7 +15,7 @@ from effbench.cli.common import db_option, split_list
               help="Compressed variants of the PyTorch models to add: all, none, or a comma-separated list of "
                    "quant (int8 dynamic and static), prune (50%/90% unstructured, 50% channels), distil "
                    "(distilled student and the same student from labels), onnx-opt (ONNX Runtime without graph optimisations).")
-@click.option("--backends", metavar="NAMES", help="Comma-separated backends: sklearn, torch, onnxruntime (default: all).")
+@click.option("--backends", metavar="NAMES", help=f"Comma-separated backends: {', '.join(suite_backends())} (default: all).")
 @click.option("--batch-sizes", metavar="SIZES", help="Comma-separated positive integers and 'all' (the whole test split). Default: 1,8,32,128,all (quick: 1,32).")
 @click.option("--threads", type=int, default=1, show_default=True, help="Threads per candidate (torch, BLAS/OpenMP, ONNX Runtime intra-op).")
 @click.option("--max-time", "max_time", type=float, default=None, help="Longest sampling time per candidate and batch size, in seconds (default 0.6; quick 0.15).")

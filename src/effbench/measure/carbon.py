@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 from effbench.errors import ConfigError
+from effbench.validation import Interval, Options, check
 
 __all__ = [
     "CarbonIntensity",
@@ -150,8 +150,7 @@ def carbon_intensity(
             f"and value={g_per_kwh!r}"
         )
     if g_per_kwh is not None:
-        if isinstance(g_per_kwh, bool) or not isinstance(g_per_kwh, (int, float)) or not math.isfinite(g_per_kwh) or g_per_kwh < 0:
-            raise ConfigError(f"carbon_intensity_g_per_kwh: must be a finite number >= 0; got {g_per_kwh!r}")
+        check("carbon_intensity_g_per_kwh", g_per_kwh, Interval(float, 0, None))
         return CarbonIntensity(float(g_per_kwh), None, "given by the user", None)
     code = (region or DEFAULT_REGION).strip().upper()
     code = _ALPHA2.get(code, code)
@@ -192,9 +191,7 @@ def estimate_carbon(
     use_codecarbon: bool = True,
 ) -> CarbonEstimate:
     """Carbon of ``energy_j`` joules; the energy's provenance travels with the result."""
-    if isinstance(energy_j, bool) or not isinstance(energy_j, (int, float)) or not math.isfinite(energy_j) or energy_j < 0:
-        raise ConfigError(f"energy_j: must be a finite number >= 0; got {energy_j!r}")
-    if energy_provenance not in ("measured", "estimated"):
-        raise ConfigError(f"energy_provenance: must be 'measured' or 'estimated'; got {energy_provenance!r}")
+    check("energy_j", energy_j, Interval(float, 0, None))
+    check("energy_provenance", energy_provenance, Options({"measured", "estimated"}))
     intensity = carbon_intensity(region, g_per_kwh=g_per_kwh, use_codecarbon=use_codecarbon)
     return CarbonEstimate(carbon_g(energy_j, intensity.g_per_kwh), float(energy_j), energy_provenance, intensity)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from effbench.errors import ConfigError
+from effbench.validation import Interval, check
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,9 @@ class EnergyConfig:
     rapl_root: str | None = None     # powercap folder (default /sys/class/powercap); tests point it at a fake tree
 
     def __post_init__(self):
-        if not (isinstance(self.min_window_s, (int, float)) and self.min_window_s > 0):
-            raise ConfigError(f"energy.min_window_s must be a positive number of seconds; got {self.min_window_s!r}")
-        if self.tdp_w is not None and not (isinstance(self.tdp_w, (int, float)) and self.tdp_w > 0):
-            raise ConfigError(f"--cpu-tdp-w must be a positive number of watts; got {self.tdp_w!r}")
-        if not (isinstance(self.idle_s, (int, float)) and self.idle_s >= 0):
-            raise ConfigError(f"energy.idle_s must be >= 0 seconds; got {self.idle_s!r}")
+        check("energy.min_window_s", self.min_window_s, Interval(float, 0, None, closed="neither"))
+        check("--cpu-tdp-w", self.tdp_w, Interval(float, 0, None, closed="neither"), None)
+        check("energy.idle_s", self.idle_s, Interval(float, 0, None))
 
     def to_dict(self) -> dict:
         return asdict(self)

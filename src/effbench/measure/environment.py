@@ -20,8 +20,19 @@ import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
 
-LIBRARIES = ("effbench", "numpy", "scipy", "scikit-learn", "torch", "onnx", "onnxruntime", "skl2onnx", "threadpoolctl",
-             "psutil", "nvidia-ml-py")
+CORE_LIBRARIES = ("effbench", "numpy", "scipy")
+TOOL_LIBRARIES = ("threadpoolctl", "psutil", "nvidia-ml-py")
+
+
+def libraries() -> tuple[str, ...]:
+    """The distributions whose versions are recorded: effbench's own, every registered backend's
+    (:mod:`effbench.candidates.registry`, in registration order), then the measuring tools'."""
+    from effbench.candidates.registry import library_names
+
+    return tuple(dict.fromkeys(CORE_LIBRARIES + library_names() + TOOL_LIBRARIES))
+
+
+LIBRARIES = libraries()  # the list at import time; library_versions() asks the registry again
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 RELEVANT_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx_vnni",
                   "amx_tile", "amx_bf16", "amx_int8", "neon", "asimd", "asimdhp", "sve", "hypervisor")
@@ -118,7 +129,7 @@ def memory_info() -> dict:
 
 def library_versions() -> dict:
     out = {}
-    for name in LIBRARIES:
+    for name in libraries():
         try:
             out[name] = version(name)
         except PackageNotFoundError:

@@ -124,12 +124,15 @@ def render_table(title: str, headers: list[str], rows: list[list[str]], *, conso
 
 
 def setup_line(run) -> str:
+    from effbench.candidates import registry  # the libraries shown: each registered backend's runtime
+
     env = run.environment
     cpu = env.get("cpu", {}).get("model", "?")
     libs = env.get("libraries", {})
     cfg = run.config
     threads = cfg.get("threads")
-    versions = ", ".join(f"{k} {v}" for k, v in libs.items() if v and k in ("torch", "onnxruntime", "scikit-learn"))
+    runtimes = {b.runtime for b in registry.backends() if b.runtime}
+    versions = ", ".join(f"{k} {v}" for k, v in libs.items() if v and k in runtimes)
     return (f"setup: {cpu}, {env.get('cores_logical')} logical cores, threads per candidate {threads} "
             f"(default 1; --threads N), {versions}; float32; input {run.task.get('sample_shape')}; "
             f"latency = one infer() call on a prepared batch, p50/p99 from raw samples")

@@ -108,7 +108,15 @@ SPECS: tuple[ModelSpec, ...] = (
 )
 
 MODEL_NAMES = tuple(s.name for s in SPECS)
-SUITE_BACKENDS = ("sklearn", "torch", "onnxruntime")
+FRAMEWORKS = ("sklearn", "torch")     # what the suite trains in; backends come from the registry
+
+
+def suite_backends() -> tuple[str, ...]:
+    """The registered backends a suite model can run on: its framework's own, or one that converts from it."""
+    from effbench.candidates import registry
+
+    return tuple(b.name for b in registry.backends() if b.name in FRAMEWORKS or set(b.converters) & set(FRAMEWORKS))
+
 
 # The smaller student each PyTorch model is distilled into (network class in zoo.nets, its arguments).
 STUDENTS = {
@@ -187,9 +195,10 @@ def select_specs(models=None, backends=None, quick: bool = False) -> list[tuple[
             entries[m] = e
         models = list(dict.fromkeys([m for m in models if m in MODEL_NAMES] + [e.source.name for e in entries.values()]))
     if backends:
-        unknown = [b for b in backends if b not in SUITE_BACKENDS]
+        allowed = suite_backends()
+        unknown = [b for b in backends if b not in allowed]
         if unknown:
-            raise ConfigError(f"--backends: unknown backend {unknown[0]!r}; allowed: {', '.join(SUITE_BACKENDS)}")
+            raise ConfigError(f"--backends: unknown backend {unknown[0]!r}; allowed: {', '.join(allowed)}")
     chosen = []
     for spec in SPECS:
         if models and spec.name not in models:
@@ -219,9 +228,6 @@ def build_candidates(task, selection, *, quick: bool = False, on_progress=None, 
     """
     from threadpoolctl import threadpool_limits
 
-    from effbench.candidates.onnx_convert import sklearn_to_onnx_bytes, torch_to_onnx_bytes
-    from effbench.candidates.onnx_adapter import OnnxCandidate
-
     candidates, training = [], {}
     pending_variants: dict[str, list] = {}
     for spec, _ in selection:
@@ -244,27 +250,26 @@ def build_candidates(task, selection, *, quick: bool = False, on_progress=None, 
             training[spec.name]["train_energy"] = reading.to_dict()
         common = {"family": spec.family, "info": {"description": spec.description}}
         for backend in backends:
-            if backend == "sklearn":
-                from effbench.candidates.sklearn_adapter import SklearnCandidate
-
-                candidates.append(SklearnCandidate(spec.name, model, **common))
-            elif backend == "torch":
-                from effbench.candidates.torch_adapter import TorchCandidate
-
-                candidates.append(TorchCandidate(spec.name, model, **common))
-            elif backend == "onnxruntime":
-                t1 = clock()
-                if spec.framework == "torch":
-                    import torch
-
-                    data = torch_to_onnx_bytes(model, torch.from_numpy(task.X_test[:1]))
-                else:
-                    data = sklearn_to_onnx_bytes(model, task.X_test.shape[1])
-                training[spec.name]["onnx_export_time_s"] = clock() - t1
-                candidates.append(OnnxCandidate(spec.name, data, parent=f"{spec.name}/{spec.framework}", **common))
+            candidates.append(_build_on(backend, spec, model, task, training[spec.name], clock, common))
         if spec.name in pending_variants:
             candidates += _build_variants(task, spec, model, facts, pending_variants[spec.name], training, on_progress, clock)
     return candidates, training
+
+
+def _build_on(backend, spec, model, task, facts, clock, common):
+    """The candidate of a trained model on one backend, through the backend registry. A backend other
+    than the model's framework gets it through its converter; the export time goes to the facts as
+    ``<format>_export_time_s`` (format: the backend's file suffix, e.g. ``onnx_export_time_s``)."""
+    from effbench.candidates import registry
+
+    b = registry.get(backend)
+    if backend == spec.framework:
+        return b.build(spec.name, model, **common)
+    convert = b.converter(spec.framework)
+    t1 = clock()
+    data = convert(model, task.X_test[:1])
+    facts[f"{(b.suffixes[0][1:] if b.suffixes else b.name)}_export_time_s"] = clock() - t1
+    return b.build(spec.name, data, parent=f"{spec.name}/{spec.framework}", **common)
 
 
 def _build_variants(task, spec, model, facts, entries, training, on_progress, clock):
