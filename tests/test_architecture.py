@@ -26,7 +26,7 @@ ALLOWED = {
     "store": set(),
     "analysis": set(),
     "runs": {"measure", "candidates", "tasks", "zoo", "executor", "store", "analysis"},
-    "report": {"analysis", "store"},
+    "report": {"analysis", "store", "candidates"},  # candidates: the registry's declarations (a backend's runtime)
     "api": {"runs", "measure", "candidates", "tasks", "zoo", "executor", "store", "analysis", "report"},
     "cli": {"*"},
     "__main__": {"cli"},

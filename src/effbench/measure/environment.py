@@ -24,15 +24,11 @@ CORE_LIBRARIES = ("effbench", "numpy", "scipy")
 TOOL_LIBRARIES = ("threadpoolctl", "psutil", "nvidia-ml-py")
 
 
-def libraries() -> tuple[str, ...]:
-    """The distributions whose versions are recorded: effbench's own, every registered backend's
-    (:mod:`effbench.candidates.registry`, in registration order), then the measuring tools'."""
-    from effbench.candidates.registry import library_names
-
-    return tuple(dict.fromkeys(CORE_LIBRARIES + library_names() + TOOL_LIBRARIES))
-
-
-LIBRARIES = libraries()  # the list at import time; library_versions() asks the registry again
+def libraries(backend_libraries=()) -> tuple[str, ...]:
+    """The distributions whose versions are recorded: effbench's own, the backends' (the runs layer
+    passes every registered backend's, :func:`effbench.candidates.registry.library_names`, in
+    registration order), then the measuring tools'."""
+    return tuple(dict.fromkeys(CORE_LIBRARIES + tuple(backend_libraries) + TOOL_LIBRARIES))
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 RELEVANT_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx_vnni",
                   "amx_tile", "amx_bf16", "amx_int8", "neon", "asimd", "asimdhp", "sve", "hypervisor")
@@ -127,9 +123,9 @@ def memory_info() -> dict:
         return {}
 
 
-def library_versions() -> dict:
+def library_versions(backend_libraries=()) -> dict:
     out = {}
-    for name in libraries():
+    for name in libraries(backend_libraries):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -144,7 +140,7 @@ def load_average() -> list[float] | None:
         return None
 
 
-def collect_environment(threads: int | None = None) -> dict:
+def collect_environment(threads: int | None = None, backend_libraries=()) -> dict:
     """A JSON-ready description of this machine and process (see the module docstring)."""
     try:
         affinity = sorted(os.sched_getaffinity(0))
@@ -173,7 +169,7 @@ def collect_environment(threads: int | None = None) -> dict:
         "clock": clock_info(),
         "os": {"system": platform.system(), "release": platform.release(), "platform": platform.platform()},
         "python": {"version": platform.python_version(), "implementation": platform.python_implementation(), "executable": sys.executable},
-        "libraries": library_versions(),
+        "libraries": library_versions(backend_libraries),
         "load_average": load_average(),
         "gpu": gpus,
         "gpu_note": gpu_note,

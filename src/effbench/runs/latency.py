@@ -83,9 +83,8 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
     ``timeout_s``: how long to wait for any one step of a candidate (its start included) before it is
     called hung and fails; None scales the wait with the step's work (:class:`effbench.executor.Timeouts`)."""
     from effbench.executor import ExecutionConfig, execute, steps_for
-    from effbench.measure.environment import collect_environment
     from effbench.runs.energy import energy_setup
-    from effbench.runs.lifecycle import open_run
+    from effbench.runs.lifecycle import open_run, run_environment
     from effbench.runs.recorder import Recorder
     from effbench.store.db import Store
 
@@ -100,7 +99,7 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
         energy_info = energy_setup(energy, log=progress.log if progress else None)
     with Store(db) as store:
         run = open_run(store, suite=suite, config={**config.to_dict(), "carbon": carbon, **(extra_config or {})},
-                       environment={**collect_environment(threads), "energy": energy_info}, task=task.record())
+                       environment={**run_environment(threads), "energy": energy_info}, task=task.record())
         recorder = Recorder(store, run.run_id, task, training, energy_info, carbon, config.timing)
         for c in candidates:
             run.add_candidate(c)

@@ -83,6 +83,15 @@ class ActiveRun:
                 self.finish(status)
 
 
+def run_environment(threads: int | None) -> dict:
+    """The environment a run records: the machine, the threads, and the versions of effbench's
+    libraries and of every registered backend's."""
+    from effbench.candidates.registry import library_names
+    from effbench.measure.environment import collect_environment
+
+    return collect_environment(threads, backend_libraries=library_names())
+
+
 def open_run(store, *, suite: str, config: dict, environment: dict, task: dict, run_id: str | None = None) -> ActiveRun:
     """Create a run (status ``running``) in ``store`` and return it, ready to record into."""
     import effbench

@@ -559,12 +559,11 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
 
 
 def _open_tail_run(store, task, config: TailConfig, quick: bool, common_deadline_s, training):
-    from effbench.measure.environment import collect_environment
-    from effbench.runs.lifecycle import open_run
+    from effbench.runs.lifecycle import open_run, run_environment
     from effbench.runs.recorder import Recorder
 
     run = open_run(store, suite="digits-tail-quick" if quick else "digits-tail",
                    config={"tail": config.to_dict(), "quick": quick, "deadline_common_s": common_deadline_s,
                            "threads": config.threads},
-                   environment=collect_environment(config.threads), task=task.record())
+                   environment=run_environment(config.threads), task=task.record())
     return run, Recorder(store, run.run_id, task, training)
