@@ -161,9 +161,50 @@ class WorkerState:
         raise ValueError(f"unknown worker command {op!r}")
 
 
+PARENT_POLL_S = 0.5
+
+
+def die_with_parent() -> None:
+    """End this process when its parent dies, in any phase (loading, a hung call, idle).
+
+    On Linux the kernel sends SIGKILL the moment the parent dies (``PR_SET_PDEATHSIG``); elsewhere a
+    daemon thread checks the parent every ``PARENT_POLL_S`` (on Linux no thread runs beside the timed
+    calls). A parent that died before this took effect is caught by comparing the parent's pid with
+    the one multiprocessing handed over. Either way no worker, and so no multiprocessing resource
+    tracker waiting for its workers, outlives ``effbench``.
+    """
+    import multiprocessing
+
+    origin = multiprocessing.parent_process()
+    parent = origin.pid if origin is not None else os.getppid()
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            armed = ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) == 0  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    if armed:
+        return
+
+    def watch():
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    import threading
+
+    threading.Thread(target=watch, name="effbench-parent-watch", daemon=True).start()
+
+
 def worker_main(conn, threads: int):
     """Entry point of a spawned worker process: fix the threads, receive the pickled candidate, serve commands."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    die_with_parent()
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
     try:
