@@ -88,8 +88,10 @@ def test_bad_input(db, capsys):
     assert "not both" in _error_line(capsys)
     assert main(["recommend", "latest", "--db", db, "--prefer", "latency_p99_s_b64"]) == 2
     assert "no model has accuracy and every cost asked (latency_p99_s_b64)" in _error_line(capsys)
+    assert main(["recommend", "latest", "--db", db, "--max-memory", "0"]) == 2
+    assert _error_line(capsys) == "effbench: error: --max-memory: expected a number > 0, got 0.0"
     assert main(["recommend", "latest", "--db", db, "--alpha", "2"]) == 2
-    assert "alpha must lie in (0, 1)" in _error_line(capsys)
+    assert _error_line(capsys) == "effbench: error: alpha: expected a number in (0, 1), got 2.0"
     assert main(["recommend", "nope", "--db", db]) == 2
     assert "unknown run id 'nope'" in _error_line(capsys)
 
