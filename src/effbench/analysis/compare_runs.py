@@ -40,6 +40,7 @@ from effbench.analysis.stats import (
     summarize,
 )
 from effbench.errors import ConfigError
+from effbench.validation import Interval, Options, check
 
 __all__ = [
     "LATENCY_KIND",
@@ -61,6 +62,10 @@ __all__ = [
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 CORRECTION = "Holm-Bonferroni step-down over the compared cells (family-wise error rate <= alpha)"
 DEFAULT_MIN_CHANGE = 0.05
+#: ``schema`` of :meth:`RunComparison.to_dict` (the document ``effbench compare --json`` writes)
+SCHEMA = "effbench.compare/1"
+ALPHA = Interval(float, 0, 1, closed="neither")
+MIN_CHANGE = Interval(float, 0, 10, closed="left")
 
 
 def significance_rule(min_change: float) -> str:
@@ -166,6 +171,7 @@ class RunComparison:
     def to_dict(self) -> dict:
         dist = self.ratios
         return {
+            "schema": SCHEMA,
             "run_a": self.run_a,
             "run_b": self.run_b,
             "alpha": self.alpha,
@@ -194,11 +200,7 @@ class RunComparison:
 
 def latency_cells(run) -> dict[tuple[str, int], object]:
     """The run's per-call latency sample sets by (candidate, batch size), non-empty ones only."""
-    out = {}
-    for s in run.samples:
-        if s.kind == LATENCY_KIND and len(s.values) > 0:
-            out[(s.candidate, int(s.batch_size))] = s
-    return out
+    return {(s.candidate, int(s.batch_size)): s for s in run.samples_for(kind=LATENCY_KIND)}
 
 
 def ratio_distribution(ratios) -> RatioDistribution | None:
@@ -326,12 +328,9 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
     the samples of one window cannot. ``"auto"`` (default): repeats where both cells have at least
     3, samples elsewhere. The p90/p99 ratios stay sample-level bootstrap intervals.
     """
-    if unit not in ("auto", "samples", "repeats"):
-        raise ConfigError(f"unit must be one of auto, samples, repeats; got {unit!r}")
-    if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and 0 < alpha < 1):
-        raise ConfigError(f"alpha must be a number strictly between 0 and 1; got {alpha!r}")
-    if not (isinstance(min_change, (int, float)) and not isinstance(min_change, bool) and 0 <= min_change < 10):
-        raise ConfigError(f"min_change must be a relative change in [0, 10) (0.05 = 5%); got {min_change!r}")
+    unit = check("unit", unit, Options(("auto", "samples", "repeats")))
+    alpha = check("alpha", alpha, ALPHA)
+    min_change = check("min_change", min_change, MIN_CHANGE)
     hi_band, lo_band = 1.0 + min_change, 1.0 / (1.0 + min_change)
     cells_a, cells_b = latency_cells(run_a), latency_cells(run_b)
     common = sorted(set(cells_a) & set(cells_b))
