@@ -16,7 +16,9 @@ at batch 1 (ECDF of the raw samples), batch-size curves, energy, tail quality, m
 analysis, recommendation, cost cards, what is missing, method. A section whose measurements
 the run does not have says so in words.
 
-Only :func:`render_html` is public; it returns the page as a string (the CLI writes it).
+Only :func:`render_html` is public; it takes a :class:`effbench.analysis.run_report.RunReport`
+(the run and the analyses computed by :func:`effbench.analysis.run_report.run_report`) and returns
+the page as a string (the CLI writes it).
 """
 
 from __future__ import annotations
@@ -294,16 +296,12 @@ def _fmt_r(v, ci) -> str:
     return f"{v:+.2f}" + ("" if ci is None else f" [{ci[0]:+.2f}, {ci[1]:+.2f}]")
 
 
-def _misnomer(run, figs: _Figures) -> str:
+def _misnomer(report, figs: _Figures) -> str:
     import plotly.graph_objects as go
 
-    from effbench.analysis.run_misnomer import run_misnomer
-    from effbench.errors import DataError
-
-    try:
-        rm = run_misnomer(run, top=5)
-    except DataError as exc:
-        return f'<p class="missing">Misnomer analysis not possible: {_e(exc)}</p>'
+    rm = report.misnomer
+    if rm is None:
+        return f'<p class="missing">Misnomer analysis not possible: {_e(report.misnomer_error)}</p>'
     res = rm.result
     labels = [i.display for i in res.indicators]
     names = [i.name for i in res.indicators]
@@ -358,14 +356,10 @@ def _misnomer(run, figs: _Figures) -> str:
     )
 
 
-def _recommendation(run) -> str:
-    from effbench.analysis.selection import DEFAULT_PREFERENCE, recommend
-    from effbench.errors import EffbenchError
-
-    try:
-        rec = recommend(run, preference=DEFAULT_PREFERENCE)
-    except EffbenchError as exc:  # the run lacks what the recommendation needs: say what, in the report
-        return f'<p class="missing">No recommendation: {_e(exc)}</p>'
+def _recommendation(report) -> str:
+    rec = report.recommendation
+    if rec is None:  # the run lacks what the recommendation needs: say what, in the report
+        return f'<p class="missing">No recommendation: {_e(report.recommendation_error)}</p>'
     out = [f"<p>{_e(m)}</p>" for m in rec.message]
     facts = [("status", "no model meets the constraints" if rec.status == "infeasible" else "ok"),
              ("chosen", rec.chosen or "none"), ("reference (best quality on the frontier)", rec.reference or "none"),
@@ -513,10 +507,12 @@ document.querySelectorAll('table.sortable').forEach(function(t){
 """
 
 
-def render_html(run, *, generated_at: str | None = None) -> str:
-    """The whole report of ``run`` as one self-contained HTML page."""
+def render_html(report, *, generated_at: str | None = None) -> str:
+    """The whole report as one self-contained HTML page: ``report`` is the
+    :class:`effbench.analysis.run_report.RunReport` of a run (its records and analyses)."""
     from plotly.offline import get_plotlyjs
 
+    run = report.run
     figs = _Figures()
     colors = candidate_colors(run)
     has_tail = bool(tail_curves(run))
@@ -529,8 +525,8 @@ def render_html(run, *, generated_at: str | None = None) -> str:
         ("batching", "Batch size: per-sample latency and throughput", _batching(run, figs, colors)),
         ("energy", "Energy", _energy(run, figs, colors)),
         ("tail", "Tail quality under deadlines", _tail(run, figs, colors)),
-        ("misnomer", "Misnomer analysis: do the indicators agree?", _misnomer(run, figs)),
-        ("recommendation", "Recommendation", _recommendation(run)),
+        ("misnomer", "Misnomer analysis: do the indicators agree?", _misnomer(report, figs)),
+        ("recommendation", "Recommendation", _recommendation(report)),
         ("cards", "Cost cards", _cards(run)),
         ("missing", "What is missing", _missing(run, has_tail, has_energy)),
         ("method", "Method and units", _METHOD),
