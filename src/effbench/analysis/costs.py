@@ -125,3 +125,28 @@ def _best_energy(run, key, rows) -> dict:
         return {"best_energy_per_sample_j": None, "best_energy_batch_size": None}
     e, b, prov = min(values)
     return {"best_energy_per_sample_j": Value(e, "J", prov, note=f"at batch {b}"), "best_energy_batch_size": b}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What ``effbench show RUN_ID`` shows: the cost table, the per-batch-size rows and the stability
+    notes of one run (each derived from its records)."""
+
+    run: object
+    costs: list[dict]
+    batches: list[dict]
+    stability: object        # effbench.analysis.compare_runs.RunStability
+
+    def to_dict(self) -> dict:
+        def plain(row: dict) -> dict:
+            return {k: v.to_dict() if isinstance(v, Value) else v for k, v in row.items()}
+
+        return {"run_id": self.run.run_id, "costs": [plain(r) for r in self.costs],
+                "batches": [plain(r) for r in self.batches], "stability": self.stability.to_dict()}
+
+
+def run_summary(run) -> RunSummary:
+    """:func:`cost_table`, :func:`batch_rows` and the stability report of ``run``."""
+    from effbench.analysis.compare_runs import stability_report
+
+    return RunSummary(run, cost_table(run), batch_rows(run), stability_report(run))
