@@ -28,6 +28,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.validation import Interval, check
 
 __all__ = [
     "QUANTILES",
@@ -187,28 +188,18 @@ def _as_samples(samples, name: str = "samples") -> np.ndarray:
     return x
 
 
+_PROBABILITY = Interval(float, 0, 1)
+_OPEN_PROBABILITY = Interval(float, 0, 1, closed="neither")
+_NON_NEGATIVE = Interval(float, 0, None)
+
+
 def _check_q(q, name: str = "q", *, open_interval: bool = False) -> float:
-    try:
-        qf = float(q)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name}: must be a number in [0, 1], got {q!r}") from exc
-    if open_interval:
-        if not 0.0 < qf < 1.0:
-            raise ConfigError(f"{name}: must be strictly between 0 and 1, got {q!r}")
-    elif not 0.0 <= qf <= 1.0:
-        raise ConfigError(f"{name}: must be in [0, 1], got {q!r}")
-    return qf
+    return check(name, q, _OPEN_PROBABILITY if open_interval else _PROBABILITY)
 
 
 def _check_confidence(confidence, name: str = "confidence") -> float:
     """A probability strictly inside (0, 1) (confidence levels, alpha)."""
-    try:
-        c = float(confidence)
-    except (TypeError, ValueError):
-        c = math.nan
-    if not 0.0 < c < 1.0:
-        raise ConfigError(f"{name}: must be a number strictly between 0 and 1, got {confidence!r}")
-    return c
+    return check(name, confidence, _OPEN_PROBABILITY)
 
 
 def _json_float(v: float):
@@ -413,12 +404,9 @@ def stability_warnings(
     * tail: fewer samples than :func:`min_samples_for_quantile_ci` needs for p99;
     * outliers: more than ``severe_outlier_share`` of samples beyond Tukey's outer fences (3 IQR).
     """
-    if iqr_threshold < 0:
-        raise ConfigError(f"iqr_threshold: must be >= 0, got {iqr_threshold!r}")
-    if load_change_threshold < 0:
-        raise ConfigError(f"load_change_threshold: must be >= 0, got {load_change_threshold!r}")
-    if n_cores is not None and n_cores < 1:
-        raise ConfigError(f"n_cores: must be a positive integer or None, got {n_cores!r}")
+    iqr_threshold = check("iqr_threshold", iqr_threshold, _NON_NEGATIVE)
+    load_change_threshold = check("load_change_threshold", load_change_threshold, _NON_NEGATIVE)
+    n_cores = check("n_cores", n_cores, Interval(int, 1, None), None)
     out: list[str] = []
     med = summary.median.value
     if med > 0 and summary.iqr > iqr_threshold * med:
@@ -471,8 +459,7 @@ def precision_reached(
     ``max(value - low, high - value) / value <= rel_tol``. Returns ``(done, {q: half-width})``
     with ``inf`` where not computable. One ``np.partition`` over all needed ranks: O(n) per call.
     """
-    if not (isinstance(rel_tol, (int, float)) and rel_tol > 0):
-        raise ConfigError(f"rel_tol: must be a number > 0, got {rel_tol!r}")
+    check("rel_tol", rel_tol, Interval(float, 0, None, closed="neither"))
     c = _check_confidence(confidence)
     qs = [_check_q(q, "quantiles", open_interval=True) for q in quantiles]
     if not qs:
@@ -559,8 +546,7 @@ def compare(
     Run it once per cell; over many cells, correct the p-values with :func:`holm_bonferroni`.
     """
     alpha_f = _check_confidence(alpha, "alpha")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
-        raise ConfigError(f"n_boot: must be an integer >= 100, got {n_boot!r}")
+    n_boot = check("n_boot", n_boot, Interval(int, 100, None))
     qs = [_check_q(q, "quantiles", open_interval=True) for q in quantiles]
     if 0.5 not in qs:
         qs = [0.5, *qs]
