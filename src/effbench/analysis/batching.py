@@ -524,22 +524,48 @@ def simulate_dynamic(
     rng = np.random.default_rng(seed)
     a = _arrival_times_s if _arrival_times_s is not None else _arrival_times(rate, n_requests, arrivals, rng)
     n = len(a)
-    a_list = a.tolist()
-    u_list = np.random.default_rng([seed, 2, big_b]).random(n).tolist()
-    # Per k: sorted samples of the neighbours as lists, their sizes, and the weight.
-    plans = []
-    for k in range(big_b + 1):
-        if k == 0:
-            plans.append(None)
-            continue
+    u = np.random.default_rng([seed, 2, big_b]).random(n).tolist()
+    sizes, starts, services = _dynamic_batches(a.tolist(), u, _service_plans(model, big_b), big_b, w)
+    energy_k = [0.0] + [model.energy(k) for k in range(1, big_b + 1)]
+    sizes_a = np.asarray(sizes, dtype=np.int64)
+    start = np.asarray(starts)
+    service = np.asarray(services)
+    finish = start + service
+    energy = np.asarray(energy_k)[sizes_a]
+    partial = sorted({k for k in set(sizes) if k not in model.by_size})
+    notes = (
+        f"partial batch sizes {_ranges(partial)} not measured: service time interpolated per quantile, "
+        f"energy linearly, between the nearest measured sizes"
+        if partial
+        else ""
+    )
+    return _summarise(
+        policy="dynamic", batch_size=big_b, max_wait_s=w, rate=rate, arrivals_kind=arrivals, capacity=capacity,
+        a=a, batch_sizes=sizes_a, start=start, finish=finish, service=service, energy=energy,
+        provenance=model.energy_provenance, objective=objective, warmup_fraction=warmup_fraction,
+        idle_power_w=idle_power_w, notes=notes,
+    )
+
+
+def _service_plans(model: _ServiceModel, big_b: int) -> list:
+    """Per batch size k <= B: the sorted service times of its measured neighbours as lists, their
+    sizes and the interpolation weight (index 0: None); plain lists for the event loop's speed."""
+    plans = [None]
+    for k in range(1, big_b + 1):
         lo, hi, wt = model.plan(k)
         plans.append((lo.service_times_s.tolist(), hi.service_times_s.tolist(), lo.service_times_s.size, hi.service_times_s.size, wt))
-    energy_k = [0.0] + [model.energy(k) for k in range(1, big_b + 1)]
+    return plans
 
+
+def _dynamic_batches(a_list: list[float], u_list: list[float], plans: list, big_b: int, w: float):
+    """The event loop of dynamic batching: (batch sizes, start times, service times), one per batch.
+
+    A batch starts when B requests wait or the oldest has waited ``w``, not before the server is
+    free, and takes every request that has arrived by then, up to B; its service time is drawn
+    with the uniform ``u_list[batch]`` from the plan of its size."""
     sizes, starts, services = [], [], []
-    i = 0
+    n, i, j_batch = len(a_list), 0, 0
     free_at = -math.inf
-    j_batch = 0
     inf = math.inf
     while i < n:
         fill_idx = i + big_b - 1
@@ -562,24 +588,7 @@ def simulate_dynamic(
         free_at = t_d + s
         i = j
         j_batch += 1
-    sizes_a = np.asarray(sizes, dtype=np.int64)
-    start = np.asarray(starts)
-    service = np.asarray(services)
-    finish = start + service
-    energy = np.asarray(energy_k)[sizes_a]
-    partial = sorted({k for k in set(sizes) if k not in model.by_size})
-    notes = (
-        f"partial batch sizes {_ranges(partial)} not measured: service time interpolated per quantile, "
-        f"energy linearly, between the nearest measured sizes"
-        if partial
-        else ""
-    )
-    return _summarise(
-        policy="dynamic", batch_size=big_b, max_wait_s=w, rate=rate, arrivals_kind=arrivals, capacity=capacity,
-        a=a, batch_sizes=sizes_a, start=start, finish=finish, service=service, energy=energy,
-        provenance=model.energy_provenance, objective=objective, warmup_fraction=warmup_fraction,
-        idle_power_w=idle_power_w, notes=notes,
-    )
+    return sizes, starts, services
 
 
 def _ranges(values: list[int]) -> str:
