@@ -523,6 +523,30 @@ def _boot_quantile(
     return lo + frac * (hi - lo)
 
 
+def _ratio_estimate(xa: np.ndarray, xb: np.ndarray, q: float, alpha: float, n_boot: int, rng) -> Estimate:
+    """``quantile(b, q) / quantile(a, q)`` of sorted samples, with its percentile-bootstrap interval
+    (NaN bounds, and why, when the samples are too few for the quantile or the ratio is undefined)."""
+    c = 1.0 - alpha
+    qa = float(np.quantile(xa, q, method=QUANTILE_METHOD))
+    qb = float(np.quantile(xb, q, method=QUANTILE_METHOD))
+    if qa <= 0.0:
+        return Estimate(NAN, NAN, NAN, f"ratio undefined: the q={q:g} quantile of a is {qa:g} <= 0")
+    value = qb / qa
+    need = _min_n(q, c)
+    if xa.size < need or xb.size < need:
+        return Estimate(value, NAN, NAN, f"{BOOT_METHOD}: not computable, n_a={xa.size}, n_b={xb.size}, "
+                                         f"need >= {need} each for q={q:g} at {c:.0%} confidence")
+    ba = _boot_quantile(xa, q, n_boot, rng)
+    bb = _boot_quantile(xb, q, n_boot, rng)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = bb / ba
+    r = r[np.isfinite(r)]
+    if r.size < n_boot // 2:
+        return Estimate(value, NAN, NAN, f"{BOOT_METHOD}: not computable, zero quantiles in resamples")
+    low, high = np.quantile(r, (alpha / 2.0, 1.0 - alpha / 2.0))
+    return Estimate(value, float(low), float(high), f"{BOOT_METHOD}, {n_boot} resamples")
+
+
 def compare(
     a,
     b,
@@ -552,39 +576,8 @@ def compare(
         qs = [0.5, *qs]
     xa = np.sort(_as_samples(a, "a"))
     xb = np.sort(_as_samples(b, "b"))
-    c = 1.0 - alpha_f
     rng = np.random.default_rng(seed)
-
-    ratios: dict[float, Estimate] = {}
-    for q in qs:
-        qa = float(np.quantile(xa, q, method=QUANTILE_METHOD))
-        qb = float(np.quantile(xb, q, method=QUANTILE_METHOD))
-        if qa <= 0.0:
-            why = f"ratio undefined: the q={q:g} quantile of a is {qa:g} <= 0"
-            ratios[q] = Estimate(NAN, NAN, NAN, why)
-            continue
-        value = qb / qa
-        need = _min_n(q, c)
-        if xa.size < need or xb.size < need:
-            ratios[q] = Estimate(
-                value,
-                NAN,
-                NAN,
-                f"{BOOT_METHOD}: not computable, n_a={xa.size}, n_b={xb.size}, "
-                f"need >= {need} each for q={q:g} at {c:.0%} confidence",
-            )
-            continue
-        ba = _boot_quantile(xa, q, n_boot, rng)
-        bb = _boot_quantile(xb, q, n_boot, rng)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = bb / ba
-        r = r[np.isfinite(r)]
-        if r.size < n_boot // 2:
-            why = f"{BOOT_METHOD}: not computable, zero quantiles in resamples"
-            ratios[q] = Estimate(value, NAN, NAN, why)
-            continue
-        low, high = np.quantile(r, (alpha_f / 2.0, 1.0 - alpha_f / 2.0))
-        ratios[q] = Estimate(value, float(low), float(high), f"{BOOT_METHOD}, {n_boot} resamples")
+    ratios = {q: _ratio_estimate(xa, xb, q, alpha_f, n_boot, rng) for q in qs}  # in order: the resamples share rng
 
     from scipy.stats import mannwhitneyu
 
