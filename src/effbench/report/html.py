@@ -296,15 +296,10 @@ def _fmt_r(v, ci) -> str:
     return f"{v:+.2f}" + ("" if ci is None else f" [{ci[0]:+.2f}, {ci[1]:+.2f}]")
 
 
-def _misnomer(report, figs: _Figures) -> str:
+def _tau_heatmap(res, labels: list[str], names: list[str]):
+    """Oriented Kendall tau-b of every indicator pair as a symmetric heatmap (1 on the diagonal)."""
     import plotly.graph_objects as go
 
-    rm = report.misnomer
-    if rm is None:
-        return f'<p class="missing">Misnomer analysis not possible: {_e(report.misnomer_error)}</p>'
-    res = rm.result
-    labels = [i.display for i in res.indicators]
-    names = [i.name for i in res.indicators]
     n = len(names)
     z = [[1.0 if i == j else None for j in range(n)] for i in range(n)]
     for c in res.correlations:
@@ -317,6 +312,17 @@ def _misnomer(report, figs: _Figures) -> str:
                                hovertemplate="%{y} vs %{x}: Kendall tau-b (oriented) %{z:+.2f}<extra></extra>",
                                colorbar=dict(title="tau")))
     fig.update_layout(yaxis=dict(autorange="reversed"), margin=dict(l=200, r=20, t=30, b=140))
+    return fig
+
+
+def _misnomer(report, figs: _Figures) -> str:
+    rm = report.misnomer
+    if rm is None:
+        return f'<p class="missing">Misnomer analysis not possible: {_e(report.misnomer_error)}</p>'
+    res = rm.result
+    labels = [i.display for i in res.indicators]
+    names = [i.name for i in res.indicators]
+    fig = _tau_heatmap(res, labels, names)
     level = f"{res.confidence * 100:g}%"
     corr_rows = "".join(
         f"<tr><th>{_e(labels[names.index(c.x)])}</th><th>{_e(labels[names.index(c.y)])}</th><td>{c.n_models}</td>"
