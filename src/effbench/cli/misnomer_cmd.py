@@ -2,7 +2,8 @@
 
 Loads CSV files with :func:`effbench.store.tables.load_tables`, parses ``--indicator`` with
 :func:`effbench.analysis.objectives.parse_objective`, runs
-:func:`effbench.analysis.misnomer.misnomer_analysis` and renders. Only click and the standard
+:func:`effbench.analysis.misnomer.table_misnomer` and renders it with
+:mod:`effbench.report.misnomer` (text) or its ``to_dict()`` (JSON). Only click and the standard
 library are imported at module level.
 """
 
