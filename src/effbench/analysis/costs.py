@@ -13,6 +13,7 @@ import numpy as np
 
 from effbench.analysis.stats import quantile
 
+from effbench.records import ENERGY_PER_SAMPLE_J, PEAK_MEMORY_BYTES
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 
 
@@ -40,14 +41,12 @@ def _metric_value(run, key, name, batch_size=0) -> Value | None:
 def batch_rows(run) -> list[dict]:
     """One row per (candidate, batch size): latency per batch and per sample, throughput, memory."""
     rows = []
-    for s in run.samples:
-        if s.kind != LATENCY_KIND or len(s.values) == 0:
-            continue
+    for s in run.samples_for(kind=LATENCY_KIND):
         b = s.batch_size
         v = np.asarray(s.values)
         p50, p90, p99 = (quantile(v, q) for q in (0.5, 0.9, 0.99))
-        mem = run.metric(s.candidate, "peak_memory_bytes", b)
-        energy = run.metric(s.candidate, "energy_per_sample_j", b)
+        mem = run.metric(s.candidate, PEAK_MEMORY_BYTES, b)
+        energy = run.metric(s.candidate, ENERGY_PER_SAMPLE_J, b)
         rows.append({
             "candidate": s.candidate,
             "batch_size": b,
