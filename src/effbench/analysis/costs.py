@@ -1,6 +1,6 @@
 """The cost table: every indicator of every candidate, derived from a run's records.
 
-Pure: a :class:`effbench.store.db.RunRecord` in, plain dicts out. Raw latency samples are the
+Pure: a :class:`effbench.records.RunRecord` in, plain dicts out. Raw latency samples are the
 truth; latency percentiles and throughput are derived here, every time, from them.
 Each value is a :class:`Value` with its unit and provenance.
 """

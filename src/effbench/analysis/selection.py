@@ -24,7 +24,7 @@ The recommendation (:func:`recommend`):
 "Simpler" is the model family: linear < trees, neighbours, kernels < neural networks (an unknown
 family ranks with neural networks, so it is never called simpler); then fewer parameters.
 
-Pure: no I/O, no clock, no printing. A :class:`effbench.store.db.RunRecord` or a list of
+Pure: no I/O, no clock, no printing. A :class:`effbench.records.RunRecord` or a list of
 :class:`Row` goes in, a :class:`Recommendation` comes out.
 """
 

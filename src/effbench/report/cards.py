@@ -8,7 +8,7 @@ throughput; energy per sample (measured or estimated, labelled) and carbon per s
 estimated) where the run has them; training time (and energy); and the setup (hardware, software
 versions, precision, batch sizes, input shape, threads).
 
-Pure: a :class:`effbench.store.db.RunRecord` in, dataclasses out (no I/O, no printing). The
+Pure: a :class:`effbench.records.RunRecord` in, dataclasses out (no I/O, no printing). The
 numbers come from :mod:`effbench.analysis.costs` (derived from the raw samples every time);
 renderers (:mod:`effbench.report.html`, :mod:`effbench.report.tables`) only format them.
 
