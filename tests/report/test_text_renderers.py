@@ -57,8 +57,17 @@ def test_recommendation_lines_from_rows():
 
 
 def test_report_analyses_are_computed_before_rendering():
+    import json
+
+    from effbench.analysis.quality_cost import COSTS
+
     report = run_report(make_run())
     assert report.recommendation is not None and report.recommendation_error is None
+    assert [p.cost for p in report.quality_vs_cost] == [c for c, _, _, _ in COSTS]
+    doc = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    size = doc["quality_vs_cost"][2]  # 80000 bytes at 0.97 is dominated by 79000 bytes at 0.97
+    assert size["cost"] == "size_bytes" and [pt["on_frontier"] for pt in size["points"]] == [True, False, True]
+    assert size["provenances"] == ["measured"] and "delta/torch" not in size["missing"]
     for p in report.misnomer.result.contradictions:
         assert len(p.top) == min(p.count, MISNOMER_TOP)
     assert any(p.count > 1 for p in report.misnomer.result.contradictions)

@@ -1,6 +1,7 @@
 """The analyses the report of one run shows, computed once, before any rendering.
 
-:func:`run_report` runs the misnomer analysis (:func:`effbench.analysis.run_misnomer.run_misnomer`)
+:func:`run_report` computes the accuracy-vs-cost panels with their Pareto frontiers
+(:func:`effbench.analysis.quality_cost.quality_vs_cost`), runs the misnomer analysis (:func:`effbench.analysis.run_misnomer.run_misnomer`)
 and the recommendation (:func:`effbench.analysis.selection.recommend` with the defaults of
 ``effbench recommend RUN_ID``) on a run and keeps, for each, either its result or the reason the
 run cannot give one (the run lacks what the analysis needs: a :class:`effbench.errors.EffbenchError`;
@@ -12,9 +13,10 @@ Pure: a RunRecord in, a :class:`RunReport` out (no I/O, no clock, no printing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 from effbench.analysis import selection
+from effbench.analysis.quality_cost import QualityCostPanel, quality_vs_cost
 from effbench.analysis.run_misnomer import RunMisnomer, run_misnomer
 from effbench.errors import DataError, EffbenchError
 
@@ -35,17 +37,21 @@ class RunReport:
     misnomer_error: str | None = None
     recommendation: selection.Recommendation | None = None
     recommendation_error: str | None = None
+    quality_vs_cost: list[QualityCostPanel] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"schema": SCHEMA, "run_id": self.run.run_id,
                 "misnomer": None if self.misnomer is None else self.misnomer.to_dict(),
                 "misnomer_error": self.misnomer_error,
                 "recommendation": None if self.recommendation is None else self.recommendation.to_dict(),
-                "recommendation_error": self.recommendation_error}
+                "recommendation_error": self.recommendation_error,
+                "quality_vs_cost": [{**asdict(p), "points": [asdict(pt) for pt in p.points], "provenances": list(p.provenances),
+                                     "missing": list(p.missing)} for p in self.quality_vs_cost]}
 
 
 def run_report(run, *, preference=selection.DEFAULT_PREFERENCE, misnomer_top: int = MISNOMER_TOP) -> RunReport:
-    """The misnomer analysis and the recommendation of ``run``, or why the run cannot give them."""
+    """The accuracy-vs-cost panels, the misnomer analysis and the recommendation of ``run`` (each of the
+    last two, or why the run cannot give it)."""
     misnomer = recommendation = None
     misnomer_error = recommendation_error = None
     try:
@@ -56,4 +62,4 @@ def run_report(run, *, preference=selection.DEFAULT_PREFERENCE, misnomer_top: in
         recommendation = selection.recommend(run, preference=preference)
     except EffbenchError as exc:
         recommendation_error = str(exc)
-    return RunReport(run, misnomer, misnomer_error, recommendation, recommendation_error)
+    return RunReport(run, misnomer, misnomer_error, recommendation, recommendation_error, quality_vs_cost(run))

@@ -36,7 +36,6 @@ from effbench.report.figures import (
     candidate_colors,
     energy_curves,
     latency_distributions,
-    quality_vs_cost,
     tail_curves,
 )
 from effbench.report.tables import cost_table_rows
@@ -118,10 +117,10 @@ def _legend_html(run, colors) -> str:
     return f'<div class="legend">{items}</div>'
 
 
-def _quality_vs_cost(run, figs: _Figures, colors) -> str:
+def _quality_vs_cost(report, figs: _Figures, colors) -> str:
     import plotly.graph_objects as go
 
-    panels = quality_vs_cost(run)
+    run, panels = report.run, report.quality_vs_cost
     if not panels:
         return '<p class="missing">No candidate has both an accuracy and a cost measurement: nothing to plot.</p>'
     out = [_legend_html(run, colors),
@@ -526,7 +525,7 @@ def render_html(report, *, generated_at: str | None = None) -> str:
     sections = [
         ("summary", "Cost table", _summary(run)),
         ("setup", "Setup", _setup(run)),
-        ("quality", "Accuracy vs each cost", _quality_vs_cost(run, figs, colors)),
+        ("quality", "Accuracy vs each cost", _quality_vs_cost(report, figs, colors)),
         ("latency", "Latency distributions at batch 1", _latency(run, figs, colors)),
         ("batching", "Batch size: per-sample latency and throughput", _batching(run, figs, colors)),
         ("energy", "Energy", _energy(run, figs, colors)),
