@@ -81,8 +81,8 @@ def test_batching_command_on_a_run(tmp_path, data, capsys):
     out = capsys.readouterr().out
     assert "rule/callable: at 100 requests/s" in out and "J/sample (estimated incl. idle" in out
     assert main(["batching", res.run_id, "--db", db, "--arrival-rate", "0", "--max-latency", "0.05"]) == 2
-    assert "--arrival-rate must be a positive number" in capsys.readouterr().err
+    assert "effbench: error: --arrival-rate: expected a number > 0, got 0.0" in capsys.readouterr().err
     assert main(["batching", res.run_id, "--db", db, "--arrival-rate", "10", "--max-latency", "-1"]) == 2
-    assert "--max-latency must be a positive number" in capsys.readouterr().err
+    assert "effbench: error: --max-latency: expected a number > 0, got -1.0" in capsys.readouterr().err
     assert main(["batching", res.run_id, "--db", db, "--arrival-rate", "10", "--max-latency", "1", "--candidates", "x/y"]) == 2
     assert "'x/y' is not in run" in capsys.readouterr().err

@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.validation import Interval, check
 
 QUANTILE_METHOD = "linear"
 """numpy's quantile method used for every point estimate in effbench (Hyndman & Fan type 7)."""
@@ -59,28 +60,17 @@ def _as_samples(samples, name: str = "samples") -> np.ndarray:
     return x
 
 
+_PROBABILITY = Interval(float, 0, 1)
+_OPEN_PROBABILITY = Interval(float, 0, 1, closed="neither")
+
+
 def _check_q(q, name: str = "q", *, open_interval: bool = False) -> float:
-    try:
-        qf = float(q)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name}: must be a number in [0, 1], got {q!r}") from exc
-    if open_interval:
-        if not 0.0 < qf < 1.0:
-            raise ConfigError(f"{name}: must be strictly between 0 and 1, got {q!r}")
-    elif not 0.0 <= qf <= 1.0:
-        raise ConfigError(f"{name}: must be in [0, 1], got {q!r}")
-    return qf
+    return check(name, q, _OPEN_PROBABILITY if open_interval else _PROBABILITY)
 
 
 def _check_confidence(confidence, name: str = "confidence") -> float:
     """A probability strictly inside (0, 1) (confidence levels, alpha)."""
-    try:
-        c = float(confidence)
-    except (TypeError, ValueError):
-        c = math.nan
-    if not 0.0 < c < 1.0:
-        raise ConfigError(f"{name}: must be a number strictly between 0 and 1, got {confidence!r}")
-    return c
+    return check(name, confidence, _OPEN_PROBABILITY)
 
 
 def quantile(samples, q: float) -> float:
@@ -214,8 +204,7 @@ def precision_reached(
     ``max(value - low, high - value) / value <= rel_tol``. Returns ``(done, {q: half-width})``
     with ``inf`` where not computable. One ``np.partition`` over all needed ranks: O(n) per call.
     """
-    if not (isinstance(rel_tol, (int, float)) and rel_tol > 0):
-        raise ConfigError(f"rel_tol: must be a number > 0, got {rel_tol!r}")
+    check("rel_tol", rel_tol, Interval(float, 0, None, closed="neither"))
     c = _check_confidence(confidence)
     qs = [_check_q(q, "quantiles", open_interval=True) for q in quantiles]
     if not qs:

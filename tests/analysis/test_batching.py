@@ -186,15 +186,20 @@ def test_batch_size_table_uses_the_median_like_the_cost_table():
 @pytest.mark.parametrize("rate", [0.0, -1.0, float("nan"), float("inf")])
 def test_bad_arrival_rate(rate):
     prof = constant_profiles({1: 0.001}, {1: 1.0})
-    with pytest.raises(ConfigError, match="arrival_rate_per_s"):
+    with pytest.raises(ConfigError, match=rf"^arrival_rate_per_s: expected a number > 0, got {rate!r}$"):
         simulate_fixed(prof, 1, rate)
     with pytest.raises(ConfigError, match="arrival_rate_per_s"):
         recommend_batch_size(prof, rate, LatencyObjective(0.05))
 
 
-@pytest.mark.parametrize("kwargs", [{"bound_s": 0.0}, {"bound_s": -0.05}, {"bound_s": 0.05, "percentile": 100}])
-def test_bad_objective(kwargs):
-    with pytest.raises(ConfigError, match="latency objective"):
+@pytest.mark.parametrize("kwargs, words", [
+    ({"bound_s": 0.0}, "bound_s: expected a number > 0, got 0.0"),
+    ({"bound_s": -0.05}, "bound_s: expected a number > 0, got -0.05"),
+    ({"bound_s": True}, "bound_s: expected a number > 0, got True"),
+    ({"bound_s": 0.05, "percentile": 100}, r"percentile: expected a number in \(0, 100\), got 100"),
+])
+def test_bad_objective(kwargs, words):
+    with pytest.raises(ConfigError, match=f"^latency objective {words}$"):
         LatencyObjective(**kwargs)
 
 
@@ -202,12 +207,16 @@ def test_bad_inputs():
     prof = constant_profiles({1: 0.001, 4: 0.002}, {1: 1.0, 4: 2.0})
     with pytest.raises(ConfigError, match="batch_size"):
         simulate_fixed(prof, 8, 10.0)
-    with pytest.raises(ConfigError, match="max_wait_s"):
+    with pytest.raises(ConfigError, match=r"^batch_size: expected a whole number >= 1, got 0$"):
+        simulate_fixed(prof, 0, 10.0)
+    with pytest.raises(ConfigError, match=r"^max_wait_s: expected a number >= 0, got -0\.001$"):
         simulate_dynamic(prof, 4, -0.001, 10.0)
-    with pytest.raises(ConfigError, match="arrivals"):
+    with pytest.raises(ConfigError, match=r"^arrivals: expected one of 'deterministic', 'poisson', got 'bursty'$"):
         simulate_fixed(prof, 1, 10.0, arrivals="bursty")
-    with pytest.raises(ConfigError, match="n_requests"):
+    with pytest.raises(ConfigError, match=r"^n_requests: expected a whole number >= 100, got 10$"):
         simulate_fixed(prof, 1, 10.0, n_requests=10)
+    with pytest.raises(ConfigError, match=r"^n_requests: expected a whole number >= 100, got True$"):
+        simulate_fixed(prof, 1, 10.0, n_requests=True)
     with pytest.raises(ConfigError, match="policies"):
         evaluate_settings(prof, 10.0, LatencyObjective(0.05), policies=("greedy",))
     with pytest.raises(DataError, match="service_times_s"):

@@ -84,8 +84,10 @@ def test_ratio_distribution_and_validation():
     assert d.iqr == pytest.approx(np.quantile([0.5, 1, 2, 4], 0.75) - np.quantile([0.5, 1, 2, 4], 0.25))
     assert d.geometric_mean == pytest.approx(math.exp(np.mean(np.log([0.5, 1, 2, 4]))))
     assert ratio_distribution([]) is None
-    with pytest.raises(ConfigError, match="alpha"):
+    with pytest.raises(ConfigError, match=r"^alpha: expected a number in \(0, 1\), got 1\.5$"):
         compare_runs(make_run("A", {}), make_run("B", {}), alpha=1.5)
+    with pytest.raises(ConfigError, match=r"^unit: expected one of 'auto', 'repeats', 'samples', got 'calls'$"):
+        compare_runs(make_run("A", {}), make_run("B", {}), unit="calls")
 
 
 def test_setup_differences_name_what_changed():
@@ -141,7 +143,7 @@ def test_min_change_margin_separates_drift_from_real_changes():
     default = compare_runs(a, b)
     assert [c.change for c in default.cells] == ["same", "slower"]      # only the 10% change passes 5%
     assert "outside [1/1.05, 1.05]" in default.rule and "excludes 1" in strict.rule
-    with pytest.raises(ConfigError, match="min_change"):
+    with pytest.raises(ConfigError, match=r"^min_change: expected a number in \[0, 10\), got -0\.1$"):
         compare_runs(a, b, min_change=-0.1)
 
 

@@ -294,9 +294,11 @@ def test_json_shape():
         ({"names": ["a", "b"]}, {"x": [1, 2], "y": [1, 2]}, [Indicator("x", "min"), Indicator("y", "min")], DataError, "at least 3"),
         ({}, {**HAND, "throughput": [1, 2]}, HAND_INDS, DataError, "one value per model"),
         ({}, {**HAND, "throughput": ["1", "x", "2", "3"]}, HAND_INDS, DataError, "numeric"),
-        ({"min_factor": 0.9}, HAND, HAND_INDS, ConfigError, "min_factor"),
-        ({"top": -1}, HAND, HAND_INDS, ConfigError, "top"),
-        ({"confidence": 1.5}, HAND, HAND_INDS, ConfigError, "confidence"),
+        ({"min_factor": 0.9}, HAND, HAND_INDS, ConfigError, r"^min_factor: expected a number >= 1, got 0\.9$"),
+        ({"min_other_factor": float("inf")}, HAND, HAND_INDS, ConfigError, r"^min_other_factor: expected a number >= 1, got inf$"),
+        ({"top": -1}, HAND, HAND_INDS, ConfigError, r"^top: expected a whole number >= 0, got -1$"),
+        ({"top": True}, HAND, HAND_INDS, ConfigError, r"^top: expected a whole number >= 0, got True$"),
+        ({"confidence": 1.5}, HAND, HAND_INDS, ConfigError, r"^confidence: expected a number in \(0, 1\), got 1\.5$"),
     ],
 )
 def test_bad_input_is_one_clear_line(kwargs, values, inds, err, words):

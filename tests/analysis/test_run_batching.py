@@ -29,8 +29,8 @@ def test_idle_power_of_the_run_makes_waiting_cost():
     obj = LatencyObjective(1.0)  # loose: every stable setting meets it
     common = dict(policies=("fixed",), arrivals="deterministic", n_requests=2_000)
     rate = 5.0  # requests/s: the server is idle almost all the time
-    without = batching_study(_run(None), [KEY], rate, obj, **common)[KEY]["recommendation"]
-    with_idle = batching_study(_run(50.0), [KEY], rate, obj, **common)[KEY]["recommendation"]
+    without = batching_study(_run(None), [KEY], rate, obj, **common).candidates[KEY].recommendation
+    with_idle = batching_study(_run(50.0), [KEY], rate, obj, **common).candidates[KEY].recommendation
     assert without.idle_power_w == 0.0 and with_idle.idle_power_w == 50.0
     by_b0 = {s.batch_size: s for s in without.settings}
     by_b1 = {s.batch_size: s for s in with_idle.settings}
@@ -43,7 +43,7 @@ def test_idle_power_of_the_run_makes_waiting_cost():
     assert "idle 50 W" in with_idle.summary
     assert "idle time not counted" in without.to_dict()["energy_per_sample_from"]
     # an explicit value wins over the run's
-    explicit = batching_study(_run(50.0), [KEY], rate, obj, idle_power_w=0.0, **common)[KEY]["recommendation"]
+    explicit = batching_study(_run(50.0), [KEY], rate, obj, idle_power_w=0.0, **common).candidates[KEY].recommendation
     assert explicit.idle_power_w == 0.0
 
 
@@ -59,7 +59,7 @@ def test_run_idle_power_and_missing_energy():
 
 def test_table_throughput_equals_the_cost_tables():
     run = _run(10.0)
-    table = batching_study(run, [KEY], 5.0, LatencyObjective(1.0), policies=("fixed",), n_requests=1_000)[KEY]["table"]
+    table = batching_study(run, [KEY], 5.0, LatencyObjective(1.0), policies=("fixed",), n_requests=1_000).candidates[KEY].table
     rows = {r["batch_size"]: r for r in batch_rows(run)}
     for t in table:
         r = rows[t["batch_size"]]

@@ -37,7 +37,7 @@ def test_mcnemar_exact_known_p_values():
 def test_parity_input_errors():
     with pytest.raises(DataError, match="same test examples"):
         mcnemar_exact([0, 1], [0, 1, 1], [0, 1])
-    with pytest.raises(ConfigError, match=r"alpha must lie in \(0, 1\)"):
+    with pytest.raises(ConfigError, match=r"^alpha: expected a number in \(0, 1\), got 1\.5$"):
         parity([0], [0], [0], alpha=1.5)
 
 
@@ -113,8 +113,12 @@ def test_missing_costs_and_bad_constraints():
     assert ("random_forest/sklearn", "missing value for 'size_bytes'") in rec.dropped
     with pytest.raises(ConfigError, match="not both"):
         Constraints(min_quality=0.9, max_loss=0.01)
-    with pytest.raises(ConfigError, match="positive number"):
+    with pytest.raises(ConfigError, match=r"^max_costs\['latency_p99_s_b1'\]: expected a number > 0, got 0$"):
         Constraints(max_costs={"latency_p99_s_b1": 0})
+    with pytest.raises(ConfigError, match=r"^max_loss: expected a number >= 0 or None, got -0\.1$"):
+        Constraints(max_loss=-0.1)
+    with pytest.raises(ConfigError, match=r"^tie_rtol: expected a number in \[0, 1\), got 1$"):
+        recommend(rows, preference=["size"], y_true=y, tie_rtol=1)
     assert resolve_cost("latency", 8) == "latency_p99_s_b8" and resolve_cost("memory") == "peak_rss_bytes_b1"
 
 

@@ -301,14 +301,15 @@ def test_relative_halfwidth():
     [
         (lambda: S.summarize([]), DataError, "samples"),
         (lambda: S.quantile([1.0, float("nan")], 0.5), DataError, "finite"),
-        (lambda: S.quantile([1.0], 1.5), ConfigError, "q"),
-        (lambda: S.quantile_ci([1.0, 2.0], 1.0), ConfigError, "q"),
-        (lambda: S.mean_ci([1.0, 2.0], confidence=95), ConfigError, "confidence"),
-        (lambda: S.compare([1.0], [2.0], alpha=0), ConfigError, "alpha"),
-        (lambda: S.compare([1.0], [2.0], n_boot=10), ConfigError, "n_boot"),
+        (lambda: S.quantile([1.0], 1.5), ConfigError, r"^q: expected a number in \[0, 1\], got 1\.5$"),
+        (lambda: S.quantile_ci([1.0, 2.0], 1.0), ConfigError, r"^q: expected a number in \(0, 1\), got 1\.0$"),
+        (lambda: S.mean_ci([1.0, 2.0], confidence=95), ConfigError, r"^confidence: expected a number in \(0, 1\), got 95$"),
+        (lambda: S.compare([1.0], [2.0], alpha=0), ConfigError, r"^alpha: expected a number in \(0, 1\), got 0$"),
+        (lambda: S.compare([1.0], [2.0], n_boot=10), ConfigError, r"^n_boot: expected a whole number >= 100, got 10$"),
+        (lambda: S.compare([1.0], [2.0], n_boot=True), ConfigError, r"^n_boot: expected a whole number >= 100, got True$"),
         (lambda: S.compare([], [2.0]), DataError, "a:"),
-        (lambda: S.precision_reached([1.0], rel_tol=0), ConfigError, "rel_tol"),
-        (lambda: S.min_samples_for_quantile_ci(0.0), ConfigError, "q"),
+        (lambda: S.precision_reached([1.0], rel_tol=0), ConfigError, r"^rel_tol: expected a number > 0, got 0$"),
+        (lambda: S.min_samples_for_quantile_ci(0.0), ConfigError, r"^q: expected a number in \(0, 1\), got 0\.0$"),
     ],
 )
 def test_bad_input_raises_one_line_errors(call, exc, match):

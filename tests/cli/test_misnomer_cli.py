@@ -92,7 +92,7 @@ def test_refuses_to_overwrite_json_without_force(tables, tmp_path, capsys):
         (["--indicator", "gmacs:max"], "more than once"),
         (["--label", "params"], "expected COLUMN=TEXT"),
         (["--label", "params=P"], "not an --indicator column"),
-        (["--min-factor", "0.5"], "min_factor must be a number >= 1.0"),
+        (["--min-factor", "0.5"], "min_factor: expected a number >= 1, got 0.5"),
         (["--top", "-1"], "--top"),
     ],
 )

@@ -62,6 +62,11 @@ def test_on_par_simpler_model(db, tmp_path, capsys):
     text = capsys.readouterr()
     assert "random_forest/sklearn is on par with cnn_wide/torch (McNemar exact p=" in text.out
     assert "Use random_forest/sklearn." in text.out and "runner-ups" in text.out
+    assert text.out.splitlines()[-4:] == [
+        "  cnn_wide.prune50s/torch: accuracy 0.9800 (on par, p=1); neural-network; params=2.895e+04, latency_p99_s_b1=0.002, size_bytes=1.2e+05",
+        "  cnn_wide/torch: accuracy 0.9833 (on par); neural-network; params=9.937e+04, latency_p99_s_b1=0.004, size_bytes=4e+05",
+        "  logreg/sklearn: accuracy 0.8667 (not on par, p=5.8e-11); linear; params=650, latency_p99_s_b1=0.0001, size_bytes=3300",
+        ""]
     assert "left out shufflenet_tiny.prune50s/torch: candidate failed: variant build failed" in text.err
     rec = json.loads(out.read_text())
     assert rec["chosen"] == "random_forest/sklearn" and rec["reference"] == "cnn_wide/torch" and rec["confidence"] == 0.95
@@ -88,8 +93,10 @@ def test_bad_input(db, capsys):
     assert "not both" in _error_line(capsys)
     assert main(["recommend", "latest", "--db", db, "--prefer", "latency_p99_s_b64"]) == 2
     assert "no model has accuracy and every cost asked (latency_p99_s_b64)" in _error_line(capsys)
+    assert main(["recommend", "latest", "--db", db, "--max-memory", "0"]) == 2
+    assert _error_line(capsys) == "effbench: error: --max-memory: expected a number > 0, got 0.0"
     assert main(["recommend", "latest", "--db", db, "--alpha", "2"]) == 2
-    assert "alpha must lie in (0, 1)" in _error_line(capsys)
+    assert _error_line(capsys) == "effbench: error: alpha: expected a number in (0, 1), got 2.0"
     assert main(["recommend", "nope", "--db", db]) == 2
     assert "unknown run id 'nope'" in _error_line(capsys)
 

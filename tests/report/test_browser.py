@@ -35,11 +35,12 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
     pytest.importorskip("plotly", reason="the HTML report needs plotly")
+    from effbench.analysis.run_report import run_report
     from effbench.report.html import render_html
 
     root = tmp_path_factory.mktemp("browser")
     path = root / "report.html"
-    path.write_text(render_html(make_run()), encoding="utf-8")
+    path.write_text(render_html(run_report(make_run())), encoding="utf-8")
     url = path.as_uri()
     events = {"console": [], "errors": [], "requests": [], "dialogs": []}
     with sync_playwright() as p:

@@ -77,9 +77,10 @@ def test_tail_rounds_as_the_tail_mode_stores_them():
     bare = tail_curves(make_run())["alpha/sklearn"]  # TailAnalysis.to_dict(): "rounds" only
     assert bare["rounds_used"] == bare["rounds_measured"] == 20
     pytest.importorskip("plotly")
+    from effbench.analysis.run_report import run_report
     from effbench.report.html import render_html
 
-    assert "<td>12 / 20</td>" in render_html(run)
+    assert "<td>12 / 20</td>" in render_html(run_report(run))
 
 
 def test_check_figures_dir_refuses_before_rendering(tmp_path, monkeypatch):

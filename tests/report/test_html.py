@@ -13,12 +13,13 @@ from effbench.report.cards import cost_cards, format_value, run_setup
 
 pytest.importorskip("plotly", reason="the HTML report needs plotly (pip install 'effbench[report]')")
 
+from effbench.analysis.run_report import run_report  # noqa: E402
 from effbench.report.html import CSP, render_html  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def page():
-    return render_html(make_run(), generated_at="2026-01-01T00:00:00+00:00")
+    return render_html(run_report(make_run()), generated_at="2026-01-01T00:00:00+00:00")
 
 
 def _without_plotly(page: str) -> str:
@@ -71,7 +72,7 @@ def test_missing_measurements_are_listed(page):
 
 
 def test_run_without_energy_or_tail_says_so():
-    text = render_html(make_run(energy=False, tail=False))
+    text = render_html(run_report(make_run(energy=False, tail=False)))
     assert "Inference energy was not measured in this run" in text
     assert "Training energy was not measured in this run" in text
     assert "Tail quality was not measured in this run" in text
@@ -84,7 +85,7 @@ def test_misnomer_section_needs_three_candidates():
     run.candidates = [c for c in run.candidates if c.key in keep]
     run.metrics = [m for m in run.metrics if m.candidate in keep]
     run.samples = [s for s in run.samples if s.candidate in keep]
-    text = render_html(run)
+    text = render_html(run_report(run))
     assert "Misnomer analysis not possible: misnomer analysis: needs at least 3 candidates" in text
 
 
@@ -104,7 +105,7 @@ def test_recommendation_renders_the_real_result(page):
 def test_recommendation_says_why_when_impossible_and_does_not_hide_bugs(monkeypatch):
     run = make_run()
     run.samples = []  # no latency: the default preference cannot be met
-    page = render_html(run)
+    page = render_html(run_report(run))
     assert "No recommendation: no model has accuracy and every cost asked (params, latency_p99_s_b1, size_bytes)" in page
 
     import effbench.analysis.selection as selection
@@ -114,7 +115,7 @@ def test_recommendation_says_why_when_impossible_and_does_not_hide_bugs(monkeypa
 
     monkeypatch.setattr(selection, "recommend", broken)
     with pytest.raises(KeyError):
-        render_html(make_run())
+        render_html(run_report(make_run()))
 
 
 def test_method_text_matches_the_memory_method(page):

@@ -42,6 +42,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.validation import Interval, Options, check
 
 __all__ = [
     "BatchProfile",
@@ -59,6 +60,7 @@ __all__ = [
 
 ARRIVALS = ("poisson", "deterministic")
 POLICIES = ("fixed", "dynamic")
+_POSITIVE = Interval(float, 0, None, closed="neither")
 #: Default max-wait grid for dynamic batching, as fractions of the latency bound.
 DEFAULT_MAX_WAIT_FRACTIONS = (0.0, 0.05, 0.1, 0.25, 0.5)
 
@@ -134,12 +136,9 @@ class LatencyObjective:
     percentile: float = 99.0
 
     def __post_init__(self):
-        b = self.bound_s
-        if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b <= 0:
-            raise ConfigError(f"latency objective: bound must be a finite number of seconds > 0; got {b!r}")
-        p = self.percentile
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not (0 < p < 100):
-            raise ConfigError(f"latency objective: percentile must be between 0 and 100 (exclusive); got {p!r}")
+        object.__setattr__(self, "bound_s", check("latency objective bound_s", self.bound_s, _POSITIVE))
+        object.__setattr__(self, "percentile", check("latency objective percentile", self.percentile,
+                                                     Interval(float, 0, 100, closed="neither")))
 
     @property
     def label(self) -> str:
@@ -319,20 +318,14 @@ class _ServiceModel:
 
 
 def _check_rate(rate) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not math.isfinite(rate) or rate <= 0:
-        raise ConfigError(f"arrival_rate_per_s: must be a finite number of requests/s > 0; got {rate!r}")
-    return float(rate)
+    return check("arrival_rate_per_s", rate, _POSITIVE)
 
 
-def _check_common(n_requests, arrivals, warmup_fraction, idle_power_w):
-    if isinstance(n_requests, bool) or not isinstance(n_requests, (int, np.integer)) or n_requests < 100:
-        raise ConfigError(f"n_requests: must be an integer >= 100; got {n_requests!r}")
-    if arrivals not in ARRIVALS:
-        raise ConfigError(f"arrivals: must be one of {', '.join(ARRIVALS)}; got {arrivals!r}")
-    if not (isinstance(warmup_fraction, (int, float)) and 0 <= warmup_fraction < 0.5):
-        raise ConfigError(f"warmup_fraction: must be in [0, 0.5); got {warmup_fraction!r}")
-    if not (isinstance(idle_power_w, (int, float)) and math.isfinite(idle_power_w) and idle_power_w >= 0):
-        raise ConfigError(f"idle_power_w: must be a finite number of watts >= 0; got {idle_power_w!r}")
+def _check_common(n_requests, arrivals, warmup_fraction, idle_power_w) -> None:
+    check("n_requests", n_requests, Interval(int, 100, None))
+    check("arrivals", arrivals, Options(ARRIVALS))
+    check("warmup_fraction", warmup_fraction, Interval(float, 0, 0.5, closed="left"))
+    check("idle_power_w", idle_power_w, Interval(float, 0, None))
 
 
 def _arrival_times(rate: float, n: int, arrivals: str, rng: np.random.Generator) -> np.ndarray:
@@ -524,31 +517,55 @@ def simulate_dynamic(
     rate = _check_rate(arrival_rate_per_s)
     _check_common(n_requests, arrivals, warmup_fraction, idle_power_w)
     big_b = _check_batch_size(max_batch_size, model)
-    if isinstance(max_wait_s, bool) or not isinstance(max_wait_s, (int, float)) or not math.isfinite(max_wait_s) or max_wait_s < 0:
-        raise ConfigError(f"max_wait_s: must be a finite number of seconds >= 0; got {max_wait_s!r}")
-    w = float(max_wait_s)
+    w = check("max_wait_s", max_wait_s, Interval(float, 0, None))
     capacity = big_b / model.mean_service(big_b)
     if rate >= capacity:
         return _unstable("dynamic", big_b, w, rate, arrivals, capacity, model, objective, n_requests)
     rng = np.random.default_rng(seed)
     a = _arrival_times_s if _arrival_times_s is not None else _arrival_times(rate, n_requests, arrivals, rng)
     n = len(a)
-    a_list = a.tolist()
-    u_list = np.random.default_rng([seed, 2, big_b]).random(n).tolist()
-    # Per k: sorted samples of the neighbours as lists, their sizes, and the weight.
-    plans = []
-    for k in range(big_b + 1):
-        if k == 0:
-            plans.append(None)
-            continue
+    u = np.random.default_rng([seed, 2, big_b]).random(n).tolist()
+    sizes, starts, services = _dynamic_batches(a.tolist(), u, _service_plans(model, big_b), big_b, w)
+    energy_k = [0.0] + [model.energy(k) for k in range(1, big_b + 1)]
+    sizes_a = np.asarray(sizes, dtype=np.int64)
+    start = np.asarray(starts)
+    service = np.asarray(services)
+    finish = start + service
+    energy = np.asarray(energy_k)[sizes_a]
+    partial = sorted({k for k in set(sizes) if k not in model.by_size})
+    notes = (
+        f"partial batch sizes {_ranges(partial)} not measured: service time interpolated per quantile, "
+        f"energy linearly, between the nearest measured sizes"
+        if partial
+        else ""
+    )
+    return _summarise(
+        policy="dynamic", batch_size=big_b, max_wait_s=w, rate=rate, arrivals_kind=arrivals, capacity=capacity,
+        a=a, batch_sizes=sizes_a, start=start, finish=finish, service=service, energy=energy,
+        provenance=model.energy_provenance, objective=objective, warmup_fraction=warmup_fraction,
+        idle_power_w=idle_power_w, notes=notes,
+    )
+
+
+def _service_plans(model: _ServiceModel, big_b: int) -> list:
+    """Per batch size k <= B: the sorted service times of its measured neighbours as lists, their
+    sizes and the interpolation weight (index 0: None); plain lists for the event loop's speed."""
+    plans = [None]
+    for k in range(1, big_b + 1):
         lo, hi, wt = model.plan(k)
         plans.append((lo.service_times_s.tolist(), hi.service_times_s.tolist(), lo.service_times_s.size, hi.service_times_s.size, wt))
-    energy_k = [0.0] + [model.energy(k) for k in range(1, big_b + 1)]
+    return plans
 
+
+def _dynamic_batches(a_list: list[float], u_list: list[float], plans: list, big_b: int, w: float):
+    """The event loop of dynamic batching: (batch sizes, start times, service times), one per batch.
+
+    A batch starts when B requests wait or the oldest has waited ``w``, not before the server is
+    free, and takes every request that has arrived by then, up to B; its service time is drawn
+    with the uniform ``u_list[batch]`` from the plan of its size."""
     sizes, starts, services = [], [], []
-    i = 0
+    n, i, j_batch = len(a_list), 0, 0
     free_at = -math.inf
-    j_batch = 0
     inf = math.inf
     while i < n:
         fill_idx = i + big_b - 1
@@ -571,24 +588,7 @@ def simulate_dynamic(
         free_at = t_d + s
         i = j
         j_batch += 1
-    sizes_a = np.asarray(sizes, dtype=np.int64)
-    start = np.asarray(starts)
-    service = np.asarray(services)
-    finish = start + service
-    energy = np.asarray(energy_k)[sizes_a]
-    partial = sorted({k for k in set(sizes) if k not in model.by_size})
-    notes = (
-        f"partial batch sizes {_ranges(partial)} not measured: service time interpolated per quantile, "
-        f"energy linearly, between the nearest measured sizes"
-        if partial
-        else ""
-    )
-    return _summarise(
-        policy="dynamic", batch_size=big_b, max_wait_s=w, rate=rate, arrivals_kind=arrivals, capacity=capacity,
-        a=a, batch_sizes=sizes_a, start=start, finish=finish, service=service, energy=energy,
-        provenance=model.energy_provenance, objective=objective, warmup_fraction=warmup_fraction,
-        idle_power_w=idle_power_w, notes=notes,
-    )
+    return sizes, starts, services
 
 
 def _ranges(values: list[int]) -> str:
@@ -606,8 +606,7 @@ def _ranges(values: list[int]) -> str:
 
 
 def _check_batch_size(b, model: _ServiceModel) -> int:
-    if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
-        raise ConfigError(f"batch_size: must be an integer >= 1; got {b!r}")
+    b = check("batch_size", b, Interval(int, 1, None))
     if b > model.max_size:
         raise ConfigError(f"batch_size: at most the largest measured size {model.max_size}; got {b}")
     return int(b)

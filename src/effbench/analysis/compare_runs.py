@@ -41,6 +41,7 @@ from effbench.analysis.stats import (
 )
 from effbench.errors import ConfigError
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
+from effbench.validation import Interval, Options, check
 
 __all__ = [
     "LATENCY_KIND",
@@ -61,6 +62,10 @@ __all__ = [
 
 CORRECTION = "Holm-Bonferroni step-down over the compared cells (family-wise error rate <= alpha)"
 DEFAULT_MIN_CHANGE = 0.05
+#: ``schema`` of :meth:`RunComparison.to_dict` (the document ``effbench compare --json`` writes)
+SCHEMA = "effbench.compare/1"
+ALPHA = Interval(float, 0, 1, closed="neither")
+MIN_CHANGE = Interval(float, 0, 10, closed="left")
 
 
 def significance_rule(min_change: float) -> str:
@@ -166,6 +171,7 @@ class RunComparison:
     def to_dict(self) -> dict:
         dist = self.ratios
         return {
+            "schema": SCHEMA,
             "run_a": self.run_a,
             "run_b": self.run_b,
             "alpha": self.alpha,
@@ -194,11 +200,7 @@ class RunComparison:
 
 def latency_cells(run) -> dict[tuple[str, int], object]:
     """The run's per-call latency sample sets by (candidate, batch size), non-empty ones only."""
-    out = {}
-    for s in run.samples:
-        if s.kind == LATENCY_KIND and len(s.values) > 0:
-            out[(s.candidate, int(s.batch_size))] = s
-    return out
+    return {(s.candidate, int(s.batch_size)): s for s in run.samples_for(kind=LATENCY_KIND)}
 
 
 def ratio_distribution(ratios) -> RatioDistribution | None:
@@ -326,13 +328,9 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
     the samples of one window cannot. ``"auto"`` (default): repeats where both cells have at least
     3, samples elsewhere. The p90/p99 ratios stay sample-level bootstrap intervals.
     """
-    if unit not in ("auto", "samples", "repeats"):
-        raise ConfigError(f"unit must be one of auto, samples, repeats; got {unit!r}")
-    if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and 0 < alpha < 1):
-        raise ConfigError(f"alpha must be a number strictly between 0 and 1; got {alpha!r}")
-    if not (isinstance(min_change, (int, float)) and not isinstance(min_change, bool) and 0 <= min_change < 10):
-        raise ConfigError(f"min_change must be a relative change in [0, 10) (0.05 = 5%); got {min_change!r}")
-    hi_band, lo_band = 1.0 + min_change, 1.0 / (1.0 + min_change)
+    unit = check("unit", unit, Options(("auto", "samples", "repeats")))
+    alpha = check("alpha", alpha, ALPHA)
+    min_change = check("min_change", min_change, MIN_CHANGE)
     cells_a, cells_b = latency_cells(run_a), latency_cells(run_b)
     common = sorted(set(cells_a) & set(cells_b))
     # each cell's window medians in both runs (None where a run has fewer than 3 windows, or unit="samples")
@@ -342,24 +340,47 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
     if adjust_drift and common:
         shift = ratio_distribution([_cell_ratio(cells_a[k], cells_b[k], windows[k]) for k in common])
         drift = shift.median if shift is not None else 1.0
-    raw, by_repeats = [], []
-    for i, key in enumerate(common):
-        sa, sb = cells_a[key], cells_b[key]
-        comp = compare(sa.values, np.asarray(sb.values) / drift, alpha=alpha, n_boot=n_boot, seed=seed + i, quantiles=quantiles)
-        if unit != "samples":
-            ma, mb = windows[key]
-            if ma is not None and mb is not None:
-                by_repeats.append((len(raw), np.log(ma), np.log(mb / drift)))
-            elif unit == "repeats":
-                raise ConfigError(f"unit='repeats' needs at least {MIN_REPEATS} repeats per cell in both runs (effbench run "
-                                  f"--repeats {MIN_REPEATS}); cell {key[0]} batch {key[1]} has fewer")
-        raw.append([key, sa, sb, comp])
-    prior = None
-    if by_repeats:
-        idx, log_a, log_b = zip(*by_repeats)
-        moderated, prior = _repeat_level([raw[i][3] for i in idx], list(log_a), list(log_b), alpha)
-        for i, comp in zip(idx, moderated):
-            raw[i][3] = comp
+    raw = [[key, cells_a[key], cells_b[key],
+            compare(cells_a[key].values, np.asarray(cells_b[key].values) / drift, alpha=alpha, n_boot=n_boot, seed=seed + i,
+                    quantiles=quantiles)] for i, key in enumerate(common)]
+    prior = _by_repeats(raw, windows, drift, alpha, unit)
+    cells = _verdicts(raw, alpha, min_change)
+    n_samples = len(cells) - (prior.n_cells if prior is not None else 0)
+    return RunComparison(
+        run_a=run_a.run_id, run_b=run_b.run_id, alpha=float(alpha), cells=cells, min_change=float(min_change),
+        rule=_rule(min_change, drift if adjust_drift else None, prior, len(cells)), drift=drift if adjust_drift else None,
+        variance_prior=prior,
+        test=" / ".join(t for t, n in ((MWU_TEST, n_samples), (REPEAT_TEST, len(cells) - n_samples)) if n) or MWU_TEST,
+        only_in_a=sorted(set(cells_a) - set(cells_b)), only_in_b=sorted(set(cells_b) - set(cells_a)),
+        setup_differences=setup_differences(run_a, run_b),
+    )
+
+
+def _by_repeats(raw: list[list], windows: dict, drift: float, alpha: float, unit: str) -> VariancePrior | None:
+    """Replace, in ``raw`` (rows ``[key, samples A, samples B, Comparison]``), the comparison of every cell
+    with 3 or more windows in both runs by the repeat-level one (:func:`_repeat_level`); its prior, or None."""
+    if unit == "samples":
+        return None
+    by_repeats = []
+    for i, (key, *_) in enumerate(raw):
+        ma, mb = windows[key]
+        if ma is not None and mb is not None:
+            by_repeats.append((i, np.log(ma), np.log(mb / drift)))
+        elif unit == "repeats":
+            raise ConfigError(f"unit='repeats' needs at least {MIN_REPEATS} repeats per cell in both runs (effbench run "
+                              f"--repeats {MIN_REPEATS}); cell {key[0]} batch {key[1]} has fewer")
+    if not by_repeats:
+        return None
+    idx, log_a, log_b = zip(*by_repeats)
+    moderated, prior = _repeat_level([raw[i][3] for i in idx], list(log_a), list(log_b), alpha)
+    for i, comp in zip(idx, moderated):
+        raw[i][3] = comp
+    return prior
+
+
+def _verdicts(raw: list[list], alpha: float, min_change: float) -> list[CellComparison]:
+    """Holm-Bonferroni over the cells, then a flag where the ratio's interval lies outside the band."""
+    hi_band, lo_band = 1.0 + min_change, 1.0 / (1.0 + min_change)
     rejects = holm_bonferroni([c.p_value for *_, c in raw], alpha) if raw else []
     cells = []
     for ((cand, b), sa, sb, comp), reject in zip(raw, rejects):
@@ -374,23 +395,21 @@ def compare_runs(run_a, run_b, *, alpha: float = 0.05, min_change: float = DEFAU
             stop_reason_a=sa.meta.get("stop_reason"), stop_reason_b=sb.meta.get("stop_reason"),
             holm_reject=bool(reject), significant=significant, change=change,
         ))
+    return cells
+
+
+def _rule(min_change: float, drift: float | None, prior: VariancePrior | None, n_cells: int) -> str:
+    """The significance rule in words, with the drift divided out and the repeat-level test's prior."""
     rule = significance_rule(min_change)
-    if adjust_drift:
+    if drift is not None:
         rule += f"; run B's samples divided by the run-wide shift {drift:.4f} first"
     if prior is not None:
         fitted = (f"variance prior d0 = {'inf' if math.isinf(prior.d0) else f'{prior.d0:.2f}'}, s0 = {prior.s0:.4f}"
                   if prior.fitted else
                   f"fewer than {MIN_CELLS_FOR_PRIOR} cells with a positive variance between windows: no prior, each cell's own variance")
-        rule += (f"; {prior.n_cells} of {len(cells)} cells compared by their time windows ({fitted}; their p50 ratio is "
+        rule += (f"; {prior.n_cells} of {n_cells} cells compared by their time windows ({fitted}; their p50 ratio is "
                  "that of the geometric means of the window medians)")
-    n_samples = len(cells) - (prior.n_cells if prior is not None else 0)
-    return RunComparison(
-        run_a=run_a.run_id, run_b=run_b.run_id, alpha=float(alpha), cells=cells, min_change=float(min_change),
-        rule=rule, drift=drift if adjust_drift else None, variance_prior=prior,
-        test=" / ".join(t for t, n in ((MWU_TEST, n_samples), (REPEAT_TEST, len(cells) - n_samples)) if n) or MWU_TEST,
-        only_in_a=sorted(set(cells_a) - set(cells_b)), only_in_b=sorted(set(cells_b) - set(cells_a)),
-        setup_differences=setup_differences(run_a, run_b),
-    )
+    return rule
 
 
 def _get(d: dict, path: str):

@@ -1,6 +1,6 @@
 """The cost table: every indicator of every candidate, derived from a run's records.
 
-Pure: a :class:`effbench.store.db.RunRecord` in, plain dicts out. Raw latency samples are the
+Pure: a :class:`effbench.records.RunRecord` in, plain dicts out. Raw latency samples are the
 truth; latency percentiles and throughput are derived here, every time, from them.
 Each value is a :class:`Value` with its unit and provenance.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from effbench.analysis.stats import quantile
+from effbench.records import ENERGY_PER_SAMPLE_J, PEAK_MEMORY_BYTES
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 
 
@@ -39,14 +40,12 @@ def _metric_value(run, key, name, batch_size=0) -> Value | None:
 def batch_rows(run) -> list[dict]:
     """One row per (candidate, batch size): latency per batch and per sample, throughput, memory."""
     rows = []
-    for s in run.samples:
-        if s.kind != LATENCY_KIND or len(s.values) == 0:
-            continue
+    for s in run.samples_for(kind=LATENCY_KIND):
         b = s.batch_size
         v = np.asarray(s.values)
         p50, p90, p99 = (quantile(v, q) for q in (0.5, 0.9, 0.99))
-        mem = run.metric(s.candidate, "peak_memory_bytes", b)
-        energy = run.metric(s.candidate, "energy_per_sample_j", b)
+        mem = run.metric(s.candidate, PEAK_MEMORY_BYTES, b)
+        energy = run.metric(s.candidate, ENERGY_PER_SAMPLE_J, b)
         rows.append({
             "candidate": s.candidate,
             "batch_size": b,
@@ -124,3 +123,28 @@ def _best_energy(run, key, rows) -> dict:
         return {"best_energy_per_sample_j": None, "best_energy_batch_size": None}
     e, b, prov = min(values)
     return {"best_energy_per_sample_j": Value(e, "J", prov, note=f"at batch {b}"), "best_energy_batch_size": b}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What ``effbench show RUN_ID`` shows: the cost table, the per-batch-size rows and the stability
+    notes of one run (each derived from its records)."""
+
+    run: object
+    costs: list[dict]
+    batches: list[dict]
+    stability: object        # effbench.analysis.compare_runs.RunStability
+
+    def to_dict(self) -> dict:
+        def plain(row: dict) -> dict:
+            return {k: v.to_dict() if isinstance(v, Value) else v for k, v in row.items()}
+
+        return {"run_id": self.run.run_id, "costs": [plain(r) for r in self.costs],
+                "batches": [plain(r) for r in self.batches], "stability": self.stability.to_dict()}
+
+
+def run_summary(run) -> RunSummary:
+    """:func:`cost_table`, :func:`batch_rows` and the stability report of ``run``."""
+    from effbench.analysis.compare_runs import stability_report
+
+    return RunSummary(run, cost_table(run), batch_rows(run), stability_report(run))

@@ -43,6 +43,12 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.validation import Interval, check
+
+#: ``schema`` of :meth:`TableMisnomer.to_dict` (the document ``effbench misnomer --json`` writes)
+SCHEMA = "effbench.misnomer/1"
+_CONFIDENCE = Interval(float, 0, 1, closed="neither")
+_FACTOR = Interval(float, 1, None)
 
 __all__ = [
     "DEFAULT_MIN_FACTOR",
@@ -53,6 +59,10 @@ __all__ = [
     "Contradiction",
     "PairContradictions",
     "MisnomerResult",
+    "SCHEMA",
+    "TableInput",
+    "TableMisnomer",
+    "table_misnomer",
     "rank_correlations",
     "find_contradictions",
     "misnomer_analysis",
@@ -416,8 +426,7 @@ def rank_correlations(
 
     Each pair uses the models where both values are finite (pairwise complete).
     """
-    if not (0.0 < confidence < 1.0):
-        raise ConfigError(f"confidence must be in (0, 1), got {confidence!r}")
+    confidence = check("confidence", confidence, _CONFIDENCE)
     _, inds, cols = _prepare(names, values, indicators)
     return _correlations(inds, cols, confidence)
 
@@ -482,12 +491,9 @@ def _correlations(inds, cols, confidence) -> tuple[Correlation, ...]:
 # --------------------------------------------------------------------------- contradictions
 
 
-def _check_factors(min_factor: float, min_other_factor: float, top: int) -> None:
-    for field_name, f in (("min_factor", min_factor), ("min_other_factor", min_other_factor)):
-        if not (isinstance(f, (int, float)) and math.isfinite(f) and f >= 1.0):
-            raise ConfigError(f"{field_name} must be a number >= 1.0, got {f!r}")
-    if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 0:
-        raise ConfigError(f"top must be an integer >= 0, got {top!r}")
+def _check_factors(min_factor: float, min_other_factor: float, top: int) -> tuple[float, float, int]:
+    return (check("min_factor", min_factor, _FACTOR), check("min_other_factor", min_other_factor, _FACTOR),
+            check("top", top, Interval(int, 0, None)))
 
 
 def _pair_contradictions(
@@ -570,7 +576,7 @@ def find_contradictions(
     Returns one :class:`PairContradictions` per indicator pair, in order: the full count and the
     ``top`` strongest (largest product of the two factors first).
     """
-    _check_factors(min_factor, min_other_factor, top)
+    min_factor, min_other_factor, top = _check_factors(min_factor, min_other_factor, top)
     names, inds, cols = _prepare(names, values, indicators)
     return _contradictions(names, inds, cols, min_factor, min_other_factor, top)
 
@@ -606,9 +612,8 @@ def misnomer_analysis(
     None for missing); ``indicators``: :class:`Indicator` objects or anything with ``name`` and
     ``direction`` (such as :class:`effbench.analysis.objectives.Objective`).
     """
-    if not (isinstance(confidence, float) and 0.0 < confidence < 1.0):
-        raise ConfigError(f"confidence must be a float in (0, 1), got {confidence!r}")
-    _check_factors(min_factor, min_other_factor, top)
+    confidence = check("confidence", confidence, _CONFIDENCE)
+    min_factor, min_other_factor, top = _check_factors(min_factor, min_other_factor, top)
     names, inds, cols = _prepare(names, values, indicators)
     return MisnomerResult(
         indicators=inds,
@@ -619,3 +624,49 @@ def misnomer_analysis(
         correlations=_correlations(inds, cols, confidence),
         contradictions=_contradictions(names, inds, cols, min_factor, min_other_factor, top),
     )
+
+
+# --------------------------------------------------------------------------- tables of models
+
+
+@dataclass(frozen=True)
+class TableInput:
+    """Where the models of a table came from: the files (as given and absolute), the join key, the
+    rows read per file, kept and left out (one reason per row left out), and the loader's notes."""
+
+    files: tuple[str, ...]
+    paths: tuple[str, ...]
+    key: str
+    rows_read: Mapping[str, int]
+    rows_kept: int
+    dropped_reasons: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_load_report(cls, report, key: str) -> "TableInput":
+        """From what :func:`effbench.store.tables.load_tables` reports (its ``LoadReport``)."""
+        import os
+
+        return cls(tuple(report.files), tuple(os.path.abspath(f) for f in report.files), key, dict(report.rows_read),
+                   report.rows_kept, tuple(d.reason for d in report.dropped), tuple(report.notes))
+
+    def to_dict(self) -> dict:
+        return {"files": list(self.paths), "key": self.key, "rows_read": dict(self.rows_read),
+                "rows_kept": self.rows_kept, "rows_dropped": len(self.dropped_reasons)}
+
+
+@dataclass(frozen=True)
+class TableMisnomer:
+    """The misnomer analysis of a table of models, with where the table came from."""
+
+    input: TableInput
+    result: MisnomerResult
+
+    def to_dict(self) -> dict:
+        return {"schema": SCHEMA, "input": self.input.to_dict(), **self.result.to_dict()}
+
+
+def table_misnomer(source: TableInput, names: Sequence[str], values: Mapping[str, Sequence[float]],
+                   indicators: Sequence, **options) -> TableMisnomer:
+    """:func:`misnomer_analysis` of a loaded table (``options``: its keyword arguments), with its source."""
+    return TableMisnomer(source, misnomer_analysis(names, values, indicators, **options))

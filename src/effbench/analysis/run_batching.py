@@ -14,19 +14,53 @@ batches + idle power x idle time) / requests. A run without an idle power (a cou
 
 from __future__ import annotations
 
-from effbench.analysis.batching import LatencyObjective, batch_size_table, make_profiles, recommend_batch_size
-from effbench.errors import DataError
-from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
+from dataclasses import dataclass, field
+
+from effbench.analysis.batching import LatencyObjective, Recommendation, batch_size_table, make_profiles, recommend_batch_size
+from effbench.errors import ConfigError, DataError
+from effbench.records import ENERGY_PER_BATCH_J, LATENCY_PER_CALL
+
+__all__ = ["SCHEMA", "BatchingStudy", "CandidateBatching", "batching_study", "profiles_from_run", "run_idle_power_w"]
+
+#: ``schema`` of :meth:`BatchingStudy.to_dict` (the document ``effbench batching --json`` writes)
+SCHEMA = "effbench.batching/1"
+
+
+@dataclass(frozen=True)
+class CandidateBatching:
+    """One candidate's batch-size table (:func:`~effbench.analysis.batching.batch_size_table`) and the
+    recommended serving setting."""
+
+    table: list[dict]
+    recommendation: Recommendation
+
+    def to_dict(self) -> dict:
+        return {"table": self.table, "recommendation": self.recommendation.to_dict()}
+
+
+@dataclass(frozen=True)
+class BatchingStudy:
+    """The batching study of a run: per candidate, in the order asked."""
+
+    run_id: str
+    arrival_rate_per_s: float
+    objective: LatencyObjective
+    candidates: dict[str, CandidateBatching] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"schema": SCHEMA, "run_id": self.run_id, "arrival_rate_per_s": self.arrival_rate_per_s,
+                "objective": {"percentile": self.objective.percentile, "bound_s": self.objective.bound_s},
+                "candidates": {k: v.to_dict() for k, v in self.candidates.items()}}
 
 
 def profiles_from_run(run, candidate: str):
     """Batch profiles (service-time samples + energy per batch) of one candidate of a run."""
-    times = {s.batch_size: s.values for s in run.samples if s.candidate == candidate and s.kind == LATENCY_KIND and len(s.values)}
+    times = {s.batch_size: s.values for s in run.samples_for(candidate, kind=LATENCY_PER_CALL)}
     if not times:
         raise DataError(f"candidate {candidate!r} has no latency samples in run {run.run_id}")
     energy, prov = {}, {}
-    for m in run.metrics:
-        if m.candidate == candidate and m.name == "energy_per_batch_j" and m.value is not None and m.batch_size in times:
+    for m in run.metrics_for(candidate, ENERGY_PER_BATCH_J):
+        if m.value is not None and m.batch_size in times:
             energy[m.batch_size] = m.value
             prov[m.batch_size] = m.provenance
     missing = sorted(set(times) - set(energy))
@@ -45,21 +79,25 @@ def run_idle_power_w(run) -> float | None:
     return None if value is None else float(value)
 
 
-def batching_study(run, candidates, arrival_rate_per_s: float, objective: LatencyObjective, **kwargs) -> dict:
+def batching_study(run, candidates, arrival_rate_per_s: float, objective: LatencyObjective, **kwargs) -> BatchingStudy:
     """Per candidate: the batch-size table and the recommended serving setting (see recommend_batch_size).
 
+    ``candidates``: keys of the run's candidates; None or empty: every candidate that did not fail.
     ``idle_power_w`` defaults to the run's idle power (:func:`run_idle_power_w`; 0 when it has
     none); each recommendation carries it (``idle_power_w``, ``energy_per_sample_from``).
     """
+    keys = list(candidates or [c.key for c in run.candidates if c.status == "ok"])
+    unknown = [k for k in keys if not run.has_candidate(k)]
+    if unknown:
+        known = ", ".join(sorted(c.key for c in run.candidates))
+        raise ConfigError(f"candidates: {unknown[0]!r} is not in run {run.run_id}; allowed: {known}")
     if "idle_power_w" not in kwargs:
         idle = run_idle_power_w(run)
         if idle is not None:
             kwargs["idle_power_w"] = idle
     out = {}
-    for key in candidates:
+    for key in keys:
         profiles = profiles_from_run(run, key)
-        out[key] = {
-            "table": batch_size_table(profiles),
-            "recommendation": recommend_batch_size(profiles, arrival_rate_per_s, objective, **kwargs),
-        }
-    return out
+        out[key] = CandidateBatching(batch_size_table(profiles),
+                                     recommend_batch_size(profiles, arrival_rate_per_s, objective, **kwargs))
+    return BatchingStudy(run.run_id, float(arrival_rate_per_s), objective, out)

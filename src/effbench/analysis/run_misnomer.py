@@ -1,6 +1,6 @@
 """The efficiency misnomer over the candidates of one stored run.
 
-Builds the models x indicators table of a :class:`effbench.store.db.RunRecord` and runs
+Builds the models x indicators table of a :class:`effbench.records.RunRecord` and runs
 :func:`effbench.analysis.misnomer.misnomer_analysis` on it (Dehghani et al., "The Efficiency
 Misnomer", ICLR 2022: parameters, FLOPs, throughput and latency can rank the same models
 differently). Pure: a run in, a :class:`RunMisnomer` out.

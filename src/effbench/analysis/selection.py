@@ -24,7 +24,7 @@ The recommendation (:func:`recommend`):
 "Simpler" is the model family: linear < trees, neighbours, kernels < neural networks (an unknown
 family ranks with neural networks, so it is never called simpler); then fewer parameters.
 
-Pure: no I/O, no clock, no printing. A :class:`effbench.store.db.RunRecord` or a list of
+Pure: no I/O, no clock, no printing. A :class:`effbench.records.RunRecord` or a list of
 :class:`Row` goes in, a :class:`Recommendation` comes out.
 """
 
@@ -38,6 +38,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.validation import Interval, check
+
+#: ``schema`` of :meth:`Recommendation.to_dict` (the document ``effbench recommend --json`` writes)
+SCHEMA = "effbench.recommend/1"
+_ALPHA = Interval(float, 0, 1, closed="neither")
 
 TEST_NAME = "McNemar exact"
 FAMILY_RANK = {
@@ -137,16 +142,6 @@ class ParityResult:
                 "accuracy_b": self.accuracy_b}
 
 
-def _check_alpha(alpha) -> float:
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ConfigError(f"alpha must be a number in (0, 1); got {alpha!r}") from None
-    if not 0.0 < a < 1.0:
-        raise ConfigError(f"alpha must lie in (0, 1) (e.g. 0.05 for a 95% level); got {alpha!r}")
-    return a
-
-
 def mcnemar_exact(y_true, pred_a, pred_b) -> tuple[int, int, float]:
     """(a_only, b_only, two-sided exact p-value) of McNemar's test on paired predictions."""
     from scipy.stats import binomtest
@@ -165,7 +160,7 @@ def mcnemar_exact(y_true, pred_a, pred_b) -> tuple[int, int, float]:
 
 def parity(y_true, pred_a, pred_b, *, alpha: float = 0.05, names: tuple[str, str] = ("a", "b")) -> ParityResult:
     """Are two models on par on these test examples? McNemar's exact test at level ``alpha``."""
-    alpha = _check_alpha(alpha)
+    alpha = check("alpha", alpha, _ALPHA)
     n01, n10, p = mcnemar_exact(y_true, pred_a, pred_b)
     y = np.asarray(y_true).ravel()
     return ParityResult(names[0], names[1], len(y), n01, n10, p, alpha,
@@ -208,11 +203,9 @@ class Constraints:
     def __post_init__(self):
         if self.min_quality is not None and self.max_loss is not None:
             raise ConfigError("give a minimum quality or a maximum loss against the best, not both")
-        if self.max_loss is not None and not (self.max_loss >= 0):
-            raise ConfigError(f"maximum loss must be >= 0; got {self.max_loss!r}")
+        check("max_loss", self.max_loss, Interval(float, 0, None), None)
         for k, v in self.max_costs.items():
-            if v is None or not (float(v) > 0):
-                raise ConfigError(f"the limit on {k!r} must be a positive number; got {v!r}")
+            check(f"max_costs[{k!r}]", v, Interval(float, 0, None, closed="neither"))
 
     def describe(self, quality: str) -> list[str]:
         out = []
@@ -246,9 +239,12 @@ class Recommendation:
     savings: dict = field(default_factory=dict)
     dropped: list[tuple[str, str]] = field(default_factory=list)
     rows: dict = field(default_factory=dict)
+    run_id: str | None = None             # the run the rows came from (None for a list of rows)
+    n_test: int = 0                       # test examples the parity tests ran on
 
     def to_dict(self) -> dict:
         return {
+            "schema": SCHEMA, "run_id": self.run_id,
             "status": self.status, "chosen": self.chosen, "reference": self.reference, "message": list(self.message),
             "quality": self.quality, "objectives": self.objectives, "constraints": self.constraints,
             "preference": self.preference, "test": self.test, "alpha": self.alpha, "confidence": 1.0 - self.alpha,
@@ -353,16 +349,41 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     cost names in order (``simplicity``, indicators such as ``latency_p99_s_b1``, or the aliases of
     :data:`COST_ALIASES`, resolved at ``batch_size``).
     """
-    alpha = _check_alpha(alpha)
+    alpha = check("alpha", alpha, _ALPHA)
+    tie_rtol = check("tie_rtol", tie_rtol, Interval(float, 0, 1, closed="left"))
     constraints = constraints or Constraints()
-    if not 0.0 <= tie_rtol < 1.0:
-        raise ConfigError(f"tie_rtol must lie in [0, 1); got {tie_rtol!r}")
-    preference = list(dict.fromkeys(resolve_cost(p, batch_size) for p in preference))
-    if not preference:
-        raise ConfigError("preference: give at least one cost (e.g. simplicity,latency,size)")
-    cost_names = [p for p in preference if p != SIMPLICITY] + [k for k in constraints.max_costs if k not in preference]
+    preference = _resolve_preference(preference, batch_size)
+    extra = [k for k in constraints.max_costs if k not in preference]
+    cost_names = [p for p in preference if p != SIMPLICITY] + extra
     optional = [s.format(b=batch_size) for s in SAVINGS_INDICATORS]
-    dropped: list[tuple[str, str]] = []
+    rows, y_true, dropped = _rows(table, cost_names, quality, optional, y_true)
+    rec = Recommendation("ok", None, None, [], quality,
+                         [f"{quality}:max"] + [f"{p}:min" for p in preference] + [f"{k}:min" for k in extra],
+                         constraints.describe(quality), preference, alpha, dropped=dropped,
+                         rows={r.key: {"quality": r.quality, "family": r.family, **{k: r.value(k) for k in r.costs}} for r in rows},
+                         run_id=getattr(table, "run_id", None), n_test=0 if y_true is None else len(y_true))
+    best_quality = max(r.quality for r in rows)
+    feasible = [r for r in rows if not _violations(r, constraints, best_quality)]
+    rec.feasible = [r.key for r in feasible]
+    if not feasible:
+        return _infeasible(rec, rows, constraints, best_quality)
+    front = _frontier(feasible, preference + extra)
+    rec.frontier = [r.key for r in front]
+    savings_names = list(dict.fromkeys(cost_names + list(constraints.max_costs) + optional))
+    _choose(rec, front, y_true, functools.cmp_to_key(lambda a, b: _cmp_pref(a, b, preference, tie_rtol)),
+            savings_names, runner_ups)
+    return rec
+
+
+def _resolve_preference(preference: Sequence[str], batch_size: int) -> list[str]:
+    resolved = list(dict.fromkeys(resolve_cost(p, batch_size) for p in preference))
+    if not resolved:
+        raise ConfigError("preference: give at least one cost (e.g. simplicity,latency,size)")
+    return resolved
+
+
+def _rows(table, cost_names: list[str], quality: str, optional: list[str], y_true) -> tuple[list[Row], object, list[tuple[str, str]]]:
+    """(rows with a quality and every cost, the test labels, (key, reason) of those left out)."""
     if hasattr(table, "candidates") and hasattr(table, "metrics"):
         from effbench.analysis.run_table import is_known_indicator, unknown_indicator_message
 
@@ -372,7 +393,7 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
         rows, y_run, dropped = rows_from_run(table, cost_names, quality=quality, optional=optional)
         y_true = y_run if y_true is None else y_true
     else:
-        rows = []
+        rows, dropped = [], []
         for r in table:
             missing = [n for n in cost_names if math.isnan(r.value(n))]
             if missing or r.quality is None or math.isnan(float(r.quality)):
@@ -382,34 +403,30 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     if not rows:
         raise DataError(f"no model has {quality} and every cost asked ({', '.join(cost_names) or 'none'})"
                         + (f"; e.g. {dropped[0][0]}: {dropped[0][1]}" if dropped else ""))
-    objectives = [f"{quality}:max"] + [f"{p}:min" for p in preference] + [f"{k}:min" for k in constraints.max_costs if k not in preference]
-    best_quality = max(r.quality for r in rows)
-    rec = Recommendation("ok", None, None, [], quality, objectives, constraints.describe(quality), preference, alpha,
-                         dropped=dropped, rows={r.key: {"quality": r.quality, "family": r.family, **{k: r.value(k) for k in r.costs}} for r in rows})
+    return rows, y_true, dropped
 
-    feasible = [r for r in rows if not _violations(r, constraints, best_quality)]
-    rec.feasible = [r.key for r in feasible]
-    if not feasible:
-        scored = sorted(rows, key=lambda r: (sum(v for _, v, _ in _violations(r, constraints, best_quality)), -r.quality))
-        rec.status = "infeasible"
-        rec.closest = [{"key": r.key, "quality": r.quality, "violations": [t for _, _, t in _violations(r, constraints, best_quality)]}
-                       for r in scored[:3]]
-        rec.message.append(f"No model meets the constraints ({'; '.join(rec.constraints)}).")
-        rec.message.append("Closest: " + "; ".join(f"{c['key']} ({', '.join(c['violations'])})" for c in rec.closest) + ".")
-        return rec
 
+def _infeasible(rec: Recommendation, rows: list[Row], constraints: Constraints, best_quality: float) -> Recommendation:
+    """No model meets the constraints: say so and name the three closest (smallest total excess)."""
+    scored = sorted(rows, key=lambda r: (sum(v for _, v, _ in _violations(r, constraints, best_quality)), -r.quality))
+    rec.status = "infeasible"
+    rec.closest = [{"key": r.key, "quality": r.quality, "violations": [t for _, _, t in _violations(r, constraints, best_quality)]}
+                   for r in scored[:3]]
+    rec.message.append(f"No model meets the constraints ({'; '.join(rec.constraints)}).")
+    rec.message.append("Closest: " + "; ".join(f"{c['key']} ({', '.join(c['violations'])})" for c in rec.closest) + ".")
+    return rec
+
+
+def _frontier(rows: list[Row], costs: list[str]) -> list[Row]:
+    """The rows on the Pareto frontier of quality (max) and ``costs`` (min)."""
     from effbench.analysis.pareto import nondominated_mask
 
-    cols = [f"{quality}"] + [n for n in preference] + [k for k in constraints.max_costs if k not in preference]
-    X = np.array([[r.quality] + [-r.value(n) for n in cols[1:]] for r in feasible], dtype=float)
-    front = [r for r, on in zip(feasible, nondominated_mask(X)) if on]
-    rec.frontier = [r.key for r in front]
-    by_pref = functools.cmp_to_key(lambda a, b: _cmp_pref(a, b, preference, tie_rtol))
-    top_q = max(r.quality for r in front)
-    ref = sorted([r for r in front if r.quality == top_q], key=by_pref)[0]
-    rec.reference = ref.key
+    X = np.array([[r.quality] + [-r.value(n) for n in costs] for r in rows], dtype=float)
+    return [r for r, on in zip(rows, nondominated_mask(X)) if on]
 
-    on_par = [ref]
+
+def _parity_tests(front: list[Row], ref: Row, y_true, alpha: float) -> tuple[dict[str, ParityResult], list[str]]:
+    """McNemar's test of every frontier model against the reference; (tests by key, untested keys)."""
     tests: dict[str, ParityResult] = {}
     untested = []
     for r in front:
@@ -417,46 +434,27 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
             continue
         if r.predictions is None or ref.predictions is None or y_true is None:
             untested.append(r.key)
-            continue
-        t = parity(y_true, r.predictions, ref.predictions, alpha=alpha, names=(r.key, ref.key))
-        tests[r.key] = t
-        if t.on_par:
-            on_par.append(r)
-    rec.parity = list(tests.values())
-    chosen = sorted(on_par, key=by_pref)[0]
-    rec.chosen = chosen.key
-    level = f"{100 * (1 - alpha):g}% level"
-    savings_names = list(dict.fromkeys([p for p in preference if p != SIMPLICITY] + list(constraints.max_costs) + optional))
+        else:
+            tests[r.key] = parity(y_true, r.predictions, ref.predictions, alpha=alpha, names=(r.key, ref.key))
+    return tests, untested
 
+
+def _choose(rec: Recommendation, front: list[Row], y_true, by_pref, savings_names: list[str], runner_ups: int) -> None:
+    """Reference (best quality, then preference), parity tests, the choice among the models on par,
+    its sentences and the runner-ups; all written into ``rec``."""
+    top_q = max(r.quality for r in front)
+    ref = sorted([r for r in front if r.quality == top_q], key=by_pref)[0]
+    tests, untested = _parity_tests(front, ref, y_true, rec.alpha)
+    on_par = [ref] + [r for r in front if r.key in tests and tests[r.key].on_par]
+    chosen = sorted(on_par, key=by_pref)[0]
+    rec.reference, rec.chosen, rec.parity = ref.key, chosen.key, list(tests.values())
     if chosen is ref:
-        rec.message.append(f"Use {ref.key}: it has the highest {quality} ({ref.quality:.4f}) among the models on the frontier "
-                           f"that meet the constraints.")
-        others = sorted(tests.values(), key=lambda t: -t.p_value)
-        if len(on_par) > 1:
-            rec.message.append(f"{len(on_par) - 1} other frontier model(s) are on par with it ({TEST_NAME}, {level}), "
-                               f"but it comes first in the preference order ({', '.join(preference)}).")
-        elif others:
-            t = others[0]
-            rec.message.append(f"No simpler or cheaper frontier model is on par with it: the closest, {t.a} ({quality} {t.accuracy_a:.4f}), "
-                               f"differs significantly ({TEST_NAME} p={t.p_value:.2g} < {alpha:g}).")
+        rec.message += _reference_sentences(rec, ref, tests, len(on_par))
     else:
-        t = tests[chosen.key]
-        saved, worse, ratios = savings(chosen, ref, savings_names)
-        rec.savings = ratios
-        simpler = chosen.simplicity < ref.simplicity
-        text = (f"{chosen.key} is on par with {ref.key} ({TEST_NAME} p={t.p_value:.2g}, {level}; {quality} "
-                f"{chosen.quality:.4f} vs {ref.quality:.4f} on {t.n} test examples)")
-        if simpler:
-            text += f" and is simpler ({FAMILY_WORDS[chosen.simplicity]} rather than {FAMILY_WORDS.get(ref.simplicity, 'a neural network')})"
-        if saved:
-            text += (", and" if simpler else " and") + " needs " + ", ".join(saved)
-        if worse:
-            text += "; but: " + ", ".join(worse)
-        rec.message.append(text + ".")
-        rec.message.append(f"Use {chosen.key}.")
+        saved, worse, rec.savings = savings(chosen, ref, savings_names)
+        rec.message += _on_par_sentences(rec, chosen, ref, tests[chosen.key], saved, worse)
     if untested:
         rec.message.append(f"Not tested for parity (no predictions): {', '.join(untested)}.")
-
     rest = sorted([r for r in front if r is not chosen], key=lambda r: (0 if r in on_par else 1, by_pref(r)))
     for r in rest[:runner_ups]:
         t = tests.get(r.key)
@@ -464,4 +462,36 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
                                "on_par_with_reference": (r is ref) or (t is not None and t.on_par),
                                "p_value": None if t is None else t.p_value,
                                "costs": {n: r.value(n) for n in savings_names if not math.isnan(r.value(n))}})
-    return rec
+
+
+def _reference_sentences(rec: Recommendation, ref: Row, tests: dict[str, ParityResult], n_on_par: int) -> list[str]:
+    """Why the most accurate frontier model is the one to use."""
+    out = [f"Use {ref.key}: it has the highest {rec.quality} ({ref.quality:.4f}) among the models on the frontier "
+           f"that meet the constraints."]
+    others = sorted(tests.values(), key=lambda t: -t.p_value)
+    if n_on_par > 1:
+        out.append(f"{n_on_par - 1} other frontier model(s) are on par with it ({TEST_NAME}, {_level(rec.alpha)}), "
+                   f"but it comes first in the preference order ({', '.join(rec.preference)}).")
+    elif others:
+        t = others[0]
+        out.append(f"No simpler or cheaper frontier model is on par with it: the closest, {t.a} ({rec.quality} {t.accuracy_a:.4f}), "
+                   f"differs significantly ({TEST_NAME} p={t.p_value:.2g} < {rec.alpha:g}).")
+    return out
+
+
+def _on_par_sentences(rec: Recommendation, chosen: Row, ref: Row, t: ParityResult, saved: list[str], worse: list[str]) -> list[str]:
+    """Why a simpler or cheaper model on par with the reference is the one to use."""
+    simpler = chosen.simplicity < ref.simplicity
+    text = (f"{chosen.key} is on par with {ref.key} ({TEST_NAME} p={t.p_value:.2g}, {_level(rec.alpha)}; {rec.quality} "
+            f"{chosen.quality:.4f} vs {ref.quality:.4f} on {t.n} test examples)")
+    if simpler:
+        text += f" and is simpler ({FAMILY_WORDS[chosen.simplicity]} rather than {FAMILY_WORDS.get(ref.simplicity, 'a neural network')})"
+    if saved:
+        text += (", and" if simpler else " and") + " needs " + ", ".join(saved)
+    if worse:
+        text += "; but: " + ", ".join(worse)
+    return [text + ".", f"Use {chosen.key}."]
+
+
+def _level(alpha: float) -> str:
+    return f"{100 * (1 - alpha):g}% level"

@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from effbench.errors import ConfigError, DataError
+from effbench.errors import DataError
 from effbench.estimates import (  # the estimators the measurement protocol also uses live one layer down
     NAN,
     QUANTILE_METHOD,
@@ -42,6 +42,7 @@ from effbench.estimates import (  # the estimators the measurement protocol also
     quantile_ci,
     relative_halfwidth,
 )
+from effbench.validation import Interval, check
 
 __all__ = [
     "QUANTILES",
@@ -166,6 +167,8 @@ class Comparison:
 # --------------------------------------------------------------------------------------------
 
 
+_NON_NEGATIVE = Interval(float, 0, None)
+
 
 def _json_float(v: float):
     v = float(v)
@@ -252,12 +255,9 @@ def stability_warnings(
     * tail: fewer samples than :func:`min_samples_for_quantile_ci` needs for p99;
     * outliers: more than ``severe_outlier_share`` of samples beyond Tukey's outer fences (3 IQR).
     """
-    if iqr_threshold < 0:
-        raise ConfigError(f"iqr_threshold: must be >= 0, got {iqr_threshold!r}")
-    if load_change_threshold < 0:
-        raise ConfigError(f"load_change_threshold: must be >= 0, got {load_change_threshold!r}")
-    if n_cores is not None and n_cores < 1:
-        raise ConfigError(f"n_cores: must be a positive integer or None, got {n_cores!r}")
+    iqr_threshold = check("iqr_threshold", iqr_threshold, _NON_NEGATIVE)
+    load_change_threshold = check("load_change_threshold", load_change_threshold, _NON_NEGATIVE)
+    n_cores = check("n_cores", n_cores, Interval(int, 1, None), None)
     out: list[str] = []
     med = summary.median.value
     if med > 0 and summary.iqr > iqr_threshold * med:
@@ -329,6 +329,30 @@ def _boot_quantile(
     return lo + frac * (hi - lo)
 
 
+def _ratio_estimate(xa: np.ndarray, xb: np.ndarray, q: float, alpha: float, n_boot: int, rng) -> Estimate:
+    """``quantile(b, q) / quantile(a, q)`` of sorted samples, with its percentile-bootstrap interval
+    (NaN bounds, and why, when the samples are too few for the quantile or the ratio is undefined)."""
+    c = 1.0 - alpha
+    qa = float(np.quantile(xa, q, method=QUANTILE_METHOD))
+    qb = float(np.quantile(xb, q, method=QUANTILE_METHOD))
+    if qa <= 0.0:
+        return Estimate(NAN, NAN, NAN, f"ratio undefined: the q={q:g} quantile of a is {qa:g} <= 0")
+    value = qb / qa
+    need = _min_n(q, c)
+    if xa.size < need or xb.size < need:
+        return Estimate(value, NAN, NAN, f"{BOOT_METHOD}: not computable, n_a={xa.size}, n_b={xb.size}, "
+                                         f"need >= {need} each for q={q:g} at {c:.0%} confidence")
+    ba = _boot_quantile(xa, q, n_boot, rng)
+    bb = _boot_quantile(xb, q, n_boot, rng)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = bb / ba
+    r = r[np.isfinite(r)]
+    if r.size < n_boot // 2:
+        return Estimate(value, NAN, NAN, f"{BOOT_METHOD}: not computable, zero quantiles in resamples")
+    low, high = np.quantile(r, (alpha / 2.0, 1.0 - alpha / 2.0))
+    return Estimate(value, float(low), float(high), f"{BOOT_METHOD}, {n_boot} resamples")
+
+
 def compare(
     a,
     b,
@@ -352,46 +376,14 @@ def compare(
     Run it once per cell; over many cells, correct the p-values with :func:`holm_bonferroni`.
     """
     alpha_f = _check_confidence(alpha, "alpha")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
-        raise ConfigError(f"n_boot: must be an integer >= 100, got {n_boot!r}")
+    n_boot = check("n_boot", n_boot, Interval(int, 100, None))
     qs = [_check_q(q, "quantiles", open_interval=True) for q in quantiles]
     if 0.5 not in qs:
         qs = [0.5, *qs]
     xa = np.sort(_as_samples(a, "a"))
     xb = np.sort(_as_samples(b, "b"))
-    c = 1.0 - alpha_f
     rng = np.random.default_rng(seed)
-
-    ratios: dict[float, Estimate] = {}
-    for q in qs:
-        qa = float(np.quantile(xa, q, method=QUANTILE_METHOD))
-        qb = float(np.quantile(xb, q, method=QUANTILE_METHOD))
-        if qa <= 0.0:
-            why = f"ratio undefined: the q={q:g} quantile of a is {qa:g} <= 0"
-            ratios[q] = Estimate(NAN, NAN, NAN, why)
-            continue
-        value = qb / qa
-        need = _min_n(q, c)
-        if xa.size < need or xb.size < need:
-            ratios[q] = Estimate(
-                value,
-                NAN,
-                NAN,
-                f"{BOOT_METHOD}: not computable, n_a={xa.size}, n_b={xb.size}, "
-                f"need >= {need} each for q={q:g} at {c:.0%} confidence",
-            )
-            continue
-        ba = _boot_quantile(xa, q, n_boot, rng)
-        bb = _boot_quantile(xb, q, n_boot, rng)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = bb / ba
-        r = r[np.isfinite(r)]
-        if r.size < n_boot // 2:
-            why = f"{BOOT_METHOD}: not computable, zero quantiles in resamples"
-            ratios[q] = Estimate(value, NAN, NAN, why)
-            continue
-        low, high = np.quantile(r, (alpha_f / 2.0, 1.0 - alpha_f / 2.0))
-        ratios[q] = Estimate(value, float(low), float(high), f"{BOOT_METHOD}, {n_boot} resamples")
+    ratios = {q: _ratio_estimate(xa, xb, q, alpha_f, n_boot, rng) for q in qs}  # in order: the resamples share rng
 
     from scipy.stats import mannwhitneyu
 

@@ -29,39 +29,23 @@ def batching(run_id, rate, bound, percentile, candidates, policies, arrivals, n_
     """
     from effbench.analysis.batching import LatencyObjective
     from effbench.analysis.run_batching import batching_study
-    from effbench.errors import ConfigError
-    from effbench.report.text import fmt_seconds, render_table
+    from effbench.report.batching import render_batching_study
     from effbench.store.db import Store
     from effbench.store.files import check_output, write_json
+    from effbench.validation import Interval, check
 
-    if not rate > 0:
-        raise ConfigError(f"--arrival-rate must be a positive number of requests per second; got {rate:g}")
-    if not bound > 0:
-        raise ConfigError(f"--max-latency must be a positive number of seconds; got {bound:g}")
-    objective = LatencyObjective(bound, percentile)
+    positive = Interval(float, 0, None, closed="neither")
+    rate = check("--arrival-rate", rate, positive)
+    objective = LatencyObjective(check("--max-latency", bound, positive), percentile)
     if json_out:
         check_output(json_out, force, "--json")
     with Store(db, create=False) as store:
         run = store.load_run(run_id)
-    keys = split_list(candidates) or [c.key for c in run.candidates if c.status == "ok"]
-    known = {c.key for c in run.candidates}
-    unknown = [k for k in keys if k not in known]
-    if unknown:
-        raise ConfigError(f"--candidates: {unknown[0]!r} is not in run {run.run_id}; allowed: {', '.join(sorted(known))}")
-    study = batching_study(run, keys, rate, objective, policies=tuple(split_list(policies) or ()), arrivals=arrivals,
-                           n_requests=n_requests, seed=seed)
-    for key, res in study.items():
-        rows = [[str(r["batch_size"]), fmt_seconds(r["batch_latency_p50_s"]), fmt_seconds(r["batch_latency_p99_s"]),
-                 fmt_seconds(r["per_sample_latency_s"]), f"{r['throughput_per_s']:.4g}/s",
-                 f"{r['energy_per_sample_j']:.3g} J" + ("~" if r["energy_provenance"] == "estimated" else "")] for r in res["table"]]
-        text = render_table(f"{key}: per batch size (service time measured; ~ energy estimated)",
-                            ["batch", "p50/batch", "p99/batch", "p50/sample", "throughput (b/p50)", "energy/sample"], rows)
-        if text is not None:
-            click.echo(text)
-        click.echo(f"{key}: at {rate:g} requests/s, {res['recommendation'].summary}")
+    study = batching_study(run, split_list(candidates), rate, objective, policies=tuple(split_list(policies) or ()),
+                           arrivals=arrivals, n_requests=n_requests, seed=seed)
+    for block in render_batching_study(study):
+        click.echo(block)
     if json_out:
-        doc = {"run_id": run.run_id, "arrival_rate_per_s": rate, "objective": {"percentile": percentile, "bound_s": bound},
-               "candidates": {k: {"table": v["table"], "recommendation": v["recommendation"].to_dict()} for k, v in study.items()}}
-        write_json(json_out, doc, force=force)
+        write_json(json_out, study.to_dict(), force=force)
         click.echo(f"wrote {json_out}", err=True)
     return 0

@@ -2,7 +2,8 @@
 
 Loads CSV files with :func:`effbench.store.tables.load_tables`, parses ``--indicator`` with
 :func:`effbench.analysis.objectives.parse_objective`, runs
-:func:`effbench.analysis.misnomer.misnomer_analysis` and renders. Only click and the standard
+:func:`effbench.analysis.misnomer.table_misnomer` and renders it with
+:mod:`effbench.report.misnomer` (text) or its ``to_dict()`` (JSON). Only click and the standard
 library are imported at module level.
 """
 
@@ -27,17 +28,6 @@ def _parse_labels(specs, indicator_names):
             )
         labels[col] = text
     return labels
-
-
-def _dropped_summary(report) -> str:
-    from collections import Counter
-
-    if not report.dropped:
-        return "no row dropped"
-    reasons = Counter(d.reason for d in report.dropped)
-    shown = "; ".join(f"{n} {r}" for r, n in reasons.most_common(4))
-    more = len(reasons) - 4
-    return f"{len(report.dropped)} rows dropped: {shown}" + (f"; {more} other reasons" if more > 0 else "")
 
 
 @click.command()
@@ -74,11 +64,10 @@ def misnomer(csv_files, key, indicator_specs, label_specs, min_factor, min_other
       effbench misnomer --csv imagenet-models.csv --key id \\
         --indicator gmacs:min --indicator gpu_rtx3090_amp_samples_per_sec:max
     """
-    import os
-
-    from effbench.analysis.misnomer import Indicator, misnomer_analysis
+    from effbench.analysis.misnomer import Indicator, TableInput, table_misnomer
     from effbench.analysis.objectives import parse_objectives
     from effbench.errors import ConfigError
+    from effbench.report.misnomer import render_table_misnomer
     from effbench.store.files import check_output, write_json
     from effbench.store.tables import load_tables
 
@@ -92,79 +81,10 @@ def misnomer(csv_files, key, indicator_specs, label_specs, min_factor, min_other
 
     keys, matrix, report = load_tables(list(csv_files), key, names)
     indicators = [Indicator(o.name, o.direction, label=labels.get(o.name)) for o in objectives]
-    values = {name: matrix[:, i] for i, name in enumerate(names)}
-    result = misnomer_analysis(keys, values, indicators, min_factor=min_factor,
-                               min_other_factor=min_other_factor, top=top, confidence=confidence)
-
-    click.echo(f"{result.n_models} models from {', '.join(report.files)} (key {key!r}); "
-               f"{_dropped_summary(report)}")
-    for note in report.notes:
-        click.echo(f"note: {note}")
-    _render(result)
-
+    result = table_misnomer(TableInput.from_load_report(report, key), keys, {name: matrix[:, i] for i, name in enumerate(names)},
+                            indicators, min_factor=min_factor, min_other_factor=min_other_factor, top=top, confidence=confidence)
+    for line in render_table_misnomer(result):
+        click.echo(line)
     if json_out:
-        payload = {
-            "schema": "effbench.misnomer/1",
-            "input": {
-                "files": [os.path.abspath(f) for f in report.files],
-                "key": key,
-                "rows_read": report.rows_read,
-                "rows_kept": report.rows_kept,
-                "rows_dropped": len(report.dropped),
-            },
-            **result.to_dict(),
-        }
-        write_json(json_out, payload, force=force, indent=2)
+        write_json(json_out, result.to_dict(), force=force, indent=2)
         click.echo(f"wrote {json_out}")
-
-
-def _fmt_r(value, ci) -> str:
-    if value is None or value != value:
-        return "-"
-    if ci is None:
-        return f"{value:+.3f}"
-    return f"{value:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"
-
-
-def _fmt_p(p) -> str:
-    if p is None or p != p:
-        return "-"
-    return "<1e-300" if p < 1e-300 else f"{p:.2g}"
-
-
-def _render(result) -> None:
-    from effbench.report.text import render_table
-
-    display = {i.name: i.display for i in result.indicators}
-    level = f"{result.confidence * 100:g}%"
-    rows = [
-        [
-            display[c.x], display[c.y], str(c.n_models),
-            _fmt_r(c.kendall_oriented, c.kendall_oriented_ci),
-            _fmt_r(c.spearman_oriented, c.spearman_oriented_ci),
-            _fmt_r(c.kendall_raw, None), _fmt_r(c.spearman_raw, None),
-            _fmt_p(c.kendall_p_value),
-        ]
-        for c in result.correlations
-    ]
-    text = render_table(
-        "Rank correlations between indicators",
-        ["x", "y", "models", f"Kendall tau-b oriented [{level}]", f"Spearman rho oriented [{level}]",
-         "tau raw", "rho raw", "p (tau)"],
-        rows,
-        caption=("oriented: +1 = the two indicators always agree on which model is more efficient, "
-                 "-1 = always disagree; raw: on the stored values (GMACs vs throughput is negative). "
-                 "Intervals: Fisher z (Fieller et al. 1957 for tau, Bonett & Wright 2000 for rho)."),
-    )
-    if text is not None:
-        click.echo(text)
-    click.echo("")
-    rule = (f"one model better on x, the other on y, larger factor >= "
-            f"{result.min_factor:g}, smaller >= {result.min_other_factor:g}")
-    click.echo(f"Contradictions ({rule}; strongest first = largest product of the two factors)")
-    for p in result.contradictions:
-        share = f"{100 * p.share:.1f}%" if p.n_pairs else "-"
-        click.echo(f"{display[p.x]} vs {display[p.y]}: {p.count:,} of {p.n_pairs:,} model pairs ({share})")
-        for c in p.top:
-            click.echo(f"  - {c.text}")
-    click.echo(f"total: {result.total_contradictions:,} contradicting (model pair, indicator pair) cases")

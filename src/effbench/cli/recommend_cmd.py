@@ -11,18 +11,6 @@ import click
 from effbench.cli.common import db_option, split_list
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        if v != v:
-            return "-"
-        return f"{v:.3g}" if (abs(v) >= 1e5 or 0 < abs(v) < 1e-3) else f"{v:.4g}"
-    return str(v)
-
-
 @click.command()
 @click.argument("run_id", default="latest")
 @db_option
@@ -58,8 +46,10 @@ def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, m
     """
     from effbench.analysis.selection import COST_ALIASES, Constraints, recommend as do_recommend
     from effbench.errors import ConfigError
+    from effbench.report.recommendation import render_recommendation
     from effbench.store.db import Store
     from effbench.store.files import check_output, write_json
+    from effbench.validation import Interval, check
 
     if json_out:
         check_output(json_out, force, "--json")
@@ -69,46 +59,25 @@ def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, m
         raise ConfigError("--energy-indicator: give an indicator name (e.g. energy_per_sample_j_b1); got an empty string")
     if min_accuracy is not None and max_loss is not None:
         raise ConfigError("--min-accuracy and --max-loss: give one of them, not both")
-    max_costs = {}
-    if max_latency_p99 is not None:
-        max_costs[f"latency_p99_s_b{batch_size}"] = max_latency_p99
-    if max_memory is not None:
-        max_costs[f"peak_rss_bytes_b{batch_size}"] = max_memory
-    if max_energy is not None:
-        max_costs[energy_indicator] = max_energy
-    for k, v in max_costs.items():
-        if not v > 0:
-            raise ConfigError(f"the limit on {k!r} must be a positive number; got {v!r}")
+    limits = {f"latency_p99_s_b{batch_size}": ("--max-latency-p99", max_latency_p99),
+              f"peak_rss_bytes_b{batch_size}": ("--max-memory", max_memory), energy_indicator: ("--max-energy", max_energy)}
+    positive = Interval(float, 0, None, closed="neither")
+    constraints = Constraints(min_quality=min_accuracy, max_loss=max_loss,
+                              max_costs={k: check(opt, v, positive) for k, (opt, v) in limits.items() if v is not None})
     preference = [energy_indicator if p == "energy" else p for p in (split_list(prefer) or [])]
     if not preference:
         raise ConfigError(f"--prefer: give at least one cost; allowed: simplicity, {', '.join(COST_ALIASES)} or an indicator name")
     with Store(db, create=False) as store:
         run = store.load_run(run_id)
-    rec = do_recommend(run, Constraints(min_quality=min_accuracy, max_loss=max_loss, max_costs=max_costs), preference,
+    rec = do_recommend(run, constraints, preference,
                        alpha=alpha, quality=quality, tie_rtol=tie_rtol, batch_size=batch_size)
 
-    click.echo(f"Recommendation for run {run.run_id} ({quality} on {len(run.task.get('y_test') or [])} test examples; "
-               f"parity: {rec.test} test, {100 * (1 - rec.alpha):g}% level)")
-    click.echo(f"constraints: {'; '.join(rec.constraints) or 'none'}; preference: {', '.join(rec.preference)}")
-    click.echo(f"objectives of the frontier: {', '.join(rec.objectives)}; {len(rec.feasible)} model(s) meet the constraints, "
-               f"{len(rec.frontier)} on their frontier")
-    click.echo("")
-    for line in rec.message:
+    out, err = render_recommendation(rec)
+    for line in out:
         click.echo(line)
-    if rec.runner_ups:
-        click.echo("")
-        click.echo("runner-ups (frontier):")
-        names = [n for n in rec.preference if n != "simplicity"]
-        for r in rec.runner_ups:
-            par = "on par" if r["on_par_with_reference"] else "not on par"
-            p = "" if r["p_value"] is None else f", p={r['p_value']:.2g}"
-            costs = ", ".join(f"{n}={_fmt(r['costs'].get(n))}" for n in names if n in r["costs"])
-            click.echo(f"  {r['key']}: {quality} {r['quality']:.4f} ({par}{p}); {r['family'] or 'family unknown'}; {costs}")
-    if rec.dropped:
-        click.echo("")
-        for key, reason in rec.dropped:
-            click.echo(f"effbench: left out {key}: {reason}", err=True)
+    for line in err:
+        click.echo(line, err=True)
     if json_out:
-        write_json(json_out, {"run_id": run.run_id, **rec.to_dict()}, force=force)
+        write_json(json_out, rec.to_dict(), force=force)
         click.echo(f"effbench: wrote {json_out}", err=True)
     return 0

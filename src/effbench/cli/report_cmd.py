@@ -54,9 +54,10 @@ def report(run_id, fmt, output, figures_dir, force, db):
         check_figures_dir(figures_dir, force, run=run)
     if fmt == "html":
         _require("plotly", "--format html")
+        from effbench.analysis.run_report import run_report
         from effbench.report.html import render_html
 
-        text = render_html(run)
+        text = render_html(run_report(run))
     elif fmt == "markdown":
         from effbench.report.tables import render_markdown
 

@@ -8,44 +8,17 @@ from effbench.cli.common import db_option
 
 
 def print_run_summary(run, *, db_path=None, batches: bool = False):
-    from effbench.analysis.costs import batch_rows, cost_table
-    from effbench.report.text import COLUMNS, cost_rows_as_text, fmt_bytes, fmt_seconds, fmt_si, legend, render_table, setup_line
+    """Echo the summary of ``run`` (``effbench show RUN_ID``; also the end of ``effbench run``)."""
+    from effbench.analysis.costs import run_summary
+    from effbench.report.run_summary import render_run_summary, stored_line
 
-    title = f"run {run.run_id} ({run.suite}, {run.status}) - {run.task.get('name', '?')}: {run.task.get('n_test', '?')} test examples"
-    text = render_table(title, [h for _, h in COLUMNS], cost_rows_as_text(cost_table(run)), caption=setup_line(run) + "\n" + legend(run))
-    if text is not None:
-        click.echo(text)
-    if batches:
-        rows = [[r["candidate"], str(r["batch_size"]), fmt_seconds(r["latency_p50_s"]), fmt_seconds(r["latency_p99_s"]),
-                 fmt_seconds(r["latency_p50_per_sample_s"]), fmt_si(r["throughput_samples_per_s"], "/s"), fmt_bytes(r["peak_memory_bytes"]),
-                 fmt_si(r["energy_per_sample_j"], "J") + ("~" if r["energy_provenance"] == "estimated" else ""),
-                 str(r["n_samples"]), str(r["stop_reason"])] for r in batch_rows(run)]
-        text = render_table("per batch size", ["candidate", "batch", "p50/batch", "p99/batch", "p50/sample", "throughput", "mem/call",
-                                               "J/sample", "samples", "stopped by"], rows, caption="~: estimated energy")
-        if text is not None:
-            click.echo(text)
-    from effbench.analysis.compare_runs import stability_report
-
-    stability = stability_report(run)
-    for w in stability.run_warnings:
-        click.echo(f"warning: {w}", err=True)
-    if stability.n_cells_warned:
-        if batches:
-            for (key, b), ws in sorted(stability.cells.items()):
-                for w in ws:
-                    click.echo(f"warning: {key} batch {b}: {w}", err=True)
-        else:
-            noisy = sum(1 for ws in stability.cells.values() if any("interquartile range" in w for w in ws))
-            what = f"{noisy} of {len(stability.cells)} candidate x batch-size cells are noisy (IQR above 10% of the median); " if noisy else ""
-            click.echo(f"warning: {what}{stability.n_cells_warned} cells have stability notes (noise, outliers, too few samples for a p99 "
-                       f"interval); 'effbench show {run.run_id} --batches' lists them", err=True)
-    failed = [c for c in run.candidates if c.status == "failed"]
-    for c in failed:
-        click.echo(f"failed: {c.key}: {c.error}", err=True)
-    for note in run.notes:
-        click.echo(f"note: {note}", err=True)
+    out, err = render_run_summary(run_summary(run), batches=batches)
+    for line in out:
+        click.echo(line)
+    for line in err:
+        click.echo(line, err=True)
     if db_path is not None:
-        click.echo(f"stored as run {run.run_id} in {db_path}  (effbench show {run.run_id}; effbench export {run.run_id} --format json --output FILE)")
+        click.echo(stored_line(run, db_path))
 
 
 @click.command()
@@ -54,19 +27,13 @@ def print_run_summary(run, *, db_path=None, batches: bool = False):
 @db_option
 def show(run_id, batches, db):
     """List past runs, or show one run's cost table (RUN_ID: an id, a unique prefix, or 'latest')."""
-    from effbench.report.text import render_table
+    from effbench.report.run_summary import render_run_list
     from effbench.store.db import Store
 
     with Store(db, create=False) as store:
         if run_id is None:
-            runs = store.list_runs()
-            if not runs:
-                click.echo(f"no runs yet in {store.path}; start one with 'effbench run'")
-                return 0
-            rows = [[r["run_id"], r["created_at"], r["suite"] or "", r["status"], str(r["n_candidates"]), str(r["n_failed"])] for r in runs]
-            text = render_table(f"runs in {store.path}", ["run id", "created (UTC)", "suite", "status", "candidates", "failed"], rows)
-            if text is not None:
-                click.echo(text)
+            for line in render_run_list(store.list_runs(), store.path):
+                click.echo(line)
             return 0
         run = store.load_run(run_id)
     print_run_summary(run, batches=batches)

@@ -8,7 +8,7 @@ throughput; energy per sample (measured or estimated, labelled) and carbon per s
 estimated) where the run has them; training time (and energy); and the setup (hardware, software
 versions, precision, batch sizes, input shape, threads).
 
-Pure: a :class:`effbench.store.db.RunRecord` in, dataclasses out (no I/O, no printing). The
+Pure: a :class:`effbench.records.RunRecord` in, dataclasses out (no I/O, no printing). The
 numbers come from :mod:`effbench.analysis.costs` (derived from the raw samples every time);
 renderers (:mod:`effbench.report.html`, :mod:`effbench.report.tables`) only format them.
 
@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass, field
 
 from effbench.analysis.costs import batch_rows, cost_table
+from effbench.records import CARBON_PER_SAMPLE_G, ENERGY_PER_BATCH_J, ENERGY_PER_SAMPLE_J, TRAIN_ENERGY_J
 from effbench.report.text import fmt_bytes, fmt_seconds, fmt_si
 
 __all__ = [
@@ -48,10 +49,10 @@ PROVENANCE_LABELS = {
     "analytic": "computed (analytic)",
 }
 
-ENERGY_SAMPLE = "energy_per_sample_j"
-ENERGY_BATCH = "energy_per_batch_j"
-TRAIN_ENERGY = "train_energy_j"
-CARBON_SAMPLE = "carbon_per_sample_g"
+ENERGY_SAMPLE = ENERGY_PER_SAMPLE_J
+ENERGY_BATCH = ENERGY_PER_BATCH_J
+TRAIN_ENERGY = TRAIN_ENERGY_J
+CARBON_SAMPLE = CARBON_PER_SAMPLE_G
 
 
 def provenance_label(provenance: str | None) -> str:
@@ -385,7 +386,7 @@ def _best_energy_note(run, key, row) -> str:
     v = row["best_energy_per_sample_j"]
     if v is not None:
         return v.note
-    provs = {m.provenance for m in run.metrics if m.candidate == key and m.name == ENERGY_SAMPLE and m.batch_size > 0}
+    provs = {m.provenance for m in run.metrics_for(key, ENERGY_SAMPLE) if m.batch_size > 0}
     if len(provs) > 1:
         return "not given: measured and estimated values are never compared"
     return ""

@@ -4,9 +4,9 @@ The data builders are pure (a run in, plain dataclasses and lists out) and feed 
 interactive HTML report (:mod:`effbench.report.html`, plotly) and the static figures here, so
 the two always show the same numbers:
 
-* :func:`quality_vs_cost` - accuracy against every cost indicator, the Pareto frontier of
-  ``accuracy:max`` vs ``cost:min`` (``:max`` for throughput) marked, computed with
-  :func:`effbench.analysis.pareto.nondominated_mask`;
+* :func:`effbench.analysis.quality_cost.quality_vs_cost` (re-exported here) - accuracy against
+  every cost indicator, the Pareto frontier of ``accuracy:max`` vs ``cost:min`` (``:max`` for
+  throughput) marked;
 * :func:`latency_distributions` - the empirical CDF of the raw per-call latencies at batch 1
   (every sample up to ``max_points``, then evenly spaced order statistics plus the whole tail);
 * :func:`batch_curves` - per-sample latency (p50 / batch), per-call p50 and throughput
@@ -23,15 +23,12 @@ there only, with the Agg backend.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from effbench.analysis.costs import LATENCY_KIND, batch_rows
-from effbench.analysis.objectives import Objective, oriented_matrix
-from effbench.analysis.pareto import nondominated_mask
-from effbench.analysis.run_misnomer import run_indicator_table
+from effbench.analysis.quality_cost import COSTS, Point, QualityCostPanel, quality_vs_cost
 from effbench.errors import ConfigError
 from effbench.report.cards import energy_rows
 
@@ -56,78 +53,8 @@ __all__ = [
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
            "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666", "#17becf", "#bcbd22")
 
-#: (indicator name of :mod:`effbench.analysis.run_table`, label, unit, direction)
-COSTS: tuple[tuple[str, str, str, str], ...] = (
-    ("params", "parameters", "count", "min"),
-    ("flops_per_sample", "FLOPs per sample", "FLOP", "min"),
-    ("size_bytes", "size on disk", "bytes", "min"),
-    ("peak_rss_bytes_b1", "peak memory (process RSS, batch 1)", "bytes", "min"),
-    ("latency_p50_s_b1", "p50 latency at batch 1", "s", "min"),
-    ("best_throughput_samples_per_s", "best throughput", "samples/s", "max"),
-    ("energy_per_sample_j_b1", "energy per sample at batch 1", "J", "min"),
-)
-
-
 def candidate_colors(run) -> dict[str, str]:
     return {c.key: PALETTE[i % len(PALETTE)] for i, c in enumerate(run.candidates)}
-
-
-# ------------------------------------------------------------------------ quality vs cost
-
-
-@dataclass(frozen=True)
-class Point:
-    candidate: str
-    quality: float
-    cost: float
-    provenance: str
-    on_frontier: bool
-
-
-@dataclass(frozen=True)
-class QualityCostPanel:
-    cost: str
-    label: str
-    unit: str
-    direction: str
-    points: tuple[Point, ...]
-    provenances: tuple[str, ...]
-    missing: tuple[str, ...] = field(default=())   # candidates without this cost or without accuracy
-
-    @property
-    def frontier(self) -> list[Point]:
-        """Frontier points ordered by cost (a staircase from cheap to costly)."""
-        return sorted((p for p in self.points if p.on_frontier), key=lambda p: p.cost)
-
-
-def quality_vs_cost(run, *, include_empty: bool = False) -> list[QualityCostPanel]:
-    """One panel per cost indicator with accuracy on the other axis and the frontier marked.
-
-    Values come from :func:`effbench.analysis.run_table.run_objective_table` (the indicator names
-    of ``effbench pareto RUN_ID``); failed candidates are left out. A cost that no candidate has
-    is left out unless ``include_empty``.
-    """
-    names, values, provs, _ = run_indicator_table(run, ["accuracy"] + [col for col, _, _, _ in COSTS])
-    acc = values["accuracy"]
-    panels = []
-    for col, label, unit, direction in COSTS:
-        cost = values[col]
-        ok = np.isfinite(acc) & np.isfinite(cost)
-        missing = tuple(n for n, k in zip(names, ok) if not k)
-        if not ok.any() and not include_empty:
-            continue
-        idx = np.flatnonzero(ok)
-        if idx.size:
-            X = oriented_matrix({"accuracy": acc[idx], col: cost[idx]},
-                                [Objective("accuracy", "max"), Objective(col, direction)])
-            front = nondominated_mask(X)
-        else:
-            front = np.zeros(0, dtype=bool)
-        pts = tuple(Point(names[i], float(acc[i]), float(cost[i]), provs[col][i] or "measured", bool(f))
-                    for i, f in zip(idx, front))
-        panels.append(QualityCostPanel(col, label, unit, direction, pts,
-                                       tuple(sorted({p.provenance for p in pts})), missing))
-    return panels
 
 
 # ------------------------------------------------------------------------ latency

@@ -16,7 +16,9 @@ at batch 1 (ECDF of the raw samples), batch-size curves, energy, tail quality, m
 analysis, recommendation, cost cards, what is missing, method. A section whose measurements
 the run does not have says so in words.
 
-Only :func:`render_html` is public; it returns the page as a string (the CLI writes it).
+Only :func:`render_html` is public; it takes a :class:`effbench.analysis.run_report.RunReport`
+(the run and the analyses computed by :func:`effbench.analysis.run_report.run_report`) and returns
+the page as a string (the CLI writes it).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from effbench.report.figures import (
     candidate_colors,
     energy_curves,
     latency_distributions,
-    quality_vs_cost,
     tail_curves,
 )
 from effbench.report.tables import cost_table_rows
@@ -116,10 +117,10 @@ def _legend_html(run, colors) -> str:
     return f'<div class="legend">{items}</div>'
 
 
-def _quality_vs_cost(run, figs: _Figures, colors) -> str:
+def _quality_vs_cost(report, figs: _Figures, colors) -> str:
     import plotly.graph_objects as go
 
-    panels = quality_vs_cost(run)
+    run, panels = report.run, report.quality_vs_cost
     if not panels:
         return '<p class="missing">No candidate has both an accuracy and a cost measurement: nothing to plot.</p>'
     out = [_legend_html(run, colors),
@@ -294,19 +295,10 @@ def _fmt_r(v, ci) -> str:
     return f"{v:+.2f}" + ("" if ci is None else f" [{ci[0]:+.2f}, {ci[1]:+.2f}]")
 
 
-def _misnomer(run, figs: _Figures) -> str:
+def _tau_heatmap(res, labels: list[str], names: list[str]):
+    """Oriented Kendall tau-b of every indicator pair as a symmetric heatmap (1 on the diagonal)."""
     import plotly.graph_objects as go
 
-    from effbench.analysis.run_misnomer import run_misnomer
-    from effbench.errors import DataError
-
-    try:
-        rm = run_misnomer(run, top=5)
-    except DataError as exc:
-        return f'<p class="missing">Misnomer analysis not possible: {_e(exc)}</p>'
-    res = rm.result
-    labels = [i.display for i in res.indicators]
-    names = [i.name for i in res.indicators]
     n = len(names)
     z = [[1.0 if i == j else None for j in range(n)] for i in range(n)]
     for c in res.correlations:
@@ -319,6 +311,17 @@ def _misnomer(run, figs: _Figures) -> str:
                                hovertemplate="%{y} vs %{x}: Kendall tau-b (oriented) %{z:+.2f}<extra></extra>",
                                colorbar=dict(title="tau")))
     fig.update_layout(yaxis=dict(autorange="reversed"), margin=dict(l=200, r=20, t=30, b=140))
+    return fig
+
+
+def _misnomer(report, figs: _Figures) -> str:
+    rm = report.misnomer
+    if rm is None:
+        return f'<p class="missing">Misnomer analysis not possible: {_e(report.misnomer_error)}</p>'
+    res = rm.result
+    labels = [i.display for i in res.indicators]
+    names = [i.name for i in res.indicators]
+    fig = _tau_heatmap(res, labels, names)
     level = f"{res.confidence * 100:g}%"
     corr_rows = "".join(
         f"<tr><th>{_e(labels[names.index(c.x)])}</th><th>{_e(labels[names.index(c.y)])}</th><td>{c.n_models}</td>"
@@ -358,14 +361,10 @@ def _misnomer(run, figs: _Figures) -> str:
     )
 
 
-def _recommendation(run) -> str:
-    from effbench.analysis.selection import DEFAULT_PREFERENCE, recommend
-    from effbench.errors import EffbenchError
-
-    try:
-        rec = recommend(run, preference=DEFAULT_PREFERENCE)
-    except EffbenchError as exc:  # the run lacks what the recommendation needs: say what, in the report
-        return f'<p class="missing">No recommendation: {_e(exc)}</p>'
+def _recommendation(report) -> str:
+    rec = report.recommendation
+    if rec is None:  # the run lacks what the recommendation needs: say what, in the report
+        return f'<p class="missing">No recommendation: {_e(report.recommendation_error)}</p>'
     out = [f"<p>{_e(m)}</p>" for m in rec.message]
     facts = [("status", "no model meets the constraints" if rec.status == "infeasible" else "ok"),
              ("chosen", rec.chosen or "none"), ("reference (best quality on the frontier)", rec.reference or "none"),
@@ -513,10 +512,12 @@ document.querySelectorAll('table.sortable').forEach(function(t){
 """
 
 
-def render_html(run, *, generated_at: str | None = None) -> str:
-    """The whole report of ``run`` as one self-contained HTML page."""
+def render_html(report, *, generated_at: str | None = None) -> str:
+    """The whole report as one self-contained HTML page: ``report`` is the
+    :class:`effbench.analysis.run_report.RunReport` of a run (its records and analyses)."""
     from plotly.offline import get_plotlyjs
 
+    run = report.run
     figs = _Figures()
     colors = candidate_colors(run)
     has_tail = bool(tail_curves(run))
@@ -524,13 +525,13 @@ def render_html(run, *, generated_at: str | None = None) -> str:
     sections = [
         ("summary", "Cost table", _summary(run)),
         ("setup", "Setup", _setup(run)),
-        ("quality", "Accuracy vs each cost", _quality_vs_cost(run, figs, colors)),
+        ("quality", "Accuracy vs each cost", _quality_vs_cost(report, figs, colors)),
         ("latency", "Latency distributions at batch 1", _latency(run, figs, colors)),
         ("batching", "Batch size: per-sample latency and throughput", _batching(run, figs, colors)),
         ("energy", "Energy", _energy(run, figs, colors)),
         ("tail", "Tail quality under deadlines", _tail(run, figs, colors)),
-        ("misnomer", "Misnomer analysis: do the indicators agree?", _misnomer(run, figs)),
-        ("recommendation", "Recommendation", _recommendation(run)),
+        ("misnomer", "Misnomer analysis: do the indicators agree?", _misnomer(report, figs)),
+        ("recommendation", "Recommendation", _recommendation(report)),
         ("cards", "Cost cards", _cards(run)),
         ("missing", "What is missing", _missing(run, has_tail, has_energy)),
         ("method", "Method and units", _METHOD),

@@ -1,0 +1,64 @@
+"""The text of ``effbench show``: a run list, or a :class:`effbench.analysis.costs.RunSummary`, in; lines out."""
+
+from __future__ import annotations
+
+from effbench.report.text import COLUMNS, cost_rows_as_text, fmt_bytes, fmt_seconds, fmt_si, legend, render_table, setup_line
+
+__all__ = ["render_run_list", "render_run_summary", "stored_line"]
+
+_BATCH_HEADERS = ["candidate", "batch", "p50/batch", "p99/batch", "p50/sample", "throughput", "mem/call", "J/sample", "samples",
+                  "stopped by"]
+
+
+def render_run_list(runs: list[dict], where) -> list[str]:
+    """The runs of a store (rows of ``Store.list_runs``), or how to start one when there is none."""
+    if not runs:
+        return [f"no runs yet in {where}; start one with 'effbench run'"]
+    rows = [[r["run_id"], r["created_at"], r["suite"] or "", r["status"], str(r["n_candidates"]), str(r["n_failed"])] for r in runs]
+    text = render_table(f"runs in {where}", ["run id", "created (UTC)", "suite", "status", "candidates", "failed"], rows)
+    return [] if text is None else [text]
+
+
+def _batch_row(r: dict) -> list[str]:
+    return [r["candidate"], str(r["batch_size"]), fmt_seconds(r["latency_p50_s"]), fmt_seconds(r["latency_p99_s"]),
+            fmt_seconds(r["latency_p50_per_sample_s"]), fmt_si(r["throughput_samples_per_s"], "/s"), fmt_bytes(r["peak_memory_bytes"]),
+            fmt_si(r["energy_per_sample_j"], "J") + ("~" if r["energy_provenance"] == "estimated" else ""),
+            str(r["n_samples"]), str(r["stop_reason"])]
+
+
+def _tables(summary, batches: bool) -> list[str]:
+    run = summary.run
+    title = f"run {run.run_id} ({run.suite}, {run.status}) - {run.task.get('name', '?')}: {run.task.get('n_test', '?')} test examples"
+    texts = [render_table(title, [h for _, h in COLUMNS], cost_rows_as_text(summary.costs), caption=setup_line(run) + "\n" + legend(run))]
+    if batches:
+        texts.append(render_table("per batch size", _BATCH_HEADERS, [_batch_row(r) for r in summary.batches],
+                                  caption="~: estimated energy"))
+    return [t for t in texts if t is not None]
+
+
+def _stability_lines(summary, batches: bool) -> list[str]:
+    stability, run = summary.stability, summary.run
+    out = [f"warning: {w}" for w in stability.run_warnings]
+    if not stability.n_cells_warned:
+        return out
+    if batches:
+        return out + [f"warning: {key} batch {b}: {w}" for (key, b), ws in sorted(stability.cells.items()) for w in ws]
+    noisy = sum(1 for ws in stability.cells.values() if any("interquartile range" in w for w in ws))
+    what = f"{noisy} of {len(stability.cells)} candidate x batch-size cells are noisy (IQR above 10% of the median); " if noisy else ""
+    return out + [f"warning: {what}{stability.n_cells_warned} cells have stability notes (noise, outliers, too few samples for a p99 "
+                  f"interval); 'effbench show {run.run_id} --batches' lists them"]
+
+
+def render_run_summary(summary, *, batches: bool = False) -> tuple[list[str], list[str]]:
+    """(lines for standard output: the tables; lines for standard error: warnings, failures, notes)."""
+    run = summary.run
+    err = _stability_lines(summary, batches)
+    err += [f"failed: {c.key}: {c.error}" for c in run.candidates if c.status == "failed"]
+    err += [f"note: {note}" for note in run.notes]
+    return _tables(summary, batches), err
+
+
+def stored_line(run, db_path) -> str:
+    """Where a new run was stored, and how to see or export it."""
+    return (f"stored as run {run.run_id} in {db_path}  (effbench show {run.run_id}; "
+            f"effbench export {run.run_id} --format json --output FILE)")
