@@ -51,7 +51,8 @@ def _carbon(energy, region, g_per_kwh):
 def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1, db=None, isolate: bool = True,
               timing=None, task_name: str = "custom", train_times: dict | None = None, progress=None, seed: int = 0,
               repeats: int = DEFAULT_REPEATS, energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
-              carbon_g_per_kwh: float | None = None, timeout_s: float | None = None) -> BenchmarkResult:
+              carbon_g_per_kwh: float | None = None, timeout_s: float | None = None,
+              resume: str | None = None) -> BenchmarkResult:
     """Benchmark your own models on your own data.
 
     models: a dict name -> model, where a model is a ``torch.nn.Module``, an ONNX file path or bytes,
@@ -65,7 +66,9 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     carbon intensity (default: the world average, see docs/energy.md). ``repeats``: time windows per
     latency cell (default 3, the fewest ``effbench compare`` tests by; see docs/protocol.md).
     ``timeout_s``: how long any one step of a candidate may take before it is called hung and fails
-    alone (default: scaled with the step's work, see docs/reliability.md).
+    alone (default: scaled with the step's work, see docs/reliability.md). ``resume``: the id of a run
+    of this call that did not complete; call again with the same models and arguments, and only what
+    the run lacks is measured, into it.
     """
     from effbench.runs.latency import measure_run
     from effbench.tasks.base import Task
@@ -79,42 +82,83 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
         progress = default_progress()
     return measure_run(candidates, task, suite=f"custom:{task_name}", batch_sizes=batch_sizes, threads=threads, timing=timing,
                        db=db, isolate=isolate, seed=seed, repeats=repeats, training=training, progress=progress, energy=energy,
-                       carbon=_carbon(energy, carbon_region, carbon_g_per_kwh), timeout_s=timeout_s)
+                       carbon=_carbon(energy, carbon_region, carbon_g_per_kwh), timeout_s=timeout_s, resume=resume)
 
 
 def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=None, threads: int = 1, db=None,
               timing=None, seed: int = 0, repeats: int = DEFAULT_REPEATS, progress=None, log=None, energy: EnergyConfig | None = None,
               carbon_region: str | None = None, carbon_g_per_kwh: float | None = None,
-              timeout_s: float | None = None) -> BenchmarkResult:
-    """The default suite (digits) or its quick version; trains the candidates, then measures them."""
+              timeout_s: float | None = None, resume: str | None = None) -> BenchmarkResult:
+    """The default suite (digits) or its quick version; trains the candidates, then measures them.
+
+    ``resume``: a run of the default suite that did not complete (an id, a unique prefix or 'latest'):
+    its models are trained again (seeded, so the same) and only what it lacks is measured, into it,
+    with its own settings; the other arguments but ``db``, ``progress``, ``log`` and ``timeout_s`` are
+    then ignored.
+    """
     from effbench.runs.energy import energy_setup
-    from effbench.runs.latency import measure_run
     from effbench.store.db import Store
     from effbench.tasks.digits import load_digits_task
-    from effbench.zoo.digits_suite import build_candidates, select_specs
-    from effbench.zoo.variants import failed_records
 
-    selection = select_specs(models, backends, quick=quick)
+    if resume is not None:
+        return _resume_suite(resume, db=db, progress=progress, log=log, timeout_s=timeout_s)
     batch_sizes = batch_sizes if batch_sizes is not None else (QUICK_BATCH_SIZES if quick else DEFAULT_BATCH_SIZES)
     timing = timing if timing is not None else (QUICK_TIMING if quick else SUITE_TIMING)
     energy = energy if energy is not None else (QUICK_ENERGY if quick else EnergyConfig())
     carbon = _carbon(energy, carbon_region, carbon_g_per_kwh)
     task = load_digits_task()
-    # fail fast, before training: batch sizes and the database
+    # fail fast, before training: the selection, the batch sizes and the database
+    from effbench.zoo.digits_suite import select_specs
+
+    select_specs(models, backends, quick=quick)
     resolve_batch_sizes(batch_sizes, len(task.y_test))
     Store(db).close()
+    info = energy_setup(energy, log=log)
+    return _train_and_measure(task, quick=quick, models=models, backends=backends, batch_sizes=batch_sizes,
+                              threads=threads, timing=timing, db=db, seed=seed, repeats=repeats, progress=progress,
+                              log=log, energy=energy, carbon=carbon, energy_info=info, timeout_s=timeout_s)
+
+
+def _train_and_measure(task, *, quick, models, backends, progress, log, energy, energy_info, resume=None, **settings):
+    """Train the suite's selected models (with training energy when energy is measured), then measure."""
+    from effbench.runs.latency import measure_run
+    from effbench.zoo.digits_suite import build_candidates, select_specs
+    from effbench.zoo.variants import failed_records
+
     if progress is None:
         from effbench.report.progress import default_progress
 
         progress = default_progress()
-    info = energy_setup(energy, log=log)
     train_meter = None
-    if info is not None:
+    if energy_info is not None:
         from effbench.measure.energy_cells import build_meter
 
         train_meter, _ = build_meter(energy)  # training runs in this process: its CPU time is what the estimate uses
+    selection = select_specs(models, backends, quick=quick)
     candidates, training = build_candidates(task, selection, quick=quick, on_progress=log, energy_meter=train_meter)
-    return measure_run(candidates, task, suite="digits-quick" if quick else "digits", batch_sizes=batch_sizes, threads=threads,
-                       timing=timing, db=db, seed=seed, repeats=repeats, training=training, progress=progress,
-                       extra_config={"quick": quick, "models": models, "backends": backends}, energy=energy, carbon=carbon,
-                       energy_info=info, failed_records=failed_records(training), timeout_s=timeout_s)
+    return measure_run(candidates, task, suite="digits-quick" if quick else "digits", training=training, progress=progress,
+                       extra_config={"quick": quick, "models": models, "backends": backends}, energy=energy,
+                       energy_info=energy_info, failed_records=failed_records(training), resume=resume, **settings)
+
+
+def _resume_suite(run_id: str, *, db, progress, log, timeout_s):
+    """Resume a run of the default suite with the settings it was started with."""
+    from effbench.runs.lifecycle import mark_stale_runs
+    from effbench.store.db import Store
+    from effbench.tasks.digits import load_digits_task
+
+    with Store(db, create=False) as store:
+        mark_stale_runs(store)
+        run = store.load_run(run_id)
+    if run.suite not in ("digits", "digits-quick"):
+        raise ConfigError(f"--resume: run {run.run_id} is a {run.suite!r} run; 'effbench run --resume' resumes runs of "
+                          "the default suite (for your own models, call effbench.benchmark(..., resume=RUN_ID) with the same models)")
+    cfg = run.config
+    energy = EnergyConfig(**cfg["energy"]) if cfg.get("energy") else EnergyConfig(enabled=False)
+    return _train_and_measure(
+        load_digits_task(), quick=bool(cfg.get("quick")), models=cfg.get("models"), backends=cfg.get("backends"),
+        progress=progress, log=log, energy=energy, energy_info=run.environment.get("energy"), resume=run.run_id,
+        batch_sizes=cfg["batch_sizes"], threads=cfg.get("threads", 1), timing=TimingConfig(**cfg["timing"]), db=db,
+        seed=cfg.get("seed", 0), repeats=cfg.get("repeats", 1), isolate=cfg.get("isolate", True), carbon=cfg.get("carbon"),
+        timeout_s=timeout_s if timeout_s is not None else cfg.get("command_timeout_s"),
+    )

@@ -154,13 +154,16 @@ class ProcessWorker:
             raise CommandError(msg[1], msg[2])
         return msg
 
-    def close(self):
+    def ask_exit(self):
         if self.process.is_alive():
             try:
                 self.conn.send(("exit",))
             except (BrokenPipeError, OSError):
                 pass
-            self.process.join(timeout=5)
+
+    def close(self):
+        self.ask_exit()
+        self.process.join(timeout=5)
         self.kill()
 
     def kill(self):
@@ -279,12 +282,24 @@ class Timeouts:
         return f"{self.BASE_S:.0f} s + {self.MARGIN:.0f} x the work expected"
 
 
+class NothingDone:
+    """What a fresh run has measured already: nothing. A resumed run passes what its store holds
+    (:class:`effbench.runs.latency.MeasuredAlready`), and only the rest is measured."""
+
+    def step(self, key: str, op: str, batch_size: int | None = None) -> bool:
+        return False
+
+    def cell(self, kind: str, key: str, batch_size: int) -> bool:
+        return False
+
+
 class _Execution:
     """One execution: the workers, the candidates that failed, and the phases in their order."""
 
-    def __init__(self, candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress):
+    def __init__(self, candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress, done=None):
         self.candidates, self.X, self.config = candidates, X, config
         self.recorder, self.progress = recorder, progress
+        self.done = done or NothingDone()
         self.workers: dict[str, object] = {}
         self.failed: set[str] = set()
         self.timeouts = Timeouts(config, len(X))
@@ -348,7 +363,7 @@ class _Execution:
         for c in self.candidates:
             steps = [("memory", int(b)) for b in sorted(self.config.batch_sizes)] + [("static", 8), ("predict",)]
             for cmd in steps:
-                if c.key not in self.failed:
+                if c.key not in self.failed and not self.done.step(c.key, cmd[0], cmd[1] if cmd[0] == "memory" else None):
                     self.progress(0, f"{c.key}: {cmd[0]}" + (f" batch {cmd[1]}" if cmd[0] == "memory" else ""))
                     self._static_step(c.key, cmd)
                 self.progress(1)
@@ -381,7 +396,7 @@ class _Execution:
         window = per_window_timing(cfg).to_dict()
         keys = [c.key for c in self.candidates]
         for kind, key, b, rep in plan_measurements(keys, cfg.batch_sizes, cfg.repeats, cfg.seed, bool(cfg.energy)):
-            if key not in self.failed:
+            if key not in self.failed and not self.done.cell(kind, key, b):
                 if kind == "energy":
                     self._energy_cell(key, b)
                 else:
@@ -410,23 +425,42 @@ class _Execution:
             _, samples, meta = reply
             self.recorder.latency(key, b, samples, {**meta, "repeat": rep})
 
-    def close(self):
-        for w in self.workers.values():
+    def close(self, interrupted: bool = False):
+        close_workers(list(self.workers.values()), kill=interrupted)
+
+
+def close_workers(workers, *, kill: bool = False, grace_s: float = 2.0) -> None:
+    """Ask every worker to exit, then wait for all of them together (at most ``grace_s``) and kill
+    what is left; with ``kill`` (Ctrl-C), kill at once: a worker busy in a cell would finish it first."""
+    procs = [w for w in workers if isinstance(w, ProcessWorker)]
+    for w in workers:
+        if not isinstance(w, ProcessWorker):
             w.close()
+    if not kill:
+        for w in procs:
+            w.ask_exit()
+        deadline = time.monotonic() + grace_s
+        for w in procs:
+            w.process.join(timeout=max(0.0, deadline - time.monotonic()))
+    for w in procs:
+        w.kill()
 
 
-def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress=lambda n=1, text="": None):
+def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress=lambda n=1, text="": None, done=None):
     """Measure every candidate on inputs X; results go to ``recorder`` as they arrive.
 
     ``recorder`` has: ready(key, info), static(key, dict), predictions(key, labels),
     memory(key, batch_size, dict), latency(key, batch_size, samples, meta), energy(key, batch_size, dict),
     failed(key, reason, detail), failed_step(key, step, reason, detail)
-    (:class:`effbench.runs.recorder.Recorder`).
+    (:class:`effbench.runs.recorder.Recorder`). ``done``: what is measured already (a resumed run);
+    those steps and cells are skipped (each still counts one progress step).
     """
-    run = _Execution(candidates, X, config, recorder, progress)
+    run = _Execution(candidates, X, config, recorder, progress, done)
+    interrupted = True
     try:
         run.start()
         run.static_phase()
         run.cells_phase()
+        interrupted = False
     finally:
-        run.close()
+        run.close(interrupted=interrupted)

@@ -67,6 +67,17 @@ def cli():
     """
 
 
+def _interrupted(exc: BaseException) -> str:
+    """What an interruption left: the run that keeps what was measured, or nothing stored."""
+    cause = exc if isinstance(exc, KeyboardInterrupt) else (exc.__cause__ or exc.__context__)
+    run_id = getattr(cause, "effbench_run_id", None)
+    if run_id is None:
+        return "interrupted; nothing was measured or stored"
+    hint = getattr(cause, "effbench_resume_hint", None)
+    return (f"interrupted; run {run_id} keeps every measurement taken before (effbench show {run_id}"
+            + (f"; {hint} measures the rest)" if hint else ")"))
+
+
 def _fail(message: str) -> int:
     click.echo(f"effbench: error: {message}", err=True)
     return 2
@@ -83,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         return _fail(exc.format_message().replace("\n", " ") + hint)
-    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-        click.echo("effbench: interrupted; measurements already taken are kept in the store", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click turns Ctrl-C into Abort
+        click.echo(f"effbench: {_interrupted(exc)}", err=True)
         return 130
     except click.exceptions.Exit as exc:
         return exc.exit_code

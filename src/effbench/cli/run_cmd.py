@@ -33,10 +33,13 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
 @click.option("--carbon-region", metavar="CODE", help="Grid region (ISO country code, e.g. FRA or DE) for carbon; default: world average.")
 @click.option("--carbon-intensity", "carbon_intensity", type=float, metavar="G_PER_KWH", help="Grid carbon intensity in gCO2e/kWh (instead of a region).")
 @click.option("--list", "list_only", is_flag=True, help="List the suite's models and backends, and exit.")
+@click.option("--resume", "resume", metavar="RUN_ID", default=None,
+              help="Finish a run that was interrupted (or whose process died): train the same models again and "
+                   "measure only what the run lacks, with its own settings.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @db_option
 def run(quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s, no_energy, cpu_tdp_w,
-        carbon_region, carbon_intensity, list_only, quiet, db):
+        carbon_region, carbon_intensity, list_only, resume, quiet, db):
     """Run the default suite (digits): train the candidates, measure every cost, store the run.
 
     \b
@@ -77,6 +80,12 @@ def run(quick, candidates, variants, backends, batch_sizes, threads, max_time, r
         timing = replace(timing, max_time_s=max_time, min_time_s=min(timing.min_time_s, max_time))
     energy = replace(QUICK_ENERGY if quick else EnergyConfig(), enabled=not no_energy, tdp_w=cpu_tdp_w)
     progress = default_progress(quiet)
+    if resume:
+        result = run_suite(resume=resume, db=db, progress=progress, log=progress.log, timeout_s=timeout_s)
+        from effbench.cli.store_cmds import print_run_summary
+
+        print_run_summary(result.run, db_path=result.db_path)
+        return 0
     result = run_suite(
         quick=quick,
         models=expand_variants(split_list(candidates), quick, groups),

@@ -27,15 +27,20 @@ def print_run_summary(run, *, db_path=None, batches: bool = False):
 @db_option
 def show(run_id, batches, db):
     """List past runs, or show one run's cost table (RUN_ID: an id, a unique prefix, or 'latest')."""
+    from dataclasses import replace
+
     from effbench.report.run_summary import render_run_list
+    from effbench.runs.lifecycle import is_stale, with_true_status
     from effbench.store.db import Store
 
     with Store(db, create=False) as store:
         if run_id is None:
-            for line in render_run_list(store.list_runs(), store.path):
+            for line in render_run_list(with_true_status(store, store.list_runs()), store.path):
                 click.echo(line)
             return 0
         run = store.load_run(run_id)
+    if is_stale(run):  # its process is gone: say so (effbench run --resume marks it in the store)
+        run = replace(run, status="interrupted")
     print_run_summary(run, batches=batches)
     return 0
 

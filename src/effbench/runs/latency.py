@@ -14,6 +14,7 @@ from pathlib import Path
 from effbench.errors import ConfigError
 from effbench.executor import DEFAULT_REPEATS
 from effbench.measure.timer import TimingConfig
+from effbench import records as R
 from effbench.records import RunRecord
 from effbench.validation import Interval
 
@@ -75,16 +76,48 @@ def _check_unique(candidates) -> None:
         raise ConfigError(f"candidate names must be unique per backend; {dupes[0]!r} appears more than once")
 
 
+class MeasuredAlready:
+    """What a stored run holds, for a resumed run to skip: a step or cell counts as done when its
+    record is stored (a latency cell when all its time windows are)."""
+
+    def __init__(self, run: RunRecord, repeats: int):
+        self.run, self.repeats = run, repeats
+
+    def failed_alone(self, key: str) -> bool:
+        """The candidate failed for its own reason (not because the run stopped): it is not retried."""
+        if not self.run.has_candidate(key):
+            return False
+        c = self.run.candidate(key)
+        return c.status == "failed" and not (c.error or "").startswith("not measured (run ")
+
+    def step(self, key: str, op: str, batch_size: int | None = None) -> bool:
+        name = {"memory": R.PEAK_MEMORY_BYTES, "static": R.PARAMS, "predict": R.ACCURACY}[op]
+        return self.run.metric(key, name, batch_size or 0) is not None
+
+    def complete(self, key: str, batch_sizes, energy: bool) -> bool:
+        """Everything of this candidate is stored: nothing to start a worker for."""
+        steps = [("memory", b) for b in batch_sizes] + [("static", None), ("predict", None)]
+        cells = [("latency", b) for b in batch_sizes] + ([("energy", b) for b in batch_sizes] if energy else [])
+        return all(self.step(key, op, b) for op, b in steps) and all(self.cell(kind, key, b) for kind, b in cells)
+
+    def cell(self, kind: str, key: str, batch_size: int) -> bool:
+        if kind == "energy":
+            return self.run.metric(key, R.ENERGY_PER_BATCH_J, batch_size) is not None
+        s = self.run.sample_set(key, batch_size)
+        return s is not None and len(s.values) > 0 and max(1, len(s.meta.get("repeats") or [])) >= self.repeats
+
+
 def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=None, db=None, isolate=True,
                 seed=0, repeats=DEFAULT_REPEATS, training=None, progress=None, extra_config=None, energy=None,
-                carbon=None, energy_info=None, failed_records=(), timeout_s=None) -> BenchmarkResult:
+                carbon=None, energy_info=None, failed_records=(), timeout_s=None, resume: str | None = None) -> BenchmarkResult:
     """Create a run in the store, measure every candidate, and end the run (complete, interrupted or failed).
 
     ``timeout_s``: how long to wait for any one step of a candidate (its start included) before it is
-    called hung and fails; None scales the wait with the step's work (:class:`effbench.executor.Timeouts`)."""
+    called hung and fails; None scales the wait with the step's work (:class:`effbench.executor.Timeouts`).
+    ``resume``: the id of a stored run that did not complete; only what it lacks is measured, into it."""
     from effbench.executor import ExecutionConfig, execute, steps_for
     from effbench.runs.energy import energy_setup
-    from effbench.runs.lifecycle import open_run, run_environment
+    from effbench.runs.lifecycle import open_run, reopen_run, run_environment
     from effbench.runs.recorder import Recorder
     from effbench.store.db import Store
 
@@ -98,20 +131,35 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
     if energy_info is None and energy is not None and energy.enabled:
         energy_info = energy_setup(energy, log=progress.log if progress else None)
     with Store(db) as store:
-        run = open_run(store, suite=suite, config={**config.to_dict(), "carbon": carbon, **(extra_config or {})},
-                       environment={**run_environment(threads), "energy": energy_info}, task=task.record())
+        if resume is None:
+            run = open_run(store, suite=suite, config={**config.to_dict(), "carbon": carbon, **(extra_config or {})},
+                           environment={**run_environment(threads), "energy": energy_info}, task=task.record())
+            done = None
+        else:
+            stored = store.load_run(resume)
+            run, done = reopen_run(store, stored), MeasuredAlready(stored, config.repeats)
+            candidates = [c for c in candidates if not done.failed_alone(c.key)
+                          and not done.complete(c.key, config.batch_sizes, bool(config.energy))]
+        run.resume_hint = f"effbench run --resume {run.run_id}" if suite.startswith("digits") else None
         recorder = Recorder(store, run.run_id, task, training, energy_info, carbon, config.timing)
-        for c in candidates:
-            run.add_candidate(c)
-            recorder.training_metrics(c)
-        for record in failed_records:  # candidates that could not even be built (e.g. a variant): recorded with the reason
-            run.add_record(record)
+        _add_candidates(run, recorder, candidates, failed_records, done)
         with run.measuring(on_end=_settle(progress)):
             if progress:
                 progress.start(steps_for(len(candidates), config))
             execute(candidates, task.X_test, config, recorder,
-                    progress=progress.advance if progress else (lambda n=1, text="": None))
+                    progress=progress.advance if progress else (lambda n=1, text="": None), done=done)
         return BenchmarkResult(run_id=run.run_id, db_path=store.path, run=store.load_run(run.run_id), notes=run.notes)
+
+
+def _add_candidates(run, recorder, candidates, failed_records, done) -> None:
+    """The candidate records and their training metrics; a resumed run keeps those it has."""
+    for c in candidates:
+        if done is None or not done.run.has_candidate(c.key):
+            run.add_candidate(c)
+            recorder.training_metrics(c)
+    for record in failed_records:  # candidates that could not even be built (e.g. a variant): recorded with the reason
+        if done is None or not done.run.has_candidate(record.key):
+            run.add_record(record)
 
 
 def _settle(progress):

@@ -12,6 +12,7 @@ the run (load average, wall time), the notes, and every candidate settled (none 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ class ActiveRun:
         self.run_id = run_id
         self.notes: list[str] = []
         self.status = "running"
+        self.resume_hint: str | None = None   # how to measure the rest after an interruption, if the mode can
         self._t0 = time.perf_counter()
 
     def add_candidate(self, candidate, status: str = "pending") -> None:
@@ -67,9 +69,11 @@ class ActiveRun:
         try:
             yield self
             status = "complete"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             status = "interrupted"
             self.notes.append(interrupted_note)
+            exc.effbench_run_id = self.run_id  # the CLI says which run keeps what was measured
+            exc.effbench_resume_hint = self.resume_hint
             raise
         except BaseException as exc:
             self.notes.append(f"the run failed ({type(exc).__name__}: {exc}); every measurement taken before is kept")
@@ -81,6 +85,59 @@ class ActiveRun:
                     on_end(self)
             finally:
                 self.finish(status)
+
+
+def process_identity() -> dict:
+    """This process, as a run records it: host, pid and start time (a pid can be reused; host, pid
+    and start time together cannot)."""
+    import socket
+
+    import psutil
+
+    return {"host": socket.gethostname(), "pid": os.getpid(), "create_time": psutil.Process().create_time()}
+
+
+def process_alive(identity: dict) -> bool | None:
+    """Whether the process a run recorded still runs: None when it ran on another host (unknowable here)."""
+    import socket
+
+    import psutil
+
+    if not identity or identity.get("host") != socket.gethostname():
+        return None
+    try:
+        proc = psutil.Process(int(identity["pid"]))
+        return abs(proc.create_time() - float(identity["create_time"])) < 1e-3
+    except (psutil.Error, KeyError, TypeError, ValueError):
+        return False
+
+
+def is_stale(run) -> bool:
+    """A run still marked ``running`` whose process on this host is gone: it was interrupted."""
+    return run.status == "running" and process_alive(run.environment.get("process") or {}) is False
+
+
+def with_true_status(store, rows: list[dict]) -> list[dict]:
+    """``store.list_runs()`` rows, a stale run's status shown as ``interrupted`` (nothing is written)."""
+    return [{**row, "status": "interrupted"} if row["status"] == "running" and is_stale(store.load_run(row["run_id"]))
+            else row for row in rows]
+
+
+def mark_stale_runs(store) -> list[str]:
+    """Runs still ``running`` whose process on this host is gone (killed, crashed, powered off) become
+    ``interrupted``, with a note that says so; their measurements stay. Returns their ids."""
+    stale = []
+    for row in store.list_runs():
+        if row["status"] != "running":
+            continue
+        run = store.load_run(row["run_id"])
+        identity = run.environment.get("process") or {}
+        if is_stale(run):
+            note = (f"interrupted: the process that ran it (pid {identity.get('pid')} on {identity.get('host')}) "
+                    "ended without finishing it; every measurement taken before is kept")
+            store.finish_run(run.run_id, "interrupted", [*run.notes, note])
+            stale.append(run.run_id)
+    return stale
 
 
 def run_environment(threads: int | None) -> dict:
@@ -96,6 +153,25 @@ def open_run(store, *, suite: str, config: dict, environment: dict, task: dict, 
     """Create a run (status ``running``) in ``store`` and return it, ready to record into."""
     import effbench
 
-    run_id = store.create_run(suite=suite, config=config, environment=environment, task=task,
-                              effbench_version=effbench.__version__, run_id=run_id)
+    run_id = store.create_run(suite=suite, config=config, environment={**environment, "process": process_identity()},
+                              task=task, effbench_version=effbench.__version__, run_id=run_id)
     return ActiveRun(store, run_id)
+
+
+def reopen_run(store, run) -> ActiveRun:
+    """Resume a stored run (a RunRecord that is not ``complete`` and whose process is gone): it is
+    ``running`` again in this process, and its notes say when and where it was resumed."""
+    from effbench.errors import ConfigError
+
+    if run.status == "complete":
+        raise ConfigError(f"--resume: run {run.run_id} is complete; there is nothing left to measure")
+    if run.status == "running" and process_alive(run.environment.get("process") or {}) is not False:
+        raise ConfigError(f"--resume: run {run.run_id} is still running (or ran on another host); "
+                          "resume it once its process has ended")
+    me = process_identity()
+    history = [*run.environment.get("resumed", []), {**me, "previous_status": run.status}]
+    store.reopen_run(run.run_id, [*run.notes, f"resumed by pid {me['pid']} on {me['host']}"],
+                     environment_after={"process": me, "resumed": history})
+    active = ActiveRun(store, run.run_id)
+    active.notes = [*run.notes, f"resumed by pid {me['pid']} on {me['host']}"]
+    return active

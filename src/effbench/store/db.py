@@ -189,6 +189,16 @@ class Store:
                 (status, _now(), _dumps(notes or []), run_id),
             )
 
+    def reopen_run(self, run_id: str, notes: list, environment_after: dict | None = None):
+        """Mark a stored run ``running`` again (to resume it), with its notes and environment updated."""
+        with self.conn:
+            if environment_after:
+                env = json.loads(self.conn.execute("SELECT environment_json FROM runs WHERE run_id=?", (run_id,)).fetchone()[0])
+                env.update(environment_after)
+                self.conn.execute("UPDATE runs SET environment_json=? WHERE run_id=?", (_dumps(env), run_id))
+            self.conn.execute("UPDATE runs SET status='running', finished_at=NULL, notes_json=? WHERE run_id=?",
+                              (_dumps(notes), run_id))
+
     # Each public writer commits on its own (an interrupted run keeps what was written); the _insert_*
     # helpers write without committing, so import_run can put a whole run in one transaction.
     def _insert_candidate(self, run_id: str, c: CandidateRecord):
