@@ -42,6 +42,7 @@ import numpy as np
 
 from effbench.candidates.torch_adapter import TorchCandidate
 from effbench.errors import CandidateError, ConfigError
+from effbench.records import CandidateRecord
 
 # --variants groups -> the variant suffixes they add
 VARIANT_GROUPS = {
@@ -607,8 +608,6 @@ class VariantFailure:
 
     def to_record(self):
         """A failed CandidateRecord for the store (status 'failed', error = the reason)."""
-        from effbench.store.db import CandidateRecord
-
         return CandidateRecord(self.key, self.model, self.backend, self.family, self.parent, "failed", self.error,
                                info={"variant": {"kind": self.kind, **self.params}, "build_error": self.error})
 
