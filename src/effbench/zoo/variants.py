@@ -647,70 +647,106 @@ class SourceModel:
 
 def build_variant(src: SourceModel, spec: VariantSpec):
     """Build one variant of ``src``: returns (candidate, facts). Raises on failure (see :func:`build_variants`)."""
-    import torch
+    builder = _BUILDERS.get(spec.kind)
+    if builder is None:
+        raise ConfigError(f"variant kind {spec.kind!r} is not known; allowed: quant-dynamic, quant-static, prune-unstructured, "
+                          "prune-structured, distil, student-labels, onnx")
+    return builder(_VariantBuild(src, spec))
 
-    from effbench.zoo.training import train_torch_classifier
 
-    name = f"{src.name}.{spec.suffix}"
-    base_info = {"variant": {"kind": spec.kind, "of": src.parent, **spec.params}, **src.info}
-    common = {"family": src.family, "parent": src.parent}
-    X = src.X_train
-    example = torch.from_numpy(np.ascontiguousarray(X[:2], dtype=np.float32))
-    source_params = sum(p.numel() for p in src.module.parameters())
+class _VariantBuild:
+    """What every kind of variant needs: its name, the info and links it inherits, an example input."""
 
-    def finetuner(epochs):
+    def __init__(self, src: SourceModel, spec: VariantSpec):
+        import torch
+
+        self.src, self.spec = src, spec
+        self.name = f"{src.name}.{spec.suffix}"
+        self.base_info = {"variant": {"kind": spec.kind, "of": src.parent, **spec.params}, **src.info}
+        self.common = {"family": src.family, "parent": src.parent}
+        self.example = torch.from_numpy(np.ascontiguousarray(src.X_train[:2], dtype=np.float32))
+
+    def source_params(self) -> int:
+        return sum(p.numel() for p in self.src.module.parameters())
+
+    def train(self, module, epochs: int):
+        """``train_torch_classifier`` on the source's training data and settings; returns (module, facts)."""
+        from effbench.zoo.training import train_torch_classifier
+
+        src = self.src
+        return train_torch_classifier(module, src.X_train, src.y_train, epochs=epochs, lr=src.lr, seed=src.seed, threads=src.threads)
+
+    def finetuner(self):
+        """callable(module) -> facts that fine-tunes for the spec's ``finetune_epochs``, or None for none."""
+        epochs = self.spec.params.get("finetune_epochs", 0)
         if not epochs:
             return None
+        return lambda m: self.train(m, epochs)[1]
 
-        def run(m):
-            _, facts = train_torch_classifier(m, X, src.y_train, epochs=epochs, lr=src.lr, seed=src.seed, threads=src.threads)
-            return facts
-        return run
 
-    if spec.kind == "quant-dynamic":
-        q, info = quantize_dynamic_int8(src.module)
-        return VariantTorchCandidate(name, q, float_source=src.module, param_count=source_params,
-                                     info={**base_info, "quantization": info}, **common), {}
-    if spec.kind == "quant-static":
-        n = int(spec.params.get("calibration_examples", CALIBRATION_EXAMPLES))
-        _, info = quantize_static_int8(src.module, X[:n])
-        c = StaticQuantTorchCandidate(name, src.module, X[:n], info["quantized_engine"], param_count=source_params,
-                                      info={**base_info, "quantization": info}, **common)
-        return c, {}
-    if spec.kind == "prune-unstructured":
-        m, info = prune_unstructured(src.module, spec.params.get("sparsity", 0.5), finetune=finetuner(spec.params.get("finetune_epochs", 0)))
-        info.update(sparse_aware_flops(m, example))
-        return VariantTorchCandidate(name, m, info={**base_info, "pruning": info, "nonzero_params": info["nonzero_params"],
-                                                    "sparsity": info["sparsity"]}, **common), {}
-    if spec.kind == "prune-structured":
-        m, info = prune_structured(src.module, spec.params.get("sparsity", 0.5), example, finetune=finetuner(spec.params.get("finetune_epochs", 0)))
-        return VariantTorchCandidate(name, m, info={**base_info, "pruning": info, "nonzero_params": info["nonzero_params"],
-                                                    "sparsity": info["sparsity"]}, **common), {}
-    if spec.kind in ("distil", "student-labels"):
-        if src.student_factory is None:
-            raise CandidateError(f"{spec.kind}: no student architecture is defined for {src.name!r}")
-        torch.manual_seed(src.seed)
-        student = src.student_factory()
-        epochs = int(spec.params.get("epochs", src.train_epochs))
-        if spec.kind == "distil":
-            student, facts = distil(src.module, student, X, src.y_train, temperature=spec.params.get("temperature", DISTILL_TEMPERATURE),
-                                    alpha=spec.params.get("alpha", DISTILL_ALPHA), epochs=epochs, lr=src.lr, seed=src.seed, threads=src.threads)
-            relation = "distilled from the parent's soft targets"
-        else:
-            student, facts = train_torch_classifier(student, X, src.y_train, epochs=epochs, lr=src.lr, seed=src.seed, threads=src.threads)
-            relation = f"the {src.name}.distil student architecture trained from the labels alone (no teacher), for comparison"
-        info = {**base_info, "student": {"architecture": repr(student).splitlines()[0], "params": int(sum(p.numel() for p in student.parameters())),
-                                         "relation": relation, "training": facts}}
-        return VariantTorchCandidate(name, student, info=info, **common), facts
-    if spec.kind == "onnx":
-        from effbench.candidates.onnx_adapter import OnnxCandidate
-        from effbench.candidates.onnx_convert import torch_to_onnx_bytes
+def _build_quant_dynamic(b: _VariantBuild):
+    q, info = quantize_dynamic_int8(b.src.module)
+    return VariantTorchCandidate(b.name, q, float_source=b.src.module, param_count=b.source_params(),
+                                 info={**b.base_info, "quantization": info}, **b.common), {}
 
-        level = spec.params.get("graph_optimization", "disable")
-        data = torch_to_onnx_bytes(src.module, example[:1])
-        return OnnxCandidate(name, data, graph_optimization=level, info=base_info, **common), {}
-    raise ConfigError(f"variant kind {spec.kind!r} is not known; allowed: quant-dynamic, quant-static, prune-unstructured, "
-                      "prune-structured, distil, student-labels, onnx")
+
+def _build_quant_static(b: _VariantBuild):
+    calibration = b.src.X_train[:int(b.spec.params.get("calibration_examples", CALIBRATION_EXAMPLES))]
+    _, info = quantize_static_int8(b.src.module, calibration)
+    return StaticQuantTorchCandidate(b.name, b.src.module, calibration, info["quantized_engine"], param_count=b.source_params(),
+                                     info={**b.base_info, "quantization": info}, **b.common), {}
+
+
+def _build_pruned(b: _VariantBuild):
+    sparsity = b.spec.params.get("sparsity", 0.5)
+    if b.spec.kind == "prune-unstructured":
+        m, info = prune_unstructured(b.src.module, sparsity, finetune=b.finetuner())
+        info.update(sparse_aware_flops(m, b.example))
+    else:
+        m, info = prune_structured(b.src.module, sparsity, b.example, finetune=b.finetuner())
+    return VariantTorchCandidate(b.name, m, info={**b.base_info, "pruning": info, "nonzero_params": info["nonzero_params"],
+                                                  "sparsity": info["sparsity"]}, **b.common), {}
+
+
+def _build_student(b: _VariantBuild):
+    """The student architecture distilled from the source (``distil``) or trained from the labels alone."""
+    import torch
+
+    src, spec = b.src, b.spec
+    if src.student_factory is None:
+        raise CandidateError(f"{spec.kind}: no student architecture is defined for {src.name!r}")
+    torch.manual_seed(src.seed)
+    student = src.student_factory()
+    epochs = int(spec.params.get("epochs", src.train_epochs))
+    if spec.kind == "distil":
+        student, facts = distil(src.module, student, src.X_train, src.y_train, temperature=spec.params.get("temperature", DISTILL_TEMPERATURE),
+                                alpha=spec.params.get("alpha", DISTILL_ALPHA), epochs=epochs, lr=src.lr, seed=src.seed, threads=src.threads)
+        relation = "distilled from the parent's soft targets"
+    else:
+        student, facts = b.train(student, epochs)
+        relation = f"the {src.name}.distil student architecture trained from the labels alone (no teacher), for comparison"
+    info = {**b.base_info, "student": {"architecture": repr(student).splitlines()[0], "params": int(sum(p.numel() for p in student.parameters())),
+                                       "relation": relation, "training": facts}}
+    return VariantTorchCandidate(b.name, student, info=info, **b.common), facts
+
+
+def _build_onnx(b: _VariantBuild):
+    from effbench.candidates.onnx_adapter import OnnxCandidate
+    from effbench.candidates.onnx_convert import torch_to_onnx_bytes
+
+    data = torch_to_onnx_bytes(b.src.module, b.example[:1])
+    return OnnxCandidate(b.name, data, graph_optimization=b.spec.params.get("graph_optimization", "disable"), info=b.base_info, **b.common), {}
+
+
+_BUILDERS = {
+    "quant-dynamic": _build_quant_dynamic,
+    "quant-static": _build_quant_static,
+    "prune-unstructured": _build_pruned,
+    "prune-structured": _build_pruned,
+    "distil": _build_student,
+    "student-labels": _build_student,
+    "onnx": _build_onnx,
+}
 
 
 def build_variants(src: SourceModel, specs, *, on_progress=None, clock=time.perf_counter):
