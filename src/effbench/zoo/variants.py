@@ -43,6 +43,7 @@ import numpy as np
 from effbench.candidates.torch_adapter import TorchCandidate
 from effbench.errors import CandidateError, ConfigError
 from effbench.records import CandidateRecord
+from effbench.validation import Options, check
 
 # --variants groups -> the variant suffixes they add
 VARIANT_GROUPS = {
@@ -647,11 +648,8 @@ class SourceModel:
 
 def build_variant(src: SourceModel, spec: VariantSpec):
     """Build one variant of ``src``: returns (candidate, facts). Raises on failure (see :func:`build_variants`)."""
-    builder = _BUILDERS.get(spec.kind)
-    if builder is None:
-        raise ConfigError(f"variant kind {spec.kind!r} is not known; allowed: quant-dynamic, quant-static, prune-unstructured, "
-                          "prune-structured, distil, student-labels, onnx")
-    return builder(_VariantBuild(src, spec))
+    kind = check("variant kind", spec.kind, Options(_BUILDERS))
+    return _BUILDERS[kind](_VariantBuild(src, spec))
 
 
 class _VariantBuild:
