@@ -30,6 +30,7 @@ def data():
     return X, predict(X), predict
 
 
+@pytest.mark.slow
 def test_benchmark_records_every_indicator(tmp_path, data):
     from sklearn.linear_model import LogisticRegression
 

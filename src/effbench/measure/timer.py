@@ -23,9 +23,11 @@ protocol with a fake clock. What happens, in order:
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -153,7 +155,35 @@ def measure_latency(
         sync()
         return clock()
 
-    # 1. warm-up, timing each call to calibrate
+    warm_times, warmup_time_s, capped = _warm_up(fn, stamp, config)
+    block = block_size_for(float(np.median(warm_times)), config.min_block_s)
+    rule = functools.partial(precision_reached, rel_tol=config.rel_tol, quantiles=config.stop_quantiles, confidence=config.confidence)
+    # the stopping rule imports scipy.stats on first use (about a second): do it now, not inside the
+    # sampling window, where it would count against max_time_s
+    import scipy.stats  # noqa: F401
+
+    rule(np.asarray(warm_times))
+    sampling = _Sampling(fn, stamp, block, config, rule).run()
+    arr = np.asarray(sampling.samples, dtype=np.float64)
+    halfwidths = sampling.halfwidths if sampling.reason == STOP_PRECISION else rule(arr)[1]
+    return TimingResult(
+        samples_s=arr,
+        block_size=block,
+        calibrated=block > 1,
+        warmup_calls=len(warm_times),
+        warmup_time_s=warmup_time_s,
+        stop_reason=sampling.reason,
+        elapsed_s=sampling.elapsed_s,
+        rel_halfwidths={float(k): float(v) for k, v in halfwidths.items()},
+        clock=clock_name,
+        warmup_capped=capped,
+        checks=sampling.checks,
+    )
+
+
+def _warm_up(fn, stamp, config: TimingConfig) -> tuple[list[float], float, bool]:
+    """Phase 1: call ``fn`` until ``warmup_calls`` calls and ``warmup_s`` seconds are done, timing each
+    call (for the calibration), at most MAX_WARMUP_CALLS calls. Returns (call times, warm-up time, capped)."""
     warm_times: list[float] = []
     capped = False
     t_start = stamp()
@@ -166,75 +196,71 @@ def measure_latency(
         fn()
         now = stamp()
         warm_times.append(now - t0)
-    warmup_time_s = now - t_start
+    return warm_times, now - t_start, capped
 
-    # 2. calibration
-    per_call = float(np.median(warm_times))
-    block = block_size_for(per_call, config.min_block_s)
 
-    # the stopping rule imports scipy.stats on first use (about a second): do it now, not inside the
-    # sampling window, where it would count against max_time_s
-    import scipy.stats  # noqa: F401
-
-    precision_reached(np.asarray(warm_times), rel_tol=config.rel_tol, quantiles=config.stop_quantiles, confidence=config.confidence)
-
-    # 3. sampling
-    samples: list[float] = []
-    halfwidths: dict = {}
-    reason = STOP_MAX_SAMPLES
-    checks = 0
-    next_check = max(config.min_samples, config.check_every)
-    gc_was_enabled = gc.isenabled()
+@contextmanager
+def _gc_paused():
+    """The garbage collector collected once, then disabled until the block ends (re-enabled if it was)."""
+    was_enabled = gc.isenabled()
     gc.collect()
     gc.disable()
     try:
-        began = stamp()
-        t1 = began
-        while True:
-            t0 = stamp()
-            if block == 1:
-                fn()
-            else:
-                for _ in range(block):
-                    fn()
-            t1 = stamp()
-            samples.append((t1 - t0) / block)
-            n = len(samples)
-            elapsed = t1 - began
-            if n >= config.max_samples:
-                reason = STOP_MAX_SAMPLES
-                break
-            if n < config.min_samples:
-                continue
-            if elapsed >= config.max_time_s:
-                reason = STOP_MAX_TIME
-                break
-            if n >= next_check and elapsed >= config.min_time_s:
-                checks += 1
-                ok, halfwidths = precision_reached(
-                    np.asarray(samples), rel_tol=config.rel_tol, quantiles=config.stop_quantiles, confidence=config.confidence
-                )
-                if ok:
-                    reason = STOP_PRECISION
-                    break
-                next_check = max(n + config.check_every, int(math.ceil(n * CHECK_GROWTH)))
-        elapsed = t1 - began
+        yield
     finally:
-        if gc_was_enabled:
+        if was_enabled:
             gc.enable()
-    arr = np.asarray(samples, dtype=np.float64)
-    if reason != STOP_PRECISION:
-        _, halfwidths = precision_reached(arr, rel_tol=config.rel_tol, quantiles=config.stop_quantiles, confidence=config.confidence)
-    return TimingResult(
-        samples_s=arr,
-        block_size=block,
-        calibrated=block > 1,
-        warmup_calls=len(warm_times),
-        warmup_time_s=warmup_time_s,
-        stop_reason=reason,
-        elapsed_s=elapsed,
-        rel_halfwidths={float(k): float(v) for k, v in halfwidths.items()},
-        clock=clock_name,
-        warmup_capped=capped,
-        checks=checks,
-    )
+
+
+class _Sampling:
+    """Phase 3: samples of ``block`` calls each, the GC paused, until a bound is hit or the stopping rule
+    is satisfied. After :meth:`run`: ``samples`` (seconds per call), ``reason``, ``elapsed_s``,
+    ``checks`` and the ``halfwidths`` of the last check."""
+
+    def __init__(self, fn, stamp, block: int, config: TimingConfig, rule):
+        self.fn, self.stamp, self.block, self.config, self.rule = fn, stamp, block, config, rule
+        self.samples: list[float] = []
+        self.halfwidths: dict = {}
+        self.reason = STOP_MAX_SAMPLES
+        self.checks = 0
+        self.elapsed_s = 0.0
+        self._next_check = max(config.min_samples, config.check_every)
+
+    def run(self) -> _Sampling:
+        with _gc_paused():
+            began = self.stamp()
+            while True:
+                t0 = self.stamp()
+                self._call_block()
+                t1 = self.stamp()
+                self.samples.append((t1 - t0) / self.block)
+                reason = self._stop(len(self.samples), t1 - began)
+                if reason is not None:
+                    self.reason = reason
+                    break
+            self.elapsed_s = t1 - began
+        return self
+
+    def _call_block(self) -> None:
+        if self.block == 1:
+            self.fn()
+        else:
+            for _ in range(self.block):
+                self.fn()
+
+    def _stop(self, n: int, elapsed: float) -> str | None:
+        """The stop reason after ``n`` samples and ``elapsed`` seconds, or None to go on."""
+        c = self.config
+        if n >= c.max_samples:
+            return STOP_MAX_SAMPLES
+        if n < c.min_samples:
+            return None
+        if elapsed >= c.max_time_s:
+            return STOP_MAX_TIME
+        if n >= self._next_check and elapsed >= c.min_time_s:
+            self.checks += 1
+            ok, self.halfwidths = self.rule(np.asarray(self.samples))
+            if ok:
+                return STOP_PRECISION
+            self._next_check = max(n + c.check_every, int(math.ceil(n * CHECK_GROWTH)))
+        return None

@@ -235,65 +235,100 @@ def write_figures(run, directory, *, force: bool = False, formats: tuple[str, ..
     except OSError as exc:
         raise ConfigError(f"--figures {str(directory)!r}: cannot create the folder: {exc.strerror or exc}") from None
 
+    plt = _pyplot()
+    colors = candidate_colors(run)
+    files = _FigureFiles(plt, directory, formats, run.run_id)
+    files.save(_quality_vs_cost_figure(plt, panels, run.candidates, colors), "quality_vs_cost")
+    files.save(_latency_figure(plt, lat, colors), "latency_ecdf_b1")
+    files.save(_batch_figure(plt, curves, colors), "batch_curves")
+    if energy:
+        files.save(_energy_figure(plt, energy, colors), "energy_per_sample")
+    if tails:
+        files.save(_tail_figure(plt, tails, colors), "tail_quality")
+    return files.written
+
+
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend (imported here only)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
 
-    colors = candidate_colors(run)
-    written: list[Path] = []
+    return plt
 
-    def save(fig, name):
-        fig.text(0.01, 0.005, f"effbench run {run.run_id}", fontsize=7, color="#777")
+
+class _FigureFiles:
+    """Saves each figure in every format, stamped with the run id, and closes it; ``written`` lists the files."""
+
+    def __init__(self, plt, directory: Path, formats, run_id: str):
+        self.plt, self.directory, self.formats, self.run_id = plt, directory, formats, run_id
+        self.written: list[Path] = []
+
+    def save(self, fig, name: str) -> None:
+        fig.text(0.01, 0.005, f"effbench run {self.run_id}", fontsize=7, color="#777")
         try:
-            for fmt in formats:
-                p = directory / f"{name}.{fmt}"
+            for fmt in self.formats:
+                p = self.directory / f"{name}.{fmt}"
                 try:
                     fig.savefig(p, dpi=130 if fmt == "png" else None, bbox_inches="tight", metadata=_metadata(fmt))
                 except OSError as exc:
                     raise ConfigError(f"--figures: cannot write {str(p)!r}: {exc.strerror or exc}") from None
-                written.append(p)
+                self.written.append(p)
         finally:
-            plt.close(fig)
+            self.plt.close(fig)
 
-    # quality vs cost: a grid of panels
+
+def _log_x(ax) -> None:
+    """A log x axis without minor tick labels."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _quality_vs_cost_figure(plt, panels, candidates, colors):
+    """A grid of panels, accuracy against each cost, the frontier points edged in black and joined."""
     n = max(1, len(panels))
     ncols = min(3, n)
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
     for ax, panel in zip(axes.ravel(), panels):
-        for p in panel.points:
-            ax.scatter(p.cost, p.quality, color=colors.get(p.candidate, "#333"), s=55 if p.on_frontier else 28,
-                       marker="o" if p.provenance != "estimated" else "^",
-                       edgecolors="black" if p.on_frontier else "none", zorder=3,
-                       label=_mpl_text(p.candidate))
-        fr = panel.frontier
-        if len(fr) > 1:
-            ax.step([p.cost for p in fr], [p.quality for p in fr], where="post" if panel.direction == "min" else "pre",
-                    color="#444", lw=1, ls="--", zorder=2)
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.set_xlabel(_mpl_text(_axis_title(panel.label, panel.unit, panel.provenances)), fontsize=8)
-        ax.set_ylabel("accuracy [ratio] (measured)", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
+        _draw_panel(ax, panel, colors)
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
-    handles = [plt.Line2D([], [], marker="o", ls="", color=colors[c.key], label=_mpl_text(c.key)) for c in run.candidates]
+    handles = [plt.Line2D([], [], marker="o", ls="", color=colors[c.key], label=_mpl_text(c.key)) for c in candidates]
     handles.append(plt.Line2D([], [], marker="o", ls="--", color="#444", markeredgecolor="black", label="Pareto frontier (black edge)"))
     fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)), fontsize=7, bbox_to_anchor=(0.5, -0.02 - 0.03 * math.ceil(len(handles) / 4)))
     fig.suptitle("Accuracy vs each cost (frontier: accuracy:max vs cost:min, throughput:max)", fontsize=10)
     fig.tight_layout()
-    save(fig, "quality_vs_cost")
+    return fig
 
-    # latency ECDF at batch 1
+
+def _draw_panel(ax, panel: QualityCostPanel, colors) -> None:
+    for p in panel.points:
+        ax.scatter(p.cost, p.quality, color=colors.get(p.candidate, "#333"), s=55 if p.on_frontier else 28,
+                   marker="o" if p.provenance != "estimated" else "^",
+                   edgecolors="black" if p.on_frontier else "none", zorder=3,
+                   label=_mpl_text(p.candidate))
+    fr = panel.frontier
+    if len(fr) > 1:
+        ax.step([p.cost for p in fr], [p.quality for p in fr], where="post" if panel.direction == "min" else "pre",
+                color="#444", lw=1, ls="--", zorder=2)
+    _log_x(ax)
+    ax.set_xlabel(_mpl_text(_axis_title(panel.label, panel.unit, panel.provenances)), fontsize=8)
+    ax.set_ylabel("accuracy [ratio] (measured)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+
+
+def _latency_figure(plt, lat, colors):
+    """The ECDF of the raw per-call latencies at batch 1, one step line per candidate."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for d in lat:
         ax.step(d["x_s"], d["ecdf"], where="post", color=colors.get(d["candidate"], "#333"),
                 label=_mpl_text(f"{d['candidate']} (n={d['n']})"))
-    ax.set_xscale("log")
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    _log_x(ax)
     ax.set_xlabel("latency of one call at batch 1 [s] (measured, raw samples)")
     ax.set_ylabel("share of calls at or below (ECDF)")
     ax.axhline(0.99, color="#999", lw=0.8, ls=":")
@@ -304,9 +339,11 @@ def write_figures(run, directory, *, force: bool = False, formats: tuple[str, ..
     else:
         ax.text(0.5, 0.5, "no latency samples at batch 1", transform=ax.transAxes, ha="center")
     fig.tight_layout()
-    save(fig, "latency_ecdf_b1")
+    return fig
 
-    # batch curves
+
+def _batch_figure(plt, curves, colors):
+    """Per-sample p50 latency and throughput against the batch size, side by side."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     for cand, rows in curves.items():
         bs = [r["batch_size"] for r in rows]
@@ -322,38 +359,41 @@ def write_figures(run, directory, *, force: bool = False, formats: tuple[str, ..
     if curves:
         a2.legend(fontsize=7)
     fig.tight_layout()
-    save(fig, "batch_curves")
+    return fig
 
-    if energy:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for (cand, prov), rows in energy.items():
-            ax.plot([r["batch_size"] for r in rows], [r["energy_per_sample_j"] for r in rows], marker="o" if prov != "estimated" else "^",
-                    ls="-" if prov != "estimated" else "--", color=colors.get(cand, "#333"), label=_mpl_text(f"{cand} ({prov})"))
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("batch size")
-        ax.set_ylabel("energy per sample [J] (solid: measured, dashed: estimated)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        save(fig, "energy_per_sample")
 
-    if tails:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for cand, t in tails.items():
-            col = colors.get(cand, "#333")
-            ax.step(t["threshold_s"], [np.nan if v is None else v for v in t["mean"]], where="post", color=col, label=_mpl_text(f"{cand} mean"))
-            if any(v is not None for v in t["tail"]):
-                ax.step(t["threshold_s"], [np.nan if v is None else v for v in t["tail"]], where="post", color=col, ls="--",
-                        label=_mpl_text(f"{cand} {t['tail_label']}"))
-        ax.set_xscale("log")
-        ax.set_xlabel("deadline [s] (late answers count as wrong)")
-        ax.set_ylabel("accuracy under the deadline [ratio] (measured)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        save(fig, "tail_quality")
-    return written
+def _energy_figure(plt, energy, colors):
+    """Energy per sample against the batch size; estimated series dashed."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for (cand, prov), rows in energy.items():
+        ax.plot([r["batch_size"] for r in rows], [r["energy_per_sample_j"] for r in rows], marker="o" if prov != "estimated" else "^",
+                ls="-" if prov != "estimated" else "--", color=colors.get(cand, "#333"), label=_mpl_text(f"{cand} ({prov})"))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("energy per sample [J] (solid: measured, dashed: estimated)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _tail_figure(plt, tails, colors):
+    """Accuracy under each deadline: the mean over rounds, and the tail quantile dashed."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for cand, t in tails.items():
+        col = colors.get(cand, "#333")
+        ax.step(t["threshold_s"], [np.nan if v is None else v for v in t["mean"]], where="post", color=col, label=_mpl_text(f"{cand} mean"))
+        if any(v is not None for v in t["tail"]):
+            ax.step(t["threshold_s"], [np.nan if v is None else v for v in t["tail"]], where="post", color=col, ls="--",
+                    label=_mpl_text(f"{cand} {t['tail_label']}"))
+    ax.set_xscale("log")
+    ax.set_xlabel("deadline [s] (late answers count as wrong)")
+    ax.set_ylabel("accuracy under the deadline [ratio] (measured)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
 
 
 def _metadata(fmt: str) -> dict:

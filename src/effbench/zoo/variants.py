@@ -42,6 +42,8 @@ import numpy as np
 
 from effbench.candidates.torch_adapter import TorchCandidate
 from effbench.errors import CandidateError, ConfigError
+from effbench.records import CandidateRecord
+from effbench.validation import Options, check
 
 # --variants groups -> the variant suffixes they add
 VARIANT_GROUPS = {
@@ -320,136 +322,16 @@ def prune_structured(module, sparsity: float, example_input, *, finetune=None):
     removed, with the matching inputs of the next layer and the BatchNorm statistics in between.
     Returns (module, info); CandidateError when no layer can be pruned this way.
     """
-    import torch
-    import torch.fx as fx
-    from torch import nn
-    from torch.fx.passes.shape_prop import ShapeProp
-    from torch.nn.utils import prune
-
     s = check_sparsity(sparsity)
     m = copy.deepcopy(module).eval()
-    try:
-        gm = fx.symbolic_trace(m)
-        ShapeProp(gm).propagate(example_input[:2])
-    except Exception as exc:  # noqa: BLE001
-        raise CandidateError(f"structured pruning needs a model torch.fx can trace: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
-    mods = dict(gm.named_modules())
-    passthrough_mod = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU, nn.ELU, nn.Dropout,
-                       nn.Identity, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-    passthrough_fn = {torch.relu, torch.nn.functional.relu, torch.sigmoid, torch.tanh, torch.nn.functional.gelu,
-                      torch.nn.functional.max_pool2d, torch.nn.functional.avg_pool2d}
-
-    def is_layer(node, *, consumer=False):
-        if node.op != "call_module":
-            return False
-        mod = mods[node.target]
-        if isinstance(mod, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-            return mod.groups == 1
-        return isinstance(mod, nn.Linear)
-
-    pairs = []  # (producer name, consumer name, [bn names], per-channel block size in consumer input)
-    for node in gm.graph.nodes:
-        if not is_layer(node):
-            continue
-        cur, bns, block, flattened = node, [], 1, False
-        ok = False
-        while True:
-            users = list(cur.users)
-            if len(users) != 1:
-                break
-            u = users[0]
-            if is_layer(u, consumer=True):
-                cmod = mods[u.target]
-                if flattened and not isinstance(cmod, nn.Linear):
-                    break
-                if not flattened and isinstance(cmod, nn.Linear) and len(cur.meta.get("tensor_meta").shape) != 2:
-                    break
-                ok = True
-                consumer = u
-                break
-            if u.op == "call_module" and isinstance(mods[u.target], passthrough_mod):
-                cur = u
-                continue
-            if u.op == "call_module" and isinstance(mods[u.target], (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
-                bns.append(u.target)
-                cur = u
-                continue
-            if u.op == "call_function" and u.target in passthrough_fn and u.args and u.args[0] is cur:
-                cur = u
-                continue
-            is_flatten = (u.op == "call_function" and u.target is torch.flatten) or (u.op == "call_module" and isinstance(mods[u.target], nn.Flatten)) \
-                or (u.op == "call_method" and u.target == "flatten")
-            if is_flatten and not flattened:
-                start = u.args[1] if len(u.args) > 1 else u.kwargs.get("start_dim", 1 if u.op == "call_module" else 0)
-                if u.op == "call_module":
-                    start = mods[u.target].start_dim
-                shape = cur.meta.get("tensor_meta").shape
-                if start != 1:
-                    break
-                block = int(np.prod(shape[2:])) if len(shape) > 2 else 1
-                flattened = True
-                cur = u
-                continue
-            break
-        if ok:
-            pairs.append((node.target, consumer.target, bns, block))
+    graph = _ChannelGraph(_trace_with_shapes(m, example_input))
+    pairs = graph.pairs()
     if not pairs:
         raise CandidateError("structured pruning: no Conv/Linear layer feeds exactly one next layer through channel-preserving ops")
-
-    keep_out: dict[str, torch.Tensor] = {}
-    keep_in: dict[str, tuple] = {}
-    for prod, cons, bns, block in pairs:
-        layer = mods[prod]
-        n_out = layer.weight.shape[0]
-        probe = copy.deepcopy(layer)
-        prune.ln_structured(probe, "weight", amount=s, n=1, dim=0)
-        kept = torch.nonzero(probe.weight_mask.reshape(n_out, -1).sum(dim=1) > 0).flatten()
-        if len(kept) == 0:  # keep at least the strongest channel
-            kept = layer.weight.detach().reshape(n_out, -1).abs().sum(dim=1).argmax().reshape(1)
-        keep_out[prod] = kept
-        keep_in[cons] = (kept, block)
-        for bn in bns:
-            keep_out[bn] = kept
-
+    keep_out, keep_in = _channels_to_keep(graph.mods, pairs, s)
     before = sparsity_facts(m)
-    channels = {}
-    for name in dict.fromkeys(list(keep_out) + list(keep_in)):
-        old = mods[name]
-        new = copy.deepcopy(old)
-        if isinstance(old, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
-            k = keep_out[name]
-            new.num_features = len(k)
-            for attr in ("weight", "bias"):
-                if getattr(old, attr) is not None:
-                    setattr(new, attr, nn.Parameter(getattr(old, attr).detach()[k].clone()))
-            for attr in ("running_mean", "running_var"):
-                if getattr(old, attr) is not None:
-                    setattr(new, attr, getattr(old, attr)[k].clone())
-        else:
-            w = old.weight.detach()
-            b = old.bias.detach() if old.bias is not None else None
-            if name in keep_in:
-                k, block = keep_in[name]
-                idx = (k[:, None] * block + torch.arange(block)[None, :]).flatten() if block > 1 else k
-                w = w[:, idx]
-            if name in keep_out:
-                w = w[keep_out[name]]
-                b = b[keep_out[name]] if b is not None else None
-            new.weight = nn.Parameter(w.clone())
-            if b is not None:
-                new.bias = nn.Parameter(b.clone())
-            if isinstance(old, nn.Linear):
-                new.in_features, new.out_features = w.shape[1], w.shape[0]
-            else:
-                new.in_channels, new.out_channels = w.shape[1], w.shape[0]
-            if name in keep_out:
-                channels[name] = [int(old.weight.shape[0]), int(w.shape[0])]
-        _set_submodule(m, name, new)
-    try:
-        with torch.no_grad():
-            m.eval()(example_input[:2])
-    except Exception as exc:  # noqa: BLE001
-        raise CandidateError(f"structured pruning produced a model that does not run: {type(exc).__name__}: {exc}") from None
+    channels = _remove_channels(m, graph.mods, keep_out, keep_in)
+    _check_runs(m, example_input)
     facts = finetune(m) if finetune is not None else None
     after = sparsity_facts(m)
     info = {"method": "prune.ln_structured (n=1, dim=0) picks the channels; they are physically removed",
@@ -459,6 +341,194 @@ def prune_structured(module, sparsity: float, example_input, *, finetune=None):
     if facts:
         info["finetune"] = facts
     return m.eval(), info
+
+
+def _first_line(exc) -> str:
+    return str(exc).splitlines()[0] if str(exc) else ""
+
+
+def _trace_with_shapes(m, example_input):
+    """The torch.fx graph of ``m`` with each node's output shape (``meta["tensor_meta"]``)."""
+    from torch import fx
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    try:
+        gm = fx.symbolic_trace(m)
+        ShapeProp(gm).propagate(example_input[:2])
+    except Exception as exc:  # noqa: BLE001
+        raise CandidateError(f"structured pruning needs a model torch.fx can trace: {type(exc).__name__}: {_first_line(exc)}") from None
+    return gm
+
+
+class _ChannelGraph:
+    """Which layers' output channels can be removed: each Conv/Linear followed, node by node, through the
+    ops that keep channels apart (activations, BatchNorm, pooling, dropout, one flatten) to the one next
+    Conv/Linear that reads them."""
+
+    def __init__(self, gm):
+        import torch
+        import torch.nn.functional as F
+        from torch import nn
+
+        self.gm = gm
+        self.mods = dict(gm.named_modules())
+        self._nn = nn
+        self._flatten_fn = torch.flatten
+        self._batchnorm = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+        self._passthrough_mod = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU, nn.ELU, nn.Dropout, nn.Identity,
+                                 nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+        self._passthrough_fn = {torch.relu, F.relu, torch.sigmoid, torch.tanh, F.gelu, F.max_pool2d, F.avg_pool2d}
+
+    def pairs(self) -> list[tuple]:
+        """(producer name, consumer name, [BatchNorm names], per-channel block size in the consumer's input)."""
+        found = (self.follow(node) for node in self.gm.graph.nodes if self.is_layer(node))
+        return [pair for pair in found if pair is not None]
+
+    def is_layer(self, node) -> bool:
+        """A Linear, or a Conv that is not grouped."""
+        if node.op != "call_module":
+            return False
+        mod = self.mods[node.target]
+        if isinstance(mod, (self._nn.Conv1d, self._nn.Conv2d, self._nn.Conv3d)):
+            return mod.groups == 1
+        return isinstance(mod, self._nn.Linear)
+
+    def follow(self, node):
+        """The pair that starts at layer ``node``, or None when its channels do not reach exactly one next layer."""
+        cur, bns, block, flattened = node, [], 1, False
+        while True:
+            users = list(cur.users)
+            if len(users) != 1:
+                return None
+            u = users[0]
+            if self.is_layer(u):
+                return (node.target, u.target, bns, block) if self._reads_channels(u, cur, flattened) else None
+            if self._keeps_channels(u, cur):
+                cur = u
+            elif u.op == "call_module" and isinstance(self.mods[u.target], self._batchnorm):
+                bns.append(u.target)
+                cur = u
+            elif self._is_flatten(u) and not flattened:
+                if self._flatten_start(u) != 1:
+                    return None
+                shape = cur.meta.get("tensor_meta").shape
+                block = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+                flattened, cur = True, u
+            else:
+                return None
+
+    def _reads_channels(self, consumer, cur, flattened) -> bool:
+        """A Linear after a flatten, a Conv before one, a Linear on a 2-d output."""
+        is_linear = isinstance(self.mods[consumer.target], self._nn.Linear)
+        if flattened:
+            return is_linear
+        return not is_linear or len(cur.meta.get("tensor_meta").shape) == 2
+
+    def _keeps_channels(self, u, cur) -> bool:
+        if u.op == "call_module":
+            return isinstance(self.mods[u.target], self._passthrough_mod)
+        return u.op == "call_function" and u.target in self._passthrough_fn and bool(u.args) and u.args[0] is cur
+
+    def _is_flatten(self, u) -> bool:
+        return ((u.op == "call_function" and u.target is self._flatten_fn)
+                or (u.op == "call_module" and isinstance(self.mods[u.target], self._nn.Flatten))
+                or (u.op == "call_method" and u.target == "flatten"))
+
+    def _flatten_start(self, u) -> int:
+        if u.op == "call_module":
+            return self.mods[u.target].start_dim
+        return u.args[1] if len(u.args) > 1 else u.kwargs.get("start_dim", 0)
+
+
+def _channels_to_keep(mods, pairs, s):
+    """The output channels each producer (and its BatchNorms) keeps, by ``prune.ln_structured``, and the
+    (channels, block size) each consumer's input keeps. At least the strongest channel is kept."""
+    import torch
+    from torch.nn.utils import prune
+
+    keep_out: dict = {}
+    keep_in: dict = {}
+    for prod, cons, bns, block in pairs:
+        layer = mods[prod]
+        n_out = layer.weight.shape[0]
+        probe = copy.deepcopy(layer)
+        prune.ln_structured(probe, "weight", amount=s, n=1, dim=0)
+        kept = torch.nonzero(probe.weight_mask.reshape(n_out, -1).sum(dim=1) > 0).flatten()
+        if len(kept) == 0:
+            kept = layer.weight.detach().reshape(n_out, -1).abs().sum(dim=1).argmax().reshape(1)
+        keep_out[prod] = kept
+        keep_in[cons] = (kept, block)
+        for bn in bns:
+            keep_out[bn] = kept
+    return keep_out, keep_in
+
+
+def _remove_channels(m, mods, keep_out, keep_in) -> dict:
+    """Replace every affected layer of ``m`` by a smaller copy; returns {layer: [channels before, after]}."""
+    from torch import nn
+
+    channels = {}
+    for name in dict.fromkeys(list(keep_out) + list(keep_in)):
+        old = mods[name]
+        if isinstance(old, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+            new = _sliced_batchnorm(old, keep_out[name])
+        else:
+            new = _sliced_layer(old, keep_in.get(name), keep_out.get(name))
+            if name in keep_out:
+                channels[name] = [int(old.weight.shape[0]), int(new.weight.shape[0])]
+        _set_submodule(m, name, new)
+    return channels
+
+
+def _sliced_batchnorm(old, kept):
+    """A copy of BatchNorm ``old`` over the ``kept`` channels (affine parameters and running statistics)."""
+    from torch import nn
+
+    new = copy.deepcopy(old)
+    new.num_features = len(kept)
+    for attr in ("weight", "bias"):
+        if getattr(old, attr) is not None:
+            setattr(new, attr, nn.Parameter(getattr(old, attr).detach()[kept].clone()))
+    for attr in ("running_mean", "running_var"):
+        if getattr(old, attr) is not None:
+            setattr(new, attr, getattr(old, attr)[kept].clone())
+    return new
+
+
+def _sliced_layer(old, keep_in, kept_out):
+    """A copy of Conv/Linear ``old`` with only the kept inputs ((channels, block size), or None for all)
+    and the kept output channels (None for all)."""
+    import torch
+    from torch import nn
+
+    new = copy.deepcopy(old)
+    w = old.weight.detach()
+    b = old.bias.detach() if old.bias is not None else None
+    if keep_in is not None:
+        k, block = keep_in
+        idx = (k[:, None] * block + torch.arange(block)[None, :]).flatten() if block > 1 else k
+        w = w[:, idx]
+    if kept_out is not None:
+        w = w[kept_out]
+        b = b[kept_out] if b is not None else None
+    new.weight = nn.Parameter(w.clone())
+    if b is not None:
+        new.bias = nn.Parameter(b.clone())
+    if isinstance(old, nn.Linear):
+        new.in_features, new.out_features = w.shape[1], w.shape[0]
+    else:
+        new.in_channels, new.out_channels = w.shape[1], w.shape[0]
+    return new
+
+
+def _check_runs(m, example_input) -> None:
+    import torch
+
+    try:
+        with torch.no_grad():
+            m.eval()(example_input[:2])
+    except Exception as exc:  # noqa: BLE001
+        raise CandidateError(f"structured pruning produced a model that does not run: {type(exc).__name__}: {exc}") from None
 
 
 def _set_submodule(root, name, new):
@@ -539,8 +609,6 @@ class VariantFailure:
 
     def to_record(self):
         """A failed CandidateRecord for the store (status 'failed', error = the reason)."""
-        from effbench.records import CandidateRecord
-
         return CandidateRecord(self.key, self.model, self.backend, self.family, self.parent, "failed", self.error,
                                info={"variant": {"kind": self.kind, **self.params}, "build_error": self.error})
 
@@ -580,70 +648,103 @@ class SourceModel:
 
 def build_variant(src: SourceModel, spec: VariantSpec):
     """Build one variant of ``src``: returns (candidate, facts). Raises on failure (see :func:`build_variants`)."""
-    import torch
+    kind = check("variant kind", spec.kind, Options(_BUILDERS))
+    return _BUILDERS[kind](_VariantBuild(src, spec))
 
-    from effbench.zoo.training import train_torch_classifier
 
-    name = f"{src.name}.{spec.suffix}"
-    base_info = {"variant": {"kind": spec.kind, "of": src.parent, **spec.params}, **src.info}
-    common = {"family": src.family, "parent": src.parent}
-    X = src.X_train
-    example = torch.from_numpy(np.ascontiguousarray(X[:2], dtype=np.float32))
-    source_params = sum(p.numel() for p in src.module.parameters())
+class _VariantBuild:
+    """What every kind of variant needs: its name, the info and links it inherits, an example input."""
 
-    def finetuner(epochs):
+    def __init__(self, src: SourceModel, spec: VariantSpec):
+        import torch
+
+        self.src, self.spec = src, spec
+        self.name = f"{src.name}.{spec.suffix}"
+        self.base_info = {"variant": {"kind": spec.kind, "of": src.parent, **spec.params}, **src.info}
+        self.common = {"family": src.family, "parent": src.parent}
+        self.example = torch.from_numpy(np.ascontiguousarray(src.X_train[:2], dtype=np.float32))
+
+    def source_params(self) -> int:
+        return sum(p.numel() for p in self.src.module.parameters())
+
+    def train(self, module, epochs: int):
+        """``train_torch_classifier`` on the source's training data and settings; returns (module, facts)."""
+        from effbench.zoo.training import train_torch_classifier
+
+        src = self.src
+        return train_torch_classifier(module, src.X_train, src.y_train, epochs=epochs, lr=src.lr, seed=src.seed, threads=src.threads)
+
+    def finetuner(self):
+        """callable(module) -> facts that fine-tunes for the spec's ``finetune_epochs``, or None for none."""
+        epochs = self.spec.params.get("finetune_epochs", 0)
         if not epochs:
             return None
+        return lambda m: self.train(m, epochs)[1]
 
-        def run(m):
-            _, facts = train_torch_classifier(m, X, src.y_train, epochs=epochs, lr=src.lr, seed=src.seed, threads=src.threads)
-            return facts
-        return run
 
-    if spec.kind == "quant-dynamic":
-        q, info = quantize_dynamic_int8(src.module)
-        return VariantTorchCandidate(name, q, float_source=src.module, param_count=source_params,
-                                     info={**base_info, "quantization": info}, **common), {}
-    if spec.kind == "quant-static":
-        n = int(spec.params.get("calibration_examples", CALIBRATION_EXAMPLES))
-        _, info = quantize_static_int8(src.module, X[:n])
-        c = StaticQuantTorchCandidate(name, src.module, X[:n], info["quantized_engine"], param_count=source_params,
-                                      info={**base_info, "quantization": info}, **common)
-        return c, {}
-    if spec.kind == "prune-unstructured":
-        m, info = prune_unstructured(src.module, spec.params.get("sparsity", 0.5), finetune=finetuner(spec.params.get("finetune_epochs", 0)))
-        info.update(sparse_aware_flops(m, example))
-        return VariantTorchCandidate(name, m, info={**base_info, "pruning": info, "nonzero_params": info["nonzero_params"],
-                                                    "sparsity": info["sparsity"]}, **common), {}
-    if spec.kind == "prune-structured":
-        m, info = prune_structured(src.module, spec.params.get("sparsity", 0.5), example, finetune=finetuner(spec.params.get("finetune_epochs", 0)))
-        return VariantTorchCandidate(name, m, info={**base_info, "pruning": info, "nonzero_params": info["nonzero_params"],
-                                                    "sparsity": info["sparsity"]}, **common), {}
-    if spec.kind in ("distil", "student-labels"):
-        if src.student_factory is None:
-            raise CandidateError(f"{spec.kind}: no student architecture is defined for {src.name!r}")
-        torch.manual_seed(src.seed)
-        student = src.student_factory()
-        epochs = int(spec.params.get("epochs", src.train_epochs))
-        if spec.kind == "distil":
-            student, facts = distil(src.module, student, X, src.y_train, temperature=spec.params.get("temperature", DISTILL_TEMPERATURE),
-                                    alpha=spec.params.get("alpha", DISTILL_ALPHA), epochs=epochs, lr=src.lr, seed=src.seed, threads=src.threads)
-            relation = "distilled from the parent's soft targets"
-        else:
-            student, facts = train_torch_classifier(student, X, src.y_train, epochs=epochs, lr=src.lr, seed=src.seed, threads=src.threads)
-            relation = f"the {src.name}.distil student architecture trained from the labels alone (no teacher), for comparison"
-        info = {**base_info, "student": {"architecture": repr(student).splitlines()[0], "params": int(sum(p.numel() for p in student.parameters())),
-                                         "relation": relation, "training": facts}}
-        return VariantTorchCandidate(name, student, info=info, **common), facts
-    if spec.kind == "onnx":
-        from effbench.candidates.onnx_adapter import OnnxCandidate
-        from effbench.candidates.onnx_convert import torch_to_onnx_bytes
+def _build_quant_dynamic(b: _VariantBuild):
+    q, info = quantize_dynamic_int8(b.src.module)
+    return VariantTorchCandidate(b.name, q, float_source=b.src.module, param_count=b.source_params(),
+                                 info={**b.base_info, "quantization": info}, **b.common), {}
 
-        level = spec.params.get("graph_optimization", "disable")
-        data = torch_to_onnx_bytes(src.module, example[:1])
-        return OnnxCandidate(name, data, graph_optimization=level, info=base_info, **common), {}
-    raise ConfigError(f"variant kind {spec.kind!r} is not known; allowed: quant-dynamic, quant-static, prune-unstructured, "
-                      "prune-structured, distil, student-labels, onnx")
+
+def _build_quant_static(b: _VariantBuild):
+    calibration = b.src.X_train[:int(b.spec.params.get("calibration_examples", CALIBRATION_EXAMPLES))]
+    _, info = quantize_static_int8(b.src.module, calibration)
+    return StaticQuantTorchCandidate(b.name, b.src.module, calibration, info["quantized_engine"], param_count=b.source_params(),
+                                     info={**b.base_info, "quantization": info}, **b.common), {}
+
+
+def _build_pruned(b: _VariantBuild):
+    sparsity = b.spec.params.get("sparsity", 0.5)
+    if b.spec.kind == "prune-unstructured":
+        m, info = prune_unstructured(b.src.module, sparsity, finetune=b.finetuner())
+        info.update(sparse_aware_flops(m, b.example))
+    else:
+        m, info = prune_structured(b.src.module, sparsity, b.example, finetune=b.finetuner())
+    return VariantTorchCandidate(b.name, m, info={**b.base_info, "pruning": info, "nonzero_params": info["nonzero_params"],
+                                                  "sparsity": info["sparsity"]}, **b.common), {}
+
+
+def _build_student(b: _VariantBuild):
+    """The student architecture distilled from the source (``distil``) or trained from the labels alone."""
+    import torch
+
+    src, spec = b.src, b.spec
+    if src.student_factory is None:
+        raise CandidateError(f"{spec.kind}: no student architecture is defined for {src.name!r}")
+    torch.manual_seed(src.seed)
+    student = src.student_factory()
+    epochs = int(spec.params.get("epochs", src.train_epochs))
+    if spec.kind == "distil":
+        student, facts = distil(src.module, student, src.X_train, src.y_train, temperature=spec.params.get("temperature", DISTILL_TEMPERATURE),
+                                alpha=spec.params.get("alpha", DISTILL_ALPHA), epochs=epochs, lr=src.lr, seed=src.seed, threads=src.threads)
+        relation = "distilled from the parent's soft targets"
+    else:
+        student, facts = b.train(student, epochs)
+        relation = f"the {src.name}.distil student architecture trained from the labels alone (no teacher), for comparison"
+    info = {**b.base_info, "student": {"architecture": repr(student).splitlines()[0], "params": int(sum(p.numel() for p in student.parameters())),
+                                       "relation": relation, "training": facts}}
+    return VariantTorchCandidate(b.name, student, info=info, **b.common), facts
+
+
+def _build_onnx(b: _VariantBuild):
+    from effbench.candidates.onnx_adapter import OnnxCandidate
+    from effbench.candidates.onnx_convert import torch_to_onnx_bytes
+
+    data = torch_to_onnx_bytes(b.src.module, b.example[:1])
+    return OnnxCandidate(b.name, data, graph_optimization=b.spec.params.get("graph_optimization", "disable"), info=b.base_info, **b.common), {}
+
+
+_BUILDERS = {
+    "quant-dynamic": _build_quant_dynamic,
+    "quant-static": _build_quant_static,
+    "prune-unstructured": _build_pruned,
+    "prune-structured": _build_pruned,
+    "distil": _build_student,
+    "student-labels": _build_student,
+    "onnx": _build_onnx,
+}
 
 
 def build_variants(src: SourceModel, specs, *, on_progress=None, clock=time.perf_counter):
