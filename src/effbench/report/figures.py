@@ -75,9 +75,7 @@ def latency_distributions(run, *, batch_size: int = 1, max_points: int = 400) ->
     """Per candidate measured at ``batch_size``: ECDF points of the raw per-call latencies (s)
     and p50/p90/p99/max; ``n`` is the number of raw samples."""
     out = []
-    for s in run.samples:
-        if s.kind != LATENCY_KIND or s.batch_size != batch_size or len(s.values) == 0:
-            continue
+    for s in run.samples_for(batch_size=batch_size, kind=LATENCY_KIND):
         v = np.asarray(s.values, dtype=float)
         x, y = _ecdf_points(v, max_points)
         out.append({

@@ -46,9 +46,10 @@ class ActiveRun:
         """Candidates still pending or running become ``ok`` when they have latency samples,
         else ``failed`` with the reason ``not measured (run <status>)``."""
         run = self.store.load_run(self.run_id)
+        measured = {s.candidate for s in run.samples}
         for c in run.candidates:
             if c.status in ("pending", "running"):
-                ok = any(s.candidate == c.key for s in run.samples)
+                ok = c.key in measured
                 self.store.update_candidate(self.run_id, c.key, status="ok" if ok else "failed",
                                             error=None if ok else f"not measured (run {self.status})")
 
