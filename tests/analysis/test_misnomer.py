@@ -312,3 +312,16 @@ def test_bad_input_is_one_clear_line(kwargs, values, inds, err, words):
 def test_bad_direction():
     with pytest.raises(ConfigError, match="direction must be 'max' or 'min'"):
         Indicator("gmacs", "lower")
+
+
+def test_factors_at_the_limits_of_floating_point_are_reported_not_raised():
+    # 1e308 next to 1e-300 (a ratio beyond the largest float) and subnormals (1e-320, 5e-324)
+    names = ["m1", "m2", "m3", "m4"]
+    values = {"a": [1e-320, 5e-324, 1e308, 1e-300], "c": [3.0, 1.0, 2.0, 5.0]}
+    res = find_contradictions(names, values, [Indicator("a", "min"), Indicator("c", "max")], top=10)
+    (pair,) = res
+    assert pair.count == 4
+    by = {(t.better, t.worse): t for t in pair.top}
+    assert math.isinf(by[("m2", "m3")].factor_x)
+    assert by[("m2", "m4")].factor_x == pytest.approx(1e-300 / 5e-324, rel=1e-9)
+    assert format_factor(math.inf) == "over 1.8e+308" and format_factor(2.0e23) == "2.0e+23"

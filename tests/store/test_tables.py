@@ -126,3 +126,12 @@ def test_parse_number(text, value):
 def test_parse_number_rejects(text):
     with pytest.raises(ValueError):
         parse_number(text)
+
+
+def test_infinity_is_not_a_number_any_analysis_can_rank():
+    from effbench.store.tables import parse_number
+
+    for text in ("inf", "-Infinity", "1e400"):
+        with pytest.raises(ValueError):
+            parse_number(text)
+    assert parse_number("nan") is None and parse_number("1e308") == 1e308

@@ -344,7 +344,12 @@ def _ci(ci: tuple[float, float] | None) -> list[float] | None:
 
 
 def format_factor(f: float) -> str:
-    """4.0, 12, 1.25: two decimals below 2, one below 10, none above."""
+    """4.0, 12, 1.25: two decimals below 2, one below 10, none above; 2.0e+23 from a million on, and
+    "over 1.8e+308" for a ratio beyond the largest float."""
+    if math.isinf(f):
+        return f"over {np.finfo(float).max:.1e}"
+    if f >= 999_999.5:
+        return f"{f:.1e}"
     if f >= 9.95:
         return f"{f:.0f}"
     if f >= 1.995:
@@ -549,8 +554,7 @@ def _pair_contradictions(
             recs.append((-s, names[idx[a]], names[idx[b]], a, b))
         recs.sort()
         for _, na, nb, a, b in recs[:top]:
-            fx = float(math.exp(gx[a] - gx[b]))
-            fy = float(math.exp(gy[b] - gy[a]))
+            fx, fy = _factor(gx[a] - gx[b]), _factor(gy[b] - gy[a])
             listed.append(
                 Contradiction(
                     x=x.name, y=y.name, better=na, worse=nb, factor_x=fx, factor_y=fy,
@@ -560,6 +564,14 @@ def _pair_contradictions(
     return PairContradictions(
         x=x.name, y=y.name, n_models=m, n_pairs=n_pairs, count=int(count), top=tuple(listed)
     )
+
+
+def _factor(log_ratio: float) -> float:
+    """exp of a log ratio; beyond the largest float (1e308 next to 1e-300) it is infinity, not an error."""
+    return math.exp(log_ratio) if log_ratio < _MAX_LOG else math.inf
+
+
+_MAX_LOG = math.log(np.finfo(float).max)
 
 
 def find_contradictions(

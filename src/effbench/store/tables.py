@@ -40,7 +40,7 @@ DUPLICATES = ("drop", "first")
 
 
 def parse_number(text: str) -> float | None:
-    """``"1,014.45"`` -> 1014.45; missing markers -> None; anything else non-numeric -> ValueError."""
+    """``"1,014.45"`` -> 1014.45; missing markers -> None; infinity and anything else non-numeric -> ValueError."""
     s = text.strip()
     if s.lower() in MISSING_MARKERS:
         return None
@@ -51,6 +51,8 @@ def parse_number(text: str) -> float | None:
     value = float(s)  # raises ValueError
     if np.isnan(value):
         return None
+    if np.isinf(value):  # "inf", or beyond the largest float (1e400): no analysis can rank it
+        raise ValueError(s)
     return value
 
 
