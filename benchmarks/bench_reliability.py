@@ -99,13 +99,18 @@ def kill_trial(phase: str, folder: str) -> dict:
     family = _descendants(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    t0 = time.monotonic()
     time.sleep(2.0)
-    orphans = _alive(family)
-    for pid in orphans:  # leave the machine clean for the next trial
-        os.kill(pid, signal.SIGKILL)
+    orphans_2s = _alive(family)
+    _, still = psutil.wait_procs([p for p in family if p.pid in orphans_2s], timeout=28)
+    last_s = round(time.monotonic() - t0, 1) if orphans_2s and not still else None
+    for p in still:  # leave the machine clean for the next trial
+        p.kill()
+    status = _status(db)
     resumed, took = _resume(db)
-    return {"phase": phase, "reached": reached, "integrity": _integrity(db), "status": _status(db),
-            "orphans_after_2s": len(orphans), "resume": resumed, "resume_s": round(took, 1)}
+    return {"phase": phase, "reached": reached, "integrity": _integrity(db), "status": status,
+            "processes": len(family), "orphans_after_2s": len(orphans_2s), "orphans_after_30s": len(still),
+            "last_gone_after_s": last_s, "resume": resumed, "resume_s": round(took, 1)}
 
 
 def ctrl_c_trial(folder: str) -> dict:

@@ -21,7 +21,8 @@ import numpy as np
 
 from effbench.errors import CandidateError, ConfigError, DataError
 from effbench.measure.timer import TimingConfig
-from effbench.measure.worker import WorkerState, worker_main
+from effbench.measure.bootstrap import worker_main
+from effbench.measure.worker import WorkerState
 
 
 DEFAULT_REPEATS = 3

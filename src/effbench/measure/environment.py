@@ -20,6 +20,8 @@ import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
 
+from effbench.measure.bootstrap import THREAD_ENV
+
 CORE_LIBRARIES = ("effbench", "numpy", "scipy")
 TOOL_LIBRARIES = ("threadpoolctl", "psutil", "nvidia-ml-py")
 
@@ -29,7 +31,6 @@ def libraries(backend_libraries=()) -> tuple[str, ...]:
     passes every registered backend's, :func:`effbench.candidates.registry.library_names`, in
     registration order), then the measuring tools'."""
     return tuple(dict.fromkeys(CORE_LIBRARIES + tuple(backend_libraries) + TOOL_LIBRARIES))
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 RELEVANT_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx_vnni",
                   "amx_tile", "amx_bf16", "amx_int8", "neon", "asimd", "asimdhp", "sve", "hypervisor")
 

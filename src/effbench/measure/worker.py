@@ -1,6 +1,7 @@
 """The worker side: one process per candidate, driven by commands from the parent.
 
-The parent sends commands over a pipe; the worker answers each with one message. Only the
+:func:`effbench.measure.bootstrap.worker_main` starts the process and then serves a
+:class:`WorkerState`. The parent sends commands over a pipe; the worker answers each with one message. Only the
 parent writes the store. Commands:
 
     ("data", X)                       the test inputs (kept in the worker)
@@ -20,12 +21,8 @@ before any inference.
 from __future__ import annotations
 
 import os
-import pickle
-import signal
 import sys
 import time
-import traceback
-import warnings
 
 import numpy as np
 
@@ -34,8 +31,6 @@ EXTRA_COMMANDS = {
     "rounds": "effbench.measure.rounds:handle_rounds",
     "energy": "effbench.measure.energy_cells:handle_energy",
 }
-
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def batch_of(X: np.ndarray, batch_size: int) -> np.ndarray:
@@ -159,76 +154,3 @@ class WorkerState:
             module_name, attr = EXTRA_COMMANDS[op].split(":")
             return getattr(importlib.import_module(module_name), attr)(self, *cmd[1:])
         raise ValueError(f"unknown worker command {op!r}")
-
-
-PARENT_POLL_S = 0.5
-
-
-def die_with_parent() -> None:
-    """End this process when its parent dies, in any phase (loading, a hung call, idle).
-
-    On Linux the kernel sends SIGKILL the moment the parent dies (``PR_SET_PDEATHSIG``); elsewhere a
-    daemon thread checks the parent every ``PARENT_POLL_S`` (on Linux no thread runs beside the timed
-    calls). A parent that died before this took effect is caught by comparing the parent's pid with
-    the one multiprocessing handed over. Either way no worker, and so no multiprocessing resource
-    tracker waiting for its workers, outlives ``effbench``.
-    """
-    import multiprocessing
-
-    origin = multiprocessing.parent_process()
-    parent = origin.pid if origin is not None else os.getppid()
-    armed = False
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            armed = ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) == 0  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            armed = False
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        os._exit(1)
-    if armed:
-        return
-
-    def watch():
-        while True:
-            time.sleep(PARENT_POLL_S)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    import threading
-
-    threading.Thread(target=watch, name="effbench-parent-watch", daemon=True).start()
-
-
-def worker_main(conn, threads: int):
-    """Entry point of a spawned worker process: fix the threads, receive the pickled candidate, serve commands."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    die_with_parent()
-    for name in THREAD_ENV:
-        os.environ[name] = str(threads)
-    try:
-        candidate_bytes = conn.recv_bytes()
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():  # e.g. torch's TypedStorage deprecation when quantized modules unpickle
-            warnings.simplefilter("ignore", category=UserWarning)
-            warnings.simplefilter("ignore", category=DeprecationWarning)
-            candidate = pickle.loads(candidate_bytes)
-        load_time_s = time.perf_counter() - t0
-        state = WorkerState(candidate, threads)
-        conn.send(("ready", {**state.ready_info(), "load_time_s": load_time_s}))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent
-        conn.send(("error", f"could not load the candidate: {type(exc).__name__}: {exc}", traceback.format_exc()))
-        return
-    while True:
-        try:
-            cmd = conn.recv()
-        except EOFError:
-            return
-        if cmd[0] == "exit":
-            return
-        try:
-            reply = state.handle(cmd)
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent, the worker goes on
-            reply = ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        conn.send(reply)
