@@ -76,35 +76,69 @@ def _dominator_first_order(X: np.ndarray) -> np.ndarray:
     return np.lexsort(keys)
 
 
+def _pivot(X: np.ndarray) -> int:
+    """A row of ``X`` (m, d) that dominates a large box: the best product of the min-max
+    normalised values, searched on a strided sample of at most ~16k rows."""
+    step = max(1, X.shape[0] // 16384)
+    S = X[::step]
+    lo = S.min(axis=0)
+    span = S.max(axis=0) - lo
+    span[span == 0] = 1.0
+    N = (S - lo) / span
+    score = np.prod(N, axis=1) + 1e-12 * N.sum(axis=1)
+    return int(np.argmax(score)) * step
+
+
+def _dominated_by_point(X: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Mask of the rows of ``X`` (m, d) that the point ``p`` dominates."""
+    le = X[:, 0] <= p[0]
+    for k in range(1, X.shape[1]):
+        le &= X[:, k] <= p[k]
+    same = np.flatnonzero(le & (X[:, 0] == p[0]))  # only rows equal to p are <= without being <
+    if same.size:
+        le[same[np.all(X[same] == p, axis=1)]] = False
+    return le
+
+
 def _cull(X: np.ndarray) -> np.ndarray:
-    """Indices of rows not removed by a few pivots (only truly dominated rows are removed)."""
+    """Indices of the rows of ``X`` (n, d) left after pivots removed what they dominate.
+
+    Only truly dominated rows are removed; repeated while a pass removes >= 1% of the rest."""
     idx = np.arange(X.shape[0])
-    cols = [np.ascontiguousarray(X[:, k]) for k in range(X.shape[1])]
-    score = _sum_score(X)
     for _ in range(64):
         m = idx.size
         if m < _CULL_MIN_N:
             break
-        j = int(np.argmax(score))
-        if score[j] == -np.inf:
-            break
-        pivot = [c[j] for c in cols]
-        score[j] = -np.inf  # a pivot is never used twice (it may stay a candidate)
-        le = cols[0] <= pivot[0]
-        lt = cols[0] < pivot[0]
-        for c, p in zip(cols[1:], pivot[1:]):
-            le &= c <= p
-            lt |= c < p
-        dominated = le & lt
+        dominated = _dominated_by_point(X, X[_pivot(X)].copy())
         removed = int(np.count_nonzero(dominated))
         if removed:
-            keep = ~dominated
+            keep = np.flatnonzero(~dominated)
             idx = idx[keep]
-            cols = [c[keep] for c in cols]
-            score = score[keep]
+            X = X[keep]
         if removed < 0.01 * m:
             break
     return idx
+
+
+def _multi_pivot_cull(Y: np.ndarray, n_pivots: int = 64) -> np.ndarray:
+    """Mask of the rows of ``Y`` (m, d) dominated by one of up to ``n_pivots`` front points
+    of a strided sample: a cheap vectorised filter before the exact front search."""
+    m = Y.shape[0]
+    step = max(1, m // 1024)
+    sample = Y[::step]
+    pivots = sample[_front_exact(sample)]
+    if len(pivots) > n_pivots:
+        pivots = pivots[np.linspace(0, len(pivots) - 1, n_pivots).astype(int)]
+    dominated = np.zeros(m, dtype=bool)
+    for start in range(0, m, 8192):
+        block = Y[start:start + 8192]
+        ge = pivots[:, None, 0] >= block[None, :, 0]
+        gt = pivots[:, None, 0] > block[None, :, 0]
+        for k in range(1, Y.shape[1]):
+            ge &= pivots[:, None, k] >= block[None, :, k]
+            gt |= pivots[:, None, k] > block[None, :, k]
+        dominated[start:start + 8192] = (ge & gt).any(axis=0)
+    return dominated
 
 
 # --------------------------------------------------------------------------- non-dominated set
@@ -186,6 +220,25 @@ def _nd_block_distinct(Y: np.ndarray) -> np.ndarray:
     return out
 
 
+def _front_exact(X: np.ndarray) -> np.ndarray:
+    """Front mask of ``X`` (m, d >= 2) without culling: sort, merge duplicates, sweep or blocks."""
+    d = X.shape[1]
+    if d == 2:
+        return _nd_2d(X)
+    if d == 3:
+        order = np.lexsort((-X[:, 2], -X[:, 1], -X[:, 0]))
+    else:
+        order = _dominator_first_order(X)
+    Ys = X[order]
+    run = _dedupe_sorted(Ys)
+    first_of_run = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
+    distinct = Ys[first_of_run]
+    nd_distinct = _nd_3d_distinct(distinct) if d == 3 else _nd_block_distinct(distinct)
+    out = np.zeros(X.shape[0], dtype=bool)
+    out[order] = nd_distinct[run]
+    return out
+
+
 def nondominated_mask(X) -> np.ndarray:
     """Boolean mask of the non-dominated rows of a larger-is-better matrix ``X`` (n, d)."""
     X = _check(X)
@@ -194,21 +247,13 @@ def nondominated_mask(X) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     if d == 1:
         return _nd_1d(X[:, 0])
-    if d == 2:
-        return _nd_2d(X)
-    cand = _cull(X) if n >= _CULL_MIN_N else np.arange(n)
-    Xc = X[cand]
-    if d == 3:
-        order = np.lexsort((-Xc[:, 2], -Xc[:, 1], -Xc[:, 0]))
-    else:
-        order = _dominator_first_order(Xc)
-    Ys = Xc[order]
-    run = _dedupe_sorted(Ys)
-    first_of_run = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
-    distinct = Ys[first_of_run]
-    nd_distinct = _nd_3d_distinct(distinct) if d == 3 else _nd_block_distinct(distinct)
+    if n < _CULL_MIN_N:
+        return _front_exact(X)
+    cand = _cull(X)
+    if d >= 3 and cand.size >= _CULL_MIN_N:
+        cand = cand[~_multi_pivot_cull(X[cand])]
     out = np.zeros(n, dtype=bool)
-    out[cand[order]] = nd_distinct[run]
+    out[cand] = _front_exact(X[cand])
     return out
 
 
