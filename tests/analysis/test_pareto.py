@@ -12,6 +12,7 @@ from effbench.analysis import pareto
 from effbench.analysis.objectives import Objective, oriented_matrix, parse_objective
 from effbench.analysis.pareto import (
     dominated_by,
+    dominators,
     dominates,
     hardware_frontiers,
     nondominated_layers,
@@ -98,20 +99,20 @@ def test_all_non_dominated_sphere(d):
     assert nondominated_mask(S).all()
 
 
-def test_peeling_path_for_large_n_matches_bitsets(monkeypatch):
+def test_dominator_counts_and_bounded_samples_match_brute_force():
     rng = np.random.default_rng(1)
     X = rng.integers(0, 6, size=(300, 3)).astype(float)
-    expected = nondominated_layers(X)
-    expected_doms = dominated_by(X, rows=range(20))
-    monkeypatch.setattr(pareto, "BITSET_MAX_N", 10)
-    assert np.array_equal(nondominated_layers(X), expected)
-    for a, b in zip(dominated_by(X, rows=range(20)), expected_doms):
-        assert np.array_equal(a, b)
+    M = brute_dominance(X)
+    result = dominators(X, rows=range(0, 300, 7), limit=3)
+    for r, count, sample in zip(result.rows, result.count, result.sample):
+        assert count == M[:, r].sum()
+        assert np.array_equal(sample, np.flatnonzero(M[:, r])[:3])
+    assert np.array_equal(dominators(X).count, M.sum(axis=0))
     capped = nondominated_layers(X, max_layer=2)
-    assert np.array_equal(capped, np.minimum(expected, 3))
+    assert np.array_equal(capped, np.minimum(brute_layers(X), 3))
 
 
-def test_max_layer_caps_with_bitsets():
+def test_max_layer_caps():
     rng = np.random.default_rng(2)
     X = rng.random((200, 2))
     full = nondominated_layers(X)

@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 
 from effbench.analysis.objectives import Objective
-from effbench.analysis.pareto import BITSET_MAX_N, dominator_bitsets, layers_from_bitsets, nondominated_layers
+from effbench.analysis.pareto import nondominated_layers
 from effbench.analysis.stats import QUANTILE_METHOD
 from effbench.errors import ConfigError, DataError
 
@@ -211,11 +211,7 @@ def stochastic_frontier(
             X = table * signs
             if not np.isfinite(X).all():
                 raise DataError("a drawn table has a non-finite value; check the uncertainties")
-            if n <= BITSET_MAX_N:
-                layers = layers_from_bitsets(dominator_bitsets(X))
-            else:
-                layers = nondominated_layers(X)
-            all_layers[done + i] = layers
+            all_layers[done + i] = nondominated_layers(X)
             if done + i < dea_draws:
                 dea_scores[done + i] = dea(table[:, is_min], table[:, ~is_min], slacks="none", **dea_options).efficiency
         done += b
