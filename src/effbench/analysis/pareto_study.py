@@ -164,9 +164,7 @@ def _drop_non_finite(keys, values) -> tuple[list[str], np.ndarray, tuple[str, ..
 
 
 def _default_noise_words(names, noise) -> dict[str, str]:
-    from effbench.analysis.run_table import describe_noise
-
-    return {n: (f"given: {describe_noise(noise[n])}" if n in noise else "exact") for n in names}
+    return {n: ("given" if n in noise else "exact") for n in names}
 
 
 def pareto_study(
@@ -186,7 +184,7 @@ def pareto_study(
     ``hardware``: name -> that hardware's objectives, with ``common`` (default: the objectives no
     hardware names) shared by all; ``dea``: e.g. ``{"model": "bcc", "orientation": "input"}``;
     ``stochastic`` with ``noise`` (column -> Noise or Samples; others exact) and ``noise_words``
-    (column -> its noise in words; default says given or exact). Rows with a NaN or infinite
+    (column -> its noise in words; default: "given" or "exact"). Rows with a NaN or infinite
     value are left out and named in ``notes``.
     """
     values = np.asarray(values, dtype=float)

@@ -196,10 +196,11 @@ def _noise(run, keys, names, uncertainty):
     unknown = [c for c in uncertainty if c not in names]
     if unknown:
         raise ConfigError(f"--uncertainty for {unknown[0]!r}, which is not an objective; objectives: {', '.join(names)}")
-    if run is None:
-        return uncertainty, None  # the study says "given: ..." or "exact"
-    from effbench.analysis.run_table import run_noise
+    from effbench.analysis.run_table import describe_noise, run_noise
 
+    if run is None:
+        return uncertainty, {n: (f"given: {describe_noise(uncertainty[n])}" if n in uncertainty else "exact")
+                             for n in names}
     return run_noise(run, keys, names, uncertainty)
 
 
