@@ -229,7 +229,10 @@ def command_rows(quick):
 
     rows = []
     objectives = parse_objectives(["a:max", "b:max", "c:min", "d:max"])
-    exe = [sys.executable, "-c", "import sys; from effbench.cli import main; sys.exit(main())"]
+    # the child reports its own peak RSS (RUSAGE_CHILDREN would also count paretoset's forks)
+    exe = [sys.executable, "-c", "import resource, sys\nfrom effbench.cli import main\ntry:\n    rc = main()\n"
+           "finally:\n    print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+           "sys.exit(rc)"]
     for n in ((20_000, 100_000) if quick else (20_000, 1_000_000)):
         X = np.random.default_rng(4).random((n, 4)).round(6)
         with tempfile.TemporaryDirectory() as tmp:
@@ -237,19 +240,23 @@ def command_rows(quick):
             _write_csv(path, X)
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            subprocess.run(exe + ["pareto", "--csv", path, "--key", "id", "--objective", "a:max", "--objective", "b:max",
-                                  "--objective", "c:min", "--objective", "d:max"], check=True, capture_output=True)
+            done = subprocess.run(exe + ["pareto", "--csv", path, "--key", "id", "--objective", "a:max", "--objective",
+                                         "b:max", "--objective", "c:min", "--objective", "d:max"],
+                                  check=True, capture_output=True, text=True)
             wall = time.perf_counter() - t0
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            csv_mb = os.path.getsize(path) / 2**20
         child_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        rss_mb = int(done.stderr.rsplit("maxrss", 1)[1].split()[0]) / 1024
         rows.append((f"command, {n:,} rows x 4 (effbench pareto --csv)", "child process, wall s", wall, None,
-                     f"CPU {child_cpu:.2f} s, peak RSS {after.ru_maxrss / 1024:.0f} MB (data {X.nbytes / 2**20:.0f} MB)"))
+                     f"CPU {child_cpu:.2f} s, peak RSS {rss_mb:.0f} MB (CSV {csv_mb:.0f} MB, array {X.nbytes / 2**20:.0f} MB)"))
+        keys = [f"m{i}" for i in range(n)]
         tracemalloc.start()
-        t, _ = cpu(lambda: format_pareto_table(pareto_study([f"m{i}" for i in range(n)], X, objectives)))
+        t, _ = cpu(lambda: format_pareto_table(pareto_study(keys, X, objectives)))
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         rows.append(("", "analysis + table (in process)", t, None,
-                     f"peak {peak / 2**20:.0f} MB traced = {peak / X.nbytes:.1f} x the data (incl. the keys)"))
+                     f"peak {peak / 2**20:.0f} MB traced = {peak / X.nbytes:.1f} x the array"))
     return rows
 
 
