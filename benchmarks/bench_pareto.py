@@ -229,10 +229,11 @@ def command_rows(quick):
 
     rows = []
     objectives = parse_objectives(["a:max", "b:max", "c:min", "d:max"])
-    # the child reports its own peak RSS (RUSAGE_CHILDREN would also count paretoset's forks)
-    exe = [sys.executable, "-c", "import resource, sys\nfrom effbench.cli import main\ntry:\n    rc = main()\n"
-           "finally:\n    print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-           "sys.exit(rc)"]
+    # the child reports its own peak RSS: VmHWM starts afresh at exec, unlike ru_maxrss, which
+    # would keep the high-water mark of this (large) process from before the fork
+    exe = [sys.executable, "-c", "import sys\nfrom effbench.cli import main\ntry:\n    rc = main()\nfinally:\n"
+           "    hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0].split()[1]\n"
+           "    print('maxrss', hwm, file=sys.stderr)\nsys.exit(rc)"]
     for n in ((20_000, 100_000) if quick else (20_000, 1_000_000)):
         X = np.random.default_rng(4).random((n, 4)).round(6)
         with tempfile.TemporaryDirectory() as tmp:
