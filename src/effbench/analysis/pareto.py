@@ -21,7 +21,7 @@ Algorithms (pure: no I/O; numpy, and moocore's C code, picked by measurement: do
   front at a time for 3+ (O(L n log n) for L layers). Measured faster than our own numpy
   peeling and prefix bitsets at every size (see docs/pareto.md).
 - Dominators: an exact count and a bounded sample per requested row, compared in blocks of
-  2^22 cells against the rows whose normalised sum is at least the row's; O(k n d) time for
+  2^20 cells against the rows whose normalised sum is at least the row's; O(k n d) time for
   k rows, O(n d) extra memory.
 """
 
@@ -63,7 +63,10 @@ def _sum_score(X: np.ndarray) -> np.ndarray:
     lo = X.min(axis=0)
     span = X.max(axis=0) - lo
     span[span == 0] = 1.0
-    return ((X - lo) / span).sum(axis=1)
+    score = np.zeros(X.shape[0])
+    for k in range(X.shape[1]):  # column by column: temporaries of n values, not n x d
+        score += (X[:, k] - lo[k]) / span[k]
+    return score
 
 
 def _pivot(X: np.ndarray) -> int:
@@ -167,7 +170,7 @@ def nondominated_layers(X, max_layer: int | None = None) -> np.ndarray:
 
 # --------------------------------------------------------------------------- dominators
 DOMINATOR_SAMPLE = 10
-_BLOCK_CELLS = 1 << 22  # comparisons per vectorised block: bounds the extra memory
+_BLOCK_CELLS = 1 << 20  # comparisons per vectorised block: bounds the extra memory
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,7 @@ def dominators(X, rows: Sequence[int] | None = None, *, limit: int | None = DOMI
     (default: all rows; ``limit=None`` keeps every dominator).
 
     Time O(k n d) for k requested rows (only rows with a normalised sum at least the row's are
-    compared: a dominator never has a smaller one); extra memory O(n d + 2^22) plus the samples.
+    compared: a dominator never has a smaller one); extra memory O(n d + 2^20) plus the samples.
     """
     X = _check(X)
     n = X.shape[0]
@@ -214,7 +217,7 @@ def dominators(X, rows: Sequence[int] | None = None, *, limit: int | None = DOMI
     neg_score = -_sum_score(X)
     order = np.argsort(neg_score, kind="stable")
     sorted_neg = neg_score[order]
-    C = np.ascontiguousarray(X[order].T)
+    C = X.T[:, order]  # (d, n) sorted columns, one copy
     req = np.argsort(neg_score[rows], kind="stable")  # best requested rows first: short prefixes
     block = max(1, _BLOCK_CELLS // n)
     for start in range(0, req.size, block):
