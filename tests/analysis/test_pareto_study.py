@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from effbench.analysis.objectives import Objective, oriented_matrix
 from effbench.analysis.pareto_study import SCHEMA_VERSION, StochasticOptions, pareto_study
-from effbench.analysis.stochastic_frontier import relative
+from effbench.analysis.stochastic_frontier import relative, samples
 from effbench.errors import DataError
 
 from test_pareto import brute_dominance, brute_layers
@@ -108,3 +108,12 @@ def test_analysis_does_not_import_store_cli_or_report():
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_a_dropped_row_takes_its_raw_samples_with_it():
+    values = np.array([[0.9, 1.0], [0.8, np.inf], [0.7, 2.0]])
+    raw = samples([np.full(5, 1.0), np.full(5, 3.0), np.full(5, 2.0)])
+    study = pareto_study(["a", "b", "c"], values, [Objective("acc", "max"), Objective("lat", "min")],
+                         stochastic=StochasticOptions(draws=5), noise={"lat": raw})
+    assert study.keys == ("a", "c") and study.dropped == ("b",)
+    assert study.stochastic.p_frontier.tolist() == [1.0, 0.0]

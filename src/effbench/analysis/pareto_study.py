@@ -19,7 +19,7 @@ from effbench.analysis.dea import DEAResult, dea_from_objectives
 from effbench.analysis.objectives import Objective, oriented_matrix
 from effbench.analysis.pareto import DOMINATOR_SAMPLE, Dominators, HardwareFrontiers, dominators, hardware_frontiers
 from effbench.analysis.pareto import nondominated_layers
-from effbench.analysis.stochastic_frontier import StochasticResult, stochastic_frontier
+from effbench.analysis.stochastic_frontier import Samples, StochasticResult, stochastic_frontier
 from effbench.errors import ConfigError, DataError
 
 SCHEMA_VERSION = 1
@@ -153,14 +153,19 @@ def _stochastic_header(stoch: StochasticResult | None, noise_words) -> dict | No
             "noise": dict(noise_words or {})}
 
 
-def _drop_non_finite(keys, values) -> tuple[list[str], np.ndarray, tuple[str, ...], tuple[str, ...]]:
+def _drop_non_finite(keys, values, noise) -> tuple[list[str], np.ndarray, dict, tuple[str, ...], tuple[str, ...]]:
+    """Rows with a NaN or infinite value left out (and their raw samples, if any), with a note."""
     ok = np.isfinite(values).all(axis=1)
+    noise = dict(noise or {})
     if ok.all():
-        return list(keys), values, (), ()
+        return list(keys), values, noise, (), ()
     dropped = tuple(k for k, good in zip(keys, ok) if not good)
     note = (f"{len(dropped)} row(s) with a missing or non-finite value left out of the Pareto study: "
             + ", ".join(repr(k) for k in dropped[:10]) + (", ..." if len(dropped) > 10 else ""))
-    return [k for k, good in zip(keys, ok) if good], values[ok], dropped, (note,)
+    for name, spec in noise.items():
+        if isinstance(spec, Samples) and len(spec.values) == len(ok):
+            noise[name] = Samples([v for v, good in zip(spec.values, ok) if good], spec.statistic)
+    return [k for k, good in zip(keys, ok) if good], values[ok], noise, dropped, (note,)
 
 
 def _default_noise_words(names, noise) -> dict[str, str]:
@@ -194,13 +199,12 @@ def pareto_study(
                         f"got shape {values.shape}")
     if not objectives:
         raise ConfigError("a Pareto study needs at least one objective, got 0")
-    keys, values, dropped, notes = _drop_non_finite(keys, values)
+    keys, values, noise, dropped, notes = _drop_non_finite(keys, values, noise)
     matrix = oriented_matrix(values, objectives)
     hw = _hardware(values, objectives, hardware, common)
     dea_result = dea_from_objectives(values, objectives, **dea) if dea is not None else None
     stoch, words = None, None
     if stochastic is not None:
-        noise = dict(noise or {})
         stoch = stochastic_frontier(values, objectives, noise, draws=stochastic.draws, seed=stochastic.seed,
                                     dea_options=dea if dea is not None and stochastic.dea_draws else None,
                                     dea_draws=stochastic.dea_draws)

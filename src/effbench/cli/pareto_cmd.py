@@ -13,6 +13,7 @@ import click
 
 from effbench.cli.common import db_option
 
+
 def _parse_hardware(specs):
     from effbench.analysis.objectives import parse_objective
     from effbench.errors import ConfigError
