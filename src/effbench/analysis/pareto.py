@@ -19,7 +19,7 @@ Algorithms (pure: no I/O; numpy, and moocore's C code, picked by measurement: do
   our own numpy sweeps (Kung's 2-D sweep, a 3-D staircase, 4+-D block comparison) 2 to 15 x.
 - Layers: moocore's ``pareto_rank`` (C): Jensen's O(n log n) sweep for 2 objectives, one
   front at a time for 3+ (O(L n log n) for L layers). Measured faster than our own numpy
-  peeling and prefix bitsets at every size (see docs/pareto.md).
+  prefix bitsets and than peeling with our own front (see docs/pareto.md).
 - Dominators: an exact count and a bounded sample per requested row, compared in blocks of
   2^20 cells against the rows whose normalised sum is at least the row's; O(k n d) time for
   k rows, O(n d) extra memory.

@@ -64,7 +64,7 @@ def _parse_hardware(specs):
                    "deviation, or the number of examples an accuracy was measured on; it overrides the noise a "
                    "RUN_ID gives. Other columns are exact.")
 @click.option("--dea-draws", default=10, show_default=True, type=click.IntRange(min=0),
-              help="With --stochastic and --dea: draws on which DEA is recomputed (one LP per model and draw).")
+              help="With --stochastic and --dea: draws on which DEA is recomputed (one DEA per draw).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write one JSON object per model (a list) to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
