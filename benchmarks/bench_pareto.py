@@ -1,19 +1,21 @@
-"""Figures of the Pareto issue, measured side by side in one run.
+"""Figures of the Pareto issue, measured side by side with the peers in one run.
 
-    .venv/bin/python benchmarks/bench_pareto.py [--paretoset-cap SECONDS] [--quick]
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_pareto.py [--quick] [--skip-command] [--paretoset-cap S]
 
-Prints wall-clock times (perf_counter) of:
+The peers are the benchmark-only extra (``pip install -e '.[bench]'``: paretoset, pymoo; moocore
+is a dependency of effbench). A peer that is not installed is skipped with a message.
 
-1. the non-dominated set of 1,000,000 uniform points in 4 objectives (target < 1 s);
-2. the non-dominated set of 50,000 points on a sphere in 3 objectives, all non-dominated
-   (target < 2 s), and the ``paretoset`` package on the same data (optional: skipped with a
-   message when it is not installed). paretoset runs in a child process under a time cap;
-   when it hits the cap at n = 50,000 it is run at smaller n and the ratio is given at equal n;
-3. DEA scores of 1,500 models with 2 inputs and 2 outputs (target < 10 s);
-4. the stochastic frontier of 1,500 models, 3 objectives, 2,000 draws (target < 10 s).
+Every time is CPU time (``time.process_time``) of the same task on the same data in this
+process, best of ``repeat`` runs; ratios are peer / effbench, so above 1 means effbench is
+faster. CPU-time ratios in one process are robust to other work on the machine (wall-clock
+times are not). paretoset on the sphere runs in a child process under a cap (its CPU time is
+measured in the child), since it is quadratic there.
 
-Every effbench result is checked against paretoset's (when both finish) or a brute force.
-This is a benchmark, not a test: it prints figures and asserts only correctness.
+Sections: frontier, layers (non-dominated sorting), DEA (4 models x orientations, with the
+max-slack stage), stochastic frontier, the command (``effbench pareto --csv``: wall and CPU
+time and peak RSS of a child process, and the analysis' own peak memory by tracemalloc), and
+the scaling exponents from n = 10^4 to 10^6. Every effbench result is checked against the peer
+it is timed with. This is a benchmark, not a test: it prints figures and asserts correctness.
 """
 
 from __future__ import annotations
@@ -22,144 +24,292 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
+import resource
+import subprocess
+import sys
+import tempfile
 import time
+import tracemalloc
 
 import numpy as np
 
 
-def _time(fn, repeat=1):
-    best = float("inf")
-    result = None
+def cpu(fn, repeat=1):
+    """(best CPU seconds, result) over ``repeat`` runs."""
+    best, result = float("inf"), None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         result = fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     return best, result
 
 
 def sphere(n, d, seed=0):
-    rng = np.random.default_rng(seed)
-    s = np.abs(rng.standard_normal((n, d)))
+    s = np.abs(np.random.default_rng(seed).standard_normal((n, d)))
     return s / np.linalg.norm(s, axis=1, keepdims=True)
 
 
-def _paretoset_child(kind, n, d, seed, queue):
+def shapes(quick):
+    k = 10 if quick else 1
+    rng = np.random.default_rng(0)
+    return {
+        f"frontier, {1_000_000 // k:,} x 4 uniform": rng.random((1_000_000 // k, 4)),
+        f"frontier, {200_000 // k:,} x 2 uniform": rng.random((200_000 // k, 2)),
+        f"frontier, {50_000 // k:,} x 3 on a sphere (all on the front)": sphere(50_000 // k, 3),
+        f"frontier, {1_000_000 // k:,} x 3, values 0..9 (many ties)": rng.integers(0, 10, (1_000_000 // k, 3)).astype(float),
+    }
+
+
+def have(module):
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        print(f"{module} is not installed: its rows are skipped (pip install -e '.[bench]')")
+        return False
+
+
+def _paretoset_child(X, queue):
     from paretoset import paretoset
 
-    X = sphere(n, d, seed) if kind == "sphere" else np.random.default_rng(seed).random((n, d))
-    paretoset(X[:50], sense=["max"] * d)  # numba compilation outside the timing
-    t0 = time.perf_counter()
-    mask = paretoset(X, sense=["max"] * d, distinct=False)
-    queue.put((time.perf_counter() - t0, np.flatnonzero(mask)))
+    paretoset(X[:50], sense=["max"] * X.shape[1])  # numba compilation outside the timing
+    t0 = time.process_time()
+    mask = paretoset(X, sense=["max"] * X.shape[1], distinct=False)
+    queue.put((time.process_time() - t0, np.flatnonzero(mask)))
 
 
-def paretoset_time(kind, n, d, seed, cap):
-    """(seconds, indices) or (None, None) when it ran past ``cap`` seconds."""
+def paretoset_capped(X, cap):
+    """(CPU seconds, front indices) of paretoset in a child process, or (None, None) past ``cap``."""
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_paretoset_child, args=(kind, n, d, seed, queue))
+    proc = ctx.Process(target=_paretoset_child, args=(X, queue))
     proc.start()
     try:
-        seconds, idx = queue.get(timeout=cap)
-    except Exception:  # queue.Empty: ran past the cap
+        return queue.get(timeout=cap)
+    except Exception:  # queue.Empty: past the cap
+        return None, None
+    finally:
         proc.terminate()
         proc.join()
-        return None, None
-    proc.join()
-    return seconds, idx
+
+
+def frontier_rows(quick, cap):
+    from effbench.analysis.pareto import nondominated_mask
+
+    rows = []
+    peers = {}
+    if have("moocore"):
+        import moocore
+
+        peers["moocore.is_nondominated"] = lambda X: moocore.is_nondominated(X, maximise=True, keep_weakly=True)
+    use_paretoset = have("paretoset")
+    for name, X in shapes(quick).items():
+        t, mask = cpu(lambda: nondominated_mask(X), repeat=3)
+        rows.append((name, "effbench", t, "", f"{int(mask.sum()):,} on the front"))
+        for peer, fn in peers.items():
+            pt, pmask = cpu(lambda: fn(X), repeat=3)
+            assert np.array_equal(pmask, mask), f"{peer} disagrees on {name}"
+            rows.append(("", peer, pt, pt / t, ""))
+        if use_paretoset:
+            pt, pidx = paretoset_capped(X, cap)
+            if pt is None:
+                rows.append(("", "paretoset", None, None, f"> {cap:.0f} s cap"))
+            else:
+                assert np.array_equal(pidx, np.flatnonzero(mask)), f"paretoset disagrees on {name}"
+                rows.append(("", "paretoset", pt, pt / t, ""))
+    return rows
+
+
+def layer_rows(quick):
+    from effbench.analysis.pareto import nondominated_layers
+
+    k = 10 if quick else 1
+    rng = np.random.default_rng(1)
+    cases = {f"layers, {20_000 // k:,} x 3": rng.random((20_000 // k, 3)),
+             f"layers, {100_000 // k:,} x 2": rng.random((100_000 // k, 2)),
+             f"layers, {1_000_000 // k:,} x 3": rng.random((1_000_000 // k, 3))}
+    rows = []
+    moo = have("moocore")
+    pymoo = have("pymoo")
+    for name, X in cases.items():
+        big = X.shape[0] >= 500_000
+        t, layer = cpu(lambda: nondominated_layers(X), repeat=1 if big else 3)
+        rows.append((name, "effbench", t, "", f"{int(layer.max())} layers"))
+        if moo:
+            import moocore
+
+            pt, rank = cpu(lambda: moocore.pareto_rank(X, maximise=True), repeat=1 if big else 3)
+            assert np.array_equal(rank + 1, layer)
+            rows.append(("", "moocore.pareto_rank", pt, pt / t, ""))
+        if pymoo and not big:
+            from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+            pt, (_, rank) = cpu(lambda: NonDominatedSorting().do(-X, return_rank=True), repeat=3)
+            assert np.array_equal(rank + 1, layer)
+            rows.append(("", "pymoo NonDominatedSorting", pt, pt / t, ""))
+    return rows
+
+
+def textbook_ccr_input(X, Y):
+    """One textbook LP per model against every model (the peer of the DEA row)."""
+    from scipy.optimize import linprog
+
+    n, m = X.shape
+    s = Y.shape[1]
+    scores = np.empty(n)
+    for o in range(n):
+        a_ub = np.block([[-X[o][:, None], X.T], [np.zeros((s, 1)), -Y.T]])
+        res = linprog(np.r_[1.0, np.zeros(n)], A_ub=a_ub, b_ub=np.r_[np.zeros(m), -Y[o]], method="highs")
+        scores[o] = res.x[0]
+    return scores
+
+
+def dea_rows(quick):
+    from effbench.analysis.dea import dea
+
+    dea(np.ones((2, 1)), np.ones((2, 1)))  # scipy's import outside the timing
+    n = 150 if quick else 1500
+    rng = np.random.default_rng(2)
+    X, Y = rng.uniform(1, 10, (n, 2)), rng.uniform(1, 10, (n, 2))
+    rows = []
+    for model in ("ccr", "bcc"):
+        for orientation in ("input", "output"):
+            t, r = cpu(lambda: dea(X, Y, model=model, orientation=orientation, slacks="max"))
+            rows.append((f"DEA {model.upper()} {orientation}, {n:,} models, 2 in 2 out, max-slack stage", "effbench", t,
+                         "", f"{int((r.efficiency > 1 - 1e-9).sum())} with score 1"))
+            if model == "ccr" and orientation == "input":
+                pt, scores = cpu(lambda: textbook_ccr_input(X, Y))
+                assert np.abs(np.minimum(scores, 1) - r.efficiency).max() < 1e-9
+                rows.append(("", "one textbook linprog per model (scores only)", pt, pt / t, ""))
+    return rows
+
+
+def stochastic_rows(quick):
+    from effbench.analysis.objectives import parse_objectives
+    from effbench.analysis.stochastic_frontier import binomial, draw_tables, relative, stochastic_frontier
+
+    n, draws = 1500, 200 if quick else 2000
+    rng = np.random.default_rng(3)
+    values = np.column_stack([rng.uniform(60, 90, n), rng.lognormal(0, 1, n), rng.lognormal(3, 1, n)])
+    objectives = parse_objectives(["top1:max", "latency_s:min", "samples_per_s:max"])
+    noise = {"top1": binomial(50_000), "latency_s": relative(0.05), "samples_per_s": relative(0.05)}
+    t, res = cpu(lambda: stochastic_frontier(values, objectives, noise, draws=draws, seed=0))
+    rows = [(f"stochastic frontier, {n:,} x 3, {draws:,} draws", "effbench", t, "",
+             f"{int((res.p_frontier > 0.5).sum())} with p_frontier > 0.5")]
+    if have("moocore"):
+        import moocore
+
+        signs = np.array([1.0, -1.0, 1.0])
+
+        def peer():
+            ranks = [moocore.pareto_rank(tab * signs, maximise=True) for b in
+                     draw_tables(values, objectives, noise, draws=draws, seed=0) for tab in b]
+            return (np.array(ranks) == 0).mean(axis=0)
+
+        pt, p_front = cpu(peer)
+        assert np.array_equal(p_front, res.p_frontier)
+        rows.append(("", "same draws ranked by moocore.pareto_rank", pt, pt / t, ""))
+    return rows
+
+
+def _write_csv(path, X):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("id,a,b,c,d\n")
+        for start in range(0, len(X), 100_000):
+            block = X[start:start + 100_000]
+            f.writelines(f"m{start + i},{r[0]:.6f},{r[1]:.6f},{r[2]:.6f},{r[3]:.6f}\n" for i, r in enumerate(block))
+
+
+def command_rows(quick):
+    """``effbench pareto --csv`` in a child: wall, CPU (user + sys) and peak RSS; and the analysis'
+    own peak memory (tracemalloc) on the same table already in memory."""
+    from effbench.analysis.objectives import parse_objectives
+    from effbench.analysis.pareto_study import pareto_study
+    from effbench.report.pareto_table import format_pareto_table
+
+    rows = []
+    objectives = parse_objectives(["a:max", "b:max", "c:min", "d:max"])
+    # the child reports its own peak RSS: VmHWM starts afresh at exec, unlike ru_maxrss, which
+    # would keep the high-water mark of this (large) process from before the fork
+    exe = [sys.executable, "-c", "import sys\nfrom effbench.cli import main\ntry:\n    rc = main()\nfinally:\n"
+           "    hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0].split()[1]\n"
+           "    print('maxrss', hwm, file=sys.stderr)\nsys.exit(rc)"]
+    for n in ((20_000, 100_000) if quick else (20_000, 1_000_000)):
+        X = np.random.default_rng(4).random((n, 4)).round(6)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "t.csv")
+            _write_csv(path, X)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            done = subprocess.run(exe + ["pareto", "--csv", path, "--key", "id", "--objective", "a:max", "--objective",
+                                         "b:max", "--objective", "c:min", "--objective", "d:max"],
+                                  check=True, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            csv_mb = os.path.getsize(path) / 2**20
+        child_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        rss_mb = int(done.stderr.rsplit("maxrss", 1)[1].split()[0]) / 1024
+        rows.append((f"command, {n:,} rows x 4 (effbench pareto --csv)", "child process, wall s", wall, None,
+                     f"CPU {child_cpu:.2f} s, peak RSS {rss_mb:.0f} MB (CSV {csv_mb:.0f} MB, array {X.nbytes / 2**20:.0f} MB)"))
+        keys = [f"m{i}" for i in range(n)]
+        tracemalloc.start()
+        t, _ = cpu(lambda: format_pareto_table(pareto_study(keys, X, objectives)))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        rows.append(("", "analysis + table (in process)", t, None,
+                     f"peak {peak / 2**20:.0f} MB traced = {peak / X.nbytes:.1f} x the array"))
+    return rows
+
+
+def scaling_rows(quick):
+    from effbench.analysis.pareto import dominators, nondominated_layers, nondominated_mask
+
+    sizes = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
+    cases = {
+        "frontier 2-D uniform": (2, nondominated_mask),
+        "frontier 3-D uniform": (3, nondominated_mask),
+        "frontier 4-D uniform": (4, nondominated_mask),
+        "layers 2-D uniform": (2, nondominated_layers),
+        "layers 3-D uniform": (3, nondominated_layers),
+        "dominators of 25 rows, 4-D": (4, lambda X: dominators(X, rows=range(25))),
+    }
+    rows = []
+    for name, (d, fn) in cases.items():
+        times = []
+        for n in sizes:
+            X = np.random.default_rng(5).random((n, d))
+            times.append(cpu(lambda: fn(X), repeat=1 if n >= 1_000_000 else 3)[0])
+        slope = np.polyfit(np.log10(sizes), np.log10(np.maximum(times, 1e-6)), 1)[0]
+        rows.append((f"scaling, {name}", "n = " + ", ".join(f"{n:.0e}" for n in sizes), None, None,
+                     "s = " + ", ".join(f"{t:.4f}" for t in times) + f"; exponent {slope:.2f}"))
+    return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paretoset-cap", type=float, default=120.0, help="seconds per paretoset run")
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
+    parser.add_argument("--quick", action="store_true", help="sizes / 10 (smoke run)")
+    parser.add_argument("--skip-command", action="store_true", help="no command and no scaling rows")
     args = parser.parse_args()
-
-    from effbench.analysis.dea import dea
-    from effbench.analysis.objectives import parse_objectives
-    from effbench.analysis.pareto import nondominated_layers, nondominated_mask
-    from effbench.analysis.stochastic_frontier import binomial, relative, stochastic_frontier
-
-    scale = 10 if args.quick else 1
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"numpy {np.__version__}, python {platform.python_version()}")
-    rows = []
-
-    # 1. 1e6 uniform points in 4-D
-    n = 1_000_000 // scale
-    X = np.random.default_rng(0).random((n, 4))
-    t, mask = _time(lambda: nondominated_mask(X), repeat=3)
-    rows.append((f"non-dominated set, {n:,} uniform points, 4 objectives", t, "< 1 s", f"{mask.sum()} on the front"))
-    have_paretoset = True
-    try:
-        import paretoset  # noqa: F401
-    except ImportError:
-        have_paretoset = False
-        print("paretoset is not installed: its columns are skipped (pip install paretoset)")
-    if have_paretoset:
-        pt, pidx = paretoset_time("uniform", n, 4, 0, args.paretoset_cap)
-        if pt is not None:
-            assert np.array_equal(pidx, np.flatnonzero(mask)), "paretoset and effbench disagree"
-            rows.append((f"  paretoset, same {n:,} points", pt, "", f"paretoset / effbench = {pt / t:.1f}"))
-        else:
-            rows.append((f"  paretoset, same {n:,} points", None, "", f"> {args.paretoset_cap:.0f} s cap"))
-
-    # 2. 50,000 points on a sphere, 3-D, all non-dominated
-    n = 50_000 // scale
-    S = sphere(n, 3)
-    t, mask = _time(lambda: nondominated_mask(S), repeat=3)
-    assert mask.all()
-    rows.append((f"non-dominated set, {n:,} points on a sphere, 3 objectives", t, "< 2 s", "all non-dominated"))
-    if have_paretoset:
-        pt, pidx = paretoset_time("sphere", n, 3, 0, args.paretoset_cap)
-        if pt is not None:
-            assert pidx.size == n
-            rows.append((f"  paretoset, same {n:,} points", pt, "", f"paretoset / effbench = {pt / t:.0f}"))
-        else:
-            rows.append((f"  paretoset, same {n:,} points", None, "", f"> {args.paretoset_cap:.0f} s cap"))
-            for m in (20_000, 10_000, 5_000):
-                pt, pidx = paretoset_time("sphere", m, 3, 0, args.paretoset_cap)
-                if pt is not None:
-                    S2 = sphere(m, 3)
-                    t2, _ = _time(lambda: nondominated_mask(S2), repeat=3)
-                    rows.append((f"  at equal n = {m:,}: effbench", t2, "", ""))
-                    rows.append((f"  at equal n = {m:,}: paretoset", pt, "", f"paretoset / effbench = {pt / t2:.0f}"))
-                    break
-
-    # 2b. non-dominated sorting (layers) of 1,500 models in 3-D
-    L = np.random.default_rng(1).random((1500, 3))
-    t, layers = _time(lambda: nondominated_layers(L), repeat=5)
-    rows.append(("non-dominated sorting, 1,500 uniform points, 3 objectives", t, "", f"{layers.max()} layers"))
-
-    # 3. DEA 1,500 models, 2 inputs, 2 outputs (a tiny warm-up call first: scipy's import)
-    dea(np.ones((2, 1)), np.ones((2, 1)))
-    n = 1500 // (scale if scale > 1 else 1)
-    rng = np.random.default_rng(2)
-    xin = rng.uniform(1, 10, (n, 2))
-    yout = rng.uniform(1, 10, (n, 2))
-    for model in ("ccr", "bcc"):
-        t, res = _time(lambda: dea(xin, yout, model=model, orientation="input", slacks="max"))
-        rows.append((f"DEA {model.upper()} input, {n:,} models, 2 in 2 out, max-slack stage", t, "< 10 s",
-                     f"{int((res.efficiency > 1 - 1e-9).sum())} with score 1"))
-    t, res = _time(lambda: dea(xin, yout, model="bcc", orientation="input", slacks="none"))
-    rows.append((f"DEA BCC input, {n:,} models, scores only", t, "", ""))
-
-    # 4. stochastic frontier 1,500 models, 3 objectives, 2,000 draws
-    n = 1500
-    draws = 2000 // scale
-    rng = np.random.default_rng(3)
-    values = np.column_stack([rng.uniform(60, 90, n), rng.lognormal(0, 1, n), rng.lognormal(3, 1, n)])
-    objectives = parse_objectives(["top1:max", "latency_s:min", "samples_per_s:max"])
-    noise = {"top1": binomial(50_000), "latency_s": relative(0.05), "samples_per_s": relative(0.05)}
-    t, res = _time(lambda: stochastic_frontier(values, objectives, noise, draws=draws, seed=0))
-    rows.append((f"stochastic frontier, {n:,} models, 3 objectives, {draws:,} draws", t, "< 10 s",
-                 f"{int((res.p_frontier > 0.5).sum())} with p_frontier > 0.5"))
-
-    width = max(len(r[0]) for r in rows)
-    print(f"{'case'.ljust(width)}  {'seconds':>9}  {'target':>7}  note")
-    for name, t, target, note in rows:
-        secs = f"{t:9.3f}" if t is not None else f"{'-':>9}"
-        print(f"{name.ljust(width)}  {secs}  {target:>7}  {note}")
+    versions = []
+    for mod in ("moocore", "paretoset", "pymoo"):
+        try:
+            versions.append(f"{mod} {__import__(mod).__version__}")
+        except (ImportError, AttributeError):
+            pass
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, "
+          f"python {platform.python_version()}; {', '.join(versions)}")
+    rows = frontier_rows(args.quick, args.paretoset_cap) + layer_rows(args.quick) + dea_rows(args.quick)
+    rows += stochastic_rows(args.quick)
+    if not args.skip_command:
+        rows += command_rows(args.quick) + scaling_rows(args.quick)
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    print(f"{'case'.ljust(w0)}  {'who'.ljust(w1)}  {'CPU s':>8}  {'peer/eb':>7}  note")
+    for case, who, t, ratio, note in rows:
+        secs = f"{t:8.3f}" if t is not None else f"{'':>8}"
+        rat = f"{ratio:7.2f}" if isinstance(ratio, float) else f"{'':>7}"
+        print(f"{case.ljust(w0)}  {who.ljust(w1)}  {secs}  {rat}  {note}")
 
 
 if __name__ == "__main__":

@@ -107,3 +107,74 @@ def test_errors():
         dea(np.array([[0.0], [1.0]]), np.array([[1.0], [1.0]]))
     with pytest.raises(DataError, match="rows"):
         dea(np.ones((2, 1)), np.ones((3, 1)))
+
+
+def _textbook(X, Y, model, orientation):
+    """One dense LP per unit against every unit, both stages (Cooper, Seiford & Tone, ch. 3-4):
+    an independent formulation of what :func:`dea` computes."""
+    from scipy.optimize import linprog
+
+    n, m = X.shape
+    s = Y.shape[1]
+    vrs = model == "bcc"
+    scores, s_in, s_out = np.empty(n), np.empty((n, m)), np.empty((n, s))
+    for o in range(n):
+        # stage 1, variables (radial, lambda_1..n)
+        if orientation == "input":
+            a_ub = np.block([[-X[o][:, None], X.T], [np.zeros((s, 1)), -Y.T]])
+            b_ub = np.r_[np.zeros(m), -Y[o]]
+            c = np.r_[1.0, np.zeros(n)]
+        else:
+            a_ub = np.block([[np.zeros((m, 1)), X.T], [Y[o][:, None], -Y.T]])
+            b_ub = np.r_[X[o], np.zeros(s)]
+            c = np.r_[-1.0, np.zeros(n)]
+        a_eq = np.r_[0.0, np.ones(n)][None] if vrs else None
+        b_eq = [1.0] if vrs else None
+        radial = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, method="highs").x[0]
+        scores[o] = radial if orientation == "input" else 1.0 / radial
+        # stage 2, variables (lambda, s_minus, s_plus): max slacks / column means, radial fixed
+        a2 = np.block([[X.T, np.eye(m), np.zeros((m, s))], [Y.T, np.zeros((s, m)), -np.eye(s)]])
+        hair = (1 + 1e-9) if orientation == "input" else (1 - 1e-9)
+        b2 = np.r_[radial * hair * X[o], Y[o]] if orientation == "input" else np.r_[X[o], radial * hair * Y[o]]
+        if vrs:
+            a2 = np.vstack([a2, np.r_[np.ones(n), np.zeros(m + s)]])
+            b2 = np.r_[b2, 1.0]
+        c2 = np.r_[np.zeros(n), -1.0 / X.mean(axis=0), -1.0 / Y.mean(axis=0)]
+        x = linprog(c2, A_eq=a2, b_eq=b2, method="highs").x
+        s_in[o], s_out[o] = x[n:n + m], x[n + m:]
+    return np.minimum(scores, 1.0), s_in, s_out
+
+
+@pytest.mark.parametrize("model", ["ccr", "bcc"])
+@pytest.mark.parametrize("orientation", ["input", "output"])
+def test_scores_and_both_slacks_equal_an_independent_lp_formulation(model, orientation):
+    rng = np.random.default_rng(7)
+    X = rng.uniform(1, 10, size=(80, 2))
+    Y = rng.uniform(1, 10, size=(80, 2))
+    X[5] = X[3] * [1.0, 1.5]  # a unit that wastes one input: a positive input slack
+    Y[6], X[6] = Y[4] * [1.0, 0.5], X[4]  # one that falls short on one output: an output slack
+    scores, s_in, s_out = _textbook(X, Y, model, orientation)
+    r = dea(X, Y, model=model, orientation=orientation)
+    assert np.abs(r.efficiency - scores).max() < 1e-9
+    s_in[np.abs(s_in) < 1e-7 * X.mean(axis=0)] = 0.0
+    s_out[np.abs(s_out) < 1e-7 * Y.mean(axis=0)] = 0.0
+    assert np.abs(r.input_slacks - s_in).max() < 1e-9
+    assert np.abs(r.output_slacks - s_out).max() < 1e-9
+    assert (s_out > 1e-6).any() or (s_in > 1e-6).any()  # the slacks asserted are not all zero
+
+
+@pytest.mark.parametrize("orientation", ["input", "output"])
+def test_first_stage_slacks_are_what_the_peers_leave(orientation):
+    rng = np.random.default_rng(8)
+    X = rng.uniform(1, 10, size=(60, 2))
+    Y = rng.uniform(1, 10, size=(60, 2))
+    r = dea(X, Y, model="bcc", orientation=orientation, slacks="first_stage")
+    radial = r.efficiency if orientation == "input" else 1.0 / r.efficiency
+    for o in range(60):
+        proj_x = r.peer_weights[o] @ X[r.peers[o]]
+        proj_y = r.peer_weights[o] @ Y[r.peers[o]]
+        x_target = radial[o] * X[o] if orientation == "input" else X[o]
+        y_target = Y[o] if orientation == "input" else radial[o] * Y[o]
+        assert r.input_slacks[o] == pytest.approx(np.maximum(0.0, x_target - proj_x), abs=1e-5)
+        assert r.output_slacks[o] == pytest.approx(np.maximum(0.0, proj_y - y_target), abs=1e-5)
+    assert (r.output_slacks > 1e-3).any() and (r.input_slacks > 1e-3).any()

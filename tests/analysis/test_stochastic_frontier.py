@@ -12,6 +12,7 @@ from effbench.analysis.stochastic_frontier import (
     Noise,
     absolute,
     binomial,
+    draw_tables,
     parse_uncertainty,
     relative,
     samples,
@@ -149,3 +150,27 @@ def test_layer_interval_uses_the_linear_quantile_of_stats():
         fractional |= bool(np.any(expected != np.round(expected)))
     assert fractional
     assert r.layer_mean == pytest.approx((counts * np.arange(1, counts.shape[1] + 1)).sum(axis=1) / draws)
+
+
+def test_one_draw_equals_the_exact_frontier_of_the_drawn_table():
+    values = _table(80, seed=4)
+    noise = {"acc": binomial(200, scale=100), "lat": relative(0.3), "thr": absolute(1.0)}
+    (drawn,) = list(draw_tables(values, OBJ, noise, draws=1, seed=11))
+    exact = nondominated_layers(oriented_matrix(drawn[0], OBJ))
+    r = stochastic_frontier(values, OBJ, noise, draws=1, seed=11, max_layer=50)
+    assert np.array_equal(r.p_frontier, (exact == 1).astype(float))
+    assert np.array_equal(r.layer_mean, exact.astype(float))
+    assert not np.array_equal(drawn[0], values)  # the draw is noisy: not the table itself
+
+
+def test_a_quantile_statistic_of_bootstrap_samples_is_numpys():
+    rng = np.random.default_rng(5)
+    raw = [rng.lognormal(0, 0.5, size=15 + 3 * i) for i in range(4)]
+    values = np.column_stack([np.full(4, 60.0), [np.quantile(s, 0.9) for s in raw], np.full(4, 10.0)])
+    (drawn,) = list(draw_tables(values, OBJ, {"lat": samples(raw, 0.9)}, draws=3, seed=2))
+    replay = np.random.default_rng(2)
+    for j, s in enumerate(raw):  # the generator's draws, in the order draw_tables makes them
+        idx = replay.integers(0, s.size, size=(3, s.size))
+        expected = [np.quantile(s[row], 0.9, method="linear") for row in idx]
+        assert drawn[:, j, 1] == pytest.approx(expected, rel=0, abs=0)
+    assert np.array_equal(drawn[:, :, 0], np.full((3, 4), 60.0))  # exact columns stay exact

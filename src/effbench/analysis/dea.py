@@ -24,9 +24,15 @@ A model with no ``:min`` objective gets a constant input of 1, one with no ``:ma
 a constant output of 1 (the "benefit of the doubt" composite). Note that BCC with a constant
 input and input orientation scores every model 1.
 
-Speed: a dominated model can always be replaced in the envelope by a model that dominates it
-without loss, so every LP only uses the non-dominated models as its reference set; the LP
-solver is scipy's HiGHS (``linprog(method="highs")``).
+Speed (the LPs are scipy's HiGHS, ``linprog(method="highs")``):
+
+- a dominated model can always be replaced in the envelope by a model that dominates it, so the
+  non-dominated models are scored first, against themselves only;
+- those scoring 1 include every extreme-efficient model, which span the whole technology: every
+  other model is scored against that (much smaller) envelope, with the same scores and slacks;
+- the LPs of up to 256 models are solved as one block-diagonal LP (the optimum of the sum is
+  every block at its own optimum): one solver call instead of 256; where a batch fails, its
+  models are solved one by one so that the error names the model.
 
 DEA scores differ from Pareto membership on purpose: a Pareto-optimal model in a non-convex
 dent of the frontier has a score below 1.
@@ -100,6 +106,178 @@ def _reference_set(inputs: np.ndarray, outputs: np.ndarray) -> np.ndarray:
     return np.flatnonzero(nondominated_mask(np.hstack([-inputs, outputs])))
 
 
+@dataclass(frozen=True)
+class _Problem:
+    X: np.ndarray  # (n, m) inputs
+    Y: np.ndarray  # (n, s) outputs
+    vrs: bool  # BCC: sum of lambda = 1
+    input_oriented: bool
+
+
+_CHUNK = 256  # units per block-diagonal LP
+
+
+def _block_diag(blocks: np.ndarray):
+    """Sparse block-diagonal matrix of ``blocks`` (K, p, v): one independent LP per block."""
+    from scipy.sparse import csr_array
+
+    K, p, v = blocks.shape
+    k, i, j = np.nonzero(blocks)
+    return csr_array((blocks[k, i, j], (k * p + i, k * v + j)), shape=(K * p, K * v))
+
+
+def _solve_blocks(c, a_ub=None, b_ub=None, a_eq=None, b_eq=None) -> np.ndarray | None:
+    """Solve K independent LPs ``min c_k x`` (x >= 0) as one block-diagonal HiGHS LP.
+
+    Arrays have a leading K axis (``c`` (K, v), ``a_ub`` (K, p, v), ``b_ub`` (K, p), ...): the
+    optimum of the sum is every block at its own optimum. Returns x (K, v), or None when the
+    combined LP is not solved to optimality."""
+    from scipy.optimize import linprog
+
+    K, v = c.shape
+    res = linprog(np.ravel(c),
+                  A_ub=None if a_ub is None else _block_diag(a_ub), b_ub=None if b_ub is None else np.ravel(b_ub),
+                  A_eq=None if a_eq is None else _block_diag(a_eq), b_eq=None if b_eq is None else np.ravel(b_eq),
+                  bounds=(0, None), method="highs")
+    return res.x.reshape(K, v) if res.status == 0 else None
+
+
+def _radial_lps(pb: _Problem, units: np.ndarray, ref: np.ndarray):
+    """Stage-1 LPs of ``units`` against ``ref``: variables (theta or phi, lambda over ref)."""
+    m, s, r, K = pb.X.shape[1], pb.Y.shape[1], ref.size, units.size
+    a_ub = np.zeros((K, m + s, r + 1))
+    a_ub[:, :m, 1:] = pb.X[ref].T
+    a_ub[:, m:, 1:] = -pb.Y[ref].T
+    if pb.input_oriented:  # sum l x <= theta x_o, sum l y >= y_o
+        a_ub[:, :m, 0] = -pb.X[units]
+        b_ub = np.hstack([np.zeros((K, m)), -pb.Y[units]])
+    else:  # sum l x <= x_o, sum l y >= phi y_o
+        a_ub[:, m:, 0] = pb.Y[units]
+        b_ub = np.hstack([pb.X[units], np.zeros((K, s))])
+    c = np.zeros((K, r + 1))
+    c[:, 0] = 1.0 if pb.input_oriented else -1.0
+    a_eq = np.broadcast_to(np.r_[0.0, np.ones(r)], (K, 1, r + 1)) if pb.vrs else None
+    b_eq = np.ones((K, 1)) if pb.vrs else None
+    return c, a_ub, b_ub, a_eq, b_eq
+
+
+def _radial(pb: _Problem, units: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Stage 1: (theta or phi, lambda over ``ref``) of every unit in ``units``, shape (k, 1 + r),
+    in block-diagonal LPs of ``_CHUNK`` units (one LP per unit where a batch fails)."""
+    out = np.empty((units.size, ref.size + 1))
+    for start in range(0, units.size, _CHUNK):
+        u = units[start:start + _CHUNK]
+        x = _solve_blocks(*_radial_lps(pb, u, ref))
+        if x is None:
+            x = np.vstack([_radial_unit(pb, int(o), ref) for o in u])
+        out[start:start + u.size] = x
+    return out
+
+
+def _radial_unit(pb: _Problem, o: int, ref: np.ndarray) -> np.ndarray:
+    x = _solve_blocks(*_radial_lps(pb, np.array([o]), ref))
+    if x is None:
+        raise DataError(f"DEA linear programme failed for row {o}")
+    return x[0]
+
+
+def _max_slack_lps(pb: _Problem, radial: np.ndarray, ref: np.ndarray):
+    """Stage-2 equality system, shared by every unit: variables (lambda over ref, input slacks,
+    output slacks); right-hand sides per unit with the radial score fixed."""
+    X, Y = pb.X, pb.Y
+    m, s, r = X.shape[1], Y.shape[1], ref.size
+    a = np.zeros((m + s + pb.vrs, r + m + s))
+    a[:m, :r] = X[ref].T
+    a[:m, r:r + m] = np.eye(m)
+    a[m:m + s, :r] = Y[ref].T
+    a[m:m + s, r + m:] = -np.eye(s)
+    if pb.vrs:
+        a[-1, :r] = 1.0
+    # the radial score is fixed with a hair of slack against the solver's tolerance
+    if pb.input_oriented:
+        b = np.hstack([radial[:, None] * (1 + 1e-9) * X, Y])
+    else:
+        b = np.hstack([X, radial[:, None] * (1 - 1e-9) * Y])
+    if pb.vrs:
+        b = np.hstack([b, np.ones((X.shape[0], 1))])
+    c = np.r_[np.zeros(r), -1.0 / X.mean(axis=0), -1.0 / Y.mean(axis=0)]  # slacks in units of their mean
+    return c, a, b
+
+
+def _max_slacks(pb: _Problem, radial: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Stage 2 of every unit, shape (n, r + m + s); NaN rows where HiGHS fails."""
+    c, a, b = _max_slack_lps(pb, radial, ref)
+    n = b.shape[0]
+    out = np.full((n, c.size), np.nan)
+    for start in range(0, n, _CHUNK):
+        K = min(_CHUNK, n - start)
+        x = _solve_blocks(np.broadcast_to(c, (K, c.size)), a_eq=np.broadcast_to(a, (K,) + a.shape),
+                          b_eq=b[start:start + K])
+        if x is None:  # pragma: no cover - numerical corner case: unit by unit, NaN where it fails
+            x = [_solve_blocks(c[None], a_eq=a[None], b_eq=b[o][None]) for o in range(start, start + K)]
+            x = np.vstack([np.full((1, c.size), np.nan) if xo is None else xo for xo in x])
+        out[start:start + K] = x
+    return out
+
+
+def _envelope(pb: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(envelope, ref, stage-1 solutions of ref against ref). The non-dominated units ``ref`` are
+    scored against themselves (a dominated unit is never needed in the envelope); those scoring
+    1 (within 1e-6) include every extreme-efficient unit, which span the whole technology, so
+    every other unit is scored against that smaller ``envelope``."""
+    ref = _reference_set(pb.X, pb.Y)
+    sol = _radial(pb, ref, ref)
+    score = sol[:, 0] if pb.input_oriented else 1.0 / np.maximum(sol[:, 0], 1e-300)
+    return ref[score >= 1 - 1e-6], ref, sol
+
+
+class _Solutions:
+    """Per unit: the radial variable, its peers and weights, and its projection sum_j l_j (x_j, y_j)."""
+
+    def __init__(self, n: int, m: int, s: int):
+        self.radial = np.full(n, np.nan)
+        self.proj_x = np.zeros((n, m))
+        self.proj_y = np.zeros((n, s))
+        self.peers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n
+        self.weights: list[np.ndarray] = [np.zeros(0)] * n
+
+    def store_lambda(self, pb: _Problem, units: np.ndarray, ref: np.ndarray, lam: np.ndarray) -> None:
+        self.proj_x[units] = lam @ pb.X[ref]
+        self.proj_y[units] = lam @ pb.Y[ref]
+        for u, row in zip(units.tolist(), lam):
+            sel = row > _PEER_TOL
+            self.peers[u] = ref[sel]
+            self.weights[u] = row[sel]
+
+    def store(self, pb: _Problem, units: np.ndarray, ref: np.ndarray, x: np.ndarray) -> None:
+        self.radial[units] = x[:, 0]
+        self.store_lambda(pb, units, ref, x[:, 1:])
+
+
+def _first_stage_slacks(pb: _Problem, sol: _Solutions):
+    x_target = sol.radial[:, None] * pb.X if pb.input_oriented else pb.X
+    y_target = pb.Y if pb.input_oriented else sol.radial[:, None] * pb.Y
+    return np.maximum(0.0, x_target - sol.proj_x), np.maximum(0.0, sol.proj_y - y_target)
+
+
+def _slacks(pb: _Problem, kind: str, sol: _Solutions, envelope: np.ndarray):
+    """(input slacks, output slacks); with ``kind="max"`` the peers become stage 2's."""
+    n, m, s = pb.X.shape[0], pb.X.shape[1], pb.Y.shape[1]
+    if kind == "none":
+        return np.full((n, m), np.nan), np.full((n, s), np.nan)
+    s_in, s_out = _first_stage_slacks(pb, sol)  # kept by any unit whose stage 2 fails
+    if kind == "max":
+        x = _max_slacks(pb, sol.radial, envelope)
+        ok = np.flatnonzero(~np.isnan(x).any(axis=1))
+        r = envelope.size
+        sol.store_lambda(pb, ok, envelope, x[ok, :r])
+        s_in[ok], s_out[ok] = x[ok, r:r + m], x[ok, r + m:]
+    # tiny slacks are solver noise
+    s_in[np.abs(s_in) < 1e-7 * pb.X.mean(axis=0)] = 0.0
+    s_out[np.abs(s_out) < 1e-7 * pb.Y.mean(axis=0)] = 0.0
+    return s_in, s_out
+
+
 def dea(
     inputs,
     outputs,
@@ -112,8 +290,6 @@ def dea(
 
     Either may have zero columns (a constant 1 is used). Values must be > 0.
     """
-    from scipy.optimize import linprog
-
     X = np.asarray(inputs, dtype=float)
     Y = np.asarray(outputs, dtype=float)
     if X.ndim == 1:
@@ -131,86 +307,20 @@ def dea(
         Y = np.ones((n, 1))
         notes.append("no output (:max) objective: a constant output of 1 is used")
     _validate(X, Y, model, orientation, slacks)
-    m, s = X.shape[1], Y.shape[1]
-    ref = _reference_set(X, Y)
-    r = ref.size
-    Xr, Yr = X[ref].T, Y[ref].T  # (m, r), (s, r)
-    vrs = model == "bcc"
-    a_eq_conv = np.r_[0.0, np.ones(r)][None, :] if vrs else None
-    b_eq_conv = np.ones(1) if vrs else None
-    # stage-1 matrices share everything but the column of the radial variable
-    a_ub = np.zeros((m + s, r + 1))
-    a_ub[:m, 1:] = Xr
-    a_ub[m:, 1:] = -Yr
-    c1 = np.zeros(r + 1)
-    c1[0] = 1.0 if orientation == "input" else -1.0
-    bounds1 = [(0, None)] * (r + 1)
-    # stage-2: variables [lambda (r), s_minus (m), s_plus (s)]
-    a_eq2 = np.zeros((m + s + (1 if vrs else 0), r + m + s))
-    a_eq2[:m, :r] = Xr
-    a_eq2[:m, r:r + m] = np.eye(m)
-    a_eq2[m:m + s, :r] = Yr
-    a_eq2[m:m + s, r + m:] = -np.eye(s)
-    if vrs:
-        a_eq2[-1, :r] = 1.0
-    weights = np.r_[1.0 / X.mean(axis=0), 1.0 / Y.mean(axis=0)]
-    c2 = np.r_[np.zeros(r), -weights]
-
-    eff = np.empty(n)
-    peers: list[np.ndarray] = []
-    peer_w: list[np.ndarray] = []
-    s_in = np.full((n, m), np.nan)
-    s_out = np.full((n, s), np.nan)
-    for o in range(n):
-        xo, yo = X[o], Y[o]
-        if orientation == "input":
-            a_ub[:m, 0] = -xo
-            a_ub[m:, 0] = 0.0
-            b_ub = np.r_[np.zeros(m), -yo]
-        else:
-            a_ub[:m, 0] = 0.0
-            a_ub[m:, 0] = yo
-            b_ub = np.r_[xo, np.zeros(s)]
-        res = linprog(c1, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq_conv, b_eq=b_eq_conv,
-                      bounds=bounds1, method="highs")
-        if res.status != 0:
-            raise DataError(f"DEA linear programme failed for row {o}: {res.message}")
-        radial = float(res.x[0])
-        lam = res.x[1:]
-        if orientation == "input":
-            eff[o] = min(1.0, radial)
-        else:
-            eff[o] = min(1.0, 1.0 / radial) if radial > 0 else np.nan
-        if slacks == "first_stage":
-            if orientation == "input":
-                s_in[o] = np.maximum(0.0, radial * xo - Xr @ lam)
-                s_out[o] = np.maximum(0.0, Yr @ lam - yo)
-            else:
-                s_in[o] = np.maximum(0.0, xo - Xr @ lam)
-                s_out[o] = np.maximum(0.0, Yr @ lam - radial * yo)
-        elif slacks == "max":
-            # fix the radial score (a hair of slack against solver tolerance) and maximise slacks
-            if orientation == "input":
-                b_eq2 = np.r_[radial * (1 + 1e-9) * xo, yo]
-            else:
-                b_eq2 = np.r_[xo, radial * (1 - 1e-9) * yo]
-            if vrs:
-                b_eq2 = np.r_[b_eq2, 1.0]
-            res2 = linprog(c2, A_eq=a_eq2, b_eq=b_eq2, bounds=(0, None), method="highs")
-            if res2.status == 0:
-                lam = res2.x[:r]
-                s_in[o] = res2.x[r:r + m]
-                s_out[o] = res2.x[r + m:]
-            else:  # pragma: no cover - numerical corner case; keep stage-1 slacks
-                s_in[o] = np.maximum(0.0, (radial * xo if orientation == "input" else xo) - Xr @ lam)
-                s_out[o] = np.maximum(0.0, Yr @ lam - (yo if orientation == "input" else radial * yo))
-        sel = lam > _PEER_TOL
-        peers.append(ref[sel])
-        peer_w.append(lam[sel])
-    # tiny slacks are solver noise
-    if slacks != "none":
-        s_in[np.abs(s_in) < 1e-7 * X.mean(axis=0)] = 0.0
-        s_out[np.abs(s_out) < 1e-7 * Y.mean(axis=0)] = 0.0
+    pb = _Problem(X, Y, vrs=model == "bcc", input_oriented=orientation == "input")
+    envelope, ref, ref_sol = _envelope(pb)
+    sol = _Solutions(n, X.shape[1], Y.shape[1])
+    sol.store(pb, ref, ref, ref_sol)
+    others = np.setdiff1d(np.arange(n), ref)
+    if others.size:
+        sol.store(pb, others, envelope, _radial(pb, others, envelope))
+    radial = sol.radial
+    if pb.input_oriented:
+        eff = np.minimum(1.0, radial)
+    else:
+        eff = np.where(radial > 0, np.minimum(1.0, 1.0 / np.maximum(radial, 1e-300)), np.nan)
+    s_in, s_out = _slacks(pb, slacks, sol, envelope)
+    peers, peer_w = sol.peers, sol.weights
     return DEAResult(
         efficiency=eff,
         peers=peers,

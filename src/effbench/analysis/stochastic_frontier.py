@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 
 from effbench.analysis.objectives import Objective
-from effbench.analysis.pareto import BITSET_MAX_N, dominator_bitsets, layers_from_bitsets, nondominated_layers
+from effbench.analysis.pareto import nondominated_layers
 from effbench.analysis.stats import QUANTILE_METHOD
 from effbench.errors import ConfigError, DataError
 
@@ -153,6 +153,53 @@ class StochasticResult:
     dea_draws: int = 0
 
 
+def _check_inputs(base: np.ndarray, objectives, noise, draws: int, max_layer: int) -> dict:
+    if np.isnan(base).any():
+        raise DataError("stochastic frontier: the table has missing values; drop incomplete rows first")
+    if draws < 1:
+        raise ConfigError(f"draws must be >= 1, got {draws}")
+    if max_layer < 1:
+        raise ConfigError(f"max_layer must be >= 1, got {max_layer}")
+    noise = dict(noise or {})
+    names = [o.name for o in objectives]
+    unknown = [c for c in noise if c not in names]
+    if unknown:
+        raise ConfigError(f"uncertainty for {unknown[0]!r}, which is not an objective; objectives: {', '.join(names)}")
+    for name, spec in noise.items():
+        if isinstance(spec, Samples) and len(spec.values) != base.shape[0]:
+            raise DataError(f"column {name!r}: samples for {len(spec.values)} models, table has {base.shape[0]}")
+    return noise
+
+
+def draw_tables(values, objectives: Sequence[Objective], noise: Mapping[str, Noise | Samples] | None = None, *,
+                draws: int = 1000, seed: int | None = 0):
+    """The plausible tables :func:`stochastic_frontier` summarises, in batches of shape (b, n, d)
+    (raw values, columns in ``objectives`` order): one seeded generator, columns drawn in order."""
+    from effbench.analysis.objectives import as_matrix
+
+    base = as_matrix(values, objectives)
+    noise = _check_inputs(base, objectives, noise, draws, 1)
+    names = [o.name for o in objectives]
+    n, d = base.shape
+    rng = np.random.default_rng(seed)
+    batch = int(max(1, min(draws, 2_000_000 // max(1, n * d))))
+    for done in range(0, draws, batch):
+        b = min(batch, draws - done)
+        yield np.stack([_draw_column(rng, base[:, k], noise.get(names[k]), b, names[k]) for k in range(d)], axis=-1)
+
+
+def _layer_summary(all_layers: np.ndarray, max_layer: int) -> dict:
+    """p_frontier, mean, P(layer = k) up to max_layer (and beyond), 5% / 95% quantiles."""
+    clipped = np.minimum(all_layers, max_layer + 1)
+    probs = np.stack([(clipped == k).mean(axis=0) for k in range(1, max_layer + 2)], axis=1)
+    return dict(
+        p_frontier=(all_layers == 1).mean(axis=0),
+        layer_mean=all_layers.mean(axis=0),
+        layer_probs=probs,
+        layer_interval=np.quantile(all_layers, [0.05, 0.95], axis=0, method=QUANTILE_METHOD).T,
+    )
+
+
 def stochastic_frontier(
     values,
     objectives: Sequence[Objective],
@@ -169,74 +216,39 @@ def stochastic_frontier(
     ``values``: (n, d) raw values (columns in ``objectives`` order) or a mapping column -> values.
     ``noise``: column name -> :class:`Noise` or :class:`Samples`; missing columns are exact.
     ``dea_options``: e.g. ``{"model": "bcc", "orientation": "input"}`` to also report the DEA
-    score over the first ``dea_draws`` draws (one LP per model and draw: keep it small).
+    score over the first ``dea_draws`` draws (one DEA per draw: keep it small).
+    The draws are :func:`draw_tables`; each is ranked by :func:`nondominated_layers`.
     """
     from effbench.analysis.objectives import as_matrix
 
     base = as_matrix(values, objectives)
-    if np.isnan(base).any():
-        raise DataError("stochastic frontier: the table has missing values; drop incomplete rows first")
-    if draws < 1:
-        raise ConfigError(f"draws must be >= 1, got {draws}")
-    if max_layer < 1:
-        raise ConfigError(f"max_layer must be >= 1, got {max_layer}")
-    noise = dict(noise or {})
-    names = [o.name for o in objectives]
-    unknown = [c for c in noise if c not in names]
-    if unknown:
-        raise ConfigError(f"uncertainty for {unknown[0]!r}, which is not an objective; objectives: {', '.join(names)}")
-    n, d = base.shape
-    for name, spec in noise.items():
-        if isinstance(spec, Samples) and len(spec.values) != n:
-            raise DataError(f"column {name!r}: samples for {len(spec.values)} models, table has {n}")
+    _check_inputs(base, objectives, noise, draws, max_layer)
     signs = np.array([o.sign for o in objectives])
-    rng = np.random.default_rng(seed)
+    is_min = signs < 0
     dea_draws = min(dea_draws, draws) if dea_options is not None else 0
-    if dea_options is not None:
-        from effbench.analysis.dea import dea
-
-        is_min = np.array([o.direction == "min" for o in objectives])
-
-    counts = np.zeros((n, max_layer + 1))
-    all_layers = np.empty((draws, n), dtype=np.int32)
-    dea_scores = np.empty((dea_draws, n))
-    batch = int(max(1, min(draws, 2_000_000 // max(1, n * d))))
+    all_layers = np.empty((draws, base.shape[0]), dtype=np.int32)
+    dea_scores = np.empty((dea_draws, base.shape[0]))
     done = 0
-    while done < draws:
-        b = min(batch, draws - done)
-        cols = [_draw_column(rng, base[:, k], noise.get(names[k]), b, names[k]) for k in range(d)]
-        tables = np.stack(cols, axis=-1)  # (b, n, d)
-        for i in range(b):
-            table = tables[i]
+    for tables in draw_tables(base, objectives, noise, draws=draws, seed=seed):
+        for table in tables:
             X = table * signs
             if not np.isfinite(X).all():
                 raise DataError("a drawn table has a non-finite value; check the uncertainties")
-            if n <= BITSET_MAX_N:
-                layers = layers_from_bitsets(dominator_bitsets(X))
-            else:
-                layers = nondominated_layers(X)
-            all_layers[done + i] = layers
-            if done + i < dea_draws:
-                dea_scores[done + i] = dea(table[:, is_min], table[:, ~is_min], slacks="none", **dea_options).efficiency
-        done += b
-    p_frontier = (all_layers == 1).mean(axis=0)
-    layer_mean = all_layers.mean(axis=0)
-    clipped = np.minimum(all_layers, max_layer + 1)
-    for k in range(1, max_layer + 2):
-        counts[:, k - 1] = (clipped == k).mean(axis=0)
-    interval = np.quantile(all_layers, [0.05, 0.95], axis=0, method=QUANTILE_METHOD).T
-    result = dict(
-        p_frontier=p_frontier,
-        layer_mean=layer_mean,
-        layer_probs=counts,
-        layer_interval=interval,
-        draws=draws,
-        seed=seed,
-    )
+            all_layers[done] = nondominated_layers(X)
+            if done < dea_draws:
+                dea_scores[done] = _dea_score(table[:, is_min], table[:, ~is_min], dea_options)
+            done += 1
+    result = _layer_summary(all_layers, max_layer)
     if dea_draws:
         result.update(
             dea_mean=dea_scores.mean(axis=0),
             dea_interval=np.quantile(dea_scores, [0.05, 0.95], axis=0, method=QUANTILE_METHOD).T,
             dea_draws=dea_draws,
         )
-    return StochasticResult(**result)
+    return StochasticResult(draws=draws, seed=seed, **result)
+
+
+def _dea_score(inputs: np.ndarray, outputs: np.ndarray, options: Mapping[str, str]) -> np.ndarray:
+    from effbench.analysis.dea import dea
+
+    return dea(inputs, outputs, slacks="none", **options).efficiency

@@ -13,37 +13,6 @@ import click
 
 from effbench.cli.common import db_option
 
-def _fmt(value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else ""
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return "-"
-        if abs(value) >= 1e5 or (0 < abs(value) < 1e-3):
-            return f"{value:.3g}"
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _render(header: list[str], rows: list[list], title: str) -> None:
-    cells = [[_fmt(v) for v in row] for row in rows]
-    if sys.stdout.isatty():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=title)
-        for i, h in enumerate(header):
-            table.add_column(h, justify="left" if i == 1 else "right", overflow="fold")
-        for row in cells:
-            table.add_row(*row)
-        Console().print(table)
-        return
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
-    click.echo(title)
-    click.echo("  ".join(h.ljust(w) if i == 1 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
-    for row in cells:
-        click.echo("  ".join(c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
-
 
 def _parse_hardware(specs):
     from effbench.analysis.objectives import parse_objective
@@ -95,7 +64,7 @@ def _parse_hardware(specs):
                    "deviation, or the number of examples an accuracy was measured on; it overrides the noise a "
                    "RUN_ID gives. Other columns are exact.")
 @click.option("--dea-draws", default=10, show_default=True, type=click.IntRange(min=0),
-              help="With --stochastic and --dea: draws on which DEA is recomputed (one LP per model and draw).")
+              help="With --stochastic and --dea: draws on which DEA is recomputed (one DEA per draw).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write one JSON object per model (a list) to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
@@ -121,13 +90,40 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
         --dea --stochastic --uncertainty top1=n:50000 \\
         --uncertainty gpu_rtx3090_amp_samples_per_sec=rel:0.05
     """
-    import numpy as np
-
-    from effbench.analysis.objectives import oriented_matrix, parse_objectives
-    from effbench.analysis.pareto import dominated_by, hardware_frontiers, nondominated_layers
-    from effbench.errors import ConfigError
+    from effbench.analysis.pareto_study import StochasticOptions, pareto_study
     from effbench.store.files import check_output, write_json
-    from effbench.store.tables import load_tables
+
+    _check_sources(run_id, csv_files, key, key_pattern)
+    if json_out:
+        check_output(json_out, force, "--json")
+    objectives, hardware, all_objectives = _objectives(objective_specs, hardware_specs)
+    uncertainty = _uncertainty(uncertainty_specs, stochastic)
+    names = [o.name for o in all_objectives]
+    run, keys, values = _load(run_id, db, csv_files, key, names, duplicates, key_pattern)
+    noise, noise_words = _noise(run, keys, names, uncertainty) if stochastic else (None, None)
+    study = pareto_study(
+        keys, values, all_objectives, hardware=hardware or None, common=objectives,
+        dea={"model": dea_model, "orientation": orientation} if dea else None,
+        stochastic=StochasticOptions(draws=draws, seed=seed, dea_draws=dea_draws) if stochastic else None,
+        noise=noise, noise_words=noise_words,
+    )
+    _echo_notes(study)
+    _print_table(study, top)
+    if json_out:
+        records = study.to_dict()["records"]
+        write_json(json_out, records, force=force)
+        click.echo(f"effbench: wrote {len(records)} rows to {json_out}", err=True)
+    if plot_dir:
+        from effbench.report.pareto_plots import write_pareto_projections
+
+        p_front = None if study.stochastic is None else study.stochastic.p_frontier
+        paths = write_pareto_projections(list(study.keys), study.values, list(study.objectives), study.layer == 1,
+                                         plot_dir, p_frontier=p_front, force=force)
+        click.echo(f"effbench: wrote {len(paths)} projection(s) to {plot_dir}", err=True)
+
+
+def _check_sources(run_id, csv_files, key, key_pattern) -> None:
+    from effbench.errors import ConfigError
 
     if run_id and csv_files:
         raise ConfigError("give either a RUN_ID or --csv files, not both")
@@ -137,8 +133,13 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
         raise ConfigError("--csv needs --key COLUMN (the column that identifies a model)")
     if run_id and (key or key_pattern):
         raise ConfigError("--key and --key-pattern apply to --csv tables, not to a RUN_ID")
-    if json_out:
-        check_output(json_out, force, "--json")
+
+
+def _objectives(objective_specs, hardware_specs):
+    """(--objective list, hardware name -> objectives, every objective once in order)."""
+    from effbench.analysis.objectives import parse_objectives
+    from effbench.errors import ConfigError
+
     objectives = parse_objectives(objective_specs)
     hardware = _parse_hardware(hardware_specs)
     all_objectives = list(objectives)
@@ -150,17 +151,24 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
                 raise ConfigError(f"column {o.name!r} is given with both directions (max and min)")
     if not all_objectives:
         raise ConfigError("--objective: give at least one COLUMN:max|min (or --hardware)")
-    uncertainty = {}
+    return objectives, hardware, all_objectives
+
+
+def _uncertainty(uncertainty_specs, stochastic) -> dict:
+    from effbench.errors import ConfigError
+
     if uncertainty_specs and not stochastic:
         raise ConfigError("--uncertainty only applies with --stochastic")
-    if stochastic:
-        from effbench.analysis.stochastic_frontier import parse_uncertainty
+    if not stochastic:
+        return {}
+    from effbench.analysis.stochastic_frontier import parse_uncertainty
 
-        for spec in uncertainty_specs:
-            col, noise = parse_uncertainty(spec)
-            uncertainty[col] = noise
+    return dict(parse_uncertainty(spec) for spec in uncertainty_specs)
 
-    names = [o.name for o in all_objectives]
+
+def _load(run_id, db, csv_files, key, names, duplicates, key_pattern):
+    """(run or None, keys, values): a stored run's objective table or the joined CSV tables; the
+    loader's notes and dropped rows go to stderr."""
     run = None
     if run_id:
         from effbench.analysis.run_table import run_objective_table
@@ -170,6 +178,8 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
             run = store.load_run(run_id)
         keys, values, report = run_objective_table(run, names)
     else:
+        from effbench.store.tables import load_tables
+
         keys, values, report = load_tables(csv_files, key, names, duplicates=duplicates, key_pattern=key_pattern)
     for note in report.notes:
         click.echo(f"effbench: note: {note}", err=True)
@@ -177,115 +187,40 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
         click.echo(f"effbench: {len(report.dropped)} row(s) dropped, {report.rows_kept} kept:", err=True)
         for d in report.dropped:
             click.echo(f"effbench: dropped {d.key!r} ({os.path.basename(d.file)}): {d.reason}", err=True)
+    return run, keys, values
 
-    X = oriented_matrix(values, all_objectives)
-    layer = nondominated_layers(X)
-    doms = dominated_by(X)
-    table = {n: values[:, i] for i, n in enumerate(names)}
-    hw = hardware_frontiers(table, hardware, objectives) if hardware else None
-    dea_result = None
-    if dea:
-        from effbench.analysis.dea import dea_from_objectives
 
-        dea_result = dea_from_objectives(values, all_objectives, model=dea_model, orientation=orientation)
-        for note in dea_result.notes:
+def _noise(run, keys, names, uncertainty):
+    """(noise per column, noise in words per column): the run's own noise, or only --uncertainty."""
+    from effbench.errors import ConfigError
+
+    unknown = [c for c in uncertainty if c not in names]
+    if unknown:
+        raise ConfigError(f"--uncertainty for {unknown[0]!r}, which is not an objective; objectives: {', '.join(names)}")
+    from effbench.analysis.run_table import describe_noise, run_noise
+
+    if run is None:
+        return uncertainty, {n: (f"given: {describe_noise(uncertainty[n])}" if n in uncertainty else "exact")
+                             for n in names}
+    return run_noise(run, keys, names, uncertainty)
+
+
+def _echo_notes(study) -> None:
+    for note in study.notes:
+        click.echo(f"effbench: note: {note}", err=True)
+    if study.dea is not None:
+        for note in study.dea.notes:
             click.echo(f"effbench: note: DEA: {note}", err=True)
-    stoch = None
-    noise_words = {}
-    if stochastic:
-        from effbench.analysis.run_table import describe_noise, run_noise
-        from effbench.analysis.stochastic_frontier import stochastic_frontier
 
-        unknown = [c for c in uncertainty if c not in names]
-        if unknown:
-            raise ConfigError(f"--uncertainty for {unknown[0]!r}, which is not an objective; objectives: {', '.join(names)}")
-        if run is not None:
-            noise, noise_words = run_noise(run, keys, names, uncertainty)
-        else:
-            noise = uncertainty
-            noise_words = {n: (f"given: {describe_noise(uncertainty[n])}" if n in uncertainty else "exact") for n in names}
-        dea_opts = {"model": dea_model, "orientation": orientation} if dea and dea_draws else None
-        stoch = stochastic_frontier(values, all_objectives, noise, draws=draws, seed=seed,
-                                    dea_options=dea_opts, dea_draws=dea_draws)
 
-    records = []
-    for i, k in enumerate(keys):
-        rec = {
-            "key": k,
-            "on_frontier": bool(layer[i] == 1),
-            "layer": int(layer[i]),
-            "dominated_by": [keys[j] for j in doms[i]],
-            "values": {n: float(values[i, c]) for c, n in enumerate(names)},
-        }
-        if hw is not None:
-            rec["frontier_by_hardware"] = {h: bool(m[i]) for h, m in hw.per_hardware.items()}
-            rec["efficient_on_every_hardware"] = bool(hw.on_every[i])
-            rec["efficient_on_some_hardware"] = bool(hw.on_some[i])
-        if dea_result is not None:
-            rec["dea_efficiency"] = float(dea_result.efficiency[i])
-            rec["dea_peers"] = [keys[j] for j in dea_result.peers[i]]
-            rec["dea_input_slacks"] = [float(v) for v in dea_result.input_slacks[i]]
-            rec["dea_output_slacks"] = [float(v) for v in dea_result.output_slacks[i]]
-        if stoch is not None:
-            rec["p_frontier"] = float(stoch.p_frontier[i])
-            rec["layer_mean"] = float(stoch.layer_mean[i])
-            rec["p_layer"] = {str(k + 1): float(p) for k, p in enumerate(stoch.layer_probs[i, :-1])}
-            rec[f"p_layer_gt_{stoch.layer_probs.shape[1] - 1}"] = float(stoch.layer_probs[i, -1])
-            if stoch.dea_mean is not None:
-                rec["dea_efficiency_mean"] = float(stoch.dea_mean[i])
-                rec["dea_efficiency_interval_90"] = [float(v) for v in stoch.dea_interval[i]]
-        records.append(rec)
+def _print_table(study, top) -> None:
+    from effbench.report.pareto_table import format_noise, format_pareto_table, rich_pareto_table
 
-    # frontier first, then by layer, then most probably on the frontier, then first objective
-    first = X[:, 0]
-    p_front = stoch.p_frontier if stoch is not None else np.zeros(len(keys))
-    order = sorted(range(len(keys)), key=lambda i: (layer[i], -p_front[i], -first[i], keys[i]))
-    shown = order if top == 0 else order[:top]
-    header = ["layer", "key"] + names + ["dominated_by"]
-    if hw is not None:
-        header += [f"front:{h}" for h in hw.per_hardware] + ["every_hw", "some_hw"]
-    if dea_result is not None:
-        header.append(f"dea_{dea_model}_{orientation}")
-    if stoch is not None:
-        header += ["p_frontier", "layer_mean"]
-        if stoch.dea_mean is not None:
-            header.append("dea_mean")
-    rows = []
-    for i in shown:
-        rec = records[i]
-        nd = len(rec["dominated_by"])
-        row = [rec["layer"], rec["key"]] + [rec["values"][n] for n in names]
-        row.append(f"{nd} ({rec['dominated_by'][0]}{', ...' if nd > 1 else ''})" if nd else "")
-        if hw is not None:
-            row += [rec["frontier_by_hardware"][h] for h in hw.per_hardware]
-            row += [rec["efficient_on_every_hardware"], rec["efficient_on_some_hardware"]]
-        if dea_result is not None:
-            row.append(rec["dea_efficiency"])
-        if stoch is not None:
-            row += [rec["p_frontier"], rec["layer_mean"]]
-            if stoch.dea_mean is not None:
-                row.append(rec["dea_efficiency_mean"])
-        rows.append(row)
-    n_front = int((layer == 1).sum())
-    title = (f"Pareto analysis of {len(keys)} models, {len(names)} objectives "
-             f"({', '.join(str(o) for o in all_objectives)}): {n_front} on the frontier, "
-             f"{int(layer.max())} layers; showing {len(shown)}")
-    if stoch is not None:
-        title += f"; stochastic: {stoch.draws} draws, seed {stoch.seed}"
-        if stoch.dea_draws:
-            title += f", DEA over {stoch.dea_draws} draws"
-    _render(header, rows, title)
-    if stoch is not None:
-        click.echo("noise per column (--stochastic):")
-        for n in names:
-            click.echo(f"  {n}: {noise_words[n]}")
+    if sys.stdout.isatty():
+        from rich.console import Console
 
-    if json_out:
-        write_json(json_out, records, force=force)
-        click.echo(f"effbench: wrote {len(records)} rows to {json_out}", err=True)
-    if plot_dir:
-        from effbench.report.pareto_plots import write_pareto_projections
-
-        paths = write_pareto_projections(keys, values, all_objectives, layer == 1, plot_dir,
-                                         p_frontier=None if stoch is None else stoch.p_frontier, force=force)
-        click.echo(f"effbench: wrote {len(paths)} projection(s) to {plot_dir}", err=True)
+        Console().print(rich_pareto_table(study, top))
+    else:
+        click.echo(format_pareto_table(study, top))
+    if study.stochastic is not None:
+        click.echo(format_noise(study))

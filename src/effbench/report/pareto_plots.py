@@ -29,6 +29,45 @@ def _staircase(x, y, x_better_max: bool, y_better_max: bool):
     return front[np.argsort(x[front])] if front.size else front
 
 
+def _prepare(directory: Path, paths: list[Path], force: bool) -> None:
+    """Refuse a file given as the folder and existing figures without ``force``; create the folder."""
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"--plot {str(directory)!r} is a file; give a folder")
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        raise ConfigError(f"--plot: {str(existing[0])!r} already exists ({len(existing)} file(s)); give --force to overwrite")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--plot: cannot create {str(directory)!r}: {exc.strerror}") from None
+
+
+def _draw_pair(ax, keys, x, y, obj_x, obj_y, colour, on_frontier, stochastic: bool, label_top: int):
+    """One projection on ``ax``; returns the scatter (for the colour bar)."""
+    sc = ax.scatter(x, y, c=colour, cmap="viridis", vmin=0, vmax=1, s=18, alpha=0.85, linewidths=0)
+    ax.scatter(x[on_frontier], y[on_frontier], s=46, facecolors="none", edgecolors="crimson", linewidths=0.9,
+               label="on the frontier (all objectives)")
+    front = _staircase(x, y, obj_x.direction == "max", obj_y.direction == "max")
+    if front.size:
+        # the boundary of the dominated region: between two frontier points it takes the value of the
+        # point that dominates that stretch (the right one when larger x is better)
+        where = "pre" if obj_x.direction == "max" else "post"
+        ax.step(x[front], y[front], where=where, color="crimson", lw=0.8, alpha=0.6, label="frontier of this projection")
+    for col, setter in ((x, ax.set_xscale), (y, ax.set_yscale)):
+        finite = col[np.isfinite(col)]
+        if finite.size and finite.min() > 0 and finite.max() / finite.min() > 100:
+            setter("log")
+    ranked = np.argsort(-colour)[:label_top] if stochastic else np.flatnonzero(on_frontier)[:label_top]
+    for k in ranked:
+        ax.annotate(str(keys[k]).replace("$", r"\$"), (x[k], y[k]), fontsize=6, alpha=0.8, xytext=(3, 3),
+                    textcoords="offset points")
+    ax.set_xlabel(f"{obj_x.name} ({'higher' if obj_x.direction == 'max' else 'lower'} is better)")
+    ax.set_ylabel(f"{obj_y.name} ({'higher' if obj_y.direction == 'max' else 'lower'} is better)")
+    ax.legend(loc="best", fontsize=7)
+    ax.set_title(f"{len(keys)} models: {obj_x.name} vs {obj_y.name}", fontsize=9)
+    return sc
+
+
 def write_pareto_projections(keys, matrix, objectives, on_frontier, directory, *, p_frontier=None, force=False,
                              formats=("png",), max_pairs: int = 28, label_top: int = 12) -> list[Path]:
     """One figure per pair of objectives (at most ``max_pairs``) in ``directory``.
@@ -44,54 +83,27 @@ def write_pareto_projections(keys, matrix, objectives, on_frontier, directory, *
     import matplotlib.pyplot as plt
 
     directory = Path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise ConfigError(f"--plot {str(directory)!r} is a file; give a folder")
     m = np.asarray(matrix, dtype=float)
     names = [o.name for o in objectives]
     pairs = list(itertools.combinations(range(len(objectives)), 2))[:max_pairs]
-    paths = [directory / f"pareto_{names[i]}__{names[j]}.{fmt}".replace("/", "_") for i, j in pairs for fmt in formats]
-    existing = [p for p in paths if p.exists()]
-    if existing and not force:
-        raise ConfigError(f"--plot: {str(existing[0])!r} already exists ({len(existing)} file(s)); give --force to overwrite")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"--plot: cannot create {str(directory)!r}: {exc.strerror}") from None
+    path_of = {(i, j, fmt): directory / f"pareto_{names[i]}__{names[j]}.{fmt}".replace("/", "_")
+               for i, j in pairs for fmt in formats}
+    _prepare(directory, list(path_of.values()), force)
     on_frontier = np.asarray(on_frontier, dtype=bool)
     colour = np.asarray(p_frontier, dtype=float) if p_frontier is not None else on_frontier.astype(float)
     written = []
     for (i, j) in pairs:
-        x, y = m[:, i], m[:, j]
         fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
-        sc = ax.scatter(x, y, c=colour, cmap="viridis", vmin=0, vmax=1, s=18, alpha=0.85, linewidths=0)
-        ax.scatter(x[on_frontier], y[on_frontier], s=46, facecolors="none", edgecolors="crimson", linewidths=0.9,
-                   label="on the frontier (all objectives)")
-        front = _staircase(x, y, objectives[i].direction == "max", objectives[j].direction == "max")
-        if front.size:
-            # the boundary of the dominated region: between two frontier points it takes the value of the
-            # point that dominates that stretch (the right one when larger x is better)
-            where = "pre" if objectives[i].direction == "max" else "post"
-            ax.step(x[front], y[front], where=where, color="crimson", lw=0.8, alpha=0.6, label="frontier of this projection")
-        for axis, col, setter in ((ax.xaxis, x, ax.set_xscale), (ax.yaxis, y, ax.set_yscale)):
-            finite = col[np.isfinite(col)]
-            if finite.size and finite.min() > 0 and finite.max() / finite.min() > 100:
-                setter("log")
-        ranked = np.argsort(-colour)[:label_top] if p_frontier is not None else np.flatnonzero(on_frontier)[:label_top]
-        for k in ranked:
-            ax.annotate(str(keys[k]).replace("$", r"\$"), (x[k], y[k]), fontsize=6, alpha=0.8, xytext=(3, 3), textcoords="offset points")
-        ax.set_xlabel(f"{names[i]} ({'higher' if objectives[i].direction == 'max' else 'lower'} is better)")
-        ax.set_ylabel(f"{names[j]} ({'higher' if objectives[j].direction == 'max' else 'lower'} is better)")
+        sc = _draw_pair(ax, keys, m[:, i], m[:, j], objectives[i], objectives[j], colour, on_frontier,
+                        p_frontier is not None, label_top)
         fig.colorbar(sc, ax=ax, label="P(on the frontier)" if p_frontier is not None else "on the frontier (1) or not (0)")
-        ax.legend(loc="best", fontsize=7)
-        ax.set_title(f"{len(keys)} models: {names[i]} vs {names[j]}", fontsize=9)
         fig.tight_layout()
-        for fmt in formats:
-            path = directory / f"pareto_{names[i]}__{names[j]}.{fmt}".replace("/", "_")
-            try:
-                fig.savefig(path)
-            except OSError as exc:
-                plt.close(fig)
-                raise ConfigError(f"--plot: cannot write {str(path)!r}: {exc.strerror}") from None
-            written.append(path)
-        plt.close(fig)
+        try:
+            for fmt in formats:
+                fig.savefig(path_of[(i, j, fmt)])
+                written.append(path_of[(i, j, fmt)])
+        except OSError as exc:
+            raise ConfigError(f"--plot: cannot write {str(path_of[(i, j, fmt)])!r}: {exc.strerror}") from None
+        finally:
+            plt.close(fig)
     return written

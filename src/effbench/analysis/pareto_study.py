@@ -1,0 +1,225 @@
+"""A Pareto study of a table of models: frontier, layers, dominators, and optionally the frontier
+per hardware, DEA efficiency and the stochastic frontier, in one result object.
+
+:func:`pareto_study` is what ``effbench pareto`` computes; :class:`ParetoStudy` holds the result,
+gives the ranking the table is shown in, computes dominators on request for the rows asked
+(an exact count and a bounded sample, never the quadratic full relation unless every row is
+asked), and turns into records with :meth:`ParetoStudy.to_dict`. Renderers live in
+:mod:`effbench.report.pareto_table`. Pure: no I/O, no printing, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from effbench.analysis.dea import DEAResult, dea_from_objectives
+from effbench.analysis.objectives import Objective, oriented_matrix
+from effbench.analysis.pareto import DOMINATOR_SAMPLE, Dominators, HardwareFrontiers, dominators, hardware_frontiers
+from effbench.analysis.pareto import nondominated_layers
+from effbench.analysis.stochastic_frontier import Samples, StochasticResult, stochastic_frontier
+from effbench.errors import ConfigError, DataError
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StochasticOptions:
+    """How :func:`pareto_study` draws plausible tables (see :func:`stochastic_frontier`)."""
+
+    draws: int = 1000
+    seed: int | None = 0
+    dea_draws: int = 10  # draws on which DEA is recomputed, when DEA is asked for
+
+
+@dataclass(frozen=True)
+class ParetoStudy:
+    """Everything ``effbench pareto`` reports about ``n`` models (rows in input order)."""
+
+    keys: tuple[str, ...]
+    values: np.ndarray  # (n, d) raw values, columns in ``objectives`` order
+    objectives: tuple[Objective, ...]
+    layer: np.ndarray  # (n,) 1 = frontier
+    hardware: HardwareFrontiers | None = None
+    dea: DEAResult | None = None
+    dea_options: Mapping[str, str] | None = None
+    stochastic: StochasticResult | None = None
+    noise_words: Mapping[str, str] | None = None  # column -> its noise in words (stochastic only)
+    dropped: tuple[str, ...] = ()  # keys of rows left out for a missing or non-finite value
+    notes: tuple[str, ...] = ()
+    dominator_sample: int = DOMINATOR_SAMPLE
+    matrix: np.ndarray = field(default=None, repr=False)  # (n, d) larger-is-better
+
+    @property
+    def names(self) -> list[str]:
+        return [o.name for o in self.objectives]
+
+    @property
+    def n_frontier(self) -> int:
+        return int(np.count_nonzero(self.layer == 1))
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.layer.max()) if self.layer.size else 0
+
+    def ranking(self, top: int | None = None) -> np.ndarray:
+        """Row indices: frontier first, then by layer, most probably on the frontier, best first
+        objective, key. ``top`` keeps the first ``top`` (None or 0: all)."""
+        n = len(self.keys)
+        rows = np.arange(n)
+        if top and top < n:  # only rows at most as deep as the top-th shallowest can be shown
+            cutoff = np.partition(self.layer, top - 1)[top - 1]
+            rows = np.flatnonzero(self.layer <= cutoff)
+        p = self.stochastic.p_frontier if self.stochastic is not None else np.zeros(n)
+        first = self.matrix[:, 0]
+        order = sorted(rows.tolist(), key=lambda i: (self.layer[i], -p[i], -first[i], self.keys[i]))
+        return np.asarray(order[:top] if top else order, dtype=np.int64)
+
+    def dominators(self, rows: Sequence[int] | None = None) -> Dominators:
+        """Exact dominator count and the first ``dominator_sample`` dominators of the rows asked."""
+        return dominators(self.matrix, rows, limit=self.dominator_sample)
+
+    def records(self, rows: Sequence[int] | None = None) -> list[dict]:
+        """One JSON-ready dict per row (default: every row, in input order)."""
+        rows = np.arange(len(self.keys)) if rows is None else np.asarray(rows, dtype=np.int64)
+        doms = self.dominators(rows)
+        return [self._record(int(i), int(c), s) for i, c, s in zip(rows, doms.count, doms.sample)]
+
+    def _record(self, i: int, n_dominators: int, sample: np.ndarray) -> dict:
+        rec = {
+            "key": self.keys[i],
+            "on_frontier": bool(self.layer[i] == 1),
+            "layer": int(self.layer[i]),
+            "dominated_by": [self.keys[j] for j in sample],
+            "dominated_by_count": n_dominators,
+            "values": {n: float(self.values[i, c]) for c, n in enumerate(self.names)},
+        }
+        if self.hardware is not None:
+            rec["frontier_by_hardware"] = {h: bool(m[i]) for h, m in self.hardware.per_hardware.items()}
+            rec["efficient_on_every_hardware"] = bool(self.hardware.on_every[i])
+            rec["efficient_on_some_hardware"] = bool(self.hardware.on_some[i])
+        if self.dea is not None:
+            rec.update(_dea_record(self.dea, i, self.keys))
+        if self.stochastic is not None:
+            rec.update(_stochastic_record(self.stochastic, i))
+        return rec
+
+    def to_dict(self) -> dict:
+        """The whole study; ``records`` is the list ``effbench pareto --json`` writes."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "objectives": [str(o) for o in self.objectives],
+            "n_models": len(self.keys),
+            "n_frontier": self.n_frontier,
+            "n_layers": self.n_layers,
+            "dominated_by_sample": self.dominator_sample,
+            "dea": dict(self.dea_options) if self.dea is not None else None,
+            "stochastic": _stochastic_header(self.stochastic, self.noise_words),
+            "dropped": list(self.dropped),
+            "notes": list(self.notes),
+            "records": self.records(),
+        }
+
+
+def _dea_record(result: DEAResult, i: int, keys: Sequence[str]) -> dict:
+    return {
+        "dea_efficiency": float(result.efficiency[i]),
+        "dea_peers": [keys[j] for j in result.peers[i]],
+        "dea_input_slacks": [float(v) for v in result.input_slacks[i]],
+        "dea_output_slacks": [float(v) for v in result.output_slacks[i]],
+    }
+
+
+def _stochastic_record(stoch: StochasticResult, i: int) -> dict:
+    probs = stoch.layer_probs[i]
+    rec = {
+        "p_frontier": float(stoch.p_frontier[i]),
+        "layer_mean": float(stoch.layer_mean[i]),
+        "p_layer": {str(k + 1): float(p) for k, p in enumerate(probs[:-1])},
+        f"p_layer_gt_{probs.size - 1}": float(probs[-1]),
+    }
+    if stoch.dea_mean is not None:
+        rec["dea_efficiency_mean"] = float(stoch.dea_mean[i])
+        rec["dea_efficiency_interval_90"] = [float(v) for v in stoch.dea_interval[i]]
+    return rec
+
+
+def _stochastic_header(stoch: StochasticResult | None, noise_words) -> dict | None:
+    if stoch is None:
+        return None
+    return {"draws": stoch.draws, "seed": stoch.seed, "dea_draws": stoch.dea_draws,
+            "noise": dict(noise_words or {})}
+
+
+def _drop_non_finite(keys, values, noise) -> tuple[list[str], np.ndarray, dict, tuple[str, ...], tuple[str, ...]]:
+    """Rows with a NaN or infinite value left out (and their raw samples, if any), with a note."""
+    ok = np.isfinite(values).all(axis=1)
+    noise = dict(noise or {})
+    if ok.all():
+        return list(keys), values, noise, (), ()
+    dropped = tuple(k for k, good in zip(keys, ok) if not good)
+    note = (f"{len(dropped)} row(s) with a missing or non-finite value left out of the Pareto study: "
+            + ", ".join(repr(k) for k in dropped[:10]) + (", ..." if len(dropped) > 10 else ""))
+    for name, spec in noise.items():
+        if isinstance(spec, Samples) and len(spec.values) == len(ok):
+            noise[name] = Samples([v for v, good in zip(spec.values, ok) if good], spec.statistic)
+    return [k for k, good in zip(keys, ok) if good], values[ok], noise, dropped, (note,)
+
+
+def _default_noise_words(names, noise) -> dict[str, str]:
+    return {n: ("given" if n in noise else "exact") for n in names}
+
+
+def pareto_study(
+    keys: Sequence[str],
+    values,
+    objectives: Sequence[Objective],
+    *,
+    hardware: Mapping[str, Sequence[Objective]] | None = None,
+    common: Sequence[Objective] | None = None,
+    dea: Mapping[str, str] | None = None,
+    stochastic: StochasticOptions | None = None,
+    noise: Mapping | None = None,
+    noise_words: Mapping[str, str] | None = None,
+) -> ParetoStudy:
+    """Pareto study of ``values`` (n, d; columns in ``objectives`` order), one row per key.
+
+    ``hardware``: name -> that hardware's objectives, with ``common`` (default: the objectives no
+    hardware names) shared by all; ``dea``: e.g. ``{"model": "bcc", "orientation": "input"}``;
+    ``stochastic`` with ``noise`` (column -> Noise or Samples; others exact) and ``noise_words``
+    (column -> its noise in words; default: "given" or "exact"). Rows with a NaN or infinite
+    value are left out and named in ``notes``.
+    """
+    values = np.asarray(values, dtype=float)
+    objectives = tuple(objectives)
+    if values.ndim != 2 or values.shape != (len(keys), len(objectives)):
+        raise DataError(f"values must be (models, objectives) = ({len(keys)}, {len(objectives)}), "
+                        f"got shape {values.shape}")
+    if not objectives:
+        raise ConfigError("a Pareto study needs at least one objective, got 0")
+    keys, values, noise, dropped, notes = _drop_non_finite(keys, values, noise)
+    matrix = oriented_matrix(values, objectives)
+    hw = _hardware(values, objectives, hardware, common)
+    dea_result = dea_from_objectives(values, objectives, **dea) if dea is not None else None
+    stoch, words = None, None
+    if stochastic is not None:
+        stoch = stochastic_frontier(values, objectives, noise, draws=stochastic.draws, seed=stochastic.seed,
+                                    dea_options=dea if dea is not None and stochastic.dea_draws else None,
+                                    dea_draws=stochastic.dea_draws)
+        words = dict(noise_words) if noise_words is not None else _default_noise_words([o.name for o in objectives],
+                                                                                      noise)
+    return ParetoStudy(keys=tuple(keys), values=values, objectives=objectives, layer=nondominated_layers(matrix),
+                       hardware=hw, dea=dea_result, dea_options=dict(dea) if dea is not None else None,
+                       stochastic=stoch, noise_words=words, dropped=dropped, notes=notes, matrix=matrix)
+
+
+def _hardware(values, objectives, hardware, common) -> HardwareFrontiers | None:
+    if not hardware:
+        return None
+    if common is None:
+        named = {o.name for objs in hardware.values() for o in objs}
+        common = [o for o in objectives if o.name not in named]
+    table = {o.name: values[:, i] for i, o in enumerate(objectives)}
+    return hardware_frontiers(table, hardware, common)

@@ -1,0 +1,119 @@
+"""The table ``effbench pareto`` prints, rendered from a :class:`~effbench.analysis.pareto_study.ParetoStudy`.
+
+:func:`pareto_table` gives the title, header and cells (the shown rows only: dominators are
+computed for them alone); :func:`format_pareto_table` lays them out as aligned plain text and
+:func:`rich_pareto_table` as a rich table (for a terminal); :func:`format_noise` lists the noise
+each column got in a stochastic study. Pure: a study in, text or a rich object out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from effbench.analysis.pareto_study import ParetoStudy
+
+
+@dataclass(frozen=True)
+class TableView:
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+def format_cell(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "-"
+        if abs(value) >= 1e5 or (0 < abs(value) < 1e-3):
+            return f"{value:.3g}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _header(study: ParetoStudy) -> list[str]:
+    header = ["layer", "key"] + study.names + ["dominated_by"]
+    if study.hardware is not None:
+        header += [f"front:{h}" for h in study.hardware.per_hardware] + ["every_hw", "some_hw"]
+    if study.dea is not None:
+        header.append(f"dea_{study.dea.model}_{study.dea.orientation}")
+    if study.stochastic is not None:
+        header += ["p_frontier", "layer_mean"]
+        if study.stochastic.dea_mean is not None:
+            header.append("dea_mean")
+    return header
+
+
+def _dominator_cell(study: ParetoStudy, count: int, sample) -> str:
+    if not count:
+        return ""
+    return f"{count} ({study.keys[sample[0]]}{', ...' if count > 1 else ''})"
+
+
+def _row(study: ParetoStudy, i: int, dominator_cell: str) -> list:
+    row = [int(study.layer[i]), study.keys[i]] + [float(v) for v in study.values[i]] + [dominator_cell]
+    hw = study.hardware
+    if hw is not None:
+        row += [bool(m[i]) for m in hw.per_hardware.values()] + [bool(hw.on_every[i]), bool(hw.on_some[i])]
+    if study.dea is not None:
+        row.append(float(study.dea.efficiency[i]))
+    st = study.stochastic
+    if st is not None:
+        row += [float(st.p_frontier[i]), float(st.layer_mean[i])]
+        if st.dea_mean is not None:
+            row.append(float(st.dea_mean[i]))
+    return row
+
+
+def _title(study: ParetoStudy, shown: int) -> str:
+    title = (f"Pareto analysis of {len(study.keys)} models, {len(study.objectives)} objectives "
+             f"({', '.join(str(o) for o in study.objectives)}): {study.n_frontier} on the frontier, "
+             f"{study.n_layers} layers; showing {shown}")
+    st = study.stochastic
+    if st is not None:
+        title += f"; stochastic: {st.draws} draws, seed {st.seed}"
+        if st.dea_draws:
+            title += f", DEA over {st.dea_draws} draws"
+    return title
+
+
+def pareto_table(study: ParetoStudy, top: int = 25) -> TableView:
+    """Title, header and formatted cells of the first ``top`` rows of the ranking (0: all)."""
+    shown = study.ranking(top)
+    doms = study.dominators(shown)
+    rows = [[format_cell(v) for v in _row(study, int(i), _dominator_cell(study, int(c), s))]
+            for i, c, s in zip(shown, doms.count, doms.sample)]
+    return TableView(_title(study, len(shown)), _header(study), rows)
+
+
+def format_pareto_table(study: ParetoStudy, top: int = 25) -> str:
+    """Aligned plain text: the title, the header, one line per shown row (the key left-aligned)."""
+    view = pareto_table(study, top)
+    widths = [max([len(h)] + [len(r[i]) for r in view.rows]) for i, h in enumerate(view.header)]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    return "\n".join([view.title, line(view.header)] + [line(r) for r in view.rows])
+
+
+def rich_pareto_table(study: ParetoStudy, top: int = 25):
+    """The same table as a ``rich.table.Table`` (for a terminal)."""
+    from rich.table import Table
+
+    view = pareto_table(study, top)
+    table = Table(title=view.title)
+    for i, h in enumerate(view.header):
+        table.add_column(h, justify="left" if i == 1 else "right", overflow="fold")
+    for row in view.rows:
+        table.add_row(*row)
+    return table
+
+
+def format_noise(study: ParetoStudy) -> str:
+    """``noise per column (--stochastic):`` and one line per column; empty without a stochastic study."""
+    if study.stochastic is None:
+        return ""
+    words = study.noise_words or {}
+    return "\n".join(["noise per column (--stochastic):"] + [f"  {n}: {words.get(n, 'exact')}" for n in study.names])
