@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from effbench.analysis import pareto
 from effbench.analysis.objectives import Objective, oriented_matrix, parse_objective
 from effbench.analysis.pareto import (
     dominated_by,
