@@ -24,7 +24,7 @@ import numpy as np
 
 from effbench.errors import ConfigError
 
-__all__ = ["InputSpec", "parse_input_spec", "resolve_shapes", "synthetic_inputs", "DTYPES"]
+__all__ = ["InputSpec", "parse_input_spec", "resolve_shapes", "synthetic_inputs", "shape_text", "DTYPES"]
 
 DTYPES = ("float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool")
 _BATCH = {"N", "B", "?", "n", "b"}
@@ -98,7 +98,7 @@ def resolve_shapes(specs, signature=None, *, field: str = "input") -> tuple[Inpu
             rest = [i for i, d in enumerate(s.shape) if d is None and i > 0]
             if rest:
                 raise ConfigError(f"{field}: input {s.name!r} has dynamic dimension(s) {rest} besides the batch "
-                                  f"(shape {_shape(s.shape)}); give its shape, e.g. {s.name}:{s.dtype}:"
+                                  f"(shape {shape_text(s.shape)}); give its shape, e.g. {s.name}:{s.dtype}:"
                                   f"{'x'.join('N' if i == 0 else '128' if d is None else str(d) for i, d in enumerate(s.shape))}")
             out.append(InputSpec(s.name, s.dtype, (None, *s.shape[1:]) if s.shape else ()))
         return tuple(out)
@@ -114,7 +114,7 @@ def resolve_shapes(specs, signature=None, *, field: str = "input") -> tuple[Inpu
             else:
                 shape = (None, *shape)
         if model is not None and len(model.shape) != len(shape):
-            raise ConfigError(f"{field}: input {s.name!r} has {len(model.shape)} dimensions {_shape(model.shape)}; "
+            raise ConfigError(f"{field}: input {s.name!r} has {len(model.shape)} dimensions {shape_text(model.shape)}; "
                               f"the spec gives {len(shape)}")
         out.append(InputSpec(s.name, s.dtype, shape))
     if sig:
@@ -143,5 +143,6 @@ def synthetic_inputs(specs, batch_size: int, *, seed: int = 0):
     return next(iter(out.values())) if len(out) == 1 else out
 
 
-def _shape(shape) -> str:
+def shape_text(shape) -> str:
+    """A shape in messages: ``(?, 3, 224, 224)``, ``?`` for a dynamic dimension."""
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"

@@ -11,13 +11,13 @@ files are only checked to exist (and pickles to be trusted), so that a bad suite
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from effbench.errors import ConfigError
 from effbench.sources.models import model_kind
+from effbench.sources.words import did_you_mean, shown
 from effbench.tasks.metrics import DEFAULT_METRICS, TASKS, get_metric
 from effbench.validation import Interval, Options, check
 
@@ -183,7 +183,7 @@ def parse_suite(raw, *, base_dir=".", source=None, trust_pickle: bool = False) -
     data = None if raw.get("data") is None else _data(raw["data"], base)
     cands = raw.get("candidates")
     if not isinstance(cands, list) or not cands:
-        raise ConfigError(f"candidates: expected a list of at least one [[candidates]] table, got {_shown(cands)}")
+        raise ConfigError(f"candidates: expected a list of at least one [[candidates]] table, got {shown(cands)}")
     candidates = tuple(_candidate(i, c, base, trust_pickle) for i, c in enumerate(cands))
     seen = {}
     for i, c in enumerate(candidates):
@@ -199,7 +199,7 @@ def parse_suite(raw, *, base_dir=".", source=None, trust_pickle: bool = False) -
 
 def _batch_sizes(value) -> tuple:
     if not isinstance(value, list) or not value:
-        raise ConfigError(f"batch_sizes: expected a non-empty list of whole numbers >= 1 and \"all\", got {_shown(value)}")
+        raise ConfigError(f"batch_sizes: expected a non-empty list of whole numbers >= 1 and \"all\", got {shown(value)}")
     out = []
     for i, b in enumerate(value):
         out.append(b if b == "all" else check(f"batch_sizes[{i}]", b, Interval(int, 1, None), Options({"all"})))
@@ -214,7 +214,7 @@ def _data(raw, base: Path) -> DataSpec:
     task = check("data.task", raw.get("task", "classification"), Options(TASKS))
     metrics = raw.get("metrics", list(DEFAULT_METRICS[task]))
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-        raise ConfigError(f"data.metrics: expected a list of metric names, got {_shown(metrics)}")
+        raise ConfigError(f"data.metrics: expected a list of metric names, got {shown(metrics)}")
     for i, m in enumerate(metrics):
         get_metric(m, task, field=f"data.metrics[{i}]")
         if m in metrics[:i]:
@@ -253,7 +253,7 @@ def _data(raw, base: Path) -> DataSpec:
     features = raw.get("features")
     if features is not None:
         if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
-            raise ConfigError(f"data.features: expected a non-empty list of column names, got {_shown(features)}")
+            raise ConfigError(f"data.features: expected a non-empty list of column names, got {shown(features)}")
         features = tuple(features)
     resize = raw.get("resize")
     if resize is not None:
@@ -262,7 +262,7 @@ def _data(raw, base: Path) -> DataSpec:
         elif isinstance(resize, list) and len(resize) == 2:
             resize = tuple(check(f"data.resize[{i}]", r, Interval(int, 1, None)) for i, r in enumerate(resize))
         else:
-            raise ConfigError(f"data.resize: expected [height, width] (whole numbers >= 1) or one size, got {_shown(resize)}")
+            raise ConfigError(f"data.resize: expected [height, width] (whole numbers >= 1) or one size, got {shown(resize)}")
     mean, std = (_floats(f"data.{k}", raw.get(k), positive=k == "std") for k in ("mean", "std"))
     if mean is not None and std is not None and len(mean) != len(std):
         raise ConfigError(f"data.std: expected one value per channel like data.mean ({len(mean)}), got {len(std)}")
@@ -279,7 +279,7 @@ def _floats(name, value, *, positive=False):
     if value is None:
         return None
     if not isinstance(value, list) or not value:
-        raise ConfigError(f"{name}: expected a list of numbers, one per channel, got {_shown(value)}")
+        raise ConfigError(f"{name}: expected a list of numbers, one per channel, got {shown(value)}")
     iv = Interval(float, 0, None, closed="neither") if positive else Interval(float)
     return tuple(check(f"{name}[{i}]", v, iv) for i, v in enumerate(value))
 
@@ -310,20 +310,20 @@ def _candidate(i: int, raw, base: Path, trust_pickle: bool) -> CandidateSpec:
                           "saved with save_pretrained)")
     args = raw.get("args", {})
     if not isinstance(args, dict):
-        raise ConfigError(f"{where}.args: expected a table of keyword arguments, got {_shown(args)}")
+        raise ConfigError(f"{where}.args: expected a table of keyword arguments, got {shown(args)}")
     if args and kind not in ("python", "hf"):
         raise ConfigError(f"{where}.args: applies to python: factories and hf: models only; the model is a {kind} file")
     backends = raw.get("backends")
     if backends is not None:
         if not isinstance(backends, list) or not backends:
             raise ConfigError(f"{where}.backends: expected a non-empty list of backends ({', '.join(names())}), "
-                              f"got {_shown(backends)}")
+                              f"got {shown(backends)}")
         for j, b in enumerate(backends):
             check(f"{where}.backends[{j}]", b, Options(names()))
         backends = tuple(dict.fromkeys(backends))
     trust = raw.get("trust", False)
     if not isinstance(trust, bool):
-        raise ConfigError(f"{where}.trust: expected true or false, got {_shown(trust)}")
+        raise ConfigError(f"{where}.trust: expected true or false, got {shown(trust)}")
     if trust and kind not in ("pickle", "joblib", "skops"):
         raise ConfigError(f"{where}.trust: applies to pickle, joblib and skops files only; the model is {kind}")
     if kind in ("pickle", "joblib") and not (trust or trust_pickle):
@@ -333,7 +333,7 @@ def _candidate(i: int, raw, base: Path, trust_pickle: bool) -> CandidateSpec:
     output = raw.get("output")
     if output is not None:
         if not (isinstance(output, str) and output) and not Interval(int, 0, None).accepts(output):
-            raise ConfigError(f"{where}.output: expected an output name or index (a whole number >= 0), got {_shown(output)}")
+            raise ConfigError(f"{where}.output: expected an output name or index (a whole number >= 0), got {shown(output)}")
         output = output if isinstance(output, str) else int(output)
     return CandidateSpec(name=name, model=model, kind=kind, args=dict(args), backends=backends,
                          trust=bool(trust or (trust_pickle and kind in ("pickle", "joblib"))), weights=weights,
@@ -344,28 +344,21 @@ def _candidate(i: int, raw, base: Path, trust_pickle: bool) -> CandidateSpec:
 
 def _mapping(name: str, value) -> None:
     if not isinstance(value, dict):
-        raise ConfigError(f"{name}: expected a table of keys and values, got {_shown(value)}")
+        raise ConfigError(f"{name}: expected a table of keys and values, got {shown(value)}")
 
 
 def _known_keys(prefix: str, raw: dict, allowed) -> None:
     for key in raw:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{prefix}{key}: unknown key{hint} (allowed: {', '.join(allowed)})")
+            raise ConfigError(f"{prefix}{key}: unknown key{did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})")
 
 
 def _text(name: str, value) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{name}: expected a non-empty string, got {_shown(value)}")
+        raise ConfigError(f"{name}: expected a non-empty string, got {shown(value)}")
     return value
 
 
 def _path(name: str, value, base: Path) -> Path:
     p = Path(_text(name, value)).expanduser()
     return (p if p.is_absolute() else base / p).resolve()
-
-
-def _shown(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
