@@ -1,11 +1,10 @@
 """Factories that the python: source tests reference (python:factories_for_tests:NAME)."""
 
 import numpy as np
+import torch
 
 
 def build_net(width=8, n_in=4, n_out=3):
-    import torch
-
     torch.manual_seed(0)
     return torch.nn.Sequential(torch.nn.Linear(n_in, width), torch.nn.ReLU(), torch.nn.Linear(width, n_out))
 
@@ -49,3 +48,24 @@ class Picklable:
 
     def __call__(self, X):
         return np.full(len(X), self.k)
+
+
+class TokenNet(torch.nn.Module):
+    """A model of named integer inputs: embedding of input_ids, masked mean, linear; a dict output."""
+
+    def __init__(self, vocab=20, n_out=3):
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb = torch.nn.Embedding(vocab, 8)
+        self.head = torch.nn.Linear(8, n_out)
+
+    def forward(self, input_ids, attention_mask):
+        if input_ids.dtype != torch.int64:  # integer inputs must reach the model as integers
+            raise TypeError(f"input_ids must be int64, got {input_ids.dtype}")
+        m = attention_mask.unsqueeze(-1).float()
+        pooled = (self.emb(input_ids) * m).sum(1) / m.sum(1).clamp(min=1)
+        return {"logits": self.head(pooled), "pooled": pooled}
+
+
+def build_token_net(vocab=20, n_out=3):
+    return TokenNet(vocab, n_out)
