@@ -25,10 +25,7 @@ class TorchCandidate(Candidate):
             raise ConfigError(f"candidate {model!r}: a PyTorch candidate needs a torch.nn.Module; got {type(module).__name__}")
         if device not in ("cpu",) and not device.startswith("cuda"):
             raise ConfigError(f"candidate {model!r}: device must be 'cpu' or 'cuda[:N]'; got {device!r}")
-        try:
-            self.module = module.eval()
-        except NotImplementedError:  # a torch.export module: it runs as it was exported (eval mode, for inference)
-            self.module = module
+        self.module = module.eval()
         self.device = device
         self.output = output
         self.info.setdefault("device", device)  # recorded beside the candidate's figures

@@ -18,12 +18,31 @@ FORMATS = ("torch.export", "torchscript")
 
 
 def load_archive(data: bytes, fmt: str):
-    """The module in an archive's bytes: ``torch.export.load(...).module()`` or ``torch.jit.load``."""
+    """The module in an archive's bytes: ``torch.export.load(...).module()`` (see
+    :func:`exported_module`) or ``torch.jit.load``."""
     import torch
 
     if fmt == "torch.export":
-        return torch.export.load(io.BytesIO(data)).module()
+        return exported_module(torch.export.load(io.BytesIO(data)))
     return torch.jit.load(io.BytesIO(data), map_location="cpu")
+
+
+def exported_module(program):
+    """``program.module()``, whose ``train()`` and ``eval()`` leave it as it is instead of raising.
+
+    An exported graph runs as it was exported (a model is exported for inference in eval mode);
+    torch makes ``train``/``eval`` raise NotImplementedError on it, which would stop everything that
+    puts a module in eval mode first (the torch adapter, the FLOP counter, the ONNX exporter)."""
+    import types
+
+    module = program.module()
+
+    def _as_exported(self, mode: bool = True):
+        return self
+
+    module.train = types.MethodType(_as_exported, module)
+    module.eval = types.MethodType(_as_exported, module)
+    return module
 
 
 class TorchArchiveCandidate(TorchCandidate):
@@ -46,14 +65,6 @@ class TorchArchiveCandidate(TorchCandidate):
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.module = load_archive(self.archive, self.archive_format)
-
-    def flops(self, X_example):
-        """The torch FLOP counter, on the module called as a function: a torch.export module cannot be
-        switched to eval mode (it runs as exported), which the counter does to an ``nn.Module``."""
-        from effbench.measure.flops.torch import count_torch_flops
-
-        module = self.module
-        return count_torch_flops(lambda *args: module(*args), self.prepare(X_example))
 
     def serialized(self) -> bytes:
         return self.archive

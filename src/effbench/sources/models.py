@@ -7,7 +7,7 @@
 reference                  kind                    loaded with, and returned as
 =========================  ======================  ==================================================
 ``*.onnx``                 ``onnx``                checked by an ONNX Runtime session; the path (``wrap`` runs it)
-``*.pt2``                  ``torch.export``        ``torch.export.load(...).module()``
+``*.pt2``                  ``torch.export``        ``torch.export.load(...).module()`` (``eval()`` a no-op)
 ``*.pt``, ``*.ts``         ``torchscript``         ``torch.jit.load`` (a ScriptModule)
 ``python:pkg.mod:factory`` ``python``              ``factory(**args)``: a torch Module, a fitted estimator or a callable
 ``*.skops``                ``skops``               ``skops.io.load``, types outside skops' trusted list only with trust
@@ -152,7 +152,9 @@ def _load_pt2(path, trust, field, prov):
             inputs.append(InputSpec(node.name, _torch_dtype_name(val.dtype),
                                     tuple(d if isinstance(d, int) else None for d in val.shape)).to_dict())
     prov.update(loader="torch.export.load", inputs=inputs or None)
-    return program.module()
+    from effbench.candidates.torch_archive import exported_module
+
+    return exported_module(program)
 
 
 def _load_torchscript(path, trust, field, prov):
