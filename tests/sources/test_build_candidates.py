@@ -144,3 +144,18 @@ def test_hf_models_read_their_logits(tmp_path):
         want = model(**{k: torch.from_numpy(v) for k, v in data.items()}).logits.argmax(1).numpy()
     np.testing.assert_array_equal(c.predict(data), want)
     assert c.output == "logits" and c.info["source"] == "hf"
+
+
+def test_onnx_runs_on_the_cpu_provider_or_cuda_when_present(monkeypatch):
+    import onnxruntime as ort
+
+    from effbench.sources.build import onnx_providers
+
+    assert onnx_providers("cpu") == ("CPUExecutionProvider",)
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    with pytest.raises(ConfigError, match=r"^device: 'cuda:1' for net: this ONNX Runtime has no CUDA provider \(it has "
+                                          r"CPUExecutionProvider\); install onnxruntime-gpu or use device = \"cpu\"$"):
+        onnx_providers("cuda:1", "net")
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert onnx_providers("cuda:1") == (("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider")
+    assert onnx_providers("cuda")[0] == ("CUDAExecutionProvider", {"device_id": 0})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from effbench.errors import ConfigError
 
-__all__ = ["build_candidates", "native_candidate"]
+__all__ = ["build_candidates", "native_candidate", "onnx_providers"]
 
 # model kinds -> the framework whose converters make the other backends' objects
 _ARCHIVES = ("torch.export", "torchscript")
@@ -37,11 +37,26 @@ def native_candidate(name: str, model, provenance: dict, *, device: str = "cpu",
     if backend is not None and backend.name == "torch":
         kwargs = {"device": device, "output": output}
     elif backend is not None and backend.name == "onnxruntime":
-        kwargs = {"output": output}
+        kwargs = {"output": output, "providers": onnx_providers(device, name)}
     elif output is not None:
         raise ConfigError(f"candidate {name!r}: output applies to torch and ONNX models; this is a "
                           f"{backend.name if backend else type(model).__name__} model")
     return wrap(name, model, info=info, **kwargs)
+
+
+def onnx_providers(device: str, name: str = "") -> tuple:
+    """ONNX Runtime's providers for ``device``: the CPU provider, or CUDA (device id from ``cuda:N``,
+    the CPU provider behind it for operators CUDA lacks) when ONNX Runtime has it; a ConfigError
+    when CUDA is asked for and this ONNX Runtime has no CUDA provider."""
+    if not device.startswith("cuda"):
+        return ("CPUExecutionProvider",)
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        raise ConfigError(f"device: {device!r} for {name or 'an ONNX model'}: this ONNX Runtime has no CUDA provider "
+                          f"(it has {', '.join(ort.get_available_providers())}); install onnxruntime-gpu or use device = \"cpu\"")
+    device_id = int(device.split(":")[1]) if ":" in device else 0
+    return (("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider")
 
 
 def build_candidates(spec, X_example, *, trust_pickle: bool = False, device: str = "cpu", field: str | None = None):
@@ -73,5 +88,9 @@ def build_candidates(spec, X_example, *, trust_pickle: bool = False, device: str
             reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:240]
             raise ConfigError(f"{where}.backends: converting {spec.name!r} from {native.backend} to {b} failed: {reason}") from None
         kwargs = {"output": spec.output} if b in ("torch", "onnxruntime") and spec.output is not None else {}
+        if b == "onnxruntime":
+            kwargs["providers"] = onnx_providers(device, spec.name)
+        elif b == "torch":
+            kwargs["device"] = device
         out.append(backend.build(spec.name, converted, info={**info, "converted_from": native.backend}, **kwargs))
     return out, prov
