@@ -69,3 +69,15 @@ class TokenNet(torch.nn.Module):
 
 def build_token_net(vocab=20, n_out=3):
     return TokenNet(vocab, n_out)
+
+
+def save_tiny_bert(folder, num_labels=3):
+    """A tiny BERT classifier built from a config (seeded), saved with save_pretrained into ``folder``; returned."""
+    import transformers
+
+    config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=32, max_position_embeddings=32, num_labels=num_labels)
+    torch.manual_seed(0)
+    model = transformers.BertForSequenceClassification(config).eval()
+    model.save_pretrained(folder)
+    return model

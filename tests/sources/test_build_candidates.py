@@ -131,14 +131,10 @@ def test_onnx_models_with_named_inputs_of_several_dtypes(tmp_path):
 
 
 def test_hf_models_read_their_logits(tmp_path):
-    transformers = pytest.importorskip("transformers", reason="hf: is the optional effbench[hf] extra")
-    config = transformers.BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=16, max_position_embeddings=16, num_labels=4)
-    torch.manual_seed(0)
-    model = transformers.BertForSequenceClassification(config).eval()
-    model.save_pretrained(tmp_path / "bert")
+    pytest.importorskip("transformers", reason="hf: is the optional effbench[hf] extra")
+    model = F.save_tiny_bert(tmp_path / "bert", num_labels=4)
     rng = np.random.default_rng(2)
-    data = {"input_ids": rng.integers(0, 30, size=(6, 5)), "attention_mask": np.ones((6, 5), dtype=np.int64)}
+    data = {"input_ids": rng.integers(0, 50, size=(6, 5)), "attention_mask": np.ones((6, 5), dtype=np.int64)}
     [c], prov = build_candidates(spec("bert", f"hf:{tmp_path / 'bert'}"), data)
     with torch.inference_mode():
         want = model(**{k: torch.from_numpy(v) for k, v in data.items()}).logits.argmax(1).numpy()

@@ -166,14 +166,9 @@ def test_missing_files_and_misplaced_options(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
-    transformers = pytest.importorskip("transformers", reason="hf: is the optional effbench[hf] extra")
-    config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=32, num_labels=3)
-    torch.manual_seed(0)
-    model = transformers.BertForSequenceClassification(config).eval()
+    pytest.importorskip("transformers", reason="hf: is the optional effbench[hf] extra")
     folder = tmp_path_factory.mktemp("hf") / "tiny-bert"
-    model.save_pretrained(folder)
-    return folder, model
+    return folder, F.save_tiny_bert(folder)
 
 
 def test_hf_folders_load_offline(tiny_bert, monkeypatch):
