@@ -220,3 +220,18 @@ def test_synthetic_inputs_have_the_batch_size_and_dtypes():
     d = synthetic_inputs(resolve_shapes(parse_input_spec("input_ids:int64:1x16,attention_mask:int64:1x16"), BERT), 2)
     assert d["input_ids"].shape == (2, 16) and d["input_ids"].dtype == np.int64
     assert set(np.unique(d["input_ids"])) <= {0, 1} and (d["attention_mask"] == 1).all()
+
+
+def test_synthetic_datasets_from_a_spec_or_a_model_signature():
+    from effbench.sources.data import synthetic_dataset
+
+    image = (InputSpec("input", "float32", (None, 3, 8, 8)),)
+    ds = synthetic_dataset(None, image, 5)
+    assert ds.task == "none" and ds.y is None and ds.n == 5 and ds.X.shape == (5, 3, 8, 8)
+    assert ds.model_inputs(image).shape == (5, 3, 8, 8)
+    assert ds.source["format"] == "synthetic" and ds.source["inputs"] == {"input": {"dtype": "float32", "shape": [3, 8, 8]}}
+    tokens = synthetic_dataset("input_ids:int64:1x16,attention_mask:int64:1x16", BERT, 3)
+    out = tokens.model_inputs(BERT)
+    assert out["input_ids"].shape == (3, 16) and out["input_ids"].dtype == np.int64
+    with pytest.raises(ConfigError, match=r"^input: input 'input_ids' has dynamic dimension"):
+        synthetic_dataset(None, BERT, 3)

@@ -112,6 +112,9 @@ def test_pickles_need_trust_in_the_file_or_from_the_command_line(study):
         load_suite(write(study, text))
     assert load_suite(write(study, text + "trust = true\n")).candidates[0].trust is True
     assert load_suite(write(study, text), trust_pickle=True).candidates[0].trust is True
+    (study / "models" / "m.skops").write_bytes(b"x")  # --trust-pickle also trusts skops types outside its list
+    assert load_suite(write(study, text.replace("m.pkl", "m.skops")), trust_pickle=True).candidates[0].trust is True
+    assert load_suite(write(study, text.replace("m.pkl", "m.skops"))).candidates[0].trust is False
 
 
 def test_paths_resolve_against_the_suite_folder_not_the_working_directory(study, monkeypatch, tmp_path_factory):

@@ -23,7 +23,7 @@ from effbench.sources.signature import InputSpec, parse_input_spec, resolve_shap
 from effbench.sources.words import did_you_mean
 from effbench.tasks.metrics import check_labels
 
-__all__ = ["Dataset", "load_data", "match_inputs", "synthetic_inputs", "parse_input_spec", "resolve_shapes",
+__all__ = ["Dataset", "load_data", "synthetic_dataset", "match_inputs", "synthetic_inputs", "parse_input_spec", "resolve_shapes",
            "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -212,6 +212,18 @@ def _images(path, spec, fmt):
 
 def _listed(names, most=12) -> str:
     return ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most else "")
+
+
+def synthetic_dataset(spec_text, signature, n: int, *, seed: int = 0, field: str = "input") -> Dataset:
+    """A cost-only :class:`Dataset` of ``n`` random examples (task ``none``, no labels), shaped by
+    ``spec_text`` (``3x224x224``, ``input_ids:int64:1x128,...``; see
+    :mod:`effbench.sources.signature`) or, when it is None, by the model's ``signature``."""
+    specs = resolve_shapes(None if spec_text is None else parse_input_spec(spec_text, field=field), signature, field=field)
+    arrays = synthetic_inputs(specs, n, seed=seed)
+    inputs = arrays if isinstance(arrays, dict) else {specs[0].name or "X": arrays}
+    return Dataset(inputs=inputs, y=None, task="none", source={
+        "format": "synthetic", "n": n, "seed": seed, "spec": spec_text,
+        "inputs": {k: {"dtype": str(a.dtype), "shape": list(a.shape[1:])} for k, a in inputs.items()}})
 
 
 # -- matching data to a model's inputs -----------------------------------------------------------

@@ -336,7 +336,7 @@ def _candidate(i: int, raw, base: Path, trust_pickle: bool) -> CandidateSpec:
             raise ConfigError(f"{where}.output: expected an output name or index (a whole number >= 0), got {shown(output)}")
         output = output if isinstance(output, str) else int(output)
     return CandidateSpec(name=name, model=model, kind=kind, args=dict(args), backends=backends,
-                         trust=bool(trust or (trust_pickle and kind in ("pickle", "joblib"))), weights=weights,
+                         trust=bool(trust or (trust_pickle and kind in ("pickle", "joblib", "skops"))), weights=weights,
                          output=output)
 
 
