@@ -155,3 +155,20 @@ def test_onnx_runs_on_the_cpu_provider_or_cuda_when_present(monkeypatch):
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
     assert onnx_providers("cuda:1") == (("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider")
     assert onnx_providers("cuda")[0] == ("CUDAExecutionProvider", {"device_id": 0})
+
+
+def test_raw_outputs_for_top_k_and_regression_metrics():
+    from effbench.tasks.metrics import get_metric
+
+    rng = np.random.default_rng(3)
+    data = {"input_ids": rng.integers(0, 20, size=(8, 6)), "attention_mask": np.ones((8, 6), dtype=np.int64)}
+    [c], _ = build_candidates(spec("tok", "python:factories_for_tests:build_token_net", output="logits"), data)
+    scores = c.to_outputs(c.infer(c.prepare(data)))
+    assert scores.shape == (8, 3) and scores.dtype == np.float32
+    labels = c.predict(data)
+    np.testing.assert_array_equal(scores.argmax(1), labels)
+    assert get_metric("top3", "classification").score(labels, scores) == 1.0
+    [reg], _ = build_candidates(spec("reg", "python:factories_for_tests:build_net", args={"n_out": 1}), X)
+    values = reg.to_outputs(reg.infer(reg.prepare(X)))
+    assert values.shape == (9, 1)
+    assert get_metric("rmse", "regression").score(values[:, 0] + 0.5, values) == pytest.approx(0.5)

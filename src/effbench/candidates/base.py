@@ -98,6 +98,15 @@ class Candidate(ABC):
     def to_labels(self, output: Any) -> np.ndarray:
         """Turn the native output into a 1-D numpy array of predicted labels. Not timed."""
 
+    def to_outputs(self, output: Any) -> np.ndarray:
+        """The native output as a numpy array as the model gave it (scores, probabilities or
+        predicted values; the part ``self.output`` chooses, if any), for the metrics that read more
+        than labels (top-k, regression). Not timed."""
+        out = select_output(output, getattr(self, "output", None))
+        if hasattr(out, "detach"):  # a torch tensor
+            out = out.detach().cpu().numpy()
+        return np.asarray(out)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         out = self.infer(self.prepare(X))
         self.sync()
