@@ -3,11 +3,11 @@ conversions to other backends, named integer inputs and tuple/dict outputs."""
 
 import pickle
 
+import factories_for_tests as F
 import numpy as np
 import pytest
 import torch
 
-import factories_for_tests as F
 from effbench.candidates.base import select_output
 from effbench.errors import ConfigError
 from effbench.sources.build import build_candidates
@@ -67,7 +67,7 @@ def test_files_of_other_kinds_wrap_on_their_backend(tmp_path):
     with pytest.raises(ConfigError, match=r"types outside skops' trusted list: sklearn\.tree\._tree\.Tree"):
         build_candidates(spec("forest", tmp_path / "f.skops"), X)
     [c], prov = build_candidates(spec("forest", tmp_path / "f.skops", trust=True), X)
-    assert c.backend == "sklearn" and c.info["trusted"] is True
+    assert c.backend == "sklearn" and c.info["trusted"] is True and prov["trusted_types"] == ["sklearn.tree._tree.Tree"]
     np.testing.assert_array_equal(c.predict(X), forest.predict(X))
     cands, _ = build_candidates(spec("forest", tmp_path / "f.skops", trust=True, backends=("sklearn", "onnxruntime")), X)
     np.testing.assert_array_equal(cands[1].predict(X), forest.predict(X))
@@ -139,7 +139,7 @@ def test_hf_models_read_their_logits(tmp_path):
     with torch.inference_mode():
         want = model(**{k: torch.from_numpy(v) for k, v in data.items()}).logits.argmax(1).numpy()
     np.testing.assert_array_equal(c.predict(data), want)
-    assert c.output == "logits" and c.info["source"] == "hf"
+    assert c.output == "logits" and c.info["source"] == "hf" and prov["model_type"] == "bert"
 
 
 def test_onnx_runs_on_the_cpu_provider_or_cuda_when_present(monkeypatch):

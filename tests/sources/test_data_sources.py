@@ -7,7 +7,12 @@ import pytest
 
 from effbench.errors import ConfigError, DataError
 from effbench.sources.data import load_data, match_inputs
-from effbench.sources.signature import InputSpec, parse_input_spec, resolve_shapes, synthetic_inputs
+from effbench.sources.signature import (
+    InputSpec,
+    parse_input_spec,
+    resolve_shapes,
+    synthetic_inputs,
+)
 from effbench.sources.suite import DataSpec
 
 RNG = np.random.default_rng(0)

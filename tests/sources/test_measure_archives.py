@@ -1,12 +1,12 @@
 """Models loaded from files are measured in worker processes today (float inputs): a torch.export
 archive travels to its worker as bytes, and the run records where it came from."""
 
+import factories_for_tests as F
 import numpy as np
 import pytest
 import torch
 
 import effbench
-import factories_for_tests as F
 from effbench.measure.timer import TimingConfig
 from effbench.report.progress import SilentProgress
 from effbench.sources.build import build_candidates

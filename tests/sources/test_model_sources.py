@@ -3,11 +3,11 @@ and the one-line refusals (missing, unloadable, untrusted)."""
 
 import pickle
 
+import factories_for_tests as F
 import numpy as np
 import pytest
 import torch
 
-import factories_for_tests as F
 from effbench.candidates import wrap
 from effbench.errors import ConfigError
 from effbench.sources.models import input_signature, load_model, model_kind

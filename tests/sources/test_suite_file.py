@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from effbench.errors import ConfigError
-from effbench.sources.suite import EXAMPLE_SUITE, CandidateSpec, DataSpec, load_suite, parse_suite
+from effbench.sources.suite import (
+    EXAMPLE_SUITE,
+    CandidateSpec,
+    DataSpec,
+    load_suite,
+    parse_suite,
+)
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import subprocess
 import sys
 import textwrap
 
+import factories_for_tests as F
 import numpy as np
 import pytest
 import torch
 
-import factories_for_tests as F
 from effbench.errors import DataError
 from effbench.sources.build import build_candidates
 from effbench.sources.data import load_data

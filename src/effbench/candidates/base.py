@@ -22,7 +22,7 @@ import numpy as np
 
 from effbench.candidates.registry import validate_name
 
-__all__ = ["Candidate", "validate_name", "as_batch", "select_output"]
+__all__ = ["Candidate", "as_batch", "select_output", "validate_name"]
 
 
 def as_batch(X):

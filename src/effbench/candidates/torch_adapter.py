@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
-
 from effbench.candidates.base import Candidate, as_batch, select_output
 from effbench.errors import ConfigError
 

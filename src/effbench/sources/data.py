@@ -19,12 +19,26 @@ from pathlib import Path
 import numpy as np
 
 from effbench.errors import DataError
-from effbench.sources.signature import InputSpec, parse_input_spec, resolve_shapes, shape_text, synthetic_inputs
+from effbench.sources.signature import (
+    InputSpec,
+    parse_input_spec,
+    resolve_shapes,
+    shape_text,
+    synthetic_inputs,
+)
 from effbench.sources.words import did_you_mean
 from effbench.tasks.metrics import check_labels
 
-__all__ = ["Dataset", "load_data", "synthetic_dataset", "match_inputs", "synthetic_inputs", "parse_input_spec", "resolve_shapes",
-           "IMAGE_SUFFIXES"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "Dataset",
+    "load_data",
+    "match_inputs",
+    "parse_input_spec",
+    "resolve_shapes",
+    "synthetic_dataset",
+    "synthetic_inputs",
+]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from effbench.errors import ConfigError
 from effbench.sources.signature import InputSpec
 
-__all__ = ["SUFFIXES", "PREFIXES", "model_kind", "load_model", "input_signature"]
+__all__ = ["PREFIXES", "SUFFIXES", "input_signature", "load_model", "model_kind"]
 
 SUFFIXES = {".onnx": "onnx", ".pt2": "torch.export", ".pt": "torchscript", ".ts": "torchscript",
             ".skops": "skops", ".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib"}
@@ -204,7 +204,7 @@ def _load_pickle(path, trust, field, prov):
             import pickle
 
             with open(path, "rb") as f:
-                obj = pickle.load(f)  # noqa: S301 - trusted explicitly by the user, and recorded
+                obj = pickle.load(f)
     except Exception as exc:  # noqa: BLE001
         raise _failed(field, path, f"a {kind} file", exc) from None
     prov.update(loader=f"{kind}.load", trusted=True)

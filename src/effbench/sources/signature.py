@@ -24,7 +24,7 @@ import numpy as np
 
 from effbench.errors import ConfigError
 
-__all__ = ["InputSpec", "parse_input_spec", "resolve_shapes", "synthetic_inputs", "shape_text", "DTYPES"]
+__all__ = ["DTYPES", "InputSpec", "parse_input_spec", "resolve_shapes", "shape_text", "synthetic_inputs"]
 
 DTYPES = ("float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool")
 _BATCH = {"N", "B", "?", "n", "b"}

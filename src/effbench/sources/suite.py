@@ -21,7 +21,7 @@ from effbench.sources.words import did_you_mean, shown
 from effbench.tasks.metrics import DEFAULT_METRICS, TASKS, get_metric
 from effbench.validation import Interval, Options, check
 
-__all__ = ["SuiteSpec", "DataSpec", "CandidateSpec", "load_suite", "parse_suite", "EXAMPLE_SUITE", "DATA_FORMATS"]
+__all__ = ["DATA_FORMATS", "EXAMPLE_SUITE", "CandidateSpec", "DataSpec", "SuiteSpec", "load_suite", "parse_suite"]
 
 DATA_FORMATS = {".npz": "npz", ".npy": "npy", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")

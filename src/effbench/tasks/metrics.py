@@ -27,8 +27,19 @@ import numpy as np
 
 from effbench.errors import ConfigError, DataError
 
-__all__ = ["TASKS", "MetricDef", "builtin_metrics", "metric_names", "get_metric", "check_labels", "labels_from_output",
-           "regression_values"]
+__all__ = [
+    "DEFAULT_METRICS",
+    "TASKS",
+    "MetricDef",
+    "builtin_metrics",
+    "check_labels",
+    "get_metric",
+    "import_attribute",
+    "labels_from_output",
+    "metric_names",
+    "regression_values",
+    "top_k_accuracy",
+]
 
 TASKS = ("classification", "regression", "none")
 _TOPK = re.compile(r"^top(\d+)$")
