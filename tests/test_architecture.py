@@ -18,6 +18,7 @@ BOTTOM = {"errors", "validation", "records", "estimates"}
 # layer -> the layers it may import (besides itself and BOTTOM)
 ALLOWED = {
     "tasks": set(),
+    "sources": {"candidates", "measure", "tasks"},  # beside zoo: loading model, data and suite files
     "measure": set(),
     "candidates": {"measure"},
     "testing": {"candidates", "measure"},

@@ -22,7 +22,44 @@ import numpy as np
 
 from effbench.candidates.registry import validate_name
 
-__all__ = ["Candidate", "validate_name"]
+__all__ = ["Candidate", "as_batch", "select_output", "validate_name"]
+
+
+def as_batch(X):
+    """A batch as the models take it: real numbers as contiguous float32 (what every backend is
+    measured with), integer and bool arrays kept as they are (token ids, masks), and a dict of named
+    inputs with each array so converted."""
+    if isinstance(X, dict):
+        return {k: as_batch(v) for k, v in X.items()}
+    a = np.asarray(X)
+    if np.issubdtype(a.dtype, np.integer) or a.dtype == bool:
+        return np.ascontiguousarray(a)
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def select_output(out, output):
+    """The part of a model's output that holds the scores: ``out[output]`` for a dict (or a
+    transformers ModelOutput) or a tuple/list; ``out`` itself when ``output`` is None and it is one
+    array. A tuple or dict output without ``output`` is an error naming what to choose."""
+    if output is None:
+        if isinstance(out, dict):
+            raise ValueError(f"the model returns a dict ({', '.join(map(str, out))}); choose the scores with output = \"NAME\"")
+        if isinstance(out, (tuple, list)) and len(out) and np.ndim(out[0]) > 0:
+            raise ValueError(f"the model returns a {type(out).__name__} of {len(out)} outputs; choose one with output = INDEX")
+        return out
+    if isinstance(out, dict):
+        if output not in out:
+            raise ValueError(f"output {output!r}: the model's outputs are {', '.join(map(str, out))}")
+        return out[output]
+    if isinstance(out, (tuple, list)):
+        if isinstance(output, int) and 0 <= output < len(out):
+            return out[output]
+        if isinstance(output, str) and hasattr(out, output):  # a named tuple
+            return getattr(out, output)
+        raise ValueError(f"output {output!r}: the model returns a {type(out).__name__} of {len(out)} outputs; give an index")
+    if isinstance(output, str) and hasattr(out, output):
+        return getattr(out, output)
+    raise ValueError(f"output {output!r}: the model returns one {type(out).__name__}, not a dict or tuple of outputs")
 
 
 class Candidate(ABC):
@@ -47,8 +84,8 @@ class Candidate(ABC):
 
     # -- inference ---------------------------------------------------------------------------
     def prepare(self, X: np.ndarray) -> Any:
-        """Convert a numpy batch to the backend's native input. Not timed."""
-        return np.ascontiguousarray(X, dtype=np.float32)
+        """Convert a numpy batch to the backend's native input (:func:`as_batch`). Not timed."""
+        return as_batch(X)
 
     @abstractmethod
     def infer(self, prepared: Any) -> Any:
@@ -60,6 +97,15 @@ class Candidate(ABC):
     @abstractmethod
     def to_labels(self, output: Any) -> np.ndarray:
         """Turn the native output into a 1-D numpy array of predicted labels. Not timed."""
+
+    def to_outputs(self, output: Any) -> np.ndarray:
+        """The native output as a numpy array as the model gave it (scores, probabilities or
+        predicted values; the part ``self.output`` chooses, if any), for the metrics that read more
+        than labels (top-k, regression). Not timed."""
+        out = select_output(output, getattr(self, "output", None))
+        if hasattr(out, "detach"):  # a torch tensor
+            out = out.detach().cpu().numpy()
+        return np.asarray(out)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         out = self.infer(self.prepare(X))

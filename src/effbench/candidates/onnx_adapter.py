@@ -15,7 +15,8 @@ from effbench.validation import Options, check
 class OnnxCandidate(Candidate):
     backend = "onnxruntime"
 
-    def __init__(self, model: str, onnx_model, *, providers=("CPUExecutionProvider",), graph_optimization: str = "all", **kwargs):
+    def __init__(self, model: str, onnx_model, *, providers=("CPUExecutionProvider",), graph_optimization: str = "all",
+                 output: str | int | None = None, **kwargs):
         super().__init__(model, **kwargs)
         if isinstance(onnx_model, (str, os.PathLike)):
             path = Path(onnx_model)
@@ -28,6 +29,7 @@ class OnnxCandidate(Candidate):
         self.model_bytes = bytes(onnx_model)
         self.providers = tuple(providers)
         self.graph_optimization = graph_optimization
+        self.output = output  # which output holds the scores: a name or an index (default: the first)
         self._session = None
 
     def __getstate__(self):
@@ -54,13 +56,21 @@ class OnnxCandidate(Candidate):
                 opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             self._session = ort.InferenceSession(self.model_bytes, sess_options=opts, providers=list(self.providers))
             self._input_name = self._session.get_inputs()[0].name
-            outputs = self._session.get_outputs()
-            self._output_names = [o.name for o in outputs]
+            outputs = [o.name for o in self._session.get_outputs()]
+            if self.output is None:
+                self._output_names = outputs[:1]
+            elif isinstance(self.output, int) and 0 <= self.output < len(outputs):
+                self._output_names = [outputs[self.output]]
+            elif self.output in outputs:
+                self._output_names = [self.output]
+            else:
+                raise ConfigError(f"candidate {self.model!r}: output {self.output!r}: the model's outputs are {', '.join(outputs)}")
         return self._session
 
     def infer(self, prepared):
         session = self.session
-        return session.run(self._output_names[:1], {self._input_name: prepared})[0]
+        feed = prepared if isinstance(prepared, dict) else {self._input_name: prepared}
+        return session.run(self._output_names, feed)[0]
 
     def to_labels(self, output):
         out = np.asarray(output)

@@ -1,19 +1,21 @@
-"""A PyTorch ``nn.Module`` as a candidate (eval mode, no autograd, float32 on CPU or CUDA)."""
+"""A PyTorch ``nn.Module`` as a candidate (eval mode, no autograd, on CPU or CUDA).
+
+Real-valued inputs reach the module as float32, integer and bool inputs keep their dtype (token
+ids), and a dict of named inputs is passed as keyword arguments (``module(**inputs)``). ``output``
+chooses the scores in a tuple or dict output (``"logits"`` for transformers models)."""
 
 from __future__ import annotations
 
 import io
 
-import numpy as np
-
-from effbench.candidates.base import Candidate
+from effbench.candidates.base import Candidate, as_batch, select_output
 from effbench.errors import ConfigError
 
 
 class TorchCandidate(Candidate):
     backend = "torch"
 
-    def __init__(self, model: str, module, *, device: str = "cpu", **kwargs):
+    def __init__(self, model: str, module, *, device: str = "cpu", output: str | int | None = None, **kwargs):
         super().__init__(model, **kwargs)
         import torch
 
@@ -23,6 +25,7 @@ class TorchCandidate(Candidate):
             raise ConfigError(f"candidate {model!r}: device must be 'cpu' or 'cuda[:N]'; got {device!r}")
         self.module = module.eval()
         self.device = device
+        self.output = output
         self.info.setdefault("device", device)  # recorded beside the candidate's figures
 
     def _torch(self):
@@ -32,23 +35,26 @@ class TorchCandidate(Candidate):
 
     def prepare(self, X):
         torch = self._torch()
-        t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+        batch = as_batch(X)
+        named = isinstance(batch, dict)
+        tensors = {k: torch.from_numpy(v) for k, v in (batch.items() if named else [(None, batch)])}
         if self.device != "cpu":
-            t = t.to(self.device)
+            tensors = {k: t.to(self.device) for k, t in tensors.items()}
             torch.cuda.synchronize(self.device)
-        return t
+        return tensors if named else tensors[None]
 
     def infer(self, prepared):
         torch = self._torch()
         with torch.inference_mode():
-            return self.module(prepared)
+            return self.module(**prepared) if isinstance(prepared, dict) else self.module(prepared)
 
     def sync(self):
         if self.device != "cpu":
             self._torch().cuda.synchronize(self.device)
 
     def to_labels(self, output):
-        return output.argmax(dim=1).cpu().numpy()
+        scores = select_output(output, self.output)
+        return scores.argmax(dim=1).cpu().numpy() if scores.ndim == 2 else scores.reshape(-1).cpu().numpy()
 
     def param_count(self):
         return int(sum(p.numel() for p in self.module.parameters()))
@@ -82,4 +88,5 @@ class TorchCandidate(Candidate):
         }
 
     def describe(self) -> dict:
-        return {**super().describe(), "device": self.device, "precision": "float32"}
+        return {**super().describe(), "device": self.device, "precision": "float32",
+                **({} if self.output is None else {"output": self.output})}

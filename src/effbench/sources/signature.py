@@ -1,0 +1,148 @@
+"""A model's inputs: names, dtypes and shapes; synthetic inputs from a spec or a signature.
+
+An :class:`InputSpec` is one named input; ``shape`` holds whole numbers and ``None`` for a dynamic
+dimension. A spec written by hand (``--input`` or ``data.input``)::
+
+    3x224x224                                          one unnamed float32 input, one example's shape
+    input_ids:int64:1x128,attention_mask:int64:1x128   named inputs with dtype and shape
+    x:float32:Nx16                                     N (or B, ?) marks the batch dimension
+
+The batch dimension: where the spec marks it (``N``, ``B`` or ``?``), there; else, when the model's
+signature is known and has one dimension more than the spec, the spec is one example's shape and the
+batch comes first; when it has as many, the spec's first dimension is the batch (``1x128`` for
+``input_ids`` of shape ``(batch, sequence)``); with no signature, the spec is one example's shape.
+From a signature alone, a dynamic first dimension becomes the batch size; any other dynamic
+dimension needs a shape from the user.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from effbench.errors import ConfigError
+
+__all__ = ["DTYPES", "InputSpec", "parse_input_spec", "resolve_shapes", "shape_text", "synthetic_inputs"]
+
+DTYPES = ("float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool")
+_BATCH = {"N", "B", "?", "n", "b"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input: ``name`` (None: the model's only input), ``dtype`` (a numpy dtype name) and
+    ``shape`` (whole numbers; ``None`` for a dynamic dimension, or the batch marker in a hand-written spec)."""
+
+    name: str | None
+    dtype: str
+    shape: tuple
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
+
+
+def parse_input_spec(text: str, *, field: str = "input") -> tuple[InputSpec, ...]:
+    """Parse ``3x224x224`` or ``name:dtype:shape,...`` into :class:`InputSpec` objects (``None`` in a
+    shape marks the batch dimension)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{field}: expected a shape such as 3x224x224 or name:dtype:shape,..., got {text!r}")
+    specs = []
+    for part in text.split(","):
+        bits = part.strip().split(":")
+        if len(bits) == 1:
+            name, dtype, shape = None, "float32", bits[0]
+        elif len(bits) == 2:
+            name, dtype, shape = bits[0], "float32", bits[1]
+        elif len(bits) == 3:
+            name, dtype, shape = bits
+        else:
+            raise ConfigError(f"{field}: {part.strip()!r} is not SHAPE, NAME:SHAPE or NAME:DTYPE:SHAPE (e.g. input_ids:int64:1x128)")
+        if name is not None and not _NAME.match(name):
+            raise ConfigError(f"{field}: {name!r} is not an input name (letters, digits, _ . -)")
+        if dtype not in DTYPES:
+            raise ConfigError(f"{field}: dtype of {name or 'the input'}: expected one of {', '.join(DTYPES)}, got {dtype!r}")
+        dims = []
+        for d in shape.strip().lower().split("x") if shape.strip() else []:
+            if d.upper() in _BATCH:
+                dims.append(None)
+            elif d.isdigit() and int(d) >= 1:
+                dims.append(int(d))
+            else:
+                raise ConfigError(f"{field}: shape of {name or 'the input'}: {shape!r} must be whole numbers >= 1 "
+                                  "joined by x (N marks the batch dimension), e.g. 3x224x224")
+        if not dims or dims.count(None) > 1:
+            raise ConfigError(f"{field}: shape of {name or 'the input'}: {shape!r} must be whole numbers >= 1 "
+                              "joined by x, with at most one batch marker N")
+        specs.append(InputSpec(name, dtype, tuple(dims)))
+    if len(specs) > 1 and any(s.name is None for s in specs):
+        raise ConfigError(f"{field}: several inputs must each be named (name:dtype:shape), got {text!r}")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{field}: an input is named twice in {text!r}")
+    return tuple(specs)
+
+
+def resolve_shapes(specs, signature=None, *, field: str = "input") -> tuple[InputSpec, ...]:
+    """Specs whose shapes have their batch dimension marked (``None`` first or where marked), using
+    the model's ``signature`` (a sequence of :class:`InputSpec`) to tell one example's shape from a
+    batch's. With ``specs`` None, the signature itself (a dynamic first dimension is the batch)."""
+    sig = {s.name: s for s in (signature or ())}
+    if specs is None:
+        if not sig:
+            raise ConfigError(f"{field}: the model's inputs are not known from its file; give a shape (e.g. --input 3x224x224)")
+        out = []
+        for s in signature:
+            rest = [i for i, d in enumerate(s.shape) if d is None and i > 0]
+            if rest:
+                raise ConfigError(f"{field}: input {s.name!r} has dynamic dimension(s) {rest} besides the batch "
+                                  f"(shape {shape_text(s.shape)}); give its shape, e.g. {s.name}:{s.dtype}:"
+                                  f"{'x'.join('N' if i == 0 else '128' if d is None else str(d) for i, d in enumerate(s.shape))}")
+            out.append(InputSpec(s.name, s.dtype, (None, *s.shape[1:]) if s.shape else ()))
+        return tuple(out)
+    out = []
+    for s in specs:
+        model = sig.get(s.name) if s.name is not None or len(sig) != 1 else next(iter(sig.values()))
+        if sig and model is None:
+            raise ConfigError(f"{field}: the model has no input {s.name!r}; its inputs: {', '.join(map(str, sig))}")
+        shape = s.shape
+        if None not in shape:
+            if model is not None and len(model.shape) == len(shape):
+                shape = (None, *shape[1:])
+            else:
+                shape = (None, *shape)
+        if model is not None and len(model.shape) != len(shape):
+            raise ConfigError(f"{field}: input {s.name!r} has {len(model.shape)} dimensions {shape_text(model.shape)}; "
+                              f"the spec gives {len(shape)}")
+        out.append(InputSpec(s.name, s.dtype, shape))
+    if sig:
+        missing = [] if len(out) == 1 and out[0].name is None else [n for n in sig if n not in {s.name for s in out}]
+        if missing:
+            raise ConfigError(f"{field}: the model also needs input(s) {', '.join(map(repr, missing))}; give each a shape")
+    return tuple(out)
+
+
+def synthetic_inputs(specs, batch_size: int, *, seed: int = 0):
+    """Random inputs for ``specs`` (from :func:`resolve_shapes`) at ``batch_size``: floats standard
+    normal, integers 0 or 1 (valid ids in any vocabulary), inputs named ``*mask*`` ones, bools True.
+    One input: an array; several: a dict ``{name: array}``."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for s in specs:
+        shape = tuple(batch_size if d is None else d for d in s.shape)
+        dt = np.dtype(s.dtype)
+        if dt == bool:
+            a = np.ones(shape, dtype=bool)
+        elif np.issubdtype(dt, np.integer):
+            a = np.ones(shape, dtype=dt) if s.name and "mask" in s.name else rng.integers(0, 2, size=shape).astype(dt)
+        else:
+            a = rng.standard_normal(shape).astype(dt)
+        out[s.name] = a
+    return next(iter(out.values())) if len(out) == 1 else out
+
+
+def shape_text(shape) -> str:
+    """A shape in messages: ``(?, 3, 224, 224)``, ``?`` for a dynamic dimension."""
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
