@@ -174,3 +174,11 @@ def test_a_quantile_statistic_of_bootstrap_samples_is_numpys():
         expected = [np.quantile(s[row], 0.9, method="linear") for row in idx]
         assert drawn[:, j, 1] == pytest.approx(expected, rel=0, abs=0)
     assert np.array_equal(drawn[:, :, 0], np.full((3, 4), 60.0))  # exact columns stay exact
+
+
+@pytest.mark.parametrize("spec", ["c=n:nan", "c=rel:inf", "c=abs:-inf", "c=n:1e400"])
+def test_uncertainty_must_be_finite(spec):
+    from effbench.analysis.stochastic_frontier import parse_uncertainty
+
+    with pytest.raises(ConfigError, match="expected a finite number"):
+        parse_uncertainty(spec)

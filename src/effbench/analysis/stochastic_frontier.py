@@ -27,6 +27,7 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Callable
@@ -93,6 +94,8 @@ def parse_uncertainty(spec: str, *, option: str = "--uncertainty") -> tuple[str,
         value = float(number)
     except ValueError:
         raise ConfigError(f"{option} {spec!r}: {number!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{option} {spec!r}: expected a finite number, got {number!r}")
     if kind == "n" and value != int(value):
         raise ConfigError(f"{option} {spec!r}: n must be a whole number of examples, got {number!r}")
     try:
