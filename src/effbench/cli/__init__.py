@@ -9,6 +9,7 @@ becomes one line on stderr and exit code 2.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -78,6 +79,12 @@ def _interrupted(exc: BaseException) -> str:
             + (f"; {hint} measures the rest)" if hint else ")"))
 
 
+def _exit_now(code: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _fail(message: str) -> int:
     click.echo(f"effbench: error: {message}", err=True)
     return 2
@@ -96,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc.format_message().replace("\n", " ") + hint)
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click turns Ctrl-C into Abort
         click.echo(f"effbench: {_interrupted(exc)}", err=True)
+        if argv is None:  # the real command line: everything is stored and the workers are gone, so end now
+            _exit_now(130)  # (the interpreter's final garbage collection of a large heap can take seconds)
         return 130
     except click.exceptions.Exit as exc:
         return exc.exit_code
