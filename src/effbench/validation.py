@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from effbench.errors import ConfigError
 
-__all__ = ["Interval", "Options", "check", "check_all", "is_whole", "is_real", "describe"]
+__all__ = ["Interval", "Options", "SEED", "check", "check_all", "check_seed", "is_whole", "is_real", "describe"]
 
 
 def is_whole(value) -> bool:
@@ -126,7 +126,13 @@ def _num(x) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
-_NONE = object()
+SEED = Interval(int, 0, None)
+"""A seed of numpy's random generators: a whole number >= 0 (numpy refuses negative seeds)."""
+
+
+def check_seed(seed, name: str = "seed"):
+    """``seed`` as an int, or None (fresh entropy); anything else is :class:`ConfigError`."""
+    return check(name, seed, SEED, None)
 
 
 def describe(constraints) -> str:

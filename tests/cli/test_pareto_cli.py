@@ -258,3 +258,13 @@ def test_plot_writes_projections_and_refuses_to_overwrite(tmp_path, capsys):
     assert main(args) == 2
     assert "already exists" in capsys.readouterr().err
     assert main(args + ["--force"]) == 0
+
+
+def test_a_negative_seed_is_one_clean_error(tmp_path, capsys):
+    from effbench.cli import main
+
+    f = tmp_path / "t.csv"
+    f.write_text("id,a,b\nm1,1,2\nm2,2,1\n")
+    assert main(["pareto", "--csv", str(f), "--key", "id", "--objective", "a:max", "--objective", "b:max",
+                 "--stochastic", "--seed", "-1"]) == 2
+    assert capsys.readouterr().err == "effbench: error: seed: expected a whole number >= 0 or None, got -1\n"

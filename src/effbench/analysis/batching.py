@@ -42,7 +42,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
-from effbench.validation import Interval, Options, check
+from effbench.validation import Interval, Options, check, check_seed
 
 __all__ = [
     "BatchProfile",
@@ -474,7 +474,7 @@ def simulate_fixed(
     capacity = b / model.mean_service(b)
     if rate >= capacity:
         return _unstable("fixed", b, None, rate, arrivals, capacity, model, objective, n_requests)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     a = _arrival_times_s if _arrival_times_s is not None else _arrival_times(rate, n_requests, arrivals, rng)
     n_batches = len(a) // b
     if n_batches < 1:
@@ -521,7 +521,7 @@ def simulate_dynamic(
     capacity = big_b / model.mean_service(big_b)
     if rate >= capacity:
         return _unstable("dynamic", big_b, w, rate, arrivals, capacity, model, objective, n_requests)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     a = _arrival_times_s if _arrival_times_s is not None else _arrival_times(rate, n_requests, arrivals, rng)
     n = len(a)
     u = np.random.default_rng([seed, 2, big_b]).random(n).tolist()
@@ -687,7 +687,7 @@ def evaluate_settings(
         if max_wait_s is None
         else [float(x) for x in max_wait_s]
     )
-    a = _arrival_times(rate, n_requests, arrivals, np.random.default_rng(seed))
+    a = _arrival_times(rate, n_requests, arrivals, np.random.default_rng(check_seed(seed)))
     common = dict(
         objective=objective, n_requests=n_requests, arrivals=arrivals, seed=seed,
         warmup_fraction=warmup_fraction, idle_power_w=idle_power_w, _arrival_times_s=a,

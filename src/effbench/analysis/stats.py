@@ -42,7 +42,7 @@ from effbench.estimates import (  # the estimators the measurement protocol also
     quantile_ci,
     relative_halfwidth,
 )
-from effbench.validation import Interval, check
+from effbench.validation import Interval, check, check_seed
 
 __all__ = [
     "QUANTILES",
@@ -382,6 +382,7 @@ def compare(
         qs = [0.5, *qs]
     xa = np.sort(_as_samples(a, "a"))
     xb = np.sort(_as_samples(b, "b"))
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     ratios = {q: _ratio_estimate(xa, xb, q, alpha_f, n_boot, rng) for q in qs}  # in order: the resamples share rng
 

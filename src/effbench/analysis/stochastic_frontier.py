@@ -38,6 +38,7 @@ from effbench.analysis.objectives import Objective
 from effbench.analysis.pareto import nondominated_layers
 from effbench.analysis.stats import QUANTILE_METHOD
 from effbench.errors import ConfigError, DataError
+from effbench.validation import check_seed
 
 _KINDS = ("rel", "abs", "n")
 
@@ -184,6 +185,7 @@ def draw_tables(values, objectives: Sequence[Objective], noise: Mapping[str, Noi
     noise = _check_inputs(base, objectives, noise, draws, 1)
     names = [o.name for o in objectives]
     n, d = base.shape
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     batch = int(max(1, min(draws, 2_000_000 // max(1, n * d))))
     for done in range(0, draws, batch):

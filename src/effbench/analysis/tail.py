@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
-from effbench.validation import Interval, check
+from effbench.validation import Interval, check, check_seed
 
 __all__ = [
     "COMPARISON",
@@ -576,7 +576,7 @@ class ConvergenceMonitor:
 
     def __init__(self, config: ConvergenceConfig | None = None):
         self.config = config or ConvergenceConfig()
-        self._rng = np.random.default_rng(self.config.seed)
+        self._rng = np.random.default_rng(check_seed(self.config.seed))
         self._rounds: list[np.ndarray] = []
         self._fits: list[np.ndarray] = []  # probabilities on the current grid (last window+1 fits)
         self._samples: list[np.ndarray] = []  # the points of those fits, to re-evaluate on a wider grid
@@ -784,6 +784,7 @@ def predict_quality(
         unit_of = np.arange(n)
         t_units = t
     n_units = t_units.shape[1]
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     log_factor = _round_log_factors(t_units) if round_effect else np.zeros(rounds)
     if np.ptp(log_factor) > 0:

@@ -28,7 +28,7 @@ import numpy as np
 from effbench.analysis.tail import DEFAULT_PERCENTILES, PERCENT, QUANTILE, SECONDS, ConvergenceConfig as _Rule
 from effbench.errors import ConfigError, DataError
 from effbench.measure.rounds import TIME_KINDS, RoundSource, RoundsData
-from effbench.validation import Interval, Options, check
+from effbench.validation import Interval, Options, check, check_seed
 
 __all__ = [
     "TailConfig",
@@ -103,7 +103,7 @@ class TailConfig:
         check("prediction_method", self.prediction_method, Options({"empirical", "kde"}))
         object.__setattr__(self, "quantile", check("quantile", self.quantile, QUANTILE))
         object.__setattr__(self, "timeout_s", check("timeout_s", self.timeout_s, SECONDS))
-        object.__setattr__(self, "seed", check("seed", self.seed, Interval(int)))
+        object.__setattr__(self, "seed", check_seed(self.seed))
         object.__setattr__(self, "thresholds_s", tuple(check("threshold", v, SECONDS) for v in self.thresholds_s))
         pcts = tuple(check("percentiles", p, PERCENT) for p in self.percentiles)
         if 99.0 not in pcts:
