@@ -46,6 +46,7 @@ def fuzz(command: str, n: int) -> collections.Counter:
     @given(CASES[command]())
     def one(case):
         files, args = case
+        os.makedirs(folder, exist_ok=True)
         for name, text in files.items():
             with open(os.path.join(folder, name), "w", encoding="utf-8", errors="surrogatepass") as f:
                 f.write(text)
