@@ -15,22 +15,15 @@ is rebuilt lazily there.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
 
-from effbench.errors import ConfigError
+# the name rule lives at the bottom of the stack, so the store checks imported names by the same rule
+from effbench.validation import NAME_RE as _NAME_RE, validate_name  # noqa: F401  (re-exported)
 
 BACKENDS = ("sklearn", "torch", "onnxruntime", "callable")
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-]+$")
-
-
-def validate_name(name: str, what: str = "candidate name") -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ConfigError(f"{what} {name!r} is not allowed: use letters, digits and _ . + - only")
-    return name
 
 
 class Candidate(ABC):
