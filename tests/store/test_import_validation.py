@@ -91,7 +91,6 @@ def test_version_1_files_with_missing_or_wrong_fields(mutate, message):
 @pytest.mark.parametrize("text, message", [
     (b"\x89PNG\r\n\x1a\n\x00\x00", "is not a JSON text file: byte 0 is not UTF-8 (binary data?)"),
     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-    (b'{"a": 1e400}', "the number 1e400 is out of range (numbers must be finite doubles"),
     (b'{"a": NaN}', "NaN is not JSON (write null for a missing value)"),
     (b'{"a": -Infinity}', "-Infinity is not JSON"),
     (b'["\\udc00"]', "half of a surrogate pair: not valid Unicode"),
@@ -104,6 +103,22 @@ def test_unreadable_input_is_one_line(tmp_path, text, message):
     with pytest.raises(DataError) as info:
         load_json(path)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_numbers_beyond_a_double_are_refused_where_typed_and_where_free(tmp_path):
+    text = json.dumps(BASE_V2)
+    typed = tmp_path / "typed.json"
+    typed.write_text(text.replace('"value": 0.75', '"value": 1e400'))
+    with pytest.raises(DataError, match=r"metrics\[1\]\.value: expected a number or null, got a number beyond the range of a double \(\|x\| > 1.798e\+308\)$"):
+        load_json(typed)
+    free = tmp_path / "free.json"
+    free.write_text(text.replace('"seed": 0', '"seed": -1.5e999'))
+    with pytest.raises(DataError, match=r"run.config: holds a number out of range \(numbers must be finite doubles"):
+        load_json(free)
+    huge = tmp_path / "huge.json"
+    huge.write_text(text.replace('"mhz": 2000.0', '"mhz": ' + "9" * 400 + ".0"))
+    with pytest.raises(DataError, match=r"run.environment.cpu.mhz: expected a number or null, got a number beyond the range of a double"):
+        load_json(huge)
 
 
 def test_refused_import_stores_nothing(tmp_path, capsys):

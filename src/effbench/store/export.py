@@ -15,7 +15,9 @@ and the CSV export are rendered by :mod:`effbench.report.export`; the store neve
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import json
 import math
 import re
@@ -91,7 +93,8 @@ def run_from_dict(doc, *, source: str = "<json>") -> RunRecord:
         doc = UPGRADES[version](doc)
         version = doc["schema_version"]
     _validate(doc, JSON_SCHEMA_VERSION, source)
-    return _records(doc, source)
+    with _gc_paused():
+        return _records(doc, source)
 
 
 def _records(doc: dict, source: str) -> RunRecord:
@@ -222,6 +225,8 @@ def _at(doc, path: list):
 
 
 def _shown(value) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"a number beyond the range of a double (|x| > {MAX_DOUBLE:.4g})"
     text = json.dumps(value) if not isinstance(value, float) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -239,7 +244,8 @@ def _name(value: str, path: str, what: str, fail) -> None:
 
 
 def _shallow(value, path: str, fail) -> None:
-    """Refuse free-form values nested deeper than :data:`MAX_DEPTH` (readers print and copy them)."""
+    """Refuse free-form values nested deeper than :data:`MAX_DEPTH` (readers print and copy them),
+    or holding a number beyond a double (``1e400`` parses as infinity)."""
     stack = [(value, 1)]
     while stack:
         v, depth = stack.pop()
@@ -247,17 +253,12 @@ def _shallow(value, path: str, fail) -> None:
             if depth > MAX_DEPTH:
                 fail(path, f"nested more than {MAX_DEPTH} levels deep")
             stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
+        elif isinstance(v, float) and not math.isfinite(v):
+            fail(path, f"holds a number out of range (numbers must be finite doubles, |x| <= {MAX_DOUBLE:.4g})")
 
 
 class _BadNumber(ValueError):
     pass
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _BadNumber(f"the number {text[:40]} is out of range (numbers must be finite doubles, |x| <= {MAX_DOUBLE:.4g})")
-    return value
 
 
 def _no_constant(name: str):
@@ -273,9 +274,10 @@ def parse_json(data: bytes | str, *, source: str = "<json>"):
         except UnicodeDecodeError as exc:
             raise DataError(f"{source} is not a JSON text file: byte {exc.start} is not UTF-8 (binary data?)") from None
     try:
-        # a Python hook per float is slow: only a text that may hold 1e400 (an exponent of 3+ digits) needs it
-        hook = _finite_float if _BIG_EXPONENT.search(data) else None
-        doc = json.loads(data, parse_float=hook, parse_constant=_no_constant)
+        # no parse_float hook (a Python call per number): a float beyond a double (1e400) parses as
+        # infinity, which the schema refuses where numbers are typed and _shallow everywhere else
+        with _gc_paused():
+            doc = json.loads(data, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise DataError(f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except _BadNumber as exc:
@@ -295,7 +297,19 @@ def parse_json(data: bytes | str, *, source: str = "<json>"):
 
 
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_BIG_EXPONENT = re.compile(r"[0-9][eE][+-]?[0-9]{3}|[0-9]{309}")
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Millions of new dicts and records would run the cyclic collector again and again (it finds
+    nothing to free in them): about 40% of the time of a large import."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def load_json(path) -> RunRecord:
