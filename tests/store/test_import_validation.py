@@ -121,6 +121,17 @@ def test_numbers_beyond_a_double_are_refused_where_typed_and_where_free(tmp_path
         load_json(huge)
 
 
+def test_only_regular_files_are_read(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="it is not a regular file"):
+        load_json(fifo)  # would wait for a writer forever
+    with pytest.raises(DataError, match="No such file"):
+        load_json(tmp_path / "absent.json")
+
+
 def test_refused_import_stores_nothing(tmp_path, capsys):
     db = tmp_path / "r.sqlite"
     good = tmp_path / "good.json"

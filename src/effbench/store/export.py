@@ -20,7 +20,9 @@ import functools
 import gc
 import json
 import math
+import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -316,6 +318,8 @@ def load_json(path) -> RunRecord:
     """Read, check and convert an exported run (any schema version); one DataError line when it cannot be used."""
     path = Path(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would wait for a writer, /dev/zero never end
+            raise DataError(f"cannot read {str(path)!r}: it is not a regular file (a device, FIFO or folder); give an exported JSON file")
         data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read {str(path)!r}: {exc.strerror}") from None
