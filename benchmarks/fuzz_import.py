@@ -12,6 +12,7 @@ or hang (over 20 s). Tracebacks are printed in short, with the input that caused
 from __future__ import annotations
 
 import collections
+import shutil
 import signal
 import sys
 import tempfile
@@ -68,7 +69,10 @@ def main() -> int:
                 p.unlink()
         counts[outcome] += 1
 
-    case()
+    try:
+        case()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     dt = time.perf_counter() - t0
     total = sum(counts.values())
     print(f"{total} cases in {dt:.0f} s: " + ", ".join(f"{k} {counts[k]}" for k in ("clean error", "success", "traceback", "hang")))
