@@ -150,6 +150,17 @@ def test_refused_import_stores_nothing(tmp_path, capsys):
         assert [r["run_id"] for r in store.list_runs()] == [BASE_V2["run"]["run_id"]]
 
 
+def test_run_from_dict_leaves_its_argument_alone_and_load_json_reads_the_same(tmp_path):
+    doc = copy.deepcopy(BASE_V2)
+    run = run_from_dict(doc)
+    assert doc == BASE_V2  # only load_json, which owns its document, drops it item by item
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(BASE_V2))
+    loaded = load_json(path)
+    assert (loaded.metrics, loaded.candidates) == (run.metrics, run.candidates)
+    assert [s.values.tolist() for s in loaded.samples] == [s["values"] for s in BASE_V2["samples"]]
+
+
 def test_unknown_keys_are_allowed_and_derived_is_ignored():
     doc = copy.deepcopy(BASE_V2)
     doc["run"]["config"]["from_the_future"] = {"x": 1}

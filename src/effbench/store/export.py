@@ -78,7 +78,7 @@ MAX_DEPTH = 64
 """How deeply the free-form objects (config, environment, task, info, detail, meta) may nest."""
 
 
-def run_from_dict(doc, *, source: str = "<json>") -> RunRecord:
+def run_from_dict(doc, *, source: str = "<json>", _consume: bool = False) -> RunRecord:
     """The run in an interchange document, after checking it against the published JSON Schema
     (:mod:`effbench.store.schema`) and the rules a schema cannot express. Anything that a reader
     (show, export, report) could not use is refused with one :class:`DataError` line naming the
@@ -96,11 +96,13 @@ def run_from_dict(doc, *, source: str = "<json>") -> RunRecord:
         version = doc["schema_version"]
     _validate(doc, JSON_SCHEMA_VERSION, source)
     with _gc_paused():
-        return _records(doc, source)
+        return _records(doc, source, consume=_consume)
 
 
-def _records(doc: dict, source: str) -> RunRecord:
-    """The records of a document that passed the schema, after the checks it cannot express."""
+def _records(doc: dict, source: str, consume: bool = False) -> RunRecord:
+    """The records of a document that passed the schema, after the checks it cannot express.
+    With ``consume``, each metric and sample set of ``doc`` is dropped (set to None) as soon as it
+    is a record, so the document and the records are not both whole in memory."""
     def fail(path, message):
         raise DataError(f"{source}: {path}: {message}")
 
@@ -130,7 +132,11 @@ def _records(doc: dict, source: str) -> RunRecord:
             status=c.get("status", "pending"), error=c.get("error"), info=c.get("info") or {}, predictions=predictions))
     seen: set[tuple] = set()
     metrics = run.metrics
-    for i, m in enumerate(doc["metrics"]):
+    items = doc["metrics"]
+    for i in range(len(items)):
+        m = items[i]
+        if consume:
+            items[i] = None
         key = (m["candidate"], m.get("batch_size", 0), m["name"])
         if key[0] not in keys:
             fail(f"metrics[{i}].candidate", f"{_shown(key[0])} is not among the candidates ({_listed(keys)})")
@@ -143,7 +149,11 @@ def _records(doc: dict, source: str) -> RunRecord:
         metrics.append(Metric(candidate=key[0], name=key[2], value=m.get("value"), unit=m["unit"], provenance=m["provenance"],
                               batch_size=int(key[1]), detail=detail or {}))
     seen = set()
-    for i, smp in enumerate(doc["samples"]):
+    items = doc["samples"]
+    for i in range(len(items)):
+        smp = items[i]
+        if consume:
+            items[i] = None
         key = (smp["candidate"], smp["batch_size"], smp["kind"])
         if key[0] not in keys:
             fail(f"samples[{i}].candidate", f"{_shown(key[0])} is not among the candidates ({_listed(keys)})")
@@ -267,14 +277,18 @@ def _no_constant(name: str):
     raise _BadNumber(f"{name} is not JSON (write null for a missing value)")
 
 
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{source} is not a JSON text file: byte {exc.start} is not UTF-8 (binary data?)") from None
+
+
 def parse_json(data: bytes | str, *, source: str = "<json>"):
     """Strict JSON: UTF-8 text, finite numbers only (no NaN, Infinity or 1e400), valid Unicode,
     nested at most as deep as Python's parser allows; else one :class:`DataError` line."""
     if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{source} is not a JSON text file: byte {exc.start} is not UTF-8 (binary data?)") from None
+        data = _decode(data, source)
     try:
         # no parse_float hook (a Python call per number): a float beyond a double (1e400) parses as
         # infinity, which the schema refuses where numbers are typed and _shallow everywhere else
@@ -323,4 +337,10 @@ def load_json(path) -> RunRecord:
         data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read {str(path)!r}: {exc.strerror}") from None
-    return run_from_dict(parse_json(data, source=str(path)), source=str(path))
+    # memory: the bytes, the text and the parsed document are each let go as soon as the next
+    # form exists, and the document's metrics and samples one by one as they become records
+    text = _decode(data, str(path))
+    del data
+    doc = parse_json(text, source=str(path))
+    del text
+    return run_from_dict(doc, source=str(path), _consume=True)
