@@ -241,3 +241,34 @@ def test_reader_never_creates_or_changes_the_file(tmp_path):
             store.conn.execute("DELETE FROM runs")
     assert db.read_bytes() == before
     assert run_to_dict(Store(db, create=False).load_run(run_id))["run"]["run_id"] == run_id
+
+
+def test_busy_steps_are_retried_until_the_timeout(tmp_path):
+    """What SQLite answers SQLITE_BUSY without waiting (a journal-mode switch while another process
+    reads) is retried; any other error, or busy past the timeout, is not."""
+    store = Store(tmp_path / "r.sqlite", timeout=0.2)
+    calls = []
+
+    def busy_twice():
+        calls.append(1)
+        if len(calls) < 3:
+            raise sqlite3.OperationalError("database is locked")
+        return "done"
+
+    assert store._retry_busy(busy_twice) == "done" and len(calls) == 3
+
+    def always_busy():
+        raise sqlite3.OperationalError("database is locked")
+
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store._retry_busy(always_busy)
+
+    def other():
+        calls.append(1)
+        raise sqlite3.OperationalError("no such table: x")
+
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        store._retry_busy(other)
+    assert len(calls) == 1
+    store.close()
