@@ -147,7 +147,7 @@ def _resume_suite(run_id: str, *, db, progress, log, timeout_s):
     from effbench.store.db import Store
     from effbench.tasks.digits import load_digits_task
 
-    with Store(db, create=False) as store:
+    with Store(db) as store:  # writable: a stale run is marked interrupted before it is resumed
         mark_stale_runs(store)
         run = store.load_run(run_id)
     if run.suite not in ("digits", "digits-quick"):

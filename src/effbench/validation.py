@@ -21,12 +21,25 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from effbench.errors import ConfigError
 
-__all__ = ["Interval", "Options", "SEED", "check", "check_all", "check_seed", "is_whole", "is_real", "describe"]
+__all__ = ["Interval", "Options", "SEED", "check", "check_all", "check_seed", "is_whole", "is_real", "describe",
+           "NAME_PATTERN", "NAME_RE", "validate_name"]
+
+NAME_PATTERN = r"^[A-Za-z0-9_.+\-]+$"
+"""The rule for model and backend names (and run ids): letters, digits and ``_ . + -``."""
+NAME_RE = re.compile(NAME_PATTERN)
+
+
+def validate_name(name: str, what: str = "candidate name") -> str:
+    """``name`` if it follows :data:`NAME_PATTERN`, else :class:`ConfigError` naming ``what``."""
+    if not isinstance(name, str) or not NAME_RE.match(name) or name.endswith("\n"):
+        raise ConfigError(f"{what} {name!r} is not allowed: use letters, digits and _ . + - only")
+    return name
 
 
 def is_whole(value) -> bool:

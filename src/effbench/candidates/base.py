@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from effbench.candidates.registry import validate_name
+# the name rule lives at the bottom of the stack, so the store checks imported names by the same rule
+from effbench.validation import NAME_RE as _NAME_RE, validate_name  # noqa: F401  (re-exported)
 
 __all__ = ["Candidate", "as_batch", "select_output", "validate_name"]
 

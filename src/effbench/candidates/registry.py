@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from effbench.errors import ConfigError
-from effbench.validation import Options, check
+from effbench.validation import Options, check, validate_name
 
 __all__ = [
     "Backend",
@@ -47,16 +46,6 @@ __all__ = [
     "unregister",
     "validate_name",
 ]
-
-
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-]+$")
-
-
-def validate_name(name: str, what: str = "candidate name") -> str:
-    """The rule for model and backend names: letters, digits and ``_ . + -``."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ConfigError(f"{what} {name!r} is not allowed: use letters, digits and _ . + - only")
-    return name
 
 
 def _never(obj) -> bool:

@@ -205,10 +205,15 @@ def check_figures_dir(directory, force: bool = False, *, run=None, formats: tupl
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ConfigError(f"--figures {str(directory)!r} is a file; give a directory")
-    if not force and directory.is_dir():
+    if directory.is_dir():
+        from effbench.store.files import check_replaceable
+
         names = figure_names(run) if run is not None else FIGURE_NAMES
-        existing = [str(directory / f"{n}.{fmt}") for n in names for fmt in formats if (directory / f"{n}.{fmt}").exists()]
-        if existing:
+        targets = [directory / f"{n}.{fmt}" for n in names for fmt in formats]
+        for p in targets:
+            check_replaceable(p, "--figures:")  # a link or a device is never overwritten, even with --force
+        existing = [str(p) for p in targets if p.exists()]
+        if existing and not force:
             raise ConfigError(f"--figures: {existing[0]!r} already exists ({len(existing)} file(s)); give --force to overwrite")
     return directory
 

@@ -80,8 +80,8 @@ def cost_rows_as_text(rows: list[dict]) -> list[list[str]]:
         thr = r["best_throughput_samples_per_s"]
         out.append([
             r["candidate"] + (" (failed)" if r["status"] == "failed" else ""),
-            "-" if r["accuracy"] is None else f"{r['accuracy'].value:.4f}",
-            "-" if r["f1_macro"] is None else f"{r['f1_macro'].value:.4f}",
+            "-" if _v(r["accuracy"]) is None else f"{r['accuracy'].value:.4f}",  # a stored metric may hold null
+            "-" if _v(r["f1_macro"]) is None else f"{r['f1_macro'].value:.4f}",
             fmt_si(_v(r["params"])),
             _mark(r["flops_per_sample"], fmt_si(_v(r["flops_per_sample"]))),
             fmt_bytes(_v(r["size_bytes"])),

@@ -9,8 +9,11 @@ or one written by a newer effbench, is refused and never modified.
 from __future__ import annotations
 
 import json
+import functools
 import os
+import random
 import sqlite3
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -95,18 +98,51 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
 
 
+def _is_busy(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(exc)
+
+
+def _sqlite_errors(method):
+    """Turn any SQLite error of a store method into the StoreError naming its cause."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            if self.conn is not None and self.conn.in_transaction:
+                self.conn.rollback()
+            raise self._error(exc) from None
+    return wrapper
+
+
 # -- the database ------------------------------------------------------------------------------------
 
-class Store:
-    """Access to one SQLite result file. Use as a context manager or call :meth:`close`."""
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 30.0
+"""How long a writer waits for another process's lock before saying the database is locked."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True):
+
+class Store:
+    """Access to one SQLite result file. Use as a context manager or call :meth:`close`.
+
+    ``create=True`` (the writers: run, import) creates the file when it is absent; several
+    processes may create the same new file at once. ``create=False`` (the readers: show, export,
+    report, ...) opens the file read-only, so a database in a read-only folder can be read, and
+    a reader never writes. A file that is not an effbench store, has a newer schema, or is
+    corrupt is refused with a :class:`StoreError` naming the cause, and is never modified.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True, timeout: float = BUSY_TIMEOUT_S):
         self.path = Path(path).expanduser() if path is not None else default_db_path()
+        self.read_only = not create
+        self.timeout = float(timeout)
+        self.conn = None
+        if self.path.is_dir():
+            raise StoreError(f"database path {str(self.path)!r} is a directory; give a file path")
         exists = self.path.exists()
         if not exists and not create:
             raise StoreError(f"database {str(self.path)!r} does not exist; run 'effbench run' first or give --db PATH")
-        if exists and self.path.is_dir():
-            raise StoreError(f"database path {str(self.path)!r} is a directory; give a file path")
         if exists:
             self._check_header()
         else:
@@ -114,52 +150,167 @@ class Store:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot create the database folder {str(self.path.parent)!r}: {exc.strerror}") from None
+        if create:
+            self._check_writable(exists)
         try:
-            self.conn = sqlite3.connect(str(self.path), timeout=30)
+            self.conn = self._connect()
             self.conn.execute("PRAGMA foreign_keys = ON")
-            if not exists:
-                self.conn.execute("PRAGMA journal_mode = WAL")
-                with self.conn:
-                    self.conn.executescript(_SCHEMA)
-                    self.conn.executemany(
-                        "INSERT INTO meta(key, value) VALUES (?, ?)",
-                        [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION)), ("created_at", _now())],
-                    )
-            else:
-                self._check_meta()
+            if create:
+                self._create_schema()
+            self._check_meta()
+            if create:
+                self._use_wal()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {str(self.path)!r}: {exc}") from None
+            error = self._error(exc)
+            self.close()
+            raise error from None
+        except StoreError:
+            self.close()
+            raise
 
-    # header / version checks: never modify a foreign or newer file
+    # -- opening: never modify a foreign, newer or corrupt file ---------------------------------------
     def _check_header(self):
         try:
             with open(self.path, "rb") as f:
-                head = f.read(16)
+                head = f.read(len(SQLITE_HEADER))
         except OSError as exc:
             raise StoreError(f"cannot read database {str(self.path)!r}: {exc.strerror}") from None
-        if head and head != b"SQLite format 3\x00":
-            raise StoreError(f"{str(self.path)!r} is not an effbench database (not an SQLite file); give another --db path")
+        if not head and self.read_only:
+            raise StoreError(f"{str(self.path)!r} is empty (0 bytes): not an effbench database yet; run 'effbench run' first or give another --db path")
+        if head and head != SQLITE_HEADER:
+            raise StoreError(f"{str(self.path)!r} is not an effbench database: not an SQLite file (its first 16 bytes are not the SQLite header;"
+                             f" if it was a database, its first page is damaged); it was not modified; give another --db path")
+
+    def _check_writable(self, exists: bool):
+        folder = self.path.resolve().parent
+        if exists and not os.access(self.path, os.W_OK):
+            raise StoreError(f"database {str(self.path)!r} is read-only (file permissions): it can be read (show, export, report)"
+                             f" but not written; give a writable --db path")
+        side_files = all(Path(f"{self.path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+        if not os.access(folder, os.W_OK | os.X_OK) and not side_files:
+            what = "it can be read (show, export, report) but not written" if exists else "it cannot be created"
+            raise StoreError(f"database {str(self.path)!r} is in a read-only folder {str(folder)!r} (SQLite must create its -wal and -shm"
+                             f" files there): {what}; give --db in a writable folder")
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.read_only:
+            return sqlite3.connect(str(self.path), timeout=self.timeout)
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=self.timeout)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.OperationalError:
+            # a WAL database in a read-only folder: SQLite cannot make its -shm file there. With no
+            # -wal file, no process is writing it, so it can be read as an immutable file.
+            conn.close()
+            if Path(f"{self.path}-wal").exists() or os.access(self.path.resolve().parent, os.W_OK):
+                raise
+            conn = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=self.timeout)
+        return conn
+
+    def _tables(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    def _create_schema(self):
+        """Create the tables of an empty (new) file in one transaction. Several processes may be
+        creating the same file: the first takes the write lock and creates, the others wait for it
+        (busy timeout) and find the tables there."""
+        if self._tables():
+            return
+
+        def create():
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not self._tables():
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            self.conn.execute(statement)
+                    self.conn.executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
+                                          [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION)), ("created_at", _now())])
+                self.conn.commit()
+            except BaseException:
+                self.conn.rollback()
+                raise
+
+        self._retry_busy(create)
+
+    def _use_wal(self):
+        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self._retry_busy(lambda: self.conn.execute("PRAGMA journal_mode = WAL").fetchone())
+
+    def _retry_busy(self, step):
+        """Run ``step``, again while another process holds the lock (up to the busy timeout)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return step()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(random.uniform(0.005, 0.05))
 
     def _check_meta(self):
         try:
             rows = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.DatabaseError:
-            raise StoreError(f"{str(self.path)!r} is not an effbench database (no effbench metadata); give another --db path") from None
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            tables = sorted(self._tables())
+            raise StoreError(f"{str(self.path)!r} is not an effbench database (an SQLite file with tables"
+                             f" {', '.join(tables[:5]) or 'none'}, no effbench metadata); it was not modified; give another --db path") from None
         if rows.get("app") != APP_ID:
-            raise StoreError(f"{str(self.path)!r} is not an effbench database (app={rows.get('app')!r}); give another --db path")
-        version = int(rows.get("schema_version", "0"))
+            raise StoreError(f"{str(self.path)!r} is not an effbench database (app={rows.get('app')!r}); it was not modified; give another --db path")
+        try:
+            version = int(rows.get("schema_version", "0"))
+        except (TypeError, ValueError):
+            raise StoreError(f"database {str(self.path)!r} is corrupt: its schema_version is {rows.get('schema_version')!r}; it was not modified") from None
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{str(self.path)!r} has schema version {version}, newer than this effbench supports ({SCHEMA_VERSION}); upgrade effbench"
             )
         # older versions would be migrated here, in order, inside one transaction
 
+    def verify(self):
+        """Refuse a corrupt database before writing to it (``PRAGMA quick_check``: reads every page)."""
+        try:
+            rows = self.conn.execute("PRAGMA quick_check(1)").fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        if rows != [("ok",)]:
+            raise self._corrupt(str(rows[0][0]) if rows else "quick_check returned nothing")
+
+    def _corrupt(self, what: str) -> StoreError:
+        what = " ".join(what.split())
+        return StoreError(f"database {str(self.path)!r} is corrupt (malformed: {what}); it was not modified;"
+                          f" restore it from a backup or a JSON export, or give another --db path")
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        """The StoreError naming the cause of an SQLite error: locked, corrupt, read-only, full, ..."""
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        text = str(exc)
+        where = str(self.path)
+        if _is_busy(exc):
+            return StoreError(f"database {where!r} is locked: another process holds it (waited {self.timeout:g} s);"
+                              f" try again when that process has finished")
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
+            return self._corrupt(text)
+        if name.startswith("SQLITE_READONLY") or "readonly" in text:
+            return StoreError(f"database {where!r} cannot be written ({text}): the file or its folder is read-only")
+        if name.startswith("SQLITE_FULL"):
+            return StoreError(f"database {where!r} cannot be written: the disk is full ({text}); nothing was changed")
+        if name.startswith("SQLITE_CANTOPEN"):
+            return StoreError(f"cannot open database {where!r} ({text}): check that it and its folder can be read")
+        return StoreError(f"database {where!r}: {text}")
+
     @property
+    @_sqlite_errors
     def schema_version(self) -> int:
         return int(self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
 
     def close(self):
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
     def __enter__(self):
         return self
@@ -168,8 +319,10 @@ class Store:
         self.close()
 
     # -- writing (each call commits: an interrupted run keeps everything written so far) -----------
+    @_sqlite_errors
     def create_run(self, *, suite, config, environment, task, effbench_version, run_id=None) -> str:
         run_id = run_id or new_run_id()
+        self.verify()  # a run is minutes of work: never start one in a damaged file
         with self.conn:
             self.conn.execute(
                 "INSERT INTO runs(run_id, created_at, status, suite, effbench_version, config_json, environment_json, task_json)"
@@ -178,6 +331,7 @@ class Store:
             )
         return run_id
 
+    @_sqlite_errors
     def finish_run(self, run_id: str, status: str, notes: list | None = None, environment_after: dict | None = None):
         with self.conn:
             if environment_after:
@@ -226,10 +380,12 @@ class Store:
             (run_id, s.candidate, int(s.batch_size), s.kind, s.unit, int(values.size), values.tobytes(), _dumps(s.meta)),
         )
 
+    @_sqlite_errors
     def add_candidate(self, run_id: str, c: CandidateRecord):
         with self.conn:
             self._insert_candidate(run_id, c)
 
+    @_sqlite_errors
     def update_candidate(self, run_id: str, key: str, *, status=None, error=None, info=None, predictions=None):
         with self.conn:
             if status is not None:
@@ -242,19 +398,27 @@ class Store:
                 self.conn.execute("UPDATE candidates SET predictions_json=? WHERE run_id=? AND key=?",
                                   (_dumps(_labels(predictions)), run_id, key))
 
+    @_sqlite_errors
     def add_metrics(self, run_id: str, metrics: list[Metric]):
         with self.conn:
             self._insert_metrics(run_id, metrics)
 
+    @_sqlite_errors
     def add_samples(self, run_id: str, s: SampleSet):
         with self.conn:
             self._insert_samples(run_id, s)
 
+    @_sqlite_errors
     def import_run(self, run: RunRecord) -> str:
         """Insert a whole run (e.g. loaded from JSON) in one transaction: all of it or nothing.
-        Refuses a run id that is already stored."""
+        Refuses a run id that is already stored, and a corrupt database (checked first, so a
+        damaged file is never written to)."""
+        self.verify()
         if self.conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run.run_id,)).fetchone():
             raise StoreError(f"run {run.run_id!r} is already in {str(self.path)!r}; nothing was imported")
+        bad = next((m for m in run.metrics if m.provenance not in PROVENANCES), None)
+        if bad is not None:
+            raise StoreError(f"metric {bad.name!r}: provenance must be one of {', '.join(PROVENANCES)}; got {bad.provenance!r}; nothing was imported")
         try:
             with self.conn:
                 self.conn.execute(
@@ -265,14 +429,22 @@ class Store:
                 )
                 for c in run.candidates:
                     self._insert_candidate(run.run_id, c)
-                self._insert_metrics(run.run_id, run.metrics)
+                # one executemany over a generator: no per-row list, no per-row Python call beyond the tuple
+                rid = run.run_id
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO metrics(run_id, candidate, batch_size, name, value, unit, provenance, detail_json)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    ((rid, m.candidate, int(m.batch_size), m.name, None if m.value is None else float(m.value), m.unit, m.provenance,
+                      _dumps(m.detail) if m.detail else "{}") for m in run.metrics),
+                )
                 for s in run.samples:
                     self._insert_samples(run.run_id, s)
-        except (sqlite3.Error, TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise StoreError(f"run {run.run_id!r} could not be imported ({type(exc).__name__}: {exc}); nothing was imported") from None
         return run.run_id
 
     # -- reading -------------------------------------------------------------------------------------
+    @_sqlite_errors
     def list_runs(self) -> list[dict]:
         rows = self.conn.execute(
             "SELECT r.run_id, r.created_at, r.finished_at, r.status, r.suite, r.effbench_version,"
@@ -283,6 +455,7 @@ class Store:
         keys = ("run_id", "created_at", "finished_at", "status", "suite", "effbench_version", "n_candidates", "n_failed")
         return [dict(zip(keys, row)) for row in rows]
 
+    @_sqlite_errors
     def resolve_run_id(self, run_id: str) -> str:
         """Exact id, a unique prefix, or 'latest'."""
         if run_id == "latest":
@@ -301,8 +474,15 @@ class Store:
             raise UnknownRunError(f"unknown run id {run_id!r} in {str(self.path)!r}{hint} (or 'latest')")
         raise UnknownRunError(f"run id prefix {run_id!r} is ambiguous: it matches {', '.join(rows[:5])}; give more characters")
 
+    @_sqlite_errors
     def load_run(self, run_id: str) -> RunRecord:
         run_id = self.resolve_run_id(run_id)
+        try:
+            return self._load_run(run_id)
+        except (ValueError, TypeError) as exc:  # a stored JSON text or sample blob that does not decode
+            raise self._corrupt(f"run {run_id!r} holds a value that cannot be decoded: {exc}") from None
+
+    def _load_run(self, run_id: str) -> RunRecord:
         r = self.conn.execute(
             "SELECT run_id, created_at, finished_at, status, suite, effbench_version, config_json, environment_json, task_json, notes_json"
             " FROM runs WHERE run_id=?", (run_id,)

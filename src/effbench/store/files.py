@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -42,12 +43,41 @@ def dumps_json(doc, *, indent: int = 1) -> str:
     return json.dumps(json_ready(json.loads(json.dumps(doc, default=json_default))), indent=indent, allow_nan=False) + "\n"
 
 
+def file_kind(path) -> str | None:
+    """What is at ``path`` without following a link: None (nothing), "regular file", "directory",
+    "symbolic link", "character device", "block device", "FIFO" or "socket"."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return "file that cannot be examined"
+    for test, kind in ((stat.S_ISREG, "regular file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "symbolic link"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"), (stat.S_ISFIFO, "FIFO"),
+                       (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return kind
+    return "special file"
+
+
+def check_replaceable(path, option: str) -> None:
+    """Refuse to replace anything but a regular file: ``--force`` never turns a device, a FIFO or a
+    link (or what it points to) into a new regular file."""
+    kind = file_kind(path)
+    if kind == "directory":
+        raise ConfigError(f"{option} {str(path)!r} is a directory; give a file path")
+    if kind not in (None, "regular file"):
+        target = f" (to {os.readlink(path)!r})" if kind == "symbolic link" else ""
+        raise ConfigError(f"{option} {str(path)!r} is a {kind}{target}; only regular files are overwritten, even with --force;"
+                          f" give another path, or '-' for standard output")
+
+
 def check_output(path, force: bool, option: str) -> Path:
     """Fail before any work is done if ``path`` cannot be written: it exists (without ``force``), it is a
-    folder, or its folder does not exist. ``option`` names the command-line option in the message."""
+    folder, a link, a device or a FIFO (even with ``force``), or its folder does not exist. ``option``
+    names the command-line option in the message."""
     p = Path(path)
-    if p.is_dir():
-        raise ConfigError(f"{option} {str(p)!r} is a directory; give a file path")
+    check_replaceable(p, option)
     if p.exists() and not force:
         raise ConfigError(f"{option} {str(p)!r} already exists; give another path or --force to overwrite it")
     if not p.resolve().parent.is_dir():
@@ -70,10 +100,13 @@ def write_output(path, text: str, *, force: bool, option: str) -> Path | None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a result file gets the usual permissions
+        check_replaceable(p, option)  # again: it may have changed while the text was rendered
         os.replace(tmp, p)
-    except OSError as exc:
+    except (OSError, ConfigError) as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, ConfigError):
+            raise
         raise ConfigError(f"cannot write {option} {str(p)!r}: {exc.strerror}") from None
     return p
 
