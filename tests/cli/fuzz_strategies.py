@@ -66,11 +66,12 @@ def pareto_case(draw):
         for _ in range(draw(st.integers(0, 2))):
             args += ["--uncertainty", f"{draw(st.sampled_from(columns + ['zz']))}="
                      f"{draw(st.sampled_from(['rel', 'abs', 'n', 'x']))}:{draw(numbers)}"]
-    if draw(st.booleans()):
-        args += ["--top", str(draw(st.integers(-1, 5)))]
-    if draw(st.booleans()):
-        args += ["--json", "{dir}/out.json", "--force"]
-    return files, args
+    return files, args + _top_and_json(draw)
+
+
+def _top_and_json(draw) -> list[str]:
+    args = ["--top", str(draw(st.integers(-1, 5)))] if draw(st.booleans()) else []
+    return args + (["--json", "{dir}/out.json", "--force"] if draw(st.booleans()) else [])
 
 
 @st.composite
@@ -82,11 +83,7 @@ def misnomer_case(draw):
                        ("--confidence", st.floats(0.5, 0.999))):
         if draw(st.booleans()):
             args += [flag, draw(st.one_of(good.map(repr), good.map(repr), numbers)) or "1"]
-    if draw(st.booleans()):
-        args += ["--top", str(draw(st.integers(-1, 5)))]
-    if draw(st.booleans()):
-        args += ["--json", "{dir}/out.json", "--force"]
-    return files, args
+    return files, args + _top_and_json(draw)
 
 
 @st.composite

@@ -9,31 +9,12 @@ from __future__ import annotations
 import io
 import warnings
 
-from effbench.errors import CandidateError, ConfigError
+from effbench.errors import CandidateError
 from effbench.validation import Interval, Options, check
 
 __all__ = ["onnx_from_sklearn", "onnx_from_torch", "sklearn_to_onnx_bytes", "torch_to_onnx_bytes"]
 
 _DTYPES = ("float32", "float64")
-
-
-def _torch_export_args(example_input):
-    import torch
-
-    if isinstance(example_input, torch.Tensor):
-        args = (example_input,)
-    elif isinstance(example_input, (tuple, list)) and example_input and all(
-        isinstance(a, torch.Tensor) for a in example_input
-    ):
-        args = tuple(example_input)
-    else:
-        raise ConfigError(
-            "example_input must be a torch.Tensor or a non-empty tuple of tensors (batch on dim 0), "
-            f"got {type(example_input).__name__}"
-        )
-    if any(a.dim() == 0 for a in args):
-        raise ConfigError("example_input tensors must have a batch dimension on dim 0, got a 0-d tensor")
-    return args
 
 
 def _export_legacy(torch, module, args, input_names, dynamic_axes, opset) -> bytes:
@@ -104,7 +85,9 @@ def torch_to_onnx_bytes(module, example_input, *, opset: int = 17) -> bytes:
     import torch
 
     opset = check("opset", opset, Interval(int, 7, 30))
-    args = _torch_export_args(example_input)
+    from effbench.measure.flops.torch import torch_args
+
+    args = torch_args(example_input)
     input_names = ["input"] + [f"input_{i}" for i in range(1, len(args))]
     dynamic_axes = {name: {0: "batch"} for name in input_names}
     dynamic_axes["output"] = {0: "batch"}

@@ -38,7 +38,9 @@ _TORCH_ZERO_FLOP_OPS = frozenset(
 )
 
 
-def _torch_args(example_input):
+def torch_args(example_input) -> tuple:
+    """``example_input`` as a tuple of tensors, each with a batch dimension (dim 0), the first with at
+    least one row; what the FLOP counter and the ONNX exporter both call the model with."""
     import torch
 
     if isinstance(example_input, torch.Tensor):
@@ -52,7 +54,9 @@ def _torch_args(example_input):
             "example_input must be a torch.Tensor or a non-empty tuple of tensors with the batch on dim 0, "
             f"got {type(example_input).__name__}"
         )
-    if args[0].dim() == 0 or args[0].shape[0] < 1:
+    if any(a.dim() == 0 for a in args):
+        raise ConfigError("example_input tensors must have a batch dimension on dim 0, got a 0-d tensor")
+    if args[0].shape[0] < 1:
         raise ConfigError(
             f"example_input must have a batch dimension of size >= 1 on dim 0, got shape {tuple(args[0].shape)}"
         )
@@ -73,7 +77,7 @@ def count_torch_flops(module, example_input) -> FlopCount:
 
     if not isinstance(module, torch.nn.Module) and not callable(module):
         raise ConfigError(f"module must be a torch.nn.Module or a callable, got {type(module).__name__}")
-    args = _torch_args(example_input)
+    args = torch_args(example_input)
     batch = int(args[0].shape[0])
 
     class _OpRecorder(TorchDispatchMode):
