@@ -340,3 +340,10 @@ def test_js_distance_with_subnormal_tail_cells_is_finite_and_not_zero_by_acciden
     assert 0 < js_distance(p, q) < 1
     assert js_distance(p, p) == 0.0
     assert tiny > 1e-310  # the cells above really are subnormal
+
+
+def test_times_beyond_any_inference_are_a_unit_mistake_not_a_grid_error():
+    from effbench.analysis.tail import select_thresholds
+
+    with pytest.raises(DataError, match=r"^times: time_s is in seconds, and 1e\+308 s is more than 1e\+09 s"):
+        select_thresholds(np.array([[1e-300, 1e308], [0.1, 1e308]]), (), (99.0,), 0)

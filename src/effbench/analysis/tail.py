@@ -83,6 +83,10 @@ DEFAULT_PERCENTILES = (90.0, 95.0, 99.0, 99.9)
 # --------------------------------------------------------------------------- validation
 
 
+MAX_TIME_S = 1e9
+"""The longest time an inference can take here (31 years): longer ones are a unit mistake."""
+
+
 def _as_times(times) -> np.ndarray:
     try:
         arr = np.asarray(times, dtype=float)
@@ -96,6 +100,9 @@ def _as_times(times) -> np.ndarray:
         raise DataError("times: every time_s must be a finite number, got NaN or infinity")
     if np.any(arr < 0):
         raise DataError(f"times: every time_s must be >= 0, got {float(arr.min())!r}")
+    if arr.max() > MAX_TIME_S:  # beyond this no density or grid over the times can be fitted in floats
+        raise DataError(f"times: time_s is in seconds, and {float(arr.max()):g} s is more than {MAX_TIME_S:g} s "
+                        "(31 years); were the times recorded in another unit?")
     return arr
 
 
