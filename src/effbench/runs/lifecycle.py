@@ -4,10 +4,14 @@ Every measurement mode opens its run here and ends it here, so a run always ends
 states of :data:`effbench.records.RUN_STATUSES` with the same bookkeeping: the environment after
 the run (load average, wall time), the notes, and every candidate settled (none stays ``pending``).
 
-    with open_run(store, suite="digits", config=..., environment=..., task=...) as run:
-        run.add_candidate(candidate)
+    run = open_run(store, suite="digits", config=..., environment=..., task=...)   # or reopen_run(store, stored)
+    run.add_candidate(candidate)
+    with run.measuring(on_end=settle):
         ...                           # the mode measures; its recorder writes to run.store / run.run_id
     # complete; or interrupted (KeyboardInterrupt, re-raised); or failed (any other error, re-raised)
+
+A run records the process that runs it (host, pid, start time), so a run whose process died
+without finishing it is known for what it is (:func:`is_stale`), and can be resumed.
 """
 
 from __future__ import annotations
@@ -43,8 +47,8 @@ class ActiveRun:
         self.store.add_candidate(self.run_id, record)
 
     def settle_candidates(self) -> None:
-        """Candidates still pending or running become ``ok`` when they have latency samples,
-        else ``failed`` with the reason ``not measured (run <status>)``."""
+        """Candidates still pending or running become ``ok`` when they have raw samples (latency or
+        tail rounds), else ``failed`` with the reason ``not measured (run <status>)``."""
         run = self.store.load_run(self.run_id)
         measured = {s.candidate for s in run.samples}
         for c in run.candidates:
@@ -171,8 +175,7 @@ def reopen_run(store, run) -> ActiveRun:
                           "resume it once its process has ended")
     me = process_identity()
     history = [*run.environment.get("resumed", []), {**me, "previous_status": run.status}]
-    store.reopen_run(run.run_id, [*run.notes, f"resumed by pid {me['pid']} on {me['host']}"],
-                     environment_after={"process": me, "resumed": history})
     active = ActiveRun(store, run.run_id)
     active.notes = [*run.notes, f"resumed by pid {me['pid']} on {me['host']}"]
+    store.reopen_run(run.run_id, active.notes, environment_after={"process": me, "resumed": history})
     return active
