@@ -46,6 +46,9 @@ def test_the_example_suite_parses_into_the_dataclasses(study):
                                  backends=("torch", "onnxruntime"))
     d = spec.to_dict()
     assert d["candidates"][2]["backends"] == ["torch", "onnxruntime"] and d["data"]["path"].endswith("val.npz")
+    assert spec.timeout_s is None and d["timeout_s"] is None
+    with_timeout = EXAMPLE_SUITE.replace("# timeout_s = 120", "timeout_s = 120")
+    assert load_suite(write(study, with_timeout, "study.toml")).timeout_s == 120.0
 
 
 def test_yaml_reads_the_same_suite(study):
@@ -103,6 +106,7 @@ model = "models/resnet.onnx"
     (BASE + 'trust = true\n', r"^candidates\[0\]\.trust: applies to pickle, joblib and skops files only; the model is onnx$"),
     (BASE + 'output = -1\n', r"^candidates\[0\]\.output: expected an output name or index \(a whole number >= 0\), got -1$"),
     ('[[candidates]]\nname = "a"\nmodel = "hf:models/none"\n', r"^candidates\[0\]\.model: '.*models/none' is not a folder"),
+    ('timeout_s = 0\n' + BASE, r"^timeout_s: expected a number of seconds > 0 or None, got 0$"),
 ])
 def test_bad_fields_are_one_line_naming_the_field(study, text, message):
     with pytest.raises(ConfigError, match=message) as info:

@@ -85,7 +85,8 @@ class CandidateSpec:
 @dataclass(frozen=True)
 class SuiteSpec:
     """A whole suite file: ``name``, ``batch_sizes`` (whole numbers >= 1 and ``"all"``), ``threads``,
-    ``device`` (``cpu``, ``cuda``, ``cuda:N``), ``data`` (None: cost only, synthetic inputs) and the
+    ``device`` (``cpu``, ``cuda``, ``cuda:N``), ``timeout_s`` (the longest wait for one step of a
+    candidate; None: scaled with the step's work), ``data`` (None: cost only, synthetic inputs) and the
     ``candidates``; ``source``: the file it was read from."""
 
     name: str
@@ -95,15 +96,16 @@ class SuiteSpec:
     device: str = "cpu"
     data: DataSpec | None = None
     source: Path | None = None
+    timeout_s: float | None = None
 
     def to_dict(self) -> dict:
         return {"name": self.name, "batch_sizes": list(self.batch_sizes), "threads": self.threads,
-                "device": self.device, "data": None if self.data is None else self.data.to_dict(),
+                "device": self.device, "timeout_s": self.timeout_s, "data": None if self.data is None else self.data.to_dict(),
                 "candidates": [c.to_dict() for c in self.candidates],
                 "source": None if self.source is None else str(self.source)}
 
 
-TOP_KEYS = ("name", "batch_sizes", "threads", "device", "data", "candidates")
+TOP_KEYS = ("name", "batch_sizes", "threads", "device", "timeout_s", "data", "candidates")
 DATA_KEYS = ("path", "task", "metrics", "labels", "target", "features", "resize", "mean", "std", "input")
 CANDIDATE_KEYS = ("name", "model", "args", "backends", "trust", "weights", "output")
 
@@ -113,6 +115,7 @@ name = "my-study"
 batch_sizes = [1, 8, "all"]      # whole numbers >= 1, and "all" (the whole data set in one call)
 threads = 1                      # CPU threads each model may use
 device = "cpu"                   # or "cuda", "cuda:1"
+# timeout_s = 120                # longest wait for one step of a candidate (default: scaled with its work)
 
 [data]
 path = "val.npz"                 # .npz/.npy (arrays: X, or one per model input named as the input; y),
@@ -180,6 +183,7 @@ def parse_suite(raw, *, base_dir=".", source=None, trust_pickle: bool = False) -
     device = raw.get("device", "cpu")
     if not (isinstance(device, str) and _DEVICE.match(device)):
         raise ConfigError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    timeout_s = check("timeout_s", raw.get("timeout_s"), Interval(float, 0, None, closed="neither", unit="seconds"), None)
     data = None if raw.get("data") is None else _data(raw["data"], base)
     cands = raw.get("candidates")
     if not isinstance(cands, list) or not cands:
@@ -192,7 +196,7 @@ def parse_suite(raw, *, base_dir=".", source=None, trust_pickle: bool = False) -
                               "names must be unique")
         seen[c.name] = i
     return SuiteSpec(name=name, candidates=candidates, batch_sizes=batch_sizes, threads=threads, device=device,
-                     data=data, source=None if source is None else Path(source))
+                     data=data, source=None if source is None else Path(source), timeout_s=timeout_s)
 
 
 # -- the parts ------------------------------------------------------------------------------------
