@@ -57,6 +57,16 @@ def test_compare_json_refuses_to_overwrite_without_force(db, tmp_path, capsys):
     assert main(["compare", "run1", "run2", "--db", db, "--json", str(out), "--force"]) == 0
 
 
+def test_fail_on_slower_gates_a_ci_job(db, capsys):
+    assert main(["compare", "run1", "run2", "--db", db, "--fail-on-slower"]) == 1
+    err = capsys.readouterr().err
+    assert err == "effbench: 2 cell(s) significantly slower in run2 than in run1 (--fail-on-slower)\n"
+    assert main(["compare", "run1", "run1", "--db", db, "--fail-on-slower"]) == 0  # nothing slower: the gate passes
+    capsys.readouterr()
+    assert main(["compare", "run2", "run1", "--db", db, "--fail-on-slower", "--json", "-"]) == 0  # faster is not slower
+    assert json.loads(capsys.readouterr().out)["summary"]["n_faster"] == 2
+
+
 def test_compare_json_on_stdout(db, capsys):
     assert main(["compare", "run1", "run1", "--db", db, "--json", "-"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -26,8 +26,10 @@ from effbench.cli.common import db_option
 @click.option("--json", "json_out", metavar="OUT", default=None, help="Also write every cell as JSON to OUT ('-': JSON on standard output instead of the table).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--fail-on-slower", "fail_on_slower", is_flag=True,
+              help="Exit with code 1 when any cell of B is significantly slower than A (a CI gate).")
 @db_option
-def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force, seed, db):
+def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force, seed, fail_on_slower, db):
     """Compare two runs: per candidate and batch size, the ratio B/A of median, p90 and p99 latency
     with confidence intervals, and whether B is significantly slower or faster.
 
@@ -37,7 +39,8 @@ def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force
     prior fitted over all cells); other cells by a two-sided Mann-Whitney U test on their samples.
     The p-values are corrected with Holm-Bonferroni over all cells, and a cell is flagged only
     when the correction rejects it and the interval of the ratio of medians lies outside
-    [1/(1+x), 1+x], x = --min-change (5% by default).
+    [1/(1+x), 1+x], x = --min-change (5% by default). With --fail-on-slower the exit code is 1
+    when any cell is flagged slower (0 otherwise), so a CI job can gate on it.
     """
     from effbench.analysis.compare_runs import ALPHA, MIN_CHANGE, compare_runs
     from effbench.report.comparison import render_comparison
@@ -53,12 +56,16 @@ def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force
         a = store.load_run(run_a)
         b = store.load_run(run_b)
     result = compare_runs(a, b, alpha=alpha, min_change=min_change, seed=seed, adjust_drift=adjust_drift, unit=unit)
+    gate = 1 if fail_on_slower and result.n_slower else 0
     if json_out == "-":
         write_json("-", result.to_dict(), force=force, indent=2)
-        return 0
+        return gate
     for block in render_comparison(result):
         click.echo(block)
     if json_out is not None:
         write_json(json_out, result.to_dict(), force=force, indent=2)
         click.echo(f"wrote the comparison as JSON to {json_out}", err=True)
-    return 0
+    if gate:
+        click.echo(f"effbench: {result.n_slower} cell(s) significantly slower in {b.run_id} than in {a.run_id} "
+                   "(--fail-on-slower)", err=True)
+    return gate
