@@ -25,4 +25,7 @@ def test_readme_python_example_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.strip().splitlines()
     assert lines[-1].startswith("stored as run ")
-    assert {line.split()[0] for line in lines[:-1]} == {"forest/sklearn", "tinynet/torch", "rule/callable"}
+    table = [line.split() for line in lines if line.split() and line.split()[0].isdigit()]  # the DataFrame's rows
+    assert [row[1] for row in table] == ["forest/sklearn", "tinynet/torch", "rule/callable"]
+    assert all(row[2] == "ok" for row in table)
+    assert lines[-2] == "units: s provenance: " + lines[-2].split("provenance: ", 1)[1] and "'accuracy': 'measured'" in lines[-2]

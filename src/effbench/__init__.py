@@ -11,7 +11,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+source"
 
-__all__ = ["__version__", "benchmark"]
+__all__ = ["__version__", "benchmark", "load_run"]
 
 
 def __getattr__(name):
@@ -20,4 +20,8 @@ def __getattr__(name):
         from effbench.api import benchmark
 
         return benchmark
+    if name == "load_run":
+        from effbench.api import load_run
+
+        return load_run
     raise AttributeError(f"module 'effbench' has no attribute {name!r}")

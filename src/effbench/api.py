@@ -16,9 +16,9 @@ from effbench.errors import ConfigError
 from effbench.executor import DEFAULT_REPEATS
 from effbench.measure.energy_cells import EnergyConfig
 from effbench.measure.timer import TimingConfig
-from effbench.runs.latency import BenchmarkResult, resolve_batch_sizes
+from effbench.runs.latency import BenchmarkResult, load_run, resolve_batch_sizes
 
-__all__ = ["benchmark", "run_suite", "BenchmarkResult", "resolve_batch_sizes", "DEFAULT_BATCH_SIZES",
+__all__ = ["benchmark", "run_suite", "load_run", "BenchmarkResult", "resolve_batch_sizes", "DEFAULT_BATCH_SIZES",
            "QUICK_BATCH_SIZES", "SUITE_TIMING", "QUICK_TIMING", "QUICK_ENERGY"]
 
 DEFAULT_BATCH_SIZES = (1, 8, 32, 128, "all")

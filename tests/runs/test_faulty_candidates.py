@@ -106,3 +106,21 @@ def test_non_finite_logits_of_a_torch_model_are_refused(tmp_path):
     assert r.failed == ["nannet/torch"]
     assert "NaN or infinite value(s)" in r.run.candidate("nannet/torch").error
     assert r.run.metric("nannet/torch", "accuracy") is None
+
+
+def test_to_pandas_has_one_numeric_row_per_candidate_even_when_one_failed(tmp_path):
+    r = _run({"nan": nan_labels, "ok": ok}, tmp_path)
+    df = r.to_pandas()
+    assert list(df["candidate"]) == ["nan/callable", "ok/callable"]
+    assert list(df["status"]) == ["failed", "ok"]
+    assert df["accuracy"].dtype.kind == "f" and np.isnan(df.loc[0, "accuracy"])
+    assert df.loc[1, "accuracy"] == pytest.approx(np.mean(Y == 0))
+    assert df.loc[1, "latency_p50_s_b1"] == pytest.approx(np.median(r.run.sample_set("ok/callable", 1).values))
+    assert df.attrs["units"]["latency_p50_s_b1"] == "s" and df.attrs["provenance"]["accuracy"] == "measured"
+    long = r.to_pandas(long=True)
+    acc = long[(long.metric == "accuracy") & (long.candidate == "ok/callable")]
+    assert len(acc) == 1 and acc["value"].iloc[0] == df.loc[1, "accuracy"] and acc["batch_size"].iloc[0] == 0
+    assert set(long[long.metric == "latency_p50_s"]["batch_size"]) == {1, 8}
+    again = effbench.load_run(r.run_id, db=tmp_path / "r.sqlite")
+    assert again.run_id == r.run_id and again.to_pandas().equals(df)
+    assert repr(again).startswith(f"<BenchmarkResult run {r.run_id}") and len(repr(again)) < 300

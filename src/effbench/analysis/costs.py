@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from effbench.analysis.stats import quantile
-from effbench.records import ENERGY_PER_SAMPLE_J, PEAK_MEMORY_BYTES
+from effbench.records import ENERGY_PER_SAMPLE_J, MEASURED, PEAK_MEMORY_BYTES
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 
 
@@ -64,6 +64,35 @@ def batch_rows(run) -> list[dict]:
             "block_size": s.meta.get("block_size", 1),
         })
     rows.sort(key=lambda r: (r["candidate"], r["batch_size"]))
+    return rows
+
+
+# figures derived from the raw latency samples (the stored metrics, energy included, are given as they are)
+DERIVED_UNITS = {
+    "n_samples": "count",
+    "latency_p50_s": "s",
+    "latency_p90_s": "s",
+    "latency_p99_s": "s",
+    "latency_mean_s": "s",
+    "latency_p50_per_sample_s": "s",
+    "latency_p99_per_sample_s": "s",
+    "throughput_samples_per_s": "samples/s",
+}
+
+
+def long_rows(run) -> list[dict]:
+    """One row per value: the stored metrics (batch size 0: not per batch size), then the figures
+    derived from the raw latency samples per batch size (:data:`DERIVED_UNITS`, measured)."""
+    models = {c.key: (c.model, c.backend) for c in run.candidates}
+
+    def row(candidate, batch_size, metric, value, unit, provenance):
+        model, backend = models.get(candidate, (candidate, ""))
+        return {"run_id": run.run_id, "candidate": candidate, "model": model, "backend": backend, "batch_size": batch_size,
+                "metric": metric, "value": value, "unit": unit, "provenance": provenance}
+
+    rows = [row(m.candidate, m.batch_size, m.name, m.value, m.unit, m.provenance) for m in run.metrics]
+    for r in batch_rows(run):
+        rows += [row(r["candidate"], r["batch_size"], name, r[name], unit, MEASURED) for name, unit in DERIVED_UNITS.items()]
     return rows
 
 

@@ -12,9 +12,9 @@ import io
 import json
 from pathlib import Path
 
-from effbench.analysis.costs import batch_rows, cost_table
+from effbench.analysis.costs import batch_rows, cost_table, long_rows
 from effbench.errors import ConfigError
-from effbench.records import MEASURED, RunRecord
+from effbench.records import RunRecord
 from effbench.store.export import run_to_dict
 from effbench.store.files import json_default, json_ready, write_output
 
@@ -32,36 +32,12 @@ def export_document(run: RunRecord, *, derived: bool = True) -> dict:
     return doc
 
 
-# figures derived from the raw latency samples (the stored metrics, energy included, are written as they are)
-DERIVED_CSV_UNITS = {
-    "n_samples": "count",
-    "latency_p50_s": "s",
-    "latency_p90_s": "s",
-    "latency_p99_s": "s",
-    "latency_mean_s": "s",
-    "latency_p50_per_sample_s": "s",
-    "latency_p99_per_sample_s": "s",
-    "throughput_samples_per_s": "samples/s",
-}
-
 CSV_COLUMNS = ("run_id", "candidate", "model", "backend", "batch_size", "metric", "value", "unit", "provenance")
 
 
 def run_to_csv_rows(run: RunRecord) -> list[dict]:
-    """Long format: stored metrics, then the derived latency/throughput figures per batch size."""
-    models = {c.key: (c.model, c.backend) for c in run.candidates}
-    rows = []
-    for m in run.metrics:
-        model, backend = models.get(m.candidate, (m.candidate, ""))
-        rows.append({"run_id": run.run_id, "candidate": m.candidate, "model": model, "backend": backend, "batch_size": m.batch_size or "",
-                     "metric": m.name, "value": "" if m.value is None else m.value, "unit": m.unit, "provenance": m.provenance})
-    for r in batch_rows(run):
-        model, backend = models.get(r["candidate"], (r["candidate"], ""))
-        for name, unit in DERIVED_CSV_UNITS.items():
-            value = r[name]
-            rows.append({"run_id": run.run_id, "candidate": r["candidate"], "model": model, "backend": backend, "batch_size": r["batch_size"],
-                         "metric": name, "value": value, "unit": unit, "provenance": MEASURED})
-    return rows
+    """Long format (:func:`effbench.analysis.costs.long_rows`), with '' for a missing value or batch size."""
+    return [{**r, "batch_size": r["batch_size"] or "", "value": "" if r["value"] is None else r["value"]} for r in long_rows(run)]
 
 
 def write_export(run: RunRecord, fmt: str, output, *, force: bool = False) -> Path | None:

@@ -47,6 +47,63 @@ class BenchmarkResult:
     def failed(self) -> list[str]:
         return self.run.failed
 
+    def to_pandas(self, long: bool = False):
+        """The cost table as a pandas DataFrame.
+
+        Wide (default): one row per candidate, one numeric column per indicator (NaN where a
+        candidate has no value, e.g. one that failed), plus ``candidate``, ``model``, ``backend``,
+        ``status`` and ``error``; ``df.attrs["units"]`` and ``df.attrs["provenance"]`` give each
+        column's unit and provenance (``estimated`` where any value of it is). Long (``long=True``):
+        one row per value (the ``effbench export --format csv`` rows: candidate, batch_size, metric,
+        value, unit, provenance)."""
+        import pandas as pd
+
+        from effbench.analysis.costs import long_rows
+
+        if long:
+            return pd.DataFrame(long_rows(self.run))
+        return _wide_frame(pd, self.table())
+
+
+_TEXT_COLUMNS = ("candidate", "model", "backend", "family", "parent", "status", "error")
+
+
+def _wide_frame(pd, rows: list[dict]):
+    """Cost-table rows (values are :class:`~effbench.analysis.costs.Value`) as a numeric DataFrame."""
+    from effbench.analysis.costs import Value
+
+    columns = [k for k in (rows[0] if rows else {}) if k != "missing"]
+    units: dict[str, str] = {}
+    provenance: dict[str, str] = {}
+    records = []
+    for r in rows:
+        rec = {}
+        for k in columns:
+            v = r.get(k)
+            if isinstance(v, Value):
+                units.setdefault(k, v.unit)
+                if provenance.get(k) != R.ESTIMATED:
+                    provenance[k] = v.provenance
+                v = v.value
+            rec[k] = v if k in _TEXT_COLUMNS or v is not None else float("nan")
+        records.append(rec)
+    df = pd.DataFrame.from_records(records, columns=columns)
+    for k in columns:
+        if k not in _TEXT_COLUMNS:
+            df[k] = pd.to_numeric(df[k], errors="coerce")
+    df.attrs["units"], df.attrs["provenance"] = units, provenance
+    return df
+
+
+def load_run(run_id: str = "latest", db=None) -> BenchmarkResult:
+    """A stored run as a :class:`BenchmarkResult` (an id, a unique prefix or 'latest'), e.g. to read
+    it in a notebook: ``effbench.load_run("latest").to_pandas()``."""
+    from effbench.store.db import Store
+
+    with Store(db, create=False) as store:
+        run = store.load_run(run_id)
+        return BenchmarkResult(run_id=run.run_id, db_path=store.path, run=run, notes=list(run.notes))
+
 
 def resolve_batch_sizes(batch_sizes, n_test: int) -> tuple[int, ...]:
     """Turn a list of positive ints and 'all' (the whole test split) into sorted unique ints."""
