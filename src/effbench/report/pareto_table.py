@@ -67,9 +67,11 @@ def _row(study: ParetoStudy, i: int, dominator_cell: str) -> list:
 
 
 def _title(study: ParetoStudy, shown: int) -> str:
+    layers = (f"{study.n_layers} layers" if study.layers_complete
+              else f"over {study.layers_ranked} layers (the first {study.layers_ranked} ranked)")
     title = (f"Pareto analysis of {len(study.keys)} models, {len(study.objectives)} objectives "
              f"({', '.join(str(o) for o in study.objectives)}): {study.n_frontier} on the frontier, "
-             f"{study.n_layers} layers; showing {shown}")
+             f"{layers}; showing {shown}")
     st = study.stochastic
     if st is not None:
         title += f"; stochastic: {st.draws} draws, seed {st.seed}"
