@@ -186,7 +186,7 @@ def leading_layers(X, rows: int) -> tuple[np.ndarray, int]:
     depth = ranked = 0
     while ranked < max(rows, 1) and rest.size:
         depth += 1
-        front = nondominated_mask(X[rest])
+        front = nondominated_mask(X if rest.size == n else X[rest])  # no copy for the first front
         layer[rest[front]] = depth
         ranked += int(np.count_nonzero(front))
         rest = rest[~front]

@@ -137,6 +137,16 @@ class _Table:
         self.name, self.header, self.keys = name, header, keys
         self.n_rows = len(keys)
         self.index = {h: i for i, h in enumerate(header)}  # the last of equal names, as before
+        self.unique: bool | None = None  # every key distinct and not empty (None: not checked yet)
+
+    def keys_unique(self) -> bool:
+        if self.unique is None:
+            self.unique = all(self.keys) and len(set(self.keys)) == len(self.keys)
+        return self.unique
+
+    def block(self, columns) -> np.ndarray | None:
+        """The float matrix of ``columns`` as read, when the reader has it whole (no cell to check)."""
+        return None
 
     def column(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         """``(values, state)`` of column ``col`` for every row; state: _OK, _MISSING or _BAD."""
@@ -165,10 +175,19 @@ class _CsvTable(_Table):
 class _ColumnTable(_Table):
     """The fast reader: columns read by numpy's ``loadtxt`` (C), converted to floats at once."""
 
-    def __init__(self, name: str, header: list[str], keys: list[str], floats: dict[str, np.ndarray]):
+    def __init__(self, name: str, header: list[str], keys: list[str], unique: bool,
+                 wanted: list[str], block: np.ndarray | None):
         super().__init__(name, header, keys)
-        self.floats = floats  # column -> float array read whole by loadtxt (every cell a float)
-        self._text: dict[str, np.ndarray] = {}
+        self.unique = unique
+        self._wanted, self._block = wanted, block
+        # column -> float array read whole by loadtxt (every cell a float): views of the block
+        self.floats = {} if block is None else {c: block[:, j] for j, c in enumerate(wanted)}
+        self._text: dict[str, np.ndarray] = {}  # column -> its cells as text, read when needed
+
+    def block(self, columns):
+        if self._block is None or list(columns) != self._wanted:
+            return None
+        return self._block
 
     def _strings(self, col: str) -> np.ndarray:
         if col not in self._text:
@@ -260,19 +279,20 @@ def _fast_table(name: str, columns: Sequence[str], key: str) -> _ColumnTable | N
         del raw_keys
         if not keys or not all(keys):  # an empty key (or a blank row): the reference reader reports it
             return None
+        unique = len(set(keys)) == len(keys)  # checked now, before the floats are in memory
         wanted = [c for c in dict.fromkeys(columns) if c in index and c != key]
-        floats = {}
+        block = None
         if wanted:
             try:
                 block = _loadtxt(name, tuple(index[c] for c in wanted), float)
-                floats = {c: block[:, j] for j, c in enumerate(wanted)}  # views: no copy
                 if block.shape[0] != len(keys):
                     return None
             except ValueError:  # a cell that is not a plain number: those columns are parsed cell-aware
-                pass
-        table = _ColumnTable(name, header, keys, floats)
+                block = None
+        table = _ColumnTable(name, header, keys, unique, wanted, block)
+        wanted = [] if block is not None else wanted
         for c in wanted:
-            if c not in floats and table._strings(c).size != len(keys):
+            if table._strings(c).size != len(keys):
                 return None
         return table
     except (ValueError, UnicodeDecodeError, OSError, Warning):  # e.g. a short row, a blank line: the reference reader decides
@@ -320,7 +340,7 @@ def _find_column_sources(names, tables, key, columns, report: LoadReport) -> Non
 def _index_rows(table: _Table, key, pattern, duplicates, report: LoadReport) -> dict[str, int] | None:
     """key -> row number of one file, in file order; empty keys, pattern misses and duplicates
     dropped (and reported). None: every row is kept as it is (no pattern, keys unique and not empty)."""
-    if pattern is None and all(table.keys) and len(set(table.keys)) == len(table.keys):
+    if pattern is None and table.keys_unique():
         return None  # the usual case: no dict of a million keys
     name = table.name
     by_key: dict[str, int] = {}
@@ -392,6 +412,11 @@ def _joined_values(names, tables, per_file, common, columns, report: LoadReport)
         keys = [k for k in per_file[0] if common is None or k in common]
         rows = [np.fromiter((by_key[k] for k in keys), dtype=np.int64, count=len(keys)) for by_key in per_file]
     n, d = len(keys), len(columns)
+    if rows[0] is None:
+        whole = tables[0].block(columns)
+        if whole is not None:  # one clean file, the columns as read: no copy, only the non-finite to check
+            if np.isfinite(whole).all():
+                return keys, whole
     values = np.empty((n, d))
     state = np.zeros((n, d), dtype=np.int8)
     parsed: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
