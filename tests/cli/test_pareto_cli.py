@@ -272,7 +272,7 @@ def test_table_ranks_only_the_layers_it_shows_and_json_has_them_all(tmp_path, ca
     lazy = capsys.readouterr().out.splitlines()
     assert main(["pareto", "--csv", str(path), *ARGS, "--top", "400"]) == 0
     full = capsys.readouterr().out.splitlines()
-    assert "layers (the first" in lazy[0] and "layers (the first" not in full[0]
+    assert "(ranked here: the first" in lazy[0] and "ranked here" not in full[0]
     assert [ln.split() for ln in lazy[1:]] == [ln.split() for ln in full[1:7]]  # header and rows (widths aside)
     out_top, out_all = tmp_path / "top.json", tmp_path / "all.json"
     assert main(["pareto", "--csv", str(path), *ARGS, "--top", "5", "--json", str(out_top)]) == 0

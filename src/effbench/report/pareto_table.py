@@ -67,8 +67,9 @@ def _row(study: ParetoStudy, i: int, dominator_cell: str) -> list:
 
 
 def _title(study: ParetoStudy, shown: int) -> str:
+    k = study.layers_ranked
     layers = (f"{study.n_layers} layers" if study.layers_complete
-              else f"over {study.layers_ranked} layers (the first {study.layers_ranked} ranked)")
+              else f"more than {k} layer{'' if k == 1 else 's'} (ranked here: the first {k})")
     title = (f"Pareto analysis of {len(study.keys)} models, {len(study.objectives)} objectives "
              f"({', '.join(str(o) for o in study.objectives)}): {study.n_frontier} on the frontier, "
              f"{layers}; showing {shown}")
