@@ -215,3 +215,17 @@ def test_parse_objective(spec, name, direction):
 def test_parse_objective_errors(spec):
     with pytest.raises(ConfigError, match="--objective"):
         parse_objective(spec)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(arrays(np.float64, st.tuples(st.integers(0, 40), st.integers(1, 4)), elements=st.integers(0, 3).map(float)),
+       st.integers(0, 50))
+def test_leading_layers_are_the_first_layers_of_the_full_sort(X, rows):
+    from effbench.analysis.pareto import leading_layers
+
+    full = nondominated_layers(X)
+    layer, depth = leading_layers(X, rows)
+    assert np.array_equal(layer, np.minimum(full, depth + 1))
+    if X.shape[0]:
+        assert np.count_nonzero(full <= depth) >= min(rows, X.shape[0])
+        assert depth == full.max() or np.count_nonzero(full <= depth - 1) < max(rows, 1)  # no layer more than needed

@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 from effbench.analysis.objectives import Objective, oriented_matrix
 from effbench.analysis.pareto_study import SCHEMA_VERSION, StochasticOptions, pareto_study
 from effbench.analysis.stochastic_frontier import relative, samples
-from effbench.errors import DataError
+from effbench.errors import ConfigError, DataError
 
 from test_pareto import brute_dominance, brute_layers
 
@@ -117,3 +117,42 @@ def test_a_dropped_row_takes_its_raw_samples_with_it():
                          stochastic=StochasticOptions(draws=5), noise={"lat": raw})
     assert study.keys == ("a", "c") and study.dropped == ("b",)
     assert study.stochastic.p_frontier.tolist() == [1.0, 0.0]
+
+
+# --------------------------------------------------------------------------- only the layers a table needs
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(studies, st.integers(1, 40), st.booleans())
+def test_a_table_from_the_first_layers_shows_the_rows_and_layers_of_the_full_study(case, top, stochastic):
+    from effbench.report.pareto_table import pareto_table
+
+    values, senses = case
+    objectives = [Objective(f"c{k}", s) for k, s in enumerate(senses)]
+    keys = [f"m{i}" for i in range(len(values))]
+    opts = dict(stochastic=StochasticOptions(draws=5, seed=1), noise={"c0": relative(0.2)}) if stochastic else {}
+    full = pareto_study(keys, values, objectives, **opts)
+    lazy = pareto_study(keys, values, objectives, layer_rows=top, **opts)
+    assert np.array_equal(lazy.ranking(top), full.ranking(top))
+    shown = full.ranking(top)
+    assert np.array_equal(lazy.layer[shown], full.layer[shown])
+    assert pareto_table(lazy, top).rows == pareto_table(full, top).rows
+    assert lazy.n_frontier == full.n_frontier
+    if not lazy.layers_complete:
+        assert lazy.layers_ranked < full.n_layers
+        assert np.array_equal(np.minimum(full.layer, lazy.layers_ranked + 1), lazy.layer)
+    assert lazy.to_dict() == full.to_dict()  # the JSON has every layer
+
+
+def test_first_layers_of_a_large_seeded_table_with_ties():
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 12, size=(5000, 3)).astype(float)  # many ties and duplicates
+    objectives = [Objective("a", "max"), Objective("b", "min"), Objective("c", "max")]
+    keys = [f"m{i}" for i in range(len(values))]
+    full = pareto_study(keys, values, objectives)
+    for top in (1, 25, 300):
+        lazy = pareto_study(keys, values, objectives, layer_rows=top)
+        assert not lazy.layers_complete and lazy.n_layers == lazy.layers_ranked + 1
+        assert np.array_equal(lazy.ranking(top), full.ranking(top))
+        assert np.array_equal(np.minimum(full.layer, lazy.layers_ranked + 1), lazy.layer)
+        with pytest.raises(ConfigError, match="only the first"):
+            lazy.ranking(0)
+        assert lazy.complete().to_dict() == full.to_dict()

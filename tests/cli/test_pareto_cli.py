@@ -268,3 +268,25 @@ def test_a_negative_seed_is_one_clean_error(tmp_path, capsys):
     assert main(["pareto", "--csv", str(f), "--key", "id", "--objective", "a:max", "--objective", "b:max",
                  "--stochastic", "--seed", "-1"]) == 2
     assert capsys.readouterr().err == "effbench: error: seed: expected a whole number >= 0 or None, got -1\n"
+
+
+def test_table_ranks_only_the_layers_it_shows_and_json_has_them_all(tmp_path, capsys):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    path = tmp_path / "many.csv"
+    rows = rng.integers(0, 20, size=(400, 2))  # ties and duplicates, some 20 layers
+    path.write_text("model,acc,latency_s\n" + "".join(f"m{i},{a},{b}\n" for i, (a, b) in enumerate(rows)),
+                    encoding="utf-8")
+    assert main(["pareto", "--csv", str(path), *ARGS, "--top", "5"]) == 0
+    lazy = capsys.readouterr().out.splitlines()
+    assert main(["pareto", "--csv", str(path), *ARGS, "--top", "400"]) == 0
+    full = capsys.readouterr().out.splitlines()
+    assert "(ranked here: the first" in lazy[0] and "ranked here" not in full[0]
+    assert [ln.split() for ln in lazy[1:]] == [ln.split() for ln in full[1:7]]  # header and rows (widths aside)
+    out_top, out_all = tmp_path / "top.json", tmp_path / "all.json"
+    assert main(["pareto", "--csv", str(path), *ARGS, "--top", "5", "--json", str(out_top)]) == 0
+    assert main(["pareto", "--csv", str(path), *ARGS, "--top", "0", "--json", str(out_all)]) == 0
+    capsys.readouterr()
+    assert json.loads(out_top.read_text()) == json.loads(out_all.read_text())
+    assert max(r["layer"] for r in json.loads(out_all.read_text())) > 2

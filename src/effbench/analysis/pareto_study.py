@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import dataclasses
+
 import numpy as np
 
 from effbench.analysis.dea import DEAResult, dea_from_objectives
 from effbench.analysis.objectives import Objective, oriented_matrix
 from effbench.analysis.pareto import DOMINATOR_SAMPLE, Dominators, HardwareFrontiers, dominators, hardware_frontiers
-from effbench.analysis.pareto import nondominated_layers
+from effbench.analysis.pareto import leading_layers, nondominated_layers
 from effbench.analysis.stochastic_frontier import Samples, StochasticResult, stochastic_frontier
 from effbench.errors import ConfigError, DataError
 
@@ -51,6 +53,17 @@ class ParetoStudy:
     notes: tuple[str, ...] = ()
     dominator_sample: int = DOMINATOR_SAMPLE
     matrix: np.ndarray = field(default=None, repr=False)  # (n, d) larger-is-better
+    layers_ranked: int | None = None  # None: every layer; k: only layers 1..k, deeper rows have k + 1
+
+    @property
+    def layers_complete(self) -> bool:
+        return self.layers_ranked is None
+
+    def complete(self) -> "ParetoStudy":
+        """This study with every layer (itself when it has them all)."""
+        if self.layers_complete:
+            return self
+        return dataclasses.replace(self, layer=nondominated_layers(self.matrix), layers_ranked=None)
 
     @property
     def names(self) -> list[str]:
@@ -62,12 +75,19 @@ class ParetoStudy:
 
     @property
     def n_layers(self) -> int:
+        """The number of layers (with only the first layers ranked: at least this many)."""
         return int(self.layer.max()) if self.layer.size else 0
 
     def ranking(self, top: int | None = None) -> np.ndarray:
         """Row indices: frontier first, then by layer, most probably on the frontier, best first
-        objective, key. ``top`` keeps the first ``top`` (None or 0: all)."""
+        objective, key. ``top`` keeps the first ``top`` (None or 0: all). With only the first layers
+        ranked, ``top`` must be at most the rows they hold (ConfigError otherwise)."""
         n = len(self.keys)
+        if not self.layers_complete:
+            ranked = int(np.count_nonzero(self.layer <= self.layers_ranked))
+            if not top or top > ranked:
+                raise ConfigError(f"only the first {self.layers_ranked} layers ({ranked} rows) are ranked; "
+                                  f"asked for {top or 'all'} rows (use complete())")
         rows = np.arange(n)
         if top and top < n:  # only rows at most as deep as the top-th shallowest can be shown
             cutoff = np.partition(self.layer, top - 1)[top - 1]
@@ -107,7 +127,10 @@ class ParetoStudy:
         return rec
 
     def to_dict(self) -> dict:
-        """The whole study; ``records`` is the list ``effbench pareto --json`` writes."""
+        """The whole study; ``records`` is the list ``effbench pareto --json`` writes (every layer:
+        a study with only the first layers ranked is completed first)."""
+        if not self.layers_complete:
+            return self.complete().to_dict()
         return {
             "schema_version": SCHEMA_VERSION,
             "objectives": [str(o) for o in self.objectives],
@@ -183,6 +206,7 @@ def pareto_study(
     stochastic: StochasticOptions | None = None,
     noise: Mapping | None = None,
     noise_words: Mapping[str, str] | None = None,
+    layer_rows: int | None = None,
 ) -> ParetoStudy:
     """Pareto study of ``values`` (n, d; columns in ``objectives`` order), one row per key.
 
@@ -190,7 +214,9 @@ def pareto_study(
     hardware names) shared by all; ``dea``: e.g. ``{"model": "bcc", "orientation": "input"}``;
     ``stochastic`` with ``noise`` (column -> Noise or Samples; others exact) and ``noise_words``
     (column -> its noise in words; default: "given" or "exact"). Rows with a NaN or infinite
-    value are left out and named in ``notes``.
+    value are left out and named in ``notes``. ``layer_rows``: rank only the first layers, as many
+    as it takes to rank this many rows (enough for a table of its first ``layer_rows`` rows); None
+    or 0: every layer.
     """
     values = np.asarray(values, dtype=float)
     objectives = tuple(objectives)
@@ -210,7 +236,12 @@ def pareto_study(
                                     dea_draws=stochastic.dea_draws)
         words = dict(noise_words) if noise_words is not None else _default_noise_words([o.name for o in objectives],
                                                                                       noise)
-    return ParetoStudy(keys=tuple(keys), values=values, objectives=objectives, layer=nondominated_layers(matrix),
+    if layer_rows:
+        layer, depth = leading_layers(matrix, layer_rows)
+        ranked = depth if np.any(layer > depth) else None  # None: every row got its layer anyway
+    else:
+        layer, ranked = nondominated_layers(matrix), None
+    return ParetoStudy(keys=tuple(keys), values=values, objectives=objectives, layer=layer, layers_ranked=ranked,
                        hardware=hw, dea=dea_result, dea_options=dict(dea) if dea is not None else None,
                        stochastic=stoch, noise_words=words, dropped=dropped, notes=notes, matrix=matrix)
 

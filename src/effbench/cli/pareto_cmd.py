@@ -106,6 +106,7 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
         dea={"model": dea_model, "orientation": orientation} if dea else None,
         stochastic=StochasticOptions(draws=draws, seed=seed, dea_draws=dea_draws) if stochastic else None,
         noise=noise, noise_words=noise_words,
+        layer_rows=top if top and not json_out else None,  # the table needs only the layers of its rows
     )
     _echo_notes(study)
     _print_table(study, top)

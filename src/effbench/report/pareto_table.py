@@ -67,9 +67,12 @@ def _row(study: ParetoStudy, i: int, dominator_cell: str) -> list:
 
 
 def _title(study: ParetoStudy, shown: int) -> str:
+    k = study.layers_ranked
+    layers = (f"{study.n_layers} layers" if study.layers_complete
+              else f"more than {k} layer{'' if k == 1 else 's'} (ranked here: the first {k})")
     title = (f"Pareto analysis of {len(study.keys)} models, {len(study.objectives)} objectives "
              f"({', '.join(str(o) for o in study.objectives)}): {study.n_frontier} on the frontier, "
-             f"{study.n_layers} layers; showing {shown}")
+             f"{layers}; showing {shown}")
     st = study.stochastic
     if st is not None:
         title += f"; stochastic: {st.draws} draws, seed {st.seed}"
