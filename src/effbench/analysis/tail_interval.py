@@ -1,0 +1,353 @@
+"""Prediction intervals for tail quality over future rounds (pure analysis).
+
+A point prediction of the worst round cannot promise what its fitting rounds did not see: on
+shared machines whole rounds run 1.3-2.3x slower for a few rounds every few seconds
+(docs/tail-quality.md), and whether K fitting rounds contain such an episode is chance. This
+module predicts, per deadline, an **interval** for the worst quality (and for the ``q``-quantile
+quality) over ``R`` future rounds, from the posterior predictive distribution of a model whose
+round effect is heavy-tailed:
+
+* ``times[r, i] = exp(f_r) * u[r, i]``: ``f_r`` is the round's shared log slowdown (the median over
+  instances of ``log(times[r, i] / median_r times[r, i])``, as in
+  :func:`effbench.analysis.tail.predict_quality`), ``u`` the per-instance part;
+* ``f_r`` comes from two regimes. **Normal** rounds: ``f ~ N(0, s^2)``, ``s`` the standard
+  deviation of the normal rounds' ``f``, redrawn per posterior draw as ``s * sqrt(K / chi2_K)``.
+  **Slow episodes**: runs of rounds slower than ``slow_ratio`` (1.15x) that start at a rate
+  ``rho`` per round, with a Beta prior (mean 1/50: an episode every few seconds at tens of
+  milliseconds per round, what the machines here show) updated by the episodes seen; an episode's
+  depth is one of the depths seen or, with probability ``1 / (seen + 1)``, a depth drawn from the
+  prior range (1.15x to 2.5x, log-uniform), its length likewise (2 to 3 rounds). So with few
+  rounds and no episode seen the prior keeps a real probability of an unseen slow regime, and the
+  interval reaches down to what an episode would cost; as quiet rounds accumulate the posterior
+  rate shrinks and the interval narrows;
+* ``u``: per instance (per batch), one of its K observed values, with its correctness.
+
+Each posterior draw simulates ``R`` future rounds and keeps their worst quality (and quantile);
+the interval is the central ``level`` range of those draws, the point their median. Constant
+times have no round effect and no spread: the interval is a point.
+
+No I/O, no clock, no printing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from effbench.analysis.tail import (
+    QUANTILE,
+    QUANTILE_METHOD,
+    _as_times,
+    _quality_counts,
+    _round_log_factors,
+    apply_batch_times,
+    validate_tail_arrays,
+)
+from effbench.errors import ConfigError
+from effbench.validation import Interval, check
+
+__all__ = [
+    "IntervalConfig",
+    "RoundEffectPosterior",
+    "WorstInterval",
+    "IntervalCheck",
+    "fit_round_effect",
+    "predict_worst_interval",
+    "check_worst_interval",
+    "episode_stream",
+    "prior_stream",
+]
+
+LEVEL = Interval(float, 0, 1, closed="neither")
+
+
+@dataclass(frozen=True)
+class IntervalConfig:
+    """Settings of the interval predictor (validated here).
+
+    ``level``: the central probability of the interval (0.9: from the 5 % to the 95 % point of the
+    predictive distribution). ``n_draws``: posterior predictive draws, each of ``R`` rounds.
+    ``slow_ratio``: a round whose shared slowdown is at least this factor belongs to the slow
+    regime. ``episode_prior``: ``(a, b)`` of the Beta prior on the rate at which slow episodes
+    start, per round (mean ``a / (a + b)``: 1 / 50 by default). ``slow_depth``: the prior range of
+    an unseen episode's slowdown (log-uniform). ``episode_rounds``: the prior range of an episode's
+    length in rounds. ``quantile``: the level of the tail quality also predicted.
+    """
+
+    level: float = 0.9
+    n_draws: int = 400
+    slow_ratio: float = 1.15
+    episode_prior: tuple[float, float] = (1.0, 49.0)
+    slow_depth: tuple[float, float] = (1.15, 2.5)
+    episode_rounds: tuple[int, int] = (2, 3)
+    quantile: float = 0.01
+    seed: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "level", check("level", self.level, LEVEL))
+        object.__setattr__(self, "n_draws", check("n_draws", self.n_draws, Interval(int, 2, None)))
+        object.__setattr__(self, "quantile", check("quantile", self.quantile, QUANTILE))
+        object.__setattr__(self, "seed", check("seed", self.seed, Interval(int)))
+        object.__setattr__(self, "slow_ratio", check("slow_ratio", self.slow_ratio, Interval(float, 1, None, closed="neither")))
+        prior = tuple(check("episode_prior", v, Interval(float, 0, None, closed="neither")) for v in self.episode_prior)
+        depth = tuple(check("slow_depth", v, Interval(float, 1, None)) for v in self.slow_depth)
+        length = tuple(check("episode_rounds", v, Interval(int, 1, None)) for v in self.episode_rounds)
+        for name, pair in (("episode_prior", prior), ("slow_depth", depth), ("episode_rounds", length)):
+            if len(pair) != 2 or (name != "episode_prior" and pair[0] > pair[1]):
+                raise ConfigError(f"{name}: expected two values (low, high) with low <= high, got {pair!r}")
+        object.__setattr__(self, "episode_prior", prior)
+        object.__setattr__(self, "slow_depth", depth)
+        object.__setattr__(self, "episode_rounds", length)
+
+
+def _episodes(slow: np.ndarray) -> list[tuple[int, int]]:
+    """(start, length) of every run of consecutive slow rounds."""
+    edges = np.diff(np.concatenate([[0], slow.astype(int), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b - a)) for a, b in zip(starts, ends)]
+
+
+@dataclass(frozen=True)
+class RoundEffectPosterior:
+    """The round effect fitted on K rounds: a normal regime and a slow regime of episodes.
+
+    ``normal_scale``: the standard deviation of the log slowdown of the normal rounds;
+    ``episodes`` / ``opportunities``: the slow episodes seen and the rounds at which one could
+    start (Beta posterior of the start rate with ``config.episode_prior``); ``slow_log``: the log
+    slowdowns of the slow rounds seen; ``varying``: False when no time changed between rounds.
+    """
+
+    rounds: int
+    normal_scale: float
+    episodes: int
+    opportunities: int
+    slow_log: tuple[float, ...]
+    lengths: tuple[int, ...]
+    varying: bool
+    config: IntervalConfig
+
+    def draw(self, n_draws: int, rounds: int, rng: np.random.Generator) -> np.ndarray:
+        """Log slowdowns ``[n_draws, rounds]`` of future rounds, with the parameters redrawn per row."""
+        k = max(self.rounds, 1)
+        scale = self.normal_scale * np.sqrt(k / rng.chisquare(k, size=n_draws))
+        out = rng.standard_normal((n_draws, rounds)) * scale[:, None]
+        if not self.varying:
+            return out
+        a, b = self.config.episode_prior
+        rate = rng.beta(a + self.episodes, b + self.opportunities - self.episodes, size=n_draws)
+        starts = rng.random((n_draws, rounds)) < rate[:, None]
+        depth = self._depths((n_draws, rounds), rng)
+        length = self._lengths((n_draws, rounds), rng)
+        for lag in range(int(length.max())):
+            hit = np.zeros_like(starts)
+            hit[:, lag:] = starts[:, : rounds - lag] & (length[:, : rounds - lag] > lag)
+            shifted = np.zeros_like(depth)
+            shifted[:, lag:] = depth[:, : rounds - lag]
+            out = np.where(hit, np.maximum(out, shifted), out)
+        return out
+
+    def _depths(self, shape, rng) -> np.ndarray:
+        """Log depth of an episode: one seen (prob. n / (n + 1)) or the prior's log-uniform range."""
+        lo, hi = np.log(self.config.slow_depth)
+        prior = rng.uniform(lo, hi, size=shape)
+        if not self.slow_log:
+            return prior
+        seen = rng.choice(np.asarray(self.slow_log), size=shape)
+        n = len(self.slow_log)
+        return np.where(rng.random(shape) < n / (n + 1.0), seen, prior)
+
+    def _lengths(self, shape, rng) -> np.ndarray:
+        lo, hi = self.config.episode_rounds
+        prior = rng.integers(lo, hi + 1, size=shape)
+        if not self.lengths:
+            return prior
+        n = len(self.lengths)
+        return np.where(rng.random(shape) < n / (n + 1.0), rng.choice(np.asarray(self.lengths), size=shape), prior)
+
+
+def fit_round_effect(log_factors, *, varying: bool = True, config: IntervalConfig | None = None) -> RoundEffectPosterior:
+    """The two-regime round effect of the log slowdowns ``f_r`` of K rounds (centred on the median round).
+
+    Rounds with ``f_r >= log(slow_ratio)`` are slow; runs of them are episodes. The normal regime's
+    scale is the standard deviation of the other rounds (0 with fewer than two). ``varying=False``
+    (no time changed between rounds) switches the slow regime off: nothing varies to extrapolate.
+    """
+    cfg = config or IntervalConfig()
+    f = np.asarray(log_factors, dtype=float).ravel()
+    slow = f >= np.log(cfg.slow_ratio)
+    normal = f[~slow]
+    scale = float(np.std(normal, ddof=1)) if normal.size > 1 else 0.0
+    eps = _episodes(slow)
+    opportunities = int(f.size - slow.sum() + len(eps))  # rounds at which an episode could start
+    return RoundEffectPosterior(f.size, scale, len(eps), opportunities, tuple(float(v) for v in f[slow]),
+                                tuple(n for _, n in eps), bool(varying), cfg)
+
+
+@dataclass
+class WorstInterval:
+    """Per deadline: the predicted interval of the worst (and ``quantile``) quality over ``rounds`` rounds.
+
+    ``worst`` / ``tail`` hold the predictive draws ``[n_draws, threshold]``; ``low``/``high``/``point``
+    the central ``level`` interval and the median, per threshold.
+    """
+
+    thresholds_s: np.ndarray
+    rounds: int
+    fit_rounds: int
+    level: float
+    quantile: float
+    worst: np.ndarray
+    tail: np.ndarray
+    posterior: RoundEffectPosterior
+
+    def _bounds(self, draws: np.ndarray) -> dict[str, np.ndarray]:
+        a = (1.0 - self.level) / 2.0
+        lo, mid, hi = (np.quantile(draws, p, axis=0, method=QUANTILE_METHOD) for p in (a, 0.5, 1.0 - a))
+        return {"low": lo, "point": mid, "high": hi}
+
+    @property
+    def worst_bounds(self) -> dict[str, np.ndarray]:
+        return self._bounds(self.worst)
+
+    @property
+    def tail_bounds(self) -> dict[str, np.ndarray]:
+        return self._bounds(self.tail)
+
+    def to_rows(self) -> list[dict]:
+        """Per threshold: ``predicted_worst`` and ``predicted_tail`` as ``{low, high, point}``."""
+        w, q = self.worst_bounds, self.tail_bounds
+        return [{"predicted_worst": {k: float(w[k][j]) for k in ("low", "high", "point")},
+                 "predicted_tail": {k: float(q[k][j]) for k in ("low", "high", "point")}}
+                for j in range(self.thresholds_s.size)]
+
+
+def _units(t: np.ndarray, b) -> tuple[np.ndarray, np.ndarray]:
+    """Times per timing unit (instance, or batch with ``batch_ids``) and each instance's unit."""
+    if b is None:
+        return t, np.arange(t.shape[1])
+    _, unit_of = np.unique(b, return_inverse=True)
+    first = np.unique(unit_of, return_index=True)[1]
+    return apply_batch_times(t, b)[:, first], unit_of
+
+
+def _simulate(u, c, log_f, unit_of, thr, rng) -> np.ndarray:
+    """Qualities ``[rounds, threshold]`` of simulated rounds with log slowdowns ``log_f[rounds]``."""
+    k, n_units = u.shape
+    n = unit_of.size
+    src = rng.integers(0, k, size=(log_f.size, n_units))
+    draw = u[src, np.arange(n_units)[None, :]] * np.exp(log_f)[:, None]
+    inst_correct = c[src[:, unit_of], np.arange(n)[None, :]]
+    return _quality_counts(draw[:, unit_of], inst_correct, thr) / n
+
+
+def predict_worst_interval(times, correct, thresholds_s, rounds: int, *, batch_ids=None,
+                           config: IntervalConfig | None = None) -> WorstInterval:
+    """Interval for the worst (and the ``quantile``) quality over ``rounds`` future rounds, per deadline.
+
+    Fitted on ``times[round, instance]`` / ``correct`` (the rounds measured so far); see the module
+    docstring for the model. Reproducible: the draws are seeded by ``config.seed``.
+    """
+    cfg = config or IntervalConfig()
+    rounds = check("rounds", rounds, Interval(int, 1, None))
+    t, c, b = validate_tail_arrays(times, correct, batch_ids)
+    thr = np.atleast_1d(np.asarray(thresholds_s, dtype=float))
+    if thr.ndim != 1 or thr.size == 0 or not np.all(np.isfinite(thr)):
+        raise ConfigError(f"thresholds_s: expected finite numbers in seconds, got {thresholds_s!r}")
+    t_units, unit_of = _units(t, b)
+    log_f = _round_log_factors(t_units)
+    u = t_units / np.exp(log_f)[:, None]
+    post = fit_round_effect(log_f, varying=bool(np.ptp(t_units, axis=0).max() > 0), config=cfg)
+    rng = np.random.default_rng(cfg.seed)
+    future = post.draw(cfg.n_draws, rounds, rng)
+    worst = np.empty((cfg.n_draws, thr.size))
+    tail = np.empty((cfg.n_draws, thr.size))
+    step = max(1, 20_000 // rounds)  # draws per chunk: about 20 000 simulated rounds at a time
+    for m in range(0, cfg.n_draws, step):
+        chunk = future[m:m + step]
+        qual = _simulate(u, c, chunk.ravel(), unit_of, thr, rng).reshape(chunk.shape[0], rounds, thr.size)
+        worst[m:m + step] = qual.min(axis=1)
+        tail[m:m + step] = np.quantile(qual, cfg.quantile, axis=1, method=QUANTILE_METHOD)
+    return WorstInterval(thr, rounds, t.shape[0], cfg.level, cfg.quantile, worst, tail, post)
+
+
+@dataclass
+class IntervalCheck:
+    """An interval fitted on the first ``fit_rounds`` rounds against the rounds after them."""
+
+    interval: WorstInterval
+    observed_worst: np.ndarray
+    observed_tail: np.ndarray
+    covered: np.ndarray
+    tail_covered: np.ndarray
+
+    def to_rows(self) -> list[dict]:
+        return [{**row, "observed_worst": float(self.observed_worst[j]), "covered": bool(self.covered[j]),
+                 "observed_tail": float(self.observed_tail[j]), "tail_covered": bool(self.tail_covered[j])}
+                for j, row in enumerate(self.interval.to_rows())]
+
+
+def check_worst_interval(times, correct, thresholds_s, *, fit_rounds: int, predict_rounds: int | None = None,
+                         batch_ids=None, config: IntervalConfig | None = None) -> IntervalCheck:
+    """Fit on rounds ``[:fit_rounds]``, predict the next ``predict_rounds`` (default: all the rest),
+    and say per deadline whether each interval contains what those rounds showed."""
+    from effbench.analysis.tail import quality_matrix
+
+    cfg = config or IntervalConfig()
+    t, c, b = validate_tail_arrays(times, correct, batch_ids)
+    total = t.shape[0]
+    if total < 2:
+        raise ConfigError(f"times: expected at least 2 rounds to fit on some and check on the rest, got {total}")
+    fit_rounds = check("fit_rounds", fit_rounds, Interval(int, 1, total - 1))
+    left = total - fit_rounds
+    predict_rounds = left if predict_rounds is None else check("predict_rounds", predict_rounds, Interval(int, 1, left))
+    iv = predict_worst_interval(t[:fit_rounds], c[:fit_rounds], thresholds_s, predict_rounds, batch_ids=b, config=cfg)
+    held = slice(fit_rounds, fit_rounds + predict_rounds)
+    qual = quality_matrix(t[held], c[held], iv.thresholds_s, batch_ids=b)
+    obs_w = qual.min(axis=0)
+    obs_q = np.quantile(qual, cfg.quantile, axis=0, method=QUANTILE_METHOD)
+    w, q = iv.worst_bounds, iv.tail_bounds
+    return IntervalCheck(iv, obs_w, obs_q, (w["low"] <= obs_w) & (obs_w <= w["high"]),
+                         (q["low"] <= obs_q) & (obs_q <= q["high"]))
+
+
+def episode_stream(seed: int, *, rounds: int = 100, instances: int = 100, spread: float = 0.3,
+                   round_noise: float = 0.02, episode_rate: float = 0.02, episode_rounds: tuple[int, int] = (2, 3),
+                   episode_depth: tuple[float, float] = (1.3, 2.3), accuracy: float = 0.9):
+    """A synthetic stream with known slow episodes: ``(times[round, instance], correct[instance])``.
+
+    Instance base times are log-normal (``spread``) around 1 ms; every round gets a log-normal
+    slowdown (``round_noise``) and per-instance jitter (0.05); an episode starts at a round with
+    probability ``episode_rate``, lasts a whole number of rounds in ``episode_rounds`` and slows
+    every instance by a factor drawn uniformly in ``episode_depth``. Seeded.
+    """
+    rng = np.random.default_rng(seed)
+    base = 1e-3 * rng.lognormal(0.0, spread, instances)
+    factor = rng.lognormal(0.0, round_noise, rounds)
+    r = 0
+    while r < rounds:
+        if rng.random() < episode_rate:
+            length = int(rng.integers(episode_rounds[0], episode_rounds[1] + 1))
+            factor[r:r + length] *= rng.uniform(*episode_depth)
+            r += length
+        else:
+            r += 1
+    times = base[None, :] * factor[:, None] * rng.lognormal(0.0, 0.05, (rounds, instances))
+    correct = rng.random(instances) < accuracy
+    return _as_times(times), correct
+
+
+def prior_stream(seed: int, config: IntervalConfig | None = None, **stream):
+    """A synthetic stream whose episode rate, depth and length are drawn from ``config``'s prior.
+
+    Returns ``(times, correct, (rate, depth_range, length_range))``. Over many seeds, the
+    intervals of a correct implementation cover what such streams show with the nominal
+    probability (simulation-based calibration); :func:`episode_stream` draws the rest.
+    """
+    cfg = config or IntervalConfig()
+    rng = np.random.default_rng([seed, 1])
+    rate = float(rng.beta(*cfg.episode_prior))
+    depth = float(np.exp(rng.uniform(*np.log(cfg.slow_depth))))
+    times, correct = episode_stream(seed, episode_rate=rate, episode_depth=(depth, depth),
+                                    episode_rounds=cfg.episode_rounds, **stream)
+    return times, correct, (rate, depth)
