@@ -52,18 +52,19 @@ def test_few_rounds_keep_an_unseen_slow_regime_and_an_episode_seen_is_kept():
 
 def test_coverage_near_nominal_on_streams_with_injected_episodes():
     """Simulation-based calibration: 200 seeded streams whose episode rate and depth are drawn from
-    the prior; fit on 20 rounds, predict the worst of the next 40 at the fitting rounds' p99.
-
-    With n = 200 and p = 0.9 the binomial standard deviation of the coverage is
-    sqrt(0.9 * 0.1 / 200) = 0.021; the test accepts 0.9 +- 3 sd = [0.836, 0.964]."""
+    the prior; fit on 20 rounds, predict the worst of the next 40 at the p90, p95 and p99 of the
+    fitting rounds. With n = 200 and p = 0.9 the binomial standard deviation of the coverage is
+    sqrt(0.9 * 0.1 / 200) = 0.021; each deadline's coverage must lie in 0.9 +- 3 sd = [0.836, 0.964].
+    (Measured: 0.94, 0.92, 0.96. Qualities are discrete: at p99 the worst round often has every
+    correct instance on time, a value the interval's top also takes, which pushes coverage up.)"""
     cfg = TI.IntervalConfig(n_draws=100)
     hits = []
     for seed in range(200):
         times, correct, _ = TI.prior_stream(seed, cfg, rounds=60, instances=120)
-        chk = TI.check_worst_interval(times, correct, [_p99(times[:20])], fit_rounds=20, config=cfg)
-        hits.append(bool(chk.covered[0]))
-    coverage = float(np.mean(hits))
-    assert 0.836 <= coverage <= 0.964, coverage
+        deadlines = np.quantile(times[:20], [0.9, 0.95, 0.99], method="inverted_cdf")
+        hits.append(TI.check_worst_interval(times, correct, deadlines, fit_rounds=20, config=cfg).covered)
+    coverage = np.mean(hits, axis=0)
+    assert np.all((coverage >= 0.836) & (coverage <= 0.964)), coverage
 
 
 def test_check_reports_observed_worst_and_coverage():
