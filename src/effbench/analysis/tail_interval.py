@@ -57,6 +57,8 @@ __all__ = [
     "check_worst_interval",
     "episode_stream",
     "prior_stream",
+    "held_out_rows",
+    "interval_settings",
 ]
 
 LEVEL = Interval(float, 0, 1, closed="neither")
@@ -351,3 +353,42 @@ def prior_stream(seed: int, config: IntervalConfig | None = None, **stream):
     times, correct = episode_stream(seed, episode_rate=rate, episode_depth=(depth, depth),
                                     episode_rounds=cfg.episode_rounds, **stream)
     return times, correct, (rate, depth)
+
+
+def held_out_rows(times, correct, thresholds, *, fit_rounds: int, predict_rounds: int | None = None,
+                  batch_ids=None, config: IntervalConfig | None = None, n_simulated: int = 2000) -> list[dict]:
+    """Per deadline (:class:`~effbench.analysis.tail.Threshold`): the interval and today's point
+    prediction, fitted on rounds ``[:fit_rounds]``, against the next ``predict_rounds`` rounds.
+
+    Keys: ``threshold_s``, ``origin``, ``label``, ``predicted_worst`` / ``predicted_tail``
+    (``{low, high, point}``), ``observed_worst``, ``covered``, ``observed_tail``, ``tail_covered``,
+    ``width_pp`` (of the worst-case interval), ``point_worst`` (the expected worst of
+    :func:`~effbench.analysis.tail.evaluate_prediction`) and its ``point_error_pp``.
+    """
+    from effbench.analysis.tail import evaluate_prediction
+
+    cfg = config or IntervalConfig()
+    values = np.array([thr.value_s for thr in thresholds], dtype=float)
+    chk = check_worst_interval(times, correct, values, fit_rounds=fit_rounds, predict_rounds=predict_rounds,
+                               batch_ids=batch_ids, config=cfg)
+    rounds = fit_rounds + chk.interval.rounds
+    t, c, b = validate_tail_arrays(times, correct, batch_ids)
+    point = evaluate_prediction(t[:rounds], c[:rounds], values, fit_rounds=fit_rounds, n_rounds=n_simulated,
+                                quantile=cfg.quantile, batch_ids=b, seed=cfg.seed)
+    rows = []
+    for j, (thr, row) in enumerate(zip(thresholds, chk.to_rows())):
+        w = row["predicted_worst"]
+        rows.append({"threshold_s": thr.value_s, "origin": thr.origin, "label": thr.label, **row,
+                     "width_pp": 100.0 * (w["high"] - w["low"]),
+                     "point_worst": float(point.predicted_min_over_holdout[j]),
+                     "point_error_pp": float(point.error_min_pp[j])})
+    return rows
+
+
+def interval_settings(config: IntervalConfig, fit_rounds: int, predict_rounds: int) -> dict:
+    """The JSON-ready description of an interval prediction's settings and model."""
+    return {"model": "round effect: normal regime + slow episodes (Beta prior on their start rate)",
+            "level": config.level, "quantile": config.quantile, "n_draws": config.n_draws,
+            "slow_ratio": config.slow_ratio, "episode_prior": list(config.episode_prior),
+            "slow_depth": list(config.slow_depth), "episode_rounds": list(config.episode_rounds),
+            "seed": config.seed, "fit_rounds": fit_rounds, "predict_rounds": predict_rounds}

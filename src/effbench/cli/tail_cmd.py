@@ -62,16 +62,26 @@ def _stopping_rule_options(f):
 @_stopping_rule_options
 @click.option("--max-rounds", default=200, show_default=True, type=click.IntRange(min=1),
               help="Stopping rule: always stop at this many rounds.")
+@click.option("--fit-rounds", default=None, type=click.IntRange(min=1),
+              help="Fit the prediction on the first K rounds and check it on the rounds after them.")
+@click.option("--predict-rounds", default=None, type=click.IntRange(min=1),
+              help="With --fit-rounds: predict this many rounds after the fitted ones [default: all the rest].")
+@click.option("--level", default=0.9, show_default=True, type=float,
+              help="With --fit-rounds: probability of the prediction interval.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write the results as JSON to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
 def analyze(times_file, thresholds, percentiles, grid, quantile, every, window, js_threshold,
-            min_rounds, max_rounds, json_out, force):
+            min_rounds, max_rounds, fit_rounds, predict_rounds, level, json_out, force):
     """Tail quality of recorded per-instance timings.
 
     An instance is on time when time_s <= threshold; a late instance counts as wrong and the
     denominator is the whole dataset. Per deadline: the worst round, a low quantile, the mean,
     standard deviation and best round of quality, beside the quality without deadline.
+
+    With --fit-rounds K: per deadline (yours, and the percentiles of the first K rounds), a
+    prediction interval of the worst round over the rounds after them, fitted on the first K, the
+    worst they really had, and whether the interval contains it.
     """
     import csv
     import os
@@ -103,6 +113,10 @@ def analyze(times_file, thresholds, percentiles, grid, quantile, every, window, 
     data = result.to_dict()
     key = data["quantile_key"]
     _render(result, data, conv, key)
+    prediction = None
+    if fit_rounds is not None:
+        prediction = _held_out_prediction(times, correct, thresholds, pcts, fit_rounds, predict_rounds, level, quantile)
+        _render_prediction(prediction)
     if json_out:
         payload = {
             "schema": "effbench.tail.analyze/1",
@@ -112,8 +126,44 @@ def analyze(times_file, thresholds, percentiles, grid, quantile, every, window, 
             "round_ids": round_ids,
             "convergence": conv.to_dict(),
         }
+        if prediction is not None:
+            payload["prediction"] = prediction
         write_json(json_out, payload, force=force, indent=2)
         click.echo(f"wrote {json_out}")
+
+
+def _held_out_prediction(times, correct, thresholds, pcts, fit_rounds, predict_rounds, level, quantile) -> dict:
+    """Intervals fitted on the first ``fit_rounds`` rounds against the rounds after them (the JSON's ``prediction``)."""
+    from effbench.analysis import tail as tq
+    from effbench.analysis import tail_interval as ti
+    from effbench.errors import ConfigError
+
+    total = times.shape[0]
+    if fit_rounds >= total:
+        raise ConfigError(f"--fit-rounds: expected fewer than the {total} rounds in the file "
+                          f"(some must be left to check the prediction on), got {fit_rounds}")
+    if predict_rounds is not None and predict_rounds > total - fit_rounds:
+        raise ConfigError(f"--predict-rounds: expected at most the {total - fit_rounds} rounds after "
+                          f"--fit-rounds {fit_rounds}, got {predict_rounds}")
+    cfg = ti.IntervalConfig(level=level, quantile=quantile)
+    deadlines = tq.select_thresholds(times[:fit_rounds], thresholds, pcts, 0)
+    if not deadlines:
+        raise ConfigError("--fit-rounds: expected at least one deadline (--threshold or --percentiles), got none")
+    rows = ti.held_out_rows(times, correct, deadlines, fit_rounds=fit_rounds, predict_rounds=predict_rounds, config=cfg)
+    return {**ti.interval_settings(cfg, fit_rounds, predict_rounds or total - fit_rounds),
+            "percentiles_from": "the fitted rounds", "error_unit": "percentage points", "thresholds": rows}
+
+
+def _render_prediction(pred: dict) -> None:
+    click.echo(f"prediction: fitted on rounds 1-{pred['fit_rounds']}, worst of the next {pred['predict_rounds']} "
+               f"rounds, {100 * pred['level']:g}% interval")
+    head = f"{'deadline':>12} {'label':<7} {'low':>7} {'point':>7} {'high':>7} {'observed':>8} {'covered':>7} {'point err pp':>12}"
+    click.echo(head)
+    click.echo("-" * len(head))
+    for row in pred["thresholds"]:
+        w = row["predicted_worst"]
+        click.echo(f"{_fmt_s(row['threshold_s']):>12} {row['label']:<7} {w['low']:7.4f} {w['point']:7.4f} {w['high']:7.4f} "
+                   f"{row['observed_worst']:8.4f} {str(row['covered']).lower():>7} {row['point_error_pp']:12.2f}")
 
 
 def _render(result, data, conv, key):
@@ -250,28 +300,36 @@ def _render_measure(result):
             f"on time when time <= deadline; common deadline {_fmt_s(common)} = {result.common_deadline_origin})"
         )
         head = (f"{'candidate':<26} {'acc':>6} {'p99 dl':>9} {'worst':>6} {key:>6} {'mean':>6} "
-                f"{'common':>6} {'c.mean':>6} {'rounds':>6} {'stop':<10} {'err p99':>7} {'err com':>7}")
+                f"{'common':>6} {'c.mean':>6} {'rounds':>6} {'stop':<10} {'err p99':>7} {'err com':>7} {'interval p99':>17}")
         click.echo(head)
         click.echo("-" * len(head))
         for k, rep in reports.items():
             p = rep["own_p99"]
             c = rep["common_deadline"] or {}
-            errs = {r["origin"] + r["label"]: r.get("error_min_pp") for r in rep["prediction"]["thresholds"]}
-            e99, ec = errs.get("percentilep99"), errs.get("commoncommon")
+            rows = {r["origin"] + r["label"]: r for r in rep["prediction"]["thresholds"]}
+            e99, ec = (rows.get(k, {}).get("error_min_pp") for k in ("percentilep99", "commoncommon"))
             click.echo(
                 f"{k:<26} {result.accuracy[k]:6.4f} {_fmt_s(p['threshold_s']):>9} {p['min']:6.4f} {p[key]:6.4f} "
                 f"{p['mean']:6.4f} {c.get('min', float('nan')):6.4f} {c.get('mean', float('nan')):6.4f} "
                 f"{rep['rounds_used']:>6} {rep['convergence']['stopped_by']:<10} "
-                f"{_fmt_pp(e99):>7} {_fmt_pp(ec):>7}"
+                f"{_fmt_pp(e99):>7} {_fmt_pp(ec):>7} {_fmt_interval(rows.get('percentilep99')):>17}"
             )
         click.echo(
             "acc: accuracy without deadline; p99 dl: the candidate's own p99 deadline; worst/"
             f"{key}/mean: quality over rounds at it; common/c.mean: worst and mean quality at the common deadline; "
             "rounds: used by the stopping rule; err: |predicted - observed| worst case of the held-out rounds, "
-            "in percentage points (fitted on the rounds used)"
+            "in percentage points (fitted on the rounds used); interval p99: the 90% prediction interval of that "
+            "worst case and whether it contains it (y/n)"
         )
     for k, why in result.failed.items():
         click.echo(f"failed: {k}: {why}", err=True)
+
+
+def _fmt_interval(row) -> str:
+    if not row or "predicted_worst" not in row:
+        return "-"
+    w = row["predicted_worst"]
+    return f"{w['low']:.3f}-{w['high']:.3f} {'y' if row['covered'] else 'n'}"
 
 
 def _fmt_pp(v) -> str:

@@ -66,7 +66,10 @@ class TailConfig:
       rule on the same data.
     * ``warmup_rounds``: discarded rounds before the first timed one.
     * Prediction: ``n_simulated`` Monte Carlo rounds, ``prediction_method`` (``empirical`` or
-      ``kde``), ``round_effect`` (see :func:`effbench.analysis.tail.predict_quality`).
+      ``kde``), ``round_effect`` (see :func:`effbench.analysis.tail.predict_quality`); the
+      held-out rounds are also checked against a prediction interval of probability
+      ``interval_level`` from ``interval_draws`` posterior draws
+      (:func:`effbench.analysis.tail_interval.predict_worst_interval`).
     """
 
     batch_size: int = 1
@@ -85,6 +88,8 @@ class TailConfig:
     fixed_rounds: int | None = None
     warmup_rounds: int = 1
     n_simulated: int = 2000
+    interval_level: float = 0.9
+    interval_draws: int = 400
     prediction_method: str = "empirical"
     round_effect: bool = True
     threads: int = 1
@@ -94,7 +99,8 @@ class TailConfig:
 
     def __post_init__(self):
         whole = {name: Interval(int, low, None) for name, low in (
-            ("batch_size", 1), ("grid", 0), ("holdout_rounds", 0), ("warmup_rounds", 0), ("n_simulated", 1), ("threads", 1))}
+            ("batch_size", 1), ("grid", 0), ("holdout_rounds", 0), ("warmup_rounds", 0), ("n_simulated", 1), ("threads", 1),
+            ("interval_draws", 2))}
         for name, constraint in whole.items():
             object.__setattr__(self, name, check(name, getattr(self, name), constraint))
         if self.fixed_rounds is not None:
@@ -102,6 +108,7 @@ class TailConfig:
         check("time_kind", self.time_kind, Options(TIME_KINDS))
         check("prediction_method", self.prediction_method, Options({"empirical", "kde"}))
         object.__setattr__(self, "quantile", check("quantile", self.quantile, QUANTILE))
+        object.__setattr__(self, "interval_level", check("interval_level", self.interval_level, QUANTILE))
         object.__setattr__(self, "timeout_s", check("timeout_s", self.timeout_s, SECONDS))
         object.__setattr__(self, "seed", check("seed", self.seed, Interval(int)))
         object.__setattr__(self, "thresholds_s", tuple(check("threshold", v, SECONDS) for v in self.thresholds_s))
@@ -159,8 +166,26 @@ def _curve(all_t, all_c, config: TailConfig, key: str) -> list[dict]:
              "mean": float(gq["mean"][j]), "max": float(gq["max"][j])} for j, v in enumerate(gv)]
 
 
+def _interval_config(config: TailConfig):
+    from effbench.analysis.tail_interval import IntervalConfig
+
+    return IntervalConfig(level=config.interval_level, n_draws=config.interval_draws, quantile=config.quantile,
+                          seed=config.seed)
+
+
+def _checked_intervals(all_t, all_c, thresholds, fit: RoundsData, config: TailConfig) -> list[dict]:
+    """Per deadline: the prediction interval of the worst held-out round, what it was, and whether it is inside."""
+    from effbench.analysis.tail_interval import check_worst_interval
+
+    chk = check_worst_interval(all_t, all_c, np.array([t.value_s for t in thresholds]), fit_rounds=fit.rounds,
+                               batch_ids=fit.batch_ids if fit.batch_size > 1 else None, config=_interval_config(config))
+    return [{**row, "width_pp": 100.0 * (row["predicted_worst"]["high"] - row["predicted_worst"]["low"])}
+            for row in chk.to_rows()]
+
+
 def _checked_predictions(all_t, all_c, thresholds, fit: RoundsData, config: TailConfig, key: str) -> list[dict]:
-    """Per deadline: the prediction fitted on the fit rounds against what the held-out rounds showed."""
+    """Per deadline: the prediction fitted on the fit rounds against what the held-out rounds showed
+    (today's point prediction and the prediction interval)."""
     from effbench.analysis import tail as tq
 
     chk = tq.evaluate_prediction(
@@ -178,7 +203,8 @@ def _checked_predictions(all_t, all_c, thresholds, fit: RoundsData, config: Tail
         "error_min_pp": float(chk.error_min_pp[j]),
         "error_mean_pp": float(chk.error_mean_pp[j]),
         "error_quantile_pp": float(chk.error_quantile_pp[j]),
-    } for j, thr in enumerate(thresholds)]
+        **interval,
+    } for j, (thr, interval) in enumerate(zip(thresholds, _checked_intervals(all_t, all_c, thresholds, fit, config)))]
 
 
 def _predictions(fit: RoundsData, y, thresholds, config: TailConfig, key: str) -> list[dict]:
@@ -193,6 +219,12 @@ def _predictions(fit: RoundsData, y, thresholds, config: TailConfig, key: str) -
     return [{"threshold_s": thr.value_s, "origin": thr.origin, "label": thr.label,
              "predicted_mean": float(ps["mean"][j]), f"predicted_{key}": float(ps["quantile"][j]),
              "predicted_min_100_rounds": float(emin[j])} for j, thr in enumerate(thresholds)]
+
+
+def _interval_settings(config: TailConfig, fit_rounds: int, holdout_rounds: int) -> dict | None:
+    from effbench.analysis.tail_interval import interval_settings
+
+    return interval_settings(_interval_config(config), fit_rounds, holdout_rounds) if holdout_rounds else None
 
 
 def _pick(rows: list[dict], origin: str, label: str) -> dict | None:
@@ -252,6 +284,7 @@ def tail_report(fit, holdout, y, convergence, config: TailConfig, *, common_dead
             "fit_rounds": fit.rounds,
             "holdout_rounds": n_holdout,
             "error_unit": "percentage points",
+            "interval": _interval_settings(config, fit.rounds, n_holdout),
             "thresholds": pred_rows,
         },
         "times": {k: _time_stats(every.batch_times(k)) for k in ("inference", "e2e")},
