@@ -131,3 +131,18 @@ def test_fit_rounds_at_or_above_the_rounds_is_a_clear_error(times_csv, capsys, a
     assert main(["tail", "analyze", "--times", times_csv, *args]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("rule,needle", [("js", "stopping rule js:"), ("tail", "round effects JS < 0.05"),
+                                         ("yang", "rJSD <= 0.05 over the previous 5 fits (ISJ)")])
+def test_rule_option_replays_the_chosen_rule(times_csv, tmp_path, capsys, rule, needle):
+    out = tmp_path / f"{rule}.json"
+    assert main(["tail", "analyze", "--times", times_csv, "--rule", rule, "--min-rounds", "2", "--json", str(out)]) == 0
+    assert needle in capsys.readouterr().out
+    conv = json.loads(out.read_text())["convergence"]
+    assert conv["rule"] == rule and conv["rounds_available"] == 12
+    if rule == "yang":
+        assert conv["window"] == 5 and conv["bandwidth_rule"] == "isj"
+        assert [s["round"] for s in conv["trace"]] == [3, 5, 7, 9, 11]  # a fit every 2 rounds from round 3
+    else:
+        assert conv["window"] == 3

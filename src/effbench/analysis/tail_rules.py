@@ -27,7 +27,8 @@ from effbench.analysis.tail import ConvergenceResult, _as_times
 from effbench.errors import DataError
 from effbench.validation import Interval, check
 
-__all__ = ["isj_bandwidth", "gaussian_density", "YangConfig", "YangStep", "YangMonitor", "yang_round"]
+__all__ = ["isj_bandwidth", "gaussian_density", "YangConfig", "YangStep", "YangResult", "YangMonitor", "yang_round",
+           "RULES", "rule_config", "make_monitor", "replay_rule"]
 
 ISJ_GRID = 2 ** 10
 
@@ -234,3 +235,37 @@ def yang_round(times, config: YangConfig | None = None) -> YangResult:
     res = mon.result()
     res.rounds_available = t.shape[0]
     return res
+
+
+RULES = ("js", "tail", "yang")
+
+
+def rule_config(rule: str, *, every: int = 2, window: int | None = None, threshold: float = 0.05,
+                round_threshold: float = 0.05, min_rounds: int = 8, max_rounds: int = 200, seed: int = 0):
+    """The configuration of a stopping rule by name: ``js`` (KDE of the pooled times, Scott, JS
+    distance), ``tail`` (the same, and the round effects stable too) or ``yang`` (the authors' rule).
+    ``window`` defaults to the rule's own: 3 fits (js, tail) or 5 (yang)."""
+    from effbench.analysis.tail import ConvergenceConfig
+    from effbench.validation import Options
+
+    check("rule", rule, Options(set(RULES)))
+    if rule == "yang":
+        return YangConfig(every=every, window=window or 5, threshold=threshold, min_rounds=min_rounds,
+                          max_rounds=max_rounds)
+    return ConvergenceConfig(every=every, window=window or 3, threshold=threshold, min_rounds=min_rounds,
+                             max_rounds=max_rounds, seed=seed,
+                             round_threshold=round_threshold if rule == "tail" else None)
+
+
+def make_monitor(config=None):
+    """The incremental monitor of a rule configuration (:class:`YangConfig` or ``ConvergenceConfig``)."""
+    from effbench.analysis.tail import ConvergenceMonitor
+
+    return YangMonitor(config) if isinstance(config, YangConfig) else ConvergenceMonitor(config)
+
+
+def replay_rule(times, config=None):
+    """Where a rule (any configuration :func:`make_monitor` takes) stops on recorded rounds."""
+    from effbench.analysis.tail import convergence_round
+
+    return yang_round(times, config) if isinstance(config, YangConfig) else convergence_round(times, config)

@@ -42,8 +42,13 @@ def _stopping_rule_options(f):
                      help="Stopping rule: never stop before this many rounds.")(f)
     f = click.option("--js-threshold", default=0.05, show_default=True, type=float,
                      help="Stopping rule: converged when every Jensen-Shannon distance is below this.")(f)
-    f = click.option("--window", default=3, show_default=True, type=click.IntRange(min=1),
-                     help="Stopping rule: compare each fit with the previous N fits.")(f)
+    f = click.option("--window", default=None, type=click.IntRange(min=1),
+                     help="Stopping rule: compare each fit with the previous N fits [default: 3; --rule yang: 5].")(f)
+    f = click.option("--round-threshold", default=0.05, show_default=True, type=float,
+                     help="--rule tail: the round effects' fits must also be within this JS distance.")(f)
+    f = click.option("--rule", type=click.Choice(["js", "tail", "yang"]), default="js", show_default=True,
+                     help="Stopping rule: js (KDE of the pooled times), tail (and the per-round slowdowns stable), "
+                          "yang (the authors' rule: ISJ bandwidth, rJSD over 5 fits; --js-threshold is its threshold).")(f)
     f = click.option("--every", default=2, show_default=True, type=click.IntRange(min=1),
                      help="Stopping rule: fit the time distribution every N rounds.")(f)
     return f
@@ -71,7 +76,7 @@ def _stopping_rule_options(f):
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write the results as JSON to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
-def analyze(times_file, thresholds, percentiles, grid, quantile, every, window, js_threshold,
+def analyze(times_file, thresholds, percentiles, grid, quantile, rule, round_threshold, every, window, js_threshold,
             min_rounds, max_rounds, fit_rounds, predict_rounds, level, json_out, force):
     """Tail quality of recorded per-instance timings.
 
@@ -87,6 +92,7 @@ def analyze(times_file, thresholds, percentiles, grid, quantile, every, window, 
     import os
 
     from effbench.analysis import tail as tq
+    from effbench.analysis.tail_rules import replay_rule, rule_config
     from effbench.errors import DataError
     from effbench.store.files import check_output, write_json
 
@@ -106,9 +112,9 @@ def analyze(times_file, thresholds, percentiles, grid, quantile, every, window, 
 
     result = tq.analyze_tail(times, correct, thresholds_s=thresholds, percentiles=pcts,
                              grid=grid, quantile=quantile)
-    config = tq.ConvergenceConfig(every=every, window=window, threshold=js_threshold,
-                                  min_rounds=min_rounds, max_rounds=max_rounds)
-    conv = tq.convergence_round(times, config)
+    config = rule_config(rule, every=every, window=window, threshold=js_threshold, round_threshold=round_threshold,
+                         min_rounds=min_rounds, max_rounds=max_rounds)
+    conv = replay_rule(times, config)
 
     data = result.to_dict()
     key = data["quantile_key"]
@@ -182,9 +188,13 @@ def _render(result, data, conv, key):
         )
     last = conv.trace[-1].max_js if conv.trace and conv.trace[-1].max_js is not None else None
     last_txt = f"; last max JS distance {last:.4f}" if last is not None else ""
+    rule = conv.to_dict()
+    what = {"yang": f"rJSD <= {rule['threshold']} over the previous {rule['window']} fits (ISJ)",
+            "tail": f"JS < {rule['threshold']} vs previous {rule['window']} fits, round effects JS < {rule.get('round_threshold')}",
+            }.get(rule.get("rule"), f"JS < {rule['threshold']} vs previous {rule['window']} fits")
     click.echo(
-        f"stopping rule: {conv.stopped_by} after {conv.rounds_used} of {conv.rounds_available} rounds "
-        f"(JS < {conv.config.threshold} vs previous {conv.config.window} fits, every {conv.config.every} rounds){last_txt}"
+        f"stopping rule {rule.get('rule', 'js')}: {conv.stopped_by} after {conv.rounds_used} of {conv.rounds_available} "
+        f"rounds ({what}, every {rule['every']} rounds){last_txt}"
     )
 
 
@@ -230,7 +240,7 @@ def _fmt_s(value: float) -> str:
 @click.option("--quick", is_flag=True, help="The quick suite, quick training, at most 40 rounds and 10 held-out rounds.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @db_option
-def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, quantile, every, window,
+def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, quantile, rule, round_threshold, every, window,
             js_threshold, min_rounds, max_rounds, holdout_rounds, fixed_rounds, deadline_common, threads,
             json_out, force, no_store, quick, quiet, db):
     """Measure tail quality on candidates of the default suite (digits).
@@ -260,7 +270,8 @@ def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, qu
         holdout_rounds = 10 if quick else 20
     config = TailConfig(
         batch_size=batch_size, time_kind=time_kind, thresholds_s=tuple(thresholds),
-        percentiles=tuple(_parse_percentiles(percentiles)), grid=grid, quantile=quantile, every=every,
+        percentiles=tuple(_parse_percentiles(percentiles)), grid=grid, quantile=quantile, rule=rule,
+        round_threshold=round_threshold, every=every,
         window=window, js_threshold=js_threshold, min_rounds=min_rounds, max_rounds=max_rounds,
         holdout_rounds=holdout_rounds, fixed_rounds=fixed_rounds, threads=threads,
     )

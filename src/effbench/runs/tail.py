@@ -58,8 +58,10 @@ class TailConfig:
     * ``thresholds_s`` (user deadlines), ``percentiles`` (of the pooled per-instance times of
       the rounds the stopping rule used), ``grid`` (points of the quality-vs-deadline curve),
       ``quantile`` (the tail quality's level).
-    * Stopping rule: ``every``, ``window``, ``js_threshold``, ``min_rounds``, ``max_rounds``
-      (see :class:`effbench.analysis.tail.ConvergenceConfig`).
+    * Stopping rule: ``rule`` (``js``: KDE of the pooled times; ``tail``: and the round effects
+      stable, within ``round_threshold``; ``yang``: the authors' rule, ``js_threshold`` is then its
+      rJSD threshold), ``every``, ``window`` (None: the rule's own, 3 or 5), ``js_threshold``,
+      ``min_rounds``, ``max_rounds`` (see :func:`effbench.analysis.tail_rules.rule_config`).
     * ``holdout_rounds``: rounds measured after the stop, to check the prediction (0: none).
     * ``fixed_rounds``: instead, measure exactly this many rounds and replay the stopping rule
       on them (the rounds after its stop are the held-out ones): a fixed-count protocol and the
@@ -79,9 +81,11 @@ class TailConfig:
     grid: int = 20
     quantile: float = 0.01
     # the stopping rule's defaults are the analysis module's, stated once there
+    rule: str = "js"
     every: int = _Rule.every
-    window: int = _Rule.window
+    window: int | None = None
     js_threshold: float = _Rule.threshold
+    round_threshold: float = 0.05
     min_rounds: int = _Rule.min_rounds
     max_rounds: int = _Rule.max_rounds
     holdout_rounds: int = 20
@@ -119,8 +123,11 @@ class TailConfig:
         self.convergence()  # validates every/window/js_threshold/min_rounds/max_rounds
 
     def convergence(self):
-        return _Rule(every=self.every, window=self.window, threshold=self.js_threshold,
-                     min_rounds=self.min_rounds, max_rounds=self.max_rounds, seed=self.seed)
+        from effbench.analysis.tail_rules import rule_config
+
+        return rule_config(self.rule, every=self.every, window=self.window, threshold=self.js_threshold,
+                           round_threshold=self.round_threshold, min_rounds=self.min_rounds,
+                           max_rounds=self.max_rounds, seed=self.seed)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -319,12 +326,12 @@ def rounds_until_converged(
     times of kind ``time_kind`` (batch times expanded to their instances) feed the rule.
     ``on_rounds(rounds_so_far, monitor)`` is called after every request (progress).
     """
-    from effbench.analysis.tail import ConvergenceMonitor
+    from effbench.analysis.tail_rules import make_monitor
 
     if time_kind not in TIME_KINDS:
         raise ConfigError(f"time_kind: expected one of {', '.join(TIME_KINDS)}, got {time_kind!r}")
     cfg = config or _Rule()
-    mon = ConvergenceMonitor(cfg)
+    mon = make_monitor(cfg)
     parts: list[RoundsData] = []
     stop = False
     while not stop:
@@ -386,7 +393,7 @@ class TailMeasurement:
 
 
 def _run_on_worker(worker, key, y, config: TailConfig, log) -> TailMeasurement:
-    from effbench.analysis.tail import convergence_round
+    from effbench.analysis.tail_rules import replay_rule
     from effbench.measure.rounds import measure_more, worker_source
 
     source = worker_source(worker, batch_size=config.batch_size, warmup_rounds=config.warmup_rounds,
@@ -396,7 +403,7 @@ def _run_on_worker(worker, key, y, config: TailConfig, log) -> TailMeasurement:
     if config.fixed_rounds:
         data = measure_more(source, config.fixed_rounds, chunk=10,
                             on_rounds=lambda n: log(f"{key}: {n}/{config.fixed_rounds} rounds"))
-        conv = convergence_round(data.instance_times(config.time_kind), cfg)
+        conv = replay_rule(data.instance_times(config.time_kind), cfg)
         used = conv.rounds_used
         fit = data.take(slice(0, used))
         holdout = data.take(slice(used, None)) if used < data.rounds else None
