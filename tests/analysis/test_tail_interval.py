@@ -32,10 +32,11 @@ def test_interval_narrows_as_quiet_rounds_accumulate():
         b = TI.predict_worst_interval(times[:k], correct, deadline, 20, config=TI.IntervalConfig(n_draws=200)).worst_bounds
         assert b["low"][0] <= b["point"][0] <= b["high"][0]
         widths.append(float(b["high"][0] - b["low"][0]))
-    # 10 quiet rounds cannot rule out an episode in the next 20 (prior: one every 50 rounds): the
-    # interval reaches down to what an episode costs; 1000 quiet rounds can.
+    # 10 quiet rounds cannot rule out an episode in the next 20 (prior: one every 50 rounds) nor a
+    # change of load: the interval reaches down to what an episode costs; 1000 quiet rounds can.
+    # (Measured: 0.80, 0.45, 0.083.)
     assert widths[0] > widths[1] > widths[2]
-    assert widths[0] > 0.3 and widths[2] < 0.05
+    assert widths[0] > 0.5 and widths[2] < 0.1
 
 
 def test_few_rounds_keep_an_unseen_slow_regime_and_an_episode_seen_is_kept():
@@ -52,19 +53,35 @@ def test_few_rounds_keep_an_unseen_slow_regime_and_an_episode_seen_is_kept():
 
 def test_coverage_near_nominal_on_streams_with_injected_episodes():
     """Simulation-based calibration: 200 seeded streams whose episode rate and depth are drawn from
-    the prior; fit on 20 rounds, predict the worst of the next 40 at the p90, p95 and p99 of the
-    fitting rounds. With n = 200 and p = 0.9 the binomial standard deviation of the coverage is
-    sqrt(0.9 * 0.1 / 200) = 0.021; each deadline's coverage must lie in 0.9 +- 3 sd = [0.836, 0.964].
-    (Measured: 0.94, 0.92, 0.96. Qualities are discrete: at p99 the worst round often has every
-    correct instance on time, a value the interval's top also takes, which pushes coverage up.)"""
-    cfg = TI.IntervalConfig(n_draws=100)
+    the prior (and no change of load, so the test's prior has ``level_shift=0``); fit on 20 rounds,
+    predict the worst of the next 40 at the p90, p95 and p99 of the fitting rounds.
+
+    With n = 200 and p = 0.9 the binomial standard deviation of the coverage is
+    sqrt(0.9 * 0.1 / 200) = 0.021; the tolerance is 3 sd: [0.836, 0.964]. Measured: 0.96, 0.935,
+    0.975. At p99 only the lower bound is asserted: there the worst round often has every correct
+    instance on time, the very value the interval's top takes, and such ties count as covered."""
+    cfg = TI.IntervalConfig(n_draws=100, level_shift=0.0)
     hits = []
     for seed in range(200):
         times, correct, _ = TI.prior_stream(seed, cfg, rounds=60, instances=120)
         deadlines = np.quantile(times[:20], [0.9, 0.95, 0.99], method="inverted_cdf")
         hits.append(TI.check_worst_interval(times, correct, deadlines, fit_rounds=20, config=cfg).covered)
     coverage = np.mean(hits, axis=0)
-    assert np.all((coverage >= 0.836) & (coverage <= 0.964)), coverage
+    assert np.all(coverage >= 0.836), coverage
+    assert np.all(coverage[:2] <= 0.964), coverage
+
+
+def test_a_change_of_load_widens_the_interval_until_many_rounds_say_it_is_steady():
+    times, correct = TI.episode_stream(2, rounds=400, instances=60, episode_rate=0.0)
+    deadline = [_p99(times)]
+    width = {}
+    for shift in (0.0, 0.5):
+        for k in (20, 400):
+            b = TI.predict_worst_interval(times[:k], correct, deadline, 20,
+                                          config=TI.IntervalConfig(n_draws=200, level_shift=shift)).worst_bounds
+            width[shift, k] = float(b["high"][0] - b["low"][0])
+    assert width[0.5, 20] >= width[0.0, 20]
+    assert width[0.5, 400] - width[0.0, 400] < width[0.5, 20] - width[0.0, 20] + 1e-12
 
 
 def test_check_reports_observed_worst_and_coverage():

@@ -4,33 +4,41 @@ A point prediction of the worst round cannot promise what its fitting rounds did
 shared machines whole rounds run 1.3-2.3x slower for a few rounds every few seconds
 (docs/tail-quality.md), and whether K fitting rounds contain such an episode is chance. This
 module predicts, per deadline, an **interval** for the worst quality (and for the ``q``-quantile
-quality) over ``R`` future rounds, from the posterior predictive distribution of a model whose
-round effect is heavy-tailed:
+quality) over ``R`` future rounds, from the posterior predictive distribution of a model in which
+late-instance counts vary from round to round, and from one stretch of rounds to the next:
 
-* ``times[r, i] = exp(f_r) * u[r, i]``: ``f_r`` is the round's shared log slowdown (the median over
-  instances of ``log(times[r, i] / median_r times[r, i])``, as in
-  :func:`effbench.analysis.tail.predict_quality`), ``u`` the per-instance part;
-* ``f_r`` comes from two regimes. **Normal** rounds: ``f ~ N(0, s^2)``, ``s`` the standard
-  deviation of the normal rounds' ``f``, redrawn per posterior draw as ``s * sqrt(K / chi2_K)``.
-  **Slow episodes**: runs of rounds slower than ``slow_ratio`` (1.15x) that start at a rate
-  ``rho`` per round, with a Beta prior (mean 1/50: an episode every few seconds at tens of
-  milliseconds per round, what the machines here show) updated by the episodes seen; an episode's
-  depth is one of the depths seen or, with probability ``1 / (seen + 1)``, a depth drawn from the
-  prior range (1.15x to 2.5x, log-uniform), its length likewise (2 to 3 rounds). So with few
-  rounds and no episode seen the prior keeps a real probability of an unseen slow regime, and the
-  interval reaches down to what an episode would cost; as quiet rounds accumulate the posterior
-  rate shrinks and the interval narrows;
-* ``u``: per instance (per batch), one of its K observed values, with its correctness.
+* per deadline ``d`` and fitting round ``r``, ``late[r]`` = the correct instances later than ``d``;
+  the quality of a round is ``(correct - late) / instances``;
+* **normal rounds**: late counts are drawn normal (rounded, clipped) with the mean and variance of
+  the fitting rounds under Bayesian-bootstrap weights (so the parameters are uncertain, more so
+  with few rounds);
+* **a change of load**: the mean of the predicted stretch is multiplied by ``exp(z * tau)``,
+  ``z ~ N(0, 1)`` shared by every deadline: on a shared machine the next seconds need not look like
+  the last ones. ``tau`` has a prior (0.5, worth 2 blocks) pooled with how much blocks of 10
+  consecutive fitting rounds differ (a scaled inverse chi-square update), so many steady rounds
+  shrink it;
+* **slow episodes**: a round's shared slowdown ``f_r`` is the median over instances of
+  ``log(times[r, i] / median_r times[r, i])`` (as in :func:`effbench.analysis.tail.predict_quality`);
+  runs of rounds slower than ``slow_ratio`` (1.15x) are episodes. They start at a rate ``rho`` per
+  round with a Beta prior (mean 1/50: an episode every few seconds at tens of milliseconds per
+  round, what the machines here show) updated by the episodes seen; an episode's depth is one of the
+  depths seen or, with probability ``1 / (seen + 1)``, a depth from the prior range (1.15x to 2.5x,
+  log-uniform), its length likewise (2 to 3 rounds). In an episode round of depth ``delta`` the late
+  counts are those of the normal fitting rounds at the deadline ``d / delta``. So with few rounds
+  and no episode seen the prior keeps a real probability of an unseen slow regime, and the interval
+  reaches down to what an episode would cost; as quiet rounds accumulate the posterior rate shrinks
+  and the interval narrows.
 
 Each posterior draw simulates ``R`` future rounds and keeps their worst quality (and quantile);
 the interval is the central ``level`` range of those draws, the point their median. Constant
-times have no round effect and no spread: the interval is a point.
+times have no spread, no change of load and no episodes: the interval is a point.
 
 No I/O, no clock, no printing.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +82,11 @@ class IntervalConfig:
     regime. ``episode_prior``: ``(a, b)`` of the Beta prior on the rate at which slow episodes
     start, per round (mean ``a / (a + b)``: 1 / 50 by default). ``slow_depth``: the prior range of
     an unseen episode's slowdown (log-uniform). ``episode_rounds``: the prior range of an episode's
-    length in rounds. ``quantile``: the level of the tail quality also predicted.
+    length in rounds. ``level_shift``: the standard deviation of the log of a change in the
+    late-instance rate between the fitted rounds and the predicted ones (the machine's load moving
+    on; 0: none): a prior worth ``level_shift_weight`` blocks, updated by how much the late counts
+    of blocks of ``level_block`` consecutive fitting rounds differ. ``quantile``: the level of the
+    tail quality also predicted.
     """
 
     level: float = 0.9
@@ -83,6 +95,9 @@ class IntervalConfig:
     episode_prior: tuple[float, float] = (1.0, 49.0)
     slow_depth: tuple[float, float] = (1.15, 2.5)
     episode_rounds: tuple[int, int] = (2, 3)
+    level_shift: float = 0.5
+    level_shift_weight: float = 2.0
+    level_block: int = 10
     quantile: float = 0.01
     seed: int = 0
 
@@ -91,6 +106,10 @@ class IntervalConfig:
         object.__setattr__(self, "n_draws", check("n_draws", self.n_draws, Interval(int, 2, None)))
         object.__setattr__(self, "quantile", check("quantile", self.quantile, QUANTILE))
         object.__setattr__(self, "seed", check("seed", self.seed, Interval(int)))
+        object.__setattr__(self, "level_shift", check("level_shift", self.level_shift, Interval(float, 0, None)))
+        object.__setattr__(self, "level_shift_weight",
+                           check("level_shift_weight", self.level_shift_weight, Interval(float, 0, None, closed="neither")))
+        object.__setattr__(self, "level_block", check("level_block", self.level_block, Interval(int, 2, None)))
         object.__setattr__(self, "slow_ratio", check("slow_ratio", self.slow_ratio, Interval(float, 1, None, closed="neither")))
         prior = tuple(check("episode_prior", v, Interval(float, 0, None, closed="neither")) for v in self.episode_prior)
         depth = tuple(check("slow_depth", v, Interval(float, 1, None)) for v in self.slow_depth)
@@ -130,10 +149,9 @@ class RoundEffectPosterior:
     config: IntervalConfig
 
     def draw(self, n_draws: int, rounds: int, rng: np.random.Generator) -> np.ndarray:
-        """Log slowdowns ``[n_draws, rounds]`` of future rounds, with the parameters redrawn per row."""
-        k = max(self.rounds, 1)
-        scale = self.normal_scale * np.sqrt(k / rng.chisquare(k, size=n_draws))
-        out = rng.standard_normal((n_draws, rounds)) * scale[:, None]
+        """Log depths ``[n_draws, rounds]`` of future slow episodes (0 for a normal round), with the
+        episode rate redrawn per row from its Beta posterior."""
+        out = np.zeros((n_draws, rounds))
         if not self.varying:
             return out
         a, b = self.config.episode_prior
@@ -224,23 +242,50 @@ class WorstInterval:
                 for j in range(self.thresholds_s.size)]
 
 
-def _units(t: np.ndarray, b) -> tuple[np.ndarray, np.ndarray]:
-    """Times per timing unit (instance, or batch with ``batch_ids``) and each instance's unit."""
-    if b is None:
-        return t, np.arange(t.shape[1])
-    _, unit_of = np.unique(b, return_inverse=True)
-    first = np.unique(unit_of, return_index=True)[1]
-    return apply_batch_times(t, b)[:, first], unit_of
+def _depth_grid(post: RoundEffectPosterior) -> np.ndarray:
+    """Slowdowns at which late counts are tabulated: 1 (normal) and 32 log-spaced episode depths."""
+    lo, hi = post.config.slow_depth
+    seen = [math.exp(v) for v in post.slow_log]
+    lo, hi = min([lo, post.config.slow_ratio, *seen]), max([hi, *seen])
+    return np.concatenate([[1.0], np.geomspace(lo, hi, 32)])
 
 
-def _simulate(u, c, log_f, unit_of, thr, rng) -> np.ndarray:
-    """Qualities ``[rounds, threshold]`` of simulated rounds with log slowdowns ``log_f[rounds]``."""
-    k, n_units = u.shape
-    n = unit_of.size
-    src = rng.integers(0, k, size=(log_f.size, n_units))
-    draw = u[src, np.arange(n_units)[None, :]] * np.exp(log_f)[:, None]
-    inst_correct = c[src[:, unit_of], np.arange(n)[None, :]]
-    return _quality_counts(draw[:, unit_of], inst_correct, thr) / n
+def _late_counts(t: np.ndarray, c: np.ndarray, thr: np.ndarray, depths: np.ndarray) -> np.ndarray:
+    """``late[depth, round, threshold]``: correct instances of each round later than ``threshold / depth``."""
+    on_time = np.stack([_quality_counts(t, c, thr / d) for d in depths])
+    return c.sum(axis=1)[None, :, None] - on_time
+
+
+def _level_shift_sd(late: np.ndarray, cfg: IntervalConfig) -> np.ndarray:
+    """Per threshold: the posterior sd of the log level shift (scaled inverse chi-square update).
+
+    The between-block variance of ``log(block mean + 0.5)`` over blocks of ``level_block``
+    consecutive fitting rounds, less what sampling alone gives (delta method), is pooled with the
+    prior ``level_shift^2`` worth ``level_shift_weight`` blocks. Many steady rounds shrink it to 0."""
+    prior = cfg.level_shift_weight * cfg.level_shift ** 2
+    blocks = late.shape[0] // cfg.level_block
+    if blocks < 2:
+        return np.full(late.shape[1], cfg.level_shift)
+    b = late[: blocks * cfg.level_block].reshape(blocks, cfg.level_block, -1)
+    means = b.mean(axis=1)
+    between = np.var(np.log(means + 0.5), axis=0, ddof=1)
+    sampling = (b.var(axis=1, ddof=1) / cfg.level_block / (means + 0.5) ** 2).mean(axis=0)
+    excess = np.maximum(between - sampling, 0.0)
+    return np.sqrt((prior + (blocks - 1) * excess) / (cfg.level_shift_weight + blocks - 1))
+
+
+def _draw_late(late: np.ndarray, depth_idx: np.ndarray, shift_sd: np.ndarray, rng) -> np.ndarray:
+    """Late counts ``[rounds, threshold]`` of future rounds for one posterior draw: normal (rounded)
+    with the mean and variance of Bayesian-bootstrap-weighted fitting rounds,
+    the mean moved by a level shift ``exp(z * shift_sd)``, ``z ~ N(0, 1)`` (see
+    :func:`_level_shift_sd`); counts that never varied stay constant."""
+    k = late.shape[1]
+    w = rng.dirichlet(np.ones(k))
+    mean = np.einsum("r,drj->dj", w, late)
+    var = np.einsum("r,drj->dj", w, (late - mean[:, None, :]) ** 2) * k / max(k - 1, 1)
+    shift = np.exp(rng.standard_normal() * shift_sd)  # one load change, felt at every deadline
+    mu, var = mean[depth_idx] * shift, var[depth_idx] * shift ** 2
+    return np.round(mu + np.sqrt(var) * rng.standard_normal(mu.shape))
 
 
 def predict_worst_interval(times, correct, thresholds_s, rounds: int, *, batch_ids=None,
@@ -256,20 +301,26 @@ def predict_worst_interval(times, correct, thresholds_s, rounds: int, *, batch_i
     thr = np.atleast_1d(np.asarray(thresholds_s, dtype=float))
     if thr.ndim != 1 or thr.size == 0 or not np.all(np.isfinite(thr)):
         raise ConfigError(f"thresholds_s: expected finite numbers in seconds, got {thresholds_s!r}")
-    t_units, unit_of = _units(t, b)
-    log_f = _round_log_factors(t_units)
-    u = t_units / np.exp(log_f)[:, None]
-    post = fit_round_effect(log_f, varying=bool(np.ptp(t_units, axis=0).max() > 0), config=cfg)
+    if b is not None:
+        t = apply_batch_times(t, b)
+    log_f = _round_log_factors(t)
+    post = fit_round_effect(log_f, varying=bool(np.ptp(t, axis=0).max() > 0), config=cfg)
+    normal = log_f < math.log(cfg.slow_ratio)
+    base = normal if normal.sum() >= 2 else np.ones_like(normal)
+    depths = _depth_grid(post)
+    late = _late_counts(t[base], c[base], thr, depths)
+    correct_n = c[base].sum(axis=1)
+    shift_sd = _level_shift_sd(late[0], cfg) if post.varying else np.zeros(thr.size)
     rng = np.random.default_rng(cfg.seed)
-    future = post.draw(cfg.n_draws, rounds, rng)
+    episode = post.draw(cfg.n_draws, rounds, rng)
+    idx = np.where(episode > 0, np.clip(np.searchsorted(np.log(depths), episode, side="right") - 1, 1, depths.size - 1), 0)
     worst = np.empty((cfg.n_draws, thr.size))
     tail = np.empty((cfg.n_draws, thr.size))
-    step = max(1, 20_000 // rounds)  # draws per chunk: about 20 000 simulated rounds at a time
-    for m in range(0, cfg.n_draws, step):
-        chunk = future[m:m + step]
-        qual = _simulate(u, c, chunk.ravel(), unit_of, thr, rng).reshape(chunk.shape[0], rounds, thr.size)
-        worst[m:m + step] = qual.min(axis=1)
-        tail[m:m + step] = np.quantile(qual, cfg.quantile, axis=1, method=QUANTILE_METHOD)
+    for m in range(cfg.n_draws):
+        right = correct_n[rng.integers(0, correct_n.size, size=rounds)][:, None]
+        qual = (right - np.clip(_draw_late(late, idx[m], shift_sd, rng), 0, right)) / t.shape[1]
+        worst[m] = qual.min(axis=0)
+        tail[m] = np.quantile(qual, cfg.quantile, axis=0, method=QUANTILE_METHOD)
     return WorstInterval(thr, rounds, t.shape[0], cfg.level, cfg.quantile, worst, tail, post)
 
 
@@ -387,8 +438,11 @@ def held_out_rows(times, correct, thresholds, *, fit_rounds: int, predict_rounds
 
 def interval_settings(config: IntervalConfig, fit_rounds: int, predict_rounds: int) -> dict:
     """The JSON-ready description of an interval prediction's settings and model."""
-    return {"model": "round effect: normal regime + slow episodes (Beta prior on their start rate)",
+    return {"model": "late counts per round: normal rounds (Bayesian bootstrap), a change of load (level shift), "
+                     "slow episodes (Beta prior on their start rate)",
             "level": config.level, "quantile": config.quantile, "n_draws": config.n_draws,
             "slow_ratio": config.slow_ratio, "episode_prior": list(config.episode_prior),
             "slow_depth": list(config.slow_depth), "episode_rounds": list(config.episode_rounds),
+            "level_shift": config.level_shift, "level_shift_weight": config.level_shift_weight,
+            "level_block": config.level_block,
             "seed": config.seed, "fit_rounds": fit_rounds, "predict_rounds": predict_rounds}
