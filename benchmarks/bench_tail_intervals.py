@@ -72,8 +72,11 @@ def _p99(times) -> float:
 def _rules():
     from effbench.analysis.tail_rules import rule_config
 
+    from dataclasses import replace
+
+    yang_us = replace(rule_config("yang", threshold=0.05), isj_unit_s=1e-6)
     return {"js": rule_config("js"), "tail": rule_config("tail"), "yang 0.05": rule_config("yang", threshold=0.05),
-            "yang 0.005": rule_config("yang", threshold=0.005)}
+            "yang 0.005": rule_config("yang", threshold=0.005), "yang-us 0.05": yang_us}
 
 
 def _rule_figures(times, correct, fit_rounds: int) -> dict:

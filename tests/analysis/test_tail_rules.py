@@ -71,3 +71,14 @@ def test_yang_stops_on_a_stationary_stream_and_not_on_a_drifting_one():
     assert not drifting.converged and drifting.stopped_by == "max_rounds"
     d = drifting.to_dict()
     assert d["rule"] == "yang" and d["bandwidth_rule"] == "isj" and d["window"] == 5
+
+
+def test_yang_isj_unit_changes_the_bandwidth_not_the_schedule():
+    rng = np.random.default_rng(2)
+    times = rng.lognormal(-9, 0.2, (15, 300))  # seconds, ~0.1 ms
+    in_s = R.yang_round(times, R.YangConfig(max_rounds=15))
+    in_us = R.yang_round(times, R.YangConfig(max_rounds=15, isj_unit_s=1e-6))
+    assert [s.round for s in in_s.trace] == [s.round for s in in_us.trace]
+    assert in_s.trace[0].bandwidth_s == pytest.approx(R.isj_bandwidth(times[:3]))
+    assert in_us.trace[0].bandwidth_s == pytest.approx(R.isj_bandwidth(times[:3] * 1e6) / 1e6)
+    assert in_us.trace[0].bandwidth_s > 10 * in_s.trace[0].bandwidth_s
