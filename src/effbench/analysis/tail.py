@@ -69,6 +69,7 @@ __all__ = [
     "js_distance",
     "kde_probabilities",
     "convergence_round",
+    "replay_monitor",
     "predict_quality",
     "expected_minimum",
     "evaluate_prediction",
@@ -712,12 +713,18 @@ def convergence_round(times, config: ConvergenceConfig | None = None) -> Converg
     Feeds the rounds one by one to a :class:`ConvergenceMonitor` (so the answer is exactly
     what the measuring loop would have done) and returns where it stopped, and the trace.
     """
+    return replay_monitor(ConvergenceMonitor(config), times)
+
+
+def replay_monitor(monitor, times):
+    """Feed recorded rounds ``times[round, instance]`` one by one to a stopping-rule monitor (any
+    object with ``update(round) -> bool`` and ``result()``) until it stops; its result, with
+    ``rounds_available`` set to the rounds recorded."""
     t = _as_times(times)
-    mon = ConvergenceMonitor(config)
     for row in t:
-        if mon.update(row):
+        if monitor.update(row):
             break
-    res = mon.result()
+    res = monitor.result()
     res.rounds_available = t.shape[0]
     return res
 

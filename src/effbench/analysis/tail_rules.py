@@ -232,14 +232,9 @@ class YangMonitor:
 
 def yang_round(times, config: YangConfig | None = None) -> YangResult:
     """Replay the authors' rule over recorded rounds ``times[round, instance]``."""
-    t = _as_times(times)
-    mon = YangMonitor(config)
-    for row in t:
-        if mon.update(row):
-            break
-    res = mon.result()
-    res.rounds_available = t.shape[0]
-    return res
+    from effbench.analysis.tail import replay_monitor
+
+    return replay_monitor(YangMonitor(config), times)
 
 
 RULES = ("js", "tail", "yang")
