@@ -145,13 +145,14 @@ def report(args) -> int:
 def synthetic(args) -> int:
     from effbench.analysis.tail_interval import IntervalConfig, check_worst_interval, episode_stream, prior_stream
 
-    cfg = IntervalConfig(n_draws=args.draws)
+    cfg = IntervalConfig(n_draws=args.draws, level_shift=args.level_shift)
     k = args.fit_rounds
     settings = {"prior-drawn rate and depth": lambda s: prior_stream(s, cfg, rounds=100, instances=args.instances)[:2],
                 "no episodes": lambda s: episode_stream(s, rounds=100, instances=args.instances, episode_rate=0.0),
                 "rate 0.02, depth 1.3-2.3x": lambda s: episode_stream(s, rounds=100, instances=args.instances)}
     print(f"{args.seeds} seeded streams per setting, {args.instances} instances, fit {k} rounds, predict the worst of "
-          f"the other {100 - k}; 90% intervals ({args.draws} draws); deadlines p90/p95/p99 of the fitting rounds")
+          f"the other {100 - k}; 90% intervals ({args.draws} draws, level_shift {args.level_shift}); "
+          f"deadlines p90/p95/p99 of the fitting rounds")
     for name, make in settings.items():
         hits, widths = [], []
         for seed in range(args.seeds):
@@ -185,6 +186,7 @@ def main() -> int:
     y.add_argument("--instances", type=int, default=200)
     y.add_argument("--fit-rounds", type=int, default=20)
     y.add_argument("--draws", type=int, default=200)
+    y.add_argument("--level-shift", type=float, default=0.5, help="the prior sd of a change of load (0: none)")
     args = ap.parse_args()
     return {"collect": collect, "report": report, "synthetic": synthetic}[args.cmd](args)
 
