@@ -133,7 +133,8 @@ def _episodes(slow: np.ndarray) -> list[tuple[int, int]]:
 class RoundEffectPosterior:
     """The round effect fitted on K rounds: a normal regime and a slow regime of episodes.
 
-    ``normal_scale``: the standard deviation of the log slowdown of the normal rounds;
+    ``normal_scale``: the standard deviation of the log slowdown of the normal rounds (reported;
+    the late counts carry the normal rounds' variation into the prediction);
     ``episodes`` / ``opportunities``: the slow episodes seen and the rounds at which one could
     start (Beta posterior of the start rate with ``config.episode_prior``); ``slow_log``: the log
     slowdowns of the slow rounds seen; ``varying``: False when no time changed between rounds.
