@@ -347,3 +347,34 @@ def test_times_beyond_any_inference_are_a_unit_mistake_not_a_grid_error():
 
     with pytest.raises(DataError, match=r"^times: time_s is in seconds, and 1e\+308 s is more than 1e\+09 s"):
         select_thresholds(np.array([[1e-300, 1e308], [0.1, 1e308]]), (), (99.0,), 0)
+
+
+# ---------------------------------------------------------------- the tail-aware stopping rule
+
+
+def test_tail_rule_waits_for_the_round_effects_to_settle():
+    from effbench.analysis.tail_interval import episode_stream
+
+    quiet, _ = episode_stream(0, rounds=120, instances=200, episode_rate=0.0)
+    episode = quiet.copy()
+    episode[12:14] *= 1.8  # a slow episode of two rounds, after the pooled rule has stopped
+    pooled = T.ConvergenceConfig()
+    tail = T.ConvergenceConfig(round_threshold=0.05)
+    assert T.convergence_round(quiet, pooled).rounds_used == 8
+    assert T.convergence_round(episode, pooled).rounds_used == 8  # blind to what came after
+    res_quiet = T.convergence_round(quiet, tail)
+    res_episode = T.convergence_round(episode, tail)
+    assert res_quiet.converged and res_quiet.rounds_used == 26
+    assert res_episode.converged and res_episode.rounds_used == 42
+    last = res_episode.trace[-1]
+    assert len(last.round_js_distances) == 3 and max(last.round_js_distances) < 0.05
+    assert res_episode.to_dict()["rule"] == "tail" and res_episode.to_dict()["round_threshold"] == 0.05
+
+
+def test_tail_rule_never_stops_while_round_effects_drift():
+    from effbench.analysis.tail_interval import episode_stream
+
+    times, _ = episode_stream(1, rounds=80, instances=100, episode_rate=0.0)
+    times = times * np.exp(np.linspace(0, 0.8, 80))[:, None] ** (np.arange(80) % 2)[:, None]  # every other round slower and slower
+    res = T.convergence_round(times, T.ConvergenceConfig(round_threshold=0.05, max_rounds=80))
+    assert not res.converged and res.stopped_by == "max_rounds"

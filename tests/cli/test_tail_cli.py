@@ -91,3 +91,58 @@ def test_bad_options_exit_2(times_csv, capsys):
     assert "--percentiles" in capsys.readouterr().err
     assert main(["tail", "analyze", "--times", str(times_csv) + ".missing"]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_fit_rounds_writes_intervals_per_deadline(times_csv, tmp_path, capsys):
+    out = tmp_path / "pred.json"
+    code = main(["tail", "analyze", "--times", times_csv, "--fit-rounds", "8", "--percentiles", "99",
+                 "--threshold", "0.007", "--grid", "0", "--json", str(out)])
+    assert code == 0
+    assert "prediction: fitted on rounds 1-8, worst of the next 4 rounds, 90% interval" in capsys.readouterr().out
+    pred = json.loads(out.read_text())["prediction"]
+    assert pred["fit_rounds"] == 8 and pred["predict_rounds"] == 4 and pred["level"] == 0.9
+    assert [row["label"] for row in pred["thresholds"]] == ["0.007s", "p99"]
+    times = np.loadtxt(times_csv, delimiter=",", skiprows=1)
+    t = times[:, 2].reshape(12, 40)
+    c = times[:40, 3]
+    p99 = float(np.quantile(t[:8], 0.99, method="inverted_cdf"))
+    assert pred["thresholds"][1]["threshold_s"] == pytest.approx(p99)
+    for row, deadline in zip(pred["thresholds"], (0.007, p99)):
+        w = row["predicted_worst"]
+        assert w["low"] <= w["point"] <= w["high"]
+        observed = float((((t[8:] <= deadline) & (c == 1)).sum(axis=1) / 40).min())
+        assert row["observed_worst"] == pytest.approx(observed)
+        assert row["covered"] == (w["low"] <= observed <= w["high"])
+
+
+def test_predict_rounds_limits_the_checked_rounds(times_csv, tmp_path):
+    out = tmp_path / "pred.json"
+    assert main(["tail", "analyze", "--times", times_csv, "--fit-rounds", "6", "--predict-rounds", "3",
+                 "--percentiles", "99", "--grid", "0", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["prediction"]["predict_rounds"] == 3
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--fit-rounds", "12"], "--fit-rounds: expected fewer than the 12 rounds"),
+    (["--fit-rounds", "20"], "--fit-rounds: expected fewer than the 12 rounds"),
+    (["--fit-rounds", "10", "--predict-rounds", "3"], "--predict-rounds: expected at most the 2 rounds"),
+])
+def test_fit_rounds_at_or_above_the_rounds_is_a_clear_error(times_csv, capsys, args, needle):
+    assert main(["tail", "analyze", "--times", times_csv, *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("rule,needle", [("js", "stopping rule js:"), ("tail", "round effects JS < 0.05"),
+                                         ("yang", "rJSD <= 0.05 over the previous 5 fits (ISJ)")])
+def test_rule_option_replays_the_chosen_rule(times_csv, tmp_path, capsys, rule, needle):
+    out = tmp_path / f"{rule}.json"
+    assert main(["tail", "analyze", "--times", times_csv, "--rule", rule, "--min-rounds", "2", "--json", str(out)]) == 0
+    assert needle in capsys.readouterr().out
+    conv = json.loads(out.read_text())["convergence"]
+    assert conv["rule"] == rule and conv["rounds_available"] == 12
+    if rule == "yang":
+        assert conv["window"] == 5 and conv["bandwidth_rule"] == "isj"
+        assert [s["round"] for s in conv["trace"]] == [3, 5, 7, 9, 11]  # a fit every 2 rounds from round 3
+    else:
+        assert conv["window"] == 3

@@ -6,6 +6,8 @@ import json
 import numpy as np
 import pytest
 
+from effbench.analysis import tail as T
+
 from effbench.analysis.tail import ConvergenceConfig
 from effbench.candidates.callable_adapter import CallableCandidate
 from effbench.errors import ConfigError, DataError
@@ -171,11 +173,20 @@ def test_report_has_what_the_html_report_reads():
     pred = rep["prediction"]
     assert pred["fit_rounds"] == 10 and pred["holdout_rounds"] == 6 and len(pred["thresholds"]) == len(rep["thresholds"])
     assert all(r["error_min_pp"] >= 0 for r in pred["thresholds"])
+    assert pred["interval"]["level"] == 0.9 and pred["interval"]["predict_rounds"] == 6
+    hold_q = T.quality_matrix(hold.instance_times("e2e"), hold.correct(y), [r["threshold_s"] for r in pred["thresholds"]])
+    for row, observed in zip(pred["thresholds"], hold_q.min(axis=0)):
+        w = row["predicted_worst"]
+        assert w["low"] <= w["point"] <= w["high"] and row["observed_worst"] == pytest.approx(observed)
+        assert row["covered"] == (w["low"] <= observed <= w["high"])
+        assert row["width_pp"] == pytest.approx(100 * (w["high"] - w["low"]))
+    assert pred["thresholds"][0]["predicted_worst"] == {"low": 0.9, "high": 0.9, "point": 0.9}  # 0.5 s: every time is on time
     assert {"round", "js_distances"} <= set(rep["convergence"]["trace"][-1])
     assert set(rep["times"]) == {"inference", "e2e"}
     # without held-out rounds: a prediction with no error columns
     rep2 = tail_report(fit, None, y, conv, cfg)
     assert rep2["common_deadline"] is None and "error_min_pp" not in rep2["prediction"]["thresholds"][0]
+    assert rep2["prediction"]["interval"] is None and "covered" not in rep2["prediction"]["thresholds"][0]
 
 
 def test_measure_tail_on_a_user_callable_in_process():

@@ -69,6 +69,7 @@ __all__ = [
     "js_distance",
     "kde_probabilities",
     "convergence_round",
+    "replay_monitor",
     "predict_quality",
     "expected_minimum",
     "evaluate_prediction",
@@ -487,6 +488,12 @@ class ConvergenceConfig:
     goes to two overflow cells);
     ``max_kde_points`` caps the points fed to each KDE (a seeded subsample without
     replacement of all rounds so far), which keeps a fit well under a second.
+
+    ``round_threshold`` (None: off) makes the rule watch the tail too (the ``tail`` rule): at each
+    fit it also fits a KDE (Scott) to the per-round log slowdowns of all rounds so far (see
+    :func:`predict_quality`) on the fixed grid :data:`ROUND_GRID`, and stops only when those fits
+    are also within ``round_threshold`` (JS distance) of each of the previous ``window`` ones: the
+    round-to-round behaviour, not only the pooled times, has stopped changing.
     """
 
     every: int = 2
@@ -498,6 +505,7 @@ class ConvergenceConfig:
     max_kde_points: int = 10_000
     seed: int = 0
     grid_s: tuple[float, float] | None = None
+    round_threshold: float | None = None
 
     def __post_init__(self):
         for name, low in (("every", 1), ("window", 1), ("min_rounds", 1), ("max_rounds", 1), ("grid_points", 2), ("max_kde_points", 2)):
@@ -507,21 +515,30 @@ class ConvergenceConfig:
                 f"max_rounds: expected >= min_rounds ({self.min_rounds}), got {self.max_rounds!r}"
             )
         object.__setattr__(self, "threshold", check("threshold", self.threshold, Interval(float, 0, 1, closed="right")))
+        if self.round_threshold is not None:
+            object.__setattr__(self, "round_threshold",
+                               check("round_threshold", self.round_threshold, Interval(float, 0, 1, closed="right")))
         if self.grid_s is not None:
             lo, hi = self.grid_s
             if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
                 raise ConfigError(f"grid_s: expected (lo, hi) with lo < hi, got {self.grid_s!r}")
 
 
+ROUND_GRID = np.linspace(-1.0, 1.5, 2048)
+"""Grid of the round-effect KDE: log slowdowns from exp(-1) = 0.37x to exp(1.5) = 4.5x (mass outside in two cells)."""
+
+
 @dataclass(frozen=True)
 class ConvergenceStep:
     """One KDE fit: after ``round`` rounds, on ``points`` times, and its JS distances to the
-    previous fits (most recent first, at most ``window``)."""
+    previous fits (most recent first, at most ``window``); with the tail rule also the JS distances
+    of the round-effect fits (``round_js_distances``)."""
 
     round: int
     points: int
     bandwidth_s: float
     js_distances: tuple[float, ...]
+    round_js_distances: tuple[float, ...] = ()
 
     @property
     def max_js(self) -> float | None:
@@ -555,6 +572,8 @@ class ConvergenceResult:
             "grid_points": cfg.grid_points,
             "max_kde_points": cfg.max_kde_points,
             "seed": cfg.seed,
+            "rule": "js" if cfg.round_threshold is None else "tail",
+            "round_threshold": cfg.round_threshold,
             "bandwidth_rule": "scott",
             "js_base": 2,
             "trace": [
@@ -564,6 +583,7 @@ class ConvergenceResult:
                     "bandwidth_s": s.bandwidth_s,
                     "js_distances": list(s.js_distances),
                     "max_js": s.max_js,
+                    "round_js_distances": list(s.round_js_distances),
                 }
                 for s in self.trace
             ],
@@ -587,6 +607,7 @@ class ConvergenceMonitor:
         self._rounds: list[np.ndarray] = []
         self._fits: list[np.ndarray] = []  # probabilities on the current grid (last window+1 fits)
         self._samples: list[np.ndarray] = []  # the points of those fits, to re-evaluate on a wider grid
+        self._round_fits: list[np.ndarray] = []  # round-effect KDEs on ROUND_GRID (tail rule)
         self._grid: np.ndarray | None = None
         self.grid_changes = 0
         self.trace: list[ConvergenceStep] = []
@@ -634,6 +655,16 @@ class ConvergenceMonitor:
             self.grid_changes += 1
         return self._grid
 
+    def _round_effect_distances(self) -> tuple[float, ...]:
+        """Tail rule: fit the KDE of the per-round log slowdowns so far; its JS distances to the previous fits."""
+        if self.config.round_threshold is None:
+            return ()
+        f = _round_log_factors(np.stack(self._rounds))
+        p = kde_probabilities(f, ROUND_GRID)[0]
+        prev = self._round_fits[::-1][: self.config.window]
+        self._round_fits = (self._round_fits + [p])[-(self.config.window + 1):]
+        return tuple(js_distance(p, old) for old in prev)
+
     def update(self, round_times) -> bool:
         """Add one round's times; return True when measuring should stop."""
         if self.done:
@@ -654,11 +685,15 @@ class ConvergenceMonitor:
             dists = tuple(js_distance(p, old) for old in prev)
             self._fits = (self._fits + [p])[-(cfg.window + 1):]
             self._samples = (self._samples + [x])[-(cfg.window + 1):]
-            self.trace.append(ConvergenceStep(r, int(x.size), bw, dists))
+            round_dists = self._round_effect_distances()
+            self.trace.append(ConvergenceStep(r, int(x.size), bw, dists, round_dists))
+            tail_ok = cfg.round_threshold is None or (
+                len(round_dists) == cfg.window and all(d < cfg.round_threshold for d in round_dists))
             if (
                 r >= cfg.min_rounds
                 and len(dists) == cfg.window
                 and all(d < cfg.threshold for d in dists)
+                and tail_ok
             ):
                 self.converged = True
                 self.stopped_by = "converged"
@@ -685,12 +720,18 @@ def convergence_round(times, config: ConvergenceConfig | None = None) -> Converg
     Feeds the rounds one by one to a :class:`ConvergenceMonitor` (so the answer is exactly
     what the measuring loop would have done) and returns where it stopped, and the trace.
     """
+    return replay_monitor(ConvergenceMonitor(config), times)
+
+
+def replay_monitor(monitor, times):
+    """Feed recorded rounds ``times[round, instance]`` one by one to a stopping-rule monitor (any
+    object with ``update(round) -> bool`` and ``result()``) until it stops; its result, with
+    ``rounds_available`` set to the rounds recorded."""
     t = _as_times(times)
-    mon = ConvergenceMonitor(config)
     for row in t:
-        if mon.update(row):
+        if monitor.update(row):
             break
-    res = mon.result()
+    res = monitor.result()
     res.rounds_available = t.shape[0]
     return res
 

@@ -42,8 +42,13 @@ def _stopping_rule_options(f):
                      help="Stopping rule: never stop before this many rounds.")(f)
     f = click.option("--js-threshold", default=0.05, show_default=True, type=float,
                      help="Stopping rule: converged when every Jensen-Shannon distance is below this.")(f)
-    f = click.option("--window", default=3, show_default=True, type=click.IntRange(min=1),
-                     help="Stopping rule: compare each fit with the previous N fits.")(f)
+    f = click.option("--window", default=None, type=click.IntRange(min=1),
+                     help="Stopping rule: compare each fit with the previous N fits [default: 3; --rule yang: 5].")(f)
+    f = click.option("--round-threshold", default=0.05, show_default=True, type=float,
+                     help="--rule tail: the round effects' fits must also be within this JS distance.")(f)
+    f = click.option("--rule", type=click.Choice(["js", "tail", "yang"]), default="js", show_default=True,
+                     help="Stopping rule: js (KDE of the pooled times), tail (and the per-round slowdowns stable), "
+                          "yang (the authors' rule: ISJ bandwidth, rJSD over 5 fits; --js-threshold is its threshold).")(f)
     f = click.option("--every", default=2, show_default=True, type=click.IntRange(min=1),
                      help="Stopping rule: fit the time distribution every N rounds.")(f)
     return f
@@ -62,21 +67,32 @@ def _stopping_rule_options(f):
 @_stopping_rule_options
 @click.option("--max-rounds", default=200, show_default=True, type=click.IntRange(min=1),
               help="Stopping rule: always stop at this many rounds.")
+@click.option("--fit-rounds", default=None, type=click.IntRange(min=1),
+              help="Fit the prediction on the first K rounds and check it on the rounds after them.")
+@click.option("--predict-rounds", default=None, type=click.IntRange(min=1),
+              help="With --fit-rounds: predict this many rounds after the fitted ones [default: all the rest].")
+@click.option("--level", default=0.9, show_default=True, type=float,
+              help="With --fit-rounds: probability of the prediction interval.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write the results as JSON to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
-def analyze(times_file, thresholds, percentiles, grid, quantile, every, window, js_threshold,
-            min_rounds, max_rounds, json_out, force):
+def analyze(times_file, thresholds, percentiles, grid, quantile, rule, round_threshold, every, window, js_threshold,
+            min_rounds, max_rounds, fit_rounds, predict_rounds, level, json_out, force):
     """Tail quality of recorded per-instance timings.
 
     An instance is on time when time_s <= threshold; a late instance counts as wrong and the
     denominator is the whole dataset. Per deadline: the worst round, a low quantile, the mean,
     standard deviation and best round of quality, beside the quality without deadline.
+
+    With --fit-rounds K: per deadline (yours, and the percentiles of the first K rounds), a
+    prediction interval of the worst round over the rounds after them, fitted on the first K, the
+    worst they really had, and whether the interval contains it.
     """
     import csv
     import os
 
     from effbench.analysis import tail as tq
+    from effbench.analysis.tail_rules import replay_rule, rule_config
     from effbench.errors import DataError
     from effbench.store.files import check_output, write_json
 
@@ -96,13 +112,17 @@ def analyze(times_file, thresholds, percentiles, grid, quantile, every, window, 
 
     result = tq.analyze_tail(times, correct, thresholds_s=thresholds, percentiles=pcts,
                              grid=grid, quantile=quantile)
-    config = tq.ConvergenceConfig(every=every, window=window, threshold=js_threshold,
-                                  min_rounds=min_rounds, max_rounds=max_rounds)
-    conv = tq.convergence_round(times, config)
+    config = rule_config(rule, every=every, window=window, threshold=js_threshold, round_threshold=round_threshold,
+                         min_rounds=min_rounds, max_rounds=max_rounds)
+    conv = replay_rule(times, config)
 
     data = result.to_dict()
     key = data["quantile_key"]
     _render(result, data, conv, key)
+    prediction = None
+    if fit_rounds is not None:
+        prediction = _held_out_prediction(times, correct, thresholds, pcts, fit_rounds, predict_rounds, level, quantile)
+        _render_prediction(prediction)
     if json_out:
         payload = {
             "schema": "effbench.tail.analyze/1",
@@ -112,8 +132,44 @@ def analyze(times_file, thresholds, percentiles, grid, quantile, every, window, 
             "round_ids": round_ids,
             "convergence": conv.to_dict(),
         }
+        if prediction is not None:
+            payload["prediction"] = prediction
         write_json(json_out, payload, force=force, indent=2)
         click.echo(f"wrote {json_out}")
+
+
+def _held_out_prediction(times, correct, thresholds, pcts, fit_rounds, predict_rounds, level, quantile) -> dict:
+    """Intervals fitted on the first ``fit_rounds`` rounds against the rounds after them (the JSON's ``prediction``)."""
+    from effbench.analysis import tail as tq
+    from effbench.analysis import tail_interval as ti
+    from effbench.errors import ConfigError
+
+    total = times.shape[0]
+    if fit_rounds >= total:
+        raise ConfigError(f"--fit-rounds: expected fewer than the {total} rounds in the file "
+                          f"(some must be left to check the prediction on), got {fit_rounds}")
+    if predict_rounds is not None and predict_rounds > total - fit_rounds:
+        raise ConfigError(f"--predict-rounds: expected at most the {total - fit_rounds} rounds after "
+                          f"--fit-rounds {fit_rounds}, got {predict_rounds}")
+    cfg = ti.IntervalConfig(level=level, quantile=quantile)
+    deadlines = tq.select_thresholds(times[:fit_rounds], thresholds, pcts, 0)
+    if not deadlines:
+        raise ConfigError("--fit-rounds: expected at least one deadline (--threshold or --percentiles), got none")
+    rows = ti.held_out_rows(times, correct, deadlines, fit_rounds=fit_rounds, predict_rounds=predict_rounds, config=cfg)
+    return {**ti.interval_settings(cfg, fit_rounds, predict_rounds or total - fit_rounds),
+            "percentiles_from": "the fitted rounds", "error_unit": "percentage points", "thresholds": rows}
+
+
+def _render_prediction(pred: dict) -> None:
+    click.echo(f"prediction: fitted on rounds 1-{pred['fit_rounds']}, worst of the next {pred['predict_rounds']} "
+               f"rounds, {100 * pred['level']:g}% interval")
+    head = f"{'deadline':>12} {'label':<7} {'low':>7} {'point':>7} {'high':>7} {'observed':>8} {'covered':>7} {'point err pp':>12}"
+    click.echo(head)
+    click.echo("-" * len(head))
+    for row in pred["thresholds"]:
+        w = row["predicted_worst"]
+        click.echo(f"{_fmt_s(row['threshold_s']):>12} {row['label']:<7} {w['low']:7.4f} {w['point']:7.4f} {w['high']:7.4f} "
+                   f"{row['observed_worst']:8.4f} {str(row['covered']).lower():>7} {row['point_error_pp']:12.2f}")
 
 
 def _render(result, data, conv, key):
@@ -132,9 +188,13 @@ def _render(result, data, conv, key):
         )
     last = conv.trace[-1].max_js if conv.trace and conv.trace[-1].max_js is not None else None
     last_txt = f"; last max JS distance {last:.4f}" if last is not None else ""
+    rule = conv.to_dict()
+    what = {"yang": f"rJSD <= {rule['threshold']} over the previous {rule['window']} fits (ISJ)",
+            "tail": f"JS < {rule['threshold']} vs previous {rule['window']} fits, round effects JS < {rule.get('round_threshold')}",
+            }.get(rule.get("rule"), f"JS < {rule['threshold']} vs previous {rule['window']} fits")
     click.echo(
-        f"stopping rule: {conv.stopped_by} after {conv.rounds_used} of {conv.rounds_available} rounds "
-        f"(JS < {conv.config.threshold} vs previous {conv.config.window} fits, every {conv.config.every} rounds){last_txt}"
+        f"stopping rule {rule.get('rule', 'js')}: {conv.stopped_by} after {conv.rounds_used} of {conv.rounds_available} "
+        f"rounds ({what}, every {rule['every']} rounds){last_txt}"
     )
 
 
@@ -180,7 +240,7 @@ def _fmt_s(value: float) -> str:
 @click.option("--quick", is_flag=True, help="The quick suite, quick training, at most 40 rounds and 10 held-out rounds.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @db_option
-def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, quantile, every, window,
+def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, quantile, rule, round_threshold, every, window,
             js_threshold, min_rounds, max_rounds, holdout_rounds, fixed_rounds, deadline_common, threads,
             json_out, force, no_store, quick, quiet, db):
     """Measure tail quality on candidates of the default suite (digits).
@@ -210,7 +270,8 @@ def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, qu
         holdout_rounds = 10 if quick else 20
     config = TailConfig(
         batch_size=batch_size, time_kind=time_kind, thresholds_s=tuple(thresholds),
-        percentiles=tuple(_parse_percentiles(percentiles)), grid=grid, quantile=quantile, every=every,
+        percentiles=tuple(_parse_percentiles(percentiles)), grid=grid, quantile=quantile, rule=rule,
+        round_threshold=round_threshold, every=every,
         window=window, js_threshold=js_threshold, min_rounds=min_rounds, max_rounds=max_rounds,
         holdout_rounds=holdout_rounds, fixed_rounds=fixed_rounds, threads=threads,
     )
@@ -250,28 +311,36 @@ def _render_measure(result):
             f"on time when time <= deadline; common deadline {_fmt_s(common)} = {result.common_deadline_origin})"
         )
         head = (f"{'candidate':<26} {'acc':>6} {'p99 dl':>9} {'worst':>6} {key:>6} {'mean':>6} "
-                f"{'common':>6} {'c.mean':>6} {'rounds':>6} {'stop':<10} {'err p99':>7} {'err com':>7}")
+                f"{'common':>6} {'c.mean':>6} {'rounds':>6} {'stop':<10} {'err p99':>7} {'err com':>7} {'interval p99':>17}")
         click.echo(head)
         click.echo("-" * len(head))
         for k, rep in reports.items():
             p = rep["own_p99"]
             c = rep["common_deadline"] or {}
-            errs = {r["origin"] + r["label"]: r.get("error_min_pp") for r in rep["prediction"]["thresholds"]}
-            e99, ec = errs.get("percentilep99"), errs.get("commoncommon")
+            rows = {r["origin"] + r["label"]: r for r in rep["prediction"]["thresholds"]}
+            e99, ec = (rows.get(k, {}).get("error_min_pp") for k in ("percentilep99", "commoncommon"))
             click.echo(
                 f"{k:<26} {result.accuracy[k]:6.4f} {_fmt_s(p['threshold_s']):>9} {p['min']:6.4f} {p[key]:6.4f} "
                 f"{p['mean']:6.4f} {c.get('min', float('nan')):6.4f} {c.get('mean', float('nan')):6.4f} "
                 f"{rep['rounds_used']:>6} {rep['convergence']['stopped_by']:<10} "
-                f"{_fmt_pp(e99):>7} {_fmt_pp(ec):>7}"
+                f"{_fmt_pp(e99):>7} {_fmt_pp(ec):>7} {_fmt_interval(rows.get('percentilep99')):>17}"
             )
         click.echo(
             "acc: accuracy without deadline; p99 dl: the candidate's own p99 deadline; worst/"
             f"{key}/mean: quality over rounds at it; common/c.mean: worst and mean quality at the common deadline; "
             "rounds: used by the stopping rule; err: |predicted - observed| worst case of the held-out rounds, "
-            "in percentage points (fitted on the rounds used)"
+            "in percentage points (fitted on the rounds used); interval p99: the 90% prediction interval of that "
+            "worst case and whether it contains it (y/n)"
         )
     for k, why in result.failed.items():
         click.echo(f"failed: {k}: {why}", err=True)
+
+
+def _fmt_interval(row) -> str:
+    if not row or "predicted_worst" not in row:
+        return "-"
+    w = row["predicted_worst"]
+    return f"{w['low']:.3f}-{w['high']:.3f} {'y' if row['covered'] else 'n'}"
 
 
 def _fmt_pp(v) -> str:

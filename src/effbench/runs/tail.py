@@ -58,15 +58,20 @@ class TailConfig:
     * ``thresholds_s`` (user deadlines), ``percentiles`` (of the pooled per-instance times of
       the rounds the stopping rule used), ``grid`` (points of the quality-vs-deadline curve),
       ``quantile`` (the tail quality's level).
-    * Stopping rule: ``every``, ``window``, ``js_threshold``, ``min_rounds``, ``max_rounds``
-      (see :class:`effbench.analysis.tail.ConvergenceConfig`).
+    * Stopping rule: ``rule`` (``js``: KDE of the pooled times; ``tail``: and the round effects
+      stable, within ``round_threshold``; ``yang``: the authors' rule, ``js_threshold`` is then its
+      rJSD threshold), ``every``, ``window`` (None: the rule's own, 3 or 5), ``js_threshold``,
+      ``min_rounds``, ``max_rounds`` (see :func:`effbench.analysis.tail_rules.rule_config`).
     * ``holdout_rounds``: rounds measured after the stop, to check the prediction (0: none).
     * ``fixed_rounds``: instead, measure exactly this many rounds and replay the stopping rule
       on them (the rounds after its stop are the held-out ones): a fixed-count protocol and the
       rule on the same data.
     * ``warmup_rounds``: discarded rounds before the first timed one.
     * Prediction: ``n_simulated`` Monte Carlo rounds, ``prediction_method`` (``empirical`` or
-      ``kde``), ``round_effect`` (see :func:`effbench.analysis.tail.predict_quality`).
+      ``kde``), ``round_effect`` (see :func:`effbench.analysis.tail.predict_quality`); the
+      held-out rounds are also checked against a prediction interval of probability
+      ``interval_level`` from ``interval_draws`` posterior draws
+      (:func:`effbench.analysis.tail_interval.predict_worst_interval`).
     """
 
     batch_size: int = 1
@@ -76,15 +81,19 @@ class TailConfig:
     grid: int = 20
     quantile: float = 0.01
     # the stopping rule's defaults are the analysis module's, stated once there
+    rule: str = "js"
     every: int = _Rule.every
-    window: int = _Rule.window
+    window: int | None = None
     js_threshold: float = _Rule.threshold
+    round_threshold: float = 0.05
     min_rounds: int = _Rule.min_rounds
     max_rounds: int = _Rule.max_rounds
     holdout_rounds: int = 20
     fixed_rounds: int | None = None
     warmup_rounds: int = 1
     n_simulated: int = 2000
+    interval_level: float = 0.9
+    interval_draws: int = 400
     prediction_method: str = "empirical"
     round_effect: bool = True
     threads: int = 1
@@ -94,7 +103,8 @@ class TailConfig:
 
     def __post_init__(self):
         whole = {name: Interval(int, low, None) for name, low in (
-            ("batch_size", 1), ("grid", 0), ("holdout_rounds", 0), ("warmup_rounds", 0), ("n_simulated", 1), ("threads", 1))}
+            ("batch_size", 1), ("grid", 0), ("holdout_rounds", 0), ("warmup_rounds", 0), ("n_simulated", 1), ("threads", 1),
+            ("interval_draws", 2))}
         for name, constraint in whole.items():
             object.__setattr__(self, name, check(name, getattr(self, name), constraint))
         if self.fixed_rounds is not None:
@@ -102,6 +112,7 @@ class TailConfig:
         check("time_kind", self.time_kind, Options(TIME_KINDS))
         check("prediction_method", self.prediction_method, Options({"empirical", "kde"}))
         object.__setattr__(self, "quantile", check("quantile", self.quantile, QUANTILE))
+        object.__setattr__(self, "interval_level", check("interval_level", self.interval_level, QUANTILE))
         object.__setattr__(self, "timeout_s", check("timeout_s", self.timeout_s, SECONDS))
         object.__setattr__(self, "seed", check_seed(self.seed))
         object.__setattr__(self, "thresholds_s", tuple(check("threshold", v, SECONDS) for v in self.thresholds_s))
@@ -112,8 +123,11 @@ class TailConfig:
         self.convergence()  # validates every/window/js_threshold/min_rounds/max_rounds
 
     def convergence(self):
-        return _Rule(every=self.every, window=self.window, threshold=self.js_threshold,
-                     min_rounds=self.min_rounds, max_rounds=self.max_rounds, seed=self.seed)
+        from effbench.analysis.tail_rules import rule_config
+
+        return rule_config(self.rule, every=self.every, window=self.window, threshold=self.js_threshold,
+                           round_threshold=self.round_threshold, min_rounds=self.min_rounds,
+                           max_rounds=self.max_rounds, seed=self.seed)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -159,8 +173,26 @@ def _curve(all_t, all_c, config: TailConfig, key: str) -> list[dict]:
              "mean": float(gq["mean"][j]), "max": float(gq["max"][j])} for j, v in enumerate(gv)]
 
 
+def _interval_config(config: TailConfig):
+    from effbench.analysis.tail_interval import IntervalConfig
+
+    return IntervalConfig(level=config.interval_level, n_draws=config.interval_draws, quantile=config.quantile,
+                          seed=config.seed)
+
+
+def _checked_intervals(all_t, all_c, thresholds, fit: RoundsData, config: TailConfig) -> list[dict]:
+    """Per deadline: the prediction interval of the worst held-out round, what it was, and whether it is inside."""
+    from effbench.analysis.tail_interval import check_worst_interval
+
+    chk = check_worst_interval(all_t, all_c, np.array([t.value_s for t in thresholds]), fit_rounds=fit.rounds,
+                               batch_ids=fit.batch_ids if fit.batch_size > 1 else None, config=_interval_config(config))
+    return [{**row, "width_pp": 100.0 * (row["predicted_worst"]["high"] - row["predicted_worst"]["low"])}
+            for row in chk.to_rows()]
+
+
 def _checked_predictions(all_t, all_c, thresholds, fit: RoundsData, config: TailConfig, key: str) -> list[dict]:
-    """Per deadline: the prediction fitted on the fit rounds against what the held-out rounds showed."""
+    """Per deadline: the prediction fitted on the fit rounds against what the held-out rounds showed
+    (today's point prediction and the prediction interval)."""
     from effbench.analysis import tail as tq
 
     chk = tq.evaluate_prediction(
@@ -178,7 +210,8 @@ def _checked_predictions(all_t, all_c, thresholds, fit: RoundsData, config: Tail
         "error_min_pp": float(chk.error_min_pp[j]),
         "error_mean_pp": float(chk.error_mean_pp[j]),
         "error_quantile_pp": float(chk.error_quantile_pp[j]),
-    } for j, thr in enumerate(thresholds)]
+        **interval,
+    } for j, (thr, interval) in enumerate(zip(thresholds, _checked_intervals(all_t, all_c, thresholds, fit, config)))]
 
 
 def _predictions(fit: RoundsData, y, thresholds, config: TailConfig, key: str) -> list[dict]:
@@ -193,6 +226,12 @@ def _predictions(fit: RoundsData, y, thresholds, config: TailConfig, key: str) -
     return [{"threshold_s": thr.value_s, "origin": thr.origin, "label": thr.label,
              "predicted_mean": float(ps["mean"][j]), f"predicted_{key}": float(ps["quantile"][j]),
              "predicted_min_100_rounds": float(emin[j])} for j, thr in enumerate(thresholds)]
+
+
+def _interval_settings(config: TailConfig, fit_rounds: int, holdout_rounds: int) -> dict | None:
+    from effbench.analysis.tail_interval import interval_settings
+
+    return interval_settings(_interval_config(config), fit_rounds, holdout_rounds) if holdout_rounds else None
 
 
 def _pick(rows: list[dict], origin: str, label: str) -> dict | None:
@@ -252,6 +291,7 @@ def tail_report(fit, holdout, y, convergence, config: TailConfig, *, common_dead
             "fit_rounds": fit.rounds,
             "holdout_rounds": n_holdout,
             "error_unit": "percentage points",
+            "interval": _interval_settings(config, fit.rounds, n_holdout),
             "thresholds": pred_rows,
         },
         "times": {k: _time_stats(every.batch_times(k)) for k in ("inference", "e2e")},
@@ -286,12 +326,12 @@ def rounds_until_converged(
     times of kind ``time_kind`` (batch times expanded to their instances) feed the rule.
     ``on_rounds(rounds_so_far, monitor)`` is called after every request (progress).
     """
-    from effbench.analysis.tail import ConvergenceMonitor
+    from effbench.analysis.tail_rules import make_monitor
 
     if time_kind not in TIME_KINDS:
         raise ConfigError(f"time_kind: expected one of {', '.join(TIME_KINDS)}, got {time_kind!r}")
     cfg = config or _Rule()
-    mon = ConvergenceMonitor(cfg)
+    mon = make_monitor(cfg)
     parts: list[RoundsData] = []
     stop = False
     while not stop:
@@ -353,7 +393,7 @@ class TailMeasurement:
 
 
 def _run_on_worker(worker, key, y, config: TailConfig, log) -> TailMeasurement:
-    from effbench.analysis.tail import convergence_round
+    from effbench.analysis.tail_rules import replay_rule
     from effbench.measure.rounds import measure_more, worker_source
 
     source = worker_source(worker, batch_size=config.batch_size, warmup_rounds=config.warmup_rounds,
@@ -363,7 +403,7 @@ def _run_on_worker(worker, key, y, config: TailConfig, log) -> TailMeasurement:
     if config.fixed_rounds:
         data = measure_more(source, config.fixed_rounds, chunk=10,
                             on_rounds=lambda n: log(f"{key}: {n}/{config.fixed_rounds} rounds"))
-        conv = convergence_round(data.instance_times(config.time_kind), cfg)
+        conv = replay_rule(data.instance_times(config.time_kind), cfg)
         used = conv.rounds_used
         fit = data.take(slice(0, used))
         holdout = data.take(slice(used, None)) if used < data.rounds else None
