@@ -1,7 +1,7 @@
 """Fuzz the command line of pareto, misnomer and tail analyze: count clean errors, successes,
 tracebacks and hangs over N seeded cases per command (the strategies of tests/cli/fuzz_strategies.py).
 
-    python benchmarks/fuzz_cli.py [N]          # default 10000 per command
+    python benchmarks/fuzz_cli.py [N] [COMMAND...]    # default 10000 per command, every command
 
 A case that runs longer than 20 s is counted as a hang; one that raises anything is a traceback
 (the first few are printed with their input).
@@ -73,11 +73,12 @@ def fuzz(command: str, n: int) -> collections.Counter:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    commands = sys.argv[2:] or list(CASES)
     signal.signal(signal.SIGALRM, _alarm)
     print(f"load average at start: {os.getloadavg()}")
     print("| command | cases | clean error | success | traceback | hang | seconds |")
     print("|---|---|---|---|---|---|---|")
-    for command in CASES:
+    for command in commands:
         t0 = time.monotonic()
         c = fuzz(command, n)
         print(f"| {command} | {sum(c.values())} | {c['clean error']} | {c['success']} | {c['traceback']} | {c['hang']} | "

@@ -104,7 +104,13 @@ def tail_case(draw):
     args = ["tail", "analyze", "--times", "{dir}/times.csv"]
     for _ in range(draw(st.integers(0, 2))):
         args += ["--threshold", draw(st.one_of(plain, numbers)) or "0.1"]
-    for flag in ("--quantile", "--percentiles", "--grid", "--max-rounds", "--min-rounds", "--js-threshold"):
+    if draw(st.sampled_from([False, True])):  # check the prediction interval on rounds not fitted on
+        args += ["--fit-rounds", str(draw(st.integers(-1, 7)))]
+        if draw(st.booleans()):
+            args += ["--predict-rounds", str(draw(st.integers(-1, 200)))]
+    if draw(st.sampled_from([False, False, True])):
+        args += ["--rule", draw(st.sampled_from(["js", "tail", "yang", "bogus"]))]
+    for flag in ("--quantile", "--percentiles", "--grid", "--max-rounds", "--min-rounds", "--js-threshold", "--level"):
         if draw(st.sampled_from([False, False, False, True])):
             args += [flag, draw(st.one_of(numbers, st.sampled_from(["90,99", "50,abc", "0,100", "3"])))]
     if draw(st.booleans()):
