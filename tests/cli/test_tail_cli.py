@@ -146,3 +146,8 @@ def test_rule_option_replays_the_chosen_rule(times_csv, tmp_path, capsys, rule, 
         assert [s["round"] for s in conv["trace"]] == [3, 5, 7, 9, 11]  # a fit every 2 rounds from round 3
     else:
         assert conv["window"] == 3
+
+
+def test_a_grid_beyond_any_use_is_one_clean_error(times_csv, capsys):
+    assert main(["tail", "analyze", "--times", times_csv, "--grid", "5519971551"]) == 2
+    assert capsys.readouterr().err == "effbench: error: grid: expected a whole number in [0, 10000], got 5519971551\n"

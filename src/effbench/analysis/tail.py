@@ -158,6 +158,8 @@ def validate_tail_arrays(times, correct, batch_ids=None):
 
 QUANTILE = Interval(float, 0, 1, closed="neither")
 SECONDS = Interval(float, 0, None, closed="neither", unit="seconds")
+GRID = Interval(int, 0, 10_000)
+"""Points of a deadline grid: 0 (none) to 10,000 (finer than any deadline one can tell apart)."""
 PERCENT = Interval(float, 0, 100, closed="right")
 """The level of a tail quality (e.g. 0.01: the quality that 99% of rounds reach or beat)."""
 
@@ -295,7 +297,7 @@ def select_thresholds(
     if pcts:
         values = np.quantile(t.ravel(), np.asarray(pcts) / 100.0, method=QUANTILE_METHOD)
         out.extend(Threshold(float(v), "percentile", _percentile_label(p)) for p, v in zip(pcts, values))
-    grid = check("grid", grid, Interval(int, 0, None))
+    grid = check("grid", grid, GRID)
     if grid:
         lo, hi = float(t.min()), float(t.max())
         points = np.unique(np.linspace(lo, hi, int(grid))) if hi > lo else np.array([lo])

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from effbench.analysis.tail import DEFAULT_PERCENTILES, PERCENT, QUANTILE, SECONDS, ConvergenceConfig as _Rule
+from effbench.analysis.tail import DEFAULT_PERCENTILES, GRID, PERCENT, QUANTILE, SECONDS, ConvergenceConfig as _Rule
 from effbench.errors import ConfigError, DataError
 from effbench.measure.rounds import TIME_KINDS, RoundSource, RoundsData
 from effbench.validation import Interval, Options, check, check_seed
@@ -103,8 +103,9 @@ class TailConfig:
 
     def __post_init__(self):
         whole = {name: Interval(int, low, None) for name, low in (
-            ("batch_size", 1), ("grid", 0), ("holdout_rounds", 0), ("warmup_rounds", 0), ("n_simulated", 1), ("threads", 1),
+            ("batch_size", 1), ("holdout_rounds", 0), ("warmup_rounds", 0), ("n_simulated", 1), ("threads", 1),
             ("interval_draws", 2))}
+        whole["grid"] = GRID
         for name, constraint in whole.items():
             object.__setattr__(self, name, check(name, getattr(self, name), constraint))
         if self.fixed_rounds is not None:
