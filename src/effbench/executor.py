@@ -239,8 +239,9 @@ class Timeouts:
 
     ``command_timeout_s`` given: that, for every command. Otherwise the wait scales with the work:
     ``BASE_S`` plus ``MARGIN`` times what the command should take. A latency or energy cell should
-    take its time budget (the window's ``max_time_s``, the energy window) plus its least number of
-    calls (``min_samples`` and the warm-up) at the time one call took at that batch size, measured by
+    take its time budget (the window's ``max_time_s`` and warm-up; an energy window twice its minimum,
+    at least 1 s) plus its least number of calls (``min_samples`` and the warm-up calls; 3 for energy)
+    at the time one call took at that batch size, measured by
     the memory step before; predictions on the whole test split the time of one call at the largest
     measured batch size per batch. Before any call was timed, ``FIRST_CALL_S`` stands in.
     """
@@ -269,8 +270,8 @@ class Timeouts:
             t = per_window_timing(self.config).to_dict() if op == "latency" else {}
             budget = t.get("max_time_s", 0.0) + t.get("warmup_s", 0.0)
             least = t.get("min_samples", 1) + t.get("warmup_calls", 0)
-            if op == "energy":
-                budget, least = float((self.config.energy or {}).get("min_window_s", 1.0)), 3
+            if op == "energy":  # the window grows by doubling past its minimum, which a slow counter lifts to 1 s
+                budget, least = 2.0 * max(float((self.config.energy or {}).get("min_window_s", 1.0)), 1.0), 3
             return self._scaled(budget + least * one)
         if op == "predict" and calls:
             b = max(calls)

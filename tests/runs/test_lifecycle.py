@@ -109,7 +109,8 @@ def test_timeouts_scale_with_the_work_of_each_step():
     t.observed("a", 64, 0.01)
     # a latency window: 0.6 s / 3 repeats + 0.02 s warm-up, plus (10 + 3) calls of 1 ms
     assert t.for_command("a", ("latency", 1, {})) == pytest.approx(30 + 5 * (0.2 + 0.02 + 13 * 0.001))
-    assert t.for_command("a", ("energy", 64, {})) == pytest.approx(30 + 5 * (0.2 + 3 * 0.01))
+    # an energy window: twice its minimum (0.2 s, lifted to the 1 s a slow counter such as NVML needs), plus 3 calls
+    assert t.for_command("a", ("energy", 64, {})) == pytest.approx(30 + 5 * (2 * 1.0 + 3 * 0.01))
     assert t.for_command("a", ("predict",)) == pytest.approx(30 + 5 * 0.01 * 8)  # 450 inputs: 8 batches of 64
     slow = Timeouts(cfg, n_inputs=450)
     slow.observed("a", 1, 20.0)  # a model that takes 20 s a call gets the time it needs
