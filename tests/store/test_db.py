@@ -192,3 +192,23 @@ def test_string_labels_are_kept_as_they_are(tmp_path):
         run_id = _fill(store)
         store.update_candidate(run_id, "m/torch", predictions=np.array(["cat", "dog", "cat"]))
         assert store.load_run(run_id).candidate("m/torch").predictions == ["cat", "dog", "cat"]
+
+
+def test_latest_can_ask_for_a_run_that_has_what_the_command_needs(tmp_path):
+    import numpy as np
+
+    from effbench.errors import UnknownRunError
+    from effbench.records import LATENCY_PER_CALL, TAIL_E2E_PER_BATCH, CandidateRecord, SampleSet
+    from effbench.store.db import Store
+
+    with Store(tmp_path / "r.sqlite") as store:
+        with pytest.raises(UnknownRunError, match="holds no run with latency_per_call samples yet"):
+            store.resolve_run_id("latest", needs=LATENCY_PER_CALL)
+        for run_id, kind in (("costs", LATENCY_PER_CALL), ("tail", TAIL_E2E_PER_BATCH)):
+            store.create_run(suite="s", config={}, environment={}, task={}, effbench_version="t", run_id=run_id)
+            store.add_candidate(run_id, CandidateRecord("m/torch", "m", "torch"))
+            store.add_samples(run_id, SampleSet("m/torch", 1, kind, "s", np.array([0.1, 0.2])))
+        assert store.resolve_run_id("latest") == "tail"  # show latest: the newest run of any kind
+        assert store.resolve_run_id("latest", needs=LATENCY_PER_CALL) == "costs"  # recommend, pareto, report, ...
+        assert store.load_run("latest", needs=LATENCY_PER_CALL).run_id == "costs"
+        assert store.resolve_run_id("tail", needs=LATENCY_PER_CALL) == "tail"  # an explicit id is taken as given

@@ -30,6 +30,7 @@ def batching(run_id, rate, bound, percentile, candidates, policies, arrivals, n_
     from effbench.analysis.batching import LatencyObjective
     from effbench.analysis.run_batching import batching_study
     from effbench.report.batching import render_batching_study
+    from effbench.records import LATENCY_PER_CALL
     from effbench.store.db import Store
     from effbench.store.files import check_output, write_json
     from effbench.validation import Interval, check
@@ -40,7 +41,7 @@ def batching(run_id, rate, bound, percentile, candidates, policies, arrivals, n_
     if json_out:
         check_output(json_out, force, "--json")
     with Store(db, create=False) as store:
-        run = store.load_run(run_id)
+        run = store.load_run(run_id, needs=LATENCY_PER_CALL)
     study = batching_study(run, split_list(candidates), rate, objective, policies=tuple(split_list(policies) or ()),
                            arrivals=arrivals, n_requests=n_requests, seed=seed)
     for block in render_batching_study(study):

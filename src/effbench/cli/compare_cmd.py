@@ -44,6 +44,7 @@ def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force
     """
     from effbench.analysis.compare_runs import ALPHA, MIN_CHANGE, compare_runs
     from effbench.report.comparison import render_comparison
+    from effbench.records import LATENCY_PER_CALL
     from effbench.store.db import Store
     from effbench.store.files import check_output, write_json
     from effbench.validation import check
@@ -53,8 +54,8 @@ def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force
     if json_out not in (None, "-"):
         check_output(json_out, force, "--json")
     with Store(db, create=False) as store:
-        a = store.load_run(run_a)
-        b = store.load_run(run_b)
+        a = store.load_run(run_a, needs=LATENCY_PER_CALL)
+        b = store.load_run(run_b, needs=LATENCY_PER_CALL)
     result = compare_runs(a, b, alpha=alpha, min_change=min_change, seed=seed, adjust_drift=adjust_drift, unit=unit)
     gate = 1 if fail_on_slower and result.n_slower else 0
     if json_out == "-":

@@ -173,10 +173,11 @@ def _load(run_id, db, csv_files, key, names, duplicates, key_pattern):
     run = None
     if run_id:
         from effbench.analysis.run_table import run_objective_table
+        from effbench.records import LATENCY_PER_CALL
         from effbench.store.db import Store
 
         with Store(db, create=False) as store:
-            run = store.load_run(run_id)
+            run = store.load_run(run_id, needs=LATENCY_PER_CALL)
         keys, values, report = run_objective_table(run, names)
     else:
         from effbench.store.tables import load_tables

@@ -47,6 +47,7 @@ def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, m
     from effbench.analysis.selection import COST_ALIASES, Constraints, recommend as do_recommend
     from effbench.errors import ConfigError
     from effbench.report.recommendation import render_recommendation
+    from effbench.records import LATENCY_PER_CALL
     from effbench.store.db import Store
     from effbench.store.files import check_output, write_json
     from effbench.validation import Interval, check
@@ -68,7 +69,7 @@ def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, m
     if not preference:
         raise ConfigError(f"--prefer: give at least one cost; allowed: simplicity, {', '.join(COST_ALIASES)} or an indicator name")
     with Store(db, create=False) as store:
-        run = store.load_run(run_id)
+        run = store.load_run(run_id, needs=LATENCY_PER_CALL)
     rec = do_recommend(run, constraints, preference,
                        alpha=alpha, quality=quality, tie_rtol=tie_rtol, batch_size=batch_size)
 

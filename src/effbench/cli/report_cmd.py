@@ -39,11 +39,12 @@ def report(run_id, fmt, output, figures_dir, force, db):
       effbench report latest --format latex -o costs.tex
       effbench report 2026 --figures figs/ --force
     """
+    from effbench.records import LATENCY_PER_CALL
     from effbench.store.db import Store
     from effbench.store.files import check_output, write_output
 
     with Store(db, create=False) as store:
-        run = store.load_run(run_id)
+        run = store.load_run(run_id, needs=LATENCY_PER_CALL)
     to_stdout = output == "-"
     path = None if to_stdout else (output or f"effbench-report-{run.run_id}{_SUFFIX[fmt]}")
     if path is not None:

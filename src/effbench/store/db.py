@@ -456,13 +456,12 @@ class Store:
         return [dict(zip(keys, row)) for row in rows]
 
     @_sqlite_errors
-    def resolve_run_id(self, run_id: str) -> str:
-        """Exact id, a unique prefix, or 'latest'."""
+    def resolve_run_id(self, run_id: str, *, needs: str | None = None) -> str:
+        """Exact id, a unique prefix, or 'latest'. With ``needs`` (a sample kind, e.g.
+        ``latency_per_call``), 'latest' is the latest run that holds samples of that kind, so a
+        command that needs latencies never lands on a tail-only run by accident."""
         if run_id == "latest":
-            row = self.conn.execute("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1").fetchone()
-            if row is None:
-                raise UnknownRunError(f"run 'latest': the database {str(self.path)!r} holds no run yet")
-            return row[0]
+            return self._latest(needs)
         rows = [r[0] for r in self.conn.execute("SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\'", (_like_prefix(run_id),))]
         if run_id in rows:
             return run_id
@@ -474,9 +473,22 @@ class Store:
             raise UnknownRunError(f"unknown run id {run_id!r} in {str(self.path)!r}{hint} (or 'latest')")
         raise UnknownRunError(f"run id prefix {run_id!r} is ambiguous: it matches {', '.join(rows[:5])}; give more characters")
 
+    def _latest(self, needs: str | None) -> str:
+        if needs is None:
+            row = self.conn.execute("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1").fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT r.run_id FROM runs r WHERE EXISTS (SELECT 1 FROM samples s WHERE s.run_id = r.run_id AND s.kind = ?)"
+                " ORDER BY r.created_at DESC, r.run_id DESC LIMIT 1", (needs,)).fetchone()
+        if row is None:
+            what = "no run yet" if needs is None else f"no run with {needs} samples yet"
+            raise UnknownRunError(f"run 'latest': the database {str(self.path)!r} holds {what}")
+        return row[0]
+
     @_sqlite_errors
-    def load_run(self, run_id: str) -> RunRecord:
-        run_id = self.resolve_run_id(run_id)
+    def load_run(self, run_id: str, *, needs: str | None = None) -> RunRecord:
+        """One run (see :meth:`resolve_run_id` for ``run_id`` and ``needs``)."""
+        run_id = self.resolve_run_id(run_id, needs=needs)
         try:
             return self._load_run(run_id)
         except (ValueError, TypeError) as exc:  # a stored JSON text or sample blob that does not decode
