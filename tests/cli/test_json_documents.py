@@ -132,3 +132,19 @@ def test_report_and_summary_documents(store):
     summary = json.loads(json.dumps(run_summary(run).to_dict()))
     assert [r["candidate"] for r in summary["costs"]][:2] == ["cnn_wide/torch", "cnn_wide.prune50s/torch"]
     assert np.isclose(summary["costs"][0]["params"]["value"], 99370)
+
+
+def test_show_writes_only_json_to_stdout_with_json_dash(store, capsys):
+    from effbench.analysis.costs import SUMMARY_SCHEMA, run_summary
+
+    db, st = store
+    run_id = test_recommend_cli._run().run_id
+    capsys.readouterr()
+    assert main(["show", run_id, "--db", db, "--json", "-"]) == 0
+    doc = json.loads(capsys.readouterr().out)  # nothing but the JSON on stdout
+    assert doc["schema"] == SUMMARY_SCHEMA == "effbench.show/1" and doc["status"] == "complete"
+    assert doc == json.loads(json.dumps(run_summary(st.load_run(run_id)).to_dict(), default=str))
+    assert main(["show", "--db", db, "--json", "-"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert runs["schema"] == "effbench.runs/1" and len(runs["runs"]) == 4
+    assert {r["run_id"] for r in runs["runs"]} >= {run_id, "run1", "run2"}

@@ -156,9 +156,13 @@ def run_case(data: bytes, workdir, n: int, html: bool = False) -> str:
         assert len(lines) == 1 and lines[0].startswith("effbench: error: "), lines
         return "clean error"
     assert rc == 0, (rc, err.getvalue())
+    from effbench.store.db import Store
+
+    with Store(db, create=False) as store:  # by its id: 'latest' of report means the latest run with latencies
+        (run_id,) = [r["run_id"] for r in store.list_runs()]
     for args in READERS + ((HTML,) if html else ()):
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = main([args[0], "latest", *args[1:], "--db", db])
+            rc = main([args[0], run_id, *args[1:], "--db", db])
         assert rc == 0, (args, rc, err.getvalue())
     return "success"

@@ -154,6 +154,9 @@ def _best_energy(run, key, rows) -> dict:
     return {"best_energy_per_sample_j": Value(e, "J", prov, note=f"at batch {b}"), "best_energy_batch_size": b}
 
 
+SUMMARY_SCHEMA = "effbench.show/1"
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """What ``effbench show RUN_ID`` shows: the cost table, the per-batch-size rows and the stability
@@ -168,7 +171,8 @@ class RunSummary:
         def plain(row: dict) -> dict:
             return {k: v.to_dict() if isinstance(v, Value) else v for k, v in row.items()}
 
-        return {"run_id": self.run.run_id, "costs": [plain(r) for r in self.costs],
+        return {"schema": SUMMARY_SCHEMA, "run_id": self.run.run_id, "status": self.run.status, "suite": self.run.suite,
+                "costs": [plain(r) for r in self.costs],
                 "batches": [plain(r) for r in self.batches], "stability": self.stability.to_dict()}
 
 

@@ -24,23 +24,38 @@ def print_run_summary(run, *, db_path=None, batches: bool = False):
 @click.command()
 @click.argument("run_id", required=False)
 @click.option("--batches", is_flag=True, help="Also show every batch size (latency per batch and per sample, throughput, memory).")
+@click.option("--json", "json_out", metavar="OUT", default=None,
+              help="Write the runs (no RUN_ID) or the run's summary as JSON to OUT ('-': JSON on standard output instead).")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @db_option
-def show(run_id, batches, db):
+def show(run_id, batches, json_out, force, db):
     """List past runs, or show one run's cost table (RUN_ID: an id, a unique prefix, or 'latest')."""
     from dataclasses import replace
 
+    from effbench.analysis.costs import run_summary
     from effbench.report.run_summary import render_run_list
     from effbench.runs.lifecycle import is_stale, with_true_status
     from effbench.store.db import Store
+    from effbench.store.files import check_output, write_json
 
+    if json_out not in (None, "-"):
+        check_output(json_out, force, "--json")
     with Store(db, create=False) as store:
         if run_id is None:
-            for line in render_run_list(with_true_status(store, store.list_runs()), store.path):
+            runs = with_true_status(store, store.list_runs())
+            if json_out is not None:
+                write_json(json_out, {"schema": "effbench.runs/1", "database": str(store.path), "runs": runs}, force=force, indent=2)
+                return 0
+            for line in render_run_list(runs, store.path):
                 click.echo(line)
             return 0
         run = store.load_run(run_id)
     if is_stale(run):  # its process is gone: say so (effbench run --resume marks it in the store)
         run = replace(run, status="interrupted")
+    if json_out is not None:
+        write_json(json_out, run_summary(run).to_dict(), force=force, indent=2)
+        if json_out == "-":
+            return 0
     print_run_summary(run, batches=batches)
     return 0
 
