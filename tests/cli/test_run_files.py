@@ -164,3 +164,29 @@ def test_bad_input_is_one_line_and_nothing_is_measured(case, expected, models, t
     assert main(["run", *args, "--db", str(tmp_path / "r.sqlite")]) == 2
     assert expected in _one_error_line(capsys)
     assert not (tmp_path / "r.sqlite").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("data", ['task = "none"\ninput = "16"', 'task = "none"\npath = "x.npy"'])
+def test_a_suite_file_without_labels_is_cost_only(data, models, tmp_path):
+    from effbench.store.db import Store
+
+    folder, _ = models
+    np.save(tmp_path / "x.npy", np.random.default_rng(2).standard_normal((5, 16)).astype(np.float32))
+    (tmp_path / "s.toml").write_text(f'batch_sizes = [1, 3]\n[data]\n{data}\n'
+                                     f'[[candidates]]\nname = "net"\nmodel = "{folder / "a.onnx"}"\n')
+    db = tmp_path / "r.sqlite"
+    assert main(["run", str(tmp_path / "s.toml"), "--db", str(db)] + FAST) == 0
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    assert run.suite == "s" and run.candidate("net/onnxruntime").status == "ok"
+    assert run.metric("net/onnxruntime", R.ACCURACY) is None and run.config["quality"] is False
+    assert run.sample_set("net/onnxruntime", 3) is not None
+
+
+def test_a_pickle_needs_trust(tmp_path, capsys):
+    import pickle
+
+    (tmp_path / "m.pkl").write_bytes(pickle.dumps({"not": "a model"}))
+    assert main(["run", str(tmp_path / "m.pkl"), "--input", "4", "--db", str(tmp_path / "r.sqlite")]) == 2
+    assert "'m.pkl' is a pickle file, which runs any code it holds when loaded" in _one_error_line(capsys)

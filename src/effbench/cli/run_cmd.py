@@ -56,7 +56,7 @@ def run(sources, example, input_spec, trust_pickle, quick, candidates, variants,
     See docs/your-models.md.
 
     \b
-    Models: logreg, random_forest, hist_gb, svm_rbf, knn (scikit-learn); mlp, cnn_small,
+    The default suite's models: logreg, random_forest, hist_gb, svm_rbf, knn (scikit-learn); mlp, cnn_small,
     shufflenet_tiny, cnn_wide (PyTorch); ONNX Runtime versions of the PyTorch models, logreg and
     random_forest. The quick suite: logreg, mlp, cnn_small. --variants adds compressed
     variants (<model>.<variant>, e.g. cnn_wide.int8dyn), linked to their source model.
