@@ -69,13 +69,14 @@ def test_example_prints_the_example_suite_and_it_parses(capsys):
 
 
 @pytest.mark.slow
-def test_model_files_on_synthetic_inputs_are_a_cost_only_run(models, tmp_path):
+def test_model_files_on_synthetic_inputs_are_a_cost_only_run(models, tmp_path, capsys):
     from effbench.store.db import Store
 
     folder, _ = models
     db = tmp_path / "r.sqlite"
     args = ["run", str(folder / "a.onnx"), str(folder / "b.pt2"), "--input", "16", "--batch-sizes", "1,4", "--db", str(db)]
     assert main(args + FAST) == 0
+    assert "(files, complete) - files: cost only, 4 examples without labels" in capsys.readouterr().out
     with Store(db, create=False) as store:
         run = store.load_run("latest")
     assert run.suite == "files" and run.status == "complete"
