@@ -26,7 +26,7 @@ ALLOWED = {
     "executor": {"measure", "candidates"},
     "store": set(),
     "analysis": set(),
-    "runs": {"measure", "candidates", "tasks", "zoo", "executor", "store", "analysis"},
+    "runs": {"measure", "candidates", "tasks", "zoo", "sources", "executor", "store", "analysis"},
     "report": {"analysis", "store", "candidates"},  # candidates: the registry's declarations (a backend's runtime)
     "api": {"runs", "measure", "candidates", "tasks", "zoo", "executor", "store", "analysis", "report"},
     "cli": {"*"},

@@ -42,6 +42,7 @@ class ExecutionConfig:
     startup_timeout_s: float = 120.0   # starting a worker and loading its candidate
     command_timeout_s: float | None = None   # every later command; None: scaled with its work (see Timeouts)
     energy: dict | None = None          # EnergyConfig as a dict: one energy cell per candidate and batch size
+    quality: bool = True                # predict and score; False for a cost-only run (a task without labels)
 
     def __post_init__(self):
         from effbench.validation import Interval, check
@@ -67,6 +68,7 @@ class ExecutionConfig:
             "energy": self.energy,
             "startup_timeout_s": self.startup_timeout_s,
             "command_timeout_s": self.command_timeout_s,
+            "quality": self.quality,
         }
 
 
@@ -221,9 +223,10 @@ def plan_measurements(keys: list[str], batch_sizes, repeats: int, seed: int, ene
 
 
 def steps_for(n_candidates: int, config: ExecutionConfig) -> int:
-    """Progress steps: load + static + predictions + memory per batch size, then the latency and energy cells."""
+    """Progress steps: load + static + predictions (with quality) + memory per batch size, then the latency and
+    energy cells."""
     cells = len(config.batch_sizes) * (config.repeats + (1 if config.energy else 0))
-    return n_candidates * (3 + len(config.batch_sizes)) + n_candidates * cells
+    return n_candidates * (2 + config.quality + len(config.batch_sizes)) + n_candidates * cells
 
 
 def per_window_timing(config: ExecutionConfig) -> TimingConfig:
@@ -361,9 +364,11 @@ class _Execution:
             self.fail(key, f"the worker could not take the inputs: {exc}", exc.traceback)
 
     # 2. memory (first, in ascending batch size, before any large call has grown the heap), static costs, quality
+    #    (no predictions in a cost-only run: there are no labels to score them on)
     def static_phase(self):
         for c in self.candidates:
-            steps = [("memory", int(b)) for b in sorted(self.config.batch_sizes)] + [("static", 8), ("predict",)]
+            steps = [("memory", int(b)) for b in sorted(self.config.batch_sizes)] + [("static", 8)]
+            steps += [("predict",)] if self.config.quality else []
             for cmd in steps:
                 if c.key not in self.failed and not self.done.step(c.key, cmd[0], cmd[1] if cmd[0] == "memory" else None):
                     self.progress(0, f"{c.key}: {cmd[0]}" + (f" batch {cmd[1]}" if cmd[0] == "memory" else ""))

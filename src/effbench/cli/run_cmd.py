@@ -9,6 +9,13 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
 
 
 @click.command()
+@click.argument("sources", nargs=-1, metavar="[SUITE.toml | MODEL...]")
+@click.option("--example", is_flag=True, help="Print a commented example suite file (TOML) and exit.")
+@click.option("--input", "input_spec", metavar="SPEC",
+              help="Model files: the shape of synthetic inputs (cost only), e.g. 3x224x224, Nx16 or x:float32:Nx16; "
+                   "default: the model's own input signature (ONNX, .pt2).")
+@click.option("--trust-pickle", "trust_pickle", is_flag=True,
+              help="Load pickle/joblib files and skops files holding untrusted types (they can run any code).")
 @click.option("--quick", is_flag=True, help="A reduced suite for a smoke test (3 models, batch sizes 1 and 32, short timing).")
 @click.option("--candidates", "candidates", metavar="NAMES", help="Comma-separated models to run (default: all; see 'effbench run --list').")
 @click.option("--variants", metavar="GROUPS", default="none", show_default=True,
@@ -16,7 +23,7 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
                    "quant (int8 dynamic and static), prune (50%/90% unstructured, 50% channels), distil "
                    "(distilled student and the same student from labels), onnx-opt (ONNX Runtime without graph optimisations).")
 @click.option("--backends", metavar="NAMES", help=f"Comma-separated backends: {', '.join(suite_backends())} (default: all).")
-@click.option("--batch-sizes", metavar="SIZES", help="Comma-separated positive integers and 'all' (the whole test split). Default: 1,8,32,128,all (quick: 1,32).")
+@click.option("--batch-sizes", metavar="SIZES", help="Comma-separated positive integers and 'all' (the whole test split). Default: 1,8,32,128,all (quick: 1,32; model files: 1,8,32; a suite file: its own).")
 @click.option("--threads", type=int, default=1, show_default=True, help="Threads per candidate (torch, BLAS/OpenMP, ONNX Runtime intra-op).")
 @click.option("--max-time", "max_time", type=float, default=None, help="Longest sampling time per candidate and batch size, in seconds (default 0.6; quick 0.15).")
 @click.option("--repeats", type=int, default=3,  # effbench.executor.DEFAULT_REPEATS (not imported: --help stays light)
@@ -38,16 +45,32 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
                    "measure only what the run lacks, with its own settings.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @db_option
-def run(quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s, no_energy, cpu_tdp_w,
+def run(sources, example, input_spec, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s, no_energy, cpu_tdp_w,
         carbon_region, carbon_intensity, list_only, resume, quiet, db):
-    """Run the default suite (digits): train the candidates, measure every cost, store the run.
+    """Run the default suite (digits), a suite file, or model files: measure every cost, store the run.
 
     \b
-    Models: logreg, random_forest, hist_gb, svm_rbf, knn (scikit-learn); mlp, cnn_small,
+    effbench run                      the default suite (digits), trained here
+    effbench run study.toml           a suite file (effbench run --example prints one)
+    effbench run a.onnx b.pt2 --input 16   model files, on synthetic inputs (cost only)
+    See docs/your-models.md.
+
+    \b
+    The default suite's models: logreg, random_forest, hist_gb, svm_rbf, knn (scikit-learn); mlp, cnn_small,
     shufflenet_tiny, cnn_wide (PyTorch); ONNX Runtime versions of the PyTorch models, logreg and
     random_forest. The quick suite: logreg, mlp, cnn_small. --variants adds compressed
     variants (<model>.<variant>, e.g. cnn_wide.int8dyn), linked to their source model.
     """
+    if example:
+        from effbench.sources.suite import EXAMPLE_SUITE
+
+        click.echo(EXAMPLE_SUITE, nl=False)
+        return 0
+    if sources or input_spec is not None or trust_pickle:
+        from effbench.cli.run_files import run_sources
+
+        return run_sources(click.get_current_context(), sources, input_spec=input_spec, trust_pickle=trust_pickle)
+
     from effbench.zoo.digits_suite import SPECS, expand_variants, variant_names
     from effbench.zoo.variants import parse_variant_groups
 
@@ -60,25 +83,10 @@ def run(quick, candidates, variants, backends, batch_sizes, threads, max_time, r
                 click.echo(f"{'':16s} variants: {', '.join(variant_names(s))}")
         return 0
 
-    from dataclasses import replace
-
-    from effbench.api import QUICK_ENERGY, QUICK_TIMING, SUITE_TIMING, run_suite
-    from effbench.measure.energy_cells import EnergyConfig
-    from effbench.errors import ConfigError
+    from effbench.api import run_suite
     from effbench.report.progress import default_progress
 
-    if threads < 1:
-        raise ConfigError(f"--threads must be a positive integer; got {threads}")
-    if repeats < 1:
-        raise ConfigError(f"--repeats must be a positive integer; got {repeats}")
-    if timeout_s is not None and not timeout_s > 0:
-        raise ConfigError(f"--timeout must be a positive number of seconds; got {timeout_s}")
-    timing = QUICK_TIMING if quick else SUITE_TIMING
-    if max_time is not None:
-        if not max_time > 0:
-            raise ConfigError(f"--max-time must be a positive number of seconds; got {max_time}")
-        timing = replace(timing, max_time_s=max_time, min_time_s=min(timing.min_time_s, max_time))
-    energy = replace(QUICK_ENERGY if quick else EnergyConfig(), enabled=not no_energy, tdp_w=cpu_tdp_w)
+    timing, energy = run_settings(click.get_current_context().params)
     progress = default_progress(quiet)
     if resume:
         result = run_suite(resume=resume, db=db, progress=progress, log=progress.log, timeout_s=timeout_s)
@@ -107,3 +115,27 @@ def run(quick, candidates, variants, backends, batch_sizes, threads, max_time, r
 
     print_run_summary(result.run, db_path=result.db_path)
     return 0
+
+
+def run_settings(p: dict):
+    """The timing and energy settings of a run from the command's parameters, checked (one line each)."""
+    from dataclasses import replace
+
+    from effbench.api import QUICK_ENERGY, QUICK_TIMING, SUITE_TIMING
+    from effbench.errors import ConfigError
+    from effbench.measure.energy_cells import EnergyConfig
+
+    if p["threads"] < 1:
+        raise ConfigError(f"--threads must be a positive integer; got {p['threads']}")
+    if p["repeats"] < 1:
+        raise ConfigError(f"--repeats must be a positive integer; got {p['repeats']}")
+    if p["timeout_s"] is not None and not p["timeout_s"] > 0:
+        raise ConfigError(f"--timeout must be a positive number of seconds; got {p['timeout_s']}")
+    timing = QUICK_TIMING if p["quick"] else SUITE_TIMING
+    max_time = p["max_time"]
+    if max_time is not None:
+        if not max_time > 0:
+            raise ConfigError(f"--max-time must be a positive number of seconds; got {max_time}")
+        timing = replace(timing, max_time_s=max_time, min_time_s=min(timing.min_time_s, max_time))
+    energy = replace(QUICK_ENERGY if p["quick"] else EnergyConfig(), enabled=not p["no_energy"], tdp_w=p["cpu_tdp_w"])
+    return timing, energy

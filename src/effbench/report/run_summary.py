@@ -28,7 +28,10 @@ def _batch_row(r: dict) -> list[str]:
 
 def _tables(summary, batches: bool) -> list[str]:
     run = summary.run
-    title = f"run {run.run_id} ({run.suite}, {run.status}) - {run.task.get('name', '?')}: {run.task.get('n_test', '?')} test examples"
+    task = run.task or {}
+    cost_only = "y_test" in task and task["y_test"] is None  # a task without labels: no quality was measured
+    examples = f"cost only, {task.get('n_test', '?')} examples without labels" if cost_only else f"{task.get('n_test', '?')} test examples"
+    title = f"run {run.run_id} ({run.suite}, {run.status}) - {task.get('name', '?')}: {examples}"
     texts = [render_table(title, [h for _, h in COLUMNS], cost_rows_as_text(summary.costs), caption=setup_line(run) + "\n" + legend(run))]
     if batches:
         texts.append(render_table("per batch size", _BATCH_HEADERS, [_batch_row(r) for r in summary.batches],

@@ -137,8 +137,8 @@ class MeasuredAlready:
     """What a stored run holds, for a resumed run to skip: a step or cell counts as done when its
     record is stored (a latency cell when all its time windows are)."""
 
-    def __init__(self, run: RunRecord, repeats: int):
-        self.run, self.repeats = run, repeats
+    def __init__(self, run: RunRecord, repeats: int, quality: bool = True):
+        self.run, self.repeats, self.quality = run, repeats, quality
 
     def failed_alone(self, key: str) -> bool:
         """The candidate failed for its own reason (not because the run stopped): it is not retried."""
@@ -153,7 +153,7 @@ class MeasuredAlready:
 
     def complete(self, key: str, batch_sizes, energy: bool) -> bool:
         """Everything of this candidate is stored: nothing to start a worker for."""
-        steps = [("memory", b) for b in batch_sizes] + [("static", None), ("predict", None)]
+        steps = [("memory", b) for b in batch_sizes] + [("static", None)] + ([("predict", None)] if self.quality else [])
         cells = [("latency", b) for b in batch_sizes] + ([("energy", b) for b in batch_sizes] if energy else [])
         return all(self.step(key, op, b) for op, b in steps) and all(self.cell(kind, key, b) for kind, b in cells)
 
@@ -169,6 +169,7 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
                 carbon=None, energy_info=None, failed_records=(), timeout_s=None, resume: str | None = None) -> BenchmarkResult:
     """Create a run in the store, measure every candidate, and end the run (complete, interrupted or failed).
 
+    A ``task`` without labels (``task.labelled`` False) makes a cost-only run: no predictions, no quality.
     ``timeout_s``: how long to wait for any one step of a candidate (its start included) before it is
     called hung and fails; None scales the wait with the step's work (:class:`effbench.executor.Timeouts`).
     ``resume``: the id of a stored run that did not complete; only what it lacks is measured, into it."""
@@ -184,6 +185,7 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
         threads=threads, timing=timing or TimingConfig(), isolate=isolate, seed=seed, repeats=repeats,
         energy=None if energy is None or not energy.enabled else energy.to_dict(),
         command_timeout_s=timeout_s, **({"startup_timeout_s": timeout_s} if timeout_s is not None else {}),
+        quality=task.labelled,
     )
     if energy_info is None and energy is not None and energy.enabled:
         energy_info = energy_setup(energy, log=progress.log if progress else None)
@@ -194,7 +196,7 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
             done = None
         else:
             stored = store.load_run(resume)
-            run, done = reopen_run(store, stored), MeasuredAlready(stored, config.repeats)
+            run, done = reopen_run(store, stored), MeasuredAlready(stored, config.repeats, config.quality)
             candidates = [c for c in candidates if not done.failed_alone(c.key)
                           and not done.complete(c.key, config.batch_sizes, bool(config.energy))]
         run.resume_hint = f"effbench run --resume {run.run_id}" if suite.startswith("digits") else None

@@ -24,6 +24,7 @@ class Task:
     y_test: np.ndarray
     description: str = ""
     info: dict = field(default_factory=dict)
+    labelled: bool = True  # False: cost only; y_train and y_test are placeholders, never scored or stored
 
     def __post_init__(self):
         for part in ("train", "test"):
@@ -34,21 +35,23 @@ class Task:
                 raise DataError(f"task {self.name!r}: the {part} split is empty; it needs at least one example")
 
     @classmethod
-    def from_arrays(cls, name: str, X, y) -> "Task":
+    def from_arrays(cls, name: str, X, y=None) -> "Task":
         """A task on the user's evaluation data: X (numeric, one row per example) and y. There is no
-        training split (the models come trained); its one placeholder row is never used."""
+        training split (the models come trained); its one placeholder row is never used. ``y=None``:
+        a cost-only task (no labels; a run on it predicts nothing and stores no quality)."""
         X = np.asarray(X)
-        y = np.asarray(y)
+        labelled = y is not None
+        y = np.asarray(y) if labelled else np.zeros(len(X) if X.ndim else 0, dtype=np.int64)
         if not np.issubdtype(X.dtype, np.number) and X.dtype != bool:
             raise DataError(f"X must be numeric (it is passed to the models as float32); got dtype {X.dtype}")
         if X.ndim < 2:
             raise DataError(f"X must have one row per example (2-D or more); got shape {X.shape}")
         return cls(name=name, X_train=np.asarray(X[:1], dtype=np.float32), y_train=np.asarray(y[:1]),
-                   X_test=np.ascontiguousarray(X, dtype=np.float32), y_test=y)
+                   X_test=np.ascontiguousarray(X, dtype=np.float32), y_test=y, labelled=labelled)
 
     def record(self) -> dict:
         """What a run stores as its task: the description and the test labels."""
-        return {**self.describe(), "y_test": np.asarray(self.y_test).ravel().tolist()}
+        return {**self.describe(), "y_test": np.asarray(self.y_test).ravel().tolist() if self.labelled else None}
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -66,7 +69,7 @@ class Task:
             "n_test": int(len(self.y_test)),
             "sample_shape": list(self.sample_shape),
             "dtype": str(self.X_test.dtype),
-            "n_classes": self.n_classes,
+            "n_classes": self.n_classes if self.labelled else None,
             **self.info,
         }
 

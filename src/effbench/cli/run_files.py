@@ -1,0 +1,59 @@
+"""effbench run SUITE.toml / effbench run MODEL...: your own models from the command line (docs/your-models.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from effbench.cli.common import split_list
+from effbench.errors import ConfigError
+
+SUITE_SUFFIXES = (".toml", ".yaml", ".yml")
+# options of the default suite only, with the value each has when it is not given
+_DIGITS_ONLY = {"quick": False, "candidates": None, "variants": "none", "backends": None, "list_only": False, "resume": None}
+_FLAGS = {"list_only": "--list"}
+
+
+def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle) -> int:
+    """Plan the run (everything loaded and checked: any problem is one line, exit 2), measure it, print it."""
+    from effbench.runs.files import FILES_BATCH_SIZES, plan_model_files, plan_suite_file
+
+    p = ctx.params
+    for name, default in _DIGITS_ONLY.items():
+        if p[name] != default:
+            flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
+            raise ConfigError(f"{flag}: applies to the default suite, not to suite or model files")
+    if not sources:
+        raise ConfigError("--input and --trust-pickle apply to suite or model files: effbench run MODEL... --input SPEC")
+    from effbench.cli.run_cmd import run_settings
+
+    settings = run_settings(p)  # checked before any model is loaded
+    batch_sizes = split_list(p["batch_sizes"])
+    if len(sources) == 1 and Path(sources[0]).suffix.lower() in SUITE_SUFFIXES:
+        if input_spec is not None:
+            raise ConfigError("--input: applies to model files; a suite file gives synthetic inputs as data.input")
+        given = ctx.get_parameter_source("threads") == click.core.ParameterSource.COMMANDLINE
+        plan = plan_suite_file(sources[0], trust_pickle=trust_pickle, batch_sizes=batch_sizes,
+                               threads=p["threads"] if given else None, timeout_s=p["timeout_s"])
+    else:
+        plan = plan_model_files(sources, input_spec=input_spec, batch_sizes=batch_sizes or FILES_BATCH_SIZES,
+                                trust_pickle=trust_pickle)
+        plan.threads, plan.timeout_s = p["threads"], p["timeout_s"]
+    return _measure(plan, p, *settings)
+
+
+def _measure(plan, p, timing, energy) -> int:
+    from effbench.cli.store_cmds import print_run_summary
+    from effbench.report.progress import default_progress
+    from effbench.runs.energy import resolve_carbon
+    from effbench.runs.latency import measure_run
+
+    carbon = resolve_carbon(p["carbon_region"], p["carbon_intensity"])
+    progress = default_progress(p["quiet"])
+    result = measure_run(plan.candidates, plan.task, suite=plan.suite, batch_sizes=plan.batch_sizes, threads=plan.threads,
+                         timing=timing, db=p["db"], seed=p["seed"], repeats=p["repeats"], progress=progress,
+                         extra_config=plan.config, energy=energy, carbon=carbon if energy.enabled else None,
+                         timeout_s=plan.timeout_s)
+    print_run_summary(result.run, db_path=result.db_path)
+    return 0

@@ -1,0 +1,241 @@
+"""Your own models from the command line (first slice): model files on synthetic inputs, and suite files.
+
+    plan = plan_model_files(["a.onnx", "b.pt2"], input_spec="16", batch_sizes=[1, 4])
+    plan = plan_suite_file("study.toml")
+    measure_run(plan.candidates, plan.task, suite=plan.suite, batch_sizes=plan.batch_sizes, ...)
+
+Everything is loaded and checked here, before anything is measured: a bad reference, input spec or
+data file, or a model whose inputs the workers cannot take yet, is one ConfigError or DataError line.
+The workers feed every model one float32 array today, so a model must take one float32 input;
+integer and multi-input models are refused with :data:`LATER`. A run on synthetic inputs, or on
+data with ``task = "none"``, is cost only (an unlabelled task: no predictions, no quality). A
+labelled run scores accuracy and f1_macro (``Recorder.predictions``); other metrics and regression
+are refused for now.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from effbench.errors import ConfigError, DataError
+from effbench.tasks.base import Task
+
+__all__ = ["CLI_METRICS", "FILES_BATCH_SIZES", "LATER", "Plan", "plan_model_files", "plan_suite_file"]
+
+LATER = "integer and multi-input models are not measured yet: the workers feed one float32 array (they load and predict from Python today, effbench.sources; measuring them is a later step)"
+CLI_METRICS = ("accuracy", "f1_macro")
+FILES_BATCH_SIZES = (1, 8, 32)
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+\-]")
+
+
+@dataclass
+class Plan:
+    """What one run measures: its suite name, candidates, task (unlabelled: cost only), batch sizes,
+    threads, timeout, and what the run's config records about where it came from."""
+
+    suite: str
+    candidates: list
+    task: Task
+    batch_sizes: tuple
+    threads: int = 1
+    timeout_s: float | None = None
+    config: dict = field(default_factory=dict)
+
+
+# -- model files --------------------------------------------------------------------------------
+
+def plan_model_files(refs, *, input_spec: str | None = None, batch_sizes=FILES_BATCH_SIZES,
+                     trust_pickle: bool = False) -> Plan:
+    """Model files or references (``.onnx``, ``.pt2``, ``.pt``/``.ts``, ``.skops``, ``python:mod:fn``,
+    ...) on synthetic float32 inputs shaped by ``input_spec`` or by the models' own signatures:
+    a cost-only plan, suite ``files``; candidate names are the file stems, made unique."""
+    from effbench.sources.build import build_candidates
+
+    specs = _file_specs(refs)
+    given = _given_inputs(input_spec, "--input")
+    n = _synthetic_rows(batch_sizes, "--batch-sizes")
+    candidates, shapes = [], {}
+    for spec in specs:
+        built, prov = build_candidates(spec, None, trust_pickle=trust_pickle)
+        shapes[spec.name] = _input_shape(spec.name, prov, given, "--input")
+        candidates += built
+    X, source = _synthetic(shapes, n, input_spec)
+    task = replace(Task.from_arrays("files", X), info={"data": source})
+    return Plan("files", candidates, task, tuple(batch_sizes),
+                config={"sources": [s.model for s in specs], "input": input_spec})
+
+
+def _file_specs(refs) -> list:
+    """One CandidateSpec per reference (files must exist), named by the file's stem, made unique."""
+    from effbench.sources.models import model_kind
+    from effbench.sources.suite import CandidateSpec
+
+    if not refs:
+        raise ConfigError("MODEL: give at least one model file or reference")
+    specs, names = [], set()
+    for ref in refs:
+        kind = model_kind(ref, field="MODEL")
+        if kind == "python":
+            model, stem = ref, ref.rsplit(":", 1)[1]
+        else:
+            path = Path(ref[3:] if kind == "hf" else ref).expanduser().resolve()
+            if not (path.is_dir() if kind == "hf" else path.is_file()):
+                raise ConfigError(f"MODEL: {ref!r} does not exist")
+            model, stem = ("hf:" if kind == "hf" else "") + str(path), path.stem if kind != "hf" else path.name
+        name = base = _UNSAFE.sub("_", stem) or "model"
+        i = 1
+        while name in names:
+            i += 1
+            name = f"{base}-{i}"
+        names.add(name)
+        specs.append(CandidateSpec(name=name, model=model, kind=kind))
+    return specs
+
+
+# -- suite files --------------------------------------------------------------------------------
+
+def plan_suite_file(path, *, trust_pickle: bool = False, batch_sizes=None, threads: int | None = None,
+                    timeout_s: float | None = None) -> Plan:
+    """A suite file's plan: its data (float inputs; classification scored by accuracy and f1_macro, or
+    task ``none``: cost only) or synthetic inputs (``data.input`` or the models' signatures), its
+    candidates on every backend listed, its batch sizes, threads and timeout (each overridden by the
+    argument when it is not None)."""
+    from effbench.sources.suite import load_suite
+
+    spec = load_suite(path, trust_pickle=trust_pickle)
+    _check_task(spec.data)
+    batch_sizes = tuple(batch_sizes or spec.batch_sizes)
+    if spec.data is None or spec.data.path is None:
+        candidates, task = _suite_synthetic(spec, batch_sizes, trust_pickle)
+    else:
+        candidates, task = _suite_data(spec, trust_pickle)
+    return Plan(spec.name, candidates, task, batch_sizes, threads=threads or spec.threads,
+                timeout_s=timeout_s if timeout_s is not None else spec.timeout_s,
+                config={"suite_file": spec.to_dict()})
+
+
+def _check_task(data) -> None:
+    if data is None:
+        return
+    if data.task not in ("classification", "none"):
+        raise ConfigError(f"data.task: {data.task!r} is not yet from the command line; in this step a run scores "
+                          "classification (accuracy, f1_macro) or measures cost only (task = \"none\")")
+    for i, m in enumerate(data.metrics):
+        if m not in CLI_METRICS:
+            raise ConfigError(f"data.metrics[{i}]: {m!r} is not yet from the command line; in this step a run scores "
+                              f"{' and '.join(CLI_METRICS)}")
+
+
+def _suite_synthetic(spec, batch_sizes, trust_pickle):
+    from effbench.sources.build import build_candidates
+    from effbench.sources.signature import resolve_shapes, synthetic_inputs
+
+    text = spec.data.input if spec.data is not None else None
+    given = _given_inputs(text, "data.input")
+    n = _synthetic_rows(batch_sizes, "batch_sizes")
+    example = None if given is None else synthetic_inputs(resolve_shapes(given, None, field="data.input"), 2)
+    candidates, shapes = [], {}
+    for i, c in enumerate(spec.candidates):
+        if example is None and c.backends:
+            raise ConfigError(f"candidates[{i}].backends: converting to other backends needs example inputs; "
+                              "give data.input (a shape such as 3x224x224) or data.path")
+        built, prov = build_candidates(c, example, trust_pickle=trust_pickle, device=spec.device, field=f"candidates[{i}]")
+        shapes[c.name] = _input_shape(c.name, prov, given, "data.input")
+        candidates += built
+    X, source = _synthetic(shapes, n, text)
+    return candidates, replace(Task.from_arrays(spec.name, X), info={"data": source})
+
+
+def _suite_data(spec, trust_pickle):
+    from effbench.sources.build import build_candidates
+    from effbench.sources.data import load_data
+
+    ds = load_data(spec.data)
+    if len(ds.inputs) > 1:
+        raise ConfigError(f"data.path: the data holds {len(ds.inputs)} input arrays ({', '.join(ds.inputs)}); {LATER}")
+    X = ds.X
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise DataError(f"data.path: the inputs are {X.dtype}; they must be numbers")
+    candidates = []
+    for i, c in enumerate(spec.candidates):
+        built, prov = build_candidates(c, np.asarray(X[:2], dtype=np.float32), trust_pickle=trust_pickle,
+                                       device=spec.device, field=f"candidates[{i}]")
+        signature = _float_signature(c.name, prov)
+        if signature:
+            ds.model_inputs(signature)  # the shapes must fit: DataError naming the input otherwise
+        candidates += built
+    labels = ds.y if spec.data.task == "classification" else None
+    return candidates, replace(Task.from_arrays(spec.name, X, labels), info={"data": ds.source})
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+def _given_inputs(text, where):
+    """A hand-written input spec, parsed; one float32 input only in this step."""
+    if text is None:
+        return None
+    from effbench.sources.signature import parse_input_spec
+
+    specs = parse_input_spec(text, field=where)
+    if len(specs) > 1:
+        raise ConfigError(f"{where}: {text!r} names {len(specs)} inputs; {LATER}")
+    if specs[0].dtype != "float32":
+        raise ConfigError(f"{where}: {text!r} is a {specs[0].dtype} input; "
+                          + (LATER if not specs[0].dtype.startswith("float") else "effbench feeds models float32 inputs today"))
+    return specs
+
+
+def _float_signature(name, prov):
+    """The model's input signature when its file tells it; ConfigError when it is not one float32 input."""
+    from effbench.sources.models import input_signature
+
+    names = prov.get("input_names") or []
+    if len(names) > 1:
+        raise ConfigError(f"model {name!r} takes {len(names)} inputs ({', '.join(names)}); {LATER}")
+    signature = input_signature(prov)
+    if not signature:
+        return None
+    if len(signature) > 1:
+        raise ConfigError(f"model {name!r} takes {len(signature)} inputs ({', '.join(s.name for s in signature)}); {LATER}")
+    try:
+        dtype = np.dtype(signature[0].dtype)
+    except TypeError:
+        dtype = None
+    if dtype is None or not np.issubdtype(dtype, np.floating):
+        raise ConfigError(f"model {name!r}: input {signature[0].name!r} is {signature[0].dtype}; {LATER}")
+    if dtype != np.float32:
+        raise ConfigError(f"model {name!r}: input {signature[0].name!r} is {dtype}; effbench feeds models float32 "
+                          "inputs today: export the model with float32 inputs")
+    return signature
+
+
+def _input_shape(name, prov, given, where) -> tuple:
+    from effbench.sources.signature import resolve_shapes
+
+    return resolve_shapes(given, _float_signature(name, prov), field=where)[0].shape
+
+
+def _synthetic_rows(batch_sizes, where) -> int:
+    """How many synthetic rows: the largest batch size ('all' needs a data set)."""
+    from effbench.runs.latency import resolve_batch_sizes
+
+    if any(isinstance(b, str) and b.strip().lower() in ("all", "full") for b in batch_sizes):
+        raise ConfigError(f"{where}: 'all' (the whole data set) needs data; synthetic inputs are measured at "
+                          "whole-number batch sizes, e.g. 1,8,32")
+    return max(resolve_batch_sizes(batch_sizes, 1))
+
+
+def _synthetic(shapes: dict, n: int, text):
+    """One float32 array of ``n`` random rows that every model takes, and its description."""
+    from effbench.sources.signature import InputSpec, shape_text, synthetic_inputs
+
+    distinct = set(shapes.values())
+    if len(distinct) > 1:
+        listed = ", ".join(f"{k} {shape_text(v)}" for k, v in shapes.items())
+        raise ConfigError(f"the models take different inputs ({listed}); measure them in separate runs")
+    X = synthetic_inputs((InputSpec(None, "float32", distinct.pop()),), n, seed=0)
+    return X, {"format": "synthetic", "n": n, "seed": 0, "spec": text, "shape": list(X.shape[1:]), "dtype": "float32"}

@@ -1,0 +1,193 @@
+"""effbench run MODEL... and effbench run SUITE.toml: your own models from the command line (first slice)."""
+
+import numpy as np
+import pytest
+
+from effbench import records as R
+from effbench.cli import main
+from effbench.runs.files import LATER
+
+FAST = ["--no-energy", "--repeats", "1", "--max-time", "0.05", "--quiet"]
+
+
+def _one_error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("effbench: error: ") and "Traceback" not in err[0]
+    return err[0]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A tiny torch Linear net (16 inputs, 3 classes) saved as ONNX and as a torch.export archive."""
+    import torch
+
+    from effbench.candidates.onnx_convert import torch_to_onnx_bytes
+
+    folder = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(16, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)).eval()
+    x = torch.randn(2, 16)
+    (folder / "a.onnx").write_bytes(torch_to_onnx_bytes(net, x))
+    program = torch.export.export(net, (x,), dynamic_shapes={"input": {0: torch.export.Dim("batch")}})
+    torch.export.save(program, folder / "b.pt2")
+    return folder, net
+
+
+def _onnx_file(path, dtype, n_inputs):
+    """An ONNX graph of ``n_inputs`` inputs of ``dtype`` (int64 inputs are cast to float)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    elem = {"float32": TensorProto.FLOAT, "int64": TensorProto.INT64}[dtype]
+    inputs = [helper.make_tensor_value_info(f"in{i}", elem, ["N", 4]) for i in range(n_inputs)]
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 4])
+    if n_inputs == 2:
+        node = helper.make_node("Add", ["in0", "in1"], ["out"])
+    else:
+        node = helper.make_node("Cast", ["in0"], ["out"], to=TensorProto.FLOAT)
+    model = helper.make_model(helper.make_graph([node], "g", inputs, [out]), opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return str(path)
+
+
+def test_example_prints_the_example_suite_and_it_parses(capsys):
+    import tomllib
+
+    from effbench.sources.suite import EXAMPLE_SUITE, parse_suite
+
+    assert main(["run", "--example"]) == 0
+    out = capsys.readouterr()
+    assert out.out == EXAMPLE_SUITE and out.err == ""
+    raw = tomllib.loads(out.out)
+    with pytest.raises(Exception, match="does not exist"):  # its files are placeholders; the keys are valid
+        parse_suite(raw, base_dir=".")
+    raw["data"] = {"task": "none", "input": "16"}
+    raw["candidates"] = [{"name": "tiny", "model": "python:mypkg.models:build", "args": {"width": 32}}]
+    assert parse_suite(raw).name == "my-study"
+
+
+@pytest.mark.slow
+def test_model_files_on_synthetic_inputs_are_a_cost_only_run(models, tmp_path, capsys):
+    from effbench.store.db import Store
+
+    folder, _ = models
+    db = tmp_path / "r.sqlite"
+    args = ["run", str(folder / "a.onnx"), str(folder / "b.pt2"), "--input", "16", "--batch-sizes", "1,4", "--db", str(db)]
+    assert main(args + FAST) == 0
+    assert "(files, complete) - files: cost only, 4 examples without labels" in capsys.readouterr().out
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    assert run.suite == "files" and run.status == "complete"
+    assert {c.key: c.status for c in run.candidates} == {"a/onnxruntime": "ok", "b/torch": "ok"}
+    for c in run.candidates:
+        assert run.sample_set(c.key, 1) is not None and run.sample_set(c.key, 4) is not None
+        assert run.value(c.key, R.PARAMS) == 16 * 8 + 8 + 8 * 3 + 3
+        assert run.value(c.key, R.FLOPS_PER_SAMPLE) == 2 * (16 * 8 + 8 * 3)
+        assert run.metric(c.key, R.ACCURACY) is None and c.predictions is None
+    assert run.candidate("a/onnxruntime").info["source"] == "onnx"
+    assert run.candidate("b/torch").info["ref"] == str(folder / "b.pt2")
+    assert run.task["y_test"] is None and run.config["quality"] is False
+
+
+@pytest.mark.slow
+def test_a_suite_file_with_labelled_data_stores_the_models_real_accuracy(models, tmp_path):
+    import torch
+
+    from effbench.store.db import Store
+
+    folder, net = models
+    X = np.random.default_rng(1).standard_normal((30, 16)).astype(np.float32)
+    with torch.inference_mode():
+        pred = net(torch.from_numpy(X)).argmax(1).numpy()
+    y = pred.copy()
+    y[:7] = (y[:7] + 1) % 3  # seven wrong labels
+    accuracy = float(np.mean(pred == y))
+    np.savez(tmp_path / "val.npz", X=X, y=y.astype(np.int64))
+    (tmp_path / "study.toml").write_text(
+        f'name = "study"\nbatch_sizes = [1, "all"]\n[data]\npath = "val.npz"\n'
+        f'[[candidates]]\nname = "net"\nmodel = "{folder / "b.pt2"}"\nbackends = ["torch", "onnxruntime"]\n')
+    db = tmp_path / "r.sqlite"
+    assert main(["run", str(tmp_path / "study.toml"), "--db", str(db)] + FAST) == 0
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    assert run.suite == "study"
+    assert {c.key: c.status for c in run.candidates} == {"net/torch": "ok", "net/onnxruntime": "ok"}
+    for c in run.candidates:
+        assert run.value(c.key, R.ACCURACY) == pytest.approx(accuracy)
+        assert run.sample_set(c.key, 30) is not None  # "all": the whole data set
+    assert run.candidate("net/onnxruntime").info["converted_from"] == "torch"
+
+
+def _suite(tmp_path, data: str, model: str) -> str:
+    np.savez(tmp_path / "val.npz", X=np.zeros((4, 16), np.float32), y=np.array([0, 1, 0, 1]))
+    (tmp_path / "s.toml").write_text(f'{data}\n[[candidates]]\nname = "m"\nmodel = "{model}"\n')
+    return str(tmp_path / "s.toml")
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("missing", "MODEL: 'nothing.onnx' does not exist"),
+    ("suffix", "MODEL: cannot tell what kind of model 'model.h5' is"),
+    ("bad input", "--input: shape of the input: '16xq' must be whole numbers"),
+    ("int input", f"--input: 'ids:int64:1x8' is a int64 input; {LATER}"),
+    ("int model", f"model 'ints': input 'in0' is int64; {LATER}"),
+    ("two inputs", f"model 'two' takes 2 inputs (in0, in1); {LATER}"),
+    ("all", "--batch-sizes: 'all' (the whole data set) needs data"),
+    ("no shape", "--input: the model's inputs are not known from its file"),
+    ("quick", "--quick: applies to the default suite, not to suite or model files"),
+    ("regression", "data.task: 'regression' is not yet from the command line"),
+    ("top5", "data.metrics[1]: 'top5' is not yet from the command line"),
+    ("suite input", "--input: applies to model files"),
+])
+def test_bad_input_is_one_line_and_nothing_is_measured(case, expected, models, tmp_path, capsys, monkeypatch):
+    folder, _ = models
+    monkeypatch.chdir(tmp_path)
+    onnx_a = str(folder / "a.onnx")
+    args = {
+        "missing": lambda: ["nothing.onnx", "--input", "16"],
+        "suffix": lambda: ["model.h5"],
+        "bad input": lambda: [onnx_a, "--input", "16xq"],
+        "int input": lambda: [onnx_a, "--input", "ids:int64:1x8"],
+        "int model": lambda: [_onnx_file(tmp_path / "ints.onnx", "int64", 1)],
+        "two inputs": lambda: [_onnx_file(tmp_path / "two.onnx", "float32", 2)],
+        "all": lambda: [onnx_a, "--batch-sizes", "1,all"],
+        "quick": lambda: [onnx_a, "--quick"],
+        "no shape": lambda: ["python:factories_for_tests:build_net"],
+        "regression": lambda: [_suite(tmp_path, '[data]\npath = "val.npz"\ntask = "regression"', onnx_a)],
+        "top5": lambda: [_suite(tmp_path, '[data]\npath = "val.npz"\nmetrics = ["accuracy", "top5"]', onnx_a)],
+        "suite input": lambda: [_suite(tmp_path, "", onnx_a), "--input", "16"],
+    }[case]()
+    if case == "suffix":
+        (tmp_path / "model.h5").write_bytes(b"")
+    if case == "no shape":
+        monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parents[1] / "sources"))
+    assert main(["run", *args, "--db", str(tmp_path / "r.sqlite")]) == 2
+    assert expected in _one_error_line(capsys)
+    assert not (tmp_path / "r.sqlite").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("data", ['task = "none"\ninput = "16"', 'task = "none"\npath = "x.npy"'])
+def test_a_suite_file_without_labels_is_cost_only(data, models, tmp_path):
+    from effbench.store.db import Store
+
+    folder, _ = models
+    np.save(tmp_path / "x.npy", np.random.default_rng(2).standard_normal((5, 16)).astype(np.float32))
+    (tmp_path / "s.toml").write_text(f'batch_sizes = [1, 3]\n[data]\n{data}\n'
+                                     f'[[candidates]]\nname = "net"\nmodel = "{folder / "a.onnx"}"\n')
+    db = tmp_path / "r.sqlite"
+    assert main(["run", str(tmp_path / "s.toml"), "--db", str(db)] + FAST) == 0
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    assert run.suite == "s" and run.candidate("net/onnxruntime").status == "ok"
+    assert run.metric("net/onnxruntime", R.ACCURACY) is None and run.config["quality"] is False
+    assert run.sample_set("net/onnxruntime", 3) is not None
+
+
+def test_a_pickle_needs_trust(tmp_path, capsys):
+    import pickle
+
+    (tmp_path / "m.pkl").write_bytes(pickle.dumps({"not": "a model"}))
+    assert main(["run", str(tmp_path / "m.pkl"), "--input", "4", "--db", str(tmp_path / "r.sqlite")]) == 2
+    assert "'m.pkl' is a pickle file, which runs any code it holds when loaded" in _one_error_line(capsys)
