@@ -65,6 +65,7 @@ def test_an_interrupted_run_keeps_its_measurements_and_resume_measures_only_the_
         if len(s.meta.get("repeats") or []) >= 2:
             np.testing.assert_array_equal(after.sample_set(s.candidate, s.batch_size).values, s.values)
     assert [c.status for c in after.candidates] == ["ok", "ok"]
+    assert all(len(s.meta.get("repeats") or []) == 2 for s in after.samples)  # a cell cut short is measured again, whole
     assert after.environment["resumed"][0]["previous_status"] == "interrupted"
     assert any(n.startswith("resumed by pid") for n in after.notes)
 
