@@ -68,6 +68,22 @@ def test_example_prints_the_example_suite_and_it_parses(capsys):
     assert parse_suite(raw).name == "my-study"
 
 
+def test_run_json_dash_writes_only_the_json_on_stdout(models, tmp_path, capsys):
+    import json
+
+    folder, _ = models
+    db = tmp_path / "r.sqlite"
+    assert main(["run", str(folder / "a.onnx"), "--input", "16", "--batch-sizes", "1", "--db", str(db), "--json", "-"] + FAST) == 0
+    doc = json.loads(capsys.readouterr().out)  # stdout holds the JSON and nothing else
+    assert doc["schema"] == "effbench.show/1" and doc["status"] == "complete"
+    assert [r["candidate"] for r in doc["costs"]] == ["a/onnxruntime"] and doc["costs"][0]["params"]["value"] == 163
+    out = tmp_path / "run.json"
+    out.write_text("{}")
+    assert main(["run", str(folder / "a.onnx"), "--input", "16", "--db", str(db), "--json", str(out)] + FAST) == 2
+    assert "already exists" in capsys.readouterr().err  # refused before anything is measured
+    assert out.read_text() == "{}"
+
+
 @pytest.mark.slow
 def test_model_files_on_synthetic_inputs_are_a_cost_only_run(models, tmp_path, capsys):
     from effbench.store.db import Store

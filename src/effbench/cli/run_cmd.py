@@ -44,9 +44,12 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
               help="Finish a run that was interrupted (or whose process died): train the same models again and "
                    "measure only what the run lacks, with its own settings.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
+@click.option("--json", "json_out", metavar="OUT", default=None,
+              help="Also write the run's summary as JSON to OUT ('-': only the JSON on standard output; progress stays on stderr).")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @db_option
 def run(sources, example, input_spec, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s, no_energy, cpu_tdp_w,
-        carbon_region, carbon_intensity, list_only, resume, quiet, db):
+        carbon_region, carbon_intensity, list_only, resume, quiet, json_out, force, db):
     """Run the default suite (digits), a suite file, or model files: measure every cost, store the run.
 
     \b
@@ -66,6 +69,10 @@ def run(sources, example, input_spec, trust_pickle, quick, candidates, variants,
 
         click.echo(EXAMPLE_SUITE, nl=False)
         return 0
+    if json_out not in (None, "-"):
+        from effbench.store.files import check_output
+
+        check_output(json_out, force, "--json")  # before anything is trained or measured
     if sources or input_spec is not None or trust_pickle:
         from effbench.cli.run_files import run_sources
 
@@ -88,11 +95,11 @@ def run(sources, example, input_spec, trust_pickle, quick, candidates, variants,
 
     timing, energy = run_settings(click.get_current_context().params)
     progress = default_progress(quiet)
+    from effbench.cli.store_cmds import finish_run_output
+
     if resume:
         result = run_suite(resume=resume, db=db, progress=progress, log=progress.log, timeout_s=timeout_s)
-        from effbench.cli.store_cmds import print_run_summary
-
-        print_run_summary(result.run, db_path=result.db_path)
+        finish_run_output(result.run, db_path=result.db_path, json_out=json_out, force=force)
         return 0
     result = run_suite(
         quick=quick,
@@ -111,9 +118,7 @@ def run(sources, example, input_spec, trust_pickle, quick, candidates, variants,
         carbon_g_per_kwh=carbon_intensity,
         timeout_s=timeout_s,
     )
-    from effbench.cli.store_cmds import print_run_summary
-
-    print_run_summary(result.run, db_path=result.db_path)
+    finish_run_output(result.run, db_path=result.db_path, json_out=json_out, force=force)
     return 0
 
 

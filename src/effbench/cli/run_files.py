@@ -44,7 +44,7 @@ def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle) -> int
 
 
 def _measure(plan, p, timing, energy) -> int:
-    from effbench.cli.store_cmds import print_run_summary
+    from effbench.cli.store_cmds import finish_run_output
     from effbench.report.progress import default_progress
     from effbench.runs.energy import resolve_carbon
     from effbench.runs.latency import measure_run
@@ -55,5 +55,5 @@ def _measure(plan, p, timing, energy) -> int:
                          timing=timing, db=p["db"], seed=p["seed"], repeats=p["repeats"], progress=progress,
                          extra_config=plan.config, energy=energy, carbon=carbon if energy.enabled else None,
                          timeout_s=plan.timeout_s)
-    print_run_summary(result.run, db_path=result.db_path)
+    finish_run_output(result.run, db_path=result.db_path, json_out=p["json_out"], force=p["force"])
     return 0

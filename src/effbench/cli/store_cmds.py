@@ -7,6 +7,19 @@ import click
 from effbench.cli.common import db_option
 
 
+def finish_run_output(run, *, db_path, json_out=None, force: bool = False):
+    """The end of ``effbench run``: the run's summary on the terminal; with ``--json OUT`` also its
+    JSON document (``effbench show RUN --json``), and with ``--json -`` only the JSON on stdout."""
+    if json_out is not None:
+        from effbench.analysis.costs import run_summary
+        from effbench.store.files import write_json
+
+        write_json(json_out, run_summary(run).to_dict(), force=force, indent=2)
+        if json_out == "-":
+            return
+    print_run_summary(run, db_path=db_path)
+
+
 def print_run_summary(run, *, db_path=None, batches: bool = False):
     """Echo the summary of ``run`` (``effbench show RUN_ID``; also the end of ``effbench run``)."""
     from effbench.analysis.costs import run_summary
