@@ -119,29 +119,34 @@ def process_alive(identity: dict) -> bool | None:
 
 def is_stale(run) -> bool:
     """A run still marked ``running`` whose process on this host is gone: it was interrupted."""
-    return run.status == "running" and process_alive(run.environment.get("process") or {}) is False
+    return _stale(run.status, run.environment)
+
+
+def _stale(status: str, environment: dict) -> bool:
+    return status == "running" and process_alive(environment.get("process") or {}) is False
+
+
+def _stale_rows(store, rows: list[dict]) -> set[str]:
+    """Ids of the ``running`` rows whose process is gone (reads only their environments)."""
+    return {r["run_id"] for r in rows if r["status"] == "running" and _stale("running", store.run_environment(r["run_id"]))}
 
 
 def with_true_status(store, rows: list[dict]) -> list[dict]:
     """``store.list_runs()`` rows, a stale run's status shown as ``interrupted`` (nothing is written)."""
-    return [{**row, "status": "interrupted"} if row["status"] == "running" and is_stale(store.load_run(row["run_id"]))
-            else row for row in rows]
+    stale = _stale_rows(store, rows)
+    return [{**row, "status": "interrupted"} if row["run_id"] in stale else row for row in rows]
 
 
 def mark_stale_runs(store) -> list[str]:
     """Runs still ``running`` whose process on this host is gone (killed, crashed, powered off) become
     ``interrupted``, with a note that says so; their measurements stay. Returns their ids."""
-    stale = []
-    for row in store.list_runs():
-        if row["status"] != "running":
-            continue
-        run = store.load_run(row["run_id"])
+    stale = sorted(_stale_rows(store, store.list_runs()))
+    for run_id in stale:
+        run = store.load_run(run_id)
         identity = run.environment.get("process") or {}
-        if is_stale(run):
-            note = (f"interrupted: the process that ran it (pid {identity.get('pid')} on {identity.get('host')}) "
-                    "ended without finishing it; every measurement taken before is kept")
-            store.finish_run(run.run_id, "interrupted", [*run.notes, note])
-            stale.append(run.run_id)
+        note = (f"interrupted: the process that ran it (pid {identity.get('pid')} on {identity.get('host')}) "
+                "ended without finishing it; every measurement taken before is kept")
+        store.finish_run(run_id, "interrupted", [*run.notes, note])
     return stale
 
 

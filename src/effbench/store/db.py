@@ -334,24 +334,26 @@ class Store:
     @_sqlite_errors
     def finish_run(self, run_id: str, status: str, notes: list | None = None, environment_after: dict | None = None):
         with self.conn:
-            if environment_after:
-                env = json.loads(self.conn.execute("SELECT environment_json FROM runs WHERE run_id=?", (run_id,)).fetchone()[0])
-                env.update(environment_after)
-                self.conn.execute("UPDATE runs SET environment_json=? WHERE run_id=?", (_dumps(env), run_id))
+            self._update_environment(run_id, environment_after)
             self.conn.execute(
                 "UPDATE runs SET status=?, finished_at=?, notes_json=? WHERE run_id=?",
                 (status, _now(), _dumps(notes or []), run_id),
             )
 
+    @_sqlite_errors
     def reopen_run(self, run_id: str, notes: list, environment_after: dict | None = None):
         """Mark a stored run ``running`` again (to resume it), with its notes and environment updated."""
         with self.conn:
-            if environment_after:
-                env = json.loads(self.conn.execute("SELECT environment_json FROM runs WHERE run_id=?", (run_id,)).fetchone()[0])
-                env.update(environment_after)
-                self.conn.execute("UPDATE runs SET environment_json=? WHERE run_id=?", (_dumps(env), run_id))
+            self._update_environment(run_id, environment_after)
             self.conn.execute("UPDATE runs SET status='running', finished_at=NULL, notes_json=? WHERE run_id=?",
                               (_dumps(notes), run_id))
+
+    def _update_environment(self, run_id: str, changes: dict | None):
+        """Merge ``changes`` into a run's environment (inside the caller's transaction)."""
+        if changes:
+            env = self.run_environment(run_id)
+            env.update(changes)
+            self.conn.execute("UPDATE runs SET environment_json=? WHERE run_id=?", (_dumps(env), run_id))
 
     # Each public writer commits on its own (an interrupted run keeps what was written); the _insert_*
     # helpers write without committing, so import_run can put a whole run in one transaction.
@@ -454,6 +456,11 @@ class Store:
         ).fetchall()
         keys = ("run_id", "created_at", "finished_at", "status", "suite", "effbench_version", "n_candidates", "n_failed")
         return [dict(zip(keys, row)) for row in rows]
+
+    @_sqlite_errors
+    def run_environment(self, run_id: str) -> dict:
+        """One run's environment, without loading its records (e.g. to see which process runs it)."""
+        return json.loads(self.conn.execute("SELECT environment_json FROM runs WHERE run_id=?", (run_id,)).fetchone()[0])
 
     @_sqlite_errors
     def resolve_run_id(self, run_id: str, *, needs: str | None = None) -> str:
