@@ -47,6 +47,7 @@ def test_benchmark_records_every_indicator(tmp_path, data):
     assert rows["lr/sklearn"]["params"].value == 3 * 8 + 3
     assert rows["lr/sklearn"]["flops_per_sample"].provenance == "analytic"
     assert rows["lr/sklearn"]["train_time_s"].value == 0.5
+    assert rows["lr/sklearn"]["train_time_s"].provenance == "reported"   # typed in by the user, not measured
     for r in rows.values():
         assert r["latency_p50_s_b1"].value > 0 and r["latency_p50_s_b1"].unit == "s"
         assert r["best_throughput_batch_size"] in (1, 4, 30)

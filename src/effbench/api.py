@@ -16,6 +16,7 @@ from effbench.errors import ConfigError
 from effbench.executor import DEFAULT_REPEATS
 from effbench.measure.energy_cells import EnergyConfig
 from effbench.measure.timer import TimingConfig
+from effbench.records import REPORTED
 from effbench.runs.latency import BenchmarkResult, load_run, resolve_batch_sizes
 
 __all__ = ["benchmark", "run_suite", "load_run", "BenchmarkResult", "resolve_batch_sizes", "DEFAULT_BATCH_SIZES",
@@ -59,7 +60,7 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     a fitted scikit-learn estimator, any callable ``f(X) -> labels`` (or an effbench Candidate); or a
     list of Candidates. X, y: the evaluation inputs and labels (quality is computed on them; latency
     uses the first ``b`` rows for batch size ``b``). ``train_times``: optional name -> seconds you
-    measured for training (recorded as measured). ``db``: the store file (default: see docs).
+    measured yourself for training (stored as ``reported``: typed in, not measured by effbench). ``db``: the store file (default: see docs).
     ``isolate=False`` runs in this process (for models that cannot be pickled; the thread limits it sets,
     e.g. ``torch.set_num_threads(threads)``, then stay in force in this process). ``energy``: an
     :class:`EnergyConfig` (None to skip energy); ``carbon_region`` / ``carbon_g_per_kwh``: the grid's
@@ -75,7 +76,7 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
 
     candidates = _candidates(models)
     task = Task.from_arrays(task_name, X, y)
-    training = {name: {"train_time_s": float(seconds), "source": "given by the user"} for name, seconds in (train_times or {}).items()}
+    training = {name: {"train_time_s": float(seconds), "provenance": REPORTED, "source": "given by the user"} for name, seconds in (train_times or {}).items()}
     if progress is None:
         from effbench.report.progress import default_progress
 

@@ -19,7 +19,8 @@ import numpy as np
 MEASURED = "measured"      # taken on this machine, in this run
 ESTIMATED = "estimated"    # a model of the truth (e.g. energy from TDP x utilisation); always labelled
 ANALYTIC = "analytic"      # computed from the model itself (parameters, FLOPs)
-PROVENANCES = (MEASURED, ESTIMATED, ANALYTIC)
+REPORTED = "reported"      # typed in by a user (e.g. a training time); never measured by effbench
+PROVENANCES = (MEASURED, ESTIMATED, ANALYTIC, REPORTED)
 
 # -- sample kinds (raw samples are the truth; summaries are derived) -----------------------------------
 LATENCY_PER_CALL = "latency_per_call"            # seconds per call of infer() on one batch

@@ -55,8 +55,41 @@ def test_interrupted_run_keeps_every_measurement(tmp_path):
 def test_provenance_is_checked(tmp_path):
     with Store(tmp_path / "r.sqlite") as store:
         run_id = _fill(store)
-        with pytest.raises(StoreError, match="provenance must be one of measured, estimated, analytic"):
+        with pytest.raises(StoreError, match="provenance must be one of measured, estimated, analytic, reported"):
             store.add_metrics(run_id, [Metric("m/torch", "x", 1, "s", "guessed")])
+        store.add_metrics(run_id, [Metric("m/torch", "train_time_s", 3.0, "s", "reported")])
+        assert store.load_run(run_id).metric("m/torch", "train_time_s").provenance == "reported"
+
+
+def _as_schema_v1(path):
+    """Turn a file into the version-1 layout: the metrics table's CHECK without 'reported'."""
+    con = sqlite3.connect(path)
+    sql = con.execute("SELECT sql FROM sqlite_master WHERE name='metrics'").fetchone()[0]
+    assert "'reported'" in sql
+    with con:
+        con.execute("ALTER TABLE metrics RENAME TO m_old")
+        con.execute(sql.replace(", 'reported'", ""))
+        con.execute("INSERT INTO metrics SELECT * FROM m_old")
+        con.execute("DROP TABLE m_old")
+        con.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    con.close()
+
+
+def test_a_version_1_file_is_read_as_is_and_upgraded_by_a_writer(tmp_path):
+    path = tmp_path / "r.sqlite"
+    with Store(path) as store:
+        run_id = _fill(store)
+    _as_schema_v1(path)
+    with Store(path, create=False) as reader:   # a reader never migrates
+        assert reader.schema_version == 1
+        before = reader.load_run(run_id)
+    with Store(path) as writer:
+        assert writer.schema_version == SCHEMA_VERSION == 2
+        writer.add_metrics(run_id, [Metric("m/torch", "train_time_s", 3.0, "s", "reported")])
+        after = writer.load_run(run_id)
+    assert [(m.name, m.value, m.provenance, m.detail) for m in after.metrics[:-1]] == \
+        [(m.name, m.value, m.provenance, m.detail) for m in before.metrics]
+    assert after.metric("m/torch", "train_time_s").provenance == "reported"
 
 
 def test_foreign_and_newer_files_are_refused_and_untouched(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 from effbench.cli import main
 from effbench.errors import StoreError
 from effbench.records import CandidateRecord, Metric, SampleSet
-from effbench.store.db import Store
+from effbench.store.db import SCHEMA_VERSION, Store
 from effbench.store.export import run_to_dict
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -124,7 +124,7 @@ def test_empty_file_is_not_a_database_for_readers_and_becomes_one_for_writers(tm
     with pytest.raises(StoreError, match=r"is empty \(0 bytes\)"):
         Store(empty, create=False)
     with Store(empty) as store:  # what another process that is creating it right now leaves
-        assert store.schema_version == 1
+        assert store.schema_version == SCHEMA_VERSION
         assert store.list_runs() == []
 
 

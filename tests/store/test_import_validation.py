@@ -47,7 +47,7 @@ def _set(path, value):
     (["samples", 0, "meta"], [], "samples[0].meta: expected an object or null, got []"),
     (["metrics", 1, "value"], "0.75", 'metrics[1].value: expected a number or null, got "0.75"'),
     (["metrics", 1, "value"], True, "metrics[1].value: expected a number or null, got true"),
-    (["metrics", 0, "provenance"], "guessed", 'metrics[0].provenance: expected one of "measured", "estimated", "analytic", got "guessed"'),
+    (["metrics", 0, "provenance"], "guessed", 'metrics[0].provenance: expected one of "measured", "estimated", "analytic", "reported", got "guessed"'),
     (["metrics", 0, "candidate"], "ghost/torch", 'metrics[0].candidate: "ghost/torch" is not among the candidates (cnn/torch, logreg/sklearn)'),
     (["samples", 2, "candidate"], "ghost/torch", 'samples[2].candidate: "ghost/torch" is not among the candidates (cnn/torch, logreg/sklearn)'),
     (["samples", 0, "values", 1], -1, "samples[0].values[1]: expected a number >= 0 (a finite double), got -1"),

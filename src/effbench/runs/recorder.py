@@ -149,9 +149,9 @@ class Recorder:
             return
         exported = candidate.parent and candidate.parent.split("/")[0] == candidate.model
         shared = " (shared with its source model; this backend is an export)" if exported else ""
-        self._metric(candidate.key, R.TRAIN_TIME_S, facts["train_time_s"], R.MEASURED,
+        self._metric(candidate.key, R.TRAIN_TIME_S, facts["train_time_s"], facts.get("provenance", R.MEASURED),
                      detail={"note": "wall time of training the model" + shared,
-                             **{k: v for k, v in facts.items() if k not in ("train_time_s", "train_energy")}})
+                             **{k: v for k, v in facts.items() if k not in ("train_time_s", "train_energy", "provenance")}})
         energy = facts.get("train_energy")
         if energy:
             self._metric(candidate.key, R.TRAIN_ENERGY_J, energy["energy_j"], energy["provenance"],

@@ -28,7 +28,8 @@ __all__ = ["Store", "default_db_path", "new_run_id", "SCHEMA_VERSION", "APP_ID",
            "CandidateRecord", "Metric", "RunRecord", "SampleSet", "PROVENANCES"]
 
 APP_ID = "effbench"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first layout. 2: a metric's provenance may also be 'reported' (typed in by a user)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,7 +65,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     name TEXT NOT NULL,
     value REAL,
     unit TEXT NOT NULL,
-    provenance TEXT NOT NULL CHECK (provenance IN ('measured', 'estimated', 'analytic')),
+    provenance TEXT NOT NULL CHECK (provenance IN ('measured', 'estimated', 'analytic', 'reported')),
     detail_json TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (run_id, candidate, batch_size, name)
 );
@@ -268,7 +269,27 @@ class Store:
             raise StoreError(
                 f"{str(self.path)!r} has schema version {version}, newer than this effbench supports ({SCHEMA_VERSION}); upgrade effbench"
             )
-        # older versions would be migrated here, in order, inside one transaction
+        if version < SCHEMA_VERSION and not self.read_only:
+            self._retry_busy(self._migrate)
+
+    def _migrate(self):
+        """Bring an older file up to SCHEMA_VERSION, step by step, in one transaction (a reader
+        never migrates: it reads older layouts as they are)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+            if version < 2:
+                # SQLite cannot alter a CHECK constraint: rebuild the metrics table with the new one
+                create = next(s for s in _SCHEMA.split(";") if "TABLE IF NOT EXISTS metrics" in s)
+                self.conn.execute("ALTER TABLE metrics RENAME TO metrics_v1")
+                self.conn.execute(create)
+                self.conn.execute("INSERT INTO metrics SELECT * FROM metrics_v1 ORDER BY rowid")
+                self.conn.execute("DROP TABLE metrics_v1")
+            self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
 
     def verify(self):
         """Refuse a corrupt database before writing to it (``PRAGMA quick_check``: reads every page)."""
