@@ -182,8 +182,10 @@ def test_overlapping_latency_intervals_tie_and_the_default_configuration_wins():
     rec = recommend(run, preference=["latency_p50", "size"])
     assert rec.chosen == "mlp/onnxruntime" and set(rec.frontier) == {"mlp/onnxruntime", "mlp.ortnoopt/onnxruntime"}
     lat = next(t for t in rec.ties if t["cost"] == "latency_p50_s_b1")
-    assert lat == {"cost": "latency_p50_s_b1", "key": "mlp/onnxruntime", "lowest": "mlp.ortnoopt/onnxruntime",
-                   "how": "intervals overlap"}
+    assert {k: lat[k] for k in ("cost", "key", "lowest", "how")} == {
+        "cost": "latency_p50_s_b1", "key": "mlp/onnxruntime", "lowest": "mlp.ortnoopt/onnxruntime", "how": "intervals overlap"}
+    (lo_a, hi_a), (lo_b, hi_b) = lat["intervals"]
+    assert lat["values"] == pytest.approx([16.6e-6, 15.8e-6]) and lo_a <= hi_b and lo_b <= hi_a
     assert rec.ties[-1]["decided_by"] == "the default configuration (not a variant)"
     text = " ".join(rec.message)
     assert "On latency_p50_s_b1, mlp/onnxruntime (1.66e-05) ties with mlp.ortnoopt/onnxruntime (1.58e-05): 95% intervals [" in text
@@ -211,3 +213,13 @@ def test_ties_do_not_depend_on_the_order_of_the_models():
         rec = recommend(list(perm), preference=["latency_p50"], y_true=y)
         assert rec.chosen == "b"                     # ties with the lowest (a), and is the default configuration
         assert [r["key"] for r in rec.runner_ups] == ["a"] and sorted(rec.frontier) == ["a", "b"]  # c: dominated by a beyond the noise
+
+
+def test_tie_rtol_ties_any_cost_and_says_so():
+    y = np.zeros(10, dtype=int)
+    rows = [Row("a.int8/torch", 1.0, {"size_bytes": 100.0}, "neural-network", y, "a/torch"),
+            Row("a/torch", 1.0, {"size_bytes": 104.0}, "neural-network", y)]
+    assert recommend(rows, preference=["size"], y_true=y).chosen == "a.int8/torch"
+    rec = recommend(rows, preference=["size"], y_true=y, tie_rtol=0.05)
+    assert rec.chosen == "a/torch"
+    assert "On size_bytes, a/torch (104) ties with a.int8/torch (100): within the relative tolerance tie_rtol." in rec.message

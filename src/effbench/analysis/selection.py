@@ -336,8 +336,9 @@ class _Order:
             best = min(known, key=lambda r: (r.value(name), _tie_break(r)))
             kept = [(r, self.tie(r, best, name)) for r in race]
             race = [r for r, how in kept if r is best or how is not None]
-            ties += [{"cost": name, "key": r.key, "lowest": best.key, "how": how} for r, how in kept
-                     if r is not best and how not in (None, "equal")]
+            ties += [{"cost": name, "key": r.key, "lowest": best.key, "how": how, "values": [r.value(name), best.value(name)],
+                      **({"intervals": [list(r.intervals[name]), list(best.intervals[name])]} if how == "intervals overlap" else {})}
+                     for r, how in kept if r is not best and how not in (None, "equal")]
         winner = min(race, key=_tie_break)
         ties = [t for t in ties if t["key"] == winner.key]
         if len(race) > 1:
@@ -536,7 +537,7 @@ def _choose(rec: Recommendation, front: list[Row], y_true, order: _Order, saving
     else:
         saved, worse, rec.savings = savings(chosen, ref, savings_names)
         rec.message += _on_par_sentences(rec, chosen, ref, tests[chosen.key], saved, worse)
-    rec.message += _tie_sentences(rec, {r.key: r for r in front})
+    rec.message += _tie_sentences(rec)
     if untested:
         rec.message.append(f"Not tested for parity (no predictions): {', '.join(untested)}.")
     rest = order.rank([r for r in on_par if r is not chosen]) + order.rank([r for r in front if r not in on_par])
@@ -577,7 +578,7 @@ def _on_par_sentences(rec: Recommendation, chosen: Row, ref: Row, t: ParityResul
     return [text + ".", f"Use {chosen.key}."]
 
 
-def _tie_sentences(rec: Recommendation, rows: dict[str, Row]) -> list[str]:
+def _tie_sentences(rec: Recommendation) -> list[str]:
     """The ties the choice went through, in words."""
     out = []
     for t in rec.ties:
@@ -585,14 +586,14 @@ def _tie_sentences(rec: Recommendation, rows: dict[str, Row]) -> list[str]:
             out.append(f"{t['key']} ties with {', '.join(t['tied_with'])} on every preferred cost; "
                        f"the tie goes to {t['decided_by']}.")
             continue
-        a, b, name = rows[t["key"]], rows[t["lowest"]], t["cost"]
         if t["how"] == "intervals overlap":
-            (al, ah), (bl, bh) = a.intervals[name], b.intervals[name]
+            (al, ah), (bl, bh) = t["intervals"]
             why = (f"{_level(rec.alpha).replace(' level', '')} intervals [{al:.3g}, {ah:.3g}] and [{bl:.3g}, {bh:.3g}] overlap, "
                    f"so the difference is within the measurement noise")
         else:
-            why = "within --tie-rtol"
-        out.append(f"On {name}, {a.key} ({a.value(name):.3g}) ties with {b.key} ({b.value(name):.3g}): {why}.")
+            why = "within the relative tolerance tie_rtol"
+        va, vb = t["values"]
+        out.append(f"On {t['cost']}, {t['key']} ({va:.3g}) ties with {t['lowest']} ({vb:.3g}): {why}.")
     return out
 
 
