@@ -246,7 +246,7 @@ class Recommendation:
     feasible: list[str] = field(default_factory=list)
     parity: list[ParityResult] = field(default_factory=list)
     runner_ups: list[dict] = field(default_factory=list)
-    ties: list[dict] = field(default_factory=list)      # the ties the choice went through (see _pick)
+    ties: list[dict] = field(default_factory=list)      # the ties the choice went through (see _Order.pick)
     closest: list[dict] = field(default_factory=list)
     savings: dict = field(default_factory=dict)
     dropped: list[tuple[str, str]] = field(default_factory=list)
