@@ -29,6 +29,7 @@ COMMANDS = {
     "import": "effbench.cli.store_cmds:import_",
     "batching": "effbench.cli.batching_cmd:batching",
     "tail": "effbench.cli.tail_cmd:tail",
+    "timeline": "effbench.cli.timeline_cmd:timeline",
 }
 
 

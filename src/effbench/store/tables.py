@@ -464,3 +464,41 @@ def _joined_values(names, tables, per_file, common, columns, report: LoadReport)
         keys = keys[kept] if isinstance(keys, np.ndarray) else [k for k, ok in zip(keys, kept) if ok]
         values = values[kept]
     return keys, values
+
+
+def load_columns(path: str | os.PathLike, columns: Sequence[str], *,
+                 label: str | None = None) -> tuple[list[str], np.ndarray, LoadReport]:
+    """One CSV file, no key and no join: ``(labels, matrix, report)`` of the requested columns.
+
+    ``labels``: each kept row's ``label`` column, or ``"row N"`` (N counts data rows from 1) without
+    one. ``matrix``: float array ``(len(labels), len(columns))``. Cells are parsed as
+    :func:`load_tables` parses them (thousands separators, missing markers); a row with a missing
+    value is dropped and reported (the first missing column names the reason), a cell that is not a
+    number is a :class:`DataError`, an unknown column a :class:`ConfigError` listing the available
+    ones. No row left is not an error here: the caller says how many rows it needs.
+    """
+    name = os.fspath(path)
+    if not columns:
+        raise ConfigError("at least one column is needed, got none")
+    header, rows = read_csv(name)
+    index = {h: i for i, h in enumerate(header)}
+    for col in list(columns) + ([label] if label is not None else []):
+        if col not in index:
+            raise ConfigError(f"unknown column {col!r}; available: {', '.join(header)}")
+    labels = ([row[index[label]].strip() for row in rows] if label is not None
+              else [f"row {i + 1}" for i in range(len(rows))])
+    report = LoadReport(files=[name], rows_read={name: len(rows)})
+    values = np.empty((len(rows), len(columns)))
+    state = np.zeros((len(rows), len(columns)), dtype=np.int8)
+    for j, col in enumerate(columns):
+        values[:, j], state[:, j] = _parse_cells([row[index[col]] for row in rows]) if rows else ([], [])
+    kept = np.ones(len(rows), dtype=bool)
+    for r in np.flatnonzero(state.any(axis=1)).tolist():
+        j = int(state[r].astype(bool).argmax())
+        if state[r, j] == _BAD:
+            raise DataError(f"{name}: {labels[r]!r}, column {columns[j]!r}: "
+                            f"{rows[r][index[columns[j]]].strip()!r} is not a number")
+        report.dropped.append(DroppedRow(labels[r], name, f"missing value in column {columns[j]!r}"))
+        kept[r] = False
+    report.rows_kept = int(kept.sum())
+    return [lab for lab, ok in zip(labels, kept) if ok], values[kept], report
