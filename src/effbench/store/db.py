@@ -1,6 +1,7 @@
 """The embedded result store: one SQLite file, a versioned schema, every value with unit and provenance.
 
-Location: ``--db PATH`` or ``$EFFBENCH_DB``, else ``$XDG_DATA_HOME/effbench/effbench.sqlite``
+The same SQL serves PostgreSQL (``--db postgresql://...``, :mod:`effbench.store.postgres`, which
+overrides only the dialect hooks below). Location: ``--db PATH`` or ``$EFFBENCH_DB``, else ``$XDG_DATA_HOME/effbench/effbench.sqlite``
 (``~/.local/share/effbench/effbench.sqlite``). Every measurement is committed as soon as it
 arrives, so an interrupted run keeps what it had measured. A file that is not an effbench store,
 or one written by a newer effbench, is refused and never modified.

@@ -106,12 +106,12 @@ class PostgresStore(Store):
         except self._psycopg.Error as exc:
             raise StoreError(f"invalid PostgreSQL URL {display_url(url)!r}: {self._text(exc)};"
                              f" expected postgresql://user[:password]@host[:port]/dbname") from None
-        host = info.get("host") or info.get("hostaddr") or "the local socket (no host in the URL)"
+        host = info.get("host") or info.get("hostaddr")
         port = info.get("port") or "5432"
         if not all(p.strip().isdigit() for p in port.split(",")):
             raise StoreError(f"invalid PostgreSQL URL {display_url(url)!r}: port {port!r} is not a number;"
                              f" expected postgresql://user[:password]@host[:port]/dbname")
-        return f"host {host} port {port}"
+        return f"host {host} port {port}" if host else f"the local Unix socket, port {port} (no host in the URL)"
 
     # -- the dialect -----------------------------------------------------------------------------------
     def _driver_errors(self):
