@@ -180,7 +180,8 @@ class Store:
                 raise StoreError(f"cannot create the database folder {str(self.path.parent)!r}: {exc.strerror}") from None
         if create:
             self._check_writable(exists)
-        try:
+
+        def open_file():
             self.conn = self._connect()
             self._execute("PRAGMA foreign_keys = ON")
             if create:
@@ -188,7 +189,14 @@ class Store:
             self._check_meta()
             if create:
                 self._use_wal()
-        except sqlite3.Error as exc:
+
+        self._open_or_close(open_file)
+
+    def _open_or_close(self, steps):
+        """Run the opening ``steps``; on any failure, close what was opened and raise the StoreError naming it."""
+        try:
+            steps()
+        except self._driver_errors() as exc:
             error = self._error(exc)
             self.close()
             raise error from None

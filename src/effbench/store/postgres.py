@@ -79,25 +79,20 @@ class PostgresStore(Store):
         self.conn = None
         psycopg = _psycopg()
         self._psycopg = psycopg
-        try:
-            self._where = self._server(url)
+        self._where = self._server(url)
+
+        def open_database():
             options = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
             self.conn = psycopg.connect(url, autocommit=True, **options)
             if self.read_only:
                 self.conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            tables = self._tables()
-            if not tables and self.read_only:
-                raise StoreError(f"database {self.path!r} holds no effbench store yet; run 'effbench run --db URL' first")
-            if create:
+                if not self._tables():
+                    raise StoreError(f"database {self.path!r} holds no effbench store yet; run 'effbench run --db URL' first")
+            else:
                 self._create_schema()
             self._check_meta()
-        except psycopg.Error as exc:
-            error = self._error(exc)
-            self.close()
-            raise error from None
-        except StoreError:
-            self.close()
-            raise
+
+        self._open_or_close(open_database)
 
     def _server(self, url: str) -> str:
         """'host H port P' as libpq will try them (for messages)."""
