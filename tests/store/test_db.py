@@ -257,3 +257,17 @@ def test_latest_can_ask_for_a_run_that_has_what_the_command_needs(new_db):
         assert store.resolve_run_id("latest", needs=LATENCY_PER_CALL) == "costs"  # recommend, pareto, report, ...
         assert store.load_run("latest", needs=LATENCY_PER_CALL).run_id == "costs"
         assert store.resolve_run_id("tail", needs=LATENCY_PER_CALL) == "tail"  # an explicit id is taken as given
+
+
+def test_rows_keep_the_order_they_were_written_and_a_rewritten_row_moves_last(new_db):
+    """SQLite reads by rowid, PostgreSQL by its seq column: the same order on both, and NaN is NULL on both."""
+    with Store(new_db()) as store:
+        run_id = store.create_run(suite="s", config={}, environment={}, task={}, effbench_version="0")
+        for key in ("b/torch", "a/torch", "c/torch"):
+            store.add_candidate(run_id, CandidateRecord(key, key[0], "torch"))
+        store.add_metrics(run_id, [Metric("a/torch", name, 1.0, "s", "measured") for name in ("z", "y", "x")])
+        store.add_candidate(run_id, CandidateRecord("b/torch", "b", "torch", status="ok"))  # measured again (a resumed run)
+        store.add_metrics(run_id, [Metric("a/torch", "z", float("nan"), "s", "measured")])
+        run = store.load_run(run_id)
+    assert [(c.key, c.status) for c in run.candidates] == [("a/torch", "pending"), ("c/torch", "pending"), ("b/torch", "ok")]
+    assert [(m.name, m.value) for m in run.metrics] == [("y", 1.0), ("x", 1.0), ("z", None)]

@@ -184,3 +184,11 @@ def test_bad_urls_and_a_missing_driver(monkeypatch, capsys):
 def test_display_url_hides_the_password():
     assert display_url("postgresql://u:p%40ss@h:5/d?sslmode=require") == "postgresql://u:***@h:5/d?sslmode=require"
     assert display_url("postgresql://u@h/d") == "postgresql://u@h/d"
+    assert display_url("postgresql://u:pw@[::1/d") == "postgresql://u:***@[::1/d"  # urllib cannot split it
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:p%zzsecret@127.0.0.1:1/d", "postgresql://u:secret@[::1/d"])
+def test_a_malformed_url_is_one_line_without_the_password(url, capsys):
+    assert main(["show", "--db", url]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "secret" not in err[0] and "postgresql://u:***@" in err[0], err

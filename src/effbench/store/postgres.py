@@ -11,7 +11,7 @@ transaction-level advisory lock. The SQL is :mod:`effbench.store.db`'s; only the
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from effbench.errors import StoreError
 from effbench.store import db
@@ -40,14 +40,23 @@ def postgres_schema() -> list[str]:
     return [s.strip() for s in text.split(";") if s.strip()]
 
 
+def _password(url: str) -> str | None:
+    """The password a URL holds, as written (None when it holds none)."""
+    try:
+        return urlsplit(url).password
+    except ValueError:  # a URL urllib cannot split (libpq will say what is wrong with it)
+        found = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://[^:@/]*:(.*)@", url)
+        return found.group(1) if found else None
+
+
 def display_url(url: str) -> str:
     """The URL without its password (never shown, never stored)."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    password = _password(url)
+    if not password:
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+    scheme, rest = url.split("://", 1)
+    user, after = rest.split(":", 1)
+    return f"{scheme}://{user}:***{after[len(password):]}"
 
 
 def _psycopg():
@@ -178,7 +187,7 @@ class PostgresStore(Store):
     def _text(self, exc) -> str:
         """The error's first line (libpq's hints follow on the next ones), the password masked."""
         text = " ".join((str(exc).strip().splitlines() or [""])[0].split())
-        password = urlsplit(self.url).password if hasattr(self, "url") else None
+        password = _password(self.url) if hasattr(self, "url") else None
         return text.replace(password, "***") if password else text
 
     def _error(self, exc) -> StoreError:
