@@ -271,3 +271,17 @@ def test_rows_keep_the_order_they_were_written_and_a_rewritten_row_moves_last(ne
         run = store.load_run(run_id)
     assert [(c.key, c.status) for c in run.candidates] == [("a/torch", "pending"), ("c/torch", "pending"), ("b/torch", "ok")]
     assert [(m.name, m.value) for m in run.metrics] == [("y", 1.0), ("x", 1.0), ("z", None)]
+
+
+def test_a_run_id_another_writer_took_is_drawn_again(new_db, monkeypatch):
+    import effbench.store.db as db_module
+
+    draws = iter(["20260101-000000-aaaa", "20260101-000000-aaaa", "20260101-000000-bbbb"])
+    monkeypatch.setattr(db_module, "new_run_id", lambda: next(draws))
+    with Store(new_db()) as store:
+        new = dict(suite="s", config={}, environment={}, task={}, effbench_version="0")
+        assert store.create_run(**new) == "20260101-000000-aaaa"
+        assert store.create_run(**new) == "20260101-000000-bbbb"  # the same second, the same 4 hex digits: drawn again
+        with pytest.raises(StoreError, match="run id '20260101-000000-aaaa' is already in .*; give another"):
+            store.create_run(**new, run_id="20260101-000000-aaaa")
+        assert [r["run_id"] for r in store.list_runs()] == ["20260101-000000-aaaa", "20260101-000000-bbbb"]

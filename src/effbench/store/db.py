@@ -132,6 +132,8 @@ def _sqlite_errors(method):
 # -- the database ------------------------------------------------------------------------------------
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+RUN_ID_DRAWS = 20
+"""How many new run ids ``create_run`` draws before it gives up (each collision has odds 1/65536)."""
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's lock before saying the database is locked."""
 
@@ -397,15 +399,22 @@ class Store:
     # -- writing (each call commits: an interrupted run keeps everything written so far) -----------
     @_sqlite_errors
     def create_run(self, *, suite, config, environment, task, effbench_version, run_id=None) -> str:
-        run_id = run_id or new_run_id()
+        """A new run, ``running``. Without ``run_id``, a new id (UTC second + 4 hex digits): another
+        writer of a shared store may take the same one in the same second, so a taken id is drawn again."""
         self.verify()  # a run is minutes of work: never start one in a damaged file
-        with self._transaction():
-            self._execute(
-                "INSERT INTO runs(run_id, created_at, status, suite, effbench_version, config_json, environment_json, task_json)"
-                " VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
-                (run_id, _now(), suite, effbench_version, _dumps(config), _dumps(environment), _dumps(task)),
-            )
-        return run_id
+        for _ in range(RUN_ID_DRAWS):
+            rid = run_id or new_run_id()
+            with self._transaction():
+                taken = self._execute(
+                    "INSERT INTO runs(run_id, created_at, status, suite, effbench_version, config_json, environment_json, task_json)"
+                    " VALUES (?, ?, 'running', ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
+                    (rid, _now(), suite, effbench_version, _dumps(config), _dumps(environment), _dumps(task)),
+                ).rowcount == 0
+            if not taken:
+                return rid
+            if run_id:
+                raise StoreError(f"run id {run_id!r} is already in {str(self.path)!r}; give another")
+        raise StoreError(f"no free run id in {str(self.path)!r} after {RUN_ID_DRAWS} draws")
 
     @_sqlite_errors
     def finish_run(self, run_id: str, status: str, notes: list | None = None, environment_after: dict | None = None):
