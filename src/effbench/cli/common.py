@@ -8,6 +8,7 @@ db_option = click.option(
     "--db",
     "db",
     type=click.Path(dir_okay=False),
+    metavar="PATH|URL",
     default=None,
     envvar="EFFBENCH_DB",
     show_envvar=True,
