@@ -116,7 +116,7 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(exc)
 
 
-def _sqlite_errors(method):
+def _store_errors(method):
     """Turn any database error of a store method (SQLite, or PostgreSQL in a
     :class:`~effbench.store.postgres.PostgresStore`) into the StoreError naming its cause."""
     @functools.wraps(method)
@@ -381,7 +381,7 @@ class Store:
         return StoreError(f"database {where!r}: {text}")
 
     @property
-    @_sqlite_errors
+    @_store_errors
     def schema_version(self) -> int:
         return int(self._execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
 
@@ -397,7 +397,7 @@ class Store:
         self.close()
 
     # -- writing (each call commits: an interrupted run keeps everything written so far) -----------
-    @_sqlite_errors
+    @_store_errors
     def create_run(self, *, suite, config, environment, task, effbench_version, run_id=None) -> str:
         """A new run, ``running``. Without ``run_id``, a new id (UTC second + 4 hex digits): another
         writer of a shared store may take the same one in the same second, so a taken id is drawn again."""
@@ -416,7 +416,7 @@ class Store:
                 raise StoreError(f"run id {run_id!r} is already in {str(self.path)!r}; give another")
         raise StoreError(f"no free run id in {str(self.path)!r} after {RUN_ID_DRAWS} draws")
 
-    @_sqlite_errors
+    @_store_errors
     def finish_run(self, run_id: str, status: str, notes: list | None = None, environment_after: dict | None = None):
         with self._transaction():
             self._update_environment(run_id, environment_after)
@@ -425,7 +425,7 @@ class Store:
                 (status, _now(), _dumps(notes or []), run_id),
             )
 
-    @_sqlite_errors
+    @_store_errors
     def reopen_run(self, run_id: str, notes: list, environment_after: dict | None = None):
         """Mark a stored run ``running`` again (to resume it), with its notes and environment updated."""
         with self._transaction():
@@ -462,12 +462,12 @@ class Store:
             (run_id, s.candidate, int(s.batch_size), s.kind, s.unit, int(values.size), values.tobytes(), _dumps(s.meta)),
         )
 
-    @_sqlite_errors
+    @_store_errors
     def add_candidate(self, run_id: str, c: CandidateRecord):
         with self._transaction():
             self._insert_candidate(run_id, c)
 
-    @_sqlite_errors
+    @_store_errors
     def update_candidate(self, run_id: str, key: str, *, status=None, error=None, info=None, predictions=None):
         with self._transaction():
             if status is not None:
@@ -480,17 +480,17 @@ class Store:
                 self._execute("UPDATE candidates SET predictions_json=? WHERE run_id=? AND key=?",
                                   (_dumps(_labels(predictions)), run_id, key))
 
-    @_sqlite_errors
+    @_store_errors
     def add_metrics(self, run_id: str, metrics: list[Metric]):
         with self._transaction():
             self._insert_metrics(run_id, metrics)
 
-    @_sqlite_errors
+    @_store_errors
     def add_samples(self, run_id: str, s: SampleSet):
         with self._transaction():
             self._insert_samples(run_id, s)
 
-    @_sqlite_errors
+    @_store_errors
     def import_run(self, run: RunRecord) -> str:
         """Insert a whole run (e.g. loaded from JSON) in one transaction: all of it or nothing.
         Refuses a run id that is already stored, and a corrupt database (checked first, so a
@@ -501,7 +501,7 @@ class Store:
         self._write_run(run, replace=False, what="imported")
         return run.run_id
 
-    @_sqlite_errors
+    @_store_errors
     def push_run(self, run: RunRecord) -> str:
         """Copy a run from another store here, in one transaction (``effbench push``). Returns what
         happened: ``"copied"`` (it was not here), ``"already there"`` (the copy here is the same, nothing
@@ -550,7 +550,7 @@ class Store:
             raise StoreError(f"run {run.run_id!r} could not be {what} ({type(exc).__name__}: {exc}); nothing was {what}") from None
 
     # -- reading -------------------------------------------------------------------------------------
-    @_sqlite_errors
+    @_store_errors
     def list_runs(self) -> list[dict]:
         rows = self._execute(
             "SELECT r.run_id, r.created_at, r.finished_at, r.status, r.suite, r.effbench_version,"
@@ -561,12 +561,12 @@ class Store:
         keys = ("run_id", "created_at", "finished_at", "status", "suite", "effbench_version", "n_candidates", "n_failed")
         return [dict(zip(keys, row)) for row in rows]
 
-    @_sqlite_errors
+    @_store_errors
     def run_environment(self, run_id: str) -> dict:
         """One run's environment, without loading its records (e.g. to see which process runs it)."""
         return json.loads(self._execute("SELECT environment_json FROM runs WHERE run_id=?", (run_id,)).fetchone()[0])
 
-    @_sqlite_errors
+    @_store_errors
     def resolve_run_id(self, run_id: str, *, needs: str | None = None) -> str:
         """Exact id, a unique prefix, or 'latest'. With ``needs`` (a sample kind, e.g.
         ``latency_per_call``), 'latest' is the latest run that holds samples of that kind, so a
@@ -596,7 +596,7 @@ class Store:
             raise UnknownRunError(f"run 'latest': the database {str(self.path)!r} holds {what}")
         return row[0]
 
-    @_sqlite_errors
+    @_store_errors
     def load_run(self, run_id: str, *, needs: str | None = None) -> RunRecord:
         """One run (see :meth:`resolve_run_id` for ``run_id`` and ``needs``)."""
         run_id = self.resolve_run_id(run_id, needs=needs)
