@@ -223,3 +223,12 @@ def test_tie_rtol_ties_any_cost_and_says_so():
     rec = recommend(rows, preference=["size"], y_true=y, tie_rtol=0.05)
     assert rec.chosen == "a/torch"
     assert "On size_bytes, a/torch (104) ties with a.int8/torch (100): within the relative tolerance tie_rtol." in rec.message
+
+
+@pytest.mark.parametrize("name, hint", [("throughput_samples_per_s_b8", "latency_p50_per_sample_s_b8"),
+                                        ("best_throughput_samples_per_s", "a cost such as latency")])
+def test_a_higher_is_better_indicator_is_refused_as_a_preferred_cost(name, hint):
+    # it used to be minimised like any cost: --prefer throughput picked the slowest model
+    rows = [Row("fast", 0.9, {name: 1000.0}, "linear"), Row("slow", 0.9, {name: 10.0}, "linear")]
+    with pytest.raises(ConfigError, match=f"{name!r} is higher-is-better.*{hint}"):
+        recommend(rows, preference=[name])

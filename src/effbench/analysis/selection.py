@@ -447,9 +447,16 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
 
 
 def _resolve_preference(preference: Sequence[str], batch_size: int) -> list[str]:
+    from effbench.analysis.run_table import default_direction
+
     resolved = list(dict.fromkeys(resolve_cost(p, batch_size) for p in preference))
     if not resolved:
         raise ConfigError("preference: give at least one cost (e.g. simplicity,latency,size)")
+    for name in resolved:
+        if name != SIMPLICITY and default_direction(name) == "max":
+            inverse = (f"its inverse latency_p50_per_sample_s_b{name.rsplit('_b', 1)[1]} (the same order, reversed) or another cost"
+                       if name.startswith("throughput_samples_per_s_b") else "a cost such as latency, size or params")
+            raise ConfigError(f"preference: {name!r} is higher-is-better, and the preference orders costs, lowest first; give {inverse}")
     return resolved
 
 
