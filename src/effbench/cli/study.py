@@ -1,0 +1,35 @@
+"""Several runs as one study, for every analysis command: the ``RUN_ID...`` argument, ``--hw-label``,
+loading and matching (only click at module level)."""
+
+from __future__ import annotations
+
+import click
+
+hw_label_option = click.option(
+    "--hw-label", "hw_labels", multiple=True, metavar="RUN=LABEL",
+    help="Hardware label of a run (repeatable), instead of the one read from its recorded environment "
+         "(CPU model and cores, GPU names); letters, digits and _ . + - only.")
+
+
+def load_study(db, run_ids, hw_labels=()):
+    """The :class:`effbench.analysis.multirun.RunStudy` of the runs given (default: 'latest'), with
+    tail runs joined to their cost runs; its notes go to stderr."""
+    from effbench.analysis.multirun import combine_runs, is_tail_run
+    from effbench.store.db import Store
+    from effbench.store.runs import load_runs, parse_hardware_labels
+
+    with Store(db, create=False) as store:
+        runs = load_runs(store, list(run_ids) or ["latest"])
+        labels = parse_hardware_labels(store, hw_labels)
+    study = combine_runs([r for r in runs if not is_tail_run(r)], labels, [r for r in runs if is_tail_run(r)])
+    echo_study(study)
+    return study
+
+
+def echo_study(study) -> None:
+    """The hardware of a study with several, and its notes, on stderr."""
+    if study.several_hardware:
+        for hw in study.hardware:
+            click.echo(f"effbench: hardware {hw}: {study.descriptions.get(hw, hw)}", err=True)
+    for note in study.notes:
+        click.echo(f"effbench: note: {note}", err=True)
