@@ -154,8 +154,10 @@ def test_latest_never_lands_on_a_tail_only_run(runs, tmp_path, capsys):
      "--hardware applies to --csv tables; the runs given are on 2 hardware (cpu-a-8c, cpu-b-16c-nvidia-h200), "
      "which give the per-hardware frontiers (rename them with --hw-label)"),
     (["misnomer", "{a}", "--indicator", "params:min", "--indicator", "nope:min"], "--indicator: unknown indicator 'nope'"),
+    (["pareto", "--csv", "x.csv", "--key", "id", *OBJ, "--hw-label", "{a}=x"],
+     "--hw-label applies to RUN_IDs, not to --csv tables; with --csv tables give --hardware NAME=COLUMN:max|min,..."),
     (["misnomer", "{a}", "--key", "id"], "--key applies to --csv tables, not to RUN_IDs"),
-    (["misnomer"], "give RUN_IDs (stored runs, or 'latest') or --csv FILE with --key COLUMN and --indicator"),
+    (["misnomer"], "give a RUN_ID (a stored run, or 'latest'; several for several machines) or --csv FILE with --key COLUMN and --indicator"),
     (["export", "{a}", "{b}"], "several RUN_IDs and --hw-label apply to --format csv --wide; JSON and long CSV export one run; got 2 run(s)"),
     (["export", "{a}", "--wide"], "--wide applies to --format csv; got --format json"),
     (["tail", "measure", "--cost-run", "nope", "--quick"], "unknown run id 'nope'"),

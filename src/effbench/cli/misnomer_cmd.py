@@ -17,7 +17,7 @@ from __future__ import annotations
 import click
 
 from effbench.cli.common import db_option
-from effbench.cli.study import hw_label_option
+from effbench.cli.study import check_sources, hw_label_option
 
 
 def _parse_labels(specs, indicator_names):
@@ -86,7 +86,7 @@ def misnomer(run_ids, csv_files, key, indicator_specs, label_specs, min_factor, 
     from effbench.store.files import check_output, write_json
     from effbench.store.tables import load_tables
 
-    _check_sources(run_ids, csv_files, key, hw_labels)
+    check_sources(run_ids, csv_files, key, hw_labels, csv_form="--csv FILE with --key COLUMN and --indicator")
     given = bool(indicator_specs)
     if run_ids and not given:
         from effbench.analysis.run_misnomer import RUN_INDICATORS
@@ -113,21 +113,6 @@ def misnomer(run_ids, csv_files, key, indicator_specs, label_specs, min_factor, 
     if json_out:
         write_json(json_out, result.to_dict(), force=force, indent=2)
         click.echo(f"wrote {json_out}")
-
-
-def _check_sources(run_ids, csv_files, key, hw_labels) -> None:
-    from effbench.errors import ConfigError
-
-    if run_ids and csv_files:
-        raise ConfigError("give either RUN_IDs or --csv files, not both")
-    if not run_ids and not csv_files:
-        raise ConfigError("give RUN_IDs (stored runs, or 'latest') or --csv FILE with --key COLUMN and --indicator")
-    if csv_files and not key:
-        raise ConfigError("--csv needs --key COLUMN (the column that names each model)")
-    if run_ids and key:
-        raise ConfigError("--key applies to --csv tables, not to RUN_IDs")
-    if csv_files and hw_labels:
-        raise ConfigError("--hw-label applies to RUN_IDs, not to --csv tables")
 
 
 def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given, options) -> None:

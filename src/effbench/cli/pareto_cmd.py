@@ -12,7 +12,7 @@ import sys
 import click
 
 from effbench.cli.common import db_option
-from effbench.cli.study import hw_label_option
+from effbench.cli.study import check_sources, hw_label_option
 
 
 def _parse_hardware(specs):
@@ -100,7 +100,8 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
     from effbench.analysis.pareto_study import StochasticOptions, pareto_study
     from effbench.store.files import check_output, write_json
 
-    _check_sources(run_ids, csv_files, key, key_pattern, hw_labels)
+    check_sources(run_ids, csv_files, key, hw_labels, key_pattern=key_pattern,
+                  hardware_hint="; with --csv tables give --hardware NAME=COLUMN:max|min,...")
     if json_out:
         check_output(json_out, force, "--json")
     objectives, hardware, all_objectives = _objectives(objective_specs, hardware_specs)
@@ -134,21 +135,6 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
         paths = write_pareto_projections(list(study.keys), study.values, list(study.objectives), study.layer == 1,
                                          plot_dir, p_frontier=p_front, force=force)
         click.echo(f"effbench: wrote {len(paths)} projection(s) to {plot_dir}", err=True)
-
-
-def _check_sources(run_ids, csv_files, key, key_pattern, hw_labels=()) -> None:
-    from effbench.errors import ConfigError
-
-    if run_ids and csv_files:
-        raise ConfigError("give either RUN_IDs or --csv files, not both")
-    if not run_ids and not csv_files:
-        raise ConfigError("give a RUN_ID (a stored run, or 'latest'; several for several machines) or --csv FILE with --key COLUMN")
-    if csv_files and not key:
-        raise ConfigError("--csv needs --key COLUMN (the column that identifies a model)")
-    if run_ids and (key or key_pattern):
-        raise ConfigError("--key and --key-pattern apply to --csv tables, not to a RUN_ID")
-    if csv_files and hw_labels:
-        raise ConfigError("--hw-label applies to RUN_IDs; with --csv tables give --hardware NAME=COLUMN:max|min,...")
 
 
 def _load_study(db, run_ids, hw_labels):

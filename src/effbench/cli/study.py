@@ -33,3 +33,21 @@ def echo_study(study) -> None:
             click.echo(f"effbench: hardware {hw}: {study.descriptions.get(hw, hw)}", err=True)
     for note in study.notes:
         click.echo(f"effbench: note: {note}", err=True)
+
+
+def check_sources(run_ids, csv_files, key, hw_labels, *, key_pattern=None, csv_form="--csv FILE with --key COLUMN",
+                  hardware_hint="") -> None:
+    """Stored runs or --csv tables, not both, not neither; --key (and --key-pattern) only with tables,
+    --hw-label only with runs."""
+    from effbench.errors import ConfigError
+
+    if run_ids and csv_files:
+        raise ConfigError("give either RUN_IDs or --csv files, not both")
+    if not run_ids and not csv_files:
+        raise ConfigError(f"give a RUN_ID (a stored run, or 'latest'; several for several machines) or {csv_form}")
+    if csv_files and not key:
+        raise ConfigError("--csv needs --key COLUMN (the column that identifies a model)")
+    if run_ids and (key or key_pattern):
+        raise ConfigError(f"{'--key and --key-pattern apply' if key_pattern is not None else '--key applies'} to --csv tables, not to RUN_IDs")
+    if csv_files and hw_labels:
+        raise ConfigError("--hw-label applies to RUN_IDs, not to --csv tables" + hardware_hint)
