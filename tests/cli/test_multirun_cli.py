@@ -130,6 +130,17 @@ def test_report_of_a_linked_tail_run_shows_costs_and_tail(runs, tmp_path, capsys
     assert "Tail quality was not measured" not in html
     assert "No tail-quality results for: mid/torch." in html
     assert f"<th>tail quality from</th><td>{t}</td>" in html
+    # from the cost run's side: the latest tail run linked to it is found
+    with Store(db) as s:
+        newer = add_tail_run(s, ["mid"], cost_run=a)
+        with s.conn:  # created in the same second as t: make it the newer one
+            s.conn.execute("UPDATE runs SET created_at='2999-01-01T00:00:00+00:00' WHERE run_id=?", (newer,))
+        add_tail_run(s, ["mid"])  # not linked: never joined unless given
+    assert main(["report", a, "--db", db, "-o", str(out), "--force"]) == 0
+    assert f"effbench: tail quality from run {newer} (linked to {a})" in capsys.readouterr().err
+    html = out.read_text()
+    assert f"<th>tail quality from</th><td>{newer}</td>" in html
+    assert "No tail-quality results for: small/torch, big/torch." in html
 
 
 def test_latest_never_lands_on_a_tail_only_run(runs, tmp_path, capsys):

@@ -35,8 +35,8 @@ def report(run_ids, fmt, output, figures_dir, force, db, hw_labels):
     \b
     Several runs make one report: runs on several machines show each candidate once per machine
     (KEY@HARDWARE; --hw-label RUN=LABEL names a machine), and a tail-quality run ('effbench tail
-    measure') is joined to the costs of the same candidates: give both runs, or only the tail run
-    when it was measured with --cost-run RUN.
+    measure') is joined to the costs of the same candidates: give both runs; a tail run measured
+    with --cost-run RUN is found from either side (the latest one linked to each cost run given).
 
     \b
     The HTML report holds: the cost table, the setup, accuracy vs each cost with the Pareto
@@ -55,7 +55,7 @@ def report(run_ids, fmt, output, figures_dir, force, db, hw_labels):
     from effbench.cli.study import load_study
     from effbench.store.files import check_output, write_output
 
-    run = load_study(db, run_ids, hw_labels).merged()
+    run = load_study(db, run_ids, hw_labels, linked_tails=True).merged()
     to_stdout = output == "-"
     path = None if to_stdout else (output or f"effbench-report-{run.run_id}{_SUFFIX[fmt]}")
     if path is not None:

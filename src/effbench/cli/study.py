@@ -11,15 +11,20 @@ hw_label_option = click.option(
          "(CPU model and cores, GPU names); letters, digits and _ . + - only.")
 
 
-def load_study(db, run_ids, hw_labels=()):
+def load_study(db, run_ids, hw_labels=(), *, linked_tails: bool = False):
     """The :class:`effbench.analysis.multirun.RunStudy` of the runs given (default: 'latest'), with
-    tail runs joined to their cost runs; its notes go to stderr."""
+    tail runs joined to their cost runs (with ``linked_tails``, also the latest tail run linked to
+    each cost run given); its notes go to stderr."""
     from effbench.analysis.multirun import combine_runs, is_tail_run
     from effbench.store.db import Store
-    from effbench.store.runs import load_runs, parse_hardware_labels
+    from effbench.store.runs import linked_tail_runs, load_runs, parse_hardware_labels
 
     with Store(db, create=False) as store:
         runs = load_runs(store, list(run_ids) or ["latest"])
+        if linked_tails and not any(is_tail_run(r) for r in runs):
+            for tail in linked_tail_runs(store, runs):
+                click.echo(f"effbench: tail quality from run {tail.run_id} (linked to {tail.config['cost_run']})", err=True)
+                runs.append(tail)
         labels = parse_hardware_labels(store, hw_labels)
     study = combine_runs([r for r in runs if not is_tail_run(r)], labels, [r for r in runs if is_tail_run(r)])
     echo_study(study)

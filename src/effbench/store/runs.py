@@ -3,7 +3,8 @@ works on any store that has it).
 
 ``'latest'`` always means the latest run with latency samples (a cost run), never a tail-only run
 by accident; a tail run linked to a cost run (``config["cost_run"]``, written by
-``effbench tail measure --cost-run RUN``) brings that cost run along.
+``effbench tail measure --cost-run RUN``) brings that cost run along, and
+:func:`linked_tail_runs` finds the latest tail run linked to each cost run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from effbench.errors import ConfigError
 from effbench.records import LATENCY_PER_CALL, RunRecord
 from effbench.validation import validate_name
 
-__all__ = ["load_runs", "resolve_runs", "parse_hardware_labels"]
+__all__ = ["load_runs", "linked_tail_runs", "resolve_runs", "parse_hardware_labels"]
+
+#: The suites of the runs ``effbench tail measure`` writes (runs/tail.py): only these are read when
+#: looking for tail runs linked to a cost run.
+TAIL_SUITES = ("digits-tail", "digits-tail-quick")
 
 
 def resolve_runs(store, run_ids: Sequence[str]) -> list[str]:
@@ -41,6 +46,21 @@ def load_runs(store, run_ids: Sequence[str], *, follow_links: bool = True) -> li
             if link and link not in {r.run_id for r in runs}:
                 runs.append(store.load_run(store.resolve_run_id(str(link))))
     return runs
+
+
+def linked_tail_runs(store, runs: Sequence[RunRecord]) -> list[RunRecord]:
+    """The latest tail run linked to each of ``runs`` (``config["cost_run"]``) that is not among them;
+    only runs of the tail suites are read."""
+    given = {r.run_id for r in runs}
+    found: dict[str, RunRecord] = {}
+    for row in reversed(store.list_runs()):  # newest first
+        if row["suite"] not in TAIL_SUITES or row["run_id"] in given:
+            continue
+        run = store.load_run(row["run_id"])
+        link = (run.config or {}).get("cost_run")
+        if link in given and link not in found:
+            found[link] = run
+    return list(found.values())
 
 
 def parse_hardware_labels(store, specs: Sequence[str], option: str = "--hw-label") -> dict[str, str]:
