@@ -143,6 +143,17 @@ def test_report_of_a_linked_tail_run_shows_costs_and_tail(runs, tmp_path, capsys
     assert "No tail-quality results for: small/torch, big/torch." in html
 
 
+def test_markdown_report_has_a_tail_column_when_tail_is_joined(runs, capsys):
+    db, a, b, t = runs
+    assert main(["report", a, t, "--db", db, "--format", "markdown", "-o", "-"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].endswith("| tail quality at own p99 (ratio, measured) |")
+    # add_tail_run's own p99 row: q01 = 0.8 for small and big; mid has no tail result
+    assert [line.rsplit("|", 2)[-2].strip() for line in lines[4:7]] == ["0.8000", "-", "0.8000"]
+    assert main(["report", b, "--db", db, "--format", "markdown", "-o", "-"]) == 0
+    assert "tail quality" not in capsys.readouterr().out
+
+
 def test_latest_never_lands_on_a_tail_only_run(runs, tmp_path, capsys):
     db, a, b, t = runs
     for args in (["show", "latest"], ["pareto", "latest", *OBJ], ["export", "latest", "--format", "csv", "--wide"],
