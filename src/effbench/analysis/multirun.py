@@ -134,14 +134,21 @@ class RunStudy:
         Candidates are named by :meth:`point`; each keeps its metrics, samples and predictions, and
         gets ``info["hardware"]`` and ``info["source_run"]``. The task is the first run's; the config
         and environment are the first run's, with ``runs`` / ``tail_runs`` (ids) and ``hardware``
-        (label -> description) added."""
+        (label -> description) added. A study of one run, on one hardware, with no tail run joined
+        is that run itself."""
         first = self.sources[0]
+        if len(self.sources) == 1 and not self.several_hardware and not self.tail_runs:
+            return first
         out = RunRecord(run_id="+".join(self.run_ids), created_at=first.created_at, status=_status(self),
                         suite=", ".join(dict.fromkeys(c.run.suite or "?" for c in self.cells.values())),
                         finished_at=first.finished_at, effbench_version=first.effbench_version,
                         config={**first.config, "runs": list(self.run_ids), "tail_runs": list(self.tail_runs)},
                         environment={**first.environment, "hardware": dict(self.descriptions)},
                         task=first.task, notes=[*first.notes, *self.notes])
+        samples: dict[tuple[str, str], list] = {}  # (run id, candidate) -> its sample sets, in stored order
+        for run in self.sources:
+            for s in run.samples:
+                samples.setdefault((run.run_id, s.candidate), []).append(s)
         for hw in self.hardware:
             for key in self.keys:
                 cell = self.cells[(key, hw)]
@@ -149,7 +156,7 @@ class RunStudy:
                 out.candidates.append(replace(cell.candidate, key=name, info={**cell.candidate.info, "hardware": hw,
                                                                               "source_run": cell.run.run_id}))
                 out.metrics.extend(replace(m, candidate=name) for m in cell.run.metrics_for(key))
-                out.samples.extend(replace(s, candidate=name) for s in cell.run.samples if s.candidate == key)
+                out.samples.extend(replace(s, candidate=name) for s in samples.get((cell.run.run_id, key), ()))
         return out
 
     def _check_indicator(self, name: str) -> None:
