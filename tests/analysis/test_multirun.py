@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from effbench.analysis.batching import LatencyObjective
 from effbench.analysis.multirun import (
     combine_runs,
     hardware_identity,
@@ -18,12 +18,11 @@ from effbench.analysis.multirun import (
     split_hardware_column,
 )
 from effbench.analysis.run_batching import study_batching
-from effbench.analysis.batching import LatencyObjective
 from effbench.errors import ConfigError, DataError
 from effbench.store.db import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from multirun_runs import add_run, add_tail_run, env  # noqa: E402
+from multirun_runs import add_run, add_tail_run, env
 
 FAST = {"small": [1e-3] * 5, "mid": [2e-3] * 5, "big": [3e-3] * 5}
 GPU = {"small": [3e-3] * 5, "mid": [1e-3] * 5, "big": [2e-3] * 5}
@@ -55,6 +54,7 @@ def test_two_machines_become_hardware_columns(store):
     assert study.hardware == ("cpu-a-8c", "cpu-b-16c-nvidia-h200")
     assert study.keys == ("small/torch", "mid/torch", "big/torch")
     keys, values, columns, per_hw, common = study.hardware_table(["accuracy", "latency_p99_s_b1"])
+    assert keys == list(study.keys)
     assert columns == ["accuracy", "latency_p99_s_b1@cpu-a-8c", "latency_p99_s_b1@cpu-b-16c-nvidia-h200"]
     assert common == ["accuracy"]
     assert per_hw == {"cpu-a-8c": ["latency_p99_s_b1@cpu-a-8c"],
@@ -98,8 +98,9 @@ def test_candidates_in_some_runs_only_are_named(store):
     b = add_run(store, {"mid": [1e-3], "big": [2e-3]}, environment=env("cpu-b"))
     study = combine_runs([store.load_run(a), store.load_run(b)])
     assert study.keys == ("mid/torch", "big/torch")
-    assert study.notes == (f"small/torch left out: measured on cpu-a-8c (run {a}) only, not on cpu-b-8c "
-                           f"(candidates are matched by key model/backend)",)
+    left_out = (f"small/torch left out: measured on cpu-a-8c (run {a}) only, not on cpu-b-8c "
+                "(candidates are matched by key model/backend)")
+    assert study.notes == (left_out,)
     c = add_run(store, {"small": [1e-3]}, environment=env("cpu-c"))
     with pytest.raises(DataError) as err:
         combine_runs([store.load_run(b), store.load_run(c)])

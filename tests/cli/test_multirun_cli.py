@@ -14,7 +14,7 @@ from effbench.cli import main
 from effbench.store.db import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from multirun_runs import add_run, add_tail_run, env  # noqa: E402
+from multirun_runs import add_run, add_tail_run, env
 
 FAST = {"small": [1e-3] * 5, "mid": [2e-3] * 5, "big": [3e-3] * 5}
 GPU = {"small": [3e-3] * 5, "mid": [1e-3] * 5, "big": [2.5e-3] * 5}
@@ -75,7 +75,7 @@ def test_wide_export_round_trips_through_pareto_csv(runs, tmp_path):
     assert main(["pareto", a, "--db", db, *OBJ, "--objective", "params:min", "--json", str(from_run)]) == 0
     assert main(["pareto", "--csv", str(wide), "--key", "key", *OBJ, "--objective", "params:min",
                  "--json", str(from_csv)]) == 0
-    strip = lambda recs: [(r["key"], r["layer"], r["values"]) for r in recs]  # noqa: E731
+    strip = lambda recs: [(r["key"], r["layer"], r["values"]) for r in recs]
     assert strip(_json(from_run)) == strip(_json(from_csv))
 
 
@@ -167,14 +167,14 @@ def test_latest_never_lands_on_a_tail_only_run(runs, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["pareto", "{a}", "{c}", *OBJ], "runs {a}, {c} have no candidate in common ({a}: small/torch, mid/torch, big/torch; "
-                                     "{c}: other/torch); candidates are matched by key model/backend"),
+    (["pareto", "{a}", "{c}", *OBJ], ("runs {a}, {c} have no candidate in common ({a}: small/torch, mid/torch, big/torch; "
+                                      "{c}: other/torch); candidates are matched by key model/backend")),
     (["pareto", "{a}", "{a}", *OBJ], "run {a} is given more than once ('{a}', '{a}')"),
     (["pareto", "{a}", *OBJ, "--hw-label", "{a}"], "--hw-label '{a}': expected RUN=LABEL, e.g. 20261129-1702-ab12=gpu-box"),
     (["pareto", "{a}", *OBJ, "--hw-label", "{a}=a@b"], "--hw-label label 'a@b' is not allowed: use letters, digits and _ . + - only"),
     (["pareto", "{a}", "{b}", *OBJ, "--hardware", "x=latency_p99_s_b1:min"],
-     "--hardware applies to --csv tables; the runs given are on 2 hardware (cpu-a-8c, cpu-b-16c-nvidia-h200), "
-     "which give the per-hardware frontiers (rename them with --hw-label)"),
+     ("--hardware applies to --csv tables; the runs given are on 2 hardware (cpu-a-8c, cpu-b-16c-nvidia-h200), "
+      "which give the per-hardware frontiers (rename them with --hw-label)")),
     (["misnomer", "{a}", "--indicator", "params:min", "--indicator", "nope:min"], "--indicator: unknown indicator 'nope'"),
     (["pareto", "--csv", "x.csv", "--key", "id", *OBJ, "--hw-label", "{a}=x"],
      "--hw-label applies to RUN_IDs, not to --csv tables; with --csv tables give --hardware NAME=COLUMN:max|min,..."),
@@ -193,7 +193,7 @@ def test_bad_input_is_one_line_and_exit_2(runs, capsys, args, message):
         s.conn.execute("UPDATE metrics SET candidate='other/torch' WHERE run_id=?", (c,))
         s.conn.execute("UPDATE samples SET candidate='other/torch' WHERE run_id=?", (c,))
         s.conn.commit()
-    ids = dict(a=a, b=b, c=c, t=t)
+    ids = {"a": a, "b": b, "c": c, "t": t}
     assert main([x.format(**ids) for x in args] + ["--db", db]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("effbench: error: " + message.format(**ids)), err

@@ -36,9 +36,20 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from effbench.analysis.run_table import available_indicators, indicator_value, is_known_indicator, unknown_indicator_message
+from effbench.analysis.run_table import (
+    available_indicators,
+    indicator_value,
+    is_known_indicator,
+    unknown_indicator_message,
+)
 from effbench.errors import ConfigError, DataError
-from effbench.records import LATENCY_PER_CALL, TAIL_E2E_PER_BATCH, TAIL_INFERENCE_PER_BATCH, CandidateRecord, RunRecord
+from effbench.records import (
+    LATENCY_PER_CALL,
+    TAIL_E2E_PER_BATCH,
+    TAIL_INFERENCE_PER_BATCH,
+    CandidateRecord,
+    RunRecord,
+)
 
 __all__ = ["HARDWARE_FREE", "RunStudy", "combine_runs", "hardware_identity", "hardware_slug", "is_tail_run",
            "join_tail", "split_hardware_column", "tail_link"]

@@ -102,7 +102,7 @@ def misnomer(run_ids, csv_files, key, indicator_specs, label_specs, min_factor, 
 
     if run_ids:
         _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given,
-                  dict(min_factor=min_factor, min_other_factor=min_other_factor, top=top, confidence=confidence))
+                  {"min_factor": min_factor, "min_other_factor": min_other_factor, "top": top, "confidence": confidence})
         return
     keys, matrix, report = load_tables(list(csv_files), key, names)
     indicators = [Indicator(o.name, o.direction, label=labels.get(o.name)) for o in objectives]
@@ -120,7 +120,9 @@ def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given
     ``given`` on the command line must be one the runs can give (the default ones may be absent)."""
     from effbench.analysis.misnomer import Indicator
     from effbench.analysis.run_misnomer import RUN_INDICATORS, run_misnomer
+    from effbench.analysis.run_table import is_known_indicator, unknown_indicator_message
     from effbench.cli.study import load_study
+    from effbench.errors import ConfigError
     from effbench.report.misnomer import render_misnomer_result
     from effbench.store.files import write_json
 
@@ -129,9 +131,6 @@ def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given
                                  kind=getattr(known.get(o.name), "kind", None)) for o in objectives)
     study = load_study(db, run_ids, hw_labels)
     run = study.merged()
-    from effbench.analysis.run_table import is_known_indicator, unknown_indicator_message
-    from effbench.errors import ConfigError
-
     for ind in indicators if given else ():
         if not is_known_indicator(run, ind.name):
             raise ConfigError("--indicator: " + unknown_indicator_message(run, ind.name))

@@ -15,7 +15,7 @@ from effbench.errors import ConfigError
 from effbench.records import LATENCY_PER_CALL, RunRecord
 from effbench.validation import validate_name
 
-__all__ = ["load_runs", "linked_tail_runs", "resolve_runs", "parse_hardware_labels"]
+__all__ = ["linked_tail_runs", "load_runs", "parse_hardware_labels", "resolve_runs"]
 
 #: The suites of the runs ``effbench tail measure`` writes (runs/tail.py): only these are read when
 #: looking for tail runs linked to a cost run.
