@@ -120,7 +120,10 @@ def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given
     ``given`` on the command line must be one the runs can give (the default ones may be absent)."""
     from effbench.analysis.misnomer import Indicator
     from effbench.analysis.run_misnomer import RUN_INDICATORS, run_misnomer
-    from effbench.analysis.run_table import is_known_indicator, unknown_indicator_message
+    from effbench.analysis.run_table import (
+        is_known_indicator,
+        unknown_indicator_message,
+    )
     from effbench.cli.study import load_study
     from effbench.errors import ConfigError
     from effbench.report.misnomer import render_misnomer_result
