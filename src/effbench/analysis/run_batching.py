@@ -117,5 +117,5 @@ def study_batching(study, candidates, arrival_rate_per_s: float, objective: Late
     candidate on each hardware (``key@hardware``) with its own run's samples and idle power."""
     run = study.merged()
     idle = {r.run_id: run_idle_power_w(r) for r in study.runs}
-    by_candidate = {c.key: idle[c.info["source_run"]] for c in run.candidates}
+    by_candidate = {c.key: idle[c.info.get("source_run", run.run_id)] for c in run.candidates}  # one run: itself
     return batching_study(run, candidates, arrival_rate_per_s, objective, idle_power_by_candidate=by_candidate, **kwargs)

@@ -9,7 +9,7 @@ from effbench.cli.study import hw_label_option
 
 
 @click.command()
-@click.argument("run_ids", nargs=-1, required=True)
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
 @click.option("--arrival-rate", "rate", type=float, required=True, help="Requests per second arriving (Poisson by default).")
 @click.option("--max-latency", "bound", type=float, required=True, help="Latency objective: response time at --percentile at most this many seconds (e.g. 0.05).")
 @click.option("--percentile", type=float, default=99.0, show_default=True, help="Percentile of the response time the objective bounds.")

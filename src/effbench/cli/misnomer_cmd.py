@@ -39,7 +39,7 @@ def _parse_labels(specs, indicator_names):
 
 
 @click.command()
-@click.argument("run_ids", nargs=-1)
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
 @click.option("--csv", "csv_files", multiple=True, type=click.Path(dir_okay=False),
               metavar="FILE", help="CSV table of models (repeatable: files are joined on --key). Or give RUN_IDs.")
 @click.option("--key", metavar="COLUMN", help="Column that names each model (the join key; with --csv).")

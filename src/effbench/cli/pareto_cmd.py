@@ -32,7 +32,7 @@ def _parse_hardware(specs):
 
 
 @click.command()
-@click.argument("run_ids", nargs=-1)
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
 @click.option("--csv", "csv_files", multiple=True, type=click.Path(dir_okay=False),
               help="A CSV table of models (repeatable: the files are joined on --key). Or give RUN_IDs instead.")
 @click.option("--key", default=None, help="Column that identifies a model in every file (with --csv).")

@@ -14,7 +14,7 @@ from effbench.cli.study import hw_label_option
 
 
 @click.command()
-@click.argument("run_ids", nargs=-1)
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
 @db_option
 @hw_label_option
 @click.option("--min-accuracy", type=float, default=None, metavar="X", help="Minimum quality (a ratio, e.g. 0.97).")

@@ -19,7 +19,7 @@ _SUFFIX = {"html": ".html", "markdown": ".md", "latex": ".tex"}
 
 
 @click.command()
-@click.argument("run_ids", nargs=-1, required=True)
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
 @click.option("--format", "fmt", type=click.Choice(["html", "markdown", "latex"]), default="html", show_default=True,
               help="html: one self-contained page with interactive plots; markdown/latex: the cost table for papers.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, metavar="FILE",

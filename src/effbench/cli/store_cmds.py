@@ -77,7 +77,7 @@ def show(run_id, batches, json_out, force, db):
 
 
 @click.command()
-@click.argument("run_ids", nargs=-1, required=True)
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
 @click.option("--wide", is_flag=True,
               help="With --format csv: one row per candidate (and hardware), one column per indicator, as "
