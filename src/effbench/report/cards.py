@@ -224,9 +224,16 @@ def run_setup(run) -> list[tuple[str, str]]:
         extra.append(f"{cpu['mhz']:.0f} MHz")
     if cpu.get("governor"):
         extra.append(f"governor {cpu['governor']}")
-    rows.append(("CPU", hw + (f" ({', '.join(extra)})" if extra else "")))
-    gpus = env.get("gpu") or []
-    rows.append(("GPU", ", ".join(str(g.get("name", g)) if isinstance(g, dict) else str(g) for g in gpus) or "none used"))
+    several = env.get("hardware") if isinstance(env.get("hardware"), dict) and len(env["hardware"]) > 1 else None
+    if several:  # several runs on several machines (effbench.analysis.multirun): each machine, then the first's software
+        rows.append(("runs", ", ".join(cfg.get("runs") or [run.run_id])))
+        rows += [(f"hardware {label}", str(description)) for label, description in several.items()]
+    else:
+        rows.append(("CPU", hw + (f" ({', '.join(extra)})" if extra else "")))
+        gpus = env.get("gpu") or []
+        rows.append(("GPU", ", ".join(str(g.get("name", g)) if isinstance(g, dict) else str(g) for g in gpus) or "none used"))
+    if cfg.get("tail_runs"):
+        rows.append(("tail quality from", ", ".join(cfg["tail_runs"])))
     osinfo = env.get("os") or {}
     if osinfo:
         rows.append(("OS", osinfo.get("platform") or f"{osinfo.get('system', '')} {osinfo.get('release', '')}".strip()))

@@ -94,6 +94,7 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
                 text += " \u2020"
             row.append(text)
         rows.append(row)
+    tail_note = _add_tail_column(run, cards, headers, rows)
     notes = [
         "'-' = not measured in this run; \u2020 = estimated (not measured).",
         "FLOPs = 2 x MACs; latency is one call on a prepared batch (p50/p99 of the raw samples); "
@@ -102,7 +103,33 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
     missing_cols = [col[1] for col in TABLE_COLUMNS if col[0].startswith("energy") and col not in cols]
     if missing_cols:
         notes.append("not measured in this run: " + ", ".join(missing_cols) + ".")
+    if tail_note:
+        notes.append(tail_note)
     return headers, rows, notes
+
+
+def _tail_at_own_p99(run, key: str) -> float | None:
+    """The tail quality (low quantile over rounds) at the candidate's own p99 deadline, from ``info["tail"]``."""
+    try:
+        tail = run.candidate(key).info.get("tail") or {}
+    except KeyError:
+        return None
+    row = tail.get("own_p99") if isinstance(tail, dict) else None
+    value = row.get(tail.get("quantile_key")) if isinstance(row, dict) else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _add_tail_column(run, cards, headers, rows) -> str | None:
+    """A column of tail quality at each candidate's own p99 deadline, when some candidate has one
+    (a tail-quality run, or one joined to the costs: docs/studies.md); returns its note."""
+    values = [_tail_at_own_p99(run, card.candidate) for card in cards]
+    if all(v is None for v in values):
+        return None
+    headers.append("tail quality at own p99 (ratio, measured)")
+    for row, v in zip(rows, values):
+        row.append("-" if v is None else f"{v:.4f}")
+    return ("tail quality = the low quantile over inference rounds of the accuracy when an answer later than the "
+            "candidate's own p99 time counts as wrong (effbench tail measure).")
 
 
 def render_markdown(run) -> str:
