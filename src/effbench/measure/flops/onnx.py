@@ -330,10 +330,11 @@ def count_onnx_flops(model, sample_shape, *, input_name=None) -> FlopCount:
         inferred = proto
         notes.append(f"onnx shape inference failed ({exc}); only declared shapes were used")
     shapes = _onnx_shapes(inferred)
+    # shapes still unknown where they matter: a counted node's, and an uncounted node's (its work estimate)
     unresolved = {
         name
         for node in inferred.graph.node
-        if _onnx_key(node) in _ONNX_COUNTERS and _ONNX_COUNTERS[_onnx_key(node)](node, shapes) is None
+        if _onnx_key(node) not in _ONNX_ZERO_FLOP_OPS and _onnx_key(node) not in _ONNX_SUBGRAPH_OPS
         for name in list(node.input) + list(node.output)
         if name and shapes.get(name) is None
     }
