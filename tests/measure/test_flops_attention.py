@@ -182,7 +182,7 @@ def test_torch_counter_takes_a_dict_of_named_inputs():
 
 def test_onnx_counter_takes_a_dict_of_input_shapes():
     model, inputs = _TwoInputs(), _ids()
-    from onnx import TensorProto, helper
+    from onnx import TensorProto
 
     # the ONNX exporter of this build gets positional inputs; name them as the model's arguments
     graph = onnx.load_from_string(torch_to_onnx_bytes(model, (torch.from_numpy(inputs["input_ids"]),
@@ -197,7 +197,6 @@ def test_onnx_counter_takes_a_dict_of_input_shapes():
         count_onnx_flops(graph, {"input": (12,), "input_1": (12,), "ids": (12,)})
     with pytest.raises(ConfigError, match="several inputs"):
         count_onnx_flops(graph, (12,))
-    assert helper  # used above for the dtype constant
 
 
 def test_dict_input_errors():
@@ -235,3 +234,15 @@ def test_big_ops_are_named():
              "aten.addmm", "aten.mean", "LSTM", "ConvInteger", "Softmax", "aten.cumsum", "com.microsoft.Attention"]
     assert big_ops(names) == ["ConvInteger", "LSTM", "aten._scaled_dot_product_flash_attention_for_cpu", "aten.addmm",
                               "com.microsoft.Attention", "quantized.linear_dynamic"]
+
+
+def test_candidates_count_flops_on_a_dict_batch():
+    """The registry's counters (what the worker calls) take a dict batch on both backends."""
+    from effbench.candidates.onnx_adapter import OnnxCandidate
+    from effbench.candidates.torch_adapter import TorchCandidate
+
+    model, inputs = _TwoInputs(), _ids()
+    on_torch = TorchCandidate("two", model).flops(inputs)
+    graph = torch_to_onnx_bytes(model, (torch.from_numpy(inputs["input_ids"]), torch.from_numpy(inputs["attention_mask"])))
+    on_onnx = OnnxCandidate("two", graph).flops({"input": inputs["input_ids"], "input_1": inputs["attention_mask"]})
+    assert on_torch.flops_per_sample == on_onnx.flops_per_sample == 2 * 16 * 3
