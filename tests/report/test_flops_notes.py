@@ -51,6 +51,13 @@ def test_terminal_table_marks_the_cells_and_adds_note_lines():
     assert "! mlp/torch: FLOPs undercounted, the ops it could not count are estimated at 25% of the work" in text
 
 
+def test_cost_rows_carry_the_uncounted_work_share():
+    rows = {r["candidate"]: r for r in run_summary(_run()).costs}
+    assert rows["mlp/torch"]["flops_uncounted_work_share"] == 0.25
+    assert rows["mlp/onnxruntime"]["flops_uncounted_work_share"] is None  # stored before the key existed
+    assert "flops_uncounted_work_share" not in rows["mlp/onnxruntime"]["missing"]
+
+
 def test_param_note_from_the_counts():
     rows = run_summary(_run()).costs
     notes = param_notes(rows)
