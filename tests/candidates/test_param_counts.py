@@ -52,3 +52,16 @@ def test_svc_keeps_its_support_vector_count(diabetes):
     svc = SVC(kernel="linear").fit(X, (y > 140).astype(int))  # coef_ is a property: not the linear rule
     expected = svc.support_vectors_.size + svc.dual_coef_.size + svc.intercept_.size
     assert SklearnCandidate("m", svc).param_count() == expected == 364 * 10 + 364 + 1
+
+
+def test_quantised_torch_modules_count_their_packed_weights():
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    from effbench.candidates.torch_adapter import TorchCandidate
+
+    float_model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10)).eval()
+    quantised = torch.ao.quantization.quantize_dynamic(float_model, {nn.Linear}, dtype=torch.qint8)
+    assert sum(p.numel() for p in quantised.parameters()) == 0  # packed: no nn.Parameter left
+    expected = 64 * 256 + 256 + 256 * 10 + 10
+    assert TorchCandidate("f", float_model).param_count() == TorchCandidate("q", quantised).param_count() == expected
