@@ -246,3 +246,30 @@ def test_candidates_count_flops_on_a_dict_batch():
     graph = torch_to_onnx_bytes(model, (torch.from_numpy(inputs["input_ids"]), torch.from_numpy(inputs["attention_mask"])))
     on_onnx = OnnxCandidate("two", graph).flops({"input": inputs["input_ids"], "input_1": inputs["attention_mask"]})
     assert on_torch.flops_per_sample == on_onnx.flops_per_sample == 2 * 16 * 3
+
+
+def test_quantised_linear_and_conv_count_as_their_float_source():
+    from torch.ao.quantization import DeQuantStub, QuantStub, convert, get_default_qconfig, prepare
+
+    torch.manual_seed(0)
+    mlp = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10)).eval()
+    dynamic = torch.ao.quantization.quantize_dynamic(mlp, {nn.Linear}, dtype=torch.qint8)
+    fc = count_torch_flops(dynamic, torch.randn(2, 64))
+    assert fc.counted_ops == {"quantized.linear_dynamic": 2 * (64 * 256 + 256 * 10)}
+    assert fc.missing_big_ops == []
+
+    class _Conv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant, self.conv, self.dequant = QuantStub(), nn.Conv2d(4, 8, 3, groups=2), DeQuantStub()
+
+        def forward(self, x):
+            return self.dequant(self.conv(self.quant(x)))
+
+    model = _Conv().eval()
+    model.qconfig = get_default_qconfig("fbgemm")
+    prepared = prepare(model)
+    prepared(torch.randn(2, 4, 8, 8))
+    static = convert(prepared)
+    fc = count_torch_flops(static, torch.randn(2, 4, 8, 8))
+    assert fc.counted_ops == {"quantized.conv2d": 2 * (8 * 6 * 6) * (2 * 3 * 3)}  # output x (C / groups) x kernel

@@ -95,8 +95,29 @@ def _sdpa_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kw
     return sdpa_flop_count(query_shape, key_shape, value_shape)
 
 
+# Quantised linear and convolution ops (torch.ao.nn.quantized, dynamic and static): integer or fp16
+# arithmetic counted with the float formula, as ONNX's MatMulInteger/ConvInteger are. Their weights are
+# packed in a ScriptObject; ``unpack()[0]`` is the (out, in / groups, *kernel) weight.
+_QUANTIZED_OPS = (
+    "linear", "linear_relu", "linear_dynamic", "linear_relu_dynamic", "linear_dynamic_fp16",
+    "linear_relu_dynamic_fp16", "conv1d", "conv2d", "conv3d", "conv1d_relu", "conv2d_relu", "conv3d_relu",
+)
+
+
+def _quantized_flops(x, packed, *args, out_val=None, **kwargs) -> int:
+    """2 x prod(output shape) x (in / groups) x prod(kernel): the dense formula on the packed weight."""
+    import math
+
+    weight = packed.unpack()[0]
+    return 2 * math.prod(out_val.shape) * math.prod(weight.shape[1:])
+
+
+_quantized_flops._get_raw = True  # FlopCounterMode passes the tensors and the packed weights, not shapes
+
+
 def _custom_formulas() -> dict:
-    """The formulas this counter adds to torch's registry (without changing it): SDPA on every device."""
+    """The formulas this counter adds to torch's registry (without changing it): SDPA on every device,
+    and the quantised linear and convolution ops."""
     import torch
     from torch.utils.flop_counter import flop_registry
 
@@ -105,6 +126,10 @@ def _custom_formulas() -> dict:
         packet = getattr(torch.ops.aten, name, None)
         if packet is not None and packet not in flop_registry:
             out[packet] = _sdpa_flops
+    for name in _QUANTIZED_OPS:
+        packet = getattr(torch.ops.quantized, name, None)
+        if packet is not None and packet not in flop_registry:
+            out[packet] = _quantized_flops
     return out
 
 
