@@ -304,9 +304,14 @@ def _flops_note(run, key) -> str:
         return ""
     d = m.detail or {}
     parts = ["FLOPs = 2 x MACs"]
+    share = d.get("uncounted_work_share")
+    if _finite(share):
+        parts.append(f"uncounted work estimated at {100 * float(share):.1f}% of the total")
     cov = d.get("coverage")
     if _finite(cov):
-        parts.append(f"coverage {100 * float(cov):.0f}% of operations counted")
+        parts.append(f"coverage {100 * float(cov):.0f}% of op calls counted")
+    if d.get("missing_big_ops"):
+        parts.append("matmul-like ops not counted: " + ", ".join(d["missing_big_ops"]))
     unc = d.get("uncounted_ops") or {}
     if unc:
         parts.append("uncounted: " + ", ".join(f"{k} x{v}" for k, v in list(unc.items())[:4]))

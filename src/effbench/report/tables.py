@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 
+from effbench.analysis.costs import cost_table
 from effbench.report.cards import CostCard, cost_cards, format_value, provenance_label
+from effbench.report.text import FLOPS_FLAG, flops_flag_notes, flops_flags, param_notes
 
 __all__ = ["TABLE_COLUMNS", "escape_markdown", "escape_latex", "cost_table_rows", "render_markdown", "render_latex"]
 
@@ -79,6 +81,7 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
         prov = _column_provenance(cards, key)
         # cells carry their own scaled unit (ms, KiB, ...); unit-less numbers get it in the header
         headers.append(f"{header} ({unit}, {prov})" if unit in ("ratio", "count") else f"{header} ({prov})")
+    flags = flops_flags(run)
     rows = []
     for card in cards:
         row = [card.candidate + (" (failed)" if card.status == "failed" else "")]
@@ -92,6 +95,8 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
                 text += f" ({e.note.replace('at batch ', 'b=')})"
             if e.provenance == "estimated":
                 text += " \u2020"
+            if key == "flops_per_sample" and card.candidate in flags:
+                text += f" {FLOPS_FLAG}"
             row.append(text)
         rows.append(row)
     tail_note = _add_tail_column(run, cards, headers, rows)
@@ -105,6 +110,7 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
         notes.append("not measured in this run: " + ", ".join(missing_cols) + ".")
     if tail_note:
         notes.append(tail_note)
+    notes += flops_flag_notes(flags) + param_notes(cost_table(run))
     return headers, rows, notes
 
 
