@@ -13,6 +13,7 @@ from effbench.store.db import Store
 
 import test_compare_cli  # noqa: E402  (tests/cli is on sys.path under pytest's rootdir conftest)
 import test_recommend_cli
+from test_tail_cli import times_csv  # noqa: F401  (a fixture)
 
 
 def _round_trip(doc: dict) -> dict:
@@ -148,3 +149,29 @@ def test_show_writes_only_json_to_stdout_with_json_dash(store, capsys):
     runs = json.loads(capsys.readouterr().out)
     assert runs["schema"] == "effbench.runs/1" and len(runs["runs"]) == 4
     assert {r["run_id"] for r in runs["runs"]} >= {run_id, "run1", "run2"}
+
+
+def test_every_analysis_command_writes_only_json_to_stdout_with_json_dash(store, tmp_path, capsys, times_csv):
+    """``--json -``: stdout holds the JSON document alone (no table anywhere; notes stay on stderr),
+    and it is the same document ``--json FILE`` writes."""
+    db, _ = store
+    rec_run = test_recommend_cli._run().run_id
+    costs = tmp_path / "costs.csv"
+    costs.write_text("id,gmacs,params\na,1,10\nb,2,20\nc,4,15\nd,8,40\n")
+    commands = {
+        "recommend": ["recommend", rec_run, "--db", db, "--max-loss", "0.02", "--prefer", "latency,size"],
+        "batching": ["batching", "batchrun", "--db", db, "--arrival-rate", "50", "--max-latency", "0.05", "--requests", "500"],
+        "misnomer": ["misnomer", "--csv", str(costs), "--key", "id", "--indicator", "gmacs:min", "--indicator", "params:min"],
+        "pareto": ["pareto", rec_run, "--db", db, "--objective", "accuracy:max", "--objective", "params:min"],
+        "compare": ["compare", "run1", "run2", "--db", db, "--seed", "3"],
+        "tail analyze": ["tail", "analyze", "--times", times_csv, "--threshold", "0.007"],
+    }
+    for name, args in commands.items():
+        capsys.readouterr()
+        assert main([*args, "--json", "-"]) == 0, name
+        captured = capsys.readouterr()
+        doc = json.loads(captured.out)  # nothing else on stdout
+        assert not any(line.startswith("---") for line in captured.err.splitlines()), f"{name}: no table on stderr either"
+        out = tmp_path / f"{name.replace(' ', '_')}.json"
+        assert main([*args, "--json", str(out)]) == 0, name
+        assert _written(out) == doc, name

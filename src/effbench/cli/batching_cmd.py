@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import db_option, split_list
+from effbench.cli.common import check_json_output, db_option, emit_json, human_output, split_list
 from effbench.cli.study import hw_label_option
 
 
@@ -35,20 +35,18 @@ def batching(run_ids, rate, bound, percentile, candidates, policies, arrivals, n
     from effbench.analysis.run_batching import study_batching
     from effbench.cli.study import load_study
     from effbench.report.batching import render_batching_study
-    from effbench.store.files import check_output, write_json
     from effbench.validation import Interval, check
 
     positive = Interval(float, 0, None, closed="neither")
     rate = check("--arrival-rate", rate, positive)
     objective = LatencyObjective(check("--max-latency", bound, positive), percentile)
-    if json_out:
-        check_output(json_out, force, "--json")
+    check_json_output(json_out, force)
     runs = load_study(db, run_ids, hw_labels)
     study = study_batching(runs, split_list(candidates), rate, objective, policies=tuple(split_list(policies) or ()),
                            arrivals=arrivals, n_requests=n_requests, seed=seed)
-    for block in render_batching_study(study):
-        click.echo(block)
+    with human_output(json_out):
+        for block in render_batching_study(study):
+            click.echo(block)
     if json_out:
-        write_json(json_out, study.to_dict(), force=force)
-        click.echo(f"wrote {json_out}", err=True)
+        emit_json(json_out, study.to_dict(), force=force, indent=1)
     return 0

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
+
 import click
 
 db_option = click.option(
@@ -22,3 +26,37 @@ def split_list(value: str | None) -> list[str] | None:
     if not value:
         return None
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def check_json_output(json_out: str | None, force: bool) -> None:
+    """Before any work: ``--json FILE`` must be writable (``-``, standard output, always is)."""
+    if json_out and json_out != "-":
+        from effbench.store.files import check_output
+
+        check_output(json_out, force, "--json")
+
+
+@contextlib.contextmanager
+def human_output(json_out: str | None):
+    """What a command prints for people on standard output. With ``--json -`` standard output carries
+    only the JSON document, so what is printed inside this block is left out (notes and warnings go
+    to standard error as always), as ``show``, ``run`` and ``compare`` do."""
+    if json_out != "-":
+        yield
+        return
+    stdout = sys.stdout
+    sys.stdout = io.StringIO()
+    try:
+        yield
+    finally:
+        sys.stdout = stdout
+
+
+def emit_json(json_out: str, doc, *, force: bool, indent: int = 2, what: str = "") -> None:
+    """``--json FILE|-``: the document to FILE (and a line on standard error saying so) or, with
+    ``-``, alone on standard output."""
+    from effbench.store.files import write_json
+
+    write_json(json_out, doc, force=force, indent=indent)
+    if json_out != "-":
+        click.echo(f"effbench: wrote {what}{json_out}", err=True)

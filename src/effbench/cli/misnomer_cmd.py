@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import db_option
+from effbench.cli.common import check_json_output, db_option, emit_json, human_output
 from effbench.cli.study import check_sources, hw_label_option
 
 
@@ -83,7 +83,6 @@ def misnomer(run_ids, csv_files, key, indicator_specs, label_specs, min_factor, 
     from effbench.analysis.objectives import parse_objectives
     from effbench.errors import ConfigError
     from effbench.report.misnomer import render_table_misnomer
-    from effbench.store.files import check_output, write_json
     from effbench.store.tables import load_tables
 
     check_sources(run_ids, csv_files, key, hw_labels, csv_form="--csv FILE with --key COLUMN and --indicator")
@@ -97,8 +96,7 @@ def misnomer(run_ids, csv_files, key, indicator_specs, label_specs, min_factor, 
         raise ConfigError(f"--indicator: give at least 2 to compare, got {len(objectives)}")
     names = [o.name for o in objectives]
     labels = _parse_labels(label_specs, names)
-    if json_out:
-        check_output(json_out, force, "--json")
+    check_json_output(json_out, force)
 
     if run_ids:
         _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given,
@@ -108,11 +106,11 @@ def misnomer(run_ids, csv_files, key, indicator_specs, label_specs, min_factor, 
     indicators = [Indicator(o.name, o.direction, label=labels.get(o.name)) for o in objectives]
     result = table_misnomer(TableInput.from_load_report(report, key), keys, {name: matrix[:, i] for i, name in enumerate(names)},
                             indicators, min_factor=min_factor, min_other_factor=min_other_factor, top=top, confidence=confidence)
-    for line in render_table_misnomer(result):
-        click.echo(line)
+    with human_output(json_out):
+        for line in render_table_misnomer(result):
+            click.echo(line)
     if json_out:
-        write_json(json_out, result.to_dict(), force=force, indent=2)
-        click.echo(f"wrote {json_out}")
+        emit_json(json_out, result.to_dict(), force=force)
 
 
 def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given, options) -> None:
@@ -127,7 +125,6 @@ def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given
     from effbench.cli.study import load_study
     from effbench.errors import ConfigError
     from effbench.report.misnomer import render_misnomer_result
-    from effbench.store.files import write_json
 
     known = {i.name: i for i in RUN_INDICATORS}
     indicators = tuple(Indicator(o.name, o.direction, label=labels.get(o.name) or getattr(known.get(o.name), "label", None),
@@ -138,14 +135,14 @@ def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given
         if not is_known_indicator(run, ind.name):
             raise ConfigError("--indicator: " + unknown_indicator_message(run, ind.name))
     result = run_misnomer(run, indicators=indicators, **options)
-    click.echo(f"{result.result.n_models} candidates from run(s) {', '.join(study.run_ids)}"
-               + (f" on {len(study.hardware)} hardware (one row per candidate and hardware)" if study.several_hardware else ""))
-    for name, reason in result.dropped_indicators:
-        click.echo(f"note: indicator {name} left out: {reason}")
-    for name, reason in result.dropped_candidates:
-        click.echo(f"note: candidate {name} left out: {reason}")
-    for line in render_misnomer_result(result.result):
-        click.echo(line)
+    with human_output(json_out):
+        click.echo(f"{result.result.n_models} candidates from run(s) {', '.join(study.run_ids)}"
+                   + (f" on {len(study.hardware)} hardware (one row per candidate and hardware)" if study.several_hardware else ""))
+        for name, reason in result.dropped_indicators:
+            click.echo(f"note: indicator {name} left out: {reason}")
+        for name, reason in result.dropped_candidates:
+            click.echo(f"note: candidate {name} left out: {reason}")
+        for line in render_misnomer_result(result.result):
+            click.echo(line)
     if json_out:
-        write_json(json_out, result.to_dict(), force=force, indent=2)
-        click.echo(f"wrote {json_out}")
+        emit_json(json_out, result.to_dict(), force=force)

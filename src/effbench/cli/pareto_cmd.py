@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from effbench.cli.common import db_option
+from effbench.cli.common import check_json_output, db_option, emit_json, human_output
 from effbench.cli.study import check_sources, hw_label_option
 
 
@@ -98,12 +98,10 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
         --uncertainty gpu_rtx3090_amp_samples_per_sec=rel:0.05
     """
     from effbench.analysis.pareto_study import StochasticOptions, pareto_study
-    from effbench.store.files import check_output, write_json
 
     check_sources(run_ids, csv_files, key, hw_labels, key_pattern=key_pattern,
                   hardware_hint="; with --csv tables give --hardware NAME=COLUMN:max|min,...")
-    if json_out:
-        check_output(json_out, force, "--json")
+    check_json_output(json_out, force)
     objectives, hardware, all_objectives = _objectives(objective_specs, hardware_specs)
     uncertainty = _uncertainty(uncertainty_specs, stochastic)
     names = [o.name for o in all_objectives]
@@ -126,11 +124,11 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
         click.echo("effbench: note: --stochastic: no noise was given for any column (--uncertainty COLUMN=rel:SD|abs:SD|"
                    "n:EXAMPLES), so every draw is the table itself and every probability is 1 on the frontier, 0 off it", err=True)
     _echo_notes(study)
-    _print_table(study, top)
+    with human_output(json_out):
+        _print_table(study, top)
     if json_out:
         records = study.to_dict()["records"]
-        write_json(json_out, records, force=force)
-        click.echo(f"effbench: wrote {len(records)} rows to {json_out}", err=True)
+        emit_json(json_out, records, force=force, indent=1, what=f"{len(records)} rows to ")
     if plot_dir:
         from effbench.report.pareto_plots import write_pareto_projections
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import db_option, split_list
+from effbench.cli.common import check_json_output, db_option, emit_json, human_output, split_list
 from effbench.cli.study import hw_label_option
 
 
@@ -56,11 +56,9 @@ def recommend(run_ids, db, hw_labels, min_accuracy, max_loss, max_latency_p99, m
     from effbench.errors import ConfigError
     from effbench.report.recommendation import render_recommendation
     from effbench.cli.study import load_study
-    from effbench.store.files import check_output, write_json
     from effbench.validation import Interval, check
 
-    if json_out:
-        check_output(json_out, force, "--json")
+    check_json_output(json_out, force)
     if energy_indicator is None:
         energy_indicator = f"energy_per_sample_j_b{batch_size}"
     elif not energy_indicator.strip():
@@ -80,11 +78,11 @@ def recommend(run_ids, db, hw_labels, min_accuracy, max_loss, max_latency_p99, m
                        alpha=alpha, quality=quality, tie_rtol=tie_rtol, batch_size=batch_size, noise_ties=noise_ties)
 
     out, err = render_recommendation(rec)
-    for line in out:
-        click.echo(line)
+    with human_output(json_out):
+        for line in out:
+            click.echo(line)
     for line in err:
         click.echo(line, err=True)
     if json_out:
-        write_json(json_out, rec.to_dict(), force=force)
-        click.echo(f"effbench: wrote {json_out}", err=True)
+        emit_json(json_out, rec.to_dict(), force=force, indent=1)
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import db_option
+from effbench.cli.common import check_json_output, db_option, emit_json, human_output
 
 def _parse_percentiles(text: str) -> list[float]:
     text = text.strip()
@@ -94,11 +94,9 @@ def analyze(times_file, thresholds, percentiles, grid, quantile, rule, round_thr
     from effbench.analysis import tail as tq
     from effbench.analysis.tail_rules import replay_rule, rule_config
     from effbench.errors import DataError
-    from effbench.store.files import check_output, write_json
 
     pcts = _parse_percentiles(percentiles)
-    if json_out:
-        check_output(json_out, force, "--json")
+    check_json_output(json_out, force)
     try:
         with open(times_file, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -118,11 +116,13 @@ def analyze(times_file, thresholds, percentiles, grid, quantile, rule, round_thr
 
     data = result.to_dict()
     key = data["quantile_key"]
-    _render(result, data, conv, key)
     prediction = None
     if fit_rounds is not None:
         prediction = _held_out_prediction(times, correct, thresholds, pcts, fit_rounds, predict_rounds, level, quantile)
-        _render_prediction(prediction)
+    with human_output(json_out):
+        _render(result, data, conv, key)
+        if prediction is not None:
+            _render_prediction(prediction)
     if json_out:
         payload = {
             "schema": "effbench.tail.analyze/1",
@@ -134,8 +134,7 @@ def analyze(times_file, thresholds, percentiles, grid, quantile, rule, round_thr
         }
         if prediction is not None:
             payload["prediction"] = prediction
-        write_json(json_out, payload, force=force, indent=2)
-        click.echo(f"wrote {json_out}")
+        emit_json(json_out, payload, force=force)
 
 
 def _held_out_prediction(times, correct, thresholds, pcts, fit_rounds, predict_rounds, level, quantile) -> dict:
@@ -256,12 +255,10 @@ def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, qu
     are stored as a new run (see 'effbench show') unless --no-store.
     """
     from effbench.errors import ConfigError
-    from effbench.store.files import check_output, write_json
     from effbench.runs.tail import TailConfig, measure_tail_suite
     from effbench.zoo.digits_suite import parse_candidate_keys
 
-    if json_out:
-        check_output(json_out, force, "--json")
+    check_json_output(json_out, force)
     if deadline_common is not None and not (deadline_common > 0 and deadline_common != float("inf")):
         raise ConfigError(f"--deadline-common: expected a positive number of seconds, got {deadline_common!r}")
     for t in thresholds:
@@ -284,7 +281,8 @@ def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, qu
     log = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     result = measure_tail_suite(list(candidates), quick=quick, config=config, common_deadline_s=deadline_common,
                                 db=db, store=not no_store, log=log, cost_run=cost_run)
-    _render_measure(result)
+    with human_output(json_out):
+        _render_measure(result)
     if json_out:
         payload = {
             "schema": "effbench.tail.measure/1",
@@ -296,10 +294,9 @@ def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, qu
             "candidates": {k: {"accuracy": result.accuracy[k], **rep} for k, rep in result.reports.items()},
             "failed": result.failed,
         }
-        write_json(json_out, payload, force=force, indent=2)
-        click.echo(f"wrote {json_out}")
+        emit_json(json_out, payload, force=force)
     if result.run_id:
-        click.echo(f"stored as run {result.run_id} in {result.db_path}  (effbench show {result.run_id})")
+        click.echo(f"stored as run {result.run_id} in {result.db_path}  (effbench show {result.run_id})", err=json_out == "-")
     return 1 if result.failed and not result.reports else 0
 
 
