@@ -57,7 +57,7 @@ def test_json_holds_correlations_and_contradictions(tables, tmp_path, capsys):
     assert gt["top"][0]["text"] == "a needs 4.0x fewer GMACs than c but has 1.10x lower GPU throughput"
     assert d["method"]["min_factor"] == 1.25 and d["method"]["min_other_factor"] == 1.1
     assert d["total_contradictions"] == sum(p["count"] for p in d["contradictions"])
-    assert f"wrote {out}" in capsys.readouterr().out
+    assert f"effbench: wrote {out}" in capsys.readouterr().err
 
 
 def test_factors_and_thousands_separators(tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from effbench.report.text import (
     COLUMNS,
     cost_rows_as_text,
@@ -53,17 +55,44 @@ def _tables(summary, batches: bool) -> list[str]:
     return [t for t in texts if t is not None]
 
 
+# the kinds of a cell's stability warnings (analysis.stats.stability_warnings): how a warning starts,
+# its one-line name, and the figure shown per cell with --batches
+_WARNING_KINDS = (
+    ("Noisy measurement", "noisy (interquartile range above 10% of the median)", r"interquartile range is ([\d.]+%)"),
+    ("Only ", "too few samples for a p99 interval (tail figures are point estimates)", r"^Only (\d+) samples"),
+    (None, "severe outliers (beyond 3 IQR: interference, allocation, GC)", r"\(([\d.]+%)\) are severe outliers"),
+    ("The load average changed", "the load average changed during the cell", None),
+)
+
+
+def _warning_kind(text: str) -> tuple[str, str | None]:
+    """(the kind's one-line name, the cell's figure or None) of one stability warning."""
+    for start, name, figure in _WARNING_KINDS:
+        if (start is not None and text.startswith(start)) or (start is None and "severe outliers" in text):
+            found = re.search(figure, text) if figure else None
+            return name, (found.group(1) if found else None)
+    return text, None  # an unknown kind is its own line
+
+
 def _stability_lines(summary, batches: bool) -> list[str]:
+    """One line per kind of warning with the number of cells it concerns; with ``batches`` the line
+    also names every cell (with its figure: the IQR share, the sample count, the outlier share)."""
     stability, run = summary.stability, summary.run
     out = [f"warning: {w}" for w in stability.run_warnings]
     if not stability.n_cells_warned:
         return out
-    if batches:
-        return out + [f"warning: {key} batch {b}: {w}" for (key, b), ws in sorted(stability.cells.items()) for w in ws]
-    noisy = sum(1 for ws in stability.cells.values() if any("interquartile range" in w for w in ws))
-    what = f"{noisy} of {len(stability.cells)} candidate x batch-size cells are noisy (IQR above 10% of the median); " if noisy else ""
-    return out + [f"warning: {what}{stability.n_cells_warned} cells have stability notes (noise, outliers, too few samples for a p99 "
-                  f"interval); 'effbench show {run.run_id} --batches' lists them"]
+    kinds: dict[str, list[str]] = {}
+    for (key, b), ws in sorted(stability.cells.items()):
+        for w in ws:
+            name, figure = _warning_kind(w)
+            kinds.setdefault(name, []).append(f"{key} b{b}" + (f" ({figure})" if figure else ""))
+    n_cells = len(stability.cells)
+    for name, cells in kinds.items():
+        listed = f": {', '.join(cells)}" if batches else ""
+        out.append(f"warning: {name} in {len(cells)} of {n_cells} cells{listed}")
+    if not batches:
+        out.append(f"note: 'effbench show {run.run_id} --batches' names the cells")
+    return out
 
 
 def render_run_summary(summary, *, batches: bool = False) -> tuple[list[str], list[str]]:

@@ -1,0 +1,44 @@
+"""`effbench show` groups stability warnings: one line per kind with its count of cells; --batches
+names the cells (the warnings themselves are analysis.stats.stability_warnings' real sentences)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from effbench.analysis.compare_runs import RunStability
+from effbench.analysis.stats import stability_warnings, summarize
+from effbench.report.run_summary import _stability_lines
+
+
+def _summary(cells, run_warnings=()):
+    return SimpleNamespace(stability=RunStability(list(run_warnings), cells), run=SimpleNamespace(run_id="r1"))
+
+
+def test_twelve_cells_of_warnings_become_one_line_per_kind():
+    rng = np.random.default_rng(0)
+    noisy = stability_warnings(summarize(rng.lognormal(0, 0.5, 500)))     # IQR far above 10% of the median
+    few = stability_warnings(summarize(np.full(20, 1.0) + rng.normal(0, 1e-4, 20)))  # too few for a p99 interval
+    assert any(w.startswith("Noisy") for w in noisy) and any(w.startswith("Only 20 samples") for w in few)
+    cells = {(f"m{i}/torch", b): (noisy if i % 2 else few) for i in range(6) for b in (1, 8)}
+    cells[("quiet/torch", 1)] = []
+    lines = _stability_lines(_summary(cells, ["the machine was busy"]), batches=False)
+    assert lines[0] == "warning: the machine was busy"
+    kinds = [line for line in lines[1:] if line.startswith("warning:")]
+    assert len(kinds) == len({w.split(":")[0][:12] for w in noisy + few})  # one line per kind, not 12 x kinds
+    noisy_line = next(line for line in kinds if "noisy" in line)
+    assert noisy_line == "warning: noisy (interquartile range above 10% of the median) in 6 of 13 cells"
+    assert lines[-1] == "note: 'effbench show r1 --batches' names the cells"
+
+    detailed = _stability_lines(_summary(cells), batches=True)
+    noisy_detail = next(line for line in detailed if "noisy" in line)
+    assert noisy_detail.count(" b1 (") + noisy_detail.count(" b8 (") == 6       # every cell, with its IQR share
+    assert "m1/torch b1 (" in noisy_detail and "m0/torch" not in noisy_detail
+    few_detail = next(line for line in detailed if "too few samples" in line)
+    assert "m0/torch b8 (20)" in few_detail and few_detail.startswith("warning: too few samples for a p99 interval")
+    assert not any(line.startswith("note:") for line in detailed)
+
+
+def test_no_cell_warning_prints_only_the_run_warnings():
+    assert _stability_lines(_summary({("a/torch", 1): []}), batches=False) == []
