@@ -19,7 +19,7 @@ from effbench.measure.timer import TimingConfig
 from effbench.records import REPORTED
 from effbench.runs.latency import BenchmarkResult, load_run, resolve_batch_sizes
 
-__all__ = ["benchmark", "run_suite", "load_run", "BenchmarkResult", "resolve_batch_sizes", "DEFAULT_BATCH_SIZES",
+__all__ = ["benchmark", "run_suite", "track", "load_run", "BenchmarkResult", "resolve_batch_sizes", "DEFAULT_BATCH_SIZES",
            "QUICK_BATCH_SIZES", "SUITE_TIMING", "QUICK_TIMING", "QUICK_ENERGY"]
 
 DEFAULT_BATCH_SIZES = (1, 8, 32, 128, "all")
@@ -53,7 +53,7 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
               timing=None, task_name: str = "custom", train_times: dict | None = None, progress=None, seed: int = 0,
               repeats: int = DEFAULT_REPEATS, energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
               carbon_g_per_kwh: float | None = None, timeout_s: float | None = None,
-              resume: str | None = None) -> BenchmarkResult:
+              resume: str | None = None, training_from: dict | None = None) -> BenchmarkResult:
     """Benchmark your own models on your own data.
 
     models: a dict name -> model, where a model is a ``torch.nn.Module``, an ONNX file path or bytes,
@@ -69,7 +69,9 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     ``timeout_s``: how long any one step of a candidate may take before it is called hung and fails
     alone (default: scaled with the step's work, see docs/reliability.md). ``resume``: the id of a run
     of this call that did not complete; call again with the same models and arguments, and only what
-    the run lacks is measured, into it.
+    the run lacks is measured, into it. ``training_from``: model name -> the name of a tracking
+    (:func:`effbench.track`) whose training time and energy the model takes; a model without
+    ``train_times`` or ``training_from`` takes the latest complete tracking named as the model, if any.
     """
     from effbench.runs.latency import measure_run
     from effbench.tasks.base import Task
@@ -83,7 +85,20 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
         progress = default_progress()
     return measure_run(candidates, task, suite=f"custom:{task_name}", batch_sizes=batch_sizes, threads=threads, timing=timing,
                        db=db, isolate=isolate, seed=seed, repeats=repeats, training=training, progress=progress, energy=energy,
-                       carbon=_carbon(energy, carbon_region, carbon_g_per_kwh), timeout_s=timeout_s, resume=resume)
+                       carbon=_carbon(energy, carbon_region, carbon_g_per_kwh), timeout_s=timeout_s, resume=resume,
+                       training_from=training_from)
+
+
+def track(name: str, *, db=None, energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
+          carbon_g_per_kwh: float | None = None):
+    """``with effbench.track("train-resnet") as t: train()``: the wall time and energy of the block, measured
+    with a run's meters and stored as tracking ``name``, which a later run's candidate of that name (or one
+    that names it: ``training_from``, a suite file's ``training``) takes as its training cost. ``t.time_s``,
+    ``t.energy_j`` and ``t.provenance`` hold the figures after the block. See docs/your-models.md."""
+    from effbench.runs.track import track as _track
+
+    return _track(name, db=db, energy=energy if energy is not None else EnergyConfig(enabled=False),
+                  carbon_region=carbon_region, carbon_g_per_kwh=carbon_g_per_kwh)
 
 
 def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=None, threads: int = 1, db=None,

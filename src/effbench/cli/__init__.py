@@ -29,6 +29,7 @@ COMMANDS = {
     "import": "effbench.cli.store_cmds:import_",
     "batching": "effbench.cli.batching_cmd:batching",
     "tail": "effbench.cli.tail_cmd:tail",
+    "track": "effbench.cli.track_cmd:track",
 }
 
 

@@ -44,6 +44,7 @@ class Plan:
     threads: int = 1
     timeout_s: float | None = None
     config: dict = field(default_factory=dict)
+    training_from: dict = field(default_factory=dict)   # model -> the tracking it takes its training cost from
 
 
 # -- model files --------------------------------------------------------------------------------
@@ -115,7 +116,8 @@ def plan_suite_file(path, *, trust_pickle: bool = False, batch_sizes=None, threa
         candidates, task = _suite_data(spec, trust_pickle)
     return Plan(spec.name, candidates, task, batch_sizes, threads=threads or spec.threads,
                 timeout_s=timeout_s if timeout_s is not None else spec.timeout_s,
-                config={"suite_file": spec.to_dict()})
+                config={"suite_file": spec.to_dict()},
+                training_from={c.name: c.training for c in spec.candidates if c.training})
 
 
 def _check_task(data) -> None:
