@@ -167,8 +167,7 @@ def _resume_suite(run_id: str, *, db, progress, log, timeout_s):
         mark_stale_runs(store)
         run = store.load_run(run_id)
     if run.suite not in ("digits", "digits-quick"):
-        raise ConfigError(f"--resume: run {run.run_id} is a {run.suite!r} run; 'effbench run --resume' resumes runs of "
-                          "the default suite (for your own models, call effbench.benchmark(..., resume=RUN_ID) with the same models)")
+        return _resume_files(run, db=db, progress=progress, timeout_s=timeout_s)
     cfg = run.config
     energy = EnergyConfig(**cfg["energy"]) if cfg.get("energy") else EnergyConfig(enabled=False)
     return _train_and_measure(
@@ -178,3 +177,23 @@ def _resume_suite(run_id: str, *, db, progress, log, timeout_s):
         seed=cfg.get("seed", 0), repeats=cfg.get("repeats", 1), isolate=cfg.get("isolate", True), carbon=cfg.get("carbon"),
         timeout_s=timeout_s if timeout_s is not None else cfg.get("command_timeout_s"),
     )
+
+
+def _resume_files(run, *, db, progress, timeout_s):
+    """Resume a suite-file or model-files run: its sources planned again, measured with its own settings."""
+    from effbench.runs.files import plan_of_run
+    from effbench.runs.latency import measure_run
+
+    if run.status == "complete":
+        raise ConfigError(f"--resume: run {run.run_id} is complete; there is nothing left to measure")
+    plan, cfg = plan_of_run(run), run.config
+    if progress is None:
+        from effbench.report.progress import default_progress
+
+        progress = default_progress()
+    energy = EnergyConfig(**cfg["energy"]) if cfg.get("energy") else EnergyConfig(enabled=False)
+    return measure_run(plan.candidates, plan.task, suite=plan.suite, batch_sizes=plan.batch_sizes, threads=plan.threads,
+                       timing=TimingConfig(**cfg["timing"]), db=db, seed=cfg.get("seed", 0), repeats=cfg.get("repeats", 1),
+                       progress=progress, extra_config=plan.config, energy=energy, carbon=cfg.get("carbon"),
+                       energy_info=run.environment.get("energy"), resume=run.run_id, training_from=plan.training_from,
+                       timeout_s=timeout_s if timeout_s is not None else plan.timeout_s)

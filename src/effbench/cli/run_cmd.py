@@ -41,8 +41,9 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
 @click.option("--carbon-intensity", "carbon_intensity", type=float, metavar="G_PER_KWH", help="Grid carbon intensity in gCO2e/kWh (instead of a region).")
 @click.option("--list", "list_only", is_flag=True, help="List the suite's models and backends, and exit.")
 @click.option("--resume", "resume", metavar="RUN_ID", default=None,
-              help="Finish a run that was interrupted (or whose process died): train the same models again and "
-                   "measure only what the run lacks, with its own settings.")
+              help="Finish a run that was interrupted (or whose process died): load (the default suite: train) the same "
+                   "models again and measure only what the run lacks, with its own settings; the default suite, a suite "
+                   "file's or model files' run.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "json_out", metavar="OUT", default=None,
               help="Also write the run's summary as JSON to OUT ('-': only the JSON on standard output; progress stays on stderr).")
@@ -73,6 +74,11 @@ def run(sources, example, input_spec, trust_pickle, quick, candidates, variants,
         from effbench.store.files import check_output
 
         check_output(json_out, force, "--json")  # before anything is trained or measured
+    if resume and sources:
+        from effbench.errors import ConfigError
+
+        raise ConfigError("--resume RUN_ID: give no model or suite file; a run is resumed with the sources and settings "
+                          "it was started with (effbench run --resume RUN_ID)")
     if sources or input_spec is not None or trust_pickle:
         from effbench.cli.run_files import run_sources
 

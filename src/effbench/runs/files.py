@@ -24,7 +24,7 @@ import numpy as np
 from effbench.errors import ConfigError, DataError
 from effbench.tasks.base import Task
 
-__all__ = ["CLI_METRICS", "FILES_BATCH_SIZES", "LATER", "Plan", "plan_model_files", "plan_suite_file"]
+__all__ = ["CLI_METRICS", "FILES_BATCH_SIZES", "LATER", "Plan", "plan_model_files", "plan_suite_file", "plan_of_run"]
 
 LATER = "integer and multi-input models are not measured yet: the workers feed one float32 array (they load and predict from Python today, effbench.sources; measuring them is a later step)"
 CLI_METRICS = ("accuracy", "f1_macro")
@@ -67,7 +67,7 @@ def plan_model_files(refs, *, input_spec: str | None = None, batch_sizes=FILES_B
     X, source = _synthetic(shapes, n, input_spec)
     task = replace(Task.from_arrays("files", X), info={"data": source})
     return Plan("files", candidates, task, tuple(batch_sizes),
-                config={"sources": [s.model for s in specs], "input": input_spec})
+                config={"sources": [s.model for s in specs], "input": input_spec, "trust_pickle": trust_pickle})
 
 
 def _file_specs(refs) -> list:
@@ -116,8 +116,32 @@ def plan_suite_file(path, *, trust_pickle: bool = False, batch_sizes=None, threa
         candidates, task = _suite_data(spec, trust_pickle)
     return Plan(spec.name, candidates, task, batch_sizes, threads=threads or spec.threads,
                 timeout_s=timeout_s if timeout_s is not None else spec.timeout_s,
-                config={"suite_file": spec.to_dict()},
+                config={"suite_file": spec.to_dict(), "trust_pickle": trust_pickle},
                 training_from={c.name: c.training for c in spec.candidates if c.training})
+
+
+def plan_of_run(run) -> Plan:
+    """The plan of a stored suite-file or model-files run, made again from its sources (to resume it): the
+    same files, inputs, batch sizes, threads and timeout. A suite file that changed since is refused."""
+    cfg = run.config or {}
+    trust, sizes = bool(cfg.get("trust_pickle")), cfg.get("batch_sizes")
+    if cfg.get("suite_file") is not None:
+        stored = cfg["suite_file"]
+        source = stored.get("source")
+        if not source or not Path(source).is_file():
+            raise ConfigError(f"--resume: run {run.run_id} came from the suite file {source!r}, which is no longer there")
+        plan = plan_suite_file(source, trust_pickle=trust, batch_sizes=sizes, threads=cfg.get("threads"),
+                               timeout_s=cfg.get("command_timeout_s"))
+        if plan.config["suite_file"] != stored:
+            raise ConfigError(f"--resume: the suite file {source!r} changed since run {run.run_id} started; "
+                              "restore it, or start a new run")
+        return plan
+    if cfg.get("sources") is not None:
+        plan = plan_model_files(cfg["sources"], input_spec=cfg.get("input"), batch_sizes=sizes, trust_pickle=trust)
+        plan.threads, plan.timeout_s = cfg.get("threads") or 1, cfg.get("command_timeout_s")
+        return plan
+    raise ConfigError(f"--resume: run {run.run_id} is a {run.suite!r} run, which 'effbench run --resume' cannot make again "
+                      "(for models given in Python, call effbench.benchmark(..., resume=RUN_ID) with the same models)")
 
 
 def _check_task(data) -> None:

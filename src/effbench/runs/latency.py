@@ -204,7 +204,8 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
             run, done = reopen_run(store, stored), MeasuredAlready(stored, config.repeats, config.quality)
             candidates = [c for c in candidates if not done.failed_alone(c.key)
                           and not done.complete(c.key, config.batch_sizes, bool(config.energy))]
-        run.resume_hint = f"effbench run --resume {run.run_id}" if suite.startswith("digits") else None
+        resumable = suite.startswith("digits") or bool({"suite_file", "sources"} & set(extra_config or {}))
+        run.resume_hint = f"effbench run --resume {run.run_id}" if resumable else None
         recorder = Recorder(store, run.run_id, task, training, energy_info, carbon, config.timing)
         _add_candidates(run, recorder, candidates, failed_records, done)
         with run.measuring(on_end=_settle(progress)):

@@ -1,0 +1,121 @@
+"""Suite-file and model-file runs: timeout_s reaches the executor, --resume finishes them, training = "NAME"."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from effbench import records as R
+from effbench.cli import main
+from effbench.measure.energy_cells import EnergyConfig
+from effbench.store.db import Store
+
+FAST = ["--no-energy", "--repeats", "1", "--max-time", "0.05", "--quiet"]
+
+
+def _relu_onnx(path):
+    """A one-node ONNX graph (float32 N x 4 -> Relu), built without torch."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])
+    model = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return str(path)
+
+
+def _suite(tmp_path, extra_top="", extra_candidate=""):
+    model = _relu_onnx(tmp_path / "relu.onnx")
+    (tmp_path / "s.toml").write_text(f'batch_sizes = [1, 2]\n{extra_top}\n[data]\ntask = "none"\ninput = "4"\n'
+                                     f'[[candidates]]\nname = "relu"\nmodel = "{model}"\n{extra_candidate}\n')
+    return str(tmp_path / "s.toml")
+
+
+def _captured_config(monkeypatch):
+    """Replace the executor by one that records the ExecutionConfig it is given and measures nothing."""
+    import effbench.executor
+
+    seen = {}
+
+    def execute(candidates, X, config, recorder, **kw):
+        seen["config"] = config
+
+    monkeypatch.setattr(effbench.executor, "execute", execute)
+    return seen
+
+
+def test_a_suite_files_timeout_reaches_the_executor_and_the_option_overrides_it(tmp_path, monkeypatch):
+    seen = _captured_config(monkeypatch)
+    suite, db = _suite(tmp_path, "timeout_s = 77"), str(tmp_path / "r.sqlite")
+    assert main(["run", suite, "--db", db] + FAST) == 0
+    assert seen["config"].command_timeout_s == 77.0 and seen["config"].startup_timeout_s == 77.0
+    assert main(["run", suite, "--db", db, "--timeout", "5"] + FAST) == 0
+    assert seen["config"].command_timeout_s == 5.0
+
+
+def _cut_short(db, batch_size):
+    """Make the latest run look interrupted before it measured ``batch_size``: its samples there are removed."""
+    with Store(db) as store:
+        run = store.load_run("latest")
+        store.conn.execute("DELETE FROM samples WHERE run_id=? AND batch_size=?", (run.run_id, batch_size))
+        store.conn.execute("DELETE FROM metrics WHERE run_id=? AND batch_size=?", (run.run_id, batch_size))
+        store.conn.commit()
+        store.finish_run(run.run_id, "interrupted", ["interrupted by the user; every measurement taken before is kept"])
+        return run
+
+
+@pytest.mark.parametrize("how", ["suite file", "model files"])
+def test_resume_finishes_a_suite_file_or_model_files_run(tmp_path, how, capsys):
+    db = str(tmp_path / "r.sqlite")
+    args = [_suite(tmp_path)] if how == "suite file" else [_relu_onnx(tmp_path / "relu.onnx"), "--input", "4", "--batch-sizes", "1,2"]
+    assert main(["run", *args, "--db", db] + FAST) == 0
+    before = _cut_short(db, 2)
+    key = before.candidates[0].key
+    kept = before.sample_set(key, 1).values
+    capsys.readouterr()
+    assert main(["run", "--resume", before.run_id, "--db", db, "--quiet"]) == 0
+    with Store(db, create=False) as store:
+        after = store.load_run(before.run_id)
+    assert after.status == "complete" and after.candidate(key).status == "ok"
+    assert np.array_equal(after.sample_set(key, 1).values, kept)        # batch 1 was not measured again
+    assert after.sample_set(key, 2) is not None and len(after.sample_set(key, 2).values) > 0
+    assert after.config["timing"]["max_time_s"] == 0.05                 # its own settings
+    assert any(n.startswith("resumed by pid") for n in after.notes)
+
+
+def test_resume_refuses_sources_and_a_changed_suite_file(tmp_path, capsys):
+    db = str(tmp_path / "r.sqlite")
+    suite = _suite(tmp_path)
+    assert main(["run", suite, "--db", db] + FAST) == 0
+    run = _cut_short(db, 2)
+    capsys.readouterr()
+    assert main(["run", suite, "--resume", run.run_id, "--db", db]) == 2
+    assert "--resume RUN_ID: give no model or suite file" in capsys.readouterr().err
+    with open(suite, "a") as fh:
+        fh.write('[[candidates]]\nname = "again"\nmodel = "relu.onnx"\n')
+    assert main(["run", "--resume", run.run_id, "--db", db]) == 2
+    assert capsys.readouterr().err.strip() == (f"effbench: error: --resume: the suite file {suite!r} changed since run "
+                                               f"{run.run_id} started; restore it, or start a new run")
+
+
+def test_a_suite_files_candidate_takes_the_tracking_it_names(tmp_path, monkeypatch, capsys):
+    from effbench.runs.track import track
+
+    _captured_config(monkeypatch)
+    db = str(tmp_path / "r.sqlite")
+    clock = iter([10.0, 13.5]).__next__
+    with track("train-relu", db=db, energy=EnergyConfig(enabled=False), clock=clock) as t:
+        pass
+    assert main(["run", _suite(tmp_path, extra_candidate='training = "train-relu"'), "--db", db] + FAST) == 0
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    m = run.metric("relu/onnxruntime", R.TRAIN_TIME_S)
+    assert (m.value, m.provenance, m.detail["tracking_run"]) == (3.5, "measured", t.run_id)
+    capsys.readouterr()
+    assert main(["run", _suite(tmp_path, extra_candidate='training = "train-other"'), "--db", db] + FAST) == 2
+    assert "training: no complete tracking named 'train-other'" in capsys.readouterr().err
+    assert main(["run", _suite(tmp_path, extra_candidate='training = "bad name"'), "--db", db] + FAST) == 2
+    assert "candidates[0].training: 'bad name' is not allowed" in capsys.readouterr().err
