@@ -120,48 +120,43 @@ def test_a_named_tracking_a_typed_in_time_and_a_missing_tracking(tmp_path):
 
 
 class FakeChild:
-    """A child process whose wait() is interrupted by Ctrl-C once, then ends with the signal it was sent."""
+    """A child process whose wait() is interrupted by Ctrl-C once. Then it stops on its own (``needs``
+    None), or once it is sent SIGINT, or terminated, or only when killed."""
 
-    def __init__(self, argv, stubborn=False):
-        self.argv, self.signals, self.stubborn, self.interrupted = argv, [], stubborn, False
-        self.returncode = None
+    def __init__(self, argv, needs):
+        self.argv, self.needs, self.signals, self.interrupted = argv, needs, [], False
 
     def wait(self, timeout=None):
         if not self.interrupted:
             self.interrupted = True
             raise KeyboardInterrupt
-        if self.stubborn and self.signals[-1] != "kill":
+        if self.needs is not None and self.needs not in self.signals:
             raise subprocess.TimeoutExpired(self.argv, timeout)
-        return self.returncode
-
-    def poll(self):
-        return self.returncode
+        return -signal.SIGINT
 
     def send_signal(self, sig):
         self.signals.append(sig)
-        if not self.stubborn:
-            self.returncode = -sig
 
     def terminate(self):
         self.signals.append("terminate")
 
     def kill(self):
         self.signals.append("kill")
-        self.returncode = -9
 
 
-@pytest.mark.parametrize("stubborn", [False, True])
-def test_ctrl_c_stops_the_child_and_keeps_the_tracking(tmp_path, stubborn):
+@pytest.mark.parametrize("needs, sent", [(None, []), (signal.SIGINT, [signal.SIGINT]),
+                                         ("kill", [signal.SIGINT, "terminate", "kill"])])
+def test_ctrl_c_stops_the_child_and_keeps_the_tracking(tmp_path, needs, sent):
     children = []
 
     def popen(argv):
-        children.append(FakeChild(argv, stubborn))
+        children.append(FakeChild(argv, needs))
         return children[-1]
 
     db = tmp_path / "r.sqlite"
     with pytest.raises(KeyboardInterrupt):
         track_command("cmd", [sys.executable, "-c", "pass"], db=db, energy=OFF, popen=popen, grace_s=0.0)
-    assert children[0].signals == ([signal.SIGINT, "terminate", "kill"] if stubborn else [signal.SIGINT])
+    assert children[0].signals == sent
     with Store(db, create=False) as store:
         run = store.load_run(store.latest_run_of("track", "cmd", statuses=None))
     assert run.status == "interrupted" and run.value("cmd/track", "train_time_s") >= 0

@@ -35,10 +35,10 @@ def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle) -> int
             raise ConfigError("--input: applies to model files; a suite file gives synthetic inputs as data.input")
         given = ctx.get_parameter_source("threads") == click.core.ParameterSource.COMMANDLINE
         plan = plan_suite_file(sources[0], trust_pickle=trust_pickle, batch_sizes=batch_sizes,
-                               threads=p["threads"] if given else None, timeout_s=p["timeout_s"])
+                               threads=p["threads"] if given else None, timeout_s=p["timeout_s"], device=p["device"])
     else:
         plan = plan_model_files(sources, input_spec=input_spec, batch_sizes=batch_sizes or FILES_BATCH_SIZES,
-                                trust_pickle=trust_pickle)
+                                trust_pickle=trust_pickle, device=p["device"] or "cpu")
         plan.threads, plan.timeout_s = p["threads"], p["timeout_s"]
     return _measure(plan, p, *settings)
 

@@ -50,24 +50,26 @@ class Plan:
 # -- model files --------------------------------------------------------------------------------
 
 def plan_model_files(refs, *, input_spec: str | None = None, batch_sizes=FILES_BATCH_SIZES,
-                     trust_pickle: bool = False) -> Plan:
+                     trust_pickle: bool = False, device: str = "cpu") -> Plan:
     """Model files or references (``.onnx``, ``.pt2``, ``.pt``/``.ts``, ``.skops``, ``python:mod:fn``,
     ...) on synthetic float32 inputs shaped by ``input_spec`` or by the models' own signatures:
     a cost-only plan, suite ``files``; candidate names are the file stems, made unique."""
-    from effbench.sources.build import build_candidates
+    from effbench.sources.build import build_candidates, check_device
 
+    check_device(device, "--device")
     specs = _file_specs(refs)
     given = _given_inputs(input_spec, "--input")
     n = _synthetic_rows(batch_sizes, "--batch-sizes")
     candidates, shapes = [], {}
     for spec in specs:
-        built, prov = build_candidates(spec, None, trust_pickle=trust_pickle)
+        built, prov = build_candidates(spec, None, trust_pickle=trust_pickle, device=device)
         shapes[spec.name] = _input_shape(spec.name, prov, given, "--input")
         candidates += built
     X, source = _synthetic(shapes, n, input_spec)
     task = replace(Task.from_arrays("files", X), info={"data": source})
     return Plan("files", candidates, task, tuple(batch_sizes),
-                config={"sources": [s.model for s in specs], "input": input_spec, "trust_pickle": trust_pickle})
+                config={"sources": [s.model for s in specs], "input": input_spec, "trust_pickle": trust_pickle,
+                        "device": device})
 
 
 def _file_specs(refs) -> list:
@@ -100,14 +102,20 @@ def _file_specs(refs) -> list:
 # -- suite files --------------------------------------------------------------------------------
 
 def plan_suite_file(path, *, trust_pickle: bool = False, batch_sizes=None, threads: int | None = None,
-                    timeout_s: float | None = None) -> Plan:
+                    timeout_s: float | None = None, device: str | None = None) -> Plan:
     """A suite file's plan: its data (float inputs; classification scored by accuracy and f1_macro, or
     task ``none``: cost only) or synthetic inputs (``data.input`` or the models' signatures), its
-    candidates on every backend listed, its batch sizes, threads and timeout (each overridden by the
-    argument when it is not None)."""
+    candidates on every backend listed, its batch sizes, threads, timeout and device (each overridden
+    by the argument when it is not None). A CUDA device this machine lacks is one ConfigError line,
+    before any model is loaded."""
     from effbench.sources.suite import load_suite
 
+    from effbench.sources.build import check_device
+
     spec = load_suite(path, trust_pickle=trust_pickle)
+    if device is not None:
+        spec = replace(spec, device=device)
+    check_device(spec.device, "--device" if device is not None else "device")  # before any model is loaded
     _check_task(spec.data)
     batch_sizes = tuple(batch_sizes or spec.batch_sizes)
     if spec.data is None or spec.data.path is None:
@@ -116,7 +124,7 @@ def plan_suite_file(path, *, trust_pickle: bool = False, batch_sizes=None, threa
         candidates, task = _suite_data(spec, trust_pickle)
     return Plan(spec.name, candidates, task, batch_sizes, threads=threads or spec.threads,
                 timeout_s=timeout_s if timeout_s is not None else spec.timeout_s,
-                config={"suite_file": spec.to_dict(), "trust_pickle": trust_pickle},
+                config={"suite_file": spec.to_dict(), "trust_pickle": trust_pickle, "device": spec.device},
                 training_from={c.name: c.training for c in spec.candidates if c.training})
 
 
@@ -131,13 +139,14 @@ def plan_of_run(run) -> Plan:
         if not source or not Path(source).is_file():
             raise ConfigError(f"--resume: run {run.run_id} came from the suite file {source!r}, which is no longer there")
         plan = plan_suite_file(source, trust_pickle=trust, batch_sizes=sizes, threads=cfg.get("threads"),
-                               timeout_s=cfg.get("command_timeout_s"))
+                               timeout_s=cfg.get("command_timeout_s"), device=stored.get("device"))
         if plan.config["suite_file"] != stored:
             raise ConfigError(f"--resume: the suite file {source!r} changed since run {run.run_id} started; "
                               "restore it, or start a new run")
         return plan
     if cfg.get("sources") is not None:
-        plan = plan_model_files(cfg["sources"], input_spec=cfg.get("input"), batch_sizes=sizes, trust_pickle=trust)
+        plan = plan_model_files(cfg["sources"], input_spec=cfg.get("input"), batch_sizes=sizes, trust_pickle=trust,
+                                device=cfg.get("device") or "cpu")
         plan.threads, plan.timeout_s = cfg.get("threads") or 1, cfg.get("command_timeout_s")
         return plan
     raise ConfigError(f"--resume: run {run.run_id} is a {run.suite!r} run, which 'effbench run --resume' cannot make again "

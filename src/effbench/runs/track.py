@@ -126,9 +126,9 @@ def track_command(name: str, argv: list[str], *, grace_s: float = CHILD_GRACE_S,
 
     The command is looked up before anything is stored (ConfigError when it cannot be found). Its
     exit code is passed through (a signal N becomes 128 + N, as a shell reports it); a non-zero code
-    ends the tracking ``failed``. On Ctrl-C the child is asked to stop (SIGINT), terminated after
-    ``grace_s`` seconds, killed after as long again; the tracking is stored ``interrupted`` and the
-    KeyboardInterrupt goes on.
+    ends the tracking ``failed``. On Ctrl-C the child gets up to a second to stop on its own, then is
+    sent SIGINT, terminated after ``grace_s`` seconds and killed after as long again; the tracking is
+    stored ``interrupted`` and the KeyboardInterrupt goes on.
     """
     import shutil
 
@@ -162,17 +162,16 @@ class CommandFailed(Exception):
 
 
 def _stop_child(child, grace_s: float) -> None:
-    """Ctrl-C: the child stops on its own (it got SIGINT from the terminal; sent again here in case it
-    did not), or is terminated, then killed."""
-    if child.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            child.send_signal(signal.SIGINT)
-    for stop in (None, child.terminate, child.kill):
+    """Ctrl-C: the child (which got SIGINT from the terminal too) gets a moment to stop on its own; then
+    it is sent SIGINT (in case only effbench was interrupted), terminated, and killed, ``grace_s`` apart."""
+    steps = ((None, min(1.0, grace_s)), (lambda: child.send_signal(signal.SIGINT), grace_s),
+             (child.terminate, grace_s), (child.kill, grace_s))
+    for stop, wait_s in steps:
         if stop is not None:
             with contextlib.suppress(ProcessLookupError):
                 stop()
         try:
-            child.wait(timeout=grace_s)
+            child.wait(timeout=wait_s)
             return
         except subprocess.TimeoutExpired:
             continue
