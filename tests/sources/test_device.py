@@ -14,6 +14,7 @@ from effbench.errors import ConfigError
 from effbench.measure.timer import TimingConfig, measure_latency
 from effbench.sources.build import build_candidates, check_device
 from effbench.sources.suite import CandidateSpec
+from tests.cli.test_suite_runs_more import _relu_onnx
 
 NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="this test is about a machine without a GPU")
 
@@ -43,19 +44,6 @@ def test_this_machine_without_a_gpu_is_told_so():
         check_device("cuda")
 
 
-def _onnx(path):
-    import onnx
-    from onnx import TensorProto, helper
-
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])
-    m = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
-                          opset_imports=[helper.make_opsetid("", 17)])
-    m.ir_version = 8
-    onnx.save(m, path)
-    return str(path)
-
-
 @NO_GPU
 @pytest.mark.parametrize("how", ["suite file", "--device", "model files"])
 def test_cuda_without_a_gpu_is_one_line_before_anything_is_measured(tmp_path, capsys, monkeypatch, how):
@@ -63,7 +51,7 @@ def test_cuda_without_a_gpu_is_one_line_before_anything_is_measured(tmp_path, ca
 
     loaded = []
     monkeypatch.setattr(build, "build_candidates", lambda *a, **k: loaded.append(a))
-    model = _onnx(tmp_path / "relu.onnx")
+    model = _relu_onnx(tmp_path / "relu.onnx")
     device_line = 'device = "cuda:1"\n' if how == "suite file" else ""
     (tmp_path / "s.toml").write_text(f'{device_line}batch_sizes = [1]\n[data]\ntask = "none"\ninput = "4"\n'
                                      f'[[candidates]]\nname = "relu"\nmodel = "{model}"\n')
@@ -86,7 +74,7 @@ def test_the_device_is_recorded_beside_each_candidate(tmp_path, monkeypatch):
     import onnxruntime as ort
 
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
-    spec = CandidateSpec(name="relu", model=_onnx(tmp_path / "relu.onnx"), kind="onnx")
+    spec = CandidateSpec(name="relu", model=_relu_onnx(tmp_path / "relu.onnx"), kind="onnx")
     [c], _ = build_candidates(spec, None, device="cuda:0")
     assert c.info["device"] == "cuda:0" and c.providers[0] == ("CUDAExecutionProvider", {"device_id": 0})
     [cpu], _ = build_candidates(spec, None)
