@@ -119,3 +119,45 @@ def test_a_suite_files_candidate_takes_the_tracking_it_names(tmp_path, monkeypat
     assert "training: no complete tracking named 'train-other'" in capsys.readouterr().err
     assert main(["run", _suite(tmp_path, extra_candidate='training = "bad name"'), "--db", db] + FAST) == 2
     assert "candidates[0].training: 'bad name' is not allowed" in capsys.readouterr().err
+
+
+def _labelled_suite(tmp_path):
+    """A suite file with labelled data: the ReLU graph's first output column > 0 is the true class 1."""
+    X = np.random.default_rng(3).standard_normal((40, 4)).astype(np.float32)
+    np.savez(tmp_path / "val.npz", X=X, y=(X[:, 0] > 0).astype(np.int64))
+    model = _relu_onnx(tmp_path / "relu.onnx")
+    (tmp_path / "t.toml").write_text(f'name = "tl"\n[data]\npath = "val.npz"\n[[candidates]]\nname = "relu"\nmodel = "{model}"\n'
+                                     f'[[candidates]]\nname = "other"\nmodel = "{model}"\n')
+    return str(tmp_path / "t.toml"), X
+
+
+def test_tail_measure_on_a_suite_files_candidate(tmp_path, capsys):
+    suite, X = _labelled_suite(tmp_path)
+    db = tmp_path / "r.sqlite"
+    code = main(["tail", "measure", suite, "--candidate", "relu", "--quiet", "--batch-size", "8", "--min-rounds", "2",
+                 "--max-rounds", "4", "--every", "1", "--window", "1", "--holdout-rounds", "2", "--grid", "3", "--db", str(db)])
+    assert code == 0, capsys.readouterr()
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    assert run.suite == "tl-tail" and run.status == "complete" and [c.key for c in run.candidates] == ["relu/onnxruntime"]
+    # argmax of ReLU(x) over 4 columns against the label x0 > 0: the stored accuracy is the model's real one
+    relu = np.maximum(X, 0)
+    assert run.value("relu/onnxruntime", R.ACCURACY) == pytest.approx(float(np.mean(relu.argmax(1) == (X[:, 0] > 0))))
+    assert "tail" in run.candidate("relu/onnxruntime").info and run.config["suite_file"]["name"] == "tl"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--candidate", "nope"], "--candidate: 'nope' is not a candidate of this suite file (its candidates: "
+                              "relu/onnxruntime, other/onnxruntime)"),
+    (["--quick"], "--quick: applies to the default suite, not to a suite file"),
+])
+def test_tail_measure_on_a_suite_file_refuses_bad_input(tmp_path, capsys, args, message):
+    suite, _ = _labelled_suite(tmp_path)
+    assert main(["tail", "measure", suite, *args, "--db", str(tmp_path / "r.sqlite")]) == 2
+    assert capsys.readouterr().err.strip() == f"effbench: error: {message}"
+    assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_tail_measure_needs_labels(tmp_path, capsys):
+    assert main(["tail", "measure", _suite(tmp_path), "--db", str(tmp_path / "r.sqlite")]) == 2
+    assert "tail measure: suite 's' has no labels" in capsys.readouterr().err
