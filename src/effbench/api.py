@@ -195,5 +195,6 @@ def _resume_files(run, *, db, progress, timeout_s):
     return measure_run(plan.candidates, plan.task, suite=plan.suite, batch_sizes=plan.batch_sizes, threads=plan.threads,
                        timing=TimingConfig(**cfg["timing"]), db=db, seed=cfg.get("seed", 0), repeats=cfg.get("repeats", 1),
                        progress=progress, extra_config=plan.config, energy=energy, carbon=cfg.get("carbon"),
-                       energy_info=run.environment.get("energy"), resume=run.run_id, training_from=plan.training_from,
+                       energy_info=run.environment.get("energy"), resume=run.run_id, training=plan.training,
+                       training_from=plan.training_from, failed_records=plan.failed_records,
                        timeout_s=timeout_s if timeout_s is not None else plan.timeout_s)

@@ -7,6 +7,7 @@ import pytest
 
 from effbench import records as R
 from effbench.cli import main
+from effbench.errors import ConfigError
 from effbench.measure.energy_cells import EnergyConfig
 from effbench.store.db import Store
 
@@ -161,3 +162,43 @@ def test_tail_measure_on_a_suite_file_refuses_bad_input(tmp_path, capsys, args, 
 def test_tail_measure_needs_labels(tmp_path, capsys):
     assert main(["tail", "measure", _suite(tmp_path), "--db", str(tmp_path / "r.sqlite")]) == 2
     assert "tail measure: suite 's' has no labels" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_variants_of_a_suite_files_pytorch_candidate(tmp_path, capsys, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "sources"))  # factories_for_tests, for the workers too
+    (tmp_path / "v.toml").write_text('batch_sizes = [1]\n[data]\ntask = "none"\ninput = "4"\n[[candidates]]\nname = "net"\n'
+                                     'model = "python:factories_for_tests:build_net"\n')
+    db = tmp_path / "r.sqlite"
+    assert main(["run", str(tmp_path / "v.toml"), "--variants", "all", "--db", str(db)] + FAST) == 0
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    assert {c.key: c.status for c in run.candidates} == {
+        "net/torch": "ok", "net.int8dyn/torch": "ok", "net.int8static/torch": "ok", "net.prune50u/torch": "ok",
+        "net.prune90u/torch": "ok", "net.prune50s/torch": "ok", "net.ortnoopt/onnxruntime": "ok"}
+    pruned = run.candidate("net.prune90u/torch")
+    assert pruned.parent == "net/torch" and pruned.info["nonzero_params"] < run.value("net/torch", R.PARAMS)
+    assert pruned.info["variant"]["finetune_epochs"] == 0 and "run's own inputs" in pruned.info["variant_data"]
+    assert run.value("net.prune50s/torch", R.PARAMS) < run.value("net/torch", R.PARAMS)   # channels really removed
+    assert run.metric("net.int8dyn/torch", R.TRAIN_TIME_S).detail["variant_kind"] == "quant-dynamic"
+    assert run.config["variants"] == ["quant", "prune", "onnx-opt"]
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "v.toml"), "--variants", "distil", "--db", str(db)] + FAST) == 2
+    assert "--variants: 'distil' applies to the default suite only" in capsys.readouterr().err
+
+
+def test_a_variant_that_cannot_be_built_fails_alone_with_its_reason(tmp_path, monkeypatch):
+    """An nn.Linear at the root has no child layer to quantise: those variants are recorded failed, with the reason."""
+    from effbench.runs.files import add_variants, plan_suite_file
+
+    (tmp_path / "v.toml").write_text('batch_sizes = [1]\n[data]\ntask = "none"\ninput = "4"\n[[candidates]]\nname = "lin"\n'
+                                     'model = "python:torch.nn:Linear"\nargs = { in_features = 4, out_features = 3 }\n')
+    plan = add_variants(plan_suite_file(tmp_path / "v.toml"), ["quant"])
+    assert [c.key for c in plan.candidates] == ["lin/torch"]
+    assert {r.key: r.error for r in plan.failed_records} == {
+        "lin.int8dyn/torch": "variant build failed: dynamic int8 quantization: the model has no nn.Linear layer to quantize",
+        "lin.int8static/torch": "variant build failed: static int8 quantization (FX graph mode): no layer of this model was quantized"}
+    with pytest.raises(ConfigError, match=r"^--variants: no PyTorch candidate to build variants of"):
+        add_variants(plan_suite_file(_suite(tmp_path)), ["prune"])

@@ -24,7 +24,8 @@ import numpy as np
 from effbench.errors import ConfigError, DataError
 from effbench.tasks.base import Task
 
-__all__ = ["CLI_METRICS", "FILES_BATCH_SIZES", "LATER", "Plan", "plan_model_files", "plan_suite_file", "plan_of_run"]
+__all__ = ["CLI_METRICS", "FILES_BATCH_SIZES", "LATER", "Plan", "add_variants", "plan_model_files", "plan_suite_file",
+           "plan_of_run"]
 
 LATER = "integer and multi-input models are not measured yet: the workers feed one float32 array (they load and predict from Python today, effbench.sources; measuring them is a later step)"
 CLI_METRICS = ("accuracy", "f1_macro")
@@ -45,6 +46,8 @@ class Plan:
     timeout_s: float | None = None
     config: dict = field(default_factory=dict)
     training_from: dict = field(default_factory=dict)   # model -> the tracking it takes its training cost from
+    training: dict = field(default_factory=dict)        # model -> training facts (a variant: the time to build it)
+    failed_records: list = field(default_factory=list)  # variants that could not be built, with their reasons
 
 
 # -- model files --------------------------------------------------------------------------------
@@ -128,6 +131,48 @@ def plan_suite_file(path, *, trust_pickle: bool = False, batch_sizes=None, threa
                 training_from={c.name: c.training for c in spec.candidates if c.training})
 
 
+# -- compressed variants ------------------------------------------------------------------------
+
+FILE_VARIANT_GROUPS = ("quant", "prune", "onnx-opt")
+"""The --variants groups a suite file's (or model files') PyTorch candidates take: no ``distil`` (it needs a
+student architecture and training data, which a suite file does not give)."""
+
+
+def add_variants(plan: Plan, groups, log=None) -> Plan:
+    """``plan`` with the compressed variants (:mod:`effbench.zoo.variants`) of its PyTorch candidates in
+    ``groups`` added: int8 dynamic and static quantisation, unstructured and structured pruning, ONNX
+    Runtime without graph optimisation. Built from the loaded module, on the CPU, without fine-tuning
+    (a suite file gives no training data; static quantisation is calibrated on the run's own inputs,
+    and the variant's info says so). A variant that cannot be built (e.g. an archive's flattened
+    module has no layer to quantise) is recorded failed with its reason; the others are measured."""
+    from effbench.zoo.variants import VARIANT_GROUPS, SourceModel, VariantSpec, build_variants, standard_variants
+
+    groups = tuple(groups or ())
+    for g in groups:
+        if g not in FILE_VARIANT_GROUPS:
+            raise ConfigError(f"--variants: {g!r} applies to the default suite only (it needs a student architecture and "
+                              f"training data); suite and model files take {', '.join(FILE_VARIANT_GROUPS)} or all")
+    if not groups:
+        return plan
+    specs = [VariantSpec(v.suffix, v.kind, {**v.params, **({"finetune_epochs": 0} if "finetune_epochs" in v.params else {})},
+                         v.backend) for v in standard_variants([s for g in groups for s in VARIANT_GROUPS[g]])]
+    X, y = plan.task.X_test, plan.task.y_test
+    added, failures = [], []
+    for c in [c for c in plan.candidates if c.backend == "torch"]:
+        src = SourceModel(c.model, c.module, X, y, family=c.family or "neural-network", parent_key=c.key, threads=plan.threads,
+                          info={"variant_data": "built without fine-tuning; static int8 calibrated on the run's own inputs"})
+        cands, facts, fails = build_variants(src, specs, on_progress=log)
+        added += cands
+        failures += fails
+        plan.training.update(facts)
+    if not added and not failures:
+        raise ConfigError("--variants: no PyTorch candidate to build variants of (variants are built from torch models)")
+    plan.candidates = plan.candidates + added
+    plan.failed_records = plan.failed_records + [f.to_record() for f in failures]
+    plan.config = {**plan.config, "variants": list(groups)}
+    return plan
+
+
 def plan_of_run(run) -> Plan:
     """The plan of a stored suite-file or model-files run, made again from its sources (to resume it): the
     same files, inputs, batch sizes, threads and timeout. A suite file that changed since is refused."""
@@ -143,12 +188,12 @@ def plan_of_run(run) -> Plan:
         if plan.config["suite_file"] != stored:
             raise ConfigError(f"--resume: the suite file {source!r} changed since run {run.run_id} started; "
                               "restore it, or start a new run")
-        return plan
+        return add_variants(plan, cfg.get("variants"))
     if cfg.get("sources") is not None:
         plan = plan_model_files(cfg["sources"], input_spec=cfg.get("input"), batch_sizes=sizes, trust_pickle=trust,
                                 device=cfg.get("device") or "cpu")
         plan.threads, plan.timeout_s = cfg.get("threads") or 1, cfg.get("command_timeout_s")
-        return plan
+        return add_variants(plan, cfg.get("variants"))
     raise ConfigError(f"--resume: run {run.run_id} is a {run.suite!r} run, which 'effbench run --resume' cannot make again "
                       "(for models given in Python, call effbench.benchmark(..., resume=RUN_ID) with the same models)")
 
