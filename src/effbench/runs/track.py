@@ -73,7 +73,8 @@ def track(name: str, *, db=None, energy=None, carbon_region: str | None = None, 
     energy = EnergyConfig() if energy is None else energy
     carbon = resolve_carbon(carbon_region, carbon_g_per_kwh) if energy.enabled else None
     notices: list[str] = []
-    if meter is None and energy.enabled:
+    own_meter = meter is None and energy.enabled
+    if own_meter:
         meter, notices = build_meter(energy)
     for n in notices:
         if log:
@@ -95,6 +96,8 @@ def track(name: str, *, db=None, energy=None, carbon_region: str | None = None, 
         def stop(active):
             tracking.time_s = clock() - t0
             reading = meter.end(token) if meter is not None else None
+            if own_meter:
+                meter.close()  # e.g. NVML's sampling thread
             tracking.status = active.status
             _record(store, active.run_id, key, tracking, reading, carbon, command)
 
