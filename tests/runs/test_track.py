@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import effbench
+import effbench.errors
 from effbench.cli import main
 from effbench.errors import ConfigError
 from effbench.measure.energy import EstimatedCpuMeter, RaplMeter
@@ -187,3 +188,19 @@ def test_bad_track_commands_are_one_line_exit_2(tmp_path, capsys):
     assert main(["track", "bad name", "--db", db, "--", sys.executable, "-c", "pass"]) == 2
     assert capsys.readouterr().err.strip() == ("effbench: error: tracking name 'bad name' is not allowed: "
                                                "use letters, digits and _ . + - only")
+
+
+def test_the_store_finds_the_latest_complete_tracking_on_both_backends(new_db, tmp_path):
+    db = new_db()
+    first = _tracked(db, "net", 1.0, 1.0, tmp_path)
+    second = _tracked(db, "net", 2.0, 2.0, tmp_path)      # the same second as the first, most likely
+    with pytest.raises(KeyboardInterrupt):
+        _tracked(db, "net", 3.0, 3.0, tmp_path, raise_=KeyboardInterrupt())
+    _tracked(db, "other", 1.0, 1.0, tmp_path)
+    with Store(db) as store:
+        assert store.latest_run_of("track", "net") == second.run_id != first.run_id
+        cut = store.latest_run_of("track", "net", statuses=("interrupted",))
+        assert cut not in (None, first.run_id, second.run_id)
+        assert store.latest_run_of("track", "none") is None and store.run_models("track") == ["net", "other"]
+        with pytest.raises(effbench.errors.UnknownRunError, match="holds no run yet"):
+            store.resolve_run_id("latest")                # only trackings: 'latest' names none of them

@@ -108,6 +108,9 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
         noise=noise, noise_words=noise_words,
         layer_rows=top if top and not json_out else None,  # the table needs only the layers of its rows
     )
+    if stochastic and not noise:
+        click.echo("effbench: note: --stochastic: no noise was given for any column (--uncertainty COLUMN=rel:SD|abs:SD|"
+                   "n:EXAMPLES), so every draw is the table itself and every probability is 1 on the frontier, 0 off it", err=True)
     _echo_notes(study)
     _print_table(study, top)
     if json_out:

@@ -32,10 +32,13 @@ from effbench.cli.common import db_option, split_list
 @click.option("--quality", default="accuracy", show_default=True, help="The quality metric (larger is better).")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Level of the parity test (McNemar exact; 0.05 = 95%).")
 @click.option("--tie-rtol", type=float, default=0.0, show_default=True, help="Costs within this relative difference tie in the preference order.")
+@click.option("--noise-ties/--no-noise-ties", default=True, show_default=True,
+              help="Latency and throughput costs whose confidence intervals (level 1 - alpha, from the raw samples) overlap tie; "
+                   "a tie goes to the simpler model, then the default configuration (not a variant).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the recommendation as JSON to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
 def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, max_energy, energy_indicator, batch_size, prefer,
-              quality, alpha, tie_rtol, json_out, force):
+              quality, alpha, tie_rtol, json_out, force, noise_ties):
     """Name the model to use under constraints, with the evidence.
 
     \b
@@ -71,7 +74,7 @@ def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, m
     with Store(db, create=False) as store:
         run = store.load_run(run_id, needs=LATENCY_PER_CALL)
     rec = do_recommend(run, constraints, preference,
-                       alpha=alpha, quality=quality, tie_rtol=tie_rtol, batch_size=batch_size)
+                       alpha=alpha, quality=quality, tie_rtol=tie_rtol, batch_size=batch_size, noise_ties=noise_ties)
 
     out, err = render_recommendation(rec)
     for line in out:

@@ -1,4 +1,4 @@
-"""effbench show / export / import: what the store holds."""
+"""effbench show / export / import / push: what the store holds, and copying runs to a shared store."""
 
 from __future__ import annotations
 
@@ -104,4 +104,39 @@ def import_(json_file, db):
     with Store(db) as store:
         store.import_run(run)
         click.echo(f"imported run {run.run_id} into {store.path}")
+    return 0
+
+
+@click.command()
+@click.argument("run_ids", metavar="RUN...", nargs=-1, required=True)
+@click.option("--to", "to", metavar="DB", required=True,
+              help="The store to copy the runs to: postgresql://user@host:port/dbname (a shared store), or an SQLite file.")
+@db_option
+def push(run_ids, to, db):
+    """Copy runs (ids, unique prefixes or 'latest', from --db) to another store, one transaction per
+    run. A run already there unchanged is left alone; a copy there that was still running is brought
+    up to date; a finished copy there that differs is never overwritten (docs/postgres.md)."""
+    from pathlib import Path
+
+    from effbench.errors import ConfigError, StoreError
+    from effbench.store.db import Store
+
+    with Store(db, create=False) as source:
+        ids = list(dict.fromkeys(source.resolve_run_id(r) for r in run_ids))
+        runs = [source.load_run(r) for r in ids]
+        here = source.path
+    with Store(to) as target:
+        if str(target.path) == str(here) or (isinstance(here, Path) and isinstance(target.path, Path) and here.resolve() == target.path.resolve()):
+            raise ConfigError(f"--to {str(target.path)!r} is the store the runs come from (--db); give another store")
+        refused = []
+        for run in runs:
+            try:
+                outcome = target.push_run(run)
+            except StoreError as exc:
+                refused.append(str(exc))
+                continue
+            said = {"copied": "pushed", "already there": "already there, unchanged:", "updated": "updated (it was running there)"}[outcome]
+            click.echo(f"{said} run {run.run_id} ({run.status}) -> {target.path}")
+    if refused:
+        raise StoreError(f"{len(refused)} of {len(runs)} runs not pushed: " + "; ".join(refused))
     return 0
