@@ -19,7 +19,7 @@ from effbench.measure.timer import TimingConfig
 from effbench.records import REPORTED
 from effbench.runs.latency import BenchmarkResult, load_run, resolve_batch_sizes
 
-__all__ = ["benchmark", "run_suite", "load_run", "BenchmarkResult", "resolve_batch_sizes", "DEFAULT_BATCH_SIZES",
+__all__ = ["benchmark", "run_suite", "track", "load_run", "BenchmarkResult", "resolve_batch_sizes", "DEFAULT_BATCH_SIZES",
            "QUICK_BATCH_SIZES", "SUITE_TIMING", "QUICK_TIMING", "QUICK_ENERGY"]
 
 DEFAULT_BATCH_SIZES = (1, 8, 32, 128, "all")
@@ -53,7 +53,7 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
               timing=None, task_name: str = "custom", train_times: dict | None = None, progress=None, seed: int = 0,
               repeats: int = DEFAULT_REPEATS, energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
               carbon_g_per_kwh: float | None = None, timeout_s: float | None = None,
-              resume: str | None = None) -> BenchmarkResult:
+              resume: str | None = None, training_from: dict | None = None) -> BenchmarkResult:
     """Benchmark your own models on your own data.
 
     models: a dict name -> model, where a model is a ``torch.nn.Module``, an ONNX file path or bytes,
@@ -69,7 +69,9 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     ``timeout_s``: how long any one step of a candidate may take before it is called hung and fails
     alone (default: scaled with the step's work, see docs/reliability.md). ``resume``: the id of a run
     of this call that did not complete; call again with the same models and arguments, and only what
-    the run lacks is measured, into it.
+    the run lacks is measured, into it. ``training_from``: model name -> the name of a tracking
+    (:func:`effbench.track`) whose training time and energy the model takes; a model without
+    ``train_times`` or ``training_from`` takes the latest complete tracking named as the model, if any.
     """
     from effbench.runs.latency import measure_run
     from effbench.tasks.base import Task
@@ -83,7 +85,20 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
         progress = default_progress()
     return measure_run(candidates, task, suite=f"custom:{task_name}", batch_sizes=batch_sizes, threads=threads, timing=timing,
                        db=db, isolate=isolate, seed=seed, repeats=repeats, training=training, progress=progress, energy=energy,
-                       carbon=_carbon(energy, carbon_region, carbon_g_per_kwh), timeout_s=timeout_s, resume=resume)
+                       carbon=_carbon(energy, carbon_region, carbon_g_per_kwh), timeout_s=timeout_s, resume=resume,
+                       training_from=training_from)
+
+
+def track(name: str, *, db=None, energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
+          carbon_g_per_kwh: float | None = None):
+    """``with effbench.track("train-resnet") as t: train()``: the wall time and energy of the block, measured
+    with a run's meters and stored as tracking ``name``, which a later run's candidate of that name (or one
+    that names it: ``training_from``, a suite file's ``training``) takes as its training cost. ``t.time_s``,
+    ``t.energy_j`` and ``t.provenance`` hold the figures after the block. See docs/your-models.md."""
+    from effbench.runs.track import track as _track
+
+    return _track(name, db=db, energy=energy if energy is not None else EnergyConfig(enabled=False),
+                  carbon_region=carbon_region, carbon_g_per_kwh=carbon_g_per_kwh)
 
 
 def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=None, threads: int = 1, db=None,
@@ -152,8 +167,7 @@ def _resume_suite(run_id: str, *, db, progress, log, timeout_s):
         mark_stale_runs(store)
         run = store.load_run(run_id)
     if run.suite not in ("digits", "digits-quick"):
-        raise ConfigError(f"--resume: run {run.run_id} is a {run.suite!r} run; 'effbench run --resume' resumes runs of "
-                          "the default suite (for your own models, call effbench.benchmark(..., resume=RUN_ID) with the same models)")
+        return _resume_files(run, db=db, progress=progress, timeout_s=timeout_s)
     cfg = run.config
     energy = EnergyConfig(**cfg["energy"]) if cfg.get("energy") else EnergyConfig(enabled=False)
     return _train_and_measure(
@@ -163,3 +177,24 @@ def _resume_suite(run_id: str, *, db, progress, log, timeout_s):
         seed=cfg.get("seed", 0), repeats=cfg.get("repeats", 1), isolate=cfg.get("isolate", True), carbon=cfg.get("carbon"),
         timeout_s=timeout_s if timeout_s is not None else cfg.get("command_timeout_s"),
     )
+
+
+def _resume_files(run, *, db, progress, timeout_s):
+    """Resume a suite-file or model-files run: its sources planned again, measured with its own settings."""
+    from effbench.runs.files import plan_of_run
+    from effbench.runs.latency import measure_run
+
+    if run.status == "complete":
+        raise ConfigError(f"--resume: run {run.run_id} is complete; there is nothing left to measure")
+    plan, cfg = plan_of_run(run), run.config
+    if progress is None:
+        from effbench.report.progress import default_progress
+
+        progress = default_progress()
+    energy = EnergyConfig(**cfg["energy"]) if cfg.get("energy") else EnergyConfig(enabled=False)
+    return measure_run(plan.candidates, plan.task, suite=plan.suite, batch_sizes=plan.batch_sizes, threads=plan.threads,
+                       timing=TimingConfig(**cfg["timing"]), db=db, seed=cfg.get("seed", 0), repeats=cfg.get("repeats", 1),
+                       progress=progress, extra_config=plan.config, energy=energy, carbon=cfg.get("carbon"),
+                       energy_info=run.environment.get("energy"), resume=run.run_id, training=plan.training,
+                       training_from=plan.training_from, failed_records=plan.failed_records,
+                       timeout_s=timeout_s if timeout_s is not None else plan.timeout_s)

@@ -68,6 +68,10 @@ UNITS = {
 QUALITY_METRICS = (ACCURACY, F1_MACRO)
 """Quality metrics, larger is better."""
 
+TRACK_SUITE = "track"
+"""The suite of a tracking (``effbench track``, :func:`effbench.track`): a run that holds the training
+time and energy of one piece of code; ``latest`` never lands on one."""
+
 # -- statuses ------------------------------------------------------------------------------------------
 RUN_STATUSES = ("running", "complete", "interrupted", "failed")
 CANDIDATE_STATUSES = ("pending", "running", "ok", "failed")

@@ -40,16 +40,20 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
 @click.option("--carbon-region", metavar="CODE", help="Grid region (ISO country code, e.g. FRA or DE) for carbon; default: world average.")
 @click.option("--carbon-intensity", "carbon_intensity", type=float, metavar="G_PER_KWH", help="Grid carbon intensity in gCO2e/kWh (instead of a region).")
 @click.option("--list", "list_only", is_flag=True, help="List the suite's models and backends, and exit.")
+@click.option("--device", metavar="DEVICE", default=None,
+              help="Where torch and ONNX Runtime candidates of suite or model files run: cpu, cuda or cuda:N (default: cpu, "
+                   "or the suite file's device). Without a GPU, cuda is one error line before anything is measured.")
 @click.option("--resume", "resume", metavar="RUN_ID", default=None,
-              help="Finish a run that was interrupted (or whose process died): train the same models again and "
-                   "measure only what the run lacks, with its own settings.")
+              help="Finish a run that was interrupted (or whose process died): load (the default suite: train) the same "
+                   "models again and measure only what the run lacks, with its own settings; the default suite, a suite "
+                   "file's or model files' run.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "json_out", metavar="OUT", default=None,
               help="Also write the run's summary as JSON to OUT ('-': only the JSON on standard output; progress stays on stderr).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @db_option
 def run(sources, example, input_spec, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s, no_energy, cpu_tdp_w,
-        carbon_region, carbon_intensity, list_only, resume, quiet, json_out, force, db):
+        carbon_region, carbon_intensity, list_only, device, resume, quiet, json_out, force, db):
     """Run the default suite (digits), a suite file, or model files: measure every cost, store the run.
 
     \b
@@ -73,6 +77,16 @@ def run(sources, example, input_spec, trust_pickle, quick, candidates, variants,
         from effbench.store.files import check_output
 
         check_output(json_out, force, "--json")  # before anything is trained or measured
+    if resume and sources:
+        from effbench.errors import ConfigError
+
+        raise ConfigError("--resume RUN_ID: give no model or suite file; a run is resumed with the sources and settings "
+                          "it was started with (effbench run --resume RUN_ID)")
+    if device is not None and not sources:
+        from effbench.errors import ConfigError
+
+        raise ConfigError("--device: applies to suite or model files (effbench run study.toml --device cuda); "
+                          "the default suite runs on the CPU" + (", and a resumed run on its own device" if resume else ""))
     if sources or input_spec is not None or trust_pickle:
         from effbench.cli.run_files import run_sources
 

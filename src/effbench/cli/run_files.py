@@ -11,7 +11,7 @@ from effbench.errors import ConfigError
 
 SUITE_SUFFIXES = (".toml", ".yaml", ".yml")
 # options of the default suite only, with the value each has when it is not given
-_DIGITS_ONLY = {"quick": False, "candidates": None, "variants": "none", "backends": None, "list_only": False, "resume": None}
+_DIGITS_ONLY = {"quick": False, "candidates": None, "backends": None, "list_only": False, "resume": None}
 _FLAGS = {"list_only": "--list"}
 
 
@@ -35,11 +35,16 @@ def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle) -> int
             raise ConfigError("--input: applies to model files; a suite file gives synthetic inputs as data.input")
         given = ctx.get_parameter_source("threads") == click.core.ParameterSource.COMMANDLINE
         plan = plan_suite_file(sources[0], trust_pickle=trust_pickle, batch_sizes=batch_sizes,
-                               threads=p["threads"] if given else None, timeout_s=p["timeout_s"])
+                               threads=p["threads"] if given else None, timeout_s=p["timeout_s"], device=p["device"])
     else:
         plan = plan_model_files(sources, input_spec=input_spec, batch_sizes=batch_sizes or FILES_BATCH_SIZES,
-                                trust_pickle=trust_pickle)
+                                trust_pickle=trust_pickle, device=p["device"] or "cpu")
         plan.threads, plan.timeout_s = p["threads"], p["timeout_s"]
+    from effbench.runs.files import FILE_VARIANT_GROUPS, add_variants
+    from effbench.zoo.variants import parse_variant_groups
+
+    groups = FILE_VARIANT_GROUPS if p["variants"].strip().lower() == "all" else parse_variant_groups(p["variants"])
+    plan = add_variants(plan, groups, log=None if p["quiet"] else (lambda line: click.echo(line, err=True)))
     return _measure(plan, p, *settings)
 
 
@@ -54,6 +59,7 @@ def _measure(plan, p, timing, energy) -> int:
     result = measure_run(plan.candidates, plan.task, suite=plan.suite, batch_sizes=plan.batch_sizes, threads=plan.threads,
                          timing=timing, db=p["db"], seed=p["seed"], repeats=p["repeats"], progress=progress,
                          extra_config=plan.config, energy=energy, carbon=carbon if energy.enabled else None,
-                         timeout_s=plan.timeout_s)
+                         timeout_s=plan.timeout_s, training=plan.training, training_from=plan.training_from,
+                         failed_records=plan.failed_records)
     finish_run_output(result.run, db_path=result.db_path, json_out=p["json_out"], force=p["force"])
     return 0

@@ -24,7 +24,8 @@ import numpy as np
 from effbench.errors import ConfigError, DataError
 from effbench.tasks.base import Task
 
-__all__ = ["CLI_METRICS", "FILES_BATCH_SIZES", "LATER", "Plan", "plan_model_files", "plan_suite_file"]
+__all__ = ["CLI_METRICS", "FILES_BATCH_SIZES", "LATER", "Plan", "add_variants", "plan_model_files", "plan_suite_file",
+           "plan_of_run"]
 
 LATER = "integer and multi-input models are not measured yet: the workers feed one float32 array (they load and predict from Python today, effbench.sources; measuring them is a later step)"
 CLI_METRICS = ("accuracy", "f1_macro")
@@ -44,29 +45,34 @@ class Plan:
     threads: int = 1
     timeout_s: float | None = None
     config: dict = field(default_factory=dict)
+    training_from: dict = field(default_factory=dict)   # model -> the tracking it takes its training cost from
+    training: dict = field(default_factory=dict)        # model -> training facts (a variant: the time to build it)
+    failed_records: list = field(default_factory=list)  # variants that could not be built, with their reasons
 
 
 # -- model files --------------------------------------------------------------------------------
 
 def plan_model_files(refs, *, input_spec: str | None = None, batch_sizes=FILES_BATCH_SIZES,
-                     trust_pickle: bool = False) -> Plan:
+                     trust_pickle: bool = False, device: str = "cpu") -> Plan:
     """Model files or references (``.onnx``, ``.pt2``, ``.pt``/``.ts``, ``.skops``, ``python:mod:fn``,
     ...) on synthetic float32 inputs shaped by ``input_spec`` or by the models' own signatures:
     a cost-only plan, suite ``files``; candidate names are the file stems, made unique."""
-    from effbench.sources.build import build_candidates
+    from effbench.sources.build import build_candidates, check_device
 
+    check_device(device, "--device")
     specs = _file_specs(refs)
     given = _given_inputs(input_spec, "--input")
     n = _synthetic_rows(batch_sizes, "--batch-sizes")
     candidates, shapes = [], {}
     for spec in specs:
-        built, prov = build_candidates(spec, None, trust_pickle=trust_pickle)
+        built, prov = build_candidates(spec, None, trust_pickle=trust_pickle, device=device)
         shapes[spec.name] = _input_shape(spec.name, prov, given, "--input")
         candidates += built
     X, source = _synthetic(shapes, n, input_spec)
     task = replace(Task.from_arrays("files", X), info={"data": source})
     return Plan("files", candidates, task, tuple(batch_sizes),
-                config={"sources": [s.model for s in specs], "input": input_spec})
+                config={"sources": [s.model for s in specs], "input": input_spec, "trust_pickle": trust_pickle,
+                        "device": device})
 
 
 def _file_specs(refs) -> list:
@@ -99,14 +105,20 @@ def _file_specs(refs) -> list:
 # -- suite files --------------------------------------------------------------------------------
 
 def plan_suite_file(path, *, trust_pickle: bool = False, batch_sizes=None, threads: int | None = None,
-                    timeout_s: float | None = None) -> Plan:
+                    timeout_s: float | None = None, device: str | None = None) -> Plan:
     """A suite file's plan: its data (float inputs; classification scored by accuracy and f1_macro, or
     task ``none``: cost only) or synthetic inputs (``data.input`` or the models' signatures), its
-    candidates on every backend listed, its batch sizes, threads and timeout (each overridden by the
-    argument when it is not None)."""
+    candidates on every backend listed, its batch sizes, threads, timeout and device (each overridden
+    by the argument when it is not None). A CUDA device this machine lacks is one ConfigError line,
+    before any model is loaded."""
     from effbench.sources.suite import load_suite
 
+    from effbench.sources.build import check_device
+
     spec = load_suite(path, trust_pickle=trust_pickle)
+    if device is not None:
+        spec = replace(spec, device=device)
+    check_device(spec.device, "--device" if device is not None else "device")  # before any model is loaded
     _check_task(spec.data)
     batch_sizes = tuple(batch_sizes or spec.batch_sizes)
     if spec.data is None or spec.data.path is None:
@@ -115,7 +127,75 @@ def plan_suite_file(path, *, trust_pickle: bool = False, batch_sizes=None, threa
         candidates, task = _suite_data(spec, trust_pickle)
     return Plan(spec.name, candidates, task, batch_sizes, threads=threads or spec.threads,
                 timeout_s=timeout_s if timeout_s is not None else spec.timeout_s,
-                config={"suite_file": spec.to_dict()})
+                config={"suite_file": spec.to_dict(), "trust_pickle": trust_pickle, "device": spec.device},
+                training_from={c.name: c.training for c in spec.candidates if c.training})
+
+
+# -- compressed variants ------------------------------------------------------------------------
+
+FILE_VARIANT_GROUPS = ("quant", "prune", "onnx-opt")
+"""The --variants groups a suite file's (or model files') PyTorch candidates take: no ``distil`` (it needs a
+student architecture and training data, which a suite file does not give)."""
+
+
+def add_variants(plan: Plan, groups, log=None) -> Plan:
+    """``plan`` with the compressed variants (:mod:`effbench.zoo.variants`) of its PyTorch candidates in
+    ``groups`` added: int8 dynamic and static quantisation, unstructured and structured pruning, ONNX
+    Runtime without graph optimisation. Built from the loaded module, on the CPU, without fine-tuning
+    (a suite file gives no training data; static quantisation is calibrated on the run's own inputs,
+    and the variant's info says so). A variant that cannot be built (e.g. an archive's flattened
+    module has no layer to quantise) is recorded failed with its reason; the others are measured."""
+    from effbench.zoo.variants import VARIANT_GROUPS, SourceModel, VariantSpec, build_variants, standard_variants
+
+    groups = tuple(groups or ())
+    for g in groups:
+        if g not in FILE_VARIANT_GROUPS:
+            raise ConfigError(f"--variants: {g!r} applies to the default suite only (it needs a student architecture and "
+                              f"training data); suite and model files take {', '.join(FILE_VARIANT_GROUPS)} or all")
+    if not groups:
+        return plan
+    specs = [VariantSpec(v.suffix, v.kind, {**v.params, **({"finetune_epochs": 0} if "finetune_epochs" in v.params else {})},
+                         v.backend) for v in standard_variants([s for g in groups for s in VARIANT_GROUPS[g]])]
+    X, y = plan.task.X_test, plan.task.y_test
+    added, failures = [], []
+    for c in [c for c in plan.candidates if c.backend == "torch"]:
+        src = SourceModel(c.model, c.module, X, y, family=c.family or "neural-network", parent_key=c.key, threads=plan.threads,
+                          info={"variant_data": "built without fine-tuning; static int8 calibrated on the run's own inputs"})
+        cands, facts, fails = build_variants(src, specs, on_progress=log)
+        added += cands
+        failures += fails
+        plan.training.update(facts)
+    if not added and not failures:
+        raise ConfigError("--variants: no PyTorch candidate to build variants of (variants are built from torch models)")
+    plan.candidates = plan.candidates + added
+    plan.failed_records = plan.failed_records + [f.to_record() for f in failures]
+    plan.config = {**plan.config, "variants": list(groups)}
+    return plan
+
+
+def plan_of_run(run) -> Plan:
+    """The plan of a stored suite-file or model-files run, made again from its sources (to resume it): the
+    same files, inputs, batch sizes, threads and timeout. A suite file that changed since is refused."""
+    cfg = run.config or {}
+    trust, sizes = bool(cfg.get("trust_pickle")), cfg.get("batch_sizes")
+    if cfg.get("suite_file") is not None:
+        stored = cfg["suite_file"]
+        source = stored.get("source")
+        if not source or not Path(source).is_file():
+            raise ConfigError(f"--resume: run {run.run_id} came from the suite file {source!r}, which is no longer there")
+        plan = plan_suite_file(source, trust_pickle=trust, batch_sizes=sizes, threads=cfg.get("threads"),
+                               timeout_s=cfg.get("command_timeout_s"), device=stored.get("device"))
+        if plan.config["suite_file"] != stored:
+            raise ConfigError(f"--resume: the suite file {source!r} changed since run {run.run_id} started; "
+                              "restore it, or start a new run")
+        return add_variants(plan, cfg.get("variants"))
+    if cfg.get("sources") is not None:
+        plan = plan_model_files(cfg["sources"], input_spec=cfg.get("input"), batch_sizes=sizes, trust_pickle=trust,
+                                device=cfg.get("device") or "cpu")
+        plan.threads, plan.timeout_s = cfg.get("threads") or 1, cfg.get("command_timeout_s")
+        return add_variants(plan, cfg.get("variants"))
+    raise ConfigError(f"--resume: run {run.run_id} is a {run.suite!r} run, which 'effbench run --resume' cannot make again "
+                      "(for models given in Python, call effbench.benchmark(..., resume=RUN_ID) with the same models)")
 
 
 def _check_task(data) -> None:

@@ -166,17 +166,21 @@ class MeasuredAlready:
 
 def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=None, db=None, isolate=True,
                 seed=0, repeats=DEFAULT_REPEATS, training=None, progress=None, extra_config=None, energy=None,
-                carbon=None, energy_info=None, failed_records=(), timeout_s=None, resume: str | None = None) -> BenchmarkResult:
+                carbon=None, energy_info=None, failed_records=(), timeout_s=None, resume: str | None = None,
+                training_from: dict | None = None) -> BenchmarkResult:
     """Create a run in the store, measure every candidate, and end the run (complete, interrupted or failed).
 
     A ``task`` without labels (``task.labelled`` False) makes a cost-only run: no predictions, no quality.
     ``timeout_s``: how long to wait for any one step of a candidate (its start included) before it is
     called hung and fails; None scales the wait with the step's work (:class:`effbench.executor.Timeouts`).
-    ``resume``: the id of a stored run that did not complete; only what it lacks is measured, into it."""
+    ``resume``: the id of a stored run that did not complete; only what it lacks is measured, into it.
+    ``training``: model -> training facts; a model without takes a stored tracking (:mod:`effbench.runs.track`):
+    the one ``training_from`` names (model -> tracking name), else the latest complete one named as the model."""
     from effbench.executor import ExecutionConfig, execute, steps_for
     from effbench.runs.energy import energy_setup
     from effbench.runs.lifecycle import open_run, reopen_run, run_environment
     from effbench.runs.recorder import Recorder
+    from effbench.runs.track import tracked_training
     from effbench.store.db import Store
 
     _check_unique(candidates)
@@ -190,6 +194,7 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
     if energy_info is None and energy is not None and energy.enabled:
         energy_info = energy_setup(energy, log=progress.log if progress else None)
     with Store(db) as store:
+        training = tracked_training(store, [c.model for c in candidates], training, training_from)
         if resume is None:
             run = open_run(store, suite=suite, config={**config.to_dict(), "carbon": carbon, **(extra_config or {})},
                            environment={**run_environment(threads), "energy": energy_info}, task=task.record())
@@ -199,7 +204,8 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
             run, done = reopen_run(store, stored), MeasuredAlready(stored, config.repeats, config.quality)
             candidates = [c for c in candidates if not done.failed_alone(c.key)
                           and not done.complete(c.key, config.batch_sizes, bool(config.energy))]
-        run.resume_hint = f"effbench run --resume {run.run_id}" if suite.startswith("digits") else None
+        resumable = suite.startswith("digits") or bool({"suite_file", "sources"} & set(extra_config or {}))
+        run.resume_hint = f"effbench run --resume {run.run_id}" if resumable else None
         recorder = Recorder(store, run.run_id, task, training, energy_info, carbon, config.timing)
         _add_candidates(run, recorder, candidates, failed_records, done)
         with run.measuring(on_end=_settle(progress)):
