@@ -43,6 +43,9 @@ class ExecutionConfig:
     command_timeout_s: float | None = None   # every later command; None: scaled with its work (see Timeouts)
     energy: dict | None = None          # EnergyConfig as a dict: one energy cell per candidate and batch size
     quality: bool = True                # predict and score; False for a cost-only run (a task without labels)
+    executor: str = "local"             # "local" (worker processes here) or "ray" (effbench.executors.ray; docs/fleet.md)
+    address: str | None = None          # ray: "auto" or HOST:PORT of the cluster; None starts a one-node Ray here
+    hardware: str | None = None         # ray: only nodes with this label (effbench-hardware=LABEL)
 
     def __post_init__(self):
         from effbench.validation import Interval, check
@@ -56,6 +59,15 @@ class ExecutionConfig:
                                  ("startup_timeout_s", seconds), ("command_timeout_s", (seconds, None))):
             constraints = constraint if isinstance(constraint, tuple) else (constraint,)
             object.__setattr__(self, name, check(name, getattr(self, name), *constraints))
+        from effbench.validation import Options, validate_name
+
+        check("executor", self.executor, Options({"local", "ray"}))
+        if self.executor == "local" and (self.address is not None or self.hardware is not None):
+            raise ConfigError("address, hardware: apply to executor 'ray' only; the executor is 'local'")
+        if self.hardware is not None:
+            validate_name(self.hardware, "hardware")
+        if self.address is not None and not isinstance(self.address, str):
+            raise ConfigError(f"address: expected 'auto' or 'HOST:PORT', got {self.address!r}")
 
     def to_dict(self) -> dict:
         return {
@@ -69,6 +81,7 @@ class ExecutionConfig:
             "startup_timeout_s": self.startup_timeout_s,
             "command_timeout_s": self.command_timeout_s,
             "quality": self.quality,
+            **({"executor": self.executor, "address": self.address, "hardware": self.hardware} if self.executor != "local" else {}),
         }
 
 
@@ -301,8 +314,9 @@ class NothingDone:
 class _Execution:
     """One execution: the workers, the candidates that failed, and the phases in their order."""
 
-    def __init__(self, candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress, done=None):
+    def __init__(self, candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress, done=None, worker_cls=None):
         self.candidates, self.X, self.config = candidates, X, config
+        self.worker_cls = worker_cls  # None: a local process (or this process, isolate=False); the Ray executor passes its own
         self.recorder, self.progress = recorder, progress
         self.done = done or NothingDone()
         self.workers: dict[str, object] = {}
@@ -332,7 +346,7 @@ class _Execution:
 
     # 1. start every worker, hand each its candidate (they boot and unpickle in parallel), then wait for each
     def start(self):
-        worker_cls = ProcessWorker if self.config.isolate else InlineWorker
+        worker_cls = self.worker_cls or (ProcessWorker if self.config.isolate else InlineWorker)
         for c in self.candidates:
             try:
                 self.workers[c.key] = worker_cls(c, self.config.threads)

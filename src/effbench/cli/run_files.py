@@ -54,6 +54,6 @@ def _measure(plan, p, timing, energy) -> int:
     result = measure_run(plan.candidates, plan.task, suite=plan.suite, batch_sizes=plan.batch_sizes, threads=plan.threads,
                          timing=timing, db=p["db"], seed=p["seed"], repeats=p["repeats"], progress=progress,
                          extra_config=plan.config, energy=energy, carbon=carbon if energy.enabled else None,
-                         timeout_s=plan.timeout_s)
+                         timeout_s=plan.timeout_s, executor=p["executor"], address=p["address"], hardware=p["hardware"])
     finish_run_output(result.run, db_path=result.db_path, json_out=p["json_out"], force=p["force"])
     return 0
