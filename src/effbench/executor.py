@@ -95,18 +95,21 @@ class WorkerFailure(Exception):
         self.timed_out = timed_out
 
 
+def candidate_payload(candidate, where: str = "a worker process",
+                      hint: str = "define its model at module level (importable), or run with isolate=False") -> bytes:
+    """The pickled candidate a worker loads; CandidateError (that candidate fails alone) when it cannot be pickled."""
+    try:
+        return pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - user objects can fail to pickle in many ways
+        raise CandidateError(f"candidate {candidate.key!r} cannot be sent to {where} ({type(exc).__name__}: {exc}); {hint}") from None
+
+
 class ProcessWorker:
     """A spawned process holding one candidate."""
 
     def __init__(self, candidate, threads: int):
         self.key = candidate.key
-        try:
-            payload = pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # noqa: BLE001 - user objects can fail to pickle in many ways
-            raise CandidateError(
-                f"candidate {candidate.key!r} cannot be sent to a worker process ({type(exc).__name__}: {exc}); "
-                "define its model at module level (importable), or run with isolate=False"
-            ) from None
+        payload = candidate_payload(candidate)
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe(duplex=True)
         # The candidate travels over the pipe after the start, not as a process argument: start()

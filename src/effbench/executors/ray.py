@@ -25,8 +25,8 @@ import traceback
 import warnings
 from concurrent.futures import Future
 
-from effbench.errors import CandidateError, ConfigError
-from effbench.executor import CommandError, ExecutionConfig, WorkerFailure, _Execution
+from effbench.errors import ConfigError
+from effbench.executor import CommandError, ExecutionConfig, WorkerFailure, _Execution, candidate_payload
 from effbench.measure.bootstrap import THREAD_ENV
 
 SLOT = "effbench_slot"
@@ -181,13 +181,7 @@ class RayWorker:
     def __init__(self, candidate, threads: int, *, hardware: str | None = None):
         ray = _ray()
         self.key = candidate.key
-        try:
-            payload = pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # noqa: BLE001 - user objects can fail to pickle in many ways
-            raise CandidateError(
-                f"candidate {candidate.key!r} cannot be sent to a Ray node ({type(exc).__name__}: {exc}); "
-                "define its model at module level (importable on every node)"
-            ) from None
+        payload = candidate_payload(candidate, "a Ray node", "define its model at module level (importable on every node)")
         options = dict(resources={SLOT: 1}, num_cpus=0, max_restarts=0, max_task_retries=0,
                        name=None, runtime_env={"env_vars": {name: str(threads) for name in THREAD_ENV}})
         if hardware is not None:
@@ -223,7 +217,8 @@ class RayWorker:
         if msg[0] == "error":
             self.kill()
             raise WorkerFailure(msg[1], msg[2])
-        self.node = msg[2]
+        resources = {n["NodeID"]: n.get("Resources", {}) for n in _ray().nodes()}.get(msg[2]["node_id"], {})
+        self.node = {**msg[2], "ray_resources": {k: v for k, v in resources.items() if k in ("CPU", "GPU", SLOT)}}
         return {**msg[1], "node": self.node}
 
     def request(self, cmd: tuple, timeout: float):
@@ -283,6 +278,8 @@ class _MainThread:
                 future.set_result(fn(*args))
             except BaseException as exc:  # noqa: BLE001 - raised in the candidate's thread
                 future.set_exception(exc)
+                if not isinstance(exc, Exception):  # Ctrl-C: the main thread stops the run
+                    raise
             try:
                 item = self.calls.get_nowait()
             except queue.Empty:
