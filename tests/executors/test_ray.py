@@ -102,6 +102,7 @@ def test_hardware_label_keeps_the_study_on_its_nodes(digits, cluster, tmp_path):
     assert run_.config["hardware"] == "b"
 
 
+@pytest.mark.slow
 def test_a_label_no_node_has_is_one_error_before_anything_is_stored(digits, cluster, tmp_path):
     db = tmp_path / "r.sqlite"
     with pytest.raises(ConfigError, match=r"--hardware: no live Ray node has the label effbench-hardware=gpu-x; the labels there: a, b"):
