@@ -87,9 +87,10 @@ def test_candidates_run_on_both_nodes_one_at_a_time_and_record_their_node(digits
         assert n["hostname"] == socket.gethostname()
         assert {"cpu", "gpu", "cores_logical"} <= set(n["environment"]) and n["environment"]["cpu"]["model"]
     # one measurement at a time per node: the candidates' busy windows on one node (its clock) never overlap
+    # (4 candidates on 2 nodes: at least one node measured two or more)
+    assert max(sum(n["node_id"] == i for n in nodes) for i in by_id) >= 2
     for node_id in by_id:
         windows = sorted((n["busy_from_unix_s"], n["busy_until_unix_s"]) for n in nodes if n["node_id"] == node_id)
-        assert len(windows) == 2  # 4 candidates, 2 nodes with one slot each: two after each other on each
         assert all(end <= next_start for (_, end), (next_start, _) in zip(windows, windows[1:]))
     assert all(c.info["worker"]["isolated"] for c in run_.candidates)
 
