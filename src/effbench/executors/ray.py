@@ -232,9 +232,9 @@ class RayWorker:
         self.kill()
 
     def kill(self):
-        if self.actor is not None:
-            _ray().kill(self.actor, no_restart=True)
-            self.actor = None
+        actor, self.actor = self.actor, None  # the main thread may kill it too (Ctrl-C)
+        if actor is not None:
+            _ray().kill(actor, no_restart=True)
 
 
 class _Stopped(Exception):
@@ -248,12 +248,14 @@ class _MainThread:
     def __init__(self):
         self.calls: queue.Queue = queue.Queue()
         self.stopped = False
+        self.lock = threading.Lock()  # no call is queued after stop() has answered those waiting
 
     def call(self, fn, *args):
-        if self.stopped:
-            raise _Stopped
         future: Future = Future()
-        self.calls.put((fn, args, future))
+        with self.lock:
+            if self.stopped:
+                raise _Stopped
+            self.calls.put((fn, args, future))
         return future.result()
 
     def proxy(self, target):
@@ -286,7 +288,8 @@ class _MainThread:
                 item = None
 
     def stop(self) -> None:
-        self.stopped = True
+        with self.lock:
+            self.stopped = True
         while True:
             try:
                 _, _, future = self.calls.get_nowait()
