@@ -1,4 +1,4 @@
-"""Fuzz the command line of pareto, misnomer and tail analyze: count clean errors, successes,
+"""Fuzz the command line of pareto, misnomer, timeline and tail analyze: count clean errors, successes,
 tracebacks and hangs over N seeded cases per command (the strategies of tests/cli/fuzz_strategies.py).
 
     python benchmarks/fuzz_cli.py [N] [COMMAND...]    # default 10000 per command, every command

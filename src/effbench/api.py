@@ -61,7 +61,7 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     a fitted scikit-learn estimator, any callable ``f(X) -> labels`` (or an effbench Candidate); or a
     list of Candidates. X, y: the evaluation inputs and labels (quality is computed on them; latency
     uses the first ``b`` rows for batch size ``b``). ``train_times``: optional name -> seconds you
-    measured yourself for training (stored as ``reported``: typed in, not measured by effbench). ``db``: the store file (default: see docs).
+    measured yourself for training (stored as ``reported``: typed in, not measured by effbench). ``db``: the store file or a ``postgresql://`` URL (default: see docs).
     ``isolate=False`` runs in this process (for models that cannot be pickled; the thread limits it sets,
     e.g. ``torch.set_num_threads(threads)``, then stay in force in this process). ``energy``: an
     :class:`EnergyConfig` (None to skip energy); ``carbon_region`` / ``carbon_g_per_kwh``: the grid's

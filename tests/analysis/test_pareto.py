@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from effbench.analysis import pareto as pareto_module
 from effbench.analysis.objectives import Objective, oriented_matrix, parse_objective
 from effbench.analysis.pareto import (
     dominated_by,
@@ -51,15 +54,18 @@ tables = st.integers(1, 7).flatmap(
 )
 
 
+@pytest.mark.parametrize("few_rows", [0, 10**9], ids=["sorted-pass", "one-pass-scan"])
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(tables)
-def test_front_layers_and_dominators_match_brute_force(X):
+def test_front_layers_and_dominators_match_brute_force(few_rows, X):
     assert np.array_equal(nondominated_mask(X), brute_front(X))
     assert np.array_equal(nondominated_layers(X), brute_layers(X))
     M = brute_dominance(X)
-    for i, doms in enumerate(dominated_by(X)):
-        assert np.array_equal(doms, np.flatnonzero(M[:, i]))
-    counted = dominators(X, limit=2)
+    # dominators() has two paths: a sorted, pruned pass for many rows, a plain scan for a table's few
+    with mock.patch.object(pareto_module, "_FEW_ROWS", few_rows), mock.patch.object(pareto_module, "_BLOCK_CELLS", 3 * max(1, len(X))):  # blocks of 3 rows
+        for i, doms in enumerate(dominated_by(X)):
+            assert np.array_equal(doms, np.flatnonzero(M[:, i]))
+        counted = dominators(X, limit=2)
     assert np.array_equal(counted.count, M.sum(axis=0))
     for i, sample in enumerate(counted.sample):
         assert np.array_equal(sample, np.flatnonzero(M[:, i])[:2])

@@ -8,6 +8,7 @@ import pytest
 from effbench.analysis.run_table import (
     available_indicators,
     default_direction,
+    indicator_interval,
     indicator_provenance,
     is_known_indicator,
     latency_quantile,
@@ -142,3 +143,28 @@ def test_run_noise_from_the_run_itself():
     assert noise == {} and words == {"peak_rss_bytes_b1": "exact"}
     with pytest.raises(DataError, match="b/sklearn has no latency samples at batch 10"):
         run_noise(run, ["a/torch", "b/sklearn"], ["latency_p99_s_b10"])
+
+
+def test_indicator_interval_from_the_raw_samples():
+    from effbench.estimates import mean_ci, quantile_ci
+
+    run = make_run()
+    v = np.arange(1, 101, dtype=float) * 1e-3
+    med = quantile_ci(v, 0.5, 0.9)
+    assert indicator_interval(run, "a/torch", "latency_p50_s_b1", 0.9) == (med.low, med.high)
+    p90 = quantile_ci(v, 0.9)
+    assert indicator_interval(run, "a/torch", "latency_p90_s_b1") == (p90.low, p90.high)
+    assert indicator_interval(run, "a/torch", "latency_p99_s_b1") is None  # 100 samples: too few for a p99 interval
+    m = mean_ci(v)
+    assert indicator_interval(run, "a/torch", "latency_mean_s_b1") == pytest.approx((m.low, m.high))
+    # per sample: divided by the batch size
+    assert indicator_interval(run, "a/torch", "latency_p50_per_sample_s_b1", 0.9) == (med.low, med.high)
+    run.samples.append(SampleSet("a/torch", 4, "latency_per_call", "s", v * 4))
+    assert indicator_interval(run, "a/torch", "latency_p50_per_sample_s_b4", 0.9) == pytest.approx((med.low, med.high))
+    med95 = quantile_ci(v, 0.5)
+    assert indicator_interval(run, "a/torch", "throughput_samples_per_s_b1") == pytest.approx((1 / med95.high, 1 / med95.low))
+    # no interval: too few samples for a p99, the maximum, a count, no samples at that batch size
+    assert indicator_interval(run, "b/sklearn", "latency_p99_s_b1") is None
+    assert indicator_interval(run, "a/torch", "latency_p100_s_b1") is None
+    assert indicator_interval(run, "a/torch", "params") is None
+    assert indicator_interval(run, "a/torch", "latency_p50_s_b32") is None

@@ -156,3 +156,79 @@ def test_energy_preference_on_a_run_reads_the_batch_metric():
         recommend(run, preference=["energy_per_sample_j"])
     with pytest.raises(ConfigError, match="unknown cost 'energy_per_sample_j_b8'"):
         recommend(run, preference=["energy"], batch_size=8)
+
+
+# -- ties within the noise (issue 17) -------------------------------------------------------------------
+
+def _onnx_pair(noopt_us: float, opt_us: float, spread_us: float):
+    """A run with the ONNX Runtime export of one MLP, optimised (the default) and not (a variant): the same
+    predictions, parameters and size; latency samples evenly spread +-spread_us around the given medians."""
+    from effbench.store.db import CandidateRecord, Metric, RunRecord, SampleSet
+
+    y = np.arange(200) % 10
+    run = RunRecord("r", "2026-01-01T00:00:00+00:00", "complete", task={"y_test": y.tolist()})
+    for key, parent, median in (("mlp/onnxruntime", None, opt_us), ("mlp.ortnoopt/onnxruntime", "mlp/torch", noopt_us)):
+        run.candidates.append(CandidateRecord(key, key.split("/")[0], "onnxruntime", "neural-network", parent=parent,
+                                              status="ok", predictions=y.tolist()))
+        run.metrics += [Metric(key, "accuracy", 1.0, "ratio", "measured"), Metric(key, "params", 17226, "count", "analytic"),
+                        Metric(key, "size_bytes", 68100, "bytes", "measured")]
+        run.samples.append(SampleSet(key, 1, "latency_per_call", "s", (median + np.linspace(-spread_us, spread_us, 101)) * 1e-6))
+    return run
+
+
+def test_overlapping_latency_intervals_tie_and_the_default_configuration_wins():
+    # 15.8 vs 16.6 us, samples spread +-4 us: the 95% intervals of the medians overlap
+    run = _onnx_pair(15.8, 16.6, 4.0)
+    rec = recommend(run, preference=["latency_p50", "size"])
+    assert rec.chosen == "mlp/onnxruntime" and set(rec.frontier) == {"mlp/onnxruntime", "mlp.ortnoopt/onnxruntime"}
+    lat = next(t for t in rec.ties if t["cost"] == "latency_p50_s_b1")
+    assert {k: lat[k] for k in ("cost", "key", "lowest", "how")} == {
+        "cost": "latency_p50_s_b1", "key": "mlp/onnxruntime", "lowest": "mlp.ortnoopt/onnxruntime", "how": "intervals overlap"}
+    (lo_a, hi_a), (lo_b, hi_b) = lat["intervals"]
+    assert lat["values"] == pytest.approx([16.6e-6, 15.8e-6]) and lo_a <= hi_b and lo_b <= hi_a
+    assert rec.ties[-1]["decided_by"] == "the default configuration (not a variant)"
+    text = " ".join(rec.message)
+    assert "On latency_p50_s_b1, mlp/onnxruntime (1.66e-05) ties with mlp.ortnoopt/onnxruntime (1.58e-05): 95% intervals [" in text
+    assert "the tie goes to the default configuration (not a variant)" in text
+    # without the noise rule, the 0.8 us the intervals cannot separate decides (the old behaviour)
+    assert recommend(run, preference=["latency_p50", "size"], noise_ties=False).chosen == "mlp.ortnoopt/onnxruntime"
+
+
+def test_separated_latency_intervals_decide_by_latency():
+    # the same medians, samples spread +-0.4 us: the intervals are apart, the faster model wins
+    run = _onnx_pair(15.8, 16.6, 0.4)
+    rec = recommend(run, preference=["latency_p50", "size"])
+    assert rec.chosen == "mlp.ortnoopt/onnxruntime" and rec.ties == []
+    assert rec.frontier == ["mlp.ortnoopt/onnxruntime"]   # the optimised export is dominated beyond the noise
+
+
+def test_ties_do_not_depend_on_the_order_of_the_models():
+    # a ties b, b ties c, a does not tie c: every order of the rows gives the same choice and ranking
+    import itertools
+
+    y = np.zeros(10, dtype=int)
+    rows = [Row(k, 1.0, {"latency_p50_s_b1": v}, "neural-network", y, parent, {"latency_p50_s_b1": (v - 1.1, v + 1.1)})
+            for k, v, parent in (("a", 1.0, "src"), ("b", 3.0, None), ("c", 5.0, None))]
+    for perm in itertools.permutations(rows):
+        rec = recommend(list(perm), preference=["latency_p50"], y_true=y)
+        assert rec.chosen == "b"                     # ties with the lowest (a), and is the default configuration
+        assert [r["key"] for r in rec.runner_ups] == ["a"] and sorted(rec.frontier) == ["a", "b"]  # c: dominated by a beyond the noise
+
+
+def test_tie_rtol_ties_any_cost_and_says_so():
+    y = np.zeros(10, dtype=int)
+    rows = [Row("a.int8/torch", 1.0, {"size_bytes": 100.0}, "neural-network", y, "a/torch"),
+            Row("a/torch", 1.0, {"size_bytes": 104.0}, "neural-network", y)]
+    assert recommend(rows, preference=["size"], y_true=y).chosen == "a.int8/torch"
+    rec = recommend(rows, preference=["size"], y_true=y, tie_rtol=0.05)
+    assert rec.chosen == "a/torch"
+    assert "On size_bytes, a/torch (104) ties with a.int8/torch (100): within the relative tolerance tie_rtol." in rec.message
+
+
+@pytest.mark.parametrize("name, hint", [("throughput_samples_per_s_b8", "latency_p50_per_sample_s_b8"),
+                                        ("best_throughput_samples_per_s", "a cost such as latency")])
+def test_a_higher_is_better_indicator_is_refused_as_a_preferred_cost(name, hint):
+    # it used to be minimised like any cost: --prefer throughput picked the slowest model
+    rows = [Row("fast", 0.9, {name: 1000.0}, "linear"), Row("slow", 0.9, {name: 10.0}, "linear")]
+    with pytest.raises(ConfigError, match=f"{name!r} is higher-is-better.*{hint}"):
+        recommend(rows, preference=[name])

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the command-line inputs of pareto, misnomer and tail analyze.
+"""Hypothesis strategies for the command-line inputs of pareto, misnomer, timeline and tail analyze.
 
 Shared by tests/cli/test_fuzz_cli.py (a few hundred seeded cases in the suite) and
 benchmarks/fuzz_cli.py (10,000 or more per command, counted). Each strategy draws the files'
@@ -118,4 +118,25 @@ def tail_case(draw):
     return files, args
 
 
-CASES = {"pareto": pareto_case, "misnomer": misnomer_case, "tail analyze": tail_case}
+@st.composite
+def timeline_case(draw):
+    files = {"t.csv": _csv_text(draw, draw(st.integers(0, 12)))}
+    pick = st.sampled_from(columns * 4 + ["id", "zz", ""])
+    if draw(st.sampled_from([True, True, True, False])):  # mostly a usable choice of columns, so that the fit runs
+        args = ["timeline", "--csv", "{dir}/t.csv", "--year", "a", "--quality", "b", "--cost", "c"]
+    else:
+        args = ["timeline", "--csv", "{dir}/t.csv", "--year", draw(pick), "--quality", draw(pick)]
+        for _ in range(draw(st.integers(0, 2))):
+            args += ["--cost", draw(pick)]
+    if draw(st.booleans()):
+        args += ["--label", draw(st.sampled_from(["id", "id", "a", "zz"]))]
+    if draw(st.sampled_from([False, False, True])):
+        args += ["--confidence", draw(st.one_of(st.floats(0.5, 0.999).map(repr), numbers)) or "0.9"]
+    if draw(st.sampled_from([False] * 5 + [True])):
+        args += ["--plot", "{dir}/" + draw(st.sampled_from(["t.png", "t.svg", "t.pdf", "t"])), "--force"]
+    if draw(st.booleans()):
+        args += ["--json", draw(st.sampled_from(["{dir}/out.json", "-"])), "--force"]
+    return files, args
+
+
+CASES = {"pareto": pareto_case, "misnomer": misnomer_case, "timeline": timeline_case, "tail analyze": tail_case}

@@ -290,3 +290,12 @@ def test_table_ranks_only_the_layers_it_shows_and_json_has_them_all(tmp_path, ca
     capsys.readouterr()
     assert json.loads(out_top.read_text()) == json.loads(out_all.read_text())
     assert max(r["layer"] for r in json.loads(out_all.read_text())) > 2
+
+
+def test_csv_stochastic_without_uncertainty_says_every_probability_is_1(table, capsys):
+    assert main(["pareto", "--csv", table, *ARGS, "--stochastic", "--draws", "5"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "no noise was given" in line]
+    assert notes == ["effbench: note: --stochastic: no noise was given for any column (--uncertainty COLUMN=rel:SD|abs:SD|"
+                     "n:EXAMPLES), so every draw is the table itself and every probability is 1 on the frontier, 0 off it"]
+    assert main(["pareto", "--csv", table, *ARGS, "--stochastic", "--draws", "5", "--uncertainty", "acc=n:1000"]) == 0
+    assert "no noise was given" not in capsys.readouterr().err

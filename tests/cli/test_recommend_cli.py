@@ -132,3 +132,25 @@ def test_default_preference_is_the_library_one():
 
     opt = next(p for p in recommend.params if p.name == "prefer")
     assert tuple(opt.default.split(",")) == DEFAULT_PREFERENCE
+
+
+def test_latencies_within_the_noise_tie_and_the_default_configuration_wins(tmp_path, capsys):
+    # 15.8 vs 16.6 us medians, each over 101 calls spread +-4 us: the 95% intervals overlap
+    y = np.arange(100) % 10
+    run = RunRecord("20260102-000000-abcd", "2026-01-02T00:00:00+00:00", "complete", suite="hand", task={"y_test": y.tolist()})
+    for key, parent, median in (("mlp/onnxruntime", None, 16.6e-6), ("mlp.ortnoopt/onnxruntime", "mlp/torch", 15.8e-6)):
+        run.candidates.append(CandidateRecord(key, key.split("/")[0], "onnxruntime", "neural-network", parent=parent, status="ok",
+                                              predictions=y.tolist()))
+        run.metrics += [Metric(key, "accuracy", 1.0, "ratio", "measured"), Metric(key, "size_bytes", 68100, "bytes", "measured")]
+        run.samples.append(SampleSet(key, 1, "latency_per_call", "s", median + np.linspace(-4e-6, 4e-6, 101)))
+    db = str(tmp_path / "s.sqlite")
+    with Store(db) as store:
+        store.import_run(run)
+    args = ["recommend", "latest", "--db", db, "--prefer", "latency_p50,size", "--tie-rtol", "0"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Use mlp/onnxruntime:" in out
+    assert "On latency_p50_s_b1, mlp/onnxruntime (1.66e-05) ties with mlp.ortnoopt/onnxruntime (1.58e-05): 95% intervals" in out
+    assert "the tie goes to the default configuration (not a variant)." in out
+    assert main(args + ["--no-noise-ties"]) == 0
+    assert "Use mlp.ortnoopt/onnxruntime:" in capsys.readouterr().out

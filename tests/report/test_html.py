@@ -126,7 +126,7 @@ def test_cost_cards_data():
     cards = {c.candidate: c for c in cost_cards(make_run())}
     a = cards["alpha/sklearn"]
     assert a.entry("params").provenance == "analytic" and a.entry("params").text == "1,000"
-    assert "coverage 75% of operations counted" in a.entry("flops_per_sample").note
+    assert "coverage 75% of op calls counted" in a.entry("flops_per_sample").note
     e = a.entry("energy_per_sample_j_best")
     # batch 8: 2e-3 * 0.4 = 0.8 mJ per sample, from cost_table's best_energy_per_sample_j
     assert e.value == pytest.approx(8e-4) and e.provenance == "measured" and "batch 8" in e.label

@@ -45,8 +45,8 @@ def _bench(models, db, **kw):
                               repeats=2, progress=SilentProgress(), **kw)
 
 
-def test_an_interrupted_run_keeps_its_measurements_and_resume_measures_only_the_rest(tmp_path):
-    db = tmp_path / "r.sqlite"
+def test_an_interrupted_run_keeps_its_measurements_and_resume_measures_only_the_rest(new_db):
+    db = new_db()
     CALLS["n"] = 0
     with pytest.raises(KeyboardInterrupt) as info:
         _bench({"ok": ok, "late": interrupts_late}, db)
@@ -70,14 +70,15 @@ def test_an_interrupted_run_keeps_its_measurements_and_resume_measures_only_the_
     assert any(n.startswith("resumed by pid") for n in after.notes)
 
 
-def test_a_complete_run_cannot_be_resumed(tmp_path):
-    r = _bench({"ok": ok}, tmp_path / "r.sqlite")
+def test_a_complete_run_cannot_be_resumed(new_db):
+    db = new_db()
+    r = _bench({"ok": ok}, db)
     with pytest.raises(ConfigError, match="is complete; there is nothing left to measure"):
-        _bench({"ok": ok}, tmp_path / "r.sqlite", resume=r.run_id)
+        _bench({"ok": ok}, db, resume=r.run_id)
 
 
-def test_a_run_whose_process_is_gone_shows_as_interrupted(tmp_path):
-    db = tmp_path / "r.sqlite"
+def test_a_run_whose_process_is_gone_shows_as_interrupted(new_db):
+    db = new_db()
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with Store(db) as store:

@@ -25,10 +25,11 @@ def _fill(store, status="complete"):
     return run_id
 
 
-def test_round_trip_keeps_raw_samples_units_and_provenance(tmp_path):
-    with Store(tmp_path / "r.sqlite") as store:
+def test_round_trip_keeps_raw_samples_units_and_provenance(new_db):
+    db = new_db()
+    with Store(db) as store:
         run_id = _fill(store)
-    with Store(tmp_path / "r.sqlite", create=False) as store:
+    with Store(db, create=False) as store:
         run = store.load_run(run_id)
         assert store.schema_version == SCHEMA_VERSION
     assert run.status == "complete" and run.task["y_test"] == [0, 1, 1]
@@ -41,8 +42,8 @@ def test_round_trip_keeps_raw_samples_units_and_provenance(tmp_path):
     assert s[1].meta == {"stop_reason": "max_time"}
 
 
-def test_interrupted_run_keeps_every_measurement(tmp_path):
-    path = tmp_path / "r.sqlite"
+def test_interrupted_run_keeps_every_measurement(new_db):
+    path = new_db()
     store = Store(path)
     run_id = _fill(store, status=None)  # the process dies before finish_run: nothing closes the store
     del store
@@ -52,8 +53,9 @@ def test_interrupted_run_keeps_every_measurement(tmp_path):
     assert len(run.metrics) == 3 and len(run.samples) == 2
 
 
-def test_provenance_is_checked(tmp_path):
-    with Store(tmp_path / "r.sqlite") as store:
+def test_provenance_is_checked(new_db):
+    db = new_db()
+    with Store(db) as store:
         run_id = _fill(store)
         with pytest.raises(StoreError, match="provenance must be one of measured, estimated, analytic, reported"):
             store.add_metrics(run_id, [Metric("m/torch", "x", 1, "s", "guessed")])
@@ -119,8 +121,9 @@ def test_foreign_and_newer_files_are_refused_and_untouched(tmp_path):
         Store(newer)
 
 
-def test_run_ids_prefix_latest_and_unknown(tmp_path):
-    with Store(tmp_path / "r.sqlite") as store:
+def test_run_ids_prefix_latest_and_unknown(new_db):
+    db = new_db()
+    with Store(db) as store:
         with pytest.raises(UnknownRunError, match="holds no run yet"):
             store.resolve_run_id("latest")
         a = _fill(store)
@@ -143,10 +146,14 @@ def test_default_location_is_overridable(monkeypatch, tmp_path):
     monkeypatch.delenv("EFFBENCH_DB")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert default_db_path() == tmp_path / "data" / "effbench" / "effbench.sqlite"
+    monkeypatch.setenv("EFFBENCH_DB", "postgresql://me@db.example:5433/runs")
+    assert default_db_path() == "postgresql://me@db.example:5433/runs"  # a URL is kept as it is, not made a path
 
 
-def test_json_round_trip_and_import(tmp_path):
-    with Store(tmp_path / "a.sqlite") as store:
+def test_json_round_trip_and_import(new_db, tmp_path):
+    a = new_db()
+    b = new_db()
+    with Store(a) as store:
         run = store.load_run(_fill(store))
     out = write_export(run, "json", tmp_path / "run.json")
     doc = json.loads(out.read_text())
@@ -155,7 +162,7 @@ def test_json_round_trip_and_import(tmp_path):
     back = load_json(out)
     assert back.run_id == run.run_id and len(back.samples) == 2
     np.testing.assert_array_equal(back.samples[0].values, run.samples[0].values)
-    with Store(tmp_path / "b.sqlite") as other:
+    with Store(b) as other:
         other.import_run(back)
         assert other.load_run(run.run_id).metric("m/torch", "params").value == 10
         with pytest.raises(StoreError, match="already in"):
@@ -191,8 +198,9 @@ def test_json_errors_are_one_line(tmp_path):
         run_from_dict({"format": "effbench-run", "schema_version": 99})
 
 
-def test_csv_rows_carry_unit_and_provenance(tmp_path):
-    with Store(tmp_path / "a.sqlite") as store:
+def test_csv_rows_carry_unit_and_provenance(new_db, tmp_path):
+    a = new_db()
+    with Store(a) as store:
         run_id = _fill(store)
         store.add_metrics(run_id, [Metric("m/torch", "energy_per_sample_j", 2e-4, "J", "estimated", batch_size=1)])
         run = store.load_run(run_id)
@@ -207,11 +215,13 @@ def test_csv_rows_carry_unit_and_provenance(tmp_path):
     assert path.read_text().splitlines()[0] == "run_id,candidate,model,backend,batch_size,metric,value,unit,provenance"
 
 
-def test_import_is_all_or_nothing(tmp_path):
-    with Store(tmp_path / "a.sqlite") as store:
+def test_import_is_all_or_nothing(new_db):
+    a = new_db()
+    b = new_db()
+    with Store(a) as store:
         run = store.load_run(_fill(store))
     run.metrics.append(Metric("m/torch", "x", 1.0, "s", "guessed"))
-    with Store(tmp_path / "b.sqlite") as other:
+    with Store(b) as other:
         with pytest.raises(StoreError, match="provenance must be one of"):
             other.import_run(run)
         assert other.list_runs() == []  # nothing half-imported
@@ -220,21 +230,23 @@ def test_import_is_all_or_nothing(tmp_path):
         assert len(other.load_run(run.run_id).metrics) == 3
 
 
-def test_string_labels_are_kept_as_they_are(tmp_path):
-    with Store(tmp_path / "a.sqlite") as store:
+def test_string_labels_are_kept_as_they_are(new_db):
+    a = new_db()
+    with Store(a) as store:
         run_id = _fill(store)
         store.update_candidate(run_id, "m/torch", predictions=np.array(["cat", "dog", "cat"]))
         assert store.load_run(run_id).candidate("m/torch").predictions == ["cat", "dog", "cat"]
 
 
-def test_latest_can_ask_for_a_run_that_has_what_the_command_needs(tmp_path):
+def test_latest_can_ask_for_a_run_that_has_what_the_command_needs(new_db):
+    db = new_db()
     import numpy as np
 
     from effbench.errors import UnknownRunError
     from effbench.records import LATENCY_PER_CALL, TAIL_E2E_PER_BATCH, CandidateRecord, SampleSet
     from effbench.store.db import Store
 
-    with Store(tmp_path / "r.sqlite") as store:
+    with Store(db) as store:
         with pytest.raises(UnknownRunError, match="holds no run with latency_per_call samples yet"):
             store.resolve_run_id("latest", needs=LATENCY_PER_CALL)
         for run_id, kind in (("costs", LATENCY_PER_CALL), ("tail", TAIL_E2E_PER_BATCH)):
@@ -245,3 +257,31 @@ def test_latest_can_ask_for_a_run_that_has_what_the_command_needs(tmp_path):
         assert store.resolve_run_id("latest", needs=LATENCY_PER_CALL) == "costs"  # recommend, pareto, report, ...
         assert store.load_run("latest", needs=LATENCY_PER_CALL).run_id == "costs"
         assert store.resolve_run_id("tail", needs=LATENCY_PER_CALL) == "tail"  # an explicit id is taken as given
+
+
+def test_rows_keep_the_order_they_were_written_and_a_rewritten_row_moves_last(new_db):
+    """SQLite reads by rowid, PostgreSQL by its seq column: the same order on both, and NaN is NULL on both."""
+    with Store(new_db()) as store:
+        run_id = store.create_run(suite="s", config={}, environment={}, task={}, effbench_version="0")
+        for key in ("b/torch", "a/torch", "c/torch"):
+            store.add_candidate(run_id, CandidateRecord(key, key[0], "torch"))
+        store.add_metrics(run_id, [Metric("a/torch", name, 1.0, "s", "measured") for name in ("z", "y", "x")])
+        store.add_candidate(run_id, CandidateRecord("b/torch", "b", "torch", status="ok"))  # measured again (a resumed run)
+        store.add_metrics(run_id, [Metric("a/torch", "z", float("nan"), "s", "measured")])
+        run = store.load_run(run_id)
+    assert [(c.key, c.status) for c in run.candidates] == [("a/torch", "pending"), ("c/torch", "pending"), ("b/torch", "ok")]
+    assert [(m.name, m.value) for m in run.metrics] == [("y", 1.0), ("x", 1.0), ("z", None)]
+
+
+def test_a_run_id_another_writer_took_is_drawn_again(new_db, monkeypatch):
+    import effbench.store.db as db_module
+
+    draws = iter(["20260101-000000-aaaa", "20260101-000000-aaaa", "20260101-000000-bbbb"])
+    monkeypatch.setattr(db_module, "new_run_id", lambda: next(draws))
+    with Store(new_db()) as store:
+        new = dict(suite="s", config={}, environment={}, task={}, effbench_version="0")
+        assert store.create_run(**new) == "20260101-000000-aaaa"
+        assert store.create_run(**new) == "20260101-000000-bbbb"  # the same second, the same 4 hex digits: drawn again
+        with pytest.raises(StoreError, match="run id '20260101-000000-aaaa' is already in .*; give another"):
+            store.create_run(**new, run_id="20260101-000000-aaaa")
+        assert [r["run_id"] for r in store.list_runs()] == ["20260101-000000-aaaa", "20260101-000000-bbbb"]

@@ -16,7 +16,7 @@ import pytest
 from effbench.cli import main
 from effbench.errors import StoreError
 from effbench.records import CandidateRecord, Metric, SampleSet
-from effbench.store.db import SCHEMA_VERSION, Store
+from effbench.store.db import SCHEMA_VERSION, Store, is_postgres_url
 from effbench.store.export import run_to_dict
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -152,8 +152,10 @@ def _import_in_process(args):
     return main(["import", json_path, "--db", db])
 
 
-def test_eight_processes_create_the_same_new_database(tmp_path):
-    db = tmp_path / "new" / "r.sqlite"
+def test_eight_processes_create_the_same_new_database(tmp_path, new_db):
+    db = new_db()  # PostgreSQL: an empty database (its first writers race to create the tables)
+    if not is_postgres_url(db):
+        db = tmp_path / "new" / "r.sqlite"  # SQLite: not even its folder exists
     files = [str(_run_json(tmp_path, f"run-{i}")) for i in range(8)]
     ctx = multiprocessing.get_context("fork")
     with ctx.Manager() as manager:
@@ -163,8 +165,9 @@ def test_eight_processes_create_the_same_new_database(tmp_path):
     assert codes == [0] * 8
     with Store(db, create=False) as store:
         assert sorted(r["run_id"] for r in store.list_runs()) == [f"run-{i}" for i in range(8)]
-        assert store.conn.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 3
-        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store._execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 3
+        if not is_postgres_url(db):
+            assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 # -- read-only files and folders ------------------------------------------------------------------

@@ -52,7 +52,7 @@ def _outcome(paths, key, columns, fast, **kw):
         keys, matrix, report = load_tables(paths, key, columns, fast=fast, **kw)
     except EffbenchError as exc:
         return type(exc).__name__, str(exc)
-    return keys, matrix.tolist(), np.signbit(matrix).tolist(), report
+    return list(keys), matrix.tolist(), np.signbit(matrix).tolist(), report
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
@@ -92,7 +92,7 @@ def test_fast_reader_reads_a_clean_table_column_wise(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tables, "read_csv", refused)
     keys, matrix, report = load_tables([path], "model", ["z", "x"])
-    assert keys == [f"m{i}" for i in range(50)]
+    assert list(keys) == [f"m{i}" for i in range(50)]
     assert matrix.tolist() == X[:, [2, 0]].tolist()
     assert report.rows_read == {path: 50} and report.rows_kept == 50 and not report.dropped
 
@@ -128,7 +128,7 @@ def test_the_first_cell_of_a_row_in_the_order_asked_decides(tmp_path, fast):
     path = tmp_path / "t.csv"
     path.write_text("model,x,y,z\na,NA,abc,1\nb,1,2,3\nc,4,-,null\n", encoding="utf-8")
     keys, matrix, report = load_tables([str(path)], "model", ["x", "y"], fast=fast)
-    assert keys == ["b"] and matrix.tolist() == [[1.0, 2.0]]
+    assert list(keys) == ["b"] and matrix.tolist() == [[1.0, 2.0]]
     assert [(d.key, d.reason) for d in report.dropped] == [("a", "missing value in column 'x' (t.csv)"),
                                                            ("c", "missing value in column 'y' (t.csv)")]
     _, _, report = load_tables([str(path)], "model", ["x", "z", "y"], fast=fast)

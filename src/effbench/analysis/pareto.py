@@ -197,6 +197,7 @@ def leading_layers(X, rows: int) -> tuple[np.ndarray, int]:
 # --------------------------------------------------------------------------- dominators
 DOMINATOR_SAMPLE = 10
 _BLOCK_CELLS = 1 << 20  # comparisons per vectorised block: bounds the extra memory
+_FEW_ROWS = 64  # up to this many requested rows, dominators() scans X as it is (no sorted copy)
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,8 @@ def dominators(X, rows: Sequence[int] | None = None, *, limit: int | None = DOMI
     sample: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * rows.size
     if n == 0 or rows.size == 0:
         return Dominators(rows=rows, count=count, sample=sample)
+    if rows.size <= _FEW_ROWS:
+        return _few_dominators(X, rows, limit)
     neg_score = -_sum_score(X)
     order = np.argsort(neg_score, kind="stable")
     sorted_neg = neg_score[order]
@@ -255,6 +258,27 @@ def dominators(X, rows: Sequence[int] | None = None, *, limit: int | None = DOMI
         for i, hit in zip(blk, M):
             found = np.sort(order[:prefix][hit])
             sample[i] = found if limit is None else found[:limit]
+    return Dominators(rows=rows, count=count, sample=sample)
+
+
+def _few_dominators(X: np.ndarray, rows: np.ndarray, limit: int | None) -> Dominators:
+    """:func:`dominators` for a few rows (a table's): one pass over the rows in index order, a block
+    of candidates at a time, with no sorted copy of ``X`` (extra memory O(2^20) plus the samples)."""
+    n, d = X.shape
+    P = X[rows]
+    count = np.zeros(rows.size, dtype=np.int64)
+    found: list[list[np.ndarray]] = [[] for _ in range(rows.size)]
+    kept = np.zeros(rows.size, dtype=np.int64)  # dominators sampled so far, per row
+    step = max(1, _BLOCK_CELLS // rows.size)
+    for start in range(0, n, step):
+        M = _dominates_rows(np.ascontiguousarray(X[start:start + step].T), P)
+        count += M.sum(axis=1)
+        for i in np.flatnonzero(M.any(axis=1)):
+            if limit is None or kept[i] < limit:
+                hit = np.flatnonzero(M[i])[: None if limit is None else limit - kept[i]] + start
+                found[i].append(hit)
+                kept[i] += hit.size
+    sample = [np.concatenate(f) if f else np.zeros(0, dtype=np.int64) for f in found]
     return Dominators(rows=rows, count=count, sample=sample)
 
 

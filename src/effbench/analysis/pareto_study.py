@@ -40,7 +40,7 @@ class StochasticOptions:
 class ParetoStudy:
     """Everything ``effbench pareto`` reports about ``n`` models (rows in input order)."""
 
-    keys: tuple[str, ...]
+    keys: np.ndarray  # (n,) numpy strings (4 bytes a character, not a Python object per model)
     values: np.ndarray  # (n, d) raw values, columns in ``objectives`` order
     objectives: tuple[Objective, ...]
     layer: np.ndarray  # (n,) 1 = frontier
@@ -109,10 +109,10 @@ class ParetoStudy:
 
     def _record(self, i: int, n_dominators: int, sample: np.ndarray) -> dict:
         rec = {
-            "key": self.keys[i],
+            "key": str(self.keys[i]),
             "on_frontier": bool(self.layer[i] == 1),
             "layer": int(self.layer[i]),
-            "dominated_by": [self.keys[j] for j in sample],
+            "dominated_by": [str(self.keys[j]) for j in sample],
             "dominated_by_count": n_dominators,
             "values": {n: float(self.values[i, c]) for c, n in enumerate(self.names)},
         }
@@ -149,7 +149,7 @@ class ParetoStudy:
 def _dea_record(result: DEAResult, i: int, keys: Sequence[str]) -> dict:
     return {
         "dea_efficiency": float(result.efficiency[i]),
-        "dea_peers": [keys[j] for j in result.peers[i]],
+        "dea_peers": [str(keys[j]) for j in result.peers[i]],
         "dea_input_slacks": [float(v) for v in result.input_slacks[i]],
         "dea_output_slacks": [float(v) for v in result.output_slacks[i]],
     }
@@ -176,19 +176,19 @@ def _stochastic_header(stoch: StochasticResult | None, noise_words) -> dict | No
             "noise": dict(noise_words or {})}
 
 
-def _drop_non_finite(keys, values, noise) -> tuple[list[str], np.ndarray, dict, tuple[str, ...], tuple[str, ...]]:
+def _drop_non_finite(keys, values, noise) -> tuple[np.ndarray, np.ndarray, dict, tuple[str, ...], tuple[str, ...]]:
     """Rows with a NaN or infinite value left out (and their raw samples, if any), with a note."""
     ok = np.isfinite(values).all(axis=1)
     noise = dict(noise or {})
     if ok.all():
-        return list(keys), values, noise, (), ()
-    dropped = tuple(k for k, good in zip(keys, ok) if not good)
+        return keys, values, noise, (), ()
+    dropped = tuple(str(k) for k in keys[~ok])
     note = (f"{len(dropped)} row(s) with a missing or non-finite value left out of the Pareto study: "
             + ", ".join(repr(k) for k in dropped[:10]) + (", ..." if len(dropped) > 10 else ""))
     for name, spec in noise.items():
         if isinstance(spec, Samples) and len(spec.values) == len(ok):
             noise[name] = Samples([v for v, good in zip(spec.values, ok) if good], spec.statistic)
-    return [k for k, good in zip(keys, ok) if good], values[ok], noise, dropped, (note,)
+    return keys[ok], values[ok], noise, dropped, (note,)
 
 
 def _default_noise_words(names, noise) -> dict[str, str]:
@@ -219,6 +219,7 @@ def pareto_study(
     or 0: every layer.
     """
     values = np.asarray(values, dtype=float)
+    keys = np.asarray(keys, dtype=str) if len(keys) else np.empty(0, dtype=str)
     objectives = tuple(objectives)
     if values.ndim != 2 or values.shape != (len(keys), len(objectives)):
         raise DataError(f"values must be (models, objectives) = ({len(keys)}, {len(objectives)}), "
@@ -241,7 +242,7 @@ def pareto_study(
         ranked = depth if np.any(layer > depth) else None  # None: every row got its layer anyway
     else:
         layer, ranked = nondominated_layers(matrix), None
-    return ParetoStudy(keys=tuple(keys), values=values, objectives=objectives, layer=layer, layers_ranked=ranked,
+    return ParetoStudy(keys=keys, values=values, objectives=objectives, layer=layer, layers_ranked=ranked,
                        hardware=hw, dea=dea_result, dea_options=dict(dea) if dea is not None else None,
                        stochastic=stoch, noise_words=words, dropped=dropped, notes=notes, matrix=matrix)
 

@@ -20,7 +20,8 @@ from effbench.analysis.batching import LatencyObjective, Recommendation, batch_s
 from effbench.errors import ConfigError, DataError
 from effbench.records import ENERGY_PER_BATCH_J, LATENCY_PER_CALL
 
-__all__ = ["SCHEMA", "BatchingStudy", "CandidateBatching", "batching_study", "profiles_from_run", "run_idle_power_w"]
+__all__ = ["SCHEMA", "BatchingStudy", "CandidateBatching", "batching_study", "profiles_from_run", "run_idle_power_w",
+           "study_batching"]
 
 #: ``schema`` of :meth:`BatchingStudy.to_dict` (the document ``effbench batching --json`` writes)
 SCHEMA = "effbench.batching/1"
@@ -79,25 +80,42 @@ def run_idle_power_w(run) -> float | None:
     return None if value is None else float(value)
 
 
-def batching_study(run, candidates, arrival_rate_per_s: float, objective: LatencyObjective, **kwargs) -> BatchingStudy:
+def batching_study(run, candidates, arrival_rate_per_s: float, objective: LatencyObjective, *,
+                   idle_power_by_candidate=None, **kwargs) -> BatchingStudy:
     """Per candidate: the batch-size table and the recommended serving setting (see recommend_batch_size).
 
     ``candidates``: keys of the run's candidates; None or empty: every candidate that did not fail.
     ``idle_power_w`` defaults to the run's idle power (:func:`run_idle_power_w`; 0 when it has
     none); each recommendation carries it (``idle_power_w``, ``energy_per_sample_from``).
+    ``idle_power_by_candidate`` (key -> watts or None) replaces the run's for those candidates.
     """
     keys = list(candidates or [c.key for c in run.candidates if c.status == "ok"])
     unknown = [k for k in keys if not run.has_candidate(k)]
     if unknown:
         known = ", ".join(sorted(c.key for c in run.candidates))
         raise ConfigError(f"candidates: {unknown[0]!r} is not in run {run.run_id}; allowed: {known}")
-    if "idle_power_w" not in kwargs:
+    given = "idle_power_w" in kwargs
+    if not given:
         idle = run_idle_power_w(run)
         if idle is not None:
             kwargs["idle_power_w"] = idle
     out = {}
     for key in keys:
         profiles = profiles_from_run(run, key)
+        options = dict(kwargs)
+        if not given and idle_power_by_candidate is not None and key in idle_power_by_candidate:
+            options.pop("idle_power_w", None)
+            if idle_power_by_candidate[key] is not None:
+                options["idle_power_w"] = idle_power_by_candidate[key]
         out[key] = CandidateBatching(batch_size_table(profiles),
-                                     recommend_batch_size(profiles, arrival_rate_per_s, objective, **kwargs))
+                                     recommend_batch_size(profiles, arrival_rate_per_s, objective, **options))
     return BatchingStudy(run.run_id, float(arrival_rate_per_s), objective, out)
+
+
+def study_batching(study, candidates, arrival_rate_per_s: float, objective: LatencyObjective, **kwargs) -> BatchingStudy:
+    """:func:`batching_study` on several runs (an :class:`effbench.analysis.multirun.RunStudy`): each
+    candidate on each hardware (``key@hardware``) with its own run's samples and idle power."""
+    run = study.merged()
+    idle = {r.run_id: run_idle_power_w(r) for r in study.runs}
+    by_candidate = {c.key: idle[c.info.get("source_run", run.run_id)] for c in run.candidates}  # one run: itself
+    return batching_study(run, candidates, arrival_rate_per_s, objective, idle_power_by_candidate=by_candidate, **kwargs)

@@ -119,6 +119,35 @@ def indicator_value(run, key: str, name: str):
     return None, "not recorded"
 
 
+def indicator_interval(run, key: str, name: str, confidence: float = 0.95) -> tuple[float, float] | None:
+    """The confidence interval ``(low, high)`` of an indicator derived from raw latency samples, or None.
+
+    ``latency_p<Q>...``: the order-statistic interval of the quantile
+    (:func:`effbench.estimates.quantile_ci`); ``latency_mean...``: Student's t interval; divided by
+    ``N`` per sample; ``throughput_samples_per_s_b<N>``: ``N`` over the median's interval. None for
+    any other indicator (a count, a size: no noise recorded) and when too few samples give no interval."""
+    from effbench.estimates import mean_ci, quantile_ci
+
+    m, t = _LAT.match(name), _THR.match(name)
+    if not (m or t):
+        return None
+    b = int((m or t)["b"])
+    v = _samples(run, key, b)
+    if v is None:
+        return None
+    if t:
+        est = quantile_ci(v, 0.5, confidence)
+        return (b / est.high, b / est.low) if est.has_interval and est.low > 0 else None
+    q = latency_quantile(name)
+    if q is not None and not 0.0 < q < 1.0:  # the minimum or the maximum: no order-statistic interval
+        return None
+    est = mean_ci(v, confidence) if q is None else quantile_ci(v, q, confidence)
+    if not est.has_interval:
+        return None
+    scale = b if m["per"] else 1
+    return est.low / scale, est.high / scale
+
+
 def available_indicators(run) -> list[str]:
     """Indicator names this run can give (for error messages and help)."""
     names = {name if b == 0 else f"{name}_b{b}" for name, b in run.metric_keys()}

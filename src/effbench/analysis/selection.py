@@ -17,9 +17,20 @@ The recommendation (:func:`recommend`):
    order and in the constraints, and ``simplicity`` when preferred) and only names frontier models;
 3. takes the frontier model with the best quality as the reference, tests every other frontier
    model against it, and among the models on par with it (the reference included) picks the first
-   by the preference order over costs (lexicographic; values within ``tie_rtol`` of each other tie);
+   by the preference order over costs (lexicographic, see "Ties" below);
 4. says so in words, with the costs the choice saves against the reference, and lists runner-ups;
    when no model meets the constraints it says so and shows the closest models.
+
+Ties: for each preferred cost in turn, the models that tie with the lowest value stay in the race
+and the others leave it. Two values tie when they are within ``tie_rtol`` of each other, or, for
+an indicator measured from raw latency samples (``latency_p50_s_b1``, ``throughput_...``), when
+their confidence intervals at level ``1 - alpha`` overlap (:func:`effbench.analysis.run_table.
+indicator_interval`; ``noise_ties=False`` turns this off): a difference the measurement cannot
+separate is no reason to choose. Comparing every model with the lowest value, not pairwise, keeps
+the result independent of the order of the models (overlap is not transitive). Models still tied
+after the last preferred cost are ordered by simplicity, then the default configuration before a
+variant (a model with a ``parent``: ONNX Runtime without graph optimisation, a pruned copy...),
+then the higher quality, then the name. The message says when a tie decided the choice.
 
 "Simpler" is the model family: linear < trees, neighbours, kernels < neural networks (an unknown
 family ranks with neural networks, so it is never called simpler); then fewer parameters.
@@ -30,7 +41,6 @@ Pure: no I/O, no clock, no printing. A :class:`effbench.records.RunRecord` or a 
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -180,6 +190,7 @@ class Row:
     family: str = ""
     predictions: Sequence | None = None
     parent: str | None = None
+    intervals: dict = field(default_factory=dict)   # cost -> (low, high): its confidence interval, when measured with noise
 
     @property
     def simplicity(self) -> int:
@@ -235,6 +246,7 @@ class Recommendation:
     feasible: list[str] = field(default_factory=list)
     parity: list[ParityResult] = field(default_factory=list)
     runner_ups: list[dict] = field(default_factory=list)
+    ties: list[dict] = field(default_factory=list)      # the ties the choice went through (see _Order.pick)
     closest: list[dict] = field(default_factory=list)
     savings: dict = field(default_factory=dict)
     dropped: list[tuple[str, str]] = field(default_factory=list)
@@ -249,15 +261,17 @@ class Recommendation:
             "quality": self.quality, "objectives": self.objectives, "constraints": self.constraints,
             "preference": self.preference, "test": self.test, "alpha": self.alpha, "confidence": 1.0 - self.alpha,
             "frontier": self.frontier, "feasible": self.feasible, "parity": [p.to_dict() for p in self.parity],
-            "runner_ups": self.runner_ups, "closest": self.closest, "savings": self.savings,
+            "runner_ups": self.runner_ups, "ties": self.ties, "closest": self.closest, "savings": self.savings,
             "dropped": [{"key": k, "reason": r} for k, r in self.dropped], "rows": self.rows,
         }
 
 
-def rows_from_run(run, costs: Sequence[str], *, quality: str = "accuracy", optional: Sequence[str] = ()) -> tuple[list[Row], list, list[tuple[str, str]]]:
+def rows_from_run(run, costs: Sequence[str], *, quality: str = "accuracy", optional: Sequence[str] = (),
+                  confidence: float | None = None) -> tuple[list[Row], list, list[tuple[str, str]]]:
     """Rows of a run's candidates: (rows, y_true, dropped). ``costs`` must be present (a candidate without
-    one is dropped, with its reason); ``optional`` indicators are read when present (for the savings)."""
-    from effbench.analysis.run_table import indicator_value
+    one is dropped, with its reason); ``optional`` indicators are read when present (for the savings).
+    With a ``confidence``, the costs measured from raw latency samples get their interval (``Row.intervals``)."""
+    from effbench.analysis.run_table import indicator_interval, indicator_value
 
     y_true = run.task.get("y_test")
     rows, dropped = [], []
@@ -284,22 +298,78 @@ def rows_from_run(run, costs: Sequence[str], *, quality: str = "accuracy", optio
                 v, _ = indicator_value(run, c.key, name)
                 if v is not None:
                     values[name] = v
-        rows.append(Row(c.key, float(q), values, c.family or "", c.predictions, c.parent))
+        intervals = {} if confidence is None else {
+            name: ci for name in costs if (ci := indicator_interval(run, c.key, name, confidence)) is not None}
+        rows.append(Row(c.key, float(q), values, c.family or "", c.predictions, c.parent, intervals))
     return rows, y_true, dropped
 
 
-def _cmp_pref(a: Row, b: Row, preference: Sequence[str], tie_rtol: float) -> int:
-    for name in preference:
+@dataclass(frozen=True)
+class _Order:
+    """The preference order with its tie rules (see the module docstring, "Ties")."""
+
+    preference: tuple
+    tie_rtol: float
+    noise_ties: bool
+
+    def tie(self, a: Row, b: Row, name: str) -> str | None:
+        """How ``a`` and ``b`` tie on ``name`` ("equal", "within tie_rtol", "intervals overlap"), or None."""
         va, vb = a.value(name), b.value(name)
-        if math.isnan(va) or math.isnan(vb):
-            continue
-        scale = max(abs(va), abs(vb))
-        if abs(va - vb) <= tie_rtol * scale:
-            continue
-        return -1 if va < vb else 1
-    if a.quality != b.quality:
-        return -1 if a.quality > b.quality else 1
-    return -1 if a.key < b.key else (1 if a.key > b.key else 0)
+        if math.isnan(va) or math.isnan(vb) or va == vb:
+            return "equal"
+        if abs(va - vb) <= self.tie_rtol * max(abs(va), abs(vb)):
+            return "within tie_rtol"
+        ia, ib = a.intervals.get(name), b.intervals.get(name)
+        if self.noise_ties and ia is not None and ib is not None and ia[0] <= ib[1] and ib[0] <= ia[1]:
+            return "intervals overlap"
+        return None
+
+    def pick(self, rows: Sequence[Row]) -> tuple[Row, list[dict]]:
+        """The first of ``rows`` in this order, and the ties it went through (for the message)."""
+        race, ties = list(rows), []
+        for name in self.preference:
+            if len(race) == 1:
+                break
+            known = [r for r in race if not math.isnan(r.value(name))]
+            if not known:
+                continue
+            best = min(known, key=lambda r: (r.value(name), _tie_break(r)))
+            kept = [(r, self.tie(r, best, name)) for r in race]
+            race = [r for r, how in kept if r is best or how is not None]
+            ties += [{"cost": name, "key": r.key, "lowest": best.key, "how": how, "values": [r.value(name), best.value(name)],
+                      **({"intervals": [list(r.intervals[name]), list(best.intervals[name])]} if how == "intervals overlap" else {})}
+                     for r, how in kept if r is not best and how not in (None, "equal")]
+        winner = min(race, key=_tie_break)
+        ties = [t for t in ties if t["key"] == winner.key]
+        if len(race) > 1:
+            runner = min((r for r in race if r is not winner), key=_tie_break)
+            ties.append({"cost": None, "key": winner.key, "tied_with": [r.key for r in race if r is not winner],
+                         "decided_by": _tie_reason(winner, runner)})
+        return winner, ties
+
+    def rank(self, rows: Sequence[Row]) -> list[Row]:
+        """Every row in this order (the first, then the first of the rest, ...)."""
+        rest, out = list(rows), []
+        while rest:
+            first, _ = self.pick(rest)
+            out.append(first)
+            rest.remove(first)
+        return out
+
+
+def _tie_break(r: Row) -> tuple:
+    """After every preferred cost: the simpler family, the default configuration, the higher quality, the name."""
+    return (r.simplicity, r.parent is not None, -r.quality, r.key)
+
+
+def _tie_reason(winner: Row, runner: Row) -> str:
+    if winner.simplicity != runner.simplicity:
+        return "the simpler model"
+    if (winner.parent is None) != (runner.parent is None):
+        return "the default configuration (not a variant)"
+    if winner.quality != runner.quality:
+        return "the higher quality"
+    return "the name (first in alphabetical order)"
 
 
 def _ratio_text(r: float) -> str:
@@ -341,13 +411,14 @@ def _violations(row: Row, constraints: Constraints, best_quality: float) -> list
 
 def recommend(table, constraints: Constraints | None = None, preference: Sequence[str] = (SIMPLICITY, "params"), *,
               alpha: float = 0.05, quality: str = "accuracy", y_true=None, tie_rtol: float = 0.0,
-              runner_ups: int = 3, batch_size: int = 1) -> Recommendation:
+              runner_ups: int = 3, batch_size: int = 1, noise_ties: bool = True) -> Recommendation:
     """Name the model to use and why (see the module docstring).
 
     ``table``: a RunRecord (its candidates, metrics, predictions and ``task["y_test"]``) or a list of
     :class:`Row` (then ``y_true`` gives the test labels the predictions refer to). ``preference``:
     cost names in order (``simplicity``, indicators such as ``latency_p99_s_b1``, or the aliases of
-    :data:`COST_ALIASES`, resolved at ``batch_size``).
+    :data:`COST_ALIASES`, resolved at ``batch_size``). ``noise_ties``: costs whose confidence intervals
+    (level ``1 - alpha``, from the raw latency samples of a run, or ``Row.intervals``) overlap tie.
     """
     alpha = check("alpha", alpha, _ALPHA)
     tie_rtol = check("tie_rtol", tie_rtol, Interval(float, 0, 1, closed="left"))
@@ -356,7 +427,7 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     extra = [k for k in constraints.max_costs if k not in preference]
     cost_names = [p for p in preference if p != SIMPLICITY] + extra
     optional = [s.format(b=batch_size) for s in SAVINGS_INDICATORS]
-    rows, y_true, dropped = _rows(table, cost_names, quality, optional, y_true)
+    rows, y_true, dropped = _rows(table, cost_names, quality, optional, y_true, 1.0 - alpha)
     rec = Recommendation("ok", None, None, [], quality,
                          [f"{quality}:max"] + [f"{p}:min" for p in preference] + [f"{k}:min" for k in extra],
                          constraints.describe(quality), preference, alpha, dropped=dropped,
@@ -367,22 +438,30 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     rec.feasible = [r.key for r in feasible]
     if not feasible:
         return _infeasible(rec, rows, constraints, best_quality)
-    front = _frontier(feasible, preference + extra)
+    order = _Order(tuple(preference), tie_rtol, bool(noise_ties))
+    front = _frontier(feasible, preference + extra, order)
     rec.frontier = [r.key for r in front]
     savings_names = list(dict.fromkeys(cost_names + list(constraints.max_costs) + optional))
-    _choose(rec, front, y_true, functools.cmp_to_key(lambda a, b: _cmp_pref(a, b, preference, tie_rtol)),
-            savings_names, runner_ups)
+    _choose(rec, front, y_true, order, savings_names, runner_ups)
     return rec
 
 
 def _resolve_preference(preference: Sequence[str], batch_size: int) -> list[str]:
+    from effbench.analysis.run_table import default_direction
+
     resolved = list(dict.fromkeys(resolve_cost(p, batch_size) for p in preference))
     if not resolved:
         raise ConfigError("preference: give at least one cost (e.g. simplicity,latency,size)")
+    for name in resolved:
+        if name != SIMPLICITY and default_direction(name) == "max":
+            inverse = (f"its inverse latency_p50_per_sample_s_b{name.rsplit('_b', 1)[1]} (the same order, reversed) or another cost"
+                       if name.startswith("throughput_samples_per_s_b") else "a cost such as latency, size or params")
+            raise ConfigError(f"preference: {name!r} is higher-is-better, and the preference orders costs, lowest first; give {inverse}")
     return resolved
 
 
-def _rows(table, cost_names: list[str], quality: str, optional: list[str], y_true) -> tuple[list[Row], object, list[tuple[str, str]]]:
+def _rows(table, cost_names: list[str], quality: str, optional: list[str], y_true,
+          confidence: float) -> tuple[list[Row], object, list[tuple[str, str]]]:
     """(rows with a quality and every cost, the test labels, (key, reason) of those left out)."""
     if hasattr(table, "candidates") and hasattr(table, "metrics"):
         from effbench.analysis.run_table import is_known_indicator, unknown_indicator_message
@@ -390,7 +469,7 @@ def _rows(table, cost_names: list[str], quality: str, optional: list[str], y_tru
         for name in cost_names:
             if not is_known_indicator(table, name):
                 raise ConfigError(unknown_indicator_message(table, name, "cost"))
-        rows, y_run, dropped = rows_from_run(table, cost_names, quality=quality, optional=optional)
+        rows, y_run, dropped = rows_from_run(table, cost_names, quality=quality, optional=optional, confidence=confidence)
         y_true = y_run if y_true is None else y_true
     else:
         rows, dropped = [], []
@@ -417,12 +496,24 @@ def _infeasible(rec: Recommendation, rows: list[Row], constraints: Constraints, 
     return rec
 
 
-def _frontier(rows: list[Row], costs: list[str]) -> list[Row]:
-    """The rows on the Pareto frontier of quality (max) and ``costs`` (min)."""
-    from effbench.analysis.pareto import nondominated_mask
+def _frontier(rows: list[Row], costs: list[str], order: _Order) -> list[Row]:
+    """The rows on the Pareto frontier of quality (max) and ``costs`` (min), where a difference the
+    order calls a tie is no difference: a model is left out only when another is at least as good on
+    every objective and better, beyond a tie, on one (without ties: the exact frontier)."""
 
-    X = np.array([[r.quality] + [-r.value(n) for n in costs] for r in rows], dtype=float)
-    return [r for r, on in zip(rows, nondominated_mask(X)) if on]
+    def dominates(s: Row, r: Row) -> bool:
+        if s.quality < r.quality:
+            return False
+        strictly = s.quality > r.quality
+        for name in costs:
+            vs, vr = s.value(name), r.value(name)
+            if vs != vr and order.tie(s, r, name) is None:
+                if vs > vr:
+                    return False
+                strictly = True
+        return strictly
+
+    return [r for r in rows if not any(dominates(s, r) for s in rows if s is not r)]
 
 
 def _parity_tests(front: list[Row], ref: Row, y_true, alpha: float) -> tuple[dict[str, ParityResult], list[str]]:
@@ -439,23 +530,24 @@ def _parity_tests(front: list[Row], ref: Row, y_true, alpha: float) -> tuple[dic
     return tests, untested
 
 
-def _choose(rec: Recommendation, front: list[Row], y_true, by_pref, savings_names: list[str], runner_ups: int) -> None:
+def _choose(rec: Recommendation, front: list[Row], y_true, order: _Order, savings_names: list[str], runner_ups: int) -> None:
     """Reference (best quality, then preference), parity tests, the choice among the models on par,
     its sentences and the runner-ups; all written into ``rec``."""
     top_q = max(r.quality for r in front)
-    ref = sorted([r for r in front if r.quality == top_q], key=by_pref)[0]
+    ref, _ = order.pick([r for r in front if r.quality == top_q])
     tests, untested = _parity_tests(front, ref, y_true, rec.alpha)
     on_par = [ref] + [r for r in front if r.key in tests and tests[r.key].on_par]
-    chosen = sorted(on_par, key=by_pref)[0]
+    chosen, rec.ties = order.pick(on_par)
     rec.reference, rec.chosen, rec.parity = ref.key, chosen.key, list(tests.values())
     if chosen is ref:
         rec.message += _reference_sentences(rec, ref, tests, len(on_par))
     else:
         saved, worse, rec.savings = savings(chosen, ref, savings_names)
         rec.message += _on_par_sentences(rec, chosen, ref, tests[chosen.key], saved, worse)
+    rec.message += _tie_sentences(rec)
     if untested:
         rec.message.append(f"Not tested for parity (no predictions): {', '.join(untested)}.")
-    rest = sorted([r for r in front if r is not chosen], key=lambda r: (0 if r in on_par else 1, by_pref(r)))
+    rest = order.rank([r for r in on_par if r is not chosen]) + order.rank([r for r in front if r not in on_par])
     for r in rest[:runner_ups]:
         t = tests.get(r.key)
         rec.runner_ups.append({"key": r.key, "quality": r.quality, "family": r.family,
@@ -491,6 +583,25 @@ def _on_par_sentences(rec: Recommendation, chosen: Row, ref: Row, t: ParityResul
     if worse:
         text += "; but: " + ", ".join(worse)
     return [text + ".", f"Use {chosen.key}."]
+
+
+def _tie_sentences(rec: Recommendation) -> list[str]:
+    """The ties the choice went through, in words."""
+    out = []
+    for t in rec.ties:
+        if t["cost"] is None:
+            out.append(f"{t['key']} ties with {', '.join(t['tied_with'])} on every preferred cost; "
+                       f"the tie goes to {t['decided_by']}.")
+            continue
+        if t["how"] == "intervals overlap":
+            (al, ah), (bl, bh) = t["intervals"]
+            why = (f"{_level(rec.alpha).replace(' level', '')} intervals [{al:.3g}, {ah:.3g}] and [{bl:.3g}, {bh:.3g}] overlap, "
+                   f"so the difference is within the measurement noise")
+        else:
+            why = "within the relative tolerance tie_rtol"
+        va, vb = t["values"]
+        out.append(f"On {t['cost']}, {t['key']} ({va:.3g}) ties with {t['lowest']} ({vb:.3g}): {why}.")
+    return out
 
 
 def _level(alpha: float) -> str:

@@ -85,7 +85,7 @@ def torch_to_onnx_bytes(module, example_input, *, opset: int = 17) -> bytes:
     import torch
 
     opset = check("opset", opset, Interval(int, 7, 30))
-    from effbench.measure.flops.torch import torch_args
+    from effbench.measure.flops.torch import mha_fastpath_off, torch_args
 
     args = torch_args(example_input)
     input_names = ["input"] + [f"input_{i}" for i in range(1, len(args))]
@@ -95,7 +95,7 @@ def torch_to_onnx_bytes(module, example_input, *, opset: int = 17) -> bytes:
     if isinstance(module, torch.nn.Module):
         module.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), mha_fastpath_off():  # the fused attention kernel has no ONNX export
             if _legacy_exporter_available():
                 try:
                     return _export_legacy(torch, module, args, input_names, dynamic_axes, opset)

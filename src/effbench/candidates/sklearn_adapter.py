@@ -19,7 +19,9 @@ def _tree_params(tree) -> int:
 def _count_params(estimator) -> int:
     """Learned numbers a fitted estimator holds (the convention is in docs/costs.md).
 
-    Linear models: coefficients and intercepts. Trees: (feature, threshold) per internal node
+    Linear models (every estimator that stores ``coef_``): coefficients and intercepts only, a scalar
+    intercept included (one number) and none when ``fit_intercept=False``; what the fit also keeps
+    (``singular_``, ``sigma_``, ``scale_``, ``coef_path_``) is not used by ``predict``. Trees: (feature, threshold) per internal node
     and the output values of each leaf. Gradient boosting: the same over every tree. SVM: support
     vectors, dual coefficients, intercepts. k-NN: the stored training set. Otherwise: every
     numeric array attribute ending in '_'.
@@ -42,6 +44,9 @@ def _count_params(estimator) -> int:
         return total + int(np.size(getattr(estimator, "_baseline_prediction", 0)))
     if hasattr(estimator, "_fit_X"):  # neighbours keep their training set
         return int(estimator._fit_X.size)
+    if "coef_" in vars(estimator):  # the linear family (an SVC's coef_ is a property, not stored)
+        intercept = getattr(estimator, "intercept_", None) if getattr(estimator, "fit_intercept", True) else None
+        return int(np.size(estimator.coef_)) + (0 if intercept is None else int(np.size(intercept)))
     total = 0
     for name, value in vars(estimator).items():
         if name.endswith("_") and not name.startswith("_") and isinstance(value, np.ndarray):

@@ -57,7 +57,16 @@ class TorchCandidate(Candidate):
         return scores.argmax(dim=1).cpu().numpy() if scores.ndim == 2 else scores.reshape(-1).cpu().numpy()
 
     def param_count(self):
-        return int(sum(p.numel() for p in self.module.parameters()))
+        """Elements of every ``nn.Parameter``, plus the packed weights and biases of quantised modules
+        (``torch.ao.nn.quantized``: ``weight()`` and ``bias()`` are methods, not parameters)."""
+        torch = self._torch()
+        total = sum(p.numel() for p in self.module.parameters())
+        for m in self.module.modules():
+            weight, bias = getattr(m, "weight", None), getattr(m, "bias", None)
+            if callable(weight) and not isinstance(weight, torch.Tensor):
+                packed = [weight(), bias() if callable(bias) and not isinstance(bias, torch.Tensor) else None]
+                total += sum(t.numel() for t in packed if isinstance(t, torch.Tensor))
+        return int(total)
 
     def serialized(self) -> bytes:
         buf = io.BytesIO()

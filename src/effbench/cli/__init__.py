@@ -27,8 +27,10 @@ COMMANDS = {
     "show": "effbench.cli.store_cmds:show",
     "export": "effbench.cli.store_cmds:export",
     "import": "effbench.cli.store_cmds:import_",
+    "push": "effbench.cli.store_cmds:push",
     "batching": "effbench.cli.batching_cmd:batching",
     "tail": "effbench.cli.tail_cmd:tail",
+    "timeline": "effbench.cli.timeline_cmd:timeline",
 }
 
 

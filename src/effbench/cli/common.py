@@ -8,10 +8,12 @@ db_option = click.option(
     "--db",
     "db",
     type=click.Path(dir_okay=False),
+    metavar="PATH|URL",
     default=None,
     envvar="EFFBENCH_DB",
     show_envvar=True,
-    help="Result database (SQLite). Default: $XDG_DATA_HOME/effbench/effbench.sqlite (~/.local/share/effbench/effbench.sqlite).",
+    help="Result database: an SQLite file, or postgresql://user@host:port/dbname (a shared store, docs/postgres.md)."
+         " Default: $XDG_DATA_HOME/effbench/effbench.sqlite (~/.local/share/effbench/effbench.sqlite).",
 )
 
 

@@ -12,6 +12,7 @@ import sys
 import click
 
 from effbench.cli.common import db_option
+from effbench.cli.study import check_sources, hw_label_option
 
 
 def _parse_hardware(specs):
@@ -31,9 +32,9 @@ def _parse_hardware(specs):
 
 
 @click.command()
-@click.argument("run_id", required=False)
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
 @click.option("--csv", "csv_files", multiple=True, type=click.Path(dir_okay=False),
-              help="A CSV table of models (repeatable: the files are joined on --key). Or give a RUN_ID instead.")
+              help="A CSV table of models (repeatable: the files are joined on --key). Or give RUN_IDs instead.")
 @click.option("--key", default=None, help="Column that identifies a model in every file (with --csv).")
 @db_option
 @click.option("--key-pattern", default=None, metavar="REGEX",
@@ -73,17 +74,23 @@ def _parse_hardware(specs):
                    "each model coloured by its probability of being on the frontier.")
 @click.option("--top", default=25, show_default=True, type=click.IntRange(min=0),
               help="Rows shown in the table (frontier first); 0 shows all.")
-def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs, hardware_specs, dea, dea_model,
-           orientation, stochastic, draws, seed, uncertainty_specs, dea_draws, json_out, force, plot_dir, top):
+@hw_label_option
+def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs, hardware_specs, dea, dea_model,
+           orientation, stochastic, draws, seed, uncertainty_specs, dea_draws, json_out, force, plot_dir, top, hw_labels):
     """Pareto frontier, non-dominated layers, DEA efficiency and stochastic frontier of models.
 
-    The models come from CSV tables (--csv, --key) or from a stored run (RUN_ID, a unique prefix or
-    'latest'), whose indicators are named as in 'effbench recommend' (accuracy, params, size_bytes,
+    The models come from CSV tables (--csv, --key) or from stored runs (RUN_ID...: ids, unique prefixes
+    or 'latest'), whose indicators are named as in 'effbench recommend' (accuracy, params, size_bytes,
     flops_per_sample, latency_p99_s_b1, peak_rss_bytes_b1, throughput_samples_per_s_b32, ...).
+    Runs on different hardware (read from each run's environment, or --hw-label RUN=LABEL) give a
+    frontier per hardware: accuracy, params, FLOPs and size are shared, every other objective is
+    read on each hardware (column NAME@HARDWARE); candidates are matched by key (model/backend).
 
     \b
     Example (a stored run):
       effbench pareto latest --objective accuracy:max --objective latency_p99_s_b1:min
+    Example (two machines):
+      effbench pareto RUN_A RUN_B --hw-label RUN_A=laptop --objective accuracy:max --objective latency_p99_s_b1:min
     Example (timm's ImageNet models):
       effbench pareto --csv imagenet-models.csv --key id \\
         --objective top1:max --objective gpu_rtx3090_amp_samples_per_sec:max \\
@@ -93,14 +100,21 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
     from effbench.analysis.pareto_study import StochasticOptions, pareto_study
     from effbench.store.files import check_output, write_json
 
-    _check_sources(run_id, csv_files, key, key_pattern)
+    check_sources(run_ids, csv_files, key, hw_labels, key_pattern=key_pattern,
+                  hardware_hint="; with --csv tables give --hardware NAME=COLUMN:max|min,...")
     if json_out:
         check_output(json_out, force, "--json")
     objectives, hardware, all_objectives = _objectives(objective_specs, hardware_specs)
     uncertainty = _uncertainty(uncertainty_specs, stochastic)
     names = [o.name for o in all_objectives]
-    run, keys, values = _load(run_id, db, csv_files, key, names, duplicates, key_pattern)
-    noise, noise_words = _noise(run, keys, names, uncertainty) if stochastic else (None, None)
+    study = _load_study(db, run_ids, hw_labels) if run_ids else None
+    if study is not None and study.several_hardware:
+        keys, values, objectives, hardware, all_objectives = _hardware_table(study, all_objectives, hardware_specs)
+        names = [o.name for o in all_objectives]
+        run = study.merged()
+    else:
+        run, keys, values = _load(study, db, csv_files, key, names, duplicates, key_pattern)
+    noise, noise_words = _noise(run, keys, names, uncertainty, study) if stochastic else (None, None)
     study = pareto_study(
         keys, values, all_objectives, hardware=hardware or None, common=objectives,
         dea={"model": dea_model, "orientation": orientation} if dea else None,
@@ -108,6 +122,9 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
         noise=noise, noise_words=noise_words,
         layer_rows=top if top and not json_out else None,  # the table needs only the layers of its rows
     )
+    if stochastic and not noise:
+        click.echo("effbench: note: --stochastic: no noise was given for any column (--uncertainty COLUMN=rel:SD|abs:SD|"
+                   "n:EXAMPLES), so every draw is the table itself and every probability is 1 on the frontier, 0 off it", err=True)
     _echo_notes(study)
     _print_table(study, top)
     if json_out:
@@ -123,17 +140,28 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
         click.echo(f"effbench: wrote {len(paths)} projection(s) to {plot_dir}", err=True)
 
 
-def _check_sources(run_id, csv_files, key, key_pattern) -> None:
+def _load_study(db, run_ids, hw_labels):
+    from effbench.cli.study import load_study
+
+    return load_study(db, run_ids, hw_labels)
+
+
+def _hardware_table(study, all_objectives, hardware_specs):
+    """(keys, values, common objectives, hardware -> objectives, every objective) of runs on several
+    hardware: the objectives' indicators read on each hardware (see RunStudy.hardware_table)."""
+    from effbench.analysis.multirun import split_hardware_column
+    from effbench.analysis.objectives import Objective
     from effbench.errors import ConfigError
 
-    if run_id and csv_files:
-        raise ConfigError("give either a RUN_ID or --csv files, not both")
-    if not run_id and not csv_files:
-        raise ConfigError("give a RUN_ID (a stored run, or 'latest') or --csv FILE with --key COLUMN")
-    if csv_files and not key:
-        raise ConfigError("--csv needs --key COLUMN (the column that identifies a model)")
-    if run_id and (key or key_pattern):
-        raise ConfigError("--key and --key-pattern apply to --csv tables, not to a RUN_ID")
+    if hardware_specs:
+        raise ConfigError(f"--hardware applies to --csv tables; the runs given are on {len(study.hardware)} hardware "
+                          f"({', '.join(study.hardware)}), which give the per-hardware frontiers (rename them with --hw-label)")
+    direction = {o.name: o.direction for o in all_objectives}
+    keys, values, columns, per_hw, common = study.hardware_table(list(direction))
+    objs = [Objective(c, direction[split_hardware_column(c)[0] if c not in common else c]) for c in columns]
+    by_name = {o.name: o for o in objs}
+    hardware = {hw: [by_name[c] for c in cols] for hw, cols in per_hw.items()}
+    return keys, values, [by_name[c] for c in common], hardware, objs
 
 
 def _objectives(objective_specs, hardware_specs):
@@ -167,17 +195,14 @@ def _uncertainty(uncertainty_specs, stochastic) -> dict:
     return dict(parse_uncertainty(spec) for spec in uncertainty_specs)
 
 
-def _load(run_id, db, csv_files, key, names, duplicates, key_pattern):
-    """(run or None, keys, values): a stored run's objective table or the joined CSV tables; the
-    loader's notes and dropped rows go to stderr."""
+def _load(study, db, csv_files, key, names, duplicates, key_pattern):
+    """(run or None, keys, values): the objective table of runs on one hardware, or the joined CSV
+    tables; the loader's notes and dropped rows go to stderr."""
     run = None
-    if run_id:
+    if study is not None:
         from effbench.analysis.run_table import run_objective_table
-        from effbench.records import LATENCY_PER_CALL
-        from effbench.store.db import Store
 
-        with Store(db, create=False) as store:
-            run = store.load_run(run_id, needs=LATENCY_PER_CALL)
+        run = study.merged()
         keys, values, report = run_objective_table(run, names)
     else:
         from effbench.store.tables import load_tables
@@ -192,8 +217,9 @@ def _load(run_id, db, csv_files, key, names, duplicates, key_pattern):
     return run, keys, values
 
 
-def _noise(run, keys, names, uncertainty):
-    """(noise per column, noise in words per column): the run's own noise, or only --uncertainty."""
+def _noise(run, keys, names, uncertainty, study=None):
+    """(noise per column, noise in words per column): the run's own noise, or only --uncertainty.
+    With runs on several hardware, a column NAME@HW gets the noise of NAME on HW."""
     from effbench.errors import ConfigError
 
     unknown = [c for c in uncertainty if c not in names]
@@ -204,7 +230,20 @@ def _noise(run, keys, names, uncertainty):
     if run is None:
         return uncertainty, {n: (f"given: {describe_noise(uncertainty[n])}" if n in uncertainty else "exact")
                              for n in names}
-    return run_noise(run, keys, names, uncertainty)
+    if study is None or not study.several_hardware:
+        return run_noise(run, keys, names, uncertainty)
+    from effbench.analysis.multirun import split_hardware_column
+
+    noise, words = {}, {}
+    for name in names:
+        base, hw = split_hardware_column(name)
+        if name in uncertainty or hw is None:
+            base, hw = name, study.hardware[0]
+        got, said = run_noise(run, [study.point(k, hw) for k in keys], [base], {base: uncertainty[name]} if name in uncertainty else {})
+        if base in got:
+            noise[name] = got[base]
+        words[name] = said[base]
+    return noise, words
 
 
 def _echo_notes(study) -> None:

@@ -1,4 +1,5 @@
-"""``effbench recommend RUN_ID``: which model to use under constraints, and why.
+"""``effbench recommend RUN_ID...``: which model to use under constraints, and why (several runs: which
+model on which hardware; see :mod:`effbench.cli.study`).
 
 Only click and the standard library are imported at module level.
 """
@@ -9,11 +10,13 @@ from __future__ import annotations
 import click
 
 from effbench.cli.common import db_option, split_list
+from effbench.cli.study import hw_label_option
 
 
 @click.command()
-@click.argument("run_id", default="latest")
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
 @db_option
+@hw_label_option
 @click.option("--min-accuracy", type=float, default=None, metavar="X", help="Minimum quality (a ratio, e.g. 0.97).")
 @click.option("--max-loss", type=float, default=None, metavar="X",
               help="At most this much quality below the best model of the run (e.g. 0.01 = one point of accuracy).")
@@ -32,23 +35,27 @@ from effbench.cli.common import db_option, split_list
 @click.option("--quality", default="accuracy", show_default=True, help="The quality metric (larger is better).")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Level of the parity test (McNemar exact; 0.05 = 95%).")
 @click.option("--tie-rtol", type=float, default=0.0, show_default=True, help="Costs within this relative difference tie in the preference order.")
+@click.option("--noise-ties/--no-noise-ties", default=True, show_default=True,
+              help="Latency and throughput costs whose confidence intervals (level 1 - alpha, from the raw samples) overlap tie; "
+                   "a tie goes to the simpler model, then the default configuration (not a variant).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the recommendation as JSON to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
-def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, max_energy, energy_indicator, batch_size, prefer,
-              quality, alpha, tie_rtol, json_out, force):
+def recommend(run_ids, db, hw_labels, min_accuracy, max_loss, max_latency_p99, max_memory, max_energy, energy_indicator, batch_size, prefer,
+              quality, alpha, tie_rtol, json_out, force, noise_ties):
     """Name the model to use under constraints, with the evidence.
 
     \b
     A simpler or cheaper model is recommended when it is on par with the most accurate one
     (McNemar's exact test on the same test examples); only Pareto-frontier models are named.
+    RUN_ID...: ids, unique prefixes or 'latest' (the default). Runs on several hardware make each
+    candidate one choice per hardware (KEY@HARDWARE).
     Example:
       effbench recommend latest --max-loss 0.01 --max-latency-p99 0.001 --prefer simplicity,latency,size
     """
     from effbench.analysis.selection import COST_ALIASES, Constraints, recommend as do_recommend
     from effbench.errors import ConfigError
     from effbench.report.recommendation import render_recommendation
-    from effbench.records import LATENCY_PER_CALL
-    from effbench.store.db import Store
+    from effbench.cli.study import load_study
     from effbench.store.files import check_output, write_json
     from effbench.validation import Interval, check
 
@@ -68,10 +75,9 @@ def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, m
     preference = [energy_indicator if p == "energy" else p for p in (split_list(prefer) or [])]
     if not preference:
         raise ConfigError(f"--prefer: give at least one cost; allowed: simplicity, {', '.join(COST_ALIASES)} or an indicator name")
-    with Store(db, create=False) as store:
-        run = store.load_run(run_id, needs=LATENCY_PER_CALL)
+    run = load_study(db, run_ids, hw_labels).merged()
     rec = do_recommend(run, constraints, preference,
-                       alpha=alpha, quality=quality, tie_rtol=tie_rtol, batch_size=batch_size)
+                       alpha=alpha, quality=quality, tie_rtol=tie_rtol, batch_size=batch_size, noise_ties=noise_ties)
 
     out, err = render_recommendation(rec)
     for line in out:

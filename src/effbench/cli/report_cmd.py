@@ -1,4 +1,8 @@
-"""``effbench report``: the report of a stored run (HTML, Markdown or LaTeX; static figures).
+"""``effbench report``: the report of stored runs (HTML, Markdown or LaTeX; static figures).
+
+Several runs become one study (:mod:`effbench.cli.study`): candidates on several hardware are shown
+once per hardware (``key@hardware``), and tail-quality runs are joined to the costs of the same
+candidates.
 
 Only click and the standard library are imported at module level; the renderers live in
 :mod:`effbench.report` (html, tables, figures).
@@ -9,12 +13,13 @@ from __future__ import annotations
 import click
 
 from effbench.cli.common import db_option
+from effbench.cli.study import hw_label_option
 
 _SUFFIX = {"html": ".html", "markdown": ".md", "latex": ".tex"}
 
 
 @click.command()
-@click.argument("run_id")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
 @click.option("--format", "fmt", type=click.Choice(["html", "markdown", "latex"]), default="html", show_default=True,
               help="html: one self-contained page with interactive plots; markdown/latex: the cost table for papers.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, metavar="FILE",
@@ -23,8 +28,15 @@ _SUFFIX = {"html": ".html", "markdown": ".md", "latex": ".tex"}
               help="Also write static PNG and SVG figures (matplotlib) into DIR.")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @db_option
-def report(run_id, fmt, output, figures_dir, force, db):
-    """Write the report of a stored run (RUN_ID: an id, a unique prefix, or 'latest').
+@hw_label_option
+def report(run_ids, fmt, output, figures_dir, force, db, hw_labels):
+    """Write the report of stored runs (RUN_ID...: ids, unique prefixes, or 'latest').
+
+    \b
+    Several runs make one report: runs on several machines show each candidate once per machine
+    (KEY@HARDWARE; --hw-label RUN=LABEL names a machine), and a tail-quality run ('effbench tail
+    measure') is joined to the costs of the same candidates: give both runs; a tail run measured
+    with --cost-run RUN is found from either side (the latest one linked to each cost run given).
 
     \b
     The HTML report holds: the cost table, the setup, accuracy vs each cost with the Pareto
@@ -38,13 +50,12 @@ def report(run_id, fmt, output, figures_dir, force, db):
       effbench report latest                       # effbench-report-<id>.html
       effbench report latest --format latex -o costs.tex
       effbench report 2026 --figures figs/ --force
+      effbench report COST_RUN TAIL_RUN            # costs and tail quality together
     """
-    from effbench.records import LATENCY_PER_CALL
-    from effbench.store.db import Store
+    from effbench.cli.study import load_study
     from effbench.store.files import check_output, write_output
 
-    with Store(db, create=False) as store:
-        run = store.load_run(run_id, needs=LATENCY_PER_CALL)
+    run = load_study(db, run_ids, hw_labels, linked_tails=True).merged()
     to_stdout = output == "-"
     path = None if to_stdout else (output or f"effbench-report-{run.run_id}{_SUFFIX[fmt]}")
     if path is not None:

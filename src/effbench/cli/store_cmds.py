@@ -1,10 +1,11 @@
-"""effbench show / export / import: what the store holds."""
+"""effbench show / export / import / push: what the store holds, and copying runs to a shared store."""
 
 from __future__ import annotations
 
 import click
 
 from effbench.cli.common import db_option
+from effbench.cli.study import hw_label_option
 
 
 def finish_run_output(run, *, db_path, json_out=None, force: bool = False):
@@ -42,11 +43,13 @@ def print_run_summary(run, *, db_path=None, batches: bool = False):
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @db_option
 def show(run_id, batches, json_out, force, db):
-    """List past runs, or show one run's cost table (RUN_ID: an id, a unique prefix, or 'latest')."""
+    """List past runs, or show one run's cost table (RUN_ID: an id, a unique prefix, or 'latest': the
+    latest run with latency samples)."""
     from dataclasses import replace
 
     from effbench.analysis.costs import run_summary
     from effbench.report.run_summary import render_run_list
+    from effbench.records import LATENCY_PER_CALL
     from effbench.runs.lifecycle import is_stale, with_true_status
     from effbench.store.db import Store
     from effbench.store.files import check_output, write_json
@@ -62,7 +65,7 @@ def show(run_id, batches, json_out, force, db):
             for line in render_run_list(runs, store.path):
                 click.echo(line)
             return 0
-        run = store.load_run(run_id)
+        run = store.load_run(run_id, needs=LATENCY_PER_CALL)
     if is_stale(run):  # its process is gone: say so (effbench run --resume marks it in the store)
         run = replace(run, status="interrupted")
     if json_out is not None:
@@ -74,21 +77,44 @@ def show(run_id, batches, json_out, force, db):
 
 
 @click.command()
-@click.argument("run_id")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--wide", is_flag=True,
+              help="With --format csv: one row per candidate (and hardware), one column per indicator, as "
+                   "'effbench pareto' and 'recommend' name them; several RUN_IDs allowed. "
+                   "'effbench pareto --csv FILE --key key' reads it back.")
 @click.option("--output", "-o", metavar="FILE", default="-", show_default=True, help="File to write ('-' for standard output).")
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
 @db_option
-def export(run_id, fmt, output, force, db):
-    """Export a run: JSON (every record, schema in docs/json-schema.md) or CSV (long format, one value per row)."""
-    from effbench.store.db import Store
-    from effbench.report.export import write_export
+@hw_label_option
+def export(run_ids, fmt, wide, output, force, db, hw_labels):
+    """Export a run: JSON (every record, schema in docs/json-schema.md), CSV (long format, one value per
+    row), or with --wide a table of indicators of one or several runs."""
+    from effbench.errors import ConfigError
+    from effbench.report.export import write_export, write_wide_csv
 
-    with Store(db, create=False) as store:
-        run = store.load_run(run_id)
-    path = write_export(run, fmt, output, force=force)
+    if wide and fmt != "csv":
+        raise ConfigError("--wide applies to --format csv; got --format json")
+    if wide:
+        from effbench.cli.study import load_study
+
+        study = load_study(db, run_ids, hw_labels)
+        header, rows = study.wide_rows()
+        path = write_wide_csv(header, rows, output, force=force)
+        what = f"wide CSV of run(s) {', '.join(study.run_ids)}"
+    else:
+        if len(run_ids) > 1 or hw_labels:
+            raise ConfigError("several RUN_IDs and --hw-label apply to --format csv --wide; JSON and long CSV "
+                              f"export one run; got {len(run_ids)} run(s)")
+        from effbench.store.db import Store
+        from effbench.store.runs import load_runs
+
+        with Store(db, create=False) as store:
+            run = load_runs(store, run_ids, follow_links=False)[0]
+        path = write_export(run, fmt, output, force=force)
+        what = f"{fmt.upper()} of run {run.run_id}"
     if path is not None:
-        click.echo(f"wrote {fmt.upper()} of run {run.run_id} to {path}", err=True)
+        click.echo(f"wrote {what} to {path}", err=True)
     return 0
 
 
@@ -104,4 +130,39 @@ def import_(json_file, db):
     with Store(db) as store:
         store.import_run(run)
         click.echo(f"imported run {run.run_id} into {store.path}")
+    return 0
+
+
+@click.command()
+@click.argument("run_ids", metavar="RUN...", nargs=-1, required=True)
+@click.option("--to", "to", metavar="DB", required=True,
+              help="The store to copy the runs to: postgresql://user@host:port/dbname (a shared store), or an SQLite file.")
+@db_option
+def push(run_ids, to, db):
+    """Copy runs (ids, unique prefixes or 'latest', from --db) to another store, one transaction per
+    run. A run already there unchanged is left alone; a copy there that was still running is brought
+    up to date; a finished copy there that differs is never overwritten (docs/postgres.md)."""
+    from pathlib import Path
+
+    from effbench.errors import ConfigError, StoreError
+    from effbench.store.db import Store
+
+    with Store(db, create=False) as source:
+        ids = list(dict.fromkeys(source.resolve_run_id(r) for r in run_ids))
+        runs = [source.load_run(r) for r in ids]
+        here = source.path
+    with Store(to) as target:
+        if str(target.path) == str(here) or (isinstance(here, Path) and isinstance(target.path, Path) and here.resolve() == target.path.resolve()):
+            raise ConfigError(f"--to {str(target.path)!r} is the store the runs come from (--db); give another store")
+        refused = []
+        for run in runs:
+            try:
+                outcome = target.push_run(run)
+            except StoreError as exc:
+                refused.append(str(exc))
+                continue
+            said = {"copied": "pushed", "already there": "already there, unchanged:", "updated": "updated (it was running there)"}[outcome]
+            click.echo(f"{said} run {run.run_id} ({run.status}) -> {target.path}")
+    if refused:
+        raise StoreError(f"{len(refused)} of {len(runs)} runs not pushed: " + "; ".join(refused))
     return 0

@@ -239,10 +239,13 @@ def _fmt_s(value: float) -> str:
 @click.option("--no-store", "no_store", is_flag=True, help="Do not write a run to the result database.")
 @click.option("--quick", is_flag=True, help="The quick suite, quick training, at most 40 rounds and 10 held-out rounds.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
+@click.option("--cost-run", "cost_run", default=None, metavar="RUN",
+              help="The cost run ('effbench run') of the same candidates: the tail run records the link, so "
+                   "'effbench report TAIL_RUN' shows both (RUN: an id, a unique prefix, or 'latest').")
 @db_option
 def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, quantile, rule, round_threshold, every, window,
             js_threshold, min_rounds, max_rounds, holdout_rounds, fixed_rounds, deadline_common, threads,
-            json_out, force, no_store, quick, quiet, db):
+            json_out, force, no_store, quick, quiet, cost_run, db):
     """Measure tail quality on candidates of the default suite (digits).
 
     Trains the candidates, then per candidate runs one discarded warm-up round and whole-dataset
@@ -275,10 +278,12 @@ def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, qu
         window=window, js_threshold=js_threshold, min_rounds=min_rounds, max_rounds=max_rounds,
         holdout_rounds=holdout_rounds, fixed_rounds=fixed_rounds, threads=threads,
     )
+    if cost_run is not None and no_store:
+        raise ConfigError("--cost-run links the stored tail run to a cost run; it cannot be used with --no-store")
     parse_candidate_keys(candidates)  # unknown names fail here, before any training
     log = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     result = measure_tail_suite(list(candidates), quick=quick, config=config, common_deadline_s=deadline_common,
-                                db=db, store=not no_store, log=log)
+                                db=db, store=not no_store, log=log, cost_run=cost_run)
     _render_measure(result)
     if json_out:
         payload = {

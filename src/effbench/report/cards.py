@@ -224,9 +224,16 @@ def run_setup(run) -> list[tuple[str, str]]:
         extra.append(f"{cpu['mhz']:.0f} MHz")
     if cpu.get("governor"):
         extra.append(f"governor {cpu['governor']}")
-    rows.append(("CPU", hw + (f" ({', '.join(extra)})" if extra else "")))
-    gpus = env.get("gpu") or []
-    rows.append(("GPU", ", ".join(str(g.get("name", g)) if isinstance(g, dict) else str(g) for g in gpus) or "none used"))
+    several = env.get("hardware") if isinstance(env.get("hardware"), dict) and len(env["hardware"]) > 1 else None
+    if several:  # several runs on several machines (effbench.analysis.multirun): each machine, then the first's software
+        rows.append(("runs", ", ".join(cfg.get("runs") or [run.run_id])))
+        rows += [(f"hardware {label}", str(description)) for label, description in several.items()]
+    else:
+        rows.append(("CPU", hw + (f" ({', '.join(extra)})" if extra else "")))
+        gpus = env.get("gpu") or []
+        rows.append(("GPU", ", ".join(str(g.get("name", g)) if isinstance(g, dict) else str(g) for g in gpus) or "none used"))
+    if cfg.get("tail_runs"):
+        rows.append(("tail quality from", ", ".join(cfg["tail_runs"])))
     osinfo = env.get("os") or {}
     if osinfo:
         rows.append(("OS", osinfo.get("platform") or f"{osinfo.get('system', '')} {osinfo.get('release', '')}".strip()))
@@ -297,9 +304,14 @@ def _flops_note(run, key) -> str:
         return ""
     d = m.detail or {}
     parts = ["FLOPs = 2 x MACs"]
+    share = d.get("uncounted_work_share")
+    if _finite(share):
+        parts.append(f"uncounted work estimated at {100 * float(share):.1f}% of the total")
     cov = d.get("coverage")
     if _finite(cov):
-        parts.append(f"coverage {100 * float(cov):.0f}% of operations counted")
+        parts.append(f"coverage {100 * float(cov):.0f}% of op calls counted")
+    if d.get("missing_big_ops"):
+        parts.append("matmul-like ops not counted: " + ", ".join(d["missing_big_ops"]))
     unc = d.get("uncounted_ops") or {}
     if unc:
         parts.append("uncounted: " + ", ".join(f"{k} x{v}" for k, v in list(unc.items())[:4]))

@@ -40,6 +40,16 @@ def run_to_csv_rows(run: RunRecord) -> list[dict]:
     return [{**r, "batch_size": r["batch_size"] or "", "value": "" if r["value"] is None else r["value"]} for r in long_rows(run)]
 
 
+def write_wide_csv(header: list[str], rows: list[dict], output, *, force: bool = False) -> Path | None:
+    """The wide table of :meth:`effbench.analysis.multirun.RunStudy.wide_rows` as CSV ('-' for stdout);
+    numbers as Python writes them (``repr``: read back exactly), '' where not recorded."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return write_output(output, buf.getvalue(), force=force, option="--output")
+
+
 def write_export(run: RunRecord, fmt: str, output, *, force: bool = False) -> Path | None:
     """Write JSON or CSV to ``output`` ('-' for stdout). Refuses to overwrite a file unless ``force``."""
     if fmt not in ("json", "csv"):

@@ -451,7 +451,7 @@ _METHOD = """
 <li><b>Provenance.</b> <span class="prov prov-measured">measured</span> = read from a clock, counter or the test split;
 <span class="prov prov-estimated">estimated</span> = from a model (never shown as a measurement);
 <span class="prov prov-analytic">computed (analytic)</span> = counted from the model's structure (parameters, FLOPs).</li>
-<li><b>FLOPs</b> = 2 x MACs; the coverage is the share of the model's operations the counter could count.</li>
+<li><b>FLOPs</b> = 2 x MACs; the note gives the work the counter could not count (estimated from the element counts of the ops it has no formula for) and the share of op calls it counted, and names any matmul-like op (attention, convolution, linear) left uncounted.</li>
 <li><b>Latency</b>: one call of the candidate's inference on a prepared batch, timed per call (warm-up, one worker
 process per candidate, threads fixed, randomised order); percentiles from the raw samples, never from summaries.</li>
 <li><b>Throughput</b> = batch size / p50 latency of one call at that batch size; the best batch maximises it.</li>

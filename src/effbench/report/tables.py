@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 
+from effbench.analysis.costs import cost_table
 from effbench.report.cards import CostCard, cost_cards, format_value, provenance_label
+from effbench.report.text import FLOPS_FLAG, flops_flag_notes, flops_flags, param_notes
 
 __all__ = ["TABLE_COLUMNS", "escape_markdown", "escape_latex", "cost_table_rows", "render_markdown", "render_latex"]
 
@@ -79,6 +81,7 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
         prov = _column_provenance(cards, key)
         # cells carry their own scaled unit (ms, KiB, ...); unit-less numbers get it in the header
         headers.append(f"{header} ({unit}, {prov})" if unit in ("ratio", "count") else f"{header} ({prov})")
+    flags = flops_flags(run)
     rows = []
     for card in cards:
         row = [card.candidate + (" (failed)" if card.status == "failed" else "")]
@@ -92,8 +95,11 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
                 text += f" ({e.note.replace('at batch ', 'b=')})"
             if e.provenance == "estimated":
                 text += " \u2020"
+            if key == "flops_per_sample" and card.candidate in flags:
+                text += f" {FLOPS_FLAG}"
             row.append(text)
         rows.append(row)
+    tail_note = _add_tail_column(run, cards, headers, rows)
     notes = [
         "'-' = not measured in this run; \u2020 = estimated (not measured).",
         "FLOPs = 2 x MACs; latency is one call on a prepared batch (p50/p99 of the raw samples); "
@@ -102,7 +108,34 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
     missing_cols = [col[1] for col in TABLE_COLUMNS if col[0].startswith("energy") and col not in cols]
     if missing_cols:
         notes.append("not measured in this run: " + ", ".join(missing_cols) + ".")
+    if tail_note:
+        notes.append(tail_note)
+    notes += flops_flag_notes(flags) + param_notes(cost_table(run))
     return headers, rows, notes
+
+
+def _tail_at_own_p99(run, key: str) -> float | None:
+    """The tail quality (low quantile over rounds) at the candidate's own p99 deadline, from ``info["tail"]``."""
+    try:
+        tail = run.candidate(key).info.get("tail") or {}
+    except KeyError:
+        return None
+    row = tail.get("own_p99") if isinstance(tail, dict) else None
+    value = row.get(tail.get("quantile_key")) if isinstance(row, dict) else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _add_tail_column(run, cards, headers, rows) -> str | None:
+    """A column of tail quality at each candidate's own p99 deadline, when some candidate has one
+    (a tail-quality run, or one joined to the costs: docs/studies.md); returns its note."""
+    values = [_tail_at_own_p99(run, card.candidate) for card in cards]
+    if all(v is None for v in values):
+        return None
+    headers.append("tail quality at own p99 (ratio, measured)")
+    for row, v in zip(rows, values):
+        row.append("-" if v is None else f"{v:.4f}")
+    return ("tail quality = the low quantile over inference rounds of the accuracy when an answer later than the "
+            "candidate's own p99 time counts as wrong (effbench tail measure).")
 
 
 def render_markdown(run) -> str:

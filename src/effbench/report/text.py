@@ -1,7 +1,10 @@
 """Terminal rendering of results: rich tables on a terminal, plain aligned text otherwise.
 
 Renderers only format; the numbers come from :mod:`effbench.analysis.costs`.
-Estimated values carry a trailing ``~`` and the legend says so.
+Estimated values carry a trailing ``~`` and the legend says so. A FLOP count that misses a
+matmul-like op or an estimated 10% or more of the work carries a trailing ``!`` and a note line
+(:func:`flops_flags`); a model whose torch and ONNX parameter counts differ gets a note saying why
+(:func:`param_notes`).
 """
 
 from __future__ import annotations
@@ -71,7 +74,67 @@ COLUMNS = (
 )
 
 
-def cost_rows_as_text(rows: list[dict]) -> list[list[str]]:
+FLOPS_FLAG = "!"
+#: A FLOP count is flagged when the work it could not count is estimated at this share or more.
+FLAG_UNCOUNTED_WORK_SHARE = 0.10
+
+
+def flops_flags(run) -> dict[str, str]:
+    """candidate key -> why its FLOP count is flagged: matmul-like ops left uncounted (stored detail
+    ``missing_big_ops``) or an estimated uncounted share of the work of at least
+    :data:`FLAG_UNCOUNTED_WORK_SHARE` (``uncounted_work_share``). Records stored before those keys
+    existed are not flagged."""
+    out = {}
+    for c in run.candidates:
+        m = run.metric(c.key, "flops_per_sample")
+        if m is None or m.value is None:
+            continue
+        d = m.detail or {}
+        why = []
+        big = d.get("missing_big_ops") or []
+        if big:
+            why.append(f"not counted: {', '.join(big)} (matmul-like: the count may miss much of the work)")
+        share = d.get("uncounted_work_share")
+        if share is not None and share >= FLAG_UNCOUNTED_WORK_SHARE:
+            why.append(f"the ops it could not count are estimated at {100 * share:.0f}% of the work")
+        if why:
+            out[c.key] = "; ".join(why)
+    return out
+
+
+def flops_flag_notes(flags: dict[str, str]) -> list[str]:
+    return [f"{FLOPS_FLAG} {key}: FLOPs undercounted, {why}" for key, why in flags.items()]
+
+
+def param_notes(rows: list[dict]) -> list[str]:
+    """One line per model whose torch and ONNX Runtime candidates hold different parameter counts
+    (cost-table rows in), saying by how much and why."""
+    by_model: dict[str, dict[str, int]] = {}
+    for r in rows:
+        v = _v(r.get("params"))
+        if v is not None and r.get("backend") in ("torch", "onnxruntime"):
+            by_model.setdefault(r["model"], {})[r["backend"]] = int(v)
+    out = []
+    for model, counts in by_model.items():
+        if len(counts) < 2 or counts["torch"] == counts["onnxruntime"]:
+            continue
+        t, o = counts["torch"], counts["onnxruntime"]
+        if o < t:
+            why = ("the ONNX exporter folds each BatchNorm into the convolution before it (its scale and shift become "
+                   "the convolution's bias: one number per channel instead of two) and stores identical initialisers "
+                   "once (freshly initialised or random weights make every LayerNorm weight and bias, or layer scale, "
+                   "of one shape identical)")
+        else:
+            why = ("the exported graph holds constants torch keeps as buffers, not parameters (BatchNorm running "
+                   "statistics that were not folded, position tables, masks)")
+        out.append(f"params: {model} holds {o:,} parameters on onnxruntime and {t:,} on torch "
+                   f"({100 * (o - t) / t:+.2f}%): {why}; the arithmetic, and the FLOPs, are the same.")
+    return out
+
+
+def cost_rows_as_text(rows: list[dict], flags: dict[str, str] | None = None) -> list[list[str]]:
+    """The terminal table's cells; ``flags`` (:func:`flops_flags`) marks FLOP counts with ``!``."""
+    flags = flags or {}
     out = []
     for r in rows:
         if r["status"] == "failed" and r["accuracy"] is None:
@@ -83,7 +146,7 @@ def cost_rows_as_text(rows: list[dict]) -> list[list[str]]:
             "-" if _v(r["accuracy"]) is None else f"{r['accuracy'].value:.4f}",  # a stored metric may hold null
             "-" if _v(r["f1_macro"]) is None else f"{r['f1_macro'].value:.4f}",
             fmt_si(_v(r["params"])),
-            _mark(r["flops_per_sample"], fmt_si(_v(r["flops_per_sample"]))),
+            _mark(r["flops_per_sample"], fmt_si(_v(r["flops_per_sample"]))) + (FLOPS_FLAG if r["candidate"] in flags else ""),
             fmt_bytes(_v(r["size_bytes"])),
             fmt_bytes(_v(r["peak_rss_bytes_b1"])),
             fmt_bytes(_v(r["peak_memory_bytes_bmax"])),

@@ -558,7 +558,7 @@ class _TailSuite:
 
 def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConfig | None = None,
                        common_deadline_s: float | None = None, db=None, store: bool = True,
-                       log=None) -> TailSuiteResult:
+                       log=None, cost_run: str | None = None) -> TailSuiteResult:
     """Train the selected default-suite candidates on digits and measure their tail quality.
 
     ``candidates``: keys such as ``"cnn_small/torch"`` or bare names (all backends); default:
@@ -568,7 +568,10 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
     ``info["tail"]``, its predictions (first timed round), accuracy/f1_macro metrics, the training
     metrics as ``effbench run`` writes them, and the raw per-batch round times as sample sets
     ``tail_e2e_per_batch`` / ``tail_inference_per_batch`` (values: rounds x batches, row-major).
-    The store is opened and checked before any training.
+    The store is opened and checked before any training. ``cost_run`` (an id, a unique prefix or
+    'latest': the latest run with latency samples) links the tail run to the cost run of the same
+    candidates: it is checked first and recorded as the run's ``config["cost_run"]``, so reports
+    join the two.
     """
     from effbench.store.db import Store
     from effbench.tasks.digits import load_digits_task
@@ -579,8 +582,14 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
     if common_deadline_s is not None:
         common_deadline_s = _positive_seconds(common_deadline_s, "--deadline-common")
     selection = select_keys(parse_candidate_keys(candidates or []), quick)
+    if cost_run is not None and not store:
+        raise ConfigError("cost_run links the stored tail run to a cost run; it needs store=True")
     if store:
-        Store(db).close()  # fail fast, before training: a folder or a file that is not an effbench store
+        with Store(db) as st:  # fail fast, before training: a folder or a file that is not an effbench store
+            if cost_run is not None:
+                from effbench.records import LATENCY_PER_CALL
+
+                cost_run = st.resolve_run_id(cost_run, needs=LATENCY_PER_CALL)
     task = load_digits_task()
     built, training = build_candidates(task, selection, quick=quick, on_progress=log)
     if not store:
@@ -588,7 +597,7 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
         suite.measure_all(built)
         return suite.result(training)
     with Store(db) as st:
-        run, recorder = _open_tail_run(st, task, config, quick, common_deadline_s, training)
+        run, recorder = _open_tail_run(st, task, config, quick, common_deadline_s, training, cost_run)
         suite = _TailSuite(task, config, common_deadline_s, log, recorder)
         for c in built:
             run.add_candidate(c, status="running")
@@ -599,12 +608,12 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
         return suite.result(training, run_id=run.run_id, db_path=str(st.path))
 
 
-def _open_tail_run(store, task, config: TailConfig, quick: bool, common_deadline_s, training):
+def _open_tail_run(store, task, config: TailConfig, quick: bool, common_deadline_s, training, cost_run=None):
     from effbench.runs.lifecycle import open_run, run_environment
     from effbench.runs.recorder import Recorder
 
     run = open_run(store, suite="digits-tail-quick" if quick else "digits-tail",
                    config={"tail": config.to_dict(), "quick": quick, "deadline_common_s": common_deadline_s,
-                           "threads": config.threads},
+                           "threads": config.threads, **({"cost_run": cost_run} if cost_run else {})},
                    environment=run_environment(config.threads), task=task.record())
     return run, Recorder(store, run.run_id, task, training)

@@ -1,6 +1,7 @@
 """The embedded result store: one SQLite file, a versioned schema, every value with unit and provenance.
 
-Location: ``--db PATH`` or ``$EFFBENCH_DB``, else ``$XDG_DATA_HOME/effbench/effbench.sqlite``
+The same SQL serves PostgreSQL (``--db postgresql://...``, :mod:`effbench.store.postgres`, which
+overrides only the dialect hooks below). Location: ``--db PATH`` or ``$EFFBENCH_DB``, else ``$XDG_DATA_HOME/effbench/effbench.sqlite``
 (``~/.local/share/effbench/effbench.sqlite``). Every measurement is committed as soon as it
 arrives, so an interrupted run keeps what it had measured. A file that is not an effbench store,
 or one written by a newer effbench, is refused and never modified.
@@ -8,8 +9,9 @@ or one written by a newer effbench, is refused and never modified.
 
 from __future__ import annotations
 
-import json
 import functools
+import json
+import math
 import os
 import random
 import sqlite3
@@ -83,10 +85,20 @@ CREATE TABLE IF NOT EXISTS samples (
 """
 
 
-def default_db_path() -> Path:
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(location) -> bool:
+    """Whether a ``--db`` value is a PostgreSQL URL (``postgresql://...`` or ``postgres://...``)."""
+    return isinstance(location, str) and location.lower().startswith(POSTGRES_SCHEMES)
+
+
+def default_db_path() -> Path | str:
+    """``$EFFBENCH_DB`` (a file path, or a PostgreSQL URL kept as the string it is), else the
+    default SQLite file."""
     env = os.environ.get("EFFBENCH_DB")
     if env:
-        return Path(env).expanduser()
+        return env if is_postgres_url(env) else Path(env).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "effbench" / "effbench.sqlite"
 
@@ -104,15 +116,15 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(exc)
 
 
-def _sqlite_errors(method):
-    """Turn any SQLite error of a store method into the StoreError naming its cause."""
+def _store_errors(method):
+    """Turn any database error of a store method (SQLite, or PostgreSQL in a
+    :class:`~effbench.store.postgres.PostgresStore`) into the StoreError naming its cause."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            if self.conn is not None and self.conn.in_transaction:
-                self.conn.rollback()
+        except self._driver_errors() as exc:
+            self._rollback()
             raise self._error(exc) from None
     return wrapper
 
@@ -120,6 +132,8 @@ def _sqlite_errors(method):
 # -- the database ------------------------------------------------------------------------------------
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+RUN_ID_DRAWS = 20
+"""How many new run ids ``create_run`` draws before it gives up (each collision has odds 1/65536)."""
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's lock before saying the database is locked."""
 
@@ -127,12 +141,27 @@ BUSY_TIMEOUT_S = 30.0
 class Store:
     """Access to one SQLite result file. Use as a context manager or call :meth:`close`.
 
+    ``Store("postgresql://user@host:port/dbname")`` (or ``$EFFBENCH_DB`` holding such a URL) opens a
+    PostgreSQL database instead: the same schema, the same methods and guarantees
+    (:class:`effbench.store.postgres.PostgresStore`, see docs/postgres.md).
+
     ``create=True`` (the writers: run, import) creates the file when it is absent; several
     processes may create the same new file at once. ``create=False`` (the readers: show, export,
     report, ...) opens the file read-only, so a database in a read-only folder can be read, and
     a reader never writes. A file that is not an effbench store, has a newer schema, or is
     corrupt is refused with a :class:`StoreError` naming the cause, and is never modified.
     """
+
+    _KIND = "an SQLite file"
+    _ORDER = "rowid"
+    """The column that keeps a table's rows in the order they were written (SQLite: its rowid)."""
+
+    def __new__(cls, path=None, *args, **kwargs):
+        if cls is Store and is_postgres_url(path if path is not None else default_db_path()):
+            from effbench.store.postgres import PostgresStore
+
+            cls = PostgresStore
+        return super().__new__(cls)
 
     def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True, timeout: float = BUSY_TIMEOUT_S):
         self.path = Path(path).expanduser() if path is not None else default_db_path()
@@ -153,15 +182,23 @@ class Store:
                 raise StoreError(f"cannot create the database folder {str(self.path.parent)!r}: {exc.strerror}") from None
         if create:
             self._check_writable(exists)
-        try:
+
+        def open_file():
             self.conn = self._connect()
-            self.conn.execute("PRAGMA foreign_keys = ON")
+            self._execute("PRAGMA foreign_keys = ON")
             if create:
                 self._create_schema()
             self._check_meta()
             if create:
                 self._use_wal()
-        except sqlite3.Error as exc:
+
+        self._open_or_close(open_file)
+
+    def _open_or_close(self, steps):
+        """Run the opening ``steps``; on any failure, close what was opened and raise the StoreError naming it."""
+        try:
+            steps()
+        except self._driver_errors() as exc:
             error = self._error(exc)
             self.close()
             raise error from None
@@ -209,8 +246,31 @@ class Store:
             conn = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=self.timeout)
         return conn
 
+    # -- the SQL dialect: what PostgresStore overrides ----------------------------------------------
+    @staticmethod
+    def _driver_errors():
+        return sqlite3.Error
+
+    def _rollback(self):
+        if self.conn is not None and self.conn.in_transaction:
+            self.conn.rollback()
+
+    def _execute(self, sql: str, params=()):
+        return self.conn.execute(sql, params)
+
+    def _executemany(self, sql: str, rows):
+        return self.conn.executemany(sql, rows)
+
+    def _transaction(self):
+        """A context that commits on success and rolls back on error (sqlite3's connection is one)."""
+        return self.conn
+
+    def _upsert(self, table: str, columns: tuple) -> str:
+        """Insert a row, replacing the one with the same primary key (it moves to the end of the order)."""
+        return f"INSERT OR REPLACE INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
     def _tables(self) -> set[str]:
-        return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return {r[0] for r in self._execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
     def _create_schema(self):
         """Create the tables of an empty (new) file in one transaction. Several processes may be
@@ -220,13 +280,13 @@ class Store:
             return
 
         def create():
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._execute("BEGIN IMMEDIATE")
             try:
                 if not self._tables():
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
-                            self.conn.execute(statement)
-                    self.conn.executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
+                            self._execute(statement)
+                    self._executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
                                           [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION)), ("created_at", _now())])
                 self.conn.commit()
             except BaseException:
@@ -236,8 +296,8 @@ class Store:
         self._retry_busy(create)
 
     def _use_wal(self):
-        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            self._retry_busy(lambda: self.conn.execute("PRAGMA journal_mode = WAL").fetchone())
+        if self._execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self._retry_busy(lambda: self._execute("PRAGMA journal_mode = WAL").fetchone())
 
     def _retry_busy(self, step):
         """Run ``step``, again while another process holds the lock (up to the busy timeout)."""
@@ -251,14 +311,11 @@ class Store:
             time.sleep(random.uniform(0.005, 0.05))
 
     def _check_meta(self):
-        try:
-            rows = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.OperationalError as exc:
-            if "no such table" not in str(exc):
-                raise
-            tables = sorted(self._tables())
-            raise StoreError(f"{str(self.path)!r} is not an effbench database (an SQLite file with tables"
-                             f" {', '.join(tables[:5]) or 'none'}, no effbench metadata); it was not modified; give another --db path") from None
+        tables = self._tables()
+        if "meta" not in tables:
+            raise StoreError(f"{str(self.path)!r} is not an effbench database ({self._KIND} with tables"
+                             f" {', '.join(sorted(tables)[:5]) or 'none'}, no effbench metadata); it was not modified; give another --db path")
+        rows = dict(self._execute("SELECT key, value FROM meta").fetchall())
         if rows.get("app") != APP_ID:
             raise StoreError(f"{str(self.path)!r} is not an effbench database (app={rows.get('app')!r}); it was not modified; give another --db path")
         try:
@@ -275,17 +332,17 @@ class Store:
     def _migrate(self):
         """Bring an older file up to SCHEMA_VERSION, step by step, in one transaction (a reader
         never migrates: it reads older layouts as they are)."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._execute("BEGIN IMMEDIATE")
         try:
-            version = int(self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+            version = int(self._execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
             if version < 2:
                 # SQLite cannot alter a CHECK constraint: rebuild the metrics table with the new one
                 create = next(s for s in _SCHEMA.split(";") if "TABLE IF NOT EXISTS metrics" in s)
-                self.conn.execute("ALTER TABLE metrics RENAME TO metrics_v1")
-                self.conn.execute(create)
-                self.conn.execute("INSERT INTO metrics SELECT * FROM metrics_v1 ORDER BY rowid")
-                self.conn.execute("DROP TABLE metrics_v1")
-            self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+                self._execute("ALTER TABLE metrics RENAME TO metrics_v1")
+                self._execute(create)
+                self._execute("INSERT INTO metrics SELECT * FROM metrics_v1 ORDER BY rowid")
+                self._execute("DROP TABLE metrics_v1")
+            self._execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
             self.conn.commit()
         except BaseException:
             self.conn.rollback()
@@ -294,7 +351,7 @@ class Store:
     def verify(self):
         """Refuse a corrupt database before writing to it (``PRAGMA quick_check``: reads every page)."""
         try:
-            rows = self.conn.execute("PRAGMA quick_check(1)").fetchall()
+            rows = self._execute("PRAGMA quick_check(1)").fetchall()
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         if rows != [("ok",)]:
@@ -324,9 +381,9 @@ class Store:
         return StoreError(f"database {where!r}: {text}")
 
     @property
-    @_sqlite_errors
+    @_store_errors
     def schema_version(self) -> int:
-        return int(self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+        return int(self._execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
 
     def close(self):
         if self.conn is not None:
@@ -340,33 +397,40 @@ class Store:
         self.close()
 
     # -- writing (each call commits: an interrupted run keeps everything written so far) -----------
-    @_sqlite_errors
+    @_store_errors
     def create_run(self, *, suite, config, environment, task, effbench_version, run_id=None) -> str:
-        run_id = run_id or new_run_id()
+        """A new run, ``running``. Without ``run_id``, a new id (UTC second + 4 hex digits): another
+        writer of a shared store may take the same one in the same second, so a taken id is drawn again."""
         self.verify()  # a run is minutes of work: never start one in a damaged file
-        with self.conn:
-            self.conn.execute(
-                "INSERT INTO runs(run_id, created_at, status, suite, effbench_version, config_json, environment_json, task_json)"
-                " VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
-                (run_id, _now(), suite, effbench_version, _dumps(config), _dumps(environment), _dumps(task)),
-            )
-        return run_id
+        for _ in range(RUN_ID_DRAWS):
+            rid = run_id or new_run_id()
+            with self._transaction():
+                taken = self._execute(
+                    "INSERT INTO runs(run_id, created_at, status, suite, effbench_version, config_json, environment_json, task_json)"
+                    " VALUES (?, ?, 'running', ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
+                    (rid, _now(), suite, effbench_version, _dumps(config), _dumps(environment), _dumps(task)),
+                ).rowcount == 0
+            if not taken:
+                return rid
+            if run_id:
+                raise StoreError(f"run id {run_id!r} is already in {str(self.path)!r}; give another")
+        raise StoreError(f"no free run id in {str(self.path)!r} after {RUN_ID_DRAWS} draws")
 
-    @_sqlite_errors
+    @_store_errors
     def finish_run(self, run_id: str, status: str, notes: list | None = None, environment_after: dict | None = None):
-        with self.conn:
+        with self._transaction():
             self._update_environment(run_id, environment_after)
-            self.conn.execute(
+            self._execute(
                 "UPDATE runs SET status=?, finished_at=?, notes_json=? WHERE run_id=?",
                 (status, _now(), _dumps(notes or []), run_id),
             )
 
-    @_sqlite_errors
+    @_store_errors
     def reopen_run(self, run_id: str, notes: list, environment_after: dict | None = None):
         """Mark a stored run ``running`` again (to resume it), with its notes and environment updated."""
-        with self.conn:
+        with self._transaction():
             self._update_environment(run_id, environment_after)
-            self.conn.execute("UPDATE runs SET status='running', finished_at=NULL, notes_json=? WHERE run_id=?",
+            self._execute("UPDATE runs SET status='running', finished_at=NULL, notes_json=? WHERE run_id=?",
                               (_dumps(notes), run_id))
 
     def _update_environment(self, run_id: str, changes: dict | None):
@@ -374,14 +438,13 @@ class Store:
         if changes:
             env = self.run_environment(run_id)
             env.update(changes)
-            self.conn.execute("UPDATE runs SET environment_json=? WHERE run_id=?", (_dumps(env), run_id))
+            self._execute("UPDATE runs SET environment_json=? WHERE run_id=?", (_dumps(env), run_id))
 
     # Each public writer commits on its own (an interrupted run keeps what was written); the _insert_*
     # helpers write without committing, so import_run can put a whole run in one transaction.
     def _insert_candidate(self, run_id: str, c: CandidateRecord):
-        self.conn.execute(
-            "INSERT OR REPLACE INTO candidates(run_id, key, model, backend, family, parent, status, error, info_json, predictions_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._execute(
+            self._upsert("candidates", _CANDIDATE_COLUMNS),
             (run_id, c.key, c.model, c.backend, c.family, c.parent, c.status, c.error, _dumps(c.info),
              None if c.predictions is None else _dumps(_labels(c.predictions))),
         )
@@ -390,61 +453,88 @@ class Store:
         for m in metrics:
             if m.provenance not in PROVENANCES:
                 raise StoreError(f"metric {m.name!r}: provenance must be one of {', '.join(PROVENANCES)}; got {m.provenance!r}")
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO metrics(run_id, candidate, batch_size, name, value, unit, provenance, detail_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(run_id, m.candidate, int(m.batch_size), m.name, None if m.value is None else float(m.value), m.unit, m.provenance, _dumps(m.detail)) for m in metrics],
-        )
+        self._executemany(self._upsert("metrics", _METRIC_COLUMNS), [_metric_row(run_id, m) for m in metrics])
 
     def _insert_samples(self, run_id: str, s: SampleSet):
         values = np.ascontiguousarray(s.values, dtype="<f8")
-        self.conn.execute(
-            "INSERT OR REPLACE INTO samples(run_id, candidate, batch_size, kind, unit, n, data, meta_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self._execute(
+            self._upsert("samples", _SAMPLE_COLUMNS),
             (run_id, s.candidate, int(s.batch_size), s.kind, s.unit, int(values.size), values.tobytes(), _dumps(s.meta)),
         )
 
-    @_sqlite_errors
+    @_store_errors
     def add_candidate(self, run_id: str, c: CandidateRecord):
-        with self.conn:
+        with self._transaction():
             self._insert_candidate(run_id, c)
 
-    @_sqlite_errors
+    @_store_errors
     def update_candidate(self, run_id: str, key: str, *, status=None, error=None, info=None, predictions=None):
-        with self.conn:
+        with self._transaction():
             if status is not None:
-                self.conn.execute("UPDATE candidates SET status=?, error=? WHERE run_id=? AND key=?", (status, error, run_id, key))
+                self._execute("UPDATE candidates SET status=?, error=? WHERE run_id=? AND key=?", (status, error, run_id, key))
             if info is not None:
-                old = json.loads(self.conn.execute("SELECT info_json FROM candidates WHERE run_id=? AND key=?", (run_id, key)).fetchone()[0])
+                old = json.loads(self._execute("SELECT info_json FROM candidates WHERE run_id=? AND key=?", (run_id, key)).fetchone()[0])
                 old.update(info)
-                self.conn.execute("UPDATE candidates SET info_json=? WHERE run_id=? AND key=?", (_dumps(old), run_id, key))
+                self._execute("UPDATE candidates SET info_json=? WHERE run_id=? AND key=?", (_dumps(old), run_id, key))
             if predictions is not None:
-                self.conn.execute("UPDATE candidates SET predictions_json=? WHERE run_id=? AND key=?",
+                self._execute("UPDATE candidates SET predictions_json=? WHERE run_id=? AND key=?",
                                   (_dumps(_labels(predictions)), run_id, key))
 
-    @_sqlite_errors
+    @_store_errors
     def add_metrics(self, run_id: str, metrics: list[Metric]):
-        with self.conn:
+        with self._transaction():
             self._insert_metrics(run_id, metrics)
 
-    @_sqlite_errors
+    @_store_errors
     def add_samples(self, run_id: str, s: SampleSet):
-        with self.conn:
+        with self._transaction():
             self._insert_samples(run_id, s)
 
-    @_sqlite_errors
+    @_store_errors
     def import_run(self, run: RunRecord) -> str:
         """Insert a whole run (e.g. loaded from JSON) in one transaction: all of it or nothing.
         Refuses a run id that is already stored, and a corrupt database (checked first, so a
         damaged file is never written to)."""
         self.verify()
-        if self.conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run.run_id,)).fetchone():
+        if self._execute("SELECT 1 FROM runs WHERE run_id=?", (run.run_id,)).fetchone():
             raise StoreError(f"run {run.run_id!r} is already in {str(self.path)!r}; nothing was imported")
+        self._write_run(run, replace=False, what="imported")
+        return run.run_id
+
+    @_store_errors
+    def push_run(self, run: RunRecord) -> str:
+        """Copy a run from another store here, in one transaction (``effbench push``). Returns what
+        happened: ``"copied"`` (it was not here), ``"already there"`` (the copy here is the same, nothing
+        changed), or ``"updated"`` (the copy here was unfinished, ``running``, and the given run differs:
+        e.g. it was pushed while it ran and has finished since; the copy here is replaced whole). A
+        finished copy here that differs is never overwritten: :class:`StoreError`, nothing changed."""
+        from effbench.store.export import run_to_dict
+        from effbench.store.files import dumps_json
+
+        self.verify()
+        row = self._execute("SELECT status FROM runs WHERE run_id=?", (run.run_id,)).fetchone()
+        if row is None:
+            self._write_run(run, replace=False, what="pushed")
+            return "copied"
+        if dumps_json(run_to_dict(self._load_run(run.run_id))) == dumps_json(run_to_dict(run)):
+            return "already there"
+        if row[0] != "running":
+            raise StoreError(f"run {run.run_id!r} is already in {str(self.path)!r}, {row[0]}, and differs from the copy pushed;"
+                             f" a finished run is never overwritten; nothing was changed (export it and import it under another id to keep both)")
+        self._write_run(run, replace=True, what="pushed")
+        return "updated"
+
+    def _write_run(self, run: RunRecord, *, replace: bool, what: str):
+        """Insert a whole run in one transaction (after deleting the stored copy when ``replace``)."""
         bad = next((m for m in run.metrics if m.provenance not in PROVENANCES), None)
         if bad is not None:
-            raise StoreError(f"metric {bad.name!r}: provenance must be one of {', '.join(PROVENANCES)}; got {bad.provenance!r}; nothing was imported")
+            raise StoreError(f"metric {bad.name!r}: provenance must be one of {', '.join(PROVENANCES)}; got {bad.provenance!r}; nothing was {what}")
         try:
-            with self.conn:
-                self.conn.execute(
+            with self._transaction():
+                if replace:
+                    for table in ("samples", "metrics", "candidates", "runs"):
+                        self._execute(f"DELETE FROM {table} WHERE run_id=?", (run.run_id,))
+                self._execute(
                     "INSERT INTO runs(run_id, created_at, finished_at, status, suite, effbench_version, config_json, environment_json, task_json, notes_json)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (run.run_id, run.created_at or _now(), run.finished_at, run.status or "complete", run.suite, run.effbench_version,
@@ -452,24 +542,17 @@ class Store:
                 )
                 for c in run.candidates:
                     self._insert_candidate(run.run_id, c)
-                # one executemany over a generator: no per-row list, no per-row Python call beyond the tuple
-                rid = run.run_id
-                self.conn.executemany(
-                    "INSERT OR REPLACE INTO metrics(run_id, candidate, batch_size, name, value, unit, provenance, detail_json)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    ((rid, m.candidate, int(m.batch_size), m.name, None if m.value is None else float(m.value), m.unit, m.provenance,
-                      _dumps(m.detail) if m.detail else "{}") for m in run.metrics),
-                )
+                # one executemany over a generator: no per-row list
+                self._executemany(self._upsert("metrics", _METRIC_COLUMNS), (_metric_row(run.run_id, m) for m in run.metrics))
                 for s in run.samples:
                     self._insert_samples(run.run_id, s)
         except (TypeError, ValueError, OverflowError) as exc:
-            raise StoreError(f"run {run.run_id!r} could not be imported ({type(exc).__name__}: {exc}); nothing was imported") from None
-        return run.run_id
+            raise StoreError(f"run {run.run_id!r} could not be {what} ({type(exc).__name__}: {exc}); nothing was {what}") from None
 
     # -- reading -------------------------------------------------------------------------------------
-    @_sqlite_errors
+    @_store_errors
     def list_runs(self) -> list[dict]:
-        rows = self.conn.execute(
+        rows = self._execute(
             "SELECT r.run_id, r.created_at, r.finished_at, r.status, r.suite, r.effbench_version,"
             " (SELECT COUNT(*) FROM candidates c WHERE c.run_id = r.run_id),"
             " (SELECT COUNT(*) FROM candidates c WHERE c.run_id = r.run_id AND c.status = 'failed')"
@@ -478,19 +561,19 @@ class Store:
         keys = ("run_id", "created_at", "finished_at", "status", "suite", "effbench_version", "n_candidates", "n_failed")
         return [dict(zip(keys, row)) for row in rows]
 
-    @_sqlite_errors
+    @_store_errors
     def run_environment(self, run_id: str) -> dict:
         """One run's environment, without loading its records (e.g. to see which process runs it)."""
-        return json.loads(self.conn.execute("SELECT environment_json FROM runs WHERE run_id=?", (run_id,)).fetchone()[0])
+        return json.loads(self._execute("SELECT environment_json FROM runs WHERE run_id=?", (run_id,)).fetchone()[0])
 
-    @_sqlite_errors
+    @_store_errors
     def resolve_run_id(self, run_id: str, *, needs: str | None = None) -> str:
         """Exact id, a unique prefix, or 'latest'. With ``needs`` (a sample kind, e.g.
         ``latency_per_call``), 'latest' is the latest run that holds samples of that kind, so a
         command that needs latencies never lands on a tail-only run by accident."""
         if run_id == "latest":
             return self._latest(needs)
-        rows = [r[0] for r in self.conn.execute("SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\'", (_like_prefix(run_id),))]
+        rows = [r[0] for r in self._execute("SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\'", (_like_prefix(run_id),))]
         if run_id in rows:
             return run_id
         if len(rows) == 1:
@@ -503,9 +586,9 @@ class Store:
 
     def _latest(self, needs: str | None) -> str:
         if needs is None:
-            row = self.conn.execute("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1").fetchone()
+            row = self._execute("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1").fetchone()
         else:
-            row = self.conn.execute(
+            row = self._execute(
                 "SELECT r.run_id FROM runs r WHERE EXISTS (SELECT 1 FROM samples s WHERE s.run_id = r.run_id AND s.kind = ?)"
                 " ORDER BY r.created_at DESC, r.run_id DESC LIMIT 1", (needs,)).fetchone()
         if row is None:
@@ -513,7 +596,7 @@ class Store:
             raise UnknownRunError(f"run 'latest': the database {str(self.path)!r} holds {what}")
         return row[0]
 
-    @_sqlite_errors
+    @_store_errors
     def load_run(self, run_id: str, *, needs: str | None = None) -> RunRecord:
         """One run (see :meth:`resolve_run_id` for ``run_id`` and ``needs``)."""
         run_id = self.resolve_run_id(run_id, needs=needs)
@@ -523,7 +606,7 @@ class Store:
             raise self._corrupt(f"run {run_id!r} holds a value that cannot be decoded: {exc}") from None
 
     def _load_run(self, run_id: str) -> RunRecord:
-        r = self.conn.execute(
+        r = self._execute(
             "SELECT run_id, created_at, finished_at, status, suite, effbench_version, config_json, environment_json, task_json, notes_json"
             " FROM runs WHERE run_id=?", (run_id,)
         ).fetchone()
@@ -531,24 +614,39 @@ class Store:
             run_id=r[0], created_at=r[1], finished_at=r[2], status=r[3], suite=r[4], effbench_version=r[5],
             config=json.loads(r[6]), environment=json.loads(r[7]), task=json.loads(r[8]), notes=json.loads(r[9]),
         )
-        for row in self.conn.execute(
-            "SELECT key, model, backend, family, parent, status, error, info_json, predictions_json FROM candidates WHERE run_id=? ORDER BY rowid",
+        for row in self._execute(
+            "SELECT key, model, backend, family, parent, status, error, info_json, predictions_json FROM candidates WHERE run_id=?"
+            f" ORDER BY {self._ORDER}",
             (run_id,),
         ):
             run.candidates.append(CandidateRecord(
                 key=row[0], model=row[1], backend=row[2], family=row[3], parent=row[4], status=row[5], error=row[6],
                 info=json.loads(row[7]), predictions=None if row[8] is None else json.loads(row[8]),
             ))
-        for row in self.conn.execute(
-            "SELECT candidate, batch_size, name, value, unit, provenance, detail_json FROM metrics WHERE run_id=? ORDER BY rowid", (run_id,)
+        for row in self._execute(
+            f"SELECT candidate, batch_size, name, value, unit, provenance, detail_json FROM metrics WHERE run_id=? ORDER BY {self._ORDER}", (run_id,)
         ):
             run.metrics.append(Metric(candidate=row[0], batch_size=row[1], name=row[2], value=row[3], unit=row[4], provenance=row[5], detail=json.loads(row[6])))
-        for row in self.conn.execute(
-            "SELECT candidate, batch_size, kind, unit, data, meta_json FROM samples WHERE run_id=? ORDER BY rowid", (run_id,)
+        for row in self._execute(
+            f"SELECT candidate, batch_size, kind, unit, data, meta_json FROM samples WHERE run_id=? ORDER BY {self._ORDER}", (run_id,)
         ):
             run.samples.append(SampleSet(candidate=row[0], batch_size=row[1], kind=row[2], unit=row[3],
                                          values=np.frombuffer(row[4], dtype="<f8").copy(), meta=json.loads(row[5])))
         return run
+
+
+_CANDIDATE_COLUMNS = ("run_id", "key", "model", "backend", "family", "parent", "status", "error", "info_json", "predictions_json")
+_METRIC_COLUMNS = ("run_id", "candidate", "batch_size", "name", "value", "unit", "provenance", "detail_json")
+_SAMPLE_COLUMNS = ("run_id", "candidate", "batch_size", "kind", "unit", "n", "data", "meta_json")
+PRIMARY_KEYS = {"candidates": ("run_id", "key"), "metrics": ("run_id", "candidate", "batch_size", "name"),
+                "samples": ("run_id", "candidate", "batch_size", "kind")}
+"""The primary key of each table a writer may write again (a resumed run re-measures a cell)."""
+
+
+def _metric_row(run_id: str, m: Metric) -> tuple:
+    # NaN is stored as NULL: SQLite does so on its own, PostgreSQL is told to (both read back None)
+    value = None if m.value is None or math.isnan(float(m.value)) else float(m.value)
+    return (run_id, m.candidate, int(m.batch_size), m.name, value, m.unit, m.provenance, _dumps(m.detail) if m.detail else "{}")
 
 
 def _labels(predictions) -> list:

@@ -26,8 +26,9 @@ reference one reads rows with the standard library ``csv`` and parses every cell
 casts them to floats at once (numpy's string-to-float cast is Python's ``float``), and parses
 with :func:`parse_number` only the cells the cast refuses (found by halving) and those with a
 comma. A file the fast reader could read differently (a quote, a lone carriage return, NUL, a
-blank line, an empty key, a short row) is read by the reference one. Memory: the keys as Python
-strings and a float array, not a Python object per cell (docs/pareto.md has the figures).
+blank line, an empty key, a short row) is read by the reference one. Memory: the keys as one
+numpy string array (the fast reader) or Python strings (the reference one) and a float array,
+not a Python object per cell (docs/pareto.md has the figures).
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def load_tables(
 ) -> tuple[list[str], np.ndarray, LoadReport]:
     """Join CSV files on ``key`` and return ``(keys, matrix, report)``.
 
-    ``keys``: the kept keys, in the order of the first file. ``matrix``: float array
+    ``keys``: the kept keys, in the order of the first file (a numpy string array when one clean
+    file is read whole, else a list of str). ``matrix``: float array
     ``(len(keys), len(columns))``, columns in the order asked. ``report``: a :class:`LoadReport`.
 
     ``key_pattern``: optional regular expression applied to every key (``re.search``); the key
@@ -123,10 +125,10 @@ def load_tables(
     _find_column_sources(names, tables, key, columns, report)
     per_file = [_index_rows(t, key, pattern, duplicates, report) for t in tables]
     if len(tables) > 1:
-        per_file = [dict(zip(t.keys, range(t.n_rows))) if p is None else p for t, p in zip(tables, per_file)]
+        per_file = [dict(zip(t.key_list(), range(t.n_rows))) if p is None else p for t, p in zip(tables, per_file)]
     common = _inner_join(names, per_file, key, report)
     keys, values = _joined_values(names, tables, per_file, common, columns, report)
-    if not keys:
+    if not len(keys):
         raise DataError(
             f"no row left after dropping {len(report.dropped)} rows (missing values, duplicates or unmatched keys)"
         )
@@ -148,9 +150,13 @@ class _Table:
         self.index = {h: i for i, h in enumerate(header)}  # the last of equal names, as before
         self.unique: bool | None = None  # every key distinct and not empty (None: not checked yet)
 
+    def key_list(self) -> list[str]:
+        """The keys as Python strings (for the slow paths: joins, patterns, duplicates)."""
+        return self.keys.tolist() if isinstance(self.keys, np.ndarray) else self.keys
+
     def keys_unique(self) -> bool:
         if self.unique is None:
-            self.unique = all(self.keys) and len(set(self.keys)) == len(self.keys)
+            self.unique = all(len(k) for k in self.keys) and len(set(self.keys)) == len(self.keys)
         return self.unique
 
     def block(self, columns) -> np.ndarray | None:
@@ -283,12 +289,13 @@ def _fast_table(name: str, columns: Sequence[str], key: str) -> _ColumnTable | N
         return None
     index = {h: i for i, h in enumerate(header)}
     try:
-        raw_keys = _loadtxt(name, header.index(key), str)
-        keys = [k.strip() for k in raw_keys.tolist()]  # str.strip, as the reference reader
-        del raw_keys
-        if not keys or not all(keys):  # an empty key (or a blank row): the reference reader reports it
+        # the keys stay one numpy string array (4 bytes a character), not a million Python strings
+        keys = np.strings.strip(_loadtxt(name, header.index(key), str))  # the characters str.strip strips
+        if not keys.size or not np.all(np.strings.str_len(keys)):  # an empty key (or a blank row): the reference reader reports it
             return None
-        unique = len(set(keys)) == len(keys)  # checked now, before the floats are in memory
+        ordered = np.sort(keys)  # checked now, before the floats are in memory (np.unique would hold two copies)
+        unique = not np.any(ordered[1:] == ordered[:-1])
+        del ordered
         wanted = [c for c in dict.fromkeys(columns) if c in index and c != key]
         block = None
         if wanted:
@@ -354,7 +361,7 @@ def _index_rows(table: _Table, key, pattern, duplicates, report: LoadReport) -> 
     name = table.name
     by_key: dict[str, int] = {}
     counts: dict[str, int] = {}
-    for r, raw in enumerate(table.keys):
+    for r, raw in enumerate(table.key_list()):
         k = _row_key(raw, pattern, name, key, report)
         if k is None:
             continue
@@ -445,15 +452,53 @@ def _joined_values(names, tables, per_file, common, columns, report: LoadReport)
         if state[r, j] == _BAD:
             row = r if rows[fi] is None else int(rows[fi][r])
             cell = tables[fi].cell(col, row)
-            raise DataError(f"{names[fi]}: row {keys[r]!r}, column {col!r}: {cell.strip()!r} is not a number")
+            raise DataError(f"{names[fi]}: row {str(keys[r])!r}, column {col!r}: {cell.strip()!r} is not a number")
     kept = np.ones(n, dtype=bool)
     for r, j in zip(bad_rows.tolist(), first.tolist()):
         col = columns[j]
         fi = file_index[report.column_sources[col]]
         reason = f"missing value in column {col!r} ({os.path.basename(names[fi])})"
-        report.dropped.append(DroppedRow(keys[r], report.column_sources[col], reason))
+        report.dropped.append(DroppedRow(str(keys[r]), report.column_sources[col], reason))
         kept[r] = False
     if bad_rows.size:
-        keys = [k for k, ok in zip(keys, kept) if ok]
+        keys = keys[kept] if isinstance(keys, np.ndarray) else [k for k, ok in zip(keys, kept) if ok]
         values = values[kept]
     return keys, values
+
+
+def load_columns(path: str | os.PathLike, columns: Sequence[str], *,
+                 label: str | None = None) -> tuple[list[str], np.ndarray, LoadReport]:
+    """One CSV file, no key and no join: ``(labels, matrix, report)`` of the requested columns.
+
+    ``labels``: each kept row's ``label`` column, or ``"row N"`` (N counts data rows from 1) without
+    one. ``matrix``: float array ``(len(labels), len(columns))``. Cells are parsed as
+    :func:`load_tables` parses them (thousands separators, missing markers); a row with a missing
+    value is dropped and reported (the first missing column names the reason), a cell that is not a
+    number is a :class:`DataError`, an unknown column a :class:`ConfigError` listing the available
+    ones. No row left is not an error here: the caller says how many rows it needs.
+    """
+    name = os.fspath(path)
+    if not columns:
+        raise ConfigError("at least one column is needed, got none")
+    header, rows = read_csv(name)
+    index = {h: i for i, h in enumerate(header)}
+    for col in list(columns) + ([label] if label is not None else []):
+        if col not in index:
+            raise ConfigError(f"unknown column {col!r}; available: {', '.join(header)}")
+    labels = ([row[index[label]].strip() for row in rows] if label is not None
+              else [f"row {i + 1}" for i in range(len(rows))])
+    report = LoadReport(files=[name], rows_read={name: len(rows)})
+    values = np.empty((len(rows), len(columns)))
+    state = np.zeros((len(rows), len(columns)), dtype=np.int8)
+    for j, col in enumerate(columns):
+        values[:, j], state[:, j] = _parse_cells([row[index[col]] for row in rows]) if rows else ([], [])
+    kept = np.ones(len(rows), dtype=bool)
+    for r in np.flatnonzero(state.any(axis=1)).tolist():
+        j = int(state[r].astype(bool).argmax())
+        if state[r, j] == _BAD:
+            raise DataError(f"{name}: {labels[r]!r}, column {columns[j]!r}: "
+                            f"{rows[r][index[columns[j]]].strip()!r} is not a number")
+        report.dropped.append(DroppedRow(labels[r], name, f"missing value in column {columns[j]!r}"))
+        kept[r] = False
+    report.rows_kept = int(kept.sum())
+    return [lab for lab, ok in zip(labels, kept) if ok], values[kept], report

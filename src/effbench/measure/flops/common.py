@@ -5,11 +5,22 @@ See the package docstring (:mod:`effbench.measure.flops`) and ``docs/flops.md``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from effbench.validation import Interval, Options, check
 
-__all__ = ["CONVENTION", "METHOD_ONNX", "METHOD_SKLEARN", "METHOD_TORCH", "FlopCount"]
+__all__ = ["BIG_OP_PATTERN", "CONVENTION", "METHOD_ONNX", "METHOD_SKLEARN", "METHOD_TORCH", "FlopCount", "big_ops"]
+
+#: Op names (torch aten/quantized ops, ONNX node types) whose work grows with a product of dimensions
+#: (matmuls, convolutions, attention, recurrent cells): one of them left uncounted can hide most of a
+#: model's FLOPs, which an estimate from element counts does not see. Matched case-insensitively.
+BIG_OP_PATTERN = re.compile(r"attention|conv|matmul|gemm|einsum|linear|lstm|gru|rnn|mm$|mm[._]", re.IGNORECASE)
+
+
+def big_ops(names) -> list[str]:
+    """The names among ``names`` that look like matmul-like ops (:data:`BIG_OP_PATTERN`), sorted."""
+    return sorted(n for n in names if BIG_OP_PATTERN.search(str(n)))
 
 CONVENTION = (
     "FLOPs = 2 x MACs (a multiply-accumulate is 2 FLOPs); bias/intercept adds fused into a matmul, "
@@ -38,6 +49,31 @@ class FlopCount:
     provenance: str = "analytic"
     convention: str = CONVENTION
     notes: str = ""
+    #: op -> estimated FLOPs per sample of its uncounted calls: one FLOP per element of the largest
+    #: tensor each call reads or writes (a lower bound for elementwise ops, normalisation, pooling,
+    #: softmax; far below the work of a matmul-like op, which :attr:`missing_big_ops` names instead).
+    uncounted_elements: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def uncounted_work_flops(self) -> float | None:
+        """Estimated FLOPs per sample left uncounted; None when some uncounted op has no estimate."""
+        if any(op not in self.uncounted_elements for op in self.uncounted_ops):
+            return None
+        return float(sum(self.uncounted_elements.get(op, 0.0) for op in self.uncounted_ops))
+
+    @property
+    def uncounted_work_share(self) -> float | None:
+        """Estimated uncounted work / (counted + estimated uncounted work), in [0, 1]; None when unknown."""
+        est = self.uncounted_work_flops
+        if est is None:
+            return None
+        total = float(self.flops_per_sample) + est
+        return 0.0 if total == 0 else est / total
+
+    @property
+    def missing_big_ops(self) -> list[str]:
+        """Uncounted ops that look matmul-like (attention, convolution, linear...): see :func:`big_ops`."""
+        return big_ops(self.uncounted_ops)
 
     def __post_init__(self):
         check("FlopCount.coverage", self.coverage, Interval(float, 0, 1))
@@ -55,6 +91,11 @@ class FlopCount:
             "zero_flop_ops": {k: int(v) for k, v in self.zero_flop_ops.items()},
             "coverage": float(self.coverage),
             "notes": self.notes,
+            # added with schema-compatible new keys: older records do not have them
+            "uncounted_work": {k: float(v) for k, v in self.uncounted_elements.items()},
+            "uncounted_work_flops": self.uncounted_work_flops,
+            "uncounted_work_share": self.uncounted_work_share,
+            "missing_big_ops": self.missing_big_ops,
         }
 
 

@@ -59,28 +59,57 @@ def _load_onnx(model):
     raise ConfigError(f"model must be ONNX bytes, a path or an onnx.ModelProto, got {type(model).__name__}")
 
 
-def _fix_input_shape(proto, sample_shape, input_name):
-    """Set the input's shape to (batch, *sample_shape); batch = 1 unless the graph fixes it.
-
-    Returns (batch, input name, sample_shape as a tuple of ints)."""
+def _graph_inputs(proto) -> list:
     initializers = {t.name for t in proto.graph.initializer}
-    inputs = [i for i in proto.graph.input if i.name not in initializers]
-    names = [i.name for i in inputs]
-    if input_name is None:
+    return [i for i in proto.graph.input if i.name not in initializers]
+
+
+def _fix_input_shape(proto, sample_shape, input_name):
+    """Set each fed input's shape to (batch, *its sample shape); batch = 1 unless the graph fixes it.
+
+    ``sample_shape`` is one shape (for the graph's only input, or ``input_name``) or a dict
+    ``{input name: shape of one sample}`` for a multi-input graph. Returns (batch, {input name: sample
+    shape as a tuple of ints})."""
+    inputs = _graph_inputs(proto)
+    by_name = {i.name: i for i in inputs}
+    names = list(by_name)
+    if isinstance(sample_shape, dict):
+        if input_name is not None:
+            raise ConfigError("input_name must be None when sample_shape is a dict of input names to shapes")
+        unknown = [k for k in sample_shape if k not in by_name]
+        if unknown:
+            raise ConfigError(f"sample_shape names inputs {unknown} that the graph does not have; its inputs are {names}")
+        missing = [n for n in names if n not in sample_shape]
+        if missing:
+            raise ConfigError(f"sample_shape must give a shape for every graph input: missing {missing} (inputs {names})")
+        wanted = dict(sample_shape)
+    elif input_name is None:
         if len(inputs) != 1:
-            raise ConfigError(f"input_name is required when the graph has several inputs: one of {names}, got None")
-        value = inputs[0]
+            raise ConfigError(
+                f"the graph has several inputs {names}: give sample_shape as a dict {{input name: shape}} "
+                "(or input_name for a graph whose other inputs are optional)"
+            )
+        wanted = {inputs[0].name: sample_shape}
     else:
-        matches = [i for i in inputs if i.name == input_name]
-        if not matches:
+        if input_name not in by_name:
             raise ConfigError(f"input_name must be one of the graph inputs {names}, got {input_name!r}")
-        value = matches[0]
+        wanted = {input_name: sample_shape}
+    batches, fixed = set(), {}
+    for name, shape in wanted.items():
+        batch, fixed[name] = _fix_one_input(by_name[name], shape)
+        batches.add(batch)
+    if len(batches) > 1:
+        raise ConfigError(f"the graph fixes different batch sizes {sorted(batches)} on its inputs {list(wanted)}")
+    return batches.pop(), fixed
+
+
+def _fix_one_input(value, sample_shape):
     try:
         sample_shape = tuple(int(d) for d in sample_shape)
     except (TypeError, ValueError):
-        raise ConfigError(f"sample_shape must be a tuple of positive ints (shape of one sample), got {sample_shape!r}") from None
+        raise ConfigError(f"sample_shape of input {value.name!r} must be a tuple of positive ints (shape of one sample), got {sample_shape!r}") from None
     if any(d < 1 for d in sample_shape):
-        raise ConfigError(f"sample_shape must be a tuple of positive ints (shape of one sample), got {sample_shape!r}")
+        raise ConfigError(f"sample_shape of input {value.name!r} must be a tuple of positive ints (shape of one sample), got {sample_shape!r}")
     ttype = value.type.tensor_type
     dims = ttype.shape.dim if ttype.HasField("shape") else None
     if dims is not None and len(dims) and len(dims) != 1 + len(sample_shape):
@@ -101,7 +130,7 @@ def _fix_input_shape(proto, sample_shape, input_name):
     ttype.shape.Clear()
     for d in (batch, *sample_shape):
         ttype.shape.dim.add().dim_value = int(d)
-    return batch, value.name, sample_shape
+    return batch, sample_shape
 
 
 def _onnx_shapes(proto) -> dict[str, tuple[int, ...] | None]:
@@ -132,9 +161,10 @@ def _onnx_shapes(proto) -> dict[str, tuple[int, ...] | None]:
     return shapes
 
 
-def _shapes_by_running(proto, shapes, names, input_name, input_shape, notes) -> None:
+def _shapes_by_running(proto, shapes, names, input_shapes, notes) -> None:
     """Fill ``shapes`` for ``names`` that static inference left unknown (e.g. a Reshape whose target is
-    computed with Div) by running the graph once in onnxruntime on a zero input of ``input_shape``."""
+    computed with Div) by running the graph once in onnxruntime on zero inputs of ``input_shapes``
+    (``{input name: full shape}``; zeros are valid token ids and masks too)."""
     try:
         import onnxruntime as ort
     except ImportError:
@@ -142,11 +172,7 @@ def _shapes_by_running(proto, shapes, names, input_name, input_shape, notes) -> 
         return
     import onnx
 
-    graph_inputs = [i for i in proto.graph.input if i.name not in {t.name for t in proto.graph.initializer}]
-    if len(graph_inputs) != 1:
-        notes.append("some shapes stayed unknown after onnx shape inference; the graph has several inputs, not run")
-        return
-    elem_type = graph_inputs[0].type.tensor_type.elem_type
+    types = {i.name: i.type.tensor_type.elem_type for i in _graph_inputs(proto)}
     probe = onnx.ModelProto()
     probe.CopyFrom(proto)
     existing = {o.name for o in probe.graph.output}
@@ -157,7 +183,10 @@ def _shapes_by_running(proto, shapes, names, input_name, input_shape, notes) -> 
     options.log_severity_level = 3
     try:
         session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        feed = {input_name: np.zeros(input_shape, dtype=onnx.helper.tensor_dtype_to_np_dtype(elem_type))}
+        feed = {
+            name: np.zeros(shape, dtype=onnx.helper.tensor_dtype_to_np_dtype(types[name]))
+            for name, shape in input_shapes.items()
+        }
         values = session.run(wanted, feed)
     except Exception as exc:  # onnxruntime raises its own exception types; recorded, not hidden
         notes.append(f"some shapes stayed unknown after onnx shape inference; running the graph to find them failed ({type(exc).__name__}: {exc})")
@@ -166,7 +195,7 @@ def _shapes_by_running(proto, shapes, names, input_name, input_shape, notes) -> 
         shapes[n] = tuple(int(d) for d in np.shape(v))
     notes.append(
         f"{len(wanted)} tensor shapes unknown to onnx shape inference were read by running the graph once "
-        "in onnxruntime on a zero input"
+        "in onnxruntime on zero inputs"
     )
 
 
@@ -230,7 +259,38 @@ def _scaler_ml_flops(node, shapes):
     return None if x is None else 2.0 * math.prod(x)  # (x - offset) * scale
 
 
+def _attention_flops(node, shapes):
+    """ONNX ``Attention`` (opset 23): Q (B, Hq, Sq, D) or (B, Sq, Hq*D); K (B, Hkv, Skv, D) or 3-D;
+    V (B, Hkv, Skv, Dv) or 3-D. 2 x MACs of QK^T and of the weights times V, per query head, dense
+    (a causal or masked attention is counted in full, as the torch counter does)."""
+    q, k, v = (_shape(shapes, node.input, i) for i in range(3))
+    if q is None or k is None or v is None or len(q) not in (3, 4) or len(k) != len(q) or len(v) != len(q):
+        return None
+    if len(q) == 4:
+        b, hq, sq, d = q
+        skv, dv = k[2], v[3]
+    else:
+        hq = _attr(node, "q_num_heads")
+        hkv = _attr(node, "kv_num_heads")
+        if not hq or not hkv:
+            return None
+        b, sq, skv = q[0], q[1], k[1]
+        d, dv = q[2] // hq, v[2] // hkv
+    return 2.0 * b * hq * sq * skv * (d + dv)
+
+
+def _ms_multi_head_attention_flops(node, shapes):
+    """``com.microsoft.MultiHeadAttention`` with separate 3-D query (B, S, D), key (B, L, D), value
+    (B, L, Dv): per head the products sum to the hidden sizes, so 2 x B x S x L x (D + Dv)."""
+    q, k, v = (_shape(shapes, node.input, i) for i in range(3))
+    if q is None or k is None or v is None or len(q) != 3 or len(k) != 3 or len(v) != 3:
+        return None
+    return 2.0 * q[0] * q[1] * k[1] * (q[2] + v[2])
+
+
 _ONNX_COUNTERS: dict[str, Callable] = {
+    "Attention": _attention_flops,
+    "com.microsoft.MultiHeadAttention": _ms_multi_head_attention_flops,
     "MatMul": _matmul_flops,
     "MatMulInteger": _matmul_flops,
     "QLinearMatMul": lambda n, s: _matmul_flops(n, s, a_idx=0),
@@ -249,17 +309,20 @@ def count_onnx_flops(model, sample_shape, *, input_name=None) -> FlopCount:
     """Count FLOPs per sample of an ONNX graph by walking its nodes.
 
     ``model``: ONNX bytes, a path or an ``onnx.ModelProto`` (not modified). ``sample_shape``: the
-    shape of one sample, without the batch (e.g. ``(64,)`` or ``(1, 8, 8)``). The batch dimension is
-    fixed to 1 (or to the graph's own static batch, then divided out) and ``onnx.shape_inference`` gives
-    every tensor's shape. MatMul, Gemm, Conv (groups included), ConvTranspose, their integer/QLinear
-    variants and the ML-domain LinearClassifier/LinearRegressor/Scaler are counted with torch's
-    convention; every other node type is listed in ``uncounted_ops`` (or ``zero_flop_ops``).
+    shape of one sample, without the batch (e.g. ``(64,)`` or ``(1, 8, 8)``), or for a multi-input
+    graph a dict ``{input name: shape of one sample}`` (e.g. ``{"input_ids": (128,), "attention_mask":
+    (128,)}``; any dtype, int64 ids included). The batch dimension is fixed to 1 (or to the graph's own
+    static batch, then divided out) and ``onnx.shape_inference`` gives every tensor's shape. MatMul,
+    Gemm, Conv (groups included), ConvTranspose, their integer/QLinear variants, ``Attention`` (opset
+    23), ``com.microsoft.MultiHeadAttention`` and the ML-domain LinearClassifier/LinearRegressor/Scaler
+    are counted with torch's convention; every other node type is listed in ``uncounted_ops`` (or
+    ``zero_flop_ops``) with an estimate of its work (one FLOP per element of its largest tensor).
     Subgraphs (If/Loop/Scan bodies) are not walked.
     """
     import onnx
 
     proto = _load_onnx(model)
-    batch, input_name, sample_shape = _fix_input_shape(proto, sample_shape, input_name)
+    batch, sample_shapes = _fix_input_shape(proto, sample_shape, input_name)
     notes = []
     try:
         inferred = onnx.shape_inference.infer_shapes(proto, check_type=False, strict_mode=False, data_prop=True)
@@ -267,18 +330,20 @@ def count_onnx_flops(model, sample_shape, *, input_name=None) -> FlopCount:
         inferred = proto
         notes.append(f"onnx shape inference failed ({exc}); only declared shapes were used")
     shapes = _onnx_shapes(inferred)
+    # shapes still unknown where they matter: a counted node's, and an uncounted node's (its work estimate)
     unresolved = {
         name
         for node in inferred.graph.node
-        if _onnx_key(node) in _ONNX_COUNTERS and _ONNX_COUNTERS[_onnx_key(node)](node, shapes) is None
+        if _onnx_key(node) not in _ONNX_ZERO_FLOP_OPS and _onnx_key(node) not in _ONNX_SUBGRAPH_OPS
         for name in list(node.input) + list(node.output)
         if name and shapes.get(name) is None
     }
     if unresolved:
-        _shapes_by_running(inferred, shapes, unresolved, input_name, (batch, *sample_shape), notes)
+        _shapes_by_running(inferred, shapes, unresolved, {k: (batch, *v) for k, v in sample_shapes.items()}, notes)
 
     counted: dict[str, float] = {}
     uncounted: Counter = Counter()
+    uncounted_elements: dict[str, float | None] = {}
     zero: Counter = Counter()
     n_counted = 0
     # Tensors known before any input data flows: initializers, Constant outputs, shapes of tensors,
@@ -300,6 +365,7 @@ def count_onnx_flops(model, sample_shape, *, input_name=None) -> FlopCount:
             flops = counter(node, shapes)
             if flops is None:
                 uncounted[key] += 1
+                uncounted_elements[key] = None
                 notes.append(f"{key} node {node.name or node.output[0]!r}: shapes unknown after inference, not counted")
             else:
                 counted[key] = counted.get(key, 0.0) + flops / batch
@@ -308,6 +374,9 @@ def count_onnx_flops(model, sample_shape, *, input_name=None) -> FlopCount:
             zero[key] += 1
         else:
             uncounted[key] += 1
+            elements = _largest_numel(node, shapes)
+            before = uncounted_elements.get(key, 0.0)
+            uncounted_elements[key] = None if elements is None or before is None else before + elements / batch
             if key in _ONNX_DATA_DEPENDENT_OPS:
                 notes.append(
                     f"{key}: cost depends on the path each sample takes (trees) or on kernel internals (SVM); "
@@ -336,10 +405,23 @@ def count_onnx_flops(model, sample_shape, *, input_name=None) -> FlopCount:
         zero_flop_ops=dict(sorted(zero.items())),
         coverage=_coverage(n_counted, sum(uncounted.values())),
         notes=_join_notes(notes),
+        uncounted_elements={k: v for k, v in sorted(uncounted_elements.items()) if v is not None},
     )
+
+
+def _largest_numel(node, shapes) -> int | None:
+    """Elements of the largest tensor a node reads or writes (its estimated work, 1 FLOP each); None
+    when a shape is unknown."""
+    sizes = [shapes.get(n) for n in list(node.input) + list(node.output) if n]
+    if any(s is None for s in sizes):
+        return None
+    return max((math.prod(s) for s in sizes), default=0)
 
 
 
 def candidate_flops(candidate, X_example) -> FlopCount:
-    """The registry's FLOP counter for the ``onnxruntime`` backend: the candidate's graph at the sample shape."""
+    """The registry's FLOP counter for the ``onnxruntime`` backend: the candidate's graph at the sample
+    shape (a dict of named inputs gives one sample shape per input)."""
+    if isinstance(X_example, dict):
+        return count_onnx_flops(candidate.model_bytes, {k: tuple(np.shape(v)[1:]) for k, v in X_example.items()})
     return count_onnx_flops(candidate.model_bytes, tuple(np.asarray(X_example).shape[1:]))

@@ -398,6 +398,8 @@ def count_sklearn_flops(estimator, X) -> FlopCount:
         uncounted_ops={k: int(v) for k, v in terms.uncounted.items()},
         coverage=_coverage(len(terms.counted), len(terms.uncounted)),
         notes=_join_notes(terms.notes),
+        # a formula term's calls per sample, one FLOP each: the estimate of the work left uncounted
+        uncounted_elements={k: float(v) for k, v in terms.uncounted.items()},
     )
 
 
