@@ -132,6 +132,14 @@ def test_an_address_that_does_not_answer_is_one_line_and_exit_2(tmp_path, capsys
     assert _one_error_line(capsys) == f"--address 127.0.0.1:{port}: no Ray cluster answers at 127.0.0.1:{port} within 5 s (Connection refused)"
 
 
+def test_ray_address_from_the_environment_is_checked_the_same_way(monkeypatch):
+    port = _dead_port()
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    with pytest.raises(ConfigError, match=rf"^RAY_ADDRESS 127.0.0.1:{port}: no Ray cluster answers at 127.0.0.1:{port} within 5 s"):
+        connect(ExecutionConfig(batch_sizes=(1,), executor="ray"))
+    assert not ray.is_initialized()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--hardware", "a"], "--address, --hardware: apply to --executor ray only"),
     (["--executor", "ray", "--address", "nowhere"], "--address: expected auto or HOST:PORT, got 'nowhere'"),

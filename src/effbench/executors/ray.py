@@ -49,7 +49,7 @@ def _ray():
     return ray
 
 
-def _check_address(address: str) -> str:
+def _check_address(address: str, source: str = "--address") -> str:
     """HOST:PORT of a Ray cluster that accepts connections within ADDRESS_TIMEOUT_S; 'auto': the one this
     machine runs (``ray start`` on it), else its RAY_ADDRESS."""
     given = address
@@ -61,15 +61,15 @@ def _check_address(address: str) -> str:
         except ConnectionError:
             address = None
         if not address:
-            raise ConfigError("--address auto: no Ray cluster runs on this machine (start one with 'ray start --head', "
+            raise ConfigError(f"{source} auto: no Ray cluster runs on this machine (start one with 'ray start --head', "
                               "or give --address HOST:PORT)")
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise ConfigError(f"--address: expected auto or HOST:PORT, got {given!r}")
+        raise ConfigError(f"{source}: expected auto or HOST:PORT, got {given!r}")
     try:
         socket.create_connection((host, int(port)), timeout=ADDRESS_TIMEOUT_S).close()
     except OSError as exc:
-        raise ConfigError(f"--address {given}: no Ray cluster answers at {address} within {ADDRESS_TIMEOUT_S:.0f} s "
+        raise ConfigError(f"{source} {given}: no Ray cluster answers at {address} within {ADDRESS_TIMEOUT_S:.0f} s "
                           f"({exc.strerror or type(exc).__name__})") from None
     return address
 
@@ -77,7 +77,7 @@ def _check_address(address: str) -> str:
 def connect(config: ExecutionConfig) -> list[dict]:
     """Connect to the cluster (unless this process already is) and return the live nodes the study may use.
 
-    No ``address``: a one-node Ray on this machine with one slot. Raises ConfigError (one line) for an
+    No ``address``: $RAY_ADDRESS if set, else a one-node Ray on this machine with one slot. Raises ConfigError (one line) for an
     address that does not answer, a cluster without slots, or a hardware label no node has.
     """
     global _owned
@@ -86,10 +86,11 @@ def connect(config: ExecutionConfig) -> list[dict]:
         raise ConfigError("isolate: the Ray executor runs every candidate in a worker process of its own; isolate=False is not allowed with it")
     if not ray.is_initialized():
         kwargs = dict(logging_level="WARNING", log_to_driver=False, configure_logging=True)
-        if config.address is None:
+        address = config.address or os.environ.get("RAY_ADDRESS")  # ray.init() would join RAY_ADDRESS too
+        if address is None:
             ray.init(resources={SLOT: 1}, include_dashboard=False, **kwargs)
         else:
-            ray.init(address=_check_address(config.address), **kwargs)
+            ray.init(address=_check_address(address, "--address" if config.address else "RAY_ADDRESS"), **kwargs)
         _owned = True
     try:
         return usable_nodes(ray, config.hardware)
