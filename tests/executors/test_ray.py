@@ -18,7 +18,7 @@ from sklearn.tree import DecisionTreeClassifier  # noqa: E402
 
 import effbench  # noqa: E402
 from effbench.candidates import wrap  # noqa: E402
-from effbench.errors import ConfigError  # noqa: E402
+from effbench.errors import ConfigError, StoreError  # noqa: E402
 from effbench.executor import ExecutionConfig  # noqa: E402
 from effbench.executors.ray import LABEL, SLOT, connect, execute_ray  # noqa: E402
 from effbench.measure.timer import TimingConfig  # noqa: E402
@@ -60,15 +60,17 @@ def run(digits, cluster, n: int, **kwargs):
 class Calls:
     """A recorder that keeps what the executor reports (in the driver's main thread)."""
 
-    def __init__(self, on_node=None, on_latency=None):
-        self.calls, self.on_node, self.on_latency = [], on_node, on_latency
+    def __init__(self, **hooks):
+        self.calls, self.hooks = [], hooks  # hooks: method name -> called with its arguments
 
     def __getattr__(self, name):
+        if name in ("calls", "hooks"):
+            raise AttributeError(name)
+
         def record(*args):
             self.calls.append((name, *args))
-            hook = {"node": self.on_node, "latency": self.on_latency}.get(name)
-            if hook is not None:
-                hook(*args)
+            if name in self.hooks:
+                self.hooks[name](*args)
         return record
 
     def of(self, name):
@@ -173,7 +175,7 @@ def test_a_node_lost_mid_run_fails_its_candidate_and_the_rest_complete(digits, c
             lost.append(key)
             cluster.remove_node(doomed)
 
-    calls = Calls(on_node=on_node)
+    calls = Calls(node=on_node)
     candidates = [wrap(k, m) for k, m in models(digits, 3).items()]
     connect(config)
     execute_ray(candidates, X, config, calls)
@@ -186,7 +188,7 @@ def test_a_node_lost_mid_run_fails_its_candidate_and_the_rest_complete(digits, c
 
 
 @pytest.mark.slow
-def test_ctrl_c_and_timeouts_end_the_run_without_hanging_and_free_the_slots(digits, cluster):
+def test_ctrl_c_timeouts_and_driver_errors_end_the_run_without_hanging_and_free_the_slots(digits, cluster):
     X, _ = digits
     candidates = [wrap(k, m) for k, m in models(digits, 2).items()]
     config = ExecutionConfig(batch_sizes=(1,), repeats=1, timing=TIMING, executor="ray", address=cluster.address)
@@ -196,7 +198,7 @@ def test_ctrl_c_and_timeouts_end_the_run_without_hanging_and_free_the_slots(digi
 
     connect(config)
     with pytest.raises(KeyboardInterrupt):
-        execute_ray(candidates, X, config, Calls(on_latency=interrupt))
+        execute_ray(candidates, X, config, Calls(latency=interrupt))
     # a command that does not answer in time fails its candidate alone (here: every one, each with its reason)
     hung = ExecutionConfig(batch_sizes=(1,), repeats=1, timing=TIMING, executor="ray", address=cluster.address,
                            command_timeout_s=1e-4)
@@ -206,6 +208,14 @@ def test_ctrl_c_and_timeouts_end_the_run_without_hanging_and_free_the_slots(digi
     reasons = {key: reason for key, reason, *_ in calls.of("failed")}
     assert set(reasons) == {c.key for c in candidates}
     assert all("did not answer within 0.0001 s and was killed" in r for r in reasons.values())
+    # an error of the driver's own (here the store's) ends the run with it, raised in the main thread
+
+    def store_fails(*args):
+        raise StoreError("the store is gone")
+
+    connect(config)
+    with pytest.raises(StoreError, match="the store is gone"):
+        execute_ray(candidates, X, config, Calls(static=store_fails))
     # both slots are free again: the killed actors let them go
     connect(config)
     try:

@@ -374,6 +374,8 @@ def execute_ray(candidates, X, config: ExecutionConfig, recorder, progress=lambd
             main.serve(timeout=0.2)
             if errors:  # a candidate's thread met an error that is not its candidate's (the store, a bug)
                 raise errors[0]
+        if errors:  # the last thread's, after the last call it made
+            raise errors[0]
     except BaseException:
         main.stop()
         for w in list(workers.values()):
