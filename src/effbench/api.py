@@ -53,7 +53,8 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
               timing=None, task_name: str = "custom", train_times: dict | None = None, progress=None, seed: int = 0,
               repeats: int = DEFAULT_REPEATS, energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
               carbon_g_per_kwh: float | None = None, timeout_s: float | None = None,
-              resume: str | None = None, training_from: dict | None = None) -> BenchmarkResult:
+              resume: str | None = None, training_from: dict | None = None, executor: str = "local",
+              address: str | None = None, hardware: str | None = None) -> BenchmarkResult:
     """Benchmark your own models on your own data.
 
     models: a dict name -> model, where a model is a ``torch.nn.Module``, an ONNX file path or bytes,
@@ -72,6 +73,9 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     the run lacks is measured, into it. ``training_from``: model name -> the name of a tracking
     (:func:`effbench.track`) whose training time and energy the model takes; a model without
     ``train_times`` or ``training_from`` takes the latest complete tracking named as the model, if any.
+    ``executor="ray"``: each candidate runs on a node of the Ray
+    cluster at ``address`` ("auto" or "HOST:PORT"; None starts a one-node Ray here), only on nodes
+    labelled ``hardware`` if given (docs/fleet.md).
     """
     from effbench.runs.latency import measure_run
     from effbench.tasks.base import Task
@@ -86,7 +90,7 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     return measure_run(candidates, task, suite=f"custom:{task_name}", batch_sizes=batch_sizes, threads=threads, timing=timing,
                        db=db, isolate=isolate, seed=seed, repeats=repeats, training=training, progress=progress, energy=energy,
                        carbon=_carbon(energy, carbon_region, carbon_g_per_kwh), timeout_s=timeout_s, resume=resume,
-                       training_from=training_from)
+                       training_from=training_from, executor=executor, address=address, hardware=hardware)
 
 
 def track(name: str, *, db=None, energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
@@ -104,8 +108,12 @@ def track(name: str, *, db=None, energy: EnergyConfig | None = EnergyConfig(), c
 def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=None, threads: int = 1, db=None,
               timing=None, seed: int = 0, repeats: int = DEFAULT_REPEATS, progress=None, log=None, energy: EnergyConfig | None = None,
               carbon_region: str | None = None, carbon_g_per_kwh: float | None = None,
-              timeout_s: float | None = None, resume: str | None = None) -> BenchmarkResult:
+              timeout_s: float | None = None, resume: str | None = None, executor: str = "local",
+              address: str | None = None, hardware: str | None = None) -> BenchmarkResult:
     """The default suite (digits) or its quick version; trains the candidates, then measures them.
+
+    ``executor``, ``address``, ``hardware``: where the candidates run, as in :func:`benchmark`
+    (the cluster is reached and the label checked before anything is trained).
 
     ``resume``: a run of the default suite that did not complete (an id, a unique prefix or 'latest'):
     its models are trained again (seeded, so the same) and only what it lacks is measured, into it,
@@ -129,10 +137,16 @@ def run_suite(*, quick: bool = False, models=None, backends=None, batch_sizes=No
     select_specs(models, backends, quick=quick)
     resolve_batch_sizes(batch_sizes, len(task.y_test))
     Store(db).close()
+    fleet = dict(executor=executor, address=address, hardware=hardware)
+    if executor == "ray":
+        from effbench.executor import ExecutionConfig
+        from effbench.executors.ray import connect
+
+        connect(ExecutionConfig(batch_sizes=(1,), **fleet))  # stays connected for the run
     info = energy_setup(energy, log=log)
     return _train_and_measure(task, quick=quick, models=models, backends=backends, batch_sizes=batch_sizes,
                               threads=threads, timing=timing, db=db, seed=seed, repeats=repeats, progress=progress,
-                              log=log, energy=energy, carbon=carbon, energy_info=info, timeout_s=timeout_s)
+                              log=log, energy=energy, carbon=carbon, energy_info=info, timeout_s=timeout_s, **fleet)
 
 
 def _train_and_measure(task, *, quick, models, backends, progress, log, energy, energy_info, resume=None, **settings):
@@ -176,6 +190,7 @@ def _resume_suite(run_id: str, *, db, progress, log, timeout_s):
         batch_sizes=cfg["batch_sizes"], threads=cfg.get("threads", 1), timing=TimingConfig(**cfg["timing"]), db=db,
         seed=cfg.get("seed", 0), repeats=cfg.get("repeats", 1), isolate=cfg.get("isolate", True), carbon=cfg.get("carbon"),
         timeout_s=timeout_s if timeout_s is not None else cfg.get("command_timeout_s"),
+        executor=cfg.get("executor", "local"), address=cfg.get("address"), hardware=cfg.get("hardware"),
     )
 
 
@@ -197,4 +212,5 @@ def _resume_files(run, *, db, progress, timeout_s):
                        progress=progress, extra_config=plan.config, energy=energy, carbon=cfg.get("carbon"),
                        energy_info=run.environment.get("energy"), resume=run.run_id, training=plan.training,
                        training_from=plan.training_from, failed_records=plan.failed_records,
-                       timeout_s=timeout_s if timeout_s is not None else plan.timeout_s)
+                       timeout_s=timeout_s if timeout_s is not None else plan.timeout_s,
+                       executor=cfg.get("executor", "local"), address=cfg.get("address"), hardware=cfg.get("hardware"))

@@ -43,6 +43,9 @@ class ExecutionConfig:
     command_timeout_s: float | None = None   # every later command; None: scaled with its work (see Timeouts)
     energy: dict | None = None          # EnergyConfig as a dict: one energy cell per candidate and batch size
     quality: bool = True                # predict and score; False for a cost-only run (a task without labels)
+    executor: str = "local"             # "local" (worker processes here) or "ray" (effbench.executors.ray; docs/fleet.md)
+    address: str | None = None          # ray: "auto" or HOST:PORT of the cluster; None starts a one-node Ray here
+    hardware: str | None = None         # ray: only nodes with this label (effbench-hardware=LABEL)
 
     def __post_init__(self):
         from effbench.validation import Interval, check
@@ -56,6 +59,15 @@ class ExecutionConfig:
                                  ("startup_timeout_s", seconds), ("command_timeout_s", (seconds, None))):
             constraints = constraint if isinstance(constraint, tuple) else (constraint,)
             object.__setattr__(self, name, check(name, getattr(self, name), *constraints))
+        from effbench.validation import Options, validate_name
+
+        check("executor", self.executor, Options({"local", "ray"}))
+        if self.executor == "local" and (self.address is not None or self.hardware is not None):
+            raise ConfigError("address, hardware: apply to executor 'ray' only; the executor is 'local'")
+        if self.hardware is not None:
+            validate_name(self.hardware, "hardware")
+        if self.address is not None and not isinstance(self.address, str):
+            raise ConfigError(f"address: expected 'auto' or 'HOST:PORT', got {self.address!r}")
 
     def to_dict(self) -> dict:
         return {
@@ -69,6 +81,7 @@ class ExecutionConfig:
             "startup_timeout_s": self.startup_timeout_s,
             "command_timeout_s": self.command_timeout_s,
             "quality": self.quality,
+            **({"executor": self.executor, "address": self.address, "hardware": self.hardware} if self.executor != "local" else {}),
         }
 
 
@@ -82,18 +95,21 @@ class WorkerFailure(Exception):
         self.timed_out = timed_out
 
 
+def candidate_payload(candidate, where: str = "a worker process",
+                      hint: str = "define its model at module level (importable), or run with isolate=False") -> bytes:
+    """The pickled candidate a worker loads; CandidateError (that candidate fails alone) when it cannot be pickled."""
+    try:
+        return pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - user objects can fail to pickle in many ways
+        raise CandidateError(f"candidate {candidate.key!r} cannot be sent to {where} ({type(exc).__name__}: {exc}); {hint}") from None
+
+
 class ProcessWorker:
     """A spawned process holding one candidate."""
 
     def __init__(self, candidate, threads: int):
         self.key = candidate.key
-        try:
-            payload = pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # noqa: BLE001 - user objects can fail to pickle in many ways
-            raise CandidateError(
-                f"candidate {candidate.key!r} cannot be sent to a worker process ({type(exc).__name__}: {exc}); "
-                "define its model at module level (importable), or run with isolate=False"
-            ) from None
+        payload = candidate_payload(candidate)
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe(duplex=True)
         # The candidate travels over the pipe after the start, not as a process argument: start()
@@ -301,8 +317,9 @@ class NothingDone:
 class _Execution:
     """One execution: the workers, the candidates that failed, and the phases in their order."""
 
-    def __init__(self, candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress, done=None):
+    def __init__(self, candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress, done=None, worker_cls=None):
         self.candidates, self.X, self.config = candidates, X, config
+        self.worker_cls = worker_cls  # None: a local process (or this process, isolate=False); the Ray executor passes its own
         self.recorder, self.progress = recorder, progress
         self.done = done or NothingDone()
         self.workers: dict[str, object] = {}
@@ -332,7 +349,7 @@ class _Execution:
 
     # 1. start every worker, hand each its candidate (they boot and unpickle in parallel), then wait for each
     def start(self):
-        worker_cls = ProcessWorker if self.config.isolate else InlineWorker
+        worker_cls = self.worker_cls or (ProcessWorker if self.config.isolate else InlineWorker)
         for c in self.candidates:
             try:
                 self.workers[c.key] = worker_cls(c, self.config.threads)

@@ -34,6 +34,12 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
 @click.option("--timeout", "timeout_s", type=float, default=None, metavar="SECONDS",
               help="Longest wait for any one step of a candidate before it is called hung and fails alone "
                    "(default: 30 s + 5 x the step's expected work; see docs/reliability.md).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where candidates run: worker processes on this machine, or nodes of a Ray cluster (docs/fleet.md).")
+@click.option("--address", metavar="auto|HOST:PORT", default=None,
+              help="--executor ray: the cluster's address (default: a one-node Ray started here).")
+@click.option("--hardware", metavar="LABEL", default=None,
+              help="--executor ray: only nodes started with the label effbench-hardware=LABEL.")
 @click.option("--no-energy", "no_energy", is_flag=True, help="Do not measure energy (it adds one short energy window per candidate and batch size).")
 @click.option("--cpu-tdp-w", "cpu_tdp_w", type=float, default=None, envvar="EFFBENCH_CPU_TDP_W",
               help="CPU TDP in watts for the energy estimate used when no RAPL counter is readable (see docs/energy.md).")
@@ -52,8 +58,9 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
               help="Also write the run's summary as JSON to OUT ('-': only the JSON on standard output; progress stays on stderr).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @db_option
-def run(sources, example, input_spec, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s, no_energy, cpu_tdp_w,
-        carbon_region, carbon_intensity, list_only, device, resume, quiet, json_out, force, db):
+def run(sources, example, input_spec, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s,
+        executor, address, hardware, no_energy, cpu_tdp_w, carbon_region, carbon_intensity, list_only, device, resume, quiet, json_out,
+        force, db):
     """Run the default suite (digits), a suite file, or model files: measure every cost, store the run.
 
     \b
@@ -131,6 +138,9 @@ def run(sources, example, input_spec, trust_pickle, quick, candidates, variants,
         carbon_region=carbon_region,
         carbon_g_per_kwh=carbon_intensity,
         timeout_s=timeout_s,
+        executor=executor,
+        address=address,
+        hardware=hardware,
     )
     finish_run_output(result.run, db_path=result.db_path, json_out=json_out, force=force)
     return 0
@@ -150,6 +160,8 @@ def run_settings(p: dict):
         raise ConfigError(f"--repeats must be a positive integer; got {p['repeats']}")
     if p["timeout_s"] is not None and not p["timeout_s"] > 0:
         raise ConfigError(f"--timeout must be a positive number of seconds; got {p['timeout_s']}")
+    if p["executor"] != "ray" and (p["address"] is not None or p["hardware"] is not None):
+        raise ConfigError("--address, --hardware: apply to --executor ray only")
     timing = QUICK_TIMING if p["quick"] else SUITE_TIMING
     max_time = p["max_time"]
     if max_time is not None:

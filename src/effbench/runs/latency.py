@@ -167,7 +167,8 @@ class MeasuredAlready:
 def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=None, db=None, isolate=True,
                 seed=0, repeats=DEFAULT_REPEATS, training=None, progress=None, extra_config=None, energy=None,
                 carbon=None, energy_info=None, failed_records=(), timeout_s=None, resume: str | None = None,
-                training_from: dict | None = None) -> BenchmarkResult:
+                training_from: dict | None = None, executor: str = "local", address: str | None = None,
+                hardware: str | None = None) -> BenchmarkResult:
     """Create a run in the store, measure every candidate, and end the run (complete, interrupted or failed).
 
     A ``task`` without labels (``task.labelled`` False) makes a cost-only run: no predictions, no quality.
@@ -175,7 +176,10 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
     called hung and fails; None scales the wait with the step's work (:class:`effbench.executor.Timeouts`).
     ``resume``: the id of a stored run that did not complete; only what it lacks is measured, into it.
     ``training``: model -> training facts; a model without takes a stored tracking (:mod:`effbench.runs.track`):
-    the one ``training_from`` names (model -> tracking name), else the latest complete one named as the model."""
+    the one ``training_from`` names (model -> tracking name), else the latest complete one named as the model.
+
+    ``executor``: "local" (worker processes on this machine) or "ray" (nodes of a Ray cluster at ``address``,
+    only those labelled ``hardware`` if given; docs/fleet.md)."""
     from effbench.executor import ExecutionConfig, execute, steps_for
     from effbench.runs.energy import energy_setup
     from effbench.runs.lifecycle import open_run, reopen_run, run_environment
@@ -189,8 +193,13 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
         threads=threads, timing=timing or TimingConfig(), isolate=isolate, seed=seed, repeats=repeats,
         energy=None if energy is None or not energy.enabled else energy.to_dict(),
         command_timeout_s=timeout_s, **({"startup_timeout_s": timeout_s} if timeout_s is not None else {}),
-        quality=task.labelled,
+        quality=task.labelled, executor=executor, address=address, hardware=hardware,
     )
+    run_cells = execute
+    if config.executor == "ray":  # connected and checked before the run is opened: a bad address or label stores nothing
+        from effbench.executors.ray import connect, execute_ray as run_cells
+
+        connect(config)
     if energy_info is None and energy is not None and energy.enabled:
         energy_info = energy_setup(energy, log=progress.log if progress else None)
     with Store(db) as store:
@@ -211,7 +220,7 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
         with run.measuring(on_end=_settle(progress)):
             if progress:
                 progress.start(steps_for(len(candidates), config))
-            execute(candidates, task.X_test, config, recorder,
+            run_cells(candidates, task.X_test, config, recorder,
                     progress=progress.advance if progress else (lambda n=1, text="": None), done=done)
         return BenchmarkResult(run_id=run.run_id, db_path=store.path, run=store.load_run(run.run_id), notes=run.notes)
 

@@ -37,6 +37,10 @@ class Recorder:
     def ready(self, key, info):
         self.store.update_candidate(self.run_id, key, status="running", info={"worker": info})
 
+    def node(self, key, node):
+        """Where the candidate ran (the Ray executor): info["node"] = {hostname, node_id, hardware, environment, ...}."""
+        self.store.update_candidate(self.run_id, key, info={"node": node})
+
     def failed(self, key, reason, detail=""):
         self.store.update_candidate(self.run_id, key, status="failed", error=reason, info={"traceback": detail} if detail else None)
 
