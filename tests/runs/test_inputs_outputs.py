@@ -1,0 +1,234 @@
+"""Integer and multi-input models, regression, top-k and custom metrics, measured in workers and scored
+in the parent (docs/your-models.md, "Inputs, outputs, tasks"). Every model is built and saved here."""
+
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from effbench import records as R
+from effbench.cli import main
+from effbench.store.db import Store
+
+FAST = ["--no-energy", "--repeats", "1", "--max-time", "0.05", "--quiet"]
+
+TEXT_PACKAGE = '''
+import torch
+
+
+class TinyText(torch.nn.Module):
+    """Token ids -> embedding, mean over the unmasked tokens -> 3 classes."""
+
+    def __init__(self, vocab=50, dim=8, classes=3):
+        super().__init__()
+        self.emb = torch.nn.Embedding(vocab, dim)
+        self.head = torch.nn.Linear(dim, classes)
+
+    def forward(self, input_ids, attention_mask):
+        m = attention_mask.unsqueeze(-1).to(self.emb.weight.dtype)
+        h = (self.emb(input_ids) * m).sum(1) / m.sum(1).clamp(min=1)
+        return self.head(h)
+
+
+def build(vocab=50):
+    torch.manual_seed(0)
+    return TinyText(vocab).eval()
+'''
+
+
+@pytest.fixture
+def import_path(monkeypatch):
+    """sys.path and PYTHONPATH as they were after the test (a suite run puts its folder on both)."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv("PYTHONPATH", "")
+
+
+def _load(db):
+    with Store(db, create=False) as store:
+        return store.load_run("latest")
+
+
+def _text_data(rng, n=40, length=12, vocab=50):
+    ids = rng.integers(0, vocab, size=(n, length)).astype(np.int64)
+    lengths = rng.integers(3, length + 1, size=n)
+    mask = (np.arange(length)[None, :] < lengths[:, None]).astype(np.int64)
+    return ids, mask
+
+
+@pytest.mark.slow
+def test_a_two_input_int64_text_classifier_from_a_package_beside_the_suite(tmp_path, import_path):
+    """int64 input_ids and attention_mask reach the model as int64 (an Embedding fails on floats),
+    as a dict of named arrays sliced by rows, on torch and on its ONNX export; the factory lives in
+    a package next to the suite file (found by the parent and by the workers)."""
+    import torch
+    from sklearn.metrics import accuracy_score, f1_score
+
+    (tmp_path / "textpkg").mkdir()
+    (tmp_path / "textpkg" / "__init__.py").write_text("")
+    (tmp_path / "textpkg" / "models.py").write_text(TEXT_PACKAGE)
+    ids, mask = _text_data(np.random.default_rng(0))
+    sys.path.insert(0, str(tmp_path))
+    from textpkg.models import build  # the reference predictions, in this process
+
+    with torch.inference_mode():
+        pred = build()(torch.from_numpy(ids), torch.from_numpy(mask)).argmax(1).numpy()
+    sys.path.remove(str(tmp_path))
+    y = pred.copy()
+    y[:9] = (y[:9] + 1) % 3
+    np.savez(tmp_path / "val.npz", input_ids=ids, attention_mask=mask, y=y)
+    (tmp_path / "study.toml").write_text(textwrap.dedent('''
+        name = "text"
+        batch_sizes = [1, 8, 64]
+        [data]
+        path = "val.npz"
+        metrics = ["accuracy", "f1_macro", "top2"]
+        [[candidates]]
+        name = "tiny"
+        model = "python:textpkg.models:build"
+        backends = ["torch", "onnxruntime"]
+    '''))
+    db = tmp_path / "r.sqlite"
+    assert main(["run", str(tmp_path / "study.toml"), "--db", str(db)] + FAST) == 0
+    run = _load(db)
+    assert {c.key: c.status for c in run.candidates} == {"tiny/torch": "ok", "tiny/onnxruntime": "ok"}
+    assert run.task["inputs"] == {"input_ids": {"shape": [12], "dtype": "int64"},
+                                  "attention_mask": {"shape": [12], "dtype": "int64"}}
+    for key in ("tiny/torch", "tiny/onnxruntime"):
+        assert run.value(key, "accuracy") == pytest.approx(accuracy_score(y, pred))
+        assert run.value(key, "f1_macro") == pytest.approx(f1_score(y, pred, average="macro"))
+        assert run.metric(key, "top2").detail["direction"] == "max"
+        assert list(run.candidate(key).predictions) == pred.tolist()
+        assert run.sample_set(key, 64) is not None  # larger than the data: rows cycled in every array
+    assert run.candidate("tiny/onnxruntime").info["converted_from"] == "torch"
+
+
+REG_PACKAGE = '''
+import numpy as np
+
+
+def max_abs_error(y_true, y_pred):
+    return float(np.max(np.abs(np.asarray(y_true) - np.asarray(y_pred))))
+
+
+max_abs_error.direction = "min"
+
+
+def two_columns(X):
+    return np.zeros((len(X), 2))
+
+
+def bad():
+    """A "regressor" whose output has two columns per example: it fails alone."""
+    return two_columns
+'''
+
+
+@pytest.fixture(scope="module")
+def regression_models(tmp_path_factory):
+    """A ridge regression (skops) and a worse torch MLP (.pt2) on 4 features, their validation data,
+    and each one's own predictions on it."""
+    import skops.io
+    import torch
+    from sklearn.linear_model import Ridge
+
+    folder = tmp_path_factory.mktemp("regression")
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((200, 4)).astype(np.float32)
+    y = X @ np.array([1.5, -2.0, 0.5, 3.0]) + 0.1 * rng.standard_normal(200)
+    ridge = Ridge(alpha=1.0).fit(X[:120], y[:120])
+    skops.io.dump(ridge, folder / "ridge.skops")
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).eval()
+    program = torch.export.export(mlp, (torch.from_numpy(X[:2]),), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, folder / "mlp.pt2")
+    Xv, yv = X[120:], y[120:]
+    np.savez(folder / "val.npz", X=Xv, y=yv)
+    with torch.inference_mode():
+        mlp_pred = mlp(torch.from_numpy(Xv)).numpy()[:, 0].astype(np.float64)
+    (folder / "regpkg").mkdir()
+    (folder / "regpkg" / "__init__.py").write_text("")
+    (folder / "regpkg" / "models.py").write_text(REG_PACKAGE)
+    (folder / "study.toml").write_text(textwrap.dedent('''
+        name = "reg"
+        batch_sizes = [1, 16]
+        [data]
+        path = "val.npz"
+        task = "regression"
+        metrics = ["rmse", "mae", "r2", "python:regpkg.models:max_abs_error"]
+        [[candidates]]
+        name = "ridge"
+        model = "ridge.skops"
+        [[candidates]]
+        name = "mlp"
+        model = "mlp.pt2"
+        [[candidates]]
+        name = "bad"
+        model = "python:regpkg.models:bad"
+    '''))
+    return folder, yv, {"ridge/sklearn": ridge.predict(Xv).astype(np.float64), "mlp/torch": mlp_pred}
+
+
+@pytest.mark.slow
+def test_a_regression_suite_is_scored_with_each_metric_and_its_direction(regression_models, tmp_path, import_path, capsys):
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    folder, y, preds = regression_models
+    db = tmp_path / "r.sqlite"
+    assert main(["run", str(folder / "study.toml"), "--db", str(db)] + FAST) == 0
+    run = _load(db)
+    assert run.task["task_type"] == "regression"
+    assert run.task["metrics"] == [{"name": "rmse", "direction": "min"}, {"name": "mae", "direction": "min"},
+                                   {"name": "r2", "direction": "max"},
+                                   {"name": "python:regpkg.models:max_abs_error", "direction": "min"}]
+    bad = run.candidate("bad/callable")
+    assert bad.status == "failed" and "unusable predictions" in bad.error and "shape (80, 2)" in bad.error
+    for key, pred in preds.items():
+        assert run.candidate(key).status == "ok"
+        assert np.allclose(run.candidate(key).predictions, pred, rtol=1e-5, atol=1e-5)
+        assert run.value(key, "rmse") == pytest.approx(np.sqrt(mean_squared_error(y, pred)), rel=1e-5)
+        assert run.value(key, "mae") == pytest.approx(mean_absolute_error(y, pred), rel=1e-5)
+        assert run.value(key, "r2") == pytest.approx(r2_score(y, pred), rel=1e-5)
+        assert run.value(key, "python:regpkg.models:max_abs_error") == pytest.approx(np.max(np.abs(y - pred)), rel=1e-5)
+        assert run.metric(key, "rmse").detail["direction"] == "min" and run.metric(key, "rmse").unit == "target"
+        assert run.metric(key, "r2").detail["direction"] == "max"
+    assert run.value("ridge/sklearn", "rmse") < run.value("mlp/torch", "rmse")
+
+
+def test_top5_and_a_custom_metric_on_model_files_with_data(tmp_path, monkeypatch):
+    """effbench run a.onnx m.skops --data val.npz --metrics accuracy,top5,python:...: a 10-class torch
+    net (exported to ONNX) and a scikit-learn classifier (its predict_proba gives the scores)."""
+    import skops.io
+    import torch
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, top_k_accuracy_score
+
+    from effbench.candidates.onnx_convert import torch_to_onnx_bytes
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((60, 6)).astype(np.float32)
+    y = np.arange(60) % 10
+    torch.manual_seed(1)
+    net = torch.nn.Linear(6, 10).eval()
+    (tmp_path / "net.onnx").write_bytes(torch_to_onnx_bytes(net, torch.from_numpy(X[:2])))
+    logreg = LogisticRegression(max_iter=500).fit(X, y)
+    skops.io.dump(logreg, tmp_path / "logreg.skops")
+    np.savez(tmp_path / "val.npz", X=X, y=y)
+    (tmp_path / "mymetrics.py").write_text("def errors(y, p):\n    return float((y != p).sum())\n\nerrors.direction = 'min'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    db = tmp_path / "r.sqlite"
+    assert main(["run", str(tmp_path / "net.onnx"), str(tmp_path / "logreg.skops"), "--data", str(tmp_path / "val.npz"),
+                 "--metrics", "accuracy,top5,python:mymetrics:errors", "--batch-sizes", "1,all", "--db", str(db)] + FAST) == 0
+    run = _load(db)
+    with torch.inference_mode():
+        net_scores = net(torch.from_numpy(X)).numpy()
+    expected = {"net/onnxruntime": (net_scores.argmax(1), net_scores), "logreg/sklearn": (logreg.predict(X), logreg.predict_proba(X))}
+    for key, (labels, scores) in expected.items():
+        assert run.candidate(key).status == "ok"
+        assert run.value(key, "accuracy") == pytest.approx(accuracy_score(y, labels))
+        assert run.value(key, "top5") == pytest.approx(top_k_accuracy_score(y, scores, k=5, labels=range(10)))
+        assert run.value(key, "python:mymetrics:errors") == float((labels != y).sum())
+        assert run.metric(key, "python:mymetrics:errors").detail["direction"] == "min"
+        assert run.metric(key, "top5").unit == "ratio"
+    assert run.config["data"]["metrics"] == ["accuracy", "top5", "python:mymetrics:errors"]
+    assert 0 < run.value("net/onnxruntime", "top5") < 1 and run.sample_set("net/onnxruntime", 60) is not None
