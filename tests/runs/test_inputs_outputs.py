@@ -169,14 +169,28 @@ def regression_models(tmp_path_factory):
     return folder, yv, {"ridge/sklearn": ridge.predict(Xv).astype(np.float64), "mlp/torch": mlp_pred}
 
 
+@pytest.fixture(scope="module")
+def regression_run(regression_models, tmp_path_factory):
+    """The regression suite measured once (its folder on sys.path and PYTHONPATH only meanwhile)."""
+    import os
+
+    folder = regression_models[0]
+    db = tmp_path_factory.mktemp("regression-run") / "r.sqlite"
+    path, pythonpath = list(sys.path), os.environ.get("PYTHONPATH")
+    try:
+        assert main(["run", str(folder / "study.toml"), "--db", str(db)] + FAST) == 0
+    finally:
+        sys.path[:] = path
+        os.environ.pop("PYTHONPATH", None) if pythonpath is None else os.environ.__setitem__("PYTHONPATH", pythonpath)
+    return db
+
+
 @pytest.mark.slow
-def test_a_regression_suite_is_scored_with_each_metric_and_its_direction(regression_models, tmp_path, import_path, capsys):
+def test_a_regression_suite_is_scored_with_each_metric_and_its_direction(regression_models, regression_run):
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
     folder, y, preds = regression_models
-    db = tmp_path / "r.sqlite"
-    assert main(["run", str(folder / "study.toml"), "--db", str(db)] + FAST) == 0
-    run = _load(db)
+    run = _load(regression_run)
     assert run.task["task_type"] == "regression"
     assert run.task["metrics"] == [{"name": "rmse", "direction": "min"}, {"name": "mae", "direction": "min"},
                                    {"name": "r2", "direction": "max"},
@@ -193,6 +207,51 @@ def test_a_regression_suite_is_scored_with_each_metric_and_its_direction(regress
         assert run.metric(key, "rmse").detail["direction"] == "min" and run.metric(key, "rmse").unit == "target"
         assert run.metric(key, "r2").detail["direction"] == "max"
     assert run.value("ridge/sklearn", "rmse") < run.value("mlp/torch", "rmse")
+
+
+@pytest.mark.slow
+def test_recommend_pareto_and_the_report_read_a_regression_metric_in_its_direction(regression_models, regression_run, capsys):
+    """The reference is the model with the *lowest* rmse; the parity test is Wilcoxon's on the
+    per-example absolute errors; pareto refuses rmse:max; the table shows rmse and mae."""
+    import json
+
+    from scipy.stats import wilcoxon
+
+    from effbench.analysis.run_misnomer import run_indicators
+    from effbench.analysis.selection import Row, recommend
+
+    folder, y, preds = regression_models
+    run = _load(regression_run)
+    rec = recommend(run, preference=["params"], quality="rmse")
+    assert rec.direction == "min" and rec.test == "Wilcoxon signed-rank"
+    assert rec.reference == "ridge/sklearn" and rec.chosen == "ridge/sklearn"  # lower rmse and fewer parameters
+    assert "lowest rmse" in rec.message[0]
+    # the MLP cheaper on a made-up cost: both on the frontier, the MLP tested against the ridge
+    rows = [Row(k, run.value(k, "rmse"), {"cost": c}, predictions=run.candidate(k).predictions)
+            for k, c in (("ridge/sklearn", 2.0), ("mlp/torch", 1.0))]
+    rec = recommend(rows, preference=["cost"], quality="rmse", y_true=y, task="regression", direction="min")
+    (t,) = rec.parity
+    errors = np.abs(y - preds["mlp/torch"]) - np.abs(y - preds["ridge/sklearn"])
+    assert rec.reference == "ridge/sklearn" and t.a == "mlp/torch"
+    assert t.p_value == pytest.approx(wilcoxon(errors).pvalue, rel=1e-4) and t.p_value < 0.05
+    assert rec.chosen == "ridge/sklearn" and t.b_only == int((errors > 0).sum())
+    assert rec.to_dict()["parity"][0]["a_closer"] == int((errors < 0).sum())
+    out = regression_run.parent / "rec.json"
+    assert main(["recommend", "latest", "--db", str(regression_run), "--quality", "r2", "--prefer", "params",
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["direction"] == "max" and doc["reference"] == "ridge/sklearn" and doc["test"] == "Wilcoxon signed-rank"
+    capsys.readouterr()
+    assert main(["pareto", "latest", "--db", str(regression_run), "--objective", "rmse:max", "--objective", "params:min"]) == 2
+    assert "the run stores rmse as min (lower is better); give rmse:min" in capsys.readouterr().err
+    assert main(["pareto", "latest", "--db", str(regression_run), "--objective", "rmse:min",
+                 "--objective", "latency_p50_s_b1:min"]) == 0
+    capsys.readouterr()
+    assert main(["show", "latest", "--db", str(regression_run)]) == 0
+    table = capsys.readouterr().out
+    assert "rmse" in table.splitlines()[1] and "mae" in table.splitlines()[1]
+    assert f"{run.value('ridge/sklearn', 'rmse'):.4g}" in table
+    assert [(i.name, i.direction) for i in run_indicators(run) if i.kind == "score"] == [("rmse", "min")]
 
 
 def test_top5_and_a_custom_metric_on_model_files_with_data(tmp_path, monkeypatch):

@@ -100,6 +100,10 @@ def pareto(run_id, csv_files, key, db, key_pattern, duplicates, objective_specs,
     uncertainty = _uncertainty(uncertainty_specs, stochastic)
     names = [o.name for o in all_objectives]
     run, keys, values = _load(run_id, db, csv_files, key, names, duplicates, key_pattern)
+    if run is not None:
+        from effbench.analysis.run_table import check_directions
+
+        check_directions(run, all_objectives)  # rmse:max on a run that stores rmse as lower-is-better
     noise, noise_words = _noise(run, keys, names, uncertainty) if stochastic else (None, None)
     study = pareto_study(
         keys, values, all_objectives, hardware=hardware or None, common=objectives,

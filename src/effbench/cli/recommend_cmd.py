@@ -14,9 +14,9 @@ from effbench.cli.common import db_option, split_list
 @click.command()
 @click.argument("run_id", default="latest")
 @db_option
-@click.option("--min-accuracy", type=float, default=None, metavar="X", help="Minimum quality (a ratio, e.g. 0.97).")
+@click.option("--min-accuracy", type=float, default=None, metavar="X", help="Minimum quality (a ratio, e.g. 0.97); for a metric where lower is better (rmse, mae), the maximum.")
 @click.option("--max-loss", type=float, default=None, metavar="X",
-              help="At most this much quality below the best model of the run (e.g. 0.01 = one point of accuracy).")
+              help="At most this much quality worse than the best model of the run (e.g. 0.01 = one point of accuracy).")
 @click.option("--max-latency-p99", type=float, default=None, metavar="S", help="Upper bound on the p99 latency per call at --batch-size, in seconds.")
 @click.option("--max-memory", type=float, default=None, metavar="BYTES", help="Upper bound on the worker's peak RSS at --batch-size, in bytes.")
 @click.option("--max-energy", type=float, default=None, metavar="J", help="Upper bound on the energy indicator (--energy-indicator), in joules.")
@@ -29,8 +29,8 @@ from effbench.cli.common import db_option, split_list
               help="Preference order over costs: simplicity, params, nonzero_params, size, flops, latency (p99), latency_p50, "
                    "memory, energy (--energy-indicator), carbon (estimated, at --batch-size), train_time, "
                    "or any indicator name (e.g. latency_p50_per_sample_s_b32).")
-@click.option("--quality", default="accuracy", show_default=True, help="The quality metric (larger is better).")
-@click.option("--alpha", type=float, default=0.05, show_default=True, help="Level of the parity test (McNemar exact; 0.05 = 95%).")
+@click.option("--quality", default="accuracy", show_default=True, help="The quality metric; its direction is the run's (accuracy, r2: larger is better; rmse, mae: smaller).")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="Level of the parity test (McNemar exact; Wilcoxon signed-rank on the errors for regression; 0.05 = 95%).")
 @click.option("--tie-rtol", type=float, default=0.0, show_default=True, help="Costs within this relative difference tie in the preference order.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the recommendation as JSON to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --json file.")
@@ -40,7 +40,8 @@ def recommend(run_id, db, min_accuracy, max_loss, max_latency_p99, max_memory, m
 
     \b
     A simpler or cheaper model is recommended when it is on par with the most accurate one
-    (McNemar's exact test on the same test examples); only Pareto-frontier models are named.
+    (McNemar's exact test on the same test examples; for regression, Wilcoxon's signed-rank test on
+    their errors); only Pareto-frontier models are named.
     Example:
       effbench recommend latest --max-loss 0.01 --max-latency-p99 0.001 --prefer simplicity,latency,size
     """

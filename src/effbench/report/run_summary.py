@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from effbench.report.text import COLUMNS, cost_rows_as_text, fmt_bytes, fmt_seconds, fmt_si, legend, render_table, setup_line
+from effbench.report.text import (column_headers, cost_rows_as_text, fmt_bytes, fmt_seconds, fmt_si, legend, quality_columns,
+                                  render_table, setup_line)
 
 __all__ = ["render_run_list", "render_run_summary", "stored_line"]
 
@@ -32,7 +33,9 @@ def _tables(summary, batches: bool) -> list[str]:
     cost_only = "y_test" in task and task["y_test"] is None  # a task without labels: no quality was measured
     examples = f"cost only, {task.get('n_test', '?')} examples without labels" if cost_only else f"{task.get('n_test', '?')} test examples"
     title = f"run {run.run_id} ({run.suite}, {run.status}) - {task.get('name', '?')}: {examples}"
-    texts = [render_table(title, [h for _, h in COLUMNS], cost_rows_as_text(summary.costs), caption=setup_line(run) + "\n" + legend(run))]
+    quality = quality_columns(run)
+    texts = [render_table(title, column_headers(quality), cost_rows_as_text(summary.costs, quality),
+                          caption=setup_line(run) + "\n" + legend(run))]
     if batches:
         texts.append(render_table("per batch size", _BATCH_HEADERS, [_batch_row(r) for r in summary.batches],
                                   caption="~: estimated energy"))
