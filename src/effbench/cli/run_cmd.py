@@ -15,8 +15,8 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
               help="Model files: the shape of synthetic inputs (cost only), e.g. 3x224x224, Nx16 or x:float32:Nx16; "
                    "default: the model's own input signature (ONNX, .pt2).")
 @click.option("--data", "data_path", metavar="FILE",
-              help="Model files: labelled data to score them on (.npz with X or one array per input and y, .csv/.parquet "
-                   "with a 'label' column, or an image folder); read as a suite's [data].")
+              help="Model files: labelled data to score them on (.npz with X, or one array per model input, and y; or an "
+                   "image folder), read as a suite's [data]; docs/your-models.md.")
 @click.option("--task", "task", metavar="TASK", help="With --data: classification (default), regression or none (cost only).")
 @click.option("--metrics", "metrics", metavar="NAMES",
               help="With --data: comma-separated metrics, e.g. accuracy,top5 or mae,rmse,r2 (default: accuracy; regression: rmse).")
