@@ -160,7 +160,7 @@ def onnx_from_torch(module, X_example) -> bytes:
         return torch_to_onnx_bytes(module, torch.from_numpy(as_batch(X_example[:1])))
     names = _forward_order(module, list(X_example))
     args = tuple(torch.from_numpy(as_batch(X_example[k][:1])) for k in names)
-    return torch_to_onnx_bytes(_ByName.wrap(module, names), args, input_names=names)
+    return torch_to_onnx_bytes(_by_name(module, names), args, input_names=names)
 
 
 def _forward_order(module, names: list) -> list:
@@ -174,22 +174,19 @@ def _forward_order(module, names: list) -> list:
     return [p for p in params if p in names] + [n for n in names if n not in params]
 
 
-class _ByName:
-    """Wraps a module that takes named inputs as one that takes them positionally (for the exporter)."""
+def _by_name(module, names):
+    """``module``, which takes named inputs, as a module that takes them positionally (for the exporter)."""
+    import torch
 
-    @staticmethod
-    def wrap(module, names):
-        import torch
+    class Named(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = module
 
-        class Named(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.inner = module
+        def forward(self, *args):
+            return self.inner(**dict(zip(names, args)))
 
-            def forward(self, *args):
-                return self.inner(**dict(zip(names, args)))
-
-        return Named()
+    return Named()
 
 
 def onnx_from_sklearn(estimator, X_example) -> bytes:
