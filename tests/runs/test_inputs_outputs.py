@@ -34,6 +34,21 @@ class TinyText(torch.nn.Module):
 def build(vocab=50):
     torch.manual_seed(0)
     return TinyText(vocab).eval()
+
+
+class DictOut(torch.nn.Module):
+    """The same network, answering a dict (as a Hugging Face ModelOutput does)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = build()
+
+    def forward(self, input_ids, attention_mask):
+        return {"hidden": input_ids, "logits": self.inner(input_ids, attention_mask)}
+
+
+def build_dict():
+    return DictOut().eval()
 '''
 
 
@@ -87,14 +102,18 @@ def test_a_two_input_int64_text_classifier_from_a_package_beside_the_suite(tmp_p
         name = "tiny"
         model = "python:textpkg.models:build"
         backends = ["torch", "onnxruntime"]
+        [[candidates]]
+        name = "dict"
+        model = "python:textpkg.models:build_dict"
+        output = "logits"
     '''))
     db = tmp_path / "r.sqlite"
     assert main(["run", str(tmp_path / "study.toml"), "--db", str(db)] + FAST) == 0
     run = _load(db)
-    assert {c.key: c.status for c in run.candidates} == {"tiny/torch": "ok", "tiny/onnxruntime": "ok"}
+    assert {c.key: c.status for c in run.candidates} == {"tiny/torch": "ok", "tiny/onnxruntime": "ok", "dict/torch": "ok"}
     assert run.task["inputs"] == {"input_ids": {"shape": [12], "dtype": "int64"},
                                   "attention_mask": {"shape": [12], "dtype": "int64"}}
-    for key in ("tiny/torch", "tiny/onnxruntime"):
+    for key in ("tiny/torch", "tiny/onnxruntime", "dict/torch"):
         assert run.value(key, "accuracy") == pytest.approx(accuracy_score(y, pred))
         assert run.value(key, "f1_macro") == pytest.approx(f1_score(y, pred, average="macro"))
         assert run.metric(key, "top2").detail["direction"] == "max"
@@ -254,6 +273,7 @@ def test_recommend_pareto_and_the_report_read_a_regression_metric_in_its_directi
     assert [(i.name, i.direction) for i in run_indicators(run) if i.kind == "score"] == [("rmse", "min")]
 
 
+@pytest.mark.slow
 def test_top5_and_a_custom_metric_on_model_files_with_data(tmp_path, monkeypatch):
     """effbench run a.onnx m.skops --data val.npz --metrics accuracy,top5,python:...: a 10-class torch
     net (exported to ONNX) and a scikit-learn classifier (its predict_proba gives the scores)."""

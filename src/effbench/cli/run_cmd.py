@@ -12,7 +12,8 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
 @click.argument("sources", nargs=-1, metavar="[SUITE.toml | MODEL...]")
 @click.option("--example", is_flag=True, help="Print a commented example suite file (TOML) and exit.")
 @click.option("--input", "input_spec", metavar="SPEC",
-              help="Model files: the shape of synthetic inputs (cost only), e.g. 3x224x224, Nx16 or x:float32:Nx16; "
+              help="Model files: the shape of synthetic inputs (cost only), e.g. 3x224x224, Nx16, x:float32:Nx16 or "
+                   "input_ids:int64:1x128,attention_mask:int64:1x128; "
                    "default: the model's own input signature (ONNX, .pt2).")
 @click.option("--data", "data_path", metavar="FILE",
               help="Model files: labelled data to score them on (.npz with X, or one array per model input, and y; or an "
