@@ -271,6 +271,20 @@ def test_recommend_pareto_and_the_report_read_a_regression_metric_in_its_directi
     assert "rmse" in table.splitlines()[1] and "mae" in table.splitlines()[1]
     assert f"{run.value('ridge/sklearn', 'rmse'):.4g}" in table
     assert [(i.name, i.direction) for i in run_indicators(run) if i.kind == "score"] == [("rmse", "min")]
+    from effbench.report.cards import cost_cards
+    from effbench.report.tables import render_markdown
+
+    markdown = render_markdown(run)
+    assert "rmse (target units, measured)" in markdown and "accuracy" not in markdown
+    card = {c.candidate: c for c in cost_cards(run)}["ridge/sklearn"]
+    assert card.entry("r2").label == "r2 (test split; higher is better)" and card.entry("r2").value == run.value("ridge/sklearn", "r2")
+    from effbench.analysis.run_report import run_report
+
+    report = run_report(run, preference=["params"])
+    panel = next(p for p in report.quality_vs_cost if p.cost == "params")
+    assert (panel.quality, panel.quality_direction) == ("rmse", "min")
+    assert [p.candidate for p in panel.frontier] == ["ridge/sklearn"]  # fewer parameters and lower rmse
+    assert report.recommendation.quality == "rmse" and report.recommendation.reference == "ridge/sklearn"
 
 
 @pytest.mark.slow
