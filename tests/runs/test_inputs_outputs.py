@@ -335,3 +335,30 @@ def test_tail_quality_refuses_regression_targets_in_one_line():
     with pytest.raises(DataError, match=r"^y: tail quality counts a late answer as wrong, which needs class labels; got real "
                                         r"values such as 0\.5: regression is not measured by the tail mode"):
         measure_tail(lambda X: np.zeros(len(X)), X, [0.5, 1.0, 2.0, 3.0], isolate=False)
+
+
+def _sum_of_named(inputs):
+    """A "regressor" over a dict of named inputs: the row sums of the int64 ids, as floats."""
+    assert inputs["ids"].dtype == np.int64 and inputs["mask"].dtype == np.bool_
+    return (inputs["ids"] * inputs["mask"]).sum(axis=1).astype(np.float64)
+
+
+def test_benchmark_scores_a_regression_on_named_integer_inputs(tmp_path):
+    """effbench.benchmark(..., task="regression", metrics=[...]) on a dict of named int64/bool arrays."""
+    import effbench
+    from effbench.measure.timer import TimingConfig
+    from effbench.report.progress import SilentProgress
+
+    rng = np.random.default_rng(7)
+    X = {"ids": rng.integers(0, 5, size=(12, 3)).astype(np.int64), "mask": rng.random((12, 3)) > 0.3}
+    pred = _sum_of_named(X)
+    y = pred + rng.standard_normal(12)
+    result = effbench.benchmark({"sum": _sum_of_named}, X, y, task="regression", metrics=["mae", "r2"], isolate=False,
+                                energy=None, repeats=1, batch_sizes=[1, 5], db=tmp_path / "r.sqlite", progress=SilentProgress(),
+                                timing=TimingConfig(warmup_calls=1, warmup_s=0.0, min_samples=3, max_samples=10, min_time_s=0.0,
+                                                    max_time_s=0.02))
+    run = result.run
+    assert run.candidate("sum/callable").status == "ok"
+    assert run.value("sum/callable", "mae") == pytest.approx(np.mean(np.abs(y - pred)))
+    assert run.metric("sum/callable", "mae").detail["direction"] == "min" and run.value("sum/callable", "accuracy") is None
+    assert run.task["inputs"]["ids"] == {"shape": [3], "dtype": "int64"}
