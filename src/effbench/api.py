@@ -54,13 +54,18 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
               repeats: int = DEFAULT_REPEATS, energy: EnergyConfig | None = EnergyConfig(), carbon_region: str | None = None,
               carbon_g_per_kwh: float | None = None, timeout_s: float | None = None,
               resume: str | None = None, training_from: dict | None = None, executor: str = "local",
-              address: str | None = None, hardware: str | None = None) -> BenchmarkResult:
+              address: str | None = None, hardware: str | None = None, task: str = "classification",
+              metrics=None) -> BenchmarkResult:
     """Benchmark your own models on your own data.
 
     models: a dict name -> model, where a model is a ``torch.nn.Module``, an ONNX file path or bytes,
     a fitted scikit-learn estimator, any callable ``f(X) -> labels`` (or an effbench Candidate); or a
     list of Candidates. X, y: the evaluation inputs and labels (quality is computed on them; latency
-    uses the first ``b`` rows for batch size ``b``). ``train_times``: optional name -> seconds you
+    uses the first ``b`` rows for batch size ``b``); X may be a dict of named arrays (one per model
+    input: ``{"input_ids": ids, "attention_mask": mask}``), integer and bool arrays keep their dtype.
+    ``task``: ``classification`` or ``regression``; ``metrics``: names of its metrics (``top5``,
+    ``balanced_accuracy``, ``mae``, ``rmse``, ``r2``, ``python:module:function``; default: accuracy
+    and macro-F1 for classification, rmse for regression), each stored with its direction. ``train_times``: optional name -> seconds you
     measured yourself for training (stored as ``reported``: typed in, not measured by effbench). ``db``: the store file or a ``postgresql://`` URL (default: see docs).
     ``isolate=False`` runs in this process (for models that cannot be pickled; the thread limits it sets,
     e.g. ``torch.set_num_threads(threads)``, then stay in force in this process). ``energy``: an
@@ -81,7 +86,12 @@ def benchmark(models, X, y, *, batch_sizes=DEFAULT_BATCH_SIZES, threads: int = 1
     from effbench.tasks.base import Task
 
     candidates = _candidates(models)
-    task = Task.from_arrays(task_name, X, y)
+    from effbench.tasks.metrics import DEFAULT_METRICS, check_labels
+
+    if task == "regression":
+        y = check_labels(y, task)
+    task = Task.from_arrays(task_name, X, y, task_type=task,
+                            metrics=DEFAULT_METRICS.get(task, ()) if metrics is None and task == "regression" else metrics or ())
     training = {name: {"train_time_s": float(seconds), "provenance": REPORTED, "source": "given by the user"} for name, seconds in (train_times or {}).items()}
     if progress is None:
         from effbench.report.progress import default_progress

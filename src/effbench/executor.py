@@ -22,6 +22,7 @@ import numpy as np
 from effbench.errors import CandidateError, ConfigError, DataError
 from effbench.measure.timer import TimingConfig
 from effbench.measure.bootstrap import worker_main
+from effbench.measure.inputs import n_rows
 from effbench.measure.worker import WorkerState
 
 
@@ -46,15 +47,17 @@ class ExecutionConfig:
     executor: str = "local"             # "local" (worker processes here) or "ray" (effbench.executors.ray; docs/fleet.md)
     address: str | None = None          # ray: "auto" or HOST:PORT of the cluster; None starts a one-node Ray here
     hardware: str | None = None         # ray: only nodes with this label (effbench-hardware=LABEL)
+    predict: str = "labels"             # what the worker returns to score: "labels", "outputs" (regression) or "both" (top-k)
 
     def __post_init__(self):
-        from effbench.validation import Interval, check
+        from effbench.validation import Interval, Options, check
 
         whole = Interval(int, 1, None)
         seconds = Interval(float, 0, None, closed="neither")
         if not self.batch_sizes:
             raise ConfigError("batch_sizes: at least one batch size is required")
         object.__setattr__(self, "batch_sizes", tuple(check("batch_sizes", b, whole) for b in self.batch_sizes))
+        check("predict", self.predict, Options({"labels", "outputs", "both"}))
         for name, constraint in (("threads", whole), ("repeats", whole), ("seed", Interval(int)),
                                  ("startup_timeout_s", seconds), ("command_timeout_s", (seconds, None))):
             constraints = constraint if isinstance(constraint, tuple) else (constraint,)
@@ -81,6 +84,7 @@ class ExecutionConfig:
             "startup_timeout_s": self.startup_timeout_s,
             "command_timeout_s": self.command_timeout_s,
             "quality": self.quality,
+            "predict": self.predict,
             **({"executor": self.executor, "address": self.address, "hardware": self.hardware} if self.executor != "local" else {}),
         }
 
@@ -317,14 +321,14 @@ class NothingDone:
 class _Execution:
     """One execution: the workers, the candidates that failed, and the phases in their order."""
 
-    def __init__(self, candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress, done=None, worker_cls=None):
+    def __init__(self, candidates, X, config: ExecutionConfig, recorder, progress, done=None, worker_cls=None):
         self.candidates, self.X, self.config = candidates, X, config
         self.worker_cls = worker_cls  # None: a local process (or this process, isolate=False); the Ray executor passes its own
         self.recorder, self.progress = recorder, progress
         self.done = done or NothingDone()
         self.workers: dict[str, object] = {}
         self.failed: set[str] = set()
-        self.timeouts = Timeouts(config, len(X))
+        self.timeouts = Timeouts(config, n_rows(X))
 
     def fail(self, key, reason, detail=""):
         self.failed.add(key)
@@ -385,7 +389,7 @@ class _Execution:
     def static_phase(self):
         for c in self.candidates:
             steps = [("memory", int(b)) for b in sorted(self.config.batch_sizes)] + [("static", 8)]
-            steps += [("predict",)] if self.config.quality else []
+            steps += [("predict", self.config.predict)] if self.config.quality else []
             for cmd in steps:
                 if c.key not in self.failed and not self.done.step(c.key, cmd[0], cmd[1] if cmd[0] == "memory" else None):
                     self.progress(0, f"{c.key}: {cmd[0]}" + (f" batch {cmd[1]}" if cmd[0] == "memory" else ""))
@@ -408,7 +412,7 @@ class _Execution:
             self.recorder.static(key, reply[1])
         elif cmd[0] == "predict":
             try:
-                self.recorder.predictions(key, reply[1])
+                self.recorder.predictions(key, reply[1], reply[2])
             except DataError as exc:  # scored here, in the parent: a bad answer fails its candidate alone
                 self.fail(key, f"unusable predictions: {exc}")
         else:
@@ -470,10 +474,11 @@ def close_workers(workers, *, kill: bool = False, grace_s: float = 2.0) -> None:
         w.kill()
 
 
-def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress=lambda n=1, text="": None, done=None):
-    """Measure every candidate on inputs X; results go to ``recorder`` as they arrive.
+def execute(candidates, X, config: ExecutionConfig, recorder, progress=lambda n=1, text="": None, done=None):
+    """Measure every candidate on inputs X (an array, or a dict of named arrays with one row per
+    example each); results go to ``recorder`` as they arrive.
 
-    ``recorder`` has: ready(key, info), static(key, dict), predictions(key, labels),
+    ``recorder`` has: ready(key, info), static(key, dict), predictions(key, labels, outputs),
     memory(key, batch_size, dict), latency(key, batch_size, samples, meta), energy(key, batch_size, dict),
     failed(key, reason, detail), failed_step(key, step, reason, detail)
     (:class:`effbench.runs.recorder.Recorder`). ``done``: what is measured already (a resumed run);

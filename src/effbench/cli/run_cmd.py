@@ -12,8 +12,15 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
 @click.argument("sources", nargs=-1, metavar="[SUITE.toml | MODEL...]")
 @click.option("--example", is_flag=True, help="Print a commented example suite file (TOML) and exit.")
 @click.option("--input", "input_spec", metavar="SPEC",
-              help="Model files: the shape of synthetic inputs (cost only), e.g. 3x224x224, Nx16 or x:float32:Nx16; "
+              help="Model files: the shape of synthetic inputs (cost only), e.g. 3x224x224, Nx16, x:float32:Nx16 or "
+                   "input_ids:int64:1x128,attention_mask:int64:1x128; "
                    "default: the model's own input signature (ONNX, .pt2).")
+@click.option("--data", "data_path", metavar="FILE",
+              help="Model files: labelled data to score them on (.npz with X, or one array per model input, and y; or an "
+                   "image folder), read as a suite's [data]; docs/your-models.md.")
+@click.option("--task", "task", metavar="TASK", help="With --data: classification (default), regression or none (cost only).")
+@click.option("--metrics", "metrics", metavar="NAMES",
+              help="With --data: comma-separated metrics, e.g. accuracy,top5 or mae,rmse,r2 (default: accuracy; regression: rmse).")
 @click.option("--trust-pickle", "trust_pickle", is_flag=True,
               help="Load pickle/joblib files and skops files holding untrusted types (they can run any code).")
 @click.option("--quick", is_flag=True, help="A reduced suite for a smoke test (3 models, batch sizes 1 and 32, short timing).")
@@ -58,15 +65,16 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
               help="Also write the run's summary as JSON to OUT ('-': only the JSON on standard output; progress stays on stderr).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @db_option
-def run(sources, example, input_spec, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s,
-        executor, address, hardware, no_energy, cpu_tdp_w, carbon_region, carbon_intensity, list_only, device, resume, quiet, json_out,
-        force, db):
+def run(sources, example, input_spec, data_path, task, metrics, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads,
+        max_time, repeats, seed, timeout_s, executor, address, hardware, no_energy, cpu_tdp_w, carbon_region, carbon_intensity, list_only,
+        device, resume, quiet, json_out, force, db):
     """Run the default suite (digits), a suite file, or model files: measure every cost, store the run.
 
     \b
     effbench run                      the default suite (digits), trained here
     effbench run study.toml           a suite file (effbench run --example prints one)
     effbench run a.onnx b.pt2 --input 16   model files, on synthetic inputs (cost only)
+    effbench run a.onnx f.skops --data val.npz --metrics accuracy,top5   model files, scored on labelled data
     See docs/your-models.md.
 
     \b
@@ -94,10 +102,11 @@ def run(sources, example, input_spec, trust_pickle, quick, candidates, variants,
 
         raise ConfigError("--device: applies to suite or model files (effbench run study.toml --device cuda); "
                           "the default suite runs on the CPU" + (", and a resumed run on its own device" if resume else ""))
-    if sources or input_spec is not None or trust_pickle:
+    if sources or input_spec is not None or trust_pickle or data_path is not None or task is not None or metrics is not None:
         from effbench.cli.run_files import run_sources
 
-        return run_sources(click.get_current_context(), sources, input_spec=input_spec, trust_pickle=trust_pickle)
+        return run_sources(click.get_current_context(), sources, input_spec=input_spec, trust_pickle=trust_pickle,
+                           data=data_path, task=task, metrics=metrics)
 
     from effbench.zoo.digits_suite import SPECS, expand_variants, variant_names
     from effbench.zoo.variants import parse_variant_groups

@@ -15,7 +15,7 @@ _DIGITS_ONLY = {"quick": False, "candidates": None, "backends": None, "list_only
 _FLAGS = {"list_only": "--list"}
 
 
-def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle) -> int:
+def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle, data=None, task=None, metrics=None) -> int:
     """Plan the run (everything loaded and checked: any problem is one line, exit 2), measure it, print it."""
     from effbench.runs.files import FILES_BATCH_SIZES, plan_model_files, plan_suite_file
 
@@ -25,7 +25,8 @@ def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle) -> int
             flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
             raise ConfigError(f"{flag}: applies to the default suite, not to suite or model files")
     if not sources:
-        raise ConfigError("--input and --trust-pickle apply to suite or model files: effbench run MODEL... --input SPEC")
+        raise ConfigError("--input, --data, --task, --metrics and --trust-pickle apply to suite or model files: "
+                          "effbench run MODEL... --input SPEC (or --data FILE)")
     from effbench.cli.run_cmd import run_settings
 
     settings = run_settings(p)  # checked before any model is loaded
@@ -33,12 +34,15 @@ def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle) -> int
     if len(sources) == 1 and Path(sources[0]).suffix.lower() in SUITE_SUFFIXES:
         if input_spec is not None:
             raise ConfigError("--input: applies to model files; a suite file gives synthetic inputs as data.input")
+        for option, value in (("--data", data), ("--task", task), ("--metrics", metrics)):
+            if value is not None:
+                raise ConfigError(f"{option}: applies to model files; a suite file names its data in [data]")
         given = ctx.get_parameter_source("threads") == click.core.ParameterSource.COMMANDLINE
         plan = plan_suite_file(sources[0], trust_pickle=trust_pickle, batch_sizes=batch_sizes,
                                threads=p["threads"] if given else None, timeout_s=p["timeout_s"], device=p["device"])
     else:
         plan = plan_model_files(sources, input_spec=input_spec, batch_sizes=batch_sizes or FILES_BATCH_SIZES,
-                                trust_pickle=trust_pickle, device=p["device"] or "cpu")
+                                trust_pickle=trust_pickle, data=data, task=task, metrics=metrics, device=p["device"] or "cpu")
         plan.threads, plan.timeout_s = p["threads"], p["timeout_s"]
     from effbench.runs.files import FILE_VARIANT_GROUPS, add_variants
     from effbench.zoo.variants import parse_variant_groups

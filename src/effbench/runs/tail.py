@@ -464,8 +464,20 @@ def measure_tail(candidate_or_model, X, y, *, name: str = "model", config: TailC
         raise DataError(f"X: expected one row per example (2-D or more, non-empty), got shape {X.shape}")
     if len(X) != len(y):
         raise DataError(f"y: expected one label per row of X ({len(X)}), got {len(y)}")
+    _check_class_labels(y)
     candidate = wrap(name, candidate_or_model)
     return _measure_candidate(candidate, X, y, config, log or (lambda text: None))
+
+
+def _check_class_labels(y) -> None:
+    """Tail quality counts a late answer as a wrong one: it needs class labels. Regression targets
+    (real values) are refused with one line (docs/your-models.md, "Tail quality and regression")."""
+    from effbench.errors import DataError
+
+    if np.issubdtype(y.dtype, np.floating) and not (np.isfinite(y).all() and (y == np.round(y)).all()):
+        example = y[~np.isfinite(y) | (y != np.round(y))][0]
+        raise DataError(f"y: tail quality counts a late answer as wrong, which needs class labels; got real values such "
+                        f"as {float(example)!r}: regression is not measured by the tail mode (see docs/your-models.md)")
 
 
 # --------------------------------------------------------------------------- the suite

@@ -21,7 +21,7 @@ from effbench.sources.words import did_you_mean, shown
 from effbench.tasks.metrics import DEFAULT_METRICS, TASKS, get_metric
 from effbench.validation import Interval, Options, check
 
-__all__ = ["DATA_FORMATS", "EXAMPLE_SUITE", "CandidateSpec", "DataSpec", "SuiteSpec", "load_suite", "parse_suite"]
+__all__ = ["DATA_FORMATS", "EXAMPLE_SUITE", "CandidateSpec", "DataSpec", "SuiteSpec", "load_suite", "parse_data", "parse_suite"]
 
 DATA_FORMATS = {".npz": "npz", ".npy": "npy", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
@@ -216,6 +216,12 @@ def _batch_sizes(value) -> tuple:
         if out[-1] in out[:-1]:
             raise ConfigError(f"batch_sizes[{i}]: {b!r} is listed twice")
     return tuple(out)
+
+
+def parse_data(raw, base_dir=".") -> DataSpec:
+    """A ``[data]`` table on its own (what ``effbench run MODEL... --data`` builds), validated as in a
+    suite file; relative paths are resolved against ``base_dir``."""
+    return _data(raw, Path(base_dir))
 
 
 def _data(raw, base: Path) -> DataSpec:
