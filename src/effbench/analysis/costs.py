@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from effbench.analysis.stats import quantile
-from effbench.records import ENERGY_PER_SAMPLE_J, MEASURED, PEAK_MEMORY_BYTES
+from effbench.analysis.stats import min_samples_for_quantile_ci, quantile, quantile_ci
+from effbench.records import ANALYTIC, ENERGY_PER_SAMPLE_J, MEASURED, PEAK_MEMORY_BYTES
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 
 
@@ -37,12 +37,37 @@ def _metric_value(run, key, name, batch_size=0) -> Value | None:
     return Value(value, m.unit, m.provenance, note=m.detail.get("reason", ""))
 
 
+CI_CONFIDENCE = 0.95
+"""The confidence level of the latency intervals of :func:`batch_rows` (and every surface that shows them)."""
+
+#: the quantiles whose intervals :func:`batch_rows` gives: name in the row -> quantile
+INTERVAL_QUANTILES = {"latency_p50": 0.5, "latency_p99": 0.99, "latency_p99_9": 0.999}
+
+
+def _intervals(v) -> dict:
+    """``<name>_low_s``/``<name>_high_s`` of :data:`INTERVAL_QUANTILES` (None when too few samples give
+    no interval: ``<name>_min_samples`` says how many it needs), and the p99.9 point estimate."""
+    out = {}
+    for name, q in INTERVAL_QUANTILES.items():
+        est = quantile_ci(v, q, CI_CONFIDENCE)
+        if name == "latency_p99_9":
+            out["latency_p99_9_s"] = est.value
+        out[f"{name}_low_s"] = est.low if est.has_interval else None
+        out[f"{name}_high_s"] = est.high if est.has_interval else None
+        out[f"{name}_min_samples"] = min_samples_for_quantile_ci(q, CI_CONFIDENCE)
+    return out
+
+
 def batch_rows(run) -> list[dict]:
-    """One row per (candidate, batch size): latency per batch and per sample, throughput, memory."""
+    """One row per (candidate, batch size): latency per batch and per sample, throughput, memory.
+
+    p50, p99 and p99.9 come with their 95% order-statistic intervals
+    (:func:`effbench.estimates.quantile_ci`): ``latency_p50_low_s``, ``latency_p50_high_s``, ... None
+    when the cell has fewer samples than ``latency_p99_9_min_samples`` (3688 for p99.9) and the like."""
     rows = []
     for s in run.samples_for(kind=LATENCY_KIND):
         b = s.batch_size
-        v = np.asarray(s.values)
+        v = np.asarray(s.values, dtype=float)
         p50, p90, p99 = (quantile(v, q) for q in (0.5, 0.9, 0.99))
         mem = run.metric(s.candidate, PEAK_MEMORY_BYTES, b)
         energy = run.metric(s.candidate, ENERGY_PER_SAMPLE_J, b)
@@ -54,6 +79,7 @@ def batch_rows(run) -> list[dict]:
             "latency_p90_s": p90,
             "latency_p99_s": p99,
             "latency_mean_s": float(v.mean()),
+            **_intervals(v),
             "latency_p50_per_sample_s": p50 / b,
             "latency_p99_per_sample_s": p99 / b,
             "throughput_samples_per_s": b / p50 if p50 > 0 else float("inf"),
@@ -74,6 +100,14 @@ DERIVED_UNITS = {
     "latency_p90_s": "s",
     "latency_p99_s": "s",
     "latency_mean_s": "s",
+    "latency_p50_low_s": "s",
+    "latency_p50_high_s": "s",
+    "latency_p99_low_s": "s",
+    "latency_p99_high_s": "s",
+    "latency_p99_9_s": "s",
+    "latency_p99_9_low_s": "s",
+    "latency_p99_9_high_s": "s",
+    "latency_p99_9_min_samples": "count",
     "latency_p50_per_sample_s": "s",
     "latency_p99_per_sample_s": "s",
     "throughput_samples_per_s": "samples/s",
@@ -82,7 +116,9 @@ DERIVED_UNITS = {
 
 def long_rows(run) -> list[dict]:
     """One row per value: the stored metrics (batch size 0: not per batch size), then the figures
-    derived from the raw latency samples per batch size (:data:`DERIVED_UNITS`, measured)."""
+    derived from the raw latency samples per batch size (:data:`DERIVED_UNITS`, measured; an
+    interval bound too few samples cannot give is left out, ``latency_p99_9_min_samples`` says
+    how many it needs)."""
     models = {c.key: (c.model, c.backend) for c in run.candidates}
 
     def row(candidate, batch_size, metric, value, unit, provenance):
@@ -92,7 +128,8 @@ def long_rows(run) -> list[dict]:
 
     rows = [row(m.candidate, m.batch_size, m.name, m.value, m.unit, m.provenance) for m in run.metrics]
     for r in batch_rows(run):
-        rows += [row(r["candidate"], r["batch_size"], name, r[name], unit, MEASURED) for name, unit in DERIVED_UNITS.items()]
+        rows += [row(r["candidate"], r["batch_size"], name, r[name], unit, ANALYTIC if name.endswith("_min_samples") else MEASURED)
+                 for name, unit in DERIVED_UNITS.items() if r[name] is not None]
     return rows
 
 

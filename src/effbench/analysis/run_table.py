@@ -152,7 +152,7 @@ def available_indicators(run) -> list[str]:
     """Indicator names this run can give (for error messages and help)."""
     names = {name if b == 0 else f"{name}_b{b}" for name, b in run.metric_keys()}
     for b in run.batch_sizes(kind=LATENCY_KIND):
-        names.update({f"latency_p50_s_b{b}", f"latency_p99_s_b{b}", f"latency_p50_per_sample_s_b{b}",
+        names.update({f"latency_p50_s_b{b}", f"latency_p99_s_b{b}", f"latency_p99_9_s_b{b}", f"latency_p50_per_sample_s_b{b}",
                       f"latency_p99_per_sample_s_b{b}", f"latency_mean_s_b{b}", f"throughput_samples_per_s_b{b}"})
     if run.has_samples(LATENCY_KIND):
         names.add("best_throughput_samples_per_s")
