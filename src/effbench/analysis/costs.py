@@ -159,10 +159,12 @@ def cost_table(run) -> list[dict]:
             "accuracy": _metric_value(run, c.key, "accuracy"),
             "f1_macro": _metric_value(run, c.key, "f1_macro"),
             "params": _metric_value(run, c.key, "params"),
+            "nonzero_params": _metric_value(run, c.key, "nonzero_params"),
             "flops_per_sample": _metric_value(run, c.key, "flops_per_sample"),
             "flops_coverage": None if flops is None else flops.detail.get("coverage"),  # share of op calls
             "flops_uncounted_work_share": None if flops is None else (flops.detail or {}).get("uncounted_work_share"),
             "size_bytes": _metric_value(run, c.key, "size_bytes"),
+            "compressed_size_bytes": _metric_value(run, c.key, "compressed_size_bytes"),
             "peak_rss_bytes_b1": None if rss1 is None else Value(rss1.value, rss1.unit, rss1.provenance, note="whole worker process at batch 1"),
             "peak_memory_bytes_bmax": None if mem_max is None else Value(mem_max.value, mem_max.unit, mem_max.provenance, note=f"added by one call at batch {b_max}"),
             "bmax": b_max,
@@ -176,7 +178,7 @@ def cost_table(run) -> list[dict]:
             **_best_energy(run, c.key, rows),
         }
         for k, v in row.items():
-            if v is None and k not in ("parent", "error", "flops_coverage", "flops_uncounted_work_share", "best_throughput_batch_size", "bmax", "best_energy_batch_size"):
+            if v is None and k not in ("parent", "error", "nonzero_params", "compressed_size_bytes", "flops_coverage", "flops_uncounted_work_share", "best_throughput_batch_size", "bmax", "best_energy_batch_size"):
                 missing.append(k)
         row["missing"] = missing
         out.append(row)

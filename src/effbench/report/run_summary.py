@@ -19,7 +19,7 @@ from effbench.report.text import (
     setup_line,
 )
 
-__all__ = ["interval_text", "p99_9_text", "render_run_list", "render_run_summary", "stored_line"]
+__all__ = ["interval_text", "p99_9_text", "sparse_notes", "render_run_list", "render_run_summary", "stored_line"]
 
 _BATCH_HEADERS = ["candidate", "batch", "p50/batch", "p99/batch", "p50/sample", "throughput", "mem/call", "J/sample", "samples",
                   "stopped by", "p50 95% CI", "p99 95% CI", "p99.9/batch"]
@@ -55,6 +55,35 @@ def _batch_row(r: dict) -> list[str]:
             p99_9_text(r)]
 
 
+def _value(row: dict, name: str):
+    v = row.get(name)
+    return None if v is None else v.value
+
+
+def _sizes(row: dict) -> str:
+    compressed, size = _value(row, "compressed_size_bytes"), _value(row, "size_bytes")
+    if compressed is None or size is None:
+        return "compressed size not measured"
+    return f"{fmt_bytes(compressed)} compressed of {fmt_bytes(size)}"
+
+
+def sparse_notes(costs: list[dict]) -> list[str]:
+    """One line per candidate with zero weights (a pruned variant): its non-zero parameters and its
+    compressed size (zlib), beside its dense parent's when the run has it."""
+    by_key = {r["candidate"]: r for r in costs}
+    out = []
+    for r in costs:
+        nz, params = _value(r, "nonzero_params"), _value(r, "params")
+        if nz is None or not params or nz >= params:
+            continue
+        line = f"sparse: {r['candidate']} has {int(nz):,} non-zero of {int(params):,} parameters ({1 - nz / params:.1%} zero), {_sizes(r)}"
+        parent = (by_key.get(r["parent"]) or by_key.get(f"{r['parent']}/{r['backend']}")) if r.get("parent") else None
+        if parent is not None:
+            line += f"; dense {parent['candidate']}: {_sizes(parent)}"
+        out.append(line + " (zlib level 9 of the serialized state)")
+    return out
+
+
 def _tables(summary, batches: bool) -> list[str]:
     run = summary.run
     task = run.task or {}
@@ -62,7 +91,8 @@ def _tables(summary, batches: bool) -> list[str]:
     examples = f"cost only, {task.get('n_test', '?')} examples without labels" if cost_only else f"{task.get('n_test', '?')} test examples"
     title = f"run {run.run_id} ({run.suite}, {run.status}) - {task.get('name', '?')}: {examples}"
     flags = flops_flags(run)
-    caption = "\n".join([setup_line(run), legend(run), *flops_flag_notes(flags), *param_notes(summary.costs)])
+    caption = "\n".join([setup_line(run), legend(run), *flops_flag_notes(flags), *param_notes(summary.costs),
+                         *sparse_notes(summary.costs)])
     texts = [render_table(title, [h for _, h in COLUMNS], cost_rows_as_text(summary.costs, flags), caption=caption)]
     if batches:
         texts.append(render_table("per batch size", _BATCH_HEADERS, [_batch_row(r) for r in summary.batches],
