@@ -139,7 +139,8 @@ def _train_and_measure(task, *, quick, models, backends, progress, log, energy, 
 
         train_meter, _ = build_meter(energy)  # training runs in this process: its CPU time is what the estimate uses
     selection = select_specs(models, backends, quick=quick)
-    candidates, training = build_candidates(task, selection, quick=quick, on_progress=log, energy_meter=train_meter)
+    candidates, training = build_candidates(task, selection, quick=quick, on_progress=log, energy_meter=train_meter,
+                                            progress=progress)
     return measure_run(candidates, task, suite="digits-quick" if quick else "digits", training=training, progress=progress,
                        extra_config={"quick": quick, "models": models, "backends": backends}, energy=energy,
                        energy_info=energy_info, failed_records=failed_records(training), resume=resume, **settings)

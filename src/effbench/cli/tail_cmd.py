@@ -278,9 +278,11 @@ def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, qu
     if cost_run is not None and no_store:
         raise ConfigError("--cost-run links the stored tail run to a cost run; it cannot be used with --no-store")
     parse_candidate_keys(candidates)  # unknown names fail here, before any training
-    log = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
+    from effbench.report.progress import default_progress
+
+    progress = default_progress(quiet)  # a bar on a terminal or in a notebook, plain lines otherwise
     result = measure_tail_suite(list(candidates), quick=quick, config=config, common_deadline_s=deadline_common,
-                                db=db, store=not no_store, log=log, cost_run=cost_run)
+                                db=db, store=not no_store, log=progress.log, cost_run=cost_run, progress=progress)
     with human_output(json_out):
         _render_measure(result)
     if json_out:
