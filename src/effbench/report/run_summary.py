@@ -26,10 +26,10 @@ _BATCH_HEADERS = ["candidate", "batch", "p50/batch", "p99/batch", "p50/sample", 
 
 
 def interval_text(row: dict, name: str, fmt=fmt_seconds) -> str:
-    """``[low, high]`` of a batch row's ``<name>_low_s``/``<name>_high_s``, or ``needs N samples``."""
+    """``[low, high]`` of a batch row's ``<name>_low_s``/``<name>_high_s``, or ``(needs N samples)``."""
     low, high = row[f"{name}_low_s"], row[f"{name}_high_s"]
     if low is None or high is None:
-        return f"needs {row[f'{name}_min_samples']} samples"
+        return f"(needs {row[f'{name}_min_samples']} samples)"
     return f"[{fmt(low)}, {fmt(high)}]"
 
 
