@@ -13,14 +13,17 @@ as it goes. Tail quality is the other mode: :mod:`effbench.runs.tail`.
 from __future__ import annotations
 
 from effbench.errors import ConfigError
-from effbench.executor import DEFAULT_REPEATS
+from effbench.executor import DEFAULT_REPEATS, ExecutionConfig
 from effbench.measure.energy_cells import EnergyConfig
 from effbench.measure.timer import TimingConfig
 from effbench.records import REPORTED
 from effbench.runs.latency import BenchmarkResult, load_run, resolve_batch_sizes
+from effbench.runs.tail import TailConfig
 
 __all__ = ["benchmark", "run_suite", "track", "load_run", "BenchmarkResult", "resolve_batch_sizes", "DEFAULT_BATCH_SIZES",
-           "QUICK_BATCH_SIZES", "SUITE_TIMING", "QUICK_TIMING", "QUICK_ENERGY"]
+           "QUICK_BATCH_SIZES", "SUITE_TIMING", "QUICK_TIMING", "QUICK_ENERGY",
+           # the public configurations, re-exported at the top level of effbench
+           "TimingConfig", "EnergyConfig", "ExecutionConfig", "TailConfig"]
 
 DEFAULT_BATCH_SIZES = (1, 8, 32, 128, "all")
 QUICK_BATCH_SIZES = (1, 32)
@@ -175,7 +178,8 @@ def _train_and_measure(task, *, quick, models, backends, progress, log, energy, 
 
         train_meter, _ = build_meter(energy)  # training runs in this process: its CPU time is what the estimate uses
     selection = select_specs(models, backends, quick=quick)
-    candidates, training = build_candidates(task, selection, quick=quick, on_progress=log, energy_meter=train_meter)
+    candidates, training = build_candidates(task, selection, quick=quick, on_progress=log, energy_meter=train_meter,
+                                            progress=progress)
     return measure_run(candidates, task, suite="digits-quick" if quick else "digits", training=training, progress=progress,
                        extra_config={"quick": quick, "models": models, "backends": backends}, energy=energy,
                        energy_info=energy_info, failed_records=failed_records(training), resume=resume, **settings)

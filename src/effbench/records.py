@@ -35,7 +35,9 @@ def tail_kind(time_kind: str) -> str:
 
 # -- metric names --------------------------------------------------------------------------------------
 PARAMS = "params"
+NONZERO_PARAMS = "nonzero_params"                 # parameters that are not exactly zero (pruned models)
 SIZE_BYTES = "size_bytes"
+COMPRESSED_SIZE_BYTES = "compressed_size_bytes"   # the serialized artefact compressed (zlib, level 9)
 FLOPS_PER_SAMPLE = "flops_per_sample"
 ACCURACY = "accuracy"
 F1_MACRO = "f1_macro"
@@ -50,7 +52,9 @@ CARBON_PER_SAMPLE_G = "carbon_per_sample_g"
 
 UNITS = {
     PARAMS: "count",
+    NONZERO_PARAMS: "count",
     SIZE_BYTES: "bytes",
+    COMPRESSED_SIZE_BYTES: "bytes",
     FLOPS_PER_SAMPLE: "FLOP",
     ACCURACY: "ratio",
     F1_MACRO: "ratio",

@@ -125,11 +125,17 @@ def test_wide_rows_one_per_candidate_and_hardware(store):
     a = add_run(store, FAST, environment=env("cpu-a"))
     b = add_run(store, GPU, environment=env("cpu-b"))
     header, rows = combine_runs([store.load_run(a), store.load_run(b)]).wide_rows(["accuracy", "latency_p50_s_b1", "params"])
-    assert header == ["key", "candidate", "model", "backend", "hardware", "run_id", "status", "accuracy", "latency_p50_s_b1", "params"]
+    assert header == ["key", "candidate", "model", "backend", "hardware", "run_id", "status", "accuracy", "latency_p50_s_b1",
+                      "latency_p50_s_b1_ci95_low", "latency_p50_s_b1_ci95_high", "params"]
     assert [(r["key"], r["latency_p50_s_b1"]) for r in rows] == [
         ("small/torch@cpu-a-8c", 1e-3), ("mid/torch@cpu-a-8c", 2e-3), ("big/torch@cpu-a-8c", 3e-3),
         ("small/torch@cpu-b-8c", 3e-3), ("mid/torch@cpu-b-8c", 1e-3), ("big/torch@cpu-b-8c", 2e-3)]
     assert rows[0]["run_id"] == a and rows[3]["run_id"] == b and rows[2]["params"] == 10_000
+    from effbench.estimates import quantile_ci
+
+    samples = store.load_run(a).sample_set("small/torch", 1).values
+    assert not quantile_ci(samples, 0.5, 0.95).has_interval  # 5 samples: the median's interval needs 6
+    assert (rows[0]["latency_p50_s_b1_ci95_low"], rows[0]["latency_p50_s_b1_ci95_high"]) == ("", "")
     with pytest.raises(ConfigError, match="unknown indicator 'nope'"):
         combine_runs([store.load_run(a)]).wide_rows(["nope"])
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from effbench.analysis.stats import quantile
-from effbench.records import ENERGY_PER_SAMPLE_J, MEASURED, PEAK_MEMORY_BYTES
+from effbench.analysis.stats import min_samples_for_quantile_ci, quantile, quantile_ci
+from effbench.records import ANALYTIC, ENERGY_PER_SAMPLE_J, MEASURED, PEAK_MEMORY_BYTES
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 
 
@@ -37,12 +37,37 @@ def _metric_value(run, key, name, batch_size=0) -> Value | None:
     return Value(value, m.unit, m.provenance, note=m.detail.get("reason", ""))
 
 
+CI_CONFIDENCE = 0.95
+"""The confidence level of the latency intervals of :func:`batch_rows` (and every surface that shows them)."""
+
+#: the quantiles whose intervals :func:`batch_rows` gives: name in the row -> quantile
+INTERVAL_QUANTILES = {"latency_p50": 0.5, "latency_p99": 0.99, "latency_p99_9": 0.999}
+
+
+def _intervals(v) -> dict:
+    """``<name>_low_s``/``<name>_high_s`` of :data:`INTERVAL_QUANTILES` (None when too few samples give
+    no interval: ``<name>_min_samples`` says how many it needs), and the p99.9 point estimate."""
+    out = {}
+    for name, q in INTERVAL_QUANTILES.items():
+        est = quantile_ci(v, q, CI_CONFIDENCE)
+        if name == "latency_p99_9":
+            out["latency_p99_9_s"] = est.value
+        out[f"{name}_low_s"] = est.low if est.has_interval else None
+        out[f"{name}_high_s"] = est.high if est.has_interval else None
+        out[f"{name}_min_samples"] = min_samples_for_quantile_ci(q, CI_CONFIDENCE)
+    return out
+
+
 def batch_rows(run) -> list[dict]:
-    """One row per (candidate, batch size): latency per batch and per sample, throughput, memory."""
+    """One row per (candidate, batch size): latency per batch and per sample, throughput, memory.
+
+    p50, p99 and p99.9 come with their 95% order-statistic intervals
+    (:func:`effbench.estimates.quantile_ci`): ``latency_p50_low_s``, ``latency_p50_high_s``, ... None
+    when the cell has fewer samples than ``latency_p99_9_min_samples`` (3688 for p99.9) and the like."""
     rows = []
     for s in run.samples_for(kind=LATENCY_KIND):
         b = s.batch_size
-        v = np.asarray(s.values)
+        v = np.asarray(s.values, dtype=float)
         p50, p90, p99 = (quantile(v, q) for q in (0.5, 0.9, 0.99))
         mem = run.metric(s.candidate, PEAK_MEMORY_BYTES, b)
         energy = run.metric(s.candidate, ENERGY_PER_SAMPLE_J, b)
@@ -54,6 +79,7 @@ def batch_rows(run) -> list[dict]:
             "latency_p90_s": p90,
             "latency_p99_s": p99,
             "latency_mean_s": float(v.mean()),
+            **_intervals(v),
             "latency_p50_per_sample_s": p50 / b,
             "latency_p99_per_sample_s": p99 / b,
             "throughput_samples_per_s": b / p50 if p50 > 0 else float("inf"),
@@ -74,6 +100,14 @@ DERIVED_UNITS = {
     "latency_p90_s": "s",
     "latency_p99_s": "s",
     "latency_mean_s": "s",
+    "latency_p50_low_s": "s",
+    "latency_p50_high_s": "s",
+    "latency_p99_low_s": "s",
+    "latency_p99_high_s": "s",
+    "latency_p99_9_s": "s",
+    "latency_p99_9_low_s": "s",
+    "latency_p99_9_high_s": "s",
+    "latency_p99_9_min_samples": "count",
     "latency_p50_per_sample_s": "s",
     "latency_p99_per_sample_s": "s",
     "throughput_samples_per_s": "samples/s",
@@ -82,7 +116,9 @@ DERIVED_UNITS = {
 
 def long_rows(run) -> list[dict]:
     """One row per value: the stored metrics (batch size 0: not per batch size), then the figures
-    derived from the raw latency samples per batch size (:data:`DERIVED_UNITS`, measured)."""
+    derived from the raw latency samples per batch size (:data:`DERIVED_UNITS`, measured; an
+    interval bound too few samples cannot give is left out, ``latency_p99_9_min_samples`` says
+    how many it needs)."""
     models = {c.key: (c.model, c.backend) for c in run.candidates}
 
     def row(candidate, batch_size, metric, value, unit, provenance):
@@ -92,7 +128,8 @@ def long_rows(run) -> list[dict]:
 
     rows = [row(m.candidate, m.batch_size, m.name, m.value, m.unit, m.provenance) for m in run.metrics]
     for r in batch_rows(run):
-        rows += [row(r["candidate"], r["batch_size"], name, r[name], unit, MEASURED) for name, unit in DERIVED_UNITS.items()]
+        rows += [row(r["candidate"], r["batch_size"], name, r[name], unit, ANALYTIC if name.endswith("_min_samples") else MEASURED)
+                 for name, unit in DERIVED_UNITS.items() if r[name] is not None]
     return rows
 
 
@@ -122,10 +159,12 @@ def cost_table(run) -> list[dict]:
             "accuracy": _metric_value(run, c.key, "accuracy"),
             "f1_macro": _metric_value(run, c.key, "f1_macro"),
             "params": _metric_value(run, c.key, "params"),
+            "nonzero_params": _metric_value(run, c.key, "nonzero_params"),
             "flops_per_sample": _metric_value(run, c.key, "flops_per_sample"),
             "flops_coverage": None if flops is None else flops.detail.get("coverage"),  # share of op calls
             "flops_uncounted_work_share": None if flops is None else (flops.detail or {}).get("uncounted_work_share"),
             "size_bytes": _metric_value(run, c.key, "size_bytes"),
+            "compressed_size_bytes": _metric_value(run, c.key, "compressed_size_bytes"),
             "peak_rss_bytes_b1": None if rss1 is None else Value(rss1.value, rss1.unit, rss1.provenance, note="whole worker process at batch 1"),
             "peak_memory_bytes_bmax": None if mem_max is None else Value(mem_max.value, mem_max.unit, mem_max.provenance, note=f"added by one call at batch {b_max}"),
             "bmax": b_max,
@@ -141,7 +180,7 @@ def cost_table(run) -> list[dict]:
         for name in task_metric_names(run):  # a suite's own quality metrics (top5, rmse, r2, custom), each by its name
             row.setdefault(name, _metric_value(run, c.key, name))
         for k, v in row.items():
-            if v is None and k not in ("parent", "error", "flops_coverage", "flops_uncounted_work_share", "best_throughput_batch_size", "bmax", "best_energy_batch_size"):
+            if v is None and k not in ("parent", "error", "nonzero_params", "compressed_size_bytes", "flops_coverage", "flops_uncounted_work_share", "best_throughput_batch_size", "bmax", "best_energy_batch_size"):
                 missing.append(k)
         row["missing"] = missing
         out.append(row)

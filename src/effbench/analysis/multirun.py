@@ -38,8 +38,10 @@ import numpy as np
 
 from effbench.analysis.run_table import (
     available_indicators,
+    indicator_interval,
     indicator_value,
     is_known_indicator,
+    latency_quantile,
     unknown_indicator_message,
 )
 from effbench.errors import ConfigError, DataError
@@ -216,11 +218,16 @@ class RunStudy:
     def wide_rows(self, indicators: Sequence[str] | None = None) -> tuple[list[str], list[dict]]:
         """``(header, rows)``: one row per candidate and hardware, one column per indicator (names as
         ``effbench pareto`` and ``recommend`` use them, units in the names); '' where not recorded.
-        ``key`` is the candidate key, or ``key@hardware`` with several hardware, so that it is unique."""
+        ``key`` is the candidate key, or ``key@hardware`` with several hardware, so that it is unique.
+        Each latency quantile (``latency_p<Q>_s_b<N>``) is followed by its 95% interval,
+        ``<name>_ci95_low`` and ``<name>_ci95_high`` (:func:`effbench.estimates.quantile_ci`; '' when
+        the cell has too few samples for one: 368 for p99, 3688 for p99.9)."""
         names = list(indicators) if indicators is not None else self.indicators()
         for name in names:
             self._check_indicator(name)
-        header = ["key", "candidate", "model", "backend", "hardware", "run_id", "status", *names]
+        with_ci = {n for n in names if latency_quantile(n) is not None and 0.0 < latency_quantile(n) < 1.0}
+        columns = [c for n in names for c in ((n, f"{n}_ci95_low", f"{n}_ci95_high") if n in with_ci else (n,))]
+        header = ["key", "candidate", "model", "backend", "hardware", "run_id", "status", *columns]
         rows = []
         for hw in self.hardware:
             for key in self.keys:
@@ -231,6 +238,9 @@ class RunStudy:
                 for name in names:
                     v = self.value(key, hw, name)
                     row[name] = "" if v is None else v
+                    if name in with_ci:
+                        ci = None if v is None else indicator_interval(cell.run, key, name, 0.95)
+                        row[f"{name}_ci95_low"], row[f"{name}_ci95_high"] = ("", "") if ci is None else ci
                 rows.append(row)
         return header, rows
 

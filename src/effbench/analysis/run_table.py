@@ -17,7 +17,8 @@ Indicator names:
   ``latency_p<Q>_per_sample_s_b<N>``,
   ``latency_mean_s_b<N>``, ``throughput_samples_per_s_b<N>`` (N / p50) and
   ``best_throughput_samples_per_s`` (over the measured batch sizes);
-- ``nonzero_params``: the candidate info's count when a variant recorded it, else ``params``.
+- ``nonzero_params``: the stored metric (every torch candidate records it), else the candidate
+  info's count when a variant recorded it, else ``params``.
 
 A candidate that failed, or lacks a value, is dropped and the report says why (with
 ``missing="nan"`` a lacking value is NaN instead, for analyses that take partial rows).
@@ -127,7 +128,9 @@ def indicator_value(run, key: str, name: str):
             best = t if best is None else max(best, t)
         return best, "largest batch / p50 over the measured batch sizes (measured)"
     if name == "nonzero_params":
-        c = run.candidate(key)
+        c, stored = run.candidate(key), run.metric(key, name)
+        if stored is not None and stored.value is not None:
+            return float(stored.value), "metric 'nonzero_params' (count, analytic)"
         if c.info.get("nonzero_params") is not None:
             return float(c.info["nonzero_params"]), "candidate info nonzero_params (analytic)"
         m0 = run.metric(key, PARAMS)
@@ -177,7 +180,7 @@ def available_indicators(run) -> list[str]:
     """Indicator names this run can give (for error messages and help)."""
     names = {name if b == 0 else f"{name}_b{b}" for name, b in run.metric_keys()}
     for b in run.batch_sizes(kind=LATENCY_KIND):
-        names.update({f"latency_p50_s_b{b}", f"latency_p99_s_b{b}", f"latency_p50_per_sample_s_b{b}",
+        names.update({f"latency_p50_s_b{b}", f"latency_p99_s_b{b}", f"latency_p99_9_s_b{b}", f"latency_p50_per_sample_s_b{b}",
                       f"latency_p99_per_sample_s_b{b}", f"latency_mean_s_b{b}", f"throughput_samples_per_s_b{b}"})
     if run.has_samples(LATENCY_KIND):
         names.add("best_throughput_samples_per_s")

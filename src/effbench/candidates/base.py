@@ -53,6 +53,17 @@ def select_output(out, output):
     raise ValueError(f"output {output!r}: the model returns one {type(out).__name__}, not a dict or tuple of outputs")
 
 
+COMPRESSION = "zlib level 9 (DEFLATE) of the serialized artefact"
+"""How :meth:`Candidate.compressed_size_bytes` compresses: zeros of a pruned model compress away."""
+
+
+def compressed_length(data: bytes) -> int:
+    """``len(zlib.compress(data, 9))``: the size of ``data`` as a general-purpose compressor ships it."""
+    import zlib
+
+    return len(zlib.compress(data, 9))
+
+
 class Candidate(ABC):
     """One model on one backend, ready to run inference on numpy batches."""
 
@@ -121,6 +132,14 @@ class Candidate(ABC):
     def size_bytes(self) -> int:
         """The reported size: the length of :meth:`serialized`."""
         return len(self.serialized())
+
+    def nonzero_param_count(self) -> int | None:
+        """Parameters that are not exactly zero (what a sparse format stores); None when not counted."""
+        return None
+
+    def compressed_size_bytes(self) -> int | None:
+        """The length of :meth:`serialized` compressed (see :data:`COMPRESSION`); None when not measured."""
+        return None
 
     def serialization_format(self) -> str:
         return "pickle"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from effbench.candidates.base import Candidate, as_batch, select_output
+from effbench.candidates.base import Candidate, as_batch, compressed_length, select_output
 from effbench.errors import ConfigError
 
 
@@ -56,17 +56,29 @@ class TorchCandidate(Candidate):
         scores = select_output(output, self.output)
         return scores.argmax(dim=1).cpu().numpy() if scores.ndim == 2 else scores.reshape(-1).cpu().numpy()
 
-    def param_count(self):
-        """Elements of every ``nn.Parameter``, plus the packed weights and biases of quantised modules
+    def _weights(self):
+        """Every ``nn.Parameter``, plus the packed weights and biases of quantised modules
         (``torch.ao.nn.quantized``: ``weight()`` and ``bias()`` are methods, not parameters)."""
         torch = self._torch()
-        total = sum(p.numel() for p in self.module.parameters())
+        yield from self.module.parameters()
         for m in self.module.modules():
             weight, bias = getattr(m, "weight", None), getattr(m, "bias", None)
             if callable(weight) and not isinstance(weight, torch.Tensor):
                 packed = [weight(), bias() if callable(bias) and not isinstance(bias, torch.Tensor) else None]
-                total += sum(t.numel() for t in packed if isinstance(t, torch.Tensor))
-        return int(total)
+                yield from (t for t in packed if isinstance(t, torch.Tensor))
+
+    def param_count(self):
+        """Elements of every weight (:meth:`_weights`)."""
+        return int(sum(t.numel() for t in self._weights()))
+
+    def nonzero_param_count(self):
+        """Elements of every weight that are not exactly zero (a quantised weight: its dequantised value)."""
+        torch = self._torch()
+        return int(sum(int(torch.count_nonzero(t.dequantize() if t.is_quantized else t.detach())) for t in self._weights()))
+
+    def compressed_size_bytes(self):
+        """:func:`effbench.candidates.base.compressed_length` of :meth:`serialized`."""
+        return compressed_length(self.serialized())
 
     def serialized(self) -> bytes:
         buf = io.BytesIO()

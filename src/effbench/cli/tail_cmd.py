@@ -283,7 +283,10 @@ def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresho
     )
     if cost_run is not None and no_store:
         raise ConfigError("--cost-run links the stored tail run to a cost run; it cannot be used with --no-store")
-    log = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
+    from effbench.report.progress import default_progress
+
+    progress = default_progress(quiet)  # a bar on a terminal or in a notebook, plain lines otherwise
+    log = progress.log
     if suite_file is not None:
         from effbench.runs.files import plan_suite_file
         from effbench.runs.tail import measure_tail_plan
@@ -292,13 +295,13 @@ def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresho
             raise ConfigError("--quick: applies to the default suite, not to a suite file")
         plan = plan_suite_file(suite_file, trust_pickle=trust_pickle, threads=threads)
         result = measure_tail_plan(plan, list(candidates), config=config, common_deadline_s=deadline_common,
-                                   db=db, store=not no_store, log=log, cost_run=cost_run)
+                                   db=db, store=not no_store, log=log, cost_run=cost_run, progress=progress)
     else:
         if trust_pickle:
             raise ConfigError("--trust-pickle: applies to a suite file (effbench tail measure SUITE.toml --trust-pickle)")
         parse_candidate_keys(candidates)  # unknown names fail here, before any training
         result = measure_tail_suite(list(candidates), quick=quick, config=config, common_deadline_s=deadline_common,
-                                    db=db, store=not no_store, log=log, cost_run=cost_run)
+                                    db=db, store=not no_store, log=log, cost_run=cost_run, progress=progress)
     with human_output(json_out):
         _render_measure(result)
     if json_out:

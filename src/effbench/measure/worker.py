@@ -110,6 +110,8 @@ class WorkerState:
             for name, compute in (
                 ("params", c.param_count),
                 ("size_bytes", c.size_bytes),
+                ("nonzero_params", c.nonzero_param_count),
+                ("compressed_size_bytes", c.compressed_size_bytes),
                 ("flops", lambda: (lambda fc: None if fc is None else fc.to_dict())(c.flops(example))),
             ):
                 try:

@@ -355,6 +355,7 @@ def cost_cards(run) -> list[CostCard]:
             *_sparsity_entries(run, c, row),
             _from_value("flops_per_sample", "FLOPs per sample", row["flops_per_sample"], _flops_note(run, c.key)),
             _from_value("size_bytes", "size (serialized)", row["size_bytes"], _size_note(run, c.key)),
+            *_compressed_entries(run, c, row),
             _from_value("peak_rss_bytes_b1", "peak memory: process RSS at batch 1", row["peak_rss_bytes_b1"]),
             _from_value("peak_memory_bytes_bmax", "peak memory added by one call at the largest batch", row["peak_memory_bytes_bmax"]),
             _from_value("latency_p50_s_b1", "latency p50 at batch 1", row["latency_p50_s_b1"],
@@ -388,10 +389,25 @@ def cost_cards(run) -> list[CostCard]:
     return cards
 
 
+def _compressed_entries(run, c, row) -> list[CardEntry]:
+    """The compressed size, when the run measured it (torch candidates), with its compressor."""
+    v = row.get("compressed_size_bytes")
+    if v is None or not _finite(v.value):
+        return []
+    m = run.metric(c.key, "compressed_size_bytes")
+    return [CardEntry("compressed_size_bytes", "size (compressed)", v.value, "bytes", v.provenance,
+                      str((m.detail or {}).get("compression", "")))]
+
+
 def _sparsity_entries(run, c, row) -> list[CardEntry]:
-    """Non-zero parameters and sparsity, when the candidate info records them (pruned variants)."""
+    """Non-zero parameters and sparsity: the stored metric (torch candidates) or what the candidate
+    info records (pruned variants of older runs); shown when some parameters are zero."""
     info = c.info or {}
-    nz = info.get("nonzero_params")
+    stored = row.get("nonzero_params")
+    nz = stored.value if stored is not None and _finite(stored.value) else info.get("nonzero_params")
+    params_v = row["params"].value if row["params"] is not None else None
+    if stored is not None and _finite(nz) and _finite(params_v) and float(nz) == float(params_v) and "sparsity" not in info:
+        return []  # a dense model: its non-zero count is its parameter count
     if not _finite(nz):
         return []
     out = [CardEntry("nonzero_params", "non-zero parameters", int(nz) if float(nz).is_integer() else float(nz), "count", "analytic",

@@ -38,6 +38,7 @@ from effbench.report.figures import (
     latency_distributions,
     tail_curves,
 )
+from effbench.report.run_summary import interval_text, p99_9_text
 from effbench.report.tables import cost_table_rows
 
 __all__ = ["render_html", "CSP"]
@@ -206,7 +207,28 @@ def _batching(run, figs: _Figures, colors) -> str:
                      xaxis=dict(type="log", title="batch size"), yaxis=dict(type="log", title="throughput [samples/s] (measured, batch / p50)"))
     return ('<div class="grid2">' + figs.add(f1, height=420) + figs.add(f2, height=420) + "</div>"
             + '<p class="note">Per-sample latency = p50 of one call on a batch / batch size; throughput = batch size / p50. '
-              'Both from the raw samples (measured). Click legend entries to hide or isolate candidates.</p>')
+              'Both from the raw samples (measured). Click legend entries to hide or isolate candidates.</p>'
+            + _batch_intervals(run))
+
+
+def _batch_intervals(run) -> str:
+    """The per-batch table: p50, p99 and p99.9 per call with their 95% intervals (or the samples they need)."""
+    from effbench.analysis.costs import batch_rows
+
+    def fmt(v):
+        return format_value(v, "s")
+
+    rows = "".join(
+        f"<tr><th>{_e(r['candidate'])}</th><td>{r['batch_size']}</td><td>{r['n_samples']}</td>"
+        f"<td>{_e(fmt(r['latency_p50_s']))} {_e(interval_text(r, 'latency_p50', fmt))}</td>"
+        f"<td>{_e(fmt(r['latency_p99_s']))} {_e(interval_text(r, 'latency_p99', fmt))}</td>"
+        f"<td>{_e(p99_9_text(r, fmt))}</td></tr>"
+        for r in batch_rows(run))
+    return ('<div class="scroll"><table class="small" id="batch-intervals"><thead><tr><th>candidate</th><th>batch</th>'
+            '<th>samples</th><th>p50 per call [95% CI]</th><th>p99 per call [95% CI]</th><th>p99.9 per call [95% CI]</th>'
+            f'</tr></thead><tbody>{rows}</tbody></table></div>'
+            '<p class="note">Intervals: distribution-free order-statistic 95% intervals of the raw samples; a quantile '
+            'without enough samples shows how many its interval needs.</p>')
 
 
 def _energy(run, figs: _Figures, colors) -> str:

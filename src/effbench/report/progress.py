@@ -1,4 +1,9 @@
-"""Progress while measuring: a rich progress bar on a terminal, plain lines otherwise."""
+"""Progress while training and measuring: a Rich bar on a terminal, a real bar in a notebook
+(``tqdm.auto``: a widget in Jupyter), plain lines otherwise (logs, CI).
+
+Every reporter has the same four methods: ``start(total, label="measuring")`` (a new phase: the
+training of the suite, then its measurement), ``advance(n=1, text="")``, ``log(text)`` and ``stop()``.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,32 @@ import time
 
 
 class RichProgress:
+    """A Rich bar whose count and time left stay whole at 80 columns: the description, last, is the
+    only column that shrinks (cut with an ellipsis, never wrapped)."""
+
     def __init__(self, console=None):
         from rich.console import Console
 
         self.console = console or Console(stderr=True)
         self._progress = None
 
-    def start(self, total: int):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    def columns(self, label: str = "measuring") -> tuple:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.table import Column
 
-        self._progress = Progress(
-            TextColumn("[bold]measuring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-            TextColumn("{task.description}"), console=self.console, transient=False,
-        )
+        def fixed():
+            return Column(no_wrap=True)
+
+        return (TextColumn(f"[bold]{label}", table_column=fixed()), BarColumn(bar_width=20, table_column=fixed()),
+                MofNCompleteColumn(table_column=fixed()), TimeElapsedColumn(table_column=fixed()),
+                TimeRemainingColumn(table_column=fixed()),
+                TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)))
+
+    def start(self, total: int, label: str = "measuring"):
+        from rich.progress import Progress
+
+        self.stop()
+        self._progress = Progress(*self.columns(label), console=self.console, transient=False, expand=True)
         self._progress.start()
         self._task = self._progress.add_task("", total=total)
 
@@ -36,6 +54,34 @@ class RichProgress:
             self._progress = None
 
 
+class NotebookProgress:
+    """A ``tqdm.auto`` bar: a widget in Jupyter, one updating bar instead of a line per step."""
+
+    def __init__(self):
+        from tqdm.auto import tqdm
+
+        self._tqdm = tqdm
+        self._bar = None
+
+    def start(self, total: int, label: str = "measuring"):
+        self.stop()
+        self._bar = self._tqdm(total=total, desc=label, unit="step")
+
+    def advance(self, n: int = 1, text: str = ""):
+        if self._bar is not None:
+            if text:
+                self._bar.set_postfix_str(text, refresh=False)
+            self._bar.update(n)
+
+    def log(self, text: str):
+        self._tqdm.write(text)
+
+    def stop(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
 class PlainProgress:
     """One line per step to stderr, with the step count and elapsed time (for logs and CI)."""
 
@@ -45,8 +91,8 @@ class PlainProgress:
         self.total = 0
         self.done = 0
 
-    def start(self, total: int):
-        self.total, self.done, self.t0 = total, 0, self.clock()
+    def start(self, total: int, label: str = "measuring"):
+        self.total, self.done, self.t0, self.label = total, 0, self.clock(), label
 
     def advance(self, n: int = 1, text: str = ""):
         self.done += n
@@ -68,7 +114,32 @@ class SilentProgress(PlainProgress):
         pass
 
 
-def default_progress(quiet: bool = False):
+def in_notebook(modules=None) -> bool:
+    """Is this a Jupyter kernel (``ZMQInteractiveShell``: Jupyter, VS Code notebooks) or Colab?
+    ``modules``: ``sys.modules`` (a dict for tests); IPython is never imported here."""
+    modules = sys.modules if modules is None else modules
+    ipython = modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if shell is None:
+        return False
+    return type(shell).__name__ == "ZMQInteractiveShell" or "google.colab" in modules
+
+
+def _tqdm_installed(modules) -> bool:
+    if "tqdm" in modules:
+        return True
+    from importlib.util import find_spec
+
+    return find_spec("tqdm") is not None
+
+
+def default_progress(quiet: bool = False, *, stream=None, modules=None):
+    """Silent with ``quiet``; in a notebook a tqdm.auto bar (Rich's own Jupyter display when tqdm is not
+    installed); a Rich bar when ``stream`` (stderr) is a terminal; plain lines otherwise."""
     if quiet:
         return SilentProgress()
-    return RichProgress() if sys.stderr.isatty() else PlainProgress()
+    modules = sys.modules if modules is None else modules
+    if in_notebook(modules):
+        return NotebookProgress() if _tqdm_installed(modules) else RichProgress()
+    stream = stream or sys.stderr
+    return RichProgress() if stream.isatty() else PlainProgress(stream)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from effbench.analysis.stats import min_samples_for_quantile_ci
 from effbench.report.text import (
     column_headers,
     cost_rows_as_text,
@@ -19,10 +20,23 @@ from effbench.report.text import (
     setup_line,
 )
 
-__all__ = ["render_run_list", "render_run_summary", "stored_line"]
+__all__ = ["interval_text", "p99_9_text", "sparse_notes", "render_run_list", "render_run_summary", "stored_line"]
 
 _BATCH_HEADERS = ["candidate", "batch", "p50/batch", "p99/batch", "p50/sample", "throughput", "mem/call", "J/sample", "samples",
-                  "stopped by"]
+                  "stopped by", "p50 95% CI", "p99 95% CI", "p99.9/batch"]
+
+
+def interval_text(row: dict, name: str, fmt=fmt_seconds) -> str:
+    """``[low, high]`` of a batch row's ``<name>_low_s``/``<name>_high_s``, or ``(needs N samples)``."""
+    low, high = row[f"{name}_low_s"], row[f"{name}_high_s"]
+    if low is None or high is None:
+        return f"(needs {row[f'{name}_min_samples']} samples)"
+    return f"[{fmt(low)}, {fmt(high)}]"
+
+
+def p99_9_text(row: dict, fmt=fmt_seconds) -> str:
+    """p99.9 with its interval, or with the number of samples its interval needs."""
+    return f"{fmt(row['latency_p99_9_s'])} {interval_text(row, 'latency_p99_9', fmt)}"
 
 
 def render_run_list(runs: list[dict], where) -> list[str]:
@@ -38,7 +52,37 @@ def _batch_row(r: dict) -> list[str]:
     return [r["candidate"], str(r["batch_size"]), fmt_seconds(r["latency_p50_s"]), fmt_seconds(r["latency_p99_s"]),
             fmt_seconds(r["latency_p50_per_sample_s"]), fmt_si(r["throughput_samples_per_s"], "/s"), fmt_bytes(r["peak_memory_bytes"]),
             fmt_si(r["energy_per_sample_j"], "J") + ("~" if r["energy_provenance"] == "estimated" else ""),
-            str(r["n_samples"]), str(r["stop_reason"])]
+            str(r["n_samples"]), str(r["stop_reason"]), interval_text(r, "latency_p50"), interval_text(r, "latency_p99"),
+            p99_9_text(r)]
+
+
+def _value(row: dict, name: str):
+    v = row.get(name)
+    return None if v is None else v.value
+
+
+def _sizes(row: dict) -> str:
+    compressed, size = _value(row, "compressed_size_bytes"), _value(row, "size_bytes")
+    if compressed is None or size is None:
+        return "compressed size not measured"
+    return f"{fmt_bytes(compressed)} compressed of {fmt_bytes(size)}"
+
+
+def sparse_notes(costs: list[dict]) -> list[str]:
+    """One line per candidate with zero weights (a pruned variant): its non-zero parameters and its
+    compressed size (zlib), beside its dense parent's when the run has it."""
+    by_key = {r["candidate"]: r for r in costs}
+    out = []
+    for r in costs:
+        nz, params = _value(r, "nonzero_params"), _value(r, "params")
+        if nz is None or not params or nz >= params:
+            continue
+        line = f"sparse: {r['candidate']} has {int(nz):,} non-zero of {int(params):,} parameters ({1 - nz / params:.1%} zero), {_sizes(r)}"
+        parent = (by_key.get(r["parent"]) or by_key.get(f"{r['parent']}/{r['backend']}")) if r.get("parent") else None
+        if parent is not None:
+            line += f"; dense {parent['candidate']}: {_sizes(parent)}"
+        out.append(line + " (zlib level 9 of the serialized state)")
+    return out
 
 
 def _tables(summary, batches: bool) -> list[str]:
@@ -49,11 +93,13 @@ def _tables(summary, batches: bool) -> list[str]:
     title = f"run {run.run_id} ({run.suite}, {run.status}) - {task.get('name', '?')}: {examples}"
     flags = flops_flags(run)
     quality = quality_columns(run)
-    caption = "\n".join([setup_line(run), legend(run), *flops_flag_notes(flags), *param_notes(summary.costs)])
+    caption = "\n".join([setup_line(run), legend(run), *flops_flag_notes(flags), *param_notes(summary.costs),
+                         *sparse_notes(summary.costs)])
     texts = [render_table(title, column_headers(quality), cost_rows_as_text(summary.costs, quality, flags), caption=caption)]
     if batches:
         texts.append(render_table("per batch size", _BATCH_HEADERS, [_batch_row(r) for r in summary.batches],
-                                  caption="~: estimated energy"))
+                                  caption="~: estimated energy; CI: 95% order-statistic interval of the raw samples "
+                                          f"(distribution-free); p99.9's interval needs {min_samples_for_quantile_ci(0.999)} samples"))
     return [t for t in texts if t is not None]
 
 

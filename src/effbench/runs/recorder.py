@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from effbench import records as R
+from effbench.candidates.base import COMPRESSION
 from effbench.measure.timer import TimingConfig
 from effbench.records import Metric, SampleSet
 
@@ -56,6 +57,13 @@ class Recorder:
         self._metric(key, R.SIZE_BYTES, s["size_bytes"], R.MEASURED,
                      detail={"serialization": s["serialization"], **({"reason": errors["size_bytes"]} if "size_bytes" in errors else {})})
         self._flops(key, s.get("flops"), errors)
+        # a backend that counts them (torch): non-zero parameters and the compressed size, beside the dense ones
+        if s.get("nonzero_params") is not None:
+            self._metric(key, R.NONZERO_PARAMS, s["nonzero_params"], R.ANALYTIC,
+                         detail={"note": "parameters that are not exactly zero (a pruned model's zeros are not counted)"})
+        if s.get("compressed_size_bytes") is not None:
+            self._metric(key, R.COMPRESSED_SIZE_BYTES, s["compressed_size_bytes"], R.MEASURED,
+                         detail={"serialization": s["serialization"], "compression": COMPRESSION})
 
     def _flops(self, key, f, errors):
         if f and not f.get("counted_ops") and f.get("uncounted_ops"):

@@ -502,8 +502,8 @@ class _TailSuite:
     measured when the common deadline is given, else when every candidate is (the default common
     deadline is the median of every own p99)."""
 
-    def __init__(self, task, config: TailConfig, common_deadline_s: float | None, log, recorder=None):
-        self.task, self.config, self.log, self.recorder = task, config, log, recorder
+    def __init__(self, task, config: TailConfig, common_deadline_s: float | None, log, recorder=None, progress=None):
+        self.task, self.config, self.log, self.recorder, self.progress = task, config, log, recorder, progress
         self.common_deadline_s = common_deadline_s
         self.origin = "user" if common_deadline_s is not None else "none"
         self.measurements: list[TailMeasurement] = []
@@ -511,8 +511,16 @@ class _TailSuite:
         self.reports: dict[str, dict] = {}
 
     def measure_all(self, candidates) -> None:
-        for c in candidates:
-            self._measure(c)
+        if self.progress is not None:
+            self.progress.start(len(candidates), label="tail")
+        try:
+            for c in candidates:
+                self._measure(c)
+                if self.progress is not None:
+                    self.progress.advance(1)
+        finally:
+            if self.progress is not None:
+                self.progress.stop()
         if self.measurements and self.origin != "user":
             self.common_deadline_s = common_deadline({m.key: m.own_p99_s() for m in self.measurements})
             self.origin = "median of own p99"
@@ -570,7 +578,7 @@ class _TailSuite:
 
 def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConfig | None = None,
                        common_deadline_s: float | None = None, db=None, store: bool = True,
-                       log=None, cost_run: str | None = None) -> TailSuiteResult:
+                       log=None, cost_run: str | None = None, progress=None) -> TailSuiteResult:
     """Train the selected default-suite candidates on digits and measure their tail quality.
 
     ``candidates``: keys such as ``"cnn_small/torch"`` or bare names (all backends); default:
@@ -583,7 +591,9 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
     The store is opened and checked before any training. ``cost_run`` (an id, a unique prefix or
     'latest': the latest run with latency samples) links the tail run to the cost run of the same
     candidates: it is checked first and recorded as the run's ``config["cost_run"]``, so reports
-    join the two.
+    join the two. ``progress``: a reporter of :mod:`effbench.report.progress`: a bar over the models
+    trained, then one over the candidates measured, whose text is the latest round message (a
+    failure still goes to ``log``).
     """
     from effbench.store.db import Store
     from effbench.tasks.digits import load_digits_task
@@ -600,10 +610,10 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
     elif cost_run is not None:
         raise ConfigError("cost_run links the stored tail run to a cost run; it needs store=True")
     task = load_digits_task()
-    built, training = build_candidates(task, selection, quick=quick, on_progress=log)
+    built, training = build_candidates(task, selection, quick=quick, on_progress=log, progress=progress)
     return _measure_built(task, built, training, config=config, common_deadline_s=common_deadline_s, db=db, store=store,
                           log=log, suite="digits-tail-quick" if quick else "digits-tail", extra_config={"quick": quick},
-                          cost_run=cost_run)
+                          cost_run=cost_run, progress=progress)
 
 
 def _cost_run(store, cost_run: str | None) -> str | None:
@@ -616,7 +626,7 @@ def _cost_run(store, cost_run: str | None) -> str | None:
 
 
 def measure_tail_plan(plan, candidates=None, *, config: TailConfig | None = None, common_deadline_s: float | None = None,
-                      db=None, store: bool = True, log=None, cost_run: str | None = None) -> TailSuiteResult:
+                      db=None, store: bool = True, log=None, cost_run: str | None = None, progress=None) -> TailSuiteResult:
     """Tail quality of the candidates of a suite file's plan (:func:`effbench.runs.files.plan_suite_file`):
     ``candidates`` are names (every backend of that model) or ``NAME/BACKEND`` keys (default: all). The plan
     must hold labelled data (a late answer counts as wrong, so quality needs labels). Stored as a run of
@@ -641,7 +651,7 @@ def measure_tail_plan(plan, candidates=None, *, config: TailConfig | None = None
         raise ConfigError("cost_run links the stored tail run to a cost run; it needs store=True")
     return _measure_built(plan.task, chosen, training, config=config, common_deadline_s=common_deadline_s, db=db, store=store,
                           log=log, suite=f"{plan.suite}-tail", extra_config={"suite_file": plan.config.get("suite_file")},
-                          cost_run=cost_run)
+                          cost_run=cost_run, progress=progress)
 
 
 def select_plan_candidates(candidates, wanted) -> list:
@@ -656,17 +666,21 @@ def select_plan_candidates(candidates, wanted) -> list:
     return [c for c in candidates if any(w in (c.key, c.model) for w in wanted)]
 
 
-def _measure_built(task, built, training, *, config, common_deadline_s, db, store, log, suite, extra_config, cost_run=None):
-    """Measure the built candidates' tail quality, in a new run of ``suite`` unless ``store`` is False."""
+def _measure_built(task, built, training, *, config, common_deadline_s, db, store, log, suite, extra_config, cost_run=None,
+                   progress=None):
+    """Measure the built candidates' tail quality, in a new run of ``suite`` unless ``store`` is False
+    (``progress``: a bar over the candidates, the round messages as its text)."""
     from effbench.store.db import Store
 
+    if progress is not None:
+        log = _rounds_to(progress, log)
     if not store:
-        suite_ = _TailSuite(task, config, common_deadline_s, log)
+        suite_ = _TailSuite(task, config, common_deadline_s, log, progress=progress)
         suite_.measure_all(built)
         return suite_.result(training)
     with Store(db) as st:
         run, recorder = _open_tail_run(st, task, config, suite, extra_config, common_deadline_s, training, cost_run)
-        suite = _TailSuite(task, config, common_deadline_s, log, recorder)
+        suite = _TailSuite(task, config, common_deadline_s, log, recorder, progress=progress)
         for c in built:
             run.add_candidate(c, status="running")
             recorder.training_metrics(c)
@@ -674,6 +688,16 @@ def _measure_built(task, built, training, *, config, common_deadline_s, db, stor
                            interrupted_note="tail measurement interrupted; results measured before are kept"):
             suite.measure_all(built)
         return suite.result(training, run_id=run.run_id, db_path=str(st.path))
+
+
+def _rounds_to(progress, log):
+    """Round messages become the bar's text; a failure is logged."""
+    def message(text: str):
+        if ": failed" in text:
+            log(text)
+        else:
+            progress.advance(0, text)
+    return message
 
 
 def _open_tail_run(store, task, config: TailConfig, suite: str, extra_config: dict, common_deadline_s, training,

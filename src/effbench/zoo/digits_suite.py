@@ -219,20 +219,46 @@ def select_specs(models=None, backends=None, quick: bool = False) -> list[tuple[
     return chosen
 
 
-def build_candidates(task, selection, *, quick: bool = False, on_progress=None, clock=time.perf_counter, energy_meter=None):
+def build_candidates(task, selection, *, quick: bool = False, on_progress=None, clock=time.perf_counter, energy_meter=None,
+                     progress=None):
     """Train every selected model on the task and wrap it for each of its backends.
 
     Returns (candidates, training) where training maps model name -> facts including
     ``train_time_s`` (wall time of ``fit`` or of the training loop, measured with ``clock``) and,
     with an ``energy_meter`` (see :mod:`effbench.measure.energy`), ``train_energy`` (a reading as a dict).
+    ``progress``: a reporter of :mod:`effbench.report.progress` (``start``, ``advance``, ``stop``): one
+    step per model trained and per variant built, under the label ``training``; the steps' names then
+    go to it rather than to ``on_progress``, which keeps the other messages (a variant that failed).
     """
-    from threadpoolctl import threadpool_limits
-
     candidates, training = [], {}
     pending_variants: dict[str, list] = {}
     for spec, _ in selection:
         if isinstance(spec, VariantEntry):
             pending_variants.setdefault(spec.source.name, []).append(spec)
+    if progress is not None:
+        progress.start(len(selection), label="training")  # a model or a variant: one step each
+        on_progress = _steps_to(progress, on_progress)
+    try:
+        _train_each(task, selection, quick, on_progress, clock, energy_meter, progress, candidates, training, pending_variants)
+    finally:
+        if progress is not None:
+            progress.stop()
+    return candidates, training
+
+
+def _steps_to(progress, on_progress):
+    """Step names (``training X``, ``building variant Y``) to the bar, any other message to ``on_progress``."""
+    def message(text: str):
+        if text.startswith(("training ", "building variant ")):
+            progress.advance(0, text)
+        elif on_progress:
+            on_progress(text)
+    return message
+
+
+def _train_each(task, selection, quick, on_progress, clock, energy_meter, progress, candidates, training, pending_variants):
+    from threadpoolctl import threadpool_limits
+
     for spec, backends in selection:
         if isinstance(spec, VariantEntry):
             continue  # built with their source, below
@@ -251,9 +277,12 @@ def build_candidates(task, selection, *, quick: bool = False, on_progress=None, 
         common = {"family": spec.family, "info": {"description": spec.description}}
         for backend in backends:
             candidates.append(_build_on(backend, spec, model, task, training[spec.name], clock, common))
+        if progress is not None:
+            progress.advance(1)
         if spec.name in pending_variants:
             candidates += _build_variants(task, spec, model, facts, pending_variants[spec.name], training, on_progress, clock)
-    return candidates, training
+            if progress is not None:
+                progress.advance(len(pending_variants[spec.name]))
 
 
 def _build_on(backend, spec, model, task, facts, clock, common):
