@@ -76,7 +76,7 @@ def test_units_and_provenance_everywhere(page):
     assert '<span class="prov prov-analytic">computed (analytic)</span>' in page
     # quality-vs-cost axis titles name unit and provenance
     assert "FLOPs per sample [FLOP] (computed (analytic))" in page
-    assert "p50 latency at batch 1 [s] (measured)" in page
+    assert "p50 latency at batch 1 [\\u00b5s] (measured)" in page or "p50 latency at batch 1 [µs] (measured)" in page
 
 
 def test_missing_measurements_are_listed(page):
