@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from effbench.analysis import selection
-from effbench.analysis.quality_cost import QualityCostPanel, quality_vs_cost
 from effbench.analysis.objectives import parse_objectives
 from effbench.analysis.pareto_study import ParetoStudy, pareto_study
+from effbench.analysis.quality_cost import QualityCostPanel, quality_vs_cost
 from effbench.analysis.run_misnomer import RunMisnomer, run_misnomer
 from effbench.analysis.run_table import run_objective_table
 from effbench.errors import DataError, EffbenchError
