@@ -154,3 +154,13 @@ def test_latex_compiles(report, tmp_path):
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (tmp_path / "t.pdf").stat().st_size > 1000
+
+
+def test_small_counts_are_whole_numbers():
+    table = PaperTable("t", "t", PaperColumn("k", ["a", "b"]), [])
+    from effbench.report.tables import _number_column
+
+    col = _number_column("params", [5.0, 49.0], "count")
+    assert col.cells == ["5", "49"] and col.unit == ""
+    assert _number_column("params", [650.0, 17226.0], "count").cells == ["0.650", "17.226"]
+    assert latex_table(table).count(r"\begin{table}") == 1

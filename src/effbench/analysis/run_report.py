@@ -1,7 +1,7 @@
 """The analyses the report of one run shows, computed once, before any rendering.
 
 :func:`run_report` computes the accuracy-vs-cost panels with their Pareto frontiers
-(:func:`effbench.analysis.quality_cost.quality_vs_cost`), the Pareto study of :data:`PARETO_OBJECTIVES`
+(:func:`effbench.analysis.quality_cost.quality_vs_cost`), the Pareto study of the quality and :data:`PARETO_OBJECTIVES`
 with DEA relative efficiency (:func:`effbench.analysis.pareto_study.pareto_study`, CCR model, input
 orientation), runs the misnomer analysis (:func:`effbench.analysis.run_misnomer.run_misnomer`)
 and the recommendation (:func:`effbench.analysis.selection.recommend` with the defaults of
@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from effbench.analysis import selection
-from effbench.analysis.objectives import parse_objectives
+from effbench.analysis.objectives import Objective, parse_objectives
 from effbench.analysis.pareto_study import ParetoStudy, pareto_study
-from effbench.analysis.quality_cost import QualityCostPanel, quality_vs_cost
+from effbench.analysis.quality_cost import QualityCostPanel, quality_vs_cost, run_quality
 from effbench.analysis.run_misnomer import RunMisnomer, run_misnomer
 from effbench.analysis.run_table import run_objective_table
 from effbench.errors import DataError, EffbenchError
@@ -31,8 +31,9 @@ __all__ = ["SCHEMA", "MISNOMER_TOP", "PARETO_OBJECTIVES", "PARETO_DEA", "RunRepo
 SCHEMA = "effbench.report/1"
 #: contradictions listed per indicator pair in the report
 MISNOMER_TOP = 5
-#: the objectives of the report's Pareto table: quality and the costs of the recommendation's default preference
-PARETO_OBJECTIVES = ("accuracy:max", "params:min", "latency_p99_s_b1:min", "size_bytes:min")
+#: the cost objectives of the report's Pareto table (after the run's quality, :func:`run_quality`):
+#: the costs of the recommendation's default preference
+PARETO_OBJECTIVES = ("params:min", "latency_p99_s_b1:min", "size_bytes:min")
 #: the DEA of the report's Pareto table (``effbench pareto --dea`` defaults): the :min columns are inputs
 PARETO_DEA = {"model": "ccr", "orientation": "input"}
 
@@ -73,7 +74,7 @@ def run_report(run, *, preference=selection.DEFAULT_PREFERENCE, misnomer_top: in
     except DataError as exc:
         misnomer_error = str(exc)
     try:
-        recommendation = selection.recommend(run, preference=preference)
+        recommendation = selection.recommend(run, preference=preference, quality=run_quality(run)[0])
     except EffbenchError as exc:
         recommendation_error = str(exc)
     pareto, pareto_error, pareto_dropped = _pareto(run)
@@ -82,8 +83,8 @@ def run_report(run, *, preference=selection.DEFAULT_PREFERENCE, misnomer_top: in
 
 
 def _pareto(run) -> tuple[ParetoStudy | None, str | None, tuple[tuple[str, str], ...]]:
-    """The Pareto study (with DEA) of :data:`PARETO_OBJECTIVES`, or why the run cannot give it."""
-    objectives = parse_objectives(PARETO_OBJECTIVES)
+    """The Pareto study (with DEA) of the run's quality and :data:`PARETO_OBJECTIVES`, or why the run cannot give it."""
+    objectives = [Objective(*run_quality(run))] + list(parse_objectives(PARETO_OBJECTIVES))
     try:
         keys, values, loaded = run_objective_table(run, [o.name for o in objectives])
         study = pareto_study(keys, values, objectives, dea=PARETO_DEA)

@@ -417,7 +417,7 @@ def _draw_panel(ax, panel: QualityCostPanel, colors, markers=None) -> None:
     if panel.unit == "s":
         _plain_log(ax.xaxis)
     ax.set_xlabel(_mpl_text(_axis_title(panel.label, unit, panel.provenances)), fontsize=8)
-    ax.set_ylabel("accuracy [ratio] (measured)", fontsize=8)
+    ax.set_ylabel(_mpl_text(panel.quality_axis), fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
 

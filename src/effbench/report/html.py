@@ -178,7 +178,7 @@ def _quality_vs_cost(report, figs: _Figures, colors) -> str:
     symbols = {k: m[0] for k, m in candidate_markers(run).items()}
     out = [_legend_html(run, colors),
            '<p class="note">Frontier (large markers with a black outline, dashed staircase): the Pareto frontier of '
-           'accuracy:max against that one cost (:min; throughput :max), computed with effbench.analysis.pareto. '
+           f'{_e(panels[0].quality)}:{panels[0].quality_direction} against that one cost (:min; throughput :max), computed with effbench.analysis.pareto. '
            'Marker shape = backend (circle PyTorch, square ONNX Runtime, diamond scikit-learn, star other); hollow = '
            'estimated. Points that would coincide are spread a little along the cost axis (about 7% apart); hover a '
            'point for its true values. Log-scaled cost axes; time in one unit per axis.</p><div class="grid">']
@@ -189,7 +189,7 @@ def _quality_vs_cost(report, figs: _Figures, colors) -> str:
             1.0, p.unit, dict(type="log", title=f"{p.label} [{p.unit}] ({provs})"))
         for pt, x in zip(p.points, spread_coinciding(p.points)):
             hover = (f"{_pt(pt.candidate)}<br>{_pt(p.label)}: {_pt(format_value(pt.cost, p.unit))} ({_pt(provenance_label(pt.provenance))})"
-                     f"<br>accuracy: {pt.quality:.4f} (measured)" + ("<br>on the frontier" if pt.on_frontier else ""))
+                     f"<br>{_pt(p.quality)}: {pt.quality:.4g} (measured)" + ("<br>on the frontier" if pt.on_frontier else ""))
             fig.add_trace(go.Scatter(
                 x=[x * factor], y=[pt.quality], mode="markers", name=_pt(pt.candidate), showlegend=False,
                 marker=dict(color=colors.get(pt.candidate, "#333"), size=14 if pt.on_frontier else 9,
@@ -201,9 +201,9 @@ def _quality_vs_cost(report, figs: _Figures, colors) -> str:
             fig.add_trace(go.Scatter(x=[q.cost * factor for q in fr], y=[q.quality for q in fr], mode="lines", showlegend=False,
                                      line=dict(color="#444", dash="dash", width=1, shape="hv" if p.direction == "min" else "vh"),
                                      hoverinfo="skip"))
-        fig.update_layout(title=dict(text=_pt(f"accuracy vs {p.label}"), font=dict(size=13)),
+        fig.update_layout(title=dict(text=_pt(f"{p.quality} vs {p.label}"), font=dict(size=13)),
                           xaxis={**xaxis, "title": _pt(xaxis["title"])},
-                          yaxis=dict(title="accuracy [ratio] (measured)"))
+                          yaxis=dict(title=_pt(p.quality_axis)))
         note = f'<p class="note">not plotted (no value): {_e(", ".join(p.missing))}</p>' if p.missing else ""
         out.append("<div>" + figs.add(fig, height=330) + note + "</div>")
     out.append("</div>")

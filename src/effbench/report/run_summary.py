@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from effbench.report.text import (
-    COLUMNS,
+    column_headers,
     cost_rows_as_text,
     flops_flag_notes,
     flops_flags,
@@ -14,6 +14,7 @@ from effbench.report.text import (
     fmt_si,
     legend,
     param_notes,
+    quality_columns,
     render_table,
     setup_line,
 )
@@ -47,8 +48,9 @@ def _tables(summary, batches: bool) -> list[str]:
     examples = f"cost only, {task.get('n_test', '?')} examples without labels" if cost_only else f"{task.get('n_test', '?')} test examples"
     title = f"run {run.run_id} ({run.suite}, {run.status}) - {task.get('name', '?')}: {examples}"
     flags = flops_flags(run)
+    quality = quality_columns(run)
     caption = "\n".join([setup_line(run), legend(run), *flops_flag_notes(flags), *param_notes(summary.costs)])
-    texts = [render_table(title, [h for _, h in COLUMNS], cost_rows_as_text(summary.costs, flags), caption=caption)]
+    texts = [render_table(title, column_headers(quality), cost_rows_as_text(summary.costs, quality, flags), caption=caption)]
     if batches:
         texts.append(render_table("per batch size", _BATCH_HEADERS, [_batch_row(r) for r in summary.batches],
                                   caption="~: estimated energy"))

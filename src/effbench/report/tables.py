@@ -67,10 +67,23 @@ def escape_markdown(text) -> str:
     return _MD_RE.sub(r"\\\1", s)
 
 
-def _columns_present(cards: list[CostCard]) -> list[tuple[str, str, str]]:
+def _table_columns(run) -> tuple[tuple[str, str, str], ...]:
+    """:data:`TABLE_COLUMNS`, with the run's first quality metric (a suite's ``rmse``, ``top5``, ...)
+    in place of accuracy when its task lists its own."""
+    from effbench.analysis.costs import task_metric_names
+    from effbench.records import unit_of
+
+    names = task_metric_names(run)
+    if not names or names[0] == "accuracy":
+        return TABLE_COLUMNS
+    return tuple((names[0], names[0], unit_of(names[0])) if key == "accuracy" else (key, header, unit)
+                 for key, header, unit in TABLE_COLUMNS)
+
+
+def _columns_present(cards: list[CostCard], columns=TABLE_COLUMNS) -> list[tuple[str, str, str]]:
     """Every column except energy, which is shown only when some candidate has it."""
     out = []
-    for key, header, unit in TABLE_COLUMNS:
+    for key, header, unit in columns:
         if key.startswith("energy") and not any((c.entry(key) and not c.entry(key).missing) for c in cards):
             continue
         out.append((key, header, unit))
@@ -88,13 +101,14 @@ def _column_provenance(cards, key) -> str:
 
 def _header_text(header: str, unit: str, prov: str) -> str:
     # cells carry their own scaled unit (ms, KiB, ...); unit-less numbers get it in the header
-    return f"{header} ({unit}, {prov})" if unit in ("ratio", "count") else f"{header} ({prov})"
+    shown = {"target": "target units"}.get(unit, unit)
+    return f"{header} ({shown}, {prov})" if unit in ("ratio", "count", "target", "1") else f"{header} ({prov})"
 
 
 def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
     """``(headers, rows, notes)`` as plain (unescaped) text; '-' marks a missing value."""
     cards = cost_cards(run)
-    cols = _columns_present(cards)
+    cols = _columns_present(cards, _table_columns(run))
     headers = ["candidate"]
     for key, header, unit in cols:
         headers.append(_header_text(header, unit, _column_provenance(cards, key)))
@@ -257,6 +271,8 @@ def _number_column(header: str, values, unit: str, marks=None, *, decimals: int 
     text, macro = _PREFIXES[power]
     scaled = [None if v is None else v / 10 ** power for v in values]
     d = _decimals(scaled) if decimals is None else decimals
+    if decimals is None and power == 0 and unit == "count" and all(v is None or float(v).is_integer() for v in values):
+        d = 0  # a count below 1000 is a whole number
     cells = ["-" if v is None else f"{v:.{d}f}" for v in scaled]
     if unit in _SI_UNITS:
         u_text, u_macro = _SI_UNITS[unit]
@@ -277,12 +293,11 @@ _UNIT_OF = {"count": "count", "FLOP": "count", "bytes": "bytes", "s": "s", "J": 
 def paper_cost_table(run) -> PaperTable:
     """The cost table for a page: short headers, one unit per column, numbers in that unit.
 
-    The known columns of :data:`TABLE_COLUMNS` come from the cost cards (the numbers, not their
-    text); any further column of :func:`cost_table_rows` is kept as a text column."""
-    from effbench.report.text import FLOPS_FLAG, flops_flags
-
+    The known columns of :data:`TABLE_COLUMNS` (the run's own quality metric first) come from the
+    cost cards (the numbers, not their text); any further column of :func:`cost_table_rows` is kept
+    as a text column."""
     cards = cost_cards(run)
-    cols = _columns_present(cards)
+    cols = _columns_present(cards, _table_columns(run))
     flags = flops_flags(run)
     headers, rows, notes = cost_table_rows(run)
     known = {_header_text(h, u, _column_provenance(cards, k)) for k, h, u in cols}
@@ -294,9 +309,10 @@ def paper_cost_table(run) -> PaperTable:
         marks = [("\u2020" if e is not None and not e.missing and e.provenance == "estimated" else "")
                  + (FLOPS_FLAG if k == "flops_per_sample" and c.candidate in flags and v is not None else "")
                  for c, e, v in zip(cards, entries, values)]
-        provenance.setdefault(_column_provenance(cards, k), []).append(_SHORT[k])
-        if k == "accuracy":
-            columns.append(_number_column(_SHORT[k], values, "ratio", marks, decimals=4))
+        short = _SHORT.get(k, k)
+        provenance.setdefault(_column_provenance(cards, k), []).append(short)
+        if k == cols[0][0]:  # the quality: accuracy (a ratio, 4 decimals) or the run's own metric
+            columns.append(_number_column(short, values, "ratio", marks, decimals=4 if unit == "ratio" else None))
             continue
         col = _number_column(_SHORT[k], values, _UNIT_OF.get(unit, unit), marks)
         if unit == "samples/s":

@@ -132,19 +132,37 @@ def param_notes(rows: list[dict]) -> list[str]:
     return out
 
 
-def cost_rows_as_text(rows: list[dict], flags: dict[str, str] | None = None) -> list[list[str]]:
-    """The terminal table's cells; ``flags`` (:func:`flops_flags`) marks FLOP counts with ``!``."""
+DEFAULT_QUALITY = ("accuracy", "f1_macro")
+_SHORT = dict(COLUMNS[1:3])
+
+
+def quality_columns(run) -> tuple[str, ...]:
+    """The quality columns of a run's table: its task's first two metrics (a suite's ``rmse``,
+    ``top5``, ...), else accuracy and macro-F1."""
+    from effbench.analysis.costs import task_metric_names
+
+    return tuple(task_metric_names(run)[:2]) or DEFAULT_QUALITY
+
+
+def column_headers(quality=DEFAULT_QUALITY) -> list[str]:
+    """The cost table's headers with these quality columns."""
+    return [COLUMNS[0][1]] + [_SHORT.get(q, q) for q in quality] + [h for _, h in COLUMNS[3:]]
+
+
+def cost_rows_as_text(rows: list[dict], quality=DEFAULT_QUALITY, flags: dict[str, str] | None = None) -> list[list[str]]:
+    """The terminal table's cells; ``quality``: its quality columns (:func:`quality_columns`); ``flags``
+    (:func:`flops_flags`) marks FLOP counts with ``!``."""
     flags = flags or {}
     out = []
     for r in rows:
-        if r["status"] == "failed" and r["accuracy"] is None:
-            out.append([r["candidate"], "FAILED (reason below)"] + [""] * (len(COLUMNS) - 2))
+        if r["status"] == "failed" and all(r.get(q) is None for q in quality):
+            out.append([r["candidate"], "FAILED (reason below)"] + [""] * (len(column_headers(quality)) - 2))
             continue
         thr = r["best_throughput_samples_per_s"]
         out.append([
             r["candidate"] + (" (failed)" if r["status"] == "failed" else ""),
-            "-" if _v(r["accuracy"]) is None else f"{r['accuracy'].value:.4f}",  # a stored metric may hold null
-            "-" if _v(r["f1_macro"]) is None else f"{r['f1_macro'].value:.4f}",
+            *("-" if _v(r.get(q)) is None else f"{r[q].value:.4g}" if q not in DEFAULT_QUALITY else f"{r[q].value:.4f}"
+              for q in quality),  # a stored metric may hold null
             fmt_si(_v(r["params"])),
             _mark(r["flops_per_sample"], fmt_si(_v(r["flops_per_sample"]))) + (FLOPS_FLAG if r["candidate"] in flags else ""),
             fmt_bytes(_v(r["size_bytes"])),
@@ -197,8 +215,16 @@ def setup_line(run) -> str:
     runtimes = {b.runtime for b in registry.backends() if b.runtime}
     versions = ", ".join(f"{k} {v}" for k, v in libs.items() if v and k in runtimes)
     return (f"setup: {cpu}, {env.get('cores_logical')} logical cores, threads per candidate {threads} "
-            f"(default 1; --threads N), {versions}; float32; input {run.task.get('sample_shape')}; "
+            f"(default 1; --threads N), {versions}; {_inputs_text(run.task or {})}; "
             f"latency = one infer() call on a prepared batch, p50/p99 from raw samples")
+
+
+def _inputs_text(task: dict) -> str:
+    """``float32; input [64]``, or each named input with its dtype (``input_ids int64 [128], ...``)."""
+    named = task.get("inputs")
+    if named:
+        return "inputs " + ", ".join(f"{k} {v.get('dtype')} {v.get('shape')}" for k, v in named.items())
+    return f"{task.get('dtype') or 'float32'}; input {task.get('sample_shape')}"
 
 
 def legend(run) -> str:
