@@ -111,4 +111,6 @@ def test_script_name_is_text_and_no_dialog(loaded):
     assert SCRIPT_KEY in r["cards"]
     assert any(t.startswith(SCRIPT_NAME) for t in r["legend"])   # plotly drew it as text
     assert IMG_ERROR in r["errorText"]
-    assert r["scripts"] == 3  # plotly.js, the figures, the table sorter: nothing injected
+    # the compressed plotly.js data block, the loader and figures, the table sorter, and plotly.js
+    # itself (decompressed and added by the loader): nothing else injected
+    assert r["scripts"] == 4

@@ -24,7 +24,7 @@ def page():
 
 def _without_plotly(page: str) -> str:
     """The page minus the inlined plotly.js library (the part we wrote ourselves)."""
-    start = page.index("<script>", page.index("</footer>"))
+    start = page.index('<script id="plotlyjs-gz"', page.index("</footer>"))
     end = page.index("</script>", start)
     return page[:start] + page[end:]
 
@@ -46,6 +46,20 @@ def test_self_contained_no_external_reference(page):
     assert ours.count("<script>") == 2 and "<script src" not in page  # the figures and the table sorter (plotly.js cut)
 
 
+def test_plotly_js_inlined_once_compressed(page):
+    import base64
+    import gzip
+
+    from plotly.offline import get_plotlyjs
+
+    blocks = re.findall(r'<script id="plotlyjs-gz" type="application/gzip\+base64">([A-Za-z0-9+/=]+)</script>', page)
+    assert len(blocks) == 1  # once per page, whatever the number of figures
+    assert gzip.decompress(base64.b64decode(blocks[0])).decode("utf-8") == get_plotlyjs()  # the whole minified bundle
+    assert get_plotlyjs()[:2000] not in page  # never also inlined in the clear
+    # the page is the compressed bundle plus our own part; 13 figures do not make it grow past that
+    assert len(page) < len(blocks[0]) + 400_000
+
+
 def test_sections_and_figures(page):
     for sid in ("summary", "setup", "quality", "latency", "batching", "energy", "tail", "misnomer", "recommendation", "cards", "missing"):
         assert f'id="{sid}"' in page
@@ -62,7 +76,7 @@ def test_units_and_provenance_everywhere(page):
     assert '<span class="prov prov-analytic">computed (analytic)</span>' in page
     # quality-vs-cost axis titles name unit and provenance
     assert "FLOPs per sample [FLOP] (computed (analytic))" in page
-    assert "p50 latency at batch 1 [s] (measured)" in page
+    assert "p50 latency at batch 1 [\\u00b5s] (measured)" in page or "p50 latency at batch 1 [µs] (measured)" in page
 
 
 def test_missing_measurements_are_listed(page):

@@ -1,7 +1,9 @@
 """The analyses the report of one run shows, computed once, before any rendering.
 
 :func:`run_report` computes the accuracy-vs-cost panels with their Pareto frontiers
-(:func:`effbench.analysis.quality_cost.quality_vs_cost`), runs the misnomer analysis (:func:`effbench.analysis.run_misnomer.run_misnomer`)
+(:func:`effbench.analysis.quality_cost.quality_vs_cost`), the Pareto study of the quality and :data:`PARETO_OBJECTIVES`
+with DEA relative efficiency (:func:`effbench.analysis.pareto_study.pareto_study`, CCR model, input
+orientation), runs the misnomer analysis (:func:`effbench.analysis.run_misnomer.run_misnomer`)
 and the recommendation (:func:`effbench.analysis.selection.recommend` with the defaults of
 ``effbench recommend RUN_ID``) on a run and keeps, for each, either its result or the reason the
 run cannot give one (the run lacks what the analysis needs: a :class:`effbench.errors.EffbenchError`;
@@ -16,16 +18,24 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from effbench.analysis import selection
+from effbench.analysis.objectives import Objective, parse_objectives
+from effbench.analysis.pareto_study import ParetoStudy, pareto_study
 from effbench.analysis.quality_cost import QualityCostPanel, quality_vs_cost, run_quality
 from effbench.analysis.run_misnomer import RunMisnomer, run_misnomer
+from effbench.analysis.run_table import run_objective_table
 from effbench.errors import DataError, EffbenchError
 
-__all__ = ["SCHEMA", "MISNOMER_TOP", "RunReport", "run_report"]
+__all__ = ["SCHEMA", "MISNOMER_TOP", "PARETO_OBJECTIVES", "PARETO_DEA", "RunReport", "run_report"]
 
 #: ``schema`` of :meth:`RunReport.to_dict`
 SCHEMA = "effbench.report/1"
 #: contradictions listed per indicator pair in the report
 MISNOMER_TOP = 5
+#: the cost objectives of the report's Pareto table (after the run's quality, :func:`run_quality`):
+#: the costs of the recommendation's default preference
+PARETO_OBJECTIVES = ("params:min", "latency_p99_s_b1:min", "size_bytes:min")
+#: the DEA of the report's Pareto table (``effbench pareto --dea`` defaults): the :min columns are inputs
+PARETO_DEA = {"model": "ccr", "orientation": "input"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,9 @@ class RunReport:
     recommendation: selection.Recommendation | None = None
     recommendation_error: str | None = None
     quality_vs_cost: list[QualityCostPanel] = field(default_factory=list)
+    pareto: ParetoStudy | None = None
+    pareto_error: str | None = None
+    pareto_dropped: tuple[tuple[str, str], ...] = ()   # (candidate, reason) left out of the Pareto study
 
     def to_dict(self) -> dict:
         return {"schema": SCHEMA, "run_id": self.run.run_id,
@@ -46,7 +59,9 @@ class RunReport:
                 "recommendation": None if self.recommendation is None else self.recommendation.to_dict(),
                 "recommendation_error": self.recommendation_error,
                 "quality_vs_cost": [{**asdict(p), "points": [asdict(pt) for pt in p.points], "provenances": list(p.provenances),
-                                     "missing": list(p.missing)} for p in self.quality_vs_cost]}
+                                     "missing": list(p.missing)} for p in self.quality_vs_cost],
+                "pareto": None if self.pareto is None else self.pareto.to_dict(),
+                "pareto_error": self.pareto_error}
 
 
 def run_report(run, *, preference=selection.DEFAULT_PREFERENCE, misnomer_top: int = MISNOMER_TOP) -> RunReport:
@@ -62,4 +77,17 @@ def run_report(run, *, preference=selection.DEFAULT_PREFERENCE, misnomer_top: in
         recommendation = selection.recommend(run, preference=preference, quality=run_quality(run)[0])
     except EffbenchError as exc:
         recommendation_error = str(exc)
-    return RunReport(run, misnomer, misnomer_error, recommendation, recommendation_error, quality_vs_cost(run))
+    pareto, pareto_error, pareto_dropped = _pareto(run)
+    return RunReport(run, misnomer, misnomer_error, recommendation, recommendation_error, quality_vs_cost(run),
+                     pareto, pareto_error, pareto_dropped)
+
+
+def _pareto(run) -> tuple[ParetoStudy | None, str | None, tuple[tuple[str, str], ...]]:
+    """The Pareto study (with DEA) of the run's quality and :data:`PARETO_OBJECTIVES`, or why the run cannot give it."""
+    objectives = [Objective(*run_quality(run))] + list(parse_objectives(PARETO_OBJECTIVES))
+    try:
+        keys, values, loaded = run_objective_table(run, [o.name for o in objectives])
+        study = pareto_study(keys, values, objectives, dea=PARETO_DEA)
+    except EffbenchError as exc:
+        return None, str(exc), ()
+    return study, None, tuple((d.key, d.reason) for d in loaded.dropped)

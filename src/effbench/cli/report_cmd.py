@@ -21,7 +21,8 @@ _SUFFIX = {"html": ".html", "markdown": ".md", "latex": ".tex"}
 @click.command()
 @click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
 @click.option("--format", "fmt", type=click.Choice(["html", "markdown", "latex"]), default="html", show_default=True,
-              help="html: one self-contained page with interactive plots; markdown/latex: the cost table for papers.")
+              help="html: one self-contained page with interactive plots; markdown/latex: the cost, Pareto (with DEA) "
+                   "and misnomer tables for papers (LaTeX needs booktabs and siunitx).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Output file (default: effbench-report-RUN_ID.html/.md/.tex in the current directory; '-' = stdout).")
 @click.option("--figures", "figures_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
@@ -70,14 +71,11 @@ def report(run_ids, fmt, output, figures_dir, force, db, hw_labels):
         from effbench.report.html import render_html
 
         text = render_html(run_report(run))
-    elif fmt == "markdown":
-        from effbench.report.tables import render_markdown
+    else:  # the tables for papers: costs, Pareto (with DEA) and misnomer
+        from effbench.analysis.run_report import run_report
+        from effbench.report.tables import render_latex, render_markdown
 
-        text = render_markdown(run)
-    else:
-        from effbench.report.tables import render_latex
-
-        text = render_latex(run)
+        text = (render_markdown if fmt == "markdown" else render_latex)(run, run_report(run))
     if to_stdout:
         click.echo(text, nl=False)
     else:

@@ -38,6 +38,11 @@ __all__ = [
     "Point",
     "QualityCostPanel",
     "candidate_colors",
+    "BACKEND_MARKERS",
+    "candidate_markers",
+    "spread_coinciding",
+    "TIME_UNITS",
+    "time_unit",
     "quality_vs_cost",
     "latency_distributions",
     "batch_curves",
@@ -55,6 +60,68 @@ PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
 
 def candidate_colors(run) -> dict[str, str]:
     return {c.key: PALETTE[i % len(PALETTE)] for i, c in enumerate(run.candidates)}
+
+
+#: backend -> (plotly symbol, matplotlib marker): the marker of a point says its backend, so a model
+#: on two backends with the same parameters shows two shapes; other backends get ``_OTHER_MARKER``.
+BACKEND_MARKERS: dict[str, tuple[str, str]] = {
+    "torch": ("circle", "o"), "onnxruntime": ("square", "s"), "sklearn": ("diamond", "D"), "callable": ("cross", "P"),
+}
+_OTHER_MARKER = ("star", "*")
+
+
+def candidate_markers(run) -> dict[str, tuple[str, str]]:
+    """candidate -> (plotly symbol, matplotlib marker) of its backend (:data:`BACKEND_MARKERS`)."""
+    return {c.key: BACKEND_MARKERS.get(c.backend, _OTHER_MARKER) for c in run.candidates}
+
+
+#: the spread, in decades of a log axis, between two points that would coincide (about 7 %)
+SPREAD_DECADES = 0.03
+
+
+def spread_coinciding(points, *, rtol: float = 0.01, qtol: float = 0.002) -> list[float]:
+    """The x (cost) at which to draw each :class:`Point` of a panel so that points which coincide
+    (costs within ``rtol`` of each other and qualities within ``qtol``) are told apart.
+
+    Deterministic: the points of a group are spread symmetrically around their first member, in the
+    order given, by :data:`SPREAD_DECADES` of the (log) cost axis each; a point alone keeps its
+    cost. Only the drawn position moves: hover texts and tables keep the true value.
+    """
+    groups: list[list[int]] = []
+    for i, p in enumerate(points):
+        for g in groups:
+            a = points[g[0]]
+            if abs(p.quality - a.quality) <= qtol and abs(p.cost - a.cost) <= rtol * max(abs(a.cost), abs(p.cost)):
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    xs = [float(p.cost) for p in points]
+    for g in groups:
+        if len(g) > 1:
+            base = points[g[0]].cost
+            for k, i in enumerate(g):
+                xs[i] = float(base) * 10 ** (SPREAD_DECADES * (k - (len(g) - 1) / 2))
+    return xs
+
+
+#: (name, seconds per unit), largest first: a time axis shows one of these, never a mix.
+TIME_UNITS: tuple[tuple[str, float], ...] = (("s", 1.0), ("ms", 1e-3), ("\u00b5s", 1e-6), ("ns", 1e-9))
+
+
+def time_unit(values_s) -> tuple[str, float]:
+    """``(unit, factor)`` for a time axis holding ``values_s`` (seconds): the largest unit of
+    :data:`TIME_UNITS` in which the geometric mean of the positive values (the middle of a log
+    axis) is at least 1 (ns below that); multiply the seconds by ``factor`` to draw them. One fixed
+    unit per axis, so ticks never mix styles."""
+    v = [float(x) for x in values_s if x is not None and math.isfinite(float(x)) and float(x) > 0]
+    if not v:
+        return "s", 1.0
+    middle = math.exp(sum(math.log(x) for x in v) / len(v))
+    for name, sec in TIME_UNITS:
+        if middle >= sec:
+            return name, 1.0 / sec
+    return TIME_UNITS[-1][0], 1.0 / TIME_UNITS[-1][1]
 
 
 # ------------------------------------------------------------------------ latency
@@ -240,8 +307,9 @@ def write_figures(run, directory, *, force: bool = False, formats: tuple[str, ..
 
     plt = _pyplot()
     colors = candidate_colors(run)
+    markers = {k: m[1] for k, m in candidate_markers(run).items()}
     files = _FigureFiles(plt, directory, formats, run.run_id)
-    files.save(_quality_vs_cost_figure(plt, panels, run.candidates, colors), "quality_vs_cost")
+    files.save(_quality_vs_cost_figure(plt, panels, run.candidates, colors, markers), "quality_vs_cost")
     files.save(_latency_figure(plt, lat, colors), "latency_ecdf_b1")
     files.save(_batch_figure(plt, curves, colors), "batch_curves")
     if energy:
@@ -290,36 +358,65 @@ def _log_x(ax) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def _quality_vs_cost_figure(plt, panels, candidates, colors):
+def _plain_log(axis) -> None:
+    """Plain numbers (0.5, 20, 1000) on a log axis instead of powers of ten; no minor labels."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _batch_axis(ax, batch_sizes) -> None:
+    """A log2 batch-size x axis ticked at the batch sizes measured, in plain numbers (1, 8, 32)."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log", base=2)
+    bs = sorted(set(int(b) for b in batch_sizes))
+    if bs:
+        ax.set_xticks(bs, [str(b) for b in bs])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("batch size")
+
+
+def _quality_vs_cost_figure(plt, panels, candidates, colors, markers=None):
     """A grid of panels, accuracy against each cost, the frontier points edged in black and joined."""
     n = max(1, len(panels))
     ncols = min(3, n)
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
+    markers = markers or {}
     for ax, panel in zip(axes.ravel(), panels):
-        _draw_panel(ax, panel, colors)
+        _draw_panel(ax, panel, colors, markers)
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
-    handles = [plt.Line2D([], [], marker="o", ls="", color=colors[c.key], label=_mpl_text(c.key)) for c in candidates]
+    handles = [plt.Line2D([], [], marker=markers.get(c.key, "o"), ls="", color=colors[c.key], label=_mpl_text(c.key))
+               for c in candidates]
     handles.append(plt.Line2D([], [], marker="o", ls="--", color="#444", markeredgecolor="black", label="Pareto frontier (black edge)"))
+    handles.append(plt.Line2D([], [], marker="o", ls="", color="#444", markerfacecolor="none", label="estimated (hollow)"))
     fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)), fontsize=7, bbox_to_anchor=(0.5, -0.02 - 0.03 * math.ceil(len(handles) / 4)))
     fig.suptitle("Accuracy vs each cost (frontier: accuracy:max vs cost:min, throughput:max)", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def _draw_panel(ax, panel: QualityCostPanel, colors) -> None:
-    for p in panel.points:
-        ax.scatter(p.cost, p.quality, color=colors.get(p.candidate, "#333"), s=55 if p.on_frontier else 28,
-                   marker="o" if p.provenance != "estimated" else "^",
-                   edgecolors="black" if p.on_frontier else "none", zorder=3,
+def _draw_panel(ax, panel: QualityCostPanel, colors, markers=None) -> None:
+    """Marker = backend (hollow when estimated); points that coincide are spread (:func:`spread_coinciding`);
+    a time cost is drawn in one unit (:func:`time_unit`)."""
+    unit, factor = time_unit([p.cost for p in panel.points]) if panel.unit == "s" else (panel.unit, 1.0)
+    for p, x in zip(panel.points, spread_coinciding(panel.points)):
+        col = colors.get(p.candidate, "#333")
+        ax.scatter(x * factor, p.quality, s=55 if p.on_frontier else 28, marker=(markers or {}).get(p.candidate, "o"),
+                   facecolors="none" if p.provenance == "estimated" else col,
+                   edgecolors="black" if p.on_frontier else col, linewidths=1.2, zorder=3,
                    label=_mpl_text(p.candidate))
     fr = panel.frontier
     if len(fr) > 1:
-        ax.step([p.cost for p in fr], [p.quality for p in fr], where="post" if panel.direction == "min" else "pre",
+        ax.step([p.cost * factor for p in fr], [p.quality for p in fr], where="post" if panel.direction == "min" else "pre",
                 color="#444", lw=1, ls="--", zorder=2)
     _log_x(ax)
-    ax.set_xlabel(_mpl_text(_axis_title(panel.label, panel.unit, panel.provenances)), fontsize=8)
+    if panel.unit == "s":
+        _plain_log(ax.xaxis)
+    ax.set_xlabel(_mpl_text(_axis_title(panel.label, unit, panel.provenances)), fontsize=8)
     ax.set_ylabel(_mpl_text(panel.quality_axis), fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
@@ -328,11 +425,13 @@ def _draw_panel(ax, panel: QualityCostPanel, colors) -> None:
 def _latency_figure(plt, lat, colors):
     """The ECDF of the raw per-call latencies at batch 1, one step line per candidate."""
     fig, ax = plt.subplots(figsize=(7, 4))
+    unit, factor = time_unit([x for d in lat for x in d["x_s"]])
     for d in lat:
-        ax.step(d["x_s"], d["ecdf"], where="post", color=colors.get(d["candidate"], "#333"),
+        ax.step(np.asarray(d["x_s"]) * factor, d["ecdf"], where="post", color=colors.get(d["candidate"], "#333"),
                 label=_mpl_text(f"{d['candidate']} (n={d['n']})"))
     _log_x(ax)
-    ax.set_xlabel("latency of one call at batch 1 [s] (measured, raw samples)")
+    _plain_log(ax.xaxis)
+    ax.set_xlabel(f"latency of one call at batch 1 [{unit}] (measured, raw samples)")
     ax.set_ylabel("share of calls at or below (ECDF)")
     ax.axhline(0.99, color="#999", lw=0.8, ls=":")
     ax.axhline(0.5, color="#999", lw=0.8, ls=":")
@@ -348,16 +447,18 @@ def _latency_figure(plt, lat, colors):
 def _batch_figure(plt, curves, colors):
     """Per-sample p50 latency and throughput against the batch size, side by side."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    unit, factor = time_unit([r["latency_p50_per_sample_s"] for rows in curves.values() for r in rows])
     for cand, rows in curves.items():
         bs = [r["batch_size"] for r in rows]
-        a1.plot(bs, [r["latency_p50_per_sample_s"] for r in rows], marker="o", color=colors.get(cand, "#333"), label=_mpl_text(cand))
+        a1.plot(bs, [r["latency_p50_per_sample_s"] * factor for r in rows], marker="o", color=colors.get(cand, "#333"), label=_mpl_text(cand))
         a2.plot(bs, [r["throughput_samples_per_s"] for r in rows], marker="o", color=colors.get(cand, "#333"), label=_mpl_text(cand))
+    all_bs = [r["batch_size"] for rows in curves.values() for r in rows]
     for a in (a1, a2):
-        a.set_xscale("log", base=2)
+        _batch_axis(a, all_bs)
         a.set_yscale("log")
-        a.set_xlabel("batch size")
         a.grid(alpha=0.3)
-    a1.set_ylabel("p50 latency per sample [s] (measured)")
+    _plain_log(a1.yaxis)
+    a1.set_ylabel(f"p50 latency per sample [{unit}] (measured)")
     a2.set_ylabel("throughput [samples/s] (measured, batch / p50)")
     if curves:
         a2.legend(fontsize=7)
@@ -371,9 +472,8 @@ def _energy_figure(plt, energy, colors):
     for (cand, prov), rows in energy.items():
         ax.plot([r["batch_size"] for r in rows], [r["energy_per_sample_j"] for r in rows], marker="o" if prov != "estimated" else "^",
                 ls="-" if prov != "estimated" else "--", color=colors.get(cand, "#333"), label=_mpl_text(f"{cand} ({prov})"))
-    ax.set_xscale("log", base=2)
+    _batch_axis(ax, [r["batch_size"] for rows in energy.values() for r in rows])
     ax.set_yscale("log")
-    ax.set_xlabel("batch size")
     ax.set_ylabel("energy per sample [J] (solid: measured, dashed: estimated)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
@@ -384,14 +484,17 @@ def _energy_figure(plt, energy, colors):
 def _tail_figure(plt, tails, colors):
     """Accuracy under each deadline: the mean over rounds, and the tail quantile dashed."""
     fig, ax = plt.subplots(figsize=(7, 4))
+    unit, factor = time_unit([x for t in tails.values() for x in t["threshold_s"]])
     for cand, t in tails.items():
         col = colors.get(cand, "#333")
-        ax.step(t["threshold_s"], [np.nan if v is None else v for v in t["mean"]], where="post", color=col, label=_mpl_text(f"{cand} mean"))
+        xs = np.asarray(t["threshold_s"]) * factor
+        ax.step(xs, [np.nan if v is None else v for v in t["mean"]], where="post", color=col, label=_mpl_text(f"{cand} mean"))
         if any(v is not None for v in t["tail"]):
-            ax.step(t["threshold_s"], [np.nan if v is None else v for v in t["tail"]], where="post", color=col, ls="--",
+            ax.step(xs, [np.nan if v is None else v for v in t["tail"]], where="post", color=col, ls="--",
                     label=_mpl_text(f"{cand} {t['tail_label']}"))
     ax.set_xscale("log")
-    ax.set_xlabel("deadline [s] (late answers count as wrong)")
+    _plain_log(ax.xaxis)
+    ax.set_xlabel(f"deadline [{unit}] (late answers count as wrong)")
     ax.set_ylabel("accuracy under the deadline [ratio] (measured)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)

@@ -1,8 +1,11 @@
 """The HTML report of a stored run: one self-contained file with interactive plots.
 
-Everything is inlined: the styles, plotly.js (the plotting library, MIT licence, about 4.8 MB)
-and the data of every figure. A Content-Security-Policy meta tag forbids every fetch, so the
-page opens with no network and makes no request (checked in a real browser by
+Everything is inlined: the styles, plotly.js (the plotting library, MIT licence) and the data of
+every figure. plotly.js is inlined once per page, whatever the number of figures: its minified
+bundle (4.8 MB) gzip-compressed and base64-encoded (about 1.96 MB) in a data block that the
+browser decompresses with its own ``DecompressionStream`` and runs as an inline script before
+the figures are drawn. A Content-Security-Policy meta tag forbids every fetch, so the page opens
+with no network and makes no request (checked in a real browser by
 ``tests/report/test_browser.py``).
 
 Escaping: every text that comes from the run (model names, notes, errors, environment) goes
@@ -23,6 +26,9 @@ the page as a string (the CLI writes it).
 
 from __future__ import annotations
 
+import base64
+import functools
+import gzip
 import html
 import json
 import math
@@ -34,9 +40,12 @@ from effbench.report.figures import (
     PALETTE,
     batch_curves,
     candidate_colors,
+    candidate_markers,
     energy_curves,
     latency_distributions,
+    spread_coinciding,
     tail_curves,
+    time_unit,
 )
 from effbench.report.run_summary import interval_text, p99_9_text
 from effbench.report.tables import cost_table_rows
@@ -65,6 +74,20 @@ def _pt(text) -> str:
     return html.escape("" if text is None else str(text), quote=False)
 
 
+def _time_axis(values_s, title: str) -> tuple[float, str, dict]:
+    """``(factor, unit, axis)`` of a log time axis in one fixed unit (:func:`time_unit`): the seconds
+    times ``factor`` are drawn, ``[s]`` in the title becomes ``[unit]`` and the ticks are plain
+    numbers (no SI prefix, no exponent)."""
+    unit, factor = time_unit(values_s)
+    return factor, unit, dict(type="log", title=title.replace("[s]", f"[{unit}]"), tickformat="~g", exponentformat="none")
+
+
+def _batch_axis(batch_sizes) -> dict:
+    """A log batch-size axis ticked at the batch sizes measured, in plain numbers (1, 8, 32)."""
+    bs = sorted(set(int(b) for b in batch_sizes))
+    return dict(type="log", title="batch size", tickvals=bs, ticktext=[str(b) for b in bs])
+
+
 def _badge(provenance: str | None) -> str:
     cls = provenance or "missing"
     return f'<span class="prov prov-{_e(cls)}">{_e(provenance_label(provenance))}</span>'
@@ -87,8 +110,37 @@ class _Figures:
         return f'<div class="{css}" id="{div_id}" role="img" style="height:{int(height)}px"></div>'
 
     def script(self) -> str:
+        """The loader of plotly.js (see :func:`plotly_js_block`) and, once it ran, every ``Plotly.newPlot``."""
         calls = [f"Plotly.newPlot({json.dumps(d)}, (f = {j}).data, f.layout, CONFIG);" for d, j in self.items]
-        return ("(function(){var f; var CONFIG = " + json.dumps(_PLOT_CONFIG) + ";\n" + "\n".join(calls) + "\n})();")
+        draw = "function(){var f; var CONFIG = " + json.dumps(_PLOT_CONFIG) + ";\n" + "\n".join(calls) + "\n}"
+        return _LOADER_JS.replace("DRAW", draw)
+
+
+#: Decompresses the gzip+base64 plotly.js of :func:`plotly_js_block`, runs it as an inline script
+#: (allowed by the CSP's 'unsafe-inline'; no fetch, no eval), then calls the drawing function.
+_LOADER_JS = """(function(draw){
+  var data = document.getElementById('plotlyjs-gz');
+  if (!data || typeof DecompressionStream === 'undefined') {
+    document.querySelectorAll('div.plot').forEach(function(d){ d.textContent = 'This browser cannot decompress the '
+      + 'embedded plotly.js (DecompressionStream is missing): open the report in a current Chrome, Edge, Firefox or Safari.'; });
+    return;
+  }
+  var bin = atob(data.textContent.trim()), bytes = new Uint8Array(bin.length);
+  for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text().then(function(code){
+    var s = document.createElement('script'); s.textContent = code; document.head.appendChild(s); draw();
+  });
+})(DRAW);"""
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_js_block() -> str:
+    """plotly's minified bundle, gzip-compressed (level 9, no timestamp: the same bytes every time) and
+    base64-encoded, as a non-executed ``<script type="application/gzip+base64">`` data block."""
+    from plotly.offline import get_plotlyjs
+
+    packed = base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+    return f'<script id="plotlyjs-gz" type="application/gzip+base64">{packed}</script>'
 
 
 # --------------------------------------------------------------------------------- sections
@@ -124,29 +176,34 @@ def _quality_vs_cost(report, figs: _Figures, colors) -> str:
     run, panels = report.run, report.quality_vs_cost
     if not panels:
         return '<p class="missing">No candidate has both an accuracy and a cost measurement: nothing to plot.</p>'
+    symbols = {k: m[0] for k, m in candidate_markers(run).items()}
     out = [_legend_html(run, colors),
            '<p class="note">Frontier (large markers with a black outline, dashed staircase): the Pareto frontier of '
            f'{_e(panels[0].quality)}:{panels[0].quality_direction} against that one cost (:min; throughput :max), computed with effbench.analysis.pareto. '
-           'Hover a point for its values. Log-scaled cost axes.</p><div class="grid">']
+           'Marker shape = backend (circle PyTorch, square ONNX Runtime, diamond scikit-learn, star other); hollow = '
+           'estimated. Points that would coincide are spread a little along the cost axis (about 7% apart); hover a '
+           'point for its true values. Log-scaled cost axes; time in one unit per axis.</p><div class="grid">']
     for p in panels:
         fig = go.Figure()
-        for pt in p.points:
+        provs = ", ".join(provenance_label(x) for x in p.provenances)
+        factor, _, xaxis = _time_axis([q.cost for q in p.points], f"{p.label} [s] ({provs})") if p.unit == "s" else (
+            1.0, p.unit, dict(type="log", title=f"{p.label} [{p.unit}] ({provs})"))
+        for pt, x in zip(p.points, spread_coinciding(p.points)):
             hover = (f"{_pt(pt.candidate)}<br>{_pt(p.label)}: {_pt(format_value(pt.cost, p.unit))} ({_pt(provenance_label(pt.provenance))})"
                      f"<br>{_pt(p.quality)}: {pt.quality:.4g} (measured)" + ("<br>on the frontier" if pt.on_frontier else ""))
             fig.add_trace(go.Scatter(
-                x=[pt.cost], y=[pt.quality], mode="markers", name=_pt(pt.candidate), showlegend=False,
+                x=[x * factor], y=[pt.quality], mode="markers", name=_pt(pt.candidate), showlegend=False,
                 marker=dict(color=colors.get(pt.candidate, "#333"), size=14 if pt.on_frontier else 9,
-                            symbol="circle" if pt.provenance != "estimated" else "triangle-up",
+                            symbol=symbols.get(pt.candidate, "circle") + ("-open" if pt.provenance == "estimated" else ""),
                             line=dict(color="black", width=2 if pt.on_frontier else 0)),
                 hovertext=[hover], hoverinfo="text"))
         fr = p.frontier
         if len(fr) > 1:
-            fig.add_trace(go.Scatter(x=[q.cost for q in fr], y=[q.quality for q in fr], mode="lines", showlegend=False,
+            fig.add_trace(go.Scatter(x=[q.cost * factor for q in fr], y=[q.quality for q in fr], mode="lines", showlegend=False,
                                      line=dict(color="#444", dash="dash", width=1, shape="hv" if p.direction == "min" else "vh"),
                                      hoverinfo="skip"))
-        provs = ", ".join(provenance_label(x) for x in p.provenances)
         fig.update_layout(title=dict(text=_pt(f"{p.quality} vs {p.label}"), font=dict(size=13)),
-                          xaxis=dict(type="log", title=_pt(f"{p.label} [{p.unit}] ({provs})")),
+                          xaxis={**xaxis, "title": _pt(xaxis["title"])},
                           yaxis=dict(title=_pt(p.quality_axis)))
         note = f'<p class="note">not plotted (no value): {_e(", ".join(p.missing))}</p>' if p.missing else ""
         out.append("<div>" + figs.add(fig, height=330) + note + "</div>")
@@ -164,11 +221,13 @@ def _latency(run, figs: _Figures, colors) -> str:
     if not lat:
         return '<p class="missing">No raw latency samples at batch 1 in this run.</p>'
     fig = go.Figure()
+    factor, unit, xaxis = _time_axis([x for d in lat for x in d["x_s"]], "latency of one call at batch 1 [s] (measured, raw samples)")
     for d in lat:
-        fig.add_trace(go.Scatter(x=d["x_s"], y=d["ecdf"], mode="lines", line=dict(shape="hv", color=colors.get(d["candidate"], "#333")),
+        fig.add_trace(go.Scatter(x=[x * factor for x in d["x_s"]], y=d["ecdf"], mode="lines",
+                                 line=dict(shape="hv", color=colors.get(d["candidate"], "#333")),
                                  name=_pt(f"{d['candidate']} (n={d['n']})"),
-                                 hovertemplate="%{x:.3s}s: %{y:.1%} of calls at or below<extra>" + _pt(d["candidate"]) + "</extra>"))
-    fig.update_layout(xaxis=dict(type="log", title="latency of one call at batch 1 [s] (measured, raw samples)"),
+                                 hovertemplate="%{x:.3g} " + unit + ": %{y:.1%} of calls at or below<extra>" + _pt(d["candidate"]) + "</extra>"))
+    fig.update_layout(xaxis=xaxis,
                       yaxis=dict(title="share of calls at or below (ECDF)", tickformat=".0%"),
                       legend=dict(font=dict(size=10)))
     fig.add_hline(y=0.5, line=dict(color="#aaa", dash="dot", width=1))
@@ -194,17 +253,19 @@ def _batching(run, figs: _Figures, colors) -> str:
     if not curves:
         return '<p class="missing">No latency samples in this run: no batch-size curves.</p>'
     f1, f2 = go.Figure(), go.Figure()
+    factor, unit, yaxis = _time_axis([r["latency_p50_per_sample_s"] for rows in curves.values() for r in rows],
+                               "p50 latency per sample [s] (measured)")
     for cand, rows in curves.items():
         bs = [r["batch_size"] for r in rows]
         col = colors.get(cand, "#333")
-        f1.add_trace(go.Scatter(x=bs, y=[r["latency_p50_per_sample_s"] for r in rows], mode="lines+markers", name=_pt(cand),
-                                line=dict(color=col), hovertemplate="batch %{x}: %{y:.3s}s per sample<extra>" + _pt(cand) + "</extra>"))
+        f1.add_trace(go.Scatter(x=bs, y=[r["latency_p50_per_sample_s"] * factor for r in rows], mode="lines+markers", name=_pt(cand),
+                                line=dict(color=col), hovertemplate="batch %{x}: %{y:.3g} " + unit + " per sample<extra>" + _pt(cand) + "</extra>"))
         f2.add_trace(go.Scatter(x=bs, y=[r["throughput_samples_per_s"] for r in rows], mode="lines+markers", name=_pt(cand),
                                 line=dict(color=col), hovertemplate="batch %{x}: %{y:.3s} samples/s<extra>" + _pt(cand) + "</extra>"))
-    f1.update_layout(title=dict(text="per-sample latency vs batch size", font=dict(size=13)),
-                     xaxis=dict(type="log", title="batch size"), yaxis=dict(type="log", title="p50 latency per sample [s] (measured)"))
+    batch_axis = _batch_axis([r["batch_size"] for rows in curves.values() for r in rows])
+    f1.update_layout(title=dict(text="per-sample latency vs batch size", font=dict(size=13)), xaxis=batch_axis, yaxis=yaxis)
     f2.update_layout(title=dict(text="throughput vs batch size", font=dict(size=13)),
-                     xaxis=dict(type="log", title="batch size"), yaxis=dict(type="log", title="throughput [samples/s] (measured, batch / p50)"))
+                     xaxis=batch_axis, yaxis=dict(type="log", title="throughput [samples/s] (measured, batch / p50)"))
     return ('<div class="grid2">' + figs.add(f1, height=420) + figs.add(f2, height=420) + "</div>"
             + '<p class="note">Per-sample latency = p50 of one call on a batch / batch size; throughput = batch size / p50. '
               'Both from the raw samples (measured). Click legend entries to hide or isolate candidates.</p>'
@@ -247,7 +308,7 @@ def _energy(run, figs: _Figures, colors) -> str:
                 line=dict(color=colors.get(cand, "#333"), dash="solid" if prov != "estimated" else "dash"),
                 marker=dict(symbol="circle" if prov != "estimated" else "triangle-up"),
                 hovertemplate="batch %{x}: %{y:.3s}J per sample (" + _pt(provenance_label(prov)) + ")<extra>" + _pt(cand) + "</extra>"))
-        fig.update_layout(xaxis=dict(type="log", title="batch size"),
+        fig.update_layout(xaxis=_batch_axis([r["batch_size"] for rows in curves.values() for r in rows]),
                           yaxis=dict(type="log", title="energy per sample [J] (solid: measured, dashed: estimated)"))
         parts.append(figs.add(fig, height=400))
         rows = "".join(
@@ -282,16 +343,19 @@ def _tail(run, figs: _Figures, colors) -> str:
         return ('<p class="missing">Tail quality was not measured in this run (no candidate has tail-quality results: '
                 'repeated whole-dataset rounds with per-instance times). See <code>effbench tail</code>.</p>')
     fig = go.Figure()
+    factor, unit, xaxis = _time_axis([x for t in tails.values() for x in t["threshold_s"]],
+                               "deadline [s] (an answer later than the deadline counts as wrong)")
     for cand, t in tails.items():
         col = colors.get(cand, "#333")
-        fig.add_trace(go.Scatter(x=t["threshold_s"], y=t["mean"], mode="lines+markers", line=dict(shape="hv", color=col),
+        xs = [x * factor for x in t["threshold_s"]]
+        fig.add_trace(go.Scatter(x=xs, y=t["mean"], mode="lines+markers", line=dict(shape="hv", color=col),
                                  name=_pt(f"{cand}: mean over rounds"),
-                                 hovertemplate="deadline %{x:.3s}s: %{y:.4f}<extra>" + _pt(cand) + "</extra>"))
+                                 hovertemplate="deadline %{x:.3g} " + unit + ": %{y:.4f}<extra>" + _pt(cand) + "</extra>"))
         if any(v is not None for v in t["tail"]):
-            fig.add_trace(go.Scatter(x=t["threshold_s"], y=t["tail"], mode="lines", line=dict(shape="hv", color=col, dash="dash"),
+            fig.add_trace(go.Scatter(x=xs, y=t["tail"], mode="lines", line=dict(shape="hv", color=col, dash="dash"),
                                      name=_pt(f"{cand}: {t['tail_label']}"),
-                                     hovertemplate="deadline %{x:.3s}s: %{y:.4f}<extra>" + _pt(cand) + "</extra>"))
-    fig.update_layout(xaxis=dict(type="log", title="deadline [s] (an answer later than the deadline counts as wrong)"),
+                                     hovertemplate="deadline %{x:.3g} " + unit + ": %{y:.4f}<extra>" + _pt(cand) + "</extra>"))
+    fig.update_layout(xaxis=xaxis,
                       yaxis=dict(title="accuracy under the deadline [ratio] (measured)"))
     def unc(t):
         return "-" if t["unconstrained"] is None else f"{t['unconstrained']:.4f}"
@@ -537,8 +601,6 @@ document.querySelectorAll('table.sortable').forEach(function(t){
 def render_html(report, *, generated_at: str | None = None) -> str:
     """The whole report as one self-contained HTML page: ``report`` is the
     :class:`effbench.analysis.run_report.RunReport` of a run (its records and analyses)."""
-    from plotly.offline import get_plotlyjs
-
     run = report.run
     figs = _Figures()
     colors = candidate_colors(run)
@@ -564,7 +626,6 @@ def render_html(report, *, generated_at: str | None = None) -> str:
     when = generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
     subtitle = (f"suite {run.suite or '?'} · status {run.status} · {len(run.candidates)} candidates · "
                 f"task {task.get('name', '?')} ({task.get('n_test', '?')} test examples) · run started {run.created_at}")
-    plotly_js = get_plotlyjs()
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">'
@@ -575,6 +636,6 @@ def render_html(report, *, generated_at: str | None = None) -> str:
         f"<nav>{nav}</nav><main>{body}</main>"
         f"<footer>Generated by effbench {_e(run.effbench_version or '')} at {_e(when)} from the stored run; "
         "self-contained (no network). Plots: plotly.js (MIT).</footer>"
-        f"<script>{plotly_js}</script><script>{figs.script()}</script><script>{_SORT_JS}</script>"
+        f"{plotly_js_block()}<script>{figs.script()}</script><script>{_SORT_JS}</script>"
         "</body></html>\n"
     )
