@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from effbench.cli.common import db_option, split_list
+from effbench.cli.mlflow_cmd import mlflow_option
 from effbench.zoo.digits_suite import suite_backends  # light: the registry imports no backend library
 
 
@@ -47,9 +48,10 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
 @click.option("--json", "json_out", metavar="OUT", default=None,
               help="Also write the run's summary as JSON to OUT ('-': only the JSON on standard output; progress stays on stderr).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@mlflow_option
 @db_option
 def run(sources, example, input_spec, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s, no_energy, cpu_tdp_w,
-        carbon_region, carbon_intensity, list_only, resume, quiet, json_out, force, db):
+        carbon_region, carbon_intensity, list_only, resume, quiet, json_out, force, mlflow, db):
     """Run the default suite (digits), a suite file, or model files: measure every cost, store the run.
 
     \b
