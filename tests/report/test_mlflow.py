@@ -218,6 +218,15 @@ def test_bad_uri_and_missing_mlflow_are_one_line(stored_run, capsys, monkeypatch
 
 
 @pytestmark_mlflow
+def test_a_run_still_measuring_is_refused(tracking, capsys, tmp_path):
+    db = tmp_path / "running.sqlite"
+    with Store(db) as store:
+        store.create_run(suite="s", config={}, environment={}, task={"name": "t"}, effbench_version="0", run_id="r-running")
+    code, _, err = _log(capsys, "r-running", "--tracking-uri", tracking, "--db", db)
+    assert code == 2 and err == "effbench: error: run r-running is still running; log it to MLflow when it has ended"
+
+
+@pytestmark_mlflow
 def test_run_mlflow_checks_the_uri_before_measuring(capsys, tmp_path):
     db = tmp_path / "runs.sqlite"
     code = main(["run", "--quick", "--db", str(db), "--mlflow", f"http://127.0.0.1:{_closed_port()}"])

@@ -295,18 +295,19 @@ def log_run(run: RunRecord, *, tracking_uri: str | None = None, experiment: str 
     from mlflow.entities.view_type import ViewType
 
     resolved = check_reachable(tracking_uri)
-    params = mlflow_params(run)
-    metrics, provenance = mlflow_metrics(run)
-    tags = mlflow_tags(run, provenance)
+    digest = fingerprint(run)
     with _tracking_errors(resolved):
         client = _client(resolved)
         exp_id = _experiment_id(client, experiment)
         found = client.search_runs([exp_id], filter_string=f"tags.`{RUN_ID_TAG}` = '{run.run_id}' "
-                                   f"and tags.`{FINGERPRINT_TAG}` = '{tags[FINGERPRINT_TAG]}'",
+                                   f"and tags.`{FINGERPRINT_TAG}` = '{digest}'",
                                    run_view_type=ViewType.ACTIVE_ONLY, order_by=["attributes.start_time DESC"])
         done = next((r for r in found if r.info.status == RunStatus.to_string(RunStatus.FINISHED)), None)
         if done is not None:
             return MlflowLog(run.run_id, done.info.run_id, experiment, exp_id, resolved, logged=False)
+        params = mlflow_params(run)
+        metrics, provenance = mlflow_metrics(run)
+        tags = mlflow_tags(run, provenance)
         ml_run = found[0] if found else client.create_run(exp_id, start_time=_timestamp_ms(run), tags=tags,
                                                           run_name=run.run_id)
         ml_id = ml_run.info.run_id
