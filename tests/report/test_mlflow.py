@@ -234,6 +234,15 @@ def test_run_mlflow_checks_the_uri_before_measuring(capsys, tmp_path):
     assert not db.exists()  # nothing was measured
 
 
+@pytestmark_mlflow
+def test_run_mlflow_without_a_uri_takes_mlflows_default(capsys, tmp_path, monkeypatch):
+    uri = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    for args in (["--mlflow", "--quick"], ["--quick", "--mlflow"]):  # a flag before another option, or last
+        code = main(["run", *args, "--db", str(tmp_path / "runs.sqlite")])
+        assert code == 2 and f"MLflow tracking URI {uri}:" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 @pytestmark_mlflow
 def test_run_mlflow_logs_the_run_it_stored(tracking, capsys, tmp_path, monkeypatch):
