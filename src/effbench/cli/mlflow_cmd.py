@@ -11,21 +11,23 @@ from effbench.cli.common import db_option
 
 DEFAULT_EXPERIMENT = "effbench"  # effbench.report.mlflow.DEFAULT_EXPERIMENT (not imported: --help stays light)
 _DEFAULT_URI = "default"  # --mlflow given without a URI: MLflow's own default
+_META_KEY = "effbench.mlflow"
 
 
 def _check_mlflow_option(ctx, param, value):
-    """Before anything is measured: MLflow is installed and the tracking store answers."""
+    """Before anything is measured: MLflow is installed and the tracking store answers. The value is
+    kept in the context (``ctx.meta``) for :func:`log_after_run`, not passed to the command."""
     if value is None:
-        return None
+        return
     from effbench.report.mlflow import check_reachable
 
     check_reachable(None if value == _DEFAULT_URI else value)
-    return value
+    ctx.meta[_META_KEY] = value
 
 
 mlflow_option = click.option(
     "--mlflow", "mlflow", is_flag=False, flag_value=_DEFAULT_URI, default=None, metavar="[TRACKING_URI]",
-    callback=_check_mlflow_option, expose_value=True,
+    callback=_check_mlflow_option, expose_value=False,
     help="After the run, log it to MLflow (as 'effbench log-mlflow'): TRACKING_URI such as sqlite:///mlflow.db, "
          "or nothing for MLflow's default ($MLFLOW_TRACKING_URI); experiment $MLFLOW_EXPERIMENT_NAME or 'effbench'. "
          "Checked before the run. Put it after model files, or write --mlflow=URI.")
@@ -36,7 +38,7 @@ def log_after_run(run) -> None:
     import os
 
     ctx = click.get_current_context(silent=True)
-    value = None if ctx is None else ctx.params.get("mlflow")
+    value = None if ctx is None else ctx.meta.get(_META_KEY)
     if value is None:
         return
     from effbench.errors import EffbenchError

@@ -40,6 +40,7 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
               help="CPU TDP in watts for the energy estimate used when no RAPL counter is readable (see docs/energy.md).")
 @click.option("--carbon-region", metavar="CODE", help="Grid region (ISO country code, e.g. FRA or DE) for carbon; default: world average.")
 @click.option("--carbon-intensity", "carbon_intensity", type=float, metavar="G_PER_KWH", help="Grid carbon intensity in gCO2e/kWh (instead of a region).")
+@mlflow_option
 @click.option("--list", "list_only", is_flag=True, help="List the suite's models and backends, and exit.")
 @click.option("--resume", "resume", metavar="RUN_ID", default=None,
               help="Finish a run that was interrupted (or whose process died): train the same models again and "
@@ -48,10 +49,9 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
 @click.option("--json", "json_out", metavar="OUT", default=None,
               help="Also write the run's summary as JSON to OUT ('-': only the JSON on standard output; progress stays on stderr).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
-@mlflow_option
 @db_option
 def run(sources, example, input_spec, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s, no_energy, cpu_tdp_w,
-        carbon_region, carbon_intensity, list_only, resume, quiet, json_out, force, mlflow, db):
+        carbon_region, carbon_intensity, list_only, resume, quiet, json_out, force, db):
     """Run the default suite (digits), a suite file, or model files: measure every cost, store the run.
 
     \b
