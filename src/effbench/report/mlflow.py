@@ -30,7 +30,7 @@ import posixpath
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from effbench.errors import ConfigError, DataError, StoreError
@@ -143,10 +143,11 @@ def fingerprint(run: RunRecord) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def mlflow_tags(run: RunRecord, provenance: dict[str, str]) -> dict[str, str]:
-    """The run's identity (``effbench.run_id``, ``effbench.fingerprint``), its status, suite and version,
-    the error of each failed candidate and the provenance of every metric that is not measured."""
-    tags = {RUN_ID_TAG: run.run_id, FINGERPRINT_TAG: fingerprint(run), "effbench.status": run.status,
+def mlflow_tags(run: RunRecord, provenance: dict[str, str], digest: str | None = None) -> dict[str, str]:
+    """The run's identity (``effbench.run_id``, ``effbench.fingerprint``: ``digest``, else computed), its
+    status, suite and version, the error of each failed candidate and the provenance of every metric
+    that is not measured."""
+    tags = {RUN_ID_TAG: run.run_id, FINGERPRINT_TAG: digest or fingerprint(run), "effbench.status": run.status,
             "effbench.suite": str(run.suite), "effbench.version": str(run.effbench_version)}
     for c in run.candidates:
         if c.status == "failed":
@@ -269,11 +270,12 @@ def _experiment_id(client, name: str) -> str:
 
 
 def _timestamp_ms(run: RunRecord) -> int:
+    """The run's end (else its start) in milliseconds: the metrics' timestamp."""
     stamp = run.finished_at or run.created_at
     try:
         return int(datetime.fromisoformat(stamp).timestamp() * 1000)
-    except (TypeError, ValueError):
-        return int(datetime.now(timezone.utc).timestamp() * 1000)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"run {run.run_id}: its time {stamp!r} is not an ISO 8601 timestamp") from exc
 
 
 def _write_artifacts(run: RunRecord, folder: Path) -> list[Path]:
@@ -307,11 +309,10 @@ def log_run(run: RunRecord, *, tracking_uri: str | None = None, experiment: str 
             return MlflowLog(run.run_id, done.info.run_id, experiment, exp_id, resolved, logged=False)
         params = mlflow_params(run)
         metrics, provenance = mlflow_metrics(run)
-        tags = mlflow_tags(run, provenance)
-        ml_run = found[0] if found else client.create_run(exp_id, start_time=_timestamp_ms(run), tags=tags,
-                                                          run_name=run.run_id)
-        ml_id = ml_run.info.run_id
+        tags = mlflow_tags(run, provenance, digest)
         stamp = _timestamp_ms(run)
+        ml_run = found[0] if found else client.create_run(exp_id, start_time=stamp, tags=tags, run_name=run.run_id)
+        ml_id = ml_run.info.run_id
         client.log_batch(ml_id, metrics=[Metric(k, v, stamp, 0) for k, v in metrics.items()],
                          params=[Param(k, v) for k, v in params.items()],
                          tags=[RunTag(k, v) for k, v in tags.items()])
