@@ -123,6 +123,7 @@ def test_log_mlflow_reads_back_params_metrics_and_artifacts(stored_run, tracking
     (found,) = _runs(client, "readback", run.run_id)
     assert out.startswith(f"logged run {run.run_id} to MLflow run {found.info.run_id}")
     assert found.info.status == "FINISHED" and found.info.run_name == run.run_id
+    assert found.info.start_time == 1767225600000  # the run's created_at, 2026-01-01T00:00:00+00:00
     data = client.get_run(found.info.run_id).data
     # params: the stored setup
     assert data.params["config.batch_sizes"] == "1,8"

@@ -269,9 +269,8 @@ def _experiment_id(client, name: str) -> str:
     return exp.experiment_id
 
 
-def _timestamp_ms(run: RunRecord) -> int:
-    """The run's end (else its start) in milliseconds: the metrics' timestamp."""
-    stamp = run.finished_at or run.created_at
+def _timestamp_ms(run: RunRecord, stamp: str | None) -> int:
+    """``stamp`` (one of the run's times) in milliseconds."""
     try:
         return int(datetime.fromisoformat(stamp).timestamp() * 1000)
     except (TypeError, ValueError) as exc:
@@ -310,8 +309,9 @@ def log_run(run: RunRecord, *, tracking_uri: str | None = None, experiment: str 
         params = mlflow_params(run)
         metrics, provenance = mlflow_metrics(run)
         tags = mlflow_tags(run, provenance, digest)
-        stamp = _timestamp_ms(run)
-        ml_run = found[0] if found else client.create_run(exp_id, start_time=stamp, tags=tags, run_name=run.run_id)
+        stamp = _timestamp_ms(run, run.finished_at or run.created_at)  # the metrics': the run's end
+        ml_run = found[0] if found else client.create_run(exp_id, start_time=_timestamp_ms(run, run.created_at),
+                                                          tags=tags, run_name=run.run_id)
         ml_id = ml_run.info.run_id
         client.log_batch(ml_id, metrics=[Metric(k, v, stamp, 0) for k, v in metrics.items()],
                          params=[Param(k, v) for k, v in params.items()],
