@@ -27,6 +27,7 @@ COMMANDS = {
     "show": "effbench.cli.store_cmds:show",
     "export": "effbench.cli.store_cmds:export",
     "import": "effbench.cli.store_cmds:import_",
+    "log-mlflow": "effbench.cli.mlflow_cmd:log_mlflow",
     "push": "effbench.cli.store_cmds:push",
     "batching": "effbench.cli.batching_cmd:batching",
     "tail": "effbench.cli.tail_cmd:tail",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from effbench.cli.common import db_option, split_list
+from effbench.cli.mlflow_cmd import mlflow_option
 from effbench.zoo.digits_suite import suite_backends  # light: the registry imports no backend library
 
 
@@ -52,6 +53,7 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
               help="CPU TDP in watts for the energy estimate used when no RAPL counter is readable (see docs/energy.md).")
 @click.option("--carbon-region", metavar="CODE", help="Grid region (ISO country code, e.g. FRA or DE) for carbon; default: world average.")
 @click.option("--carbon-intensity", "carbon_intensity", type=float, metavar="G_PER_KWH", help="Grid carbon intensity in gCO2e/kWh (instead of a region).")
+@mlflow_option
 @click.option("--list", "list_only", is_flag=True, help="List the suite's models and backends, and exit.")
 @click.option("--device", metavar="DEVICE", default=None,
               help="Where torch and ONNX Runtime candidates of suite or model files run: cpu, cuda or cuda:N (default: cpu, "

@@ -11,6 +11,9 @@ from effbench.cli.study import hw_label_option
 def finish_run_output(run, *, db_path, json_out=None, force: bool = False):
     """The end of ``effbench run``: the run's summary on the terminal; with ``--json OUT`` also its
     JSON document (``effbench show RUN --json``), and with ``--json -`` only the JSON on stdout."""
+    from effbench.cli.mlflow_cmd import log_after_run
+
+    log_after_run(run)  # effbench run --mlflow (a line on stderr)
     if json_out is not None:
         from effbench.analysis.costs import run_summary
         from effbench.store.files import write_json
