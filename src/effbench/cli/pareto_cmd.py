@@ -7,7 +7,6 @@ imported when the command runs.
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
@@ -253,13 +252,8 @@ def _echo_notes(study) -> None:
 
 
 def _print_table(study, top) -> None:
-    from effbench.report.pareto_table import format_noise, format_pareto_table, rich_pareto_table
+    from effbench.report.pareto_table import format_noise, format_pareto_table
 
-    if sys.stdout.isatty():
-        from rich.console import Console
-
-        Console().print(rich_pareto_table(study, top))
-    else:
-        click.echo(format_pareto_table(study, top))
+    click.echo(format_pareto_table(study, top))
     if study.stochastic is not None:
         click.echo(format_noise(study))

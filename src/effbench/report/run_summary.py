@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 
+from effbench.report.numbers import fmt_bytes, fmt_count, fmt_rate, fmt_seconds, fmt_si, mark_estimate
 from effbench.report.text import (
+    COLUMN_PRIORITY,
     COLUMNS,
     cost_rows_as_text,
     flops_flag_notes,
     flops_flags,
-    fmt_bytes,
-    fmt_seconds,
-    fmt_si,
     legend,
     param_notes,
     render_table,
@@ -29,15 +28,14 @@ def render_run_list(runs: list[dict], where) -> list[str]:
     if not runs:
         return [f"no runs yet in {where}; start one with 'effbench run'"]
     rows = [[r["run_id"], r["created_at"], r["suite"] or "", r["status"], str(r["n_candidates"]), str(r["n_failed"])] for r in runs]
-    text = render_table(f"runs in {where}", ["run id", "created (UTC)", "suite", "status", "candidates", "failed"], rows)
-    return [] if text is None else [text]
+    return [render_table(f"runs in {where}", ["run id", "created (UTC)", "suite", "status", "candidates", "failed"], rows)]
 
 
 def _batch_row(r: dict) -> list[str]:
     return [r["candidate"], str(r["batch_size"]), fmt_seconds(r["latency_p50_s"]), fmt_seconds(r["latency_p99_s"]),
-            fmt_seconds(r["latency_p50_per_sample_s"]), fmt_si(r["throughput_samples_per_s"], "/s"), fmt_bytes(r["peak_memory_bytes"]),
-            fmt_si(r["energy_per_sample_j"], "J") + ("~" if r["energy_provenance"] == "estimated" else ""),
-            str(r["n_samples"]), str(r["stop_reason"])]
+            fmt_seconds(r["latency_p50_per_sample_s"]), fmt_rate(r["throughput_samples_per_s"]), fmt_bytes(r["peak_memory_bytes"]),
+            mark_estimate(fmt_si(r["energy_per_sample_j"], "J"), r["energy_provenance"] == "estimated"),
+            fmt_count(r["n_samples"]), str(r["stop_reason"])]
 
 
 def _tables(summary, batches: bool) -> list[str]:
@@ -48,11 +46,12 @@ def _tables(summary, batches: bool) -> list[str]:
     title = f"run {run.run_id} ({run.suite}, {run.status}) - {task.get('name', '?')}: {examples}"
     flags = flops_flags(run)
     caption = "\n".join([setup_line(run), legend(run), *flops_flag_notes(flags), *param_notes(summary.costs)])
-    texts = [render_table(title, [h for _, h in COLUMNS], cost_rows_as_text(summary.costs, flags), caption=caption)]
+    texts = [render_table(title, [h for _, h in COLUMNS], cost_rows_as_text(summary.costs, flags), caption=caption,
+                          priority=COLUMN_PRIORITY)]
     if batches:
         texts.append(render_table("per batch size", _BATCH_HEADERS, [_batch_row(r) for r in summary.batches],
                                   caption="~: estimated energy"))
-    return [t for t in texts if t is not None]
+    return texts
 
 
 # the kinds of a cell's stability warnings (analysis.stats.stability_warnings): how a warning starts,
