@@ -225,17 +225,27 @@ def render_table(title: str, headers: list[str], rows: list[list[str]], *, capti
             texts.append(_rich_section(head, [headers[i] for i in cols], sub_rows, [planned[i] for i in cols],
                                        [i in wrap for i in cols], cap, keys, width, color))
         else:
-            texts.append(_plain_section(head, [headers[i] for i in cols], sub_rows, [widths[i] for i in cols], cap, keys))
+            texts.append(_plain_section(head, [headers[i] for i in cols], sub_rows, [widths[i] for i in cols], cap, keys,
+                                        width))
     return "\n\n".join(texts)
 
 
-def _plain_section(title, headers, rows, widths, caption, keys) -> str:
+def _plain_section(title, headers, rows, widths, caption, keys, width) -> str:
+    """Aligned text; with a ``width``, the title and caption are wrapped at spaces to it (never the cells)."""
+    import textwrap
+
     def line(cells):
         return "  ".join(c.ljust(w) if i < keys else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
-    lines = [title, line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
+    def wrapped(text):
+        if not width:
+            return [text]
+        return [out for par in text.split("\n") for out in (textwrap.wrap(par, width, break_long_words=False,
+                                                                           break_on_hyphens=False) or [""])]
+
+    lines = [*wrapped(title), line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
     if caption:
-        lines.append(caption)
+        lines += wrapped(caption)
     return "\n".join(lines)
 
 
