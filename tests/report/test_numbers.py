@@ -115,6 +115,7 @@ def test_the_unit_comes_from_the_name():
         ("latency_p99_s_b1", 0.02096), ("latency_p50_per_sample_s_b8", 2e-6), ("train_time_s", 12.3),
         ("size_bytes", 80000), ("peak_rss_bytes_b1", 1.5e8), ("energy_per_sample_j_b1", 4.4e-4),
         ("best_throughput_samples_per_s", 1.227e5), ("infer_samples_per_sec", 1234.5), ("params", 61706),
-        ("flops_per_sample", 2.1e9), ("accuracy", 0.9733), ("latency_p50_s_b1@cpu", 1e-5),
-    )] == ["21 ms", "2 µs", "12.3 s", "78.1 KiB", "143 MiB", "440 µJ", "123k/s", "1.23k/s", "61.7k", "2.1G", "0.9733",
-           "10 µs"]
+        ("flops_per_sample", 2.1e9), ("accuracy", 0.98), ("latency_p50_s_b1@cpu", 1e-5),
+        ("top1", 81.2),
+    )] == ["21 ms", "2 µs", "12.3 s", "78.1 KiB", "143 MiB", "440 µJ", "123k/s", "1.23k/s", "61.7k", "2.1G", "0.9800",
+           "10 µs", "81.2"]

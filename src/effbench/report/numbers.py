@@ -179,7 +179,7 @@ _TOKENS = re.compile(r"[a-z0-9]+")
 def fmt_named(name: str, value) -> str:
     """``value`` formatted by the unit its name carries: ``*_s``/``*_s_b1`` seconds, ``*bytes*`` bytes,
     ``*_j`` joules, ``*_per_s``/``*_per_sec`` rates, ``params``/``flops``/``macs``/``count`` counts,
-    anything else :func:`fmt_number`."""
+    ``accuracy``/``f1``/``acc`` between 0 and 1 with 4 decimals, anything else :func:`fmt_number`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not _missing(value):
         return fmt_number(value) if isinstance(value, bool) else str(value)
     base = re.split(r"[@\[\s]", name.lower(), maxsplit=1)[0]  # a hardware suffix or a note is not the unit
@@ -197,4 +197,6 @@ def fmt_named(name: str, value) -> str:
         return fmt_si(value, "g")
     if any(t in tokens for t in ("params", "flops", "macs", "count", "param")):
         return fmt_count(value)
+    if any(t in tokens for t in ("accuracy", "f1", "acc")) and abs(float(value)) <= 1:
+        return fmt_ratio(value, 4)  # a quality share: the cost table's 4 decimals (0.9800, not 0.98)
     return fmt_number(value)
