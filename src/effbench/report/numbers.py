@@ -26,8 +26,9 @@ __all__ = ["ESTIMATE_MARK", "MISSING", "fmt_bytes", "fmt_count", "fmt_named", "f
 ESTIMATE_MARK = "~"
 MISSING = "-"
 
-_BIG = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
-_SMALL = ((1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"))
+#: SI prefixes, largest first; the ones below 1 are used only with a physical unit
+_SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"))
+_BINARY = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
 
 
 def _missing(value) -> bool:
@@ -56,8 +57,9 @@ def _rounds_to(x: float, digits: int) -> float:
 
 
 def _scaled(v: float, digits: int, prefixes) -> tuple[str, str] | None:
-    """(mantissa text, prefix) for the first prefix whose factor the rounded value reaches."""
-    for i, (factor, prefix) in enumerate(prefixes):
+    """(mantissa text, prefix) for the largest prefix the value, rounded to ``digits``, reaches (so
+    999.7 µ rounds to 1 m, never to 1000 µ); None below the smallest."""
+    for factor, prefix in prefixes:
         if abs(_rounds_to(v / factor, digits)) >= 1:
             return _sig(v / factor, digits), prefix
     return None
@@ -65,28 +67,17 @@ def _scaled(v: float, digits: int, prefixes) -> tuple[str, str] | None:
 
 def fmt_si(value, unit: str = "", digits: int = 3) -> str:
     """``value`` with SI prefixes for large and (with a unit) small magnitudes: ``1.23 kJ``, ``441 µJ``,
-    ``4.2 G``; a unit starting with ``/`` attaches without a space (``12.3k/s``)."""
+    ``4.2G``; a unit starting with ``/`` attaches without a space (``12.3k/s``)."""
     if _missing(value):
         return MISSING
     v = float(value)
     sep = "" if (not unit or unit.startswith("/")) else " "
-    if v == 0:
-        return f"0{sep}{unit}"
-    for j, (factor, prefix) in enumerate(_BIG):  # largest first; rounding up to 1000 moves to the next prefix
-        if abs(_rounds_to(v / factor, digits)) >= 1:
-            if abs(_rounds_to(v / factor, digits)) >= 1000 and j > 0:
-                factor, prefix = _BIG[j - 1]
-            return f"{_sig(v / factor, digits)}{sep if unit else ''}{prefix}{unit}"
-    if unit and not unit.startswith("/") and abs(_rounds_to(v, digits)) < 1:
-        small = _scaled(v, digits, _SMALL)
-        if small is not None:
-            text, prefix = small
-            if abs(float(text)) >= 1000:  # 999.7 µJ -> 1 mJ
-                i = [p for _, p in _SMALL].index(prefix)
-                text, prefix = _sig(v / _SMALL[i - 1][0], digits), _SMALL[i - 1][1]
-            return f"{text} {prefix}{unit}"
-        return f"{v:.{digits - 1}e} {unit}"
-    return f"{_sig(v, digits)}{sep}{unit}"
+    physical = bool(unit) and not unit.startswith("/")
+    found = ("0", "") if v == 0 else _scaled(v, digits, _SI if physical else _SI[:5])
+    if found is None:  # below 1 without a unit, or below 1 p with one
+        return f"{v:.{digits - 1}e}{sep}{unit}" if physical else f"{_sig(v, digits)}{unit}"
+    text, prefix = found
+    return f"{text}{sep}{prefix}{unit}"
 
 
 def fmt_seconds(value, digits: int = 3) -> str:
@@ -103,11 +94,8 @@ def fmt_bytes(value, digits: int = 3) -> str:
     """``512 B``, ``12.3 KiB``, ``4.5 MiB``, ``1.2 GiB`` (binary prefixes)."""
     if _missing(value):
         return MISSING
-    v = float(value)
-    for factor, unit in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if abs(_rounds_to(v / factor, digits)) >= 1:
-            return f"{_sig(v / factor, digits)} {unit}"
-    return f"{int(round(v))} B"
+    found = _scaled(float(value), digits, _BINARY)
+    return f"{int(round(float(value)))} B" if found is None else f"{found[0]} {found[1]}"
 
 
 def fmt_count(value, digits: int = 3) -> str:
