@@ -150,7 +150,7 @@ def test_latencies_within_the_noise_tie_and_the_default_configuration_wins(tmp_p
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "Use mlp/onnxruntime:" in out
-    assert "On latency_p50_s_b1, mlp/onnxruntime (1.66e-05) ties with mlp.ortnoopt/onnxruntime (1.58e-05): 95% intervals" in out
+    assert "On latency_p50_s_b1, mlp/onnxruntime (16.6 µs) ties with mlp.ortnoopt/onnxruntime (15.8 µs): 95% intervals" in out
     assert "the tie goes to the default configuration (not a variant)." in out
     assert main(args + ["--no-noise-ties"]) == 0
     assert "Use mlp.ortnoopt/onnxruntime:" in capsys.readouterr().out

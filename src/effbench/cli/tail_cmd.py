@@ -198,7 +198,7 @@ def _render(result, data, conv, key):
 
 
 def _fmt_s(value: float) -> str:
-    from effbench.report.numbers import fmt_seconds
+    from effbench.numbers import fmt_seconds
 
     return fmt_seconds(value, digits=4)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from effbench.report.numbers import fmt_rate, fmt_seconds, fmt_si, mark_estimate
+from effbench.numbers import fmt_rate, fmt_seconds, fmt_si, mark_estimate
 from effbench.report.text import render_table
 
 __all__ = ["render_batching_study"]

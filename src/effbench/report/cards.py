@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from effbench.analysis.costs import batch_rows, cost_table
 from effbench.records import CARBON_PER_SAMPLE_G, ENERGY_PER_BATCH_J, ENERGY_PER_SAMPLE_J, TRAIN_ENERGY_J
-from effbench.report.numbers import fmt_bytes, fmt_count, fmt_seconds, fmt_si
+from effbench.numbers import fmt_bytes, fmt_count, fmt_seconds, fmt_si
 
 __all__ = [
     "PROVENANCE_LABELS",

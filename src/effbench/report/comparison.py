@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from effbench.report.numbers import MISSING, fmt_p, fmt_ratio, fmt_seconds
+from effbench.numbers import MISSING, fmt_p, fmt_ratio, fmt_seconds
 from effbench.report.text import render_table
 
 __all__ = ["render_comparison", "summary_line"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from effbench.report.numbers import MISSING, fmt_p, fmt_percent
+from effbench.numbers import MISSING, fmt_p, fmt_percent
 from effbench.report.text import render_table
 
 __all__ = ["render_table_misnomer", "render_misnomer_result"]

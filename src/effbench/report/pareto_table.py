@@ -2,7 +2,7 @@
 
 :func:`pareto_table` gives the title, header and cells (the shown rows only: dominators are
 computed for them alone; each objective's values formatted by the unit its name carries, through
-:mod:`effbench.report.numbers`); :func:`format_pareto_table` lays them out for the terminal's width
+:mod:`effbench.numbers`); :func:`format_pareto_table` lays them out for the terminal's width
 (:func:`effbench.report.text.render_table`: sections keyed by layer and key when the columns do not
 fit; no cell cut); :func:`format_noise` lists the noise each column got in a stochastic study.
 Pure: a study in, text out.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from effbench.analysis.pareto_study import ParetoStudy
-from effbench.report.numbers import fmt_named, fmt_number
+from effbench.numbers import fmt_named, fmt_number
 from effbench.report.text import render_table
 
 

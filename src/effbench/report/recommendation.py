@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from effbench.report.numbers import fmt_named, fmt_p, fmt_ratio
+from effbench.numbers import fmt_named, fmt_p, fmt_ratio
 
 __all__ = ["format_cost", "render_recommendation"]
 

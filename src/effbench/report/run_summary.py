@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from effbench.report.numbers import fmt_bytes, fmt_count, fmt_rate, fmt_seconds, fmt_si, mark_estimate
+from effbench.numbers import fmt_bytes, fmt_count, fmt_rate, fmt_seconds, fmt_si, mark_estimate
 from effbench.report.text import (
     COLUMN_PRIORITY,
     COLUMNS,

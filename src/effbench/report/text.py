@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from effbench.report.numbers import (
+from effbench.numbers import (
     MISSING,
     fmt_bytes,
     fmt_count,

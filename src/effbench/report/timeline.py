@@ -15,7 +15,7 @@ import numpy as np
 
 from effbench.analysis.timeline import CANNOT_TELL, FASTER, Trend
 from effbench.errors import ConfigError
-from effbench.report.numbers import fmt_ratio
+from effbench.numbers import fmt_ratio
 
 __all__ = ["format_rate", "render_timeline", "check_plot_path", "write_timeline_plot"]
 

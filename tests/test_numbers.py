@@ -1,4 +1,4 @@
-"""report/numbers.py: the one number formatter of the terminal commands."""
+"""effbench.numbers: the one number formatter of the text outputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from effbench.report.numbers import (
+from effbench.numbers import (
     fmt_bytes,
     fmt_count,
     fmt_named,
