@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from effbench.analysis.pareto_study import ParetoStudy
-from effbench.numbers import fmt_named, fmt_number
+from effbench.numbers import fmt_named, fmt_number, mark_estimate
 from effbench.report.text import render_table
 
 
@@ -80,20 +80,23 @@ def _title(study: ParetoStudy, shown: int) -> str:
     return title
 
 
-def pareto_table(study: ParetoStudy, top: int = 25) -> TableView:
-    """Title, header and formatted cells of the first ``top`` rows of the ranking (0: all)."""
+def pareto_table(study: ParetoStudy, top: int = 25, estimated=frozenset()) -> TableView:
+    """Title, header and formatted cells of the first ``top`` rows of the ranking (0: all); the
+    (key, column) pairs in ``estimated`` carry the estimate mark ``~``."""
     shown = study.ranking(top)
     doms = study.dominators(shown)
     header = _header(study)
     units = [h if h in study.names else "" for h in header]
-    rows = [[format_cell(v, u) for v, u in zip(_row(study, int(i), _dominator_cell(study, int(c), s)), units)]
+    rows = [[mark_estimate(format_cell(v, u), (study.keys[int(i)], u) in estimated)
+             for v, u in zip(_row(study, int(i), _dominator_cell(study, int(c), s)), units)]
             for i, c, s in zip(shown, doms.count, doms.sample)]
     return TableView(_title(study, len(shown)), header, rows)
 
 
-def format_pareto_table(study: ParetoStudy, top: int = 25, *, width: int | None = -1, style: str | None = None) -> str:
+def format_pareto_table(study: ParetoStudy, top: int = 25, *, width: int | None = -1, style: str | None = None,
+                        estimated=frozenset()) -> str:
     """The table for the terminal (or a pipe): see :func:`effbench.report.text.render_table`."""
-    view = pareto_table(study, top)
+    view = pareto_table(study, top, estimated)
     return render_table(view.title, view.header, view.rows, keys=2, width=width, style=style,
                         wrap=(view.header.index("dominated_by"),))
 
