@@ -24,11 +24,12 @@ ALLOWED = {
     "testing": {"candidates", "measure"},
     "zoo": {"candidates", "measure", "tasks"},
     "executor": {"measure", "candidates"},
+    "executors": {"executor", "measure", "candidates"},  # the Ray executor drives the local executor's phases
     "store": set(),
     "analysis": set(),
-    "runs": {"measure", "candidates", "tasks", "zoo", "sources", "executor", "store", "analysis"},
+    "runs": {"measure", "candidates", "tasks", "zoo", "sources", "executor", "executors", "store", "analysis"},
     "report": {"analysis", "store", "candidates"},  # candidates: the registry's declarations (a backend's runtime)
-    "api": {"runs", "measure", "candidates", "tasks", "zoo", "executor", "store", "analysis", "report"},
+    "api": {"runs", "measure", "candidates", "tasks", "zoo", "executor", "executors", "store", "analysis", "report"},
     "cli": {"*"},
     "__main__": {"cli"},
     "__init__": {"api"},  # the package: its public names, imported lazily from the facade

@@ -76,7 +76,7 @@ class Recorder:
     def static(self, key, s):
         self.events.append(("static", key))
 
-    def predictions(self, key, labels):
+    def predictions(self, key, labels, outputs=None):
         self.events.append(("predictions", key))
 
     def memory(self, key, b, reading):

@@ -11,7 +11,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+source"
 
-__all__ = ["__version__", "benchmark", "load_run"]
+__all__ = ["__version__", "benchmark", "load_run", "track"]
 
 
 def __getattr__(name):
@@ -24,4 +24,8 @@ def __getattr__(name):
         from effbench.api import load_run
 
         return load_run
+    if name == "track":
+        from effbench.api import track
+
+        return track
     raise AttributeError(f"module 'effbench' has no attribute {name!r}")

@@ -44,6 +44,11 @@ class Estimate:
         return math.isfinite(self.low) and math.isfinite(self.high)
 
 
+STOP_MAX_TIME_SHORT = "max_time_before_min_samples"
+"""The stop reason of a time window that reached ``max_time_s`` before ``min_samples`` samples
+(the time bound wins over the minimum count; see :mod:`effbench.measure.timer`)."""
+
+
 def _as_samples(samples, name: str = "samples") -> np.ndarray:
     """1-D float64 array of finite values, at least one."""
     try:

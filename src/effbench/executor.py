@@ -22,6 +22,7 @@ import numpy as np
 from effbench.errors import CandidateError, ConfigError, DataError
 from effbench.measure.timer import TimingConfig
 from effbench.measure.bootstrap import worker_main
+from effbench.measure.inputs import n_rows
 from effbench.measure.worker import WorkerState
 
 
@@ -43,19 +44,33 @@ class ExecutionConfig:
     command_timeout_s: float | None = None   # every later command; None: scaled with its work (see Timeouts)
     energy: dict | None = None          # EnergyConfig as a dict: one energy cell per candidate and batch size
     quality: bool = True                # predict and score; False for a cost-only run (a task without labels)
+    executor: str = "local"             # "local" (worker processes here) or "ray" (effbench.executors.ray; docs/fleet.md)
+    address: str | None = None          # ray: "auto" or HOST:PORT of the cluster; None starts a one-node Ray here
+    hardware: str | None = None         # ray: only nodes with this label (effbench-hardware=LABEL)
+    predict: str = "labels"             # what the worker returns to score: "labels", "outputs" (regression) or "both" (top-k)
 
     def __post_init__(self):
-        from effbench.validation import Interval, check
+        from effbench.validation import Interval, Options, check
 
         whole = Interval(int, 1, None)
         seconds = Interval(float, 0, None, closed="neither")
         if not self.batch_sizes:
             raise ConfigError("batch_sizes: at least one batch size is required")
         object.__setattr__(self, "batch_sizes", tuple(check("batch_sizes", b, whole) for b in self.batch_sizes))
+        check("predict", self.predict, Options({"labels", "outputs", "both"}))
         for name, constraint in (("threads", whole), ("repeats", whole), ("seed", Interval(int)),
                                  ("startup_timeout_s", seconds), ("command_timeout_s", (seconds, None))):
             constraints = constraint if isinstance(constraint, tuple) else (constraint,)
             object.__setattr__(self, name, check(name, getattr(self, name), *constraints))
+        from effbench.validation import Options, validate_name
+
+        check("executor", self.executor, Options({"local", "ray"}))
+        if self.executor == "local" and (self.address is not None or self.hardware is not None):
+            raise ConfigError("address, hardware: apply to executor 'ray' only; the executor is 'local'")
+        if self.hardware is not None:
+            validate_name(self.hardware, "hardware")
+        if self.address is not None and not isinstance(self.address, str):
+            raise ConfigError(f"address: expected 'auto' or 'HOST:PORT', got {self.address!r}")
 
     def to_dict(self) -> dict:
         return {
@@ -69,6 +84,8 @@ class ExecutionConfig:
             "startup_timeout_s": self.startup_timeout_s,
             "command_timeout_s": self.command_timeout_s,
             "quality": self.quality,
+            "predict": self.predict,
+            **({"executor": self.executor, "address": self.address, "hardware": self.hardware} if self.executor != "local" else {}),
         }
 
 
@@ -82,18 +99,21 @@ class WorkerFailure(Exception):
         self.timed_out = timed_out
 
 
+def candidate_payload(candidate, where: str = "a worker process",
+                      hint: str = "define its model at module level (importable), or run with isolate=False") -> bytes:
+    """The pickled candidate a worker loads; CandidateError (that candidate fails alone) when it cannot be pickled."""
+    try:
+        return pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - user objects can fail to pickle in many ways
+        raise CandidateError(f"candidate {candidate.key!r} cannot be sent to {where} ({type(exc).__name__}: {exc}); {hint}") from None
+
+
 class ProcessWorker:
     """A spawned process holding one candidate."""
 
     def __init__(self, candidate, threads: int):
         self.key = candidate.key
-        try:
-            payload = pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # noqa: BLE001 - user objects can fail to pickle in many ways
-            raise CandidateError(
-                f"candidate {candidate.key!r} cannot be sent to a worker process ({type(exc).__name__}: {exc}); "
-                "define its model at module level (importable), or run with isolate=False"
-            ) from None
+        payload = candidate_payload(candidate)
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe(duplex=True)
         # The candidate travels over the pipe after the start, not as a process argument: start()
@@ -301,13 +321,14 @@ class NothingDone:
 class _Execution:
     """One execution: the workers, the candidates that failed, and the phases in their order."""
 
-    def __init__(self, candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress, done=None):
+    def __init__(self, candidates, X, config: ExecutionConfig, recorder, progress, done=None, worker_cls=None):
         self.candidates, self.X, self.config = candidates, X, config
+        self.worker_cls = worker_cls  # None: a local process (or this process, isolate=False); the Ray executor passes its own
         self.recorder, self.progress = recorder, progress
         self.done = done or NothingDone()
         self.workers: dict[str, object] = {}
         self.failed: set[str] = set()
-        self.timeouts = Timeouts(config, len(X))
+        self.timeouts = Timeouts(config, n_rows(X))
 
     def fail(self, key, reason, detail=""):
         self.failed.add(key)
@@ -332,7 +353,7 @@ class _Execution:
 
     # 1. start every worker, hand each its candidate (they boot and unpickle in parallel), then wait for each
     def start(self):
-        worker_cls = ProcessWorker if self.config.isolate else InlineWorker
+        worker_cls = self.worker_cls or (ProcessWorker if self.config.isolate else InlineWorker)
         for c in self.candidates:
             try:
                 self.workers[c.key] = worker_cls(c, self.config.threads)
@@ -368,7 +389,7 @@ class _Execution:
     def static_phase(self):
         for c in self.candidates:
             steps = [("memory", int(b)) for b in sorted(self.config.batch_sizes)] + [("static", 8)]
-            steps += [("predict",)] if self.config.quality else []
+            steps += [("predict", self.config.predict)] if self.config.quality else []
             for cmd in steps:
                 if c.key not in self.failed and not self.done.step(c.key, cmd[0], cmd[1] if cmd[0] == "memory" else None):
                     self.progress(0, f"{c.key}: {cmd[0]}" + (f" batch {cmd[1]}" if cmd[0] == "memory" else ""))
@@ -391,7 +412,7 @@ class _Execution:
             self.recorder.static(key, reply[1])
         elif cmd[0] == "predict":
             try:
-                self.recorder.predictions(key, reply[1])
+                self.recorder.predictions(key, reply[1], reply[2])
             except DataError as exc:  # scored here, in the parent: a bad answer fails its candidate alone
                 self.fail(key, f"unusable predictions: {exc}")
         else:
@@ -453,10 +474,11 @@ def close_workers(workers, *, kill: bool = False, grace_s: float = 2.0) -> None:
         w.kill()
 
 
-def execute(candidates, X: np.ndarray, config: ExecutionConfig, recorder, progress=lambda n=1, text="": None, done=None):
-    """Measure every candidate on inputs X; results go to ``recorder`` as they arrive.
+def execute(candidates, X, config: ExecutionConfig, recorder, progress=lambda n=1, text="": None, done=None):
+    """Measure every candidate on inputs X (an array, or a dict of named arrays with one row per
+    example each); results go to ``recorder`` as they arrive.
 
-    ``recorder`` has: ready(key, info), static(key, dict), predictions(key, labels),
+    ``recorder`` has: ready(key, info), static(key, dict), predictions(key, labels, outputs),
     memory(key, batch_size, dict), latency(key, batch_size, samples, meta), energy(key, batch_size, dict),
     failed(key, reason, detail), failed_step(key, step, reason, detail)
     (:class:`effbench.runs.recorder.Recorder`). ``done``: what is measured already (a resumed run);

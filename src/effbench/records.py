@@ -66,7 +66,34 @@ UNITS = {
 """The unit each metric is stored with."""
 
 QUALITY_METRICS = (ACCURACY, F1_MACRO)
-"""Quality metrics, larger is better."""
+"""Quality metrics of the digits suite and effbench.benchmark, larger is better. A suite file's task
+may score others (``balanced_accuracy``, ``top5``, ``mae``, ``rmse``, ``r2``, custom ones): each is
+stored with its direction in the metric's detail (``"direction": "max"`` or ``"min"``) and listed
+with it in the run's task record (``task["metrics"]``)."""
+
+
+def unit_of(name: str) -> str:
+    """The unit a metric is stored with: :data:`UNITS`, ``ratio`` for the other classification
+    shares (``balanced_accuracy``, ``top5``, ...), ``target`` for an error in the regression
+    target's unit (``mae``, ``rmse``), ``1`` for ``r2`` and ``score`` for a custom metric."""
+    if name in UNITS:
+        return UNITS[name]
+    if name == "balanced_accuracy" or (name.startswith("top") and name[3:].isdigit()):
+        return "ratio"
+    return {"mae": "target", "rmse": "target", "r2": "1"}.get(name, "score")
+
+
+def quality_direction(run_task: dict | None, name: str) -> str | None:
+    """The direction (``max``/``min``) a run's task record gives quality metric ``name``, or None
+    when the task does not list it (the digits suite: accuracy and f1_macro, both ``max``)."""
+    for m in (run_task or {}).get("metrics") or ():
+        if isinstance(m, dict) and m.get("name") == name:
+            return m.get("direction")
+    return None
+
+TRACK_SUITE = "track"
+"""The suite of a tracking (``effbench track``, :func:`effbench.track`): a run that holds the training
+time and energy of one piece of code; ``latest`` never lands on one."""
 
 # -- statuses ------------------------------------------------------------------------------------------
 RUN_STATUSES = ("running", "complete", "interrupted", "failed")

@@ -279,3 +279,22 @@ def test_adjust_drift_uses_the_estimator_of_each_cells_test():
     r = compare_runs(a, b, adjust_drift=True, min_change=0)
     assert r.drift == pytest.approx(1.10, rel=0.01)
     assert np.median([c.ratio_median for c in r.cells]) == pytest.approx(1.0, abs=0.005) and r.n_slower == r.n_faster == 0
+
+
+def test_stability_report_says_when_max_time_cut_a_cell_before_min_samples():
+    cfg = {"threads": 1, "timing": {"rel_tol": 0.05, "min_block_s": 2e-5, "min_samples": 10}}
+    cells = {
+        ("big/torch", 8): (0.9, 0.01, 3, {"stop_reason": "max_time_before_min_samples", "n_samples": 3, "block_size": 1,
+                                          "rel_halfwidths": {"0.5": float("inf")}}),
+        ("mixed/torch", 8): (0.9, 0.01, 12, {"stop_reason": "mixed", "n_samples": 12, "block_size": 1,
+                                             "stop_reasons": ["max_time", "max_time_before_min_samples", "max_time"],
+                                             "rel_halfwidths": {"0.5": 0.08}}),
+        ("fine/torch", 8): (0.9, 0.01, 12, {"stop_reason": "max_time", "n_samples": 12, "block_size": 1,
+                                            "rel_halfwidths": {"0.5": 0.08}}),
+    }
+    rep = stability_report(make_run("A", cells, config=cfg))
+    (big,) = [w for w in rep.cells[("big/torch", 8)] if "min_samples" in w]
+    assert "its time window before min_samples = 10 samples were taken (3 in all" in big and "not at all" in big
+    (mixed,) = [w for w in rep.cells[("mixed/torch", 8)] if "min_samples" in w]
+    assert "1 of its 3 time windows" in mixed and "+-8.0%" in mixed
+    assert not any("min_samples" in w for w in rep.cells[("fine/torch", 8)])

@@ -232,3 +232,36 @@ def test_a_higher_is_better_indicator_is_refused_as_a_preferred_cost(name, hint)
     rows = [Row("fast", 0.9, {name: 1000.0}, "linear"), Row("slow", 0.9, {name: 10.0}, "linear")]
     with pytest.raises(ConfigError, match=f"{name!r} is higher-is-better.*{hint}"):
         recommend(rows, preference=[name])
+def test_regression_reads_the_quality_in_its_direction_and_tests_parity_on_errors():
+    """rmse: lower is better. The reference is the lowest rmse; a cheaper model is tested against it
+    with Wilcoxon's signed-rank test on the absolute errors, and chosen when on par."""
+    from scipy.stats import wilcoxon
+
+    from effbench.analysis.selection import REGRESSION_TEST_NAME, Constraints, Row, recommend
+
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal(60)
+    close = y + 0.30 * rng.standard_normal(60)      # on par with the reference
+    far = y + 3.0 * rng.standard_normal(60)          # much worse
+    ref = y + 0.30 * rng.standard_normal(60)
+
+    def rmse(p):
+        return float(np.sqrt(np.mean((y - p) ** 2)))
+
+    if rmse(close) < rmse(ref):  # the reference is the better of the two similar models
+        close, ref = ref, close
+
+    rows = [Row("ref", rmse(ref), {"params": 30.0}, predictions=ref), Row("close", rmse(close), {"params": 20.0}, predictions=close),
+            Row("far", rmse(far), {"params": 10.0}, predictions=far)]
+    rec = recommend(rows, preference=["params"], quality="rmse", y_true=y, task="regression", direction="min")
+    assert rec.reference == "ref" and rec.test == REGRESSION_TEST_NAME and rec.objectives[0] == "rmse:min"
+    tests = {t.a: t for t in rec.parity}
+    for name, pred in (("close", close), ("far", far)):
+        assert tests[name].p_value == pytest.approx(wilcoxon(np.abs(y - pred) - np.abs(y - ref)).pvalue)
+    assert tests["close"].on_par and not tests["far"].on_par
+    assert rec.chosen == "close"
+    # "at most 0.5 worse than the best" keeps ref and close, not far; a floor reads "rmse <= X"
+    assert recommend(rows, Constraints(max_loss=0.5), ["params"], quality="rmse", y_true=y, task="regression",
+                     direction="min").feasible == ["ref", "close"]
+    assert recommend(rows, Constraints(min_quality=rmse(close) - 1e-9), ["params"], quality="rmse", y_true=y,
+                     task="regression", direction="min").constraints == [f"rmse <= {rmse(close) - 1e-9:g}"]

@@ -1,11 +1,10 @@
-"""effbench run MODEL... and effbench run SUITE.toml: your own models from the command line (first slice)."""
+"""effbench run MODEL... and effbench run SUITE.toml: your own models from the command line."""
 
 import numpy as np
 import pytest
 
 from effbench import records as R
 from effbench.cli import main
-from effbench.runs.files import LATER
 
 FAST = ["--no-energy", "--repeats", "1", "--max-time", "0.05", "--quiet"]
 
@@ -136,8 +135,13 @@ def test_a_suite_file_with_labelled_data_stores_the_models_real_accuracy(models,
     assert run.candidate("net/onnxruntime").info["converted_from"] == "torch"
 
 
-def _suite(tmp_path, data: str, model: str) -> str:
-    np.savez(tmp_path / "val.npz", X=np.zeros((4, 16), np.float32), y=np.array([0, 1, 0, 1]))
+def _npz(tmp_path, width=16, y=(0, 1, 0, 1)) -> str:
+    np.savez(tmp_path / "val.npz", X=np.zeros((4, width), np.float32), y=np.array(y))
+    return str(tmp_path / "val.npz")
+
+
+def _suite(tmp_path, data: str, model: str, width=16, y=(0, 1, 0, 1)) -> str:
+    _npz(tmp_path, width, y)
     (tmp_path / "s.toml").write_text(f'{data}\n[[candidates]]\nname = "m"\nmodel = "{model}"\n')
     return str(tmp_path / "s.toml")
 
@@ -146,14 +150,16 @@ def _suite(tmp_path, data: str, model: str) -> str:
     ("missing", "MODEL: 'nothing.onnx' does not exist"),
     ("suffix", "MODEL: cannot tell what kind of model 'model.h5' is"),
     ("bad input", "--input: shape of the input: '16xq' must be whole numbers"),
-    ("int input", f"--input: 'ids:int64:1x8' is a int64 input; {LATER}"),
-    ("int model", f"model 'ints': input 'in0' is int64; {LATER}"),
-    ("two inputs", f"model 'two' takes 2 inputs (in0, in1); {LATER}"),
+    ("float64 input", "--input: 'x:float64:Nx16' has a float64 input; effbench feeds real-valued inputs as float32"),
+    ("floats for ids", "data: input 'in0' (array 'X'): the model takes int64, the data holds float32"),
+    ("data and input", "--input: synthetic inputs or --data, not both"),
+    ("metrics without data", "--metrics: applies with --data"),
+    ("metric of another task", "--metrics[0]: 'rmse' is not a classification metric; allowed for classification"),
+    ("unknown task", "--task: expected one of"),
     ("all", "--batch-sizes: 'all' (the whole data set) needs data"),
     ("no shape", "--input: the model's inputs are not known from its file"),
     ("quick", "--quick: applies to the default suite, not to suite or model files"),
-    ("regression", "data.task: 'regression' is not yet from the command line"),
-    ("top5", "data.metrics[1]: 'top5' is not yet from the command line"),
+    ("labels for regression", "data.labels: regression needs real-valued targets"),
     ("suite input", "--input: applies to model files"),
 ])
 def test_bad_input_is_one_line_and_nothing_is_measured(case, expected, models, tmp_path, capsys, monkeypatch):
@@ -164,14 +170,16 @@ def test_bad_input_is_one_line_and_nothing_is_measured(case, expected, models, t
         "missing": lambda: ["nothing.onnx", "--input", "16"],
         "suffix": lambda: ["model.h5"],
         "bad input": lambda: [onnx_a, "--input", "16xq"],
-        "int input": lambda: [onnx_a, "--input", "ids:int64:1x8"],
-        "int model": lambda: [_onnx_file(tmp_path / "ints.onnx", "int64", 1)],
-        "two inputs": lambda: [_onnx_file(tmp_path / "two.onnx", "float32", 2)],
+        "float64 input": lambda: [onnx_a, "--input", "x:float64:Nx16"],
+        "floats for ids": lambda: [_suite(tmp_path, '[data]\npath = "val.npz"', _onnx_file(tmp_path / "ints.onnx", "int64", 1), 4)],
+        "data and input": lambda: [onnx_a, "--data", _npz(tmp_path), "--input", "16"],
+        "metrics without data": lambda: [onnx_a, "--metrics", "top5"],
+        "metric of another task": lambda: [onnx_a, "--data", _npz(tmp_path), "--metrics", "rmse"],
+        "unknown task": lambda: [onnx_a, "--data", _npz(tmp_path), "--task", "ranking"],
         "all": lambda: [onnx_a, "--batch-sizes", "1,all"],
         "quick": lambda: [onnx_a, "--quick"],
         "no shape": lambda: ["python:factories_for_tests:build_net"],
-        "regression": lambda: [_suite(tmp_path, '[data]\npath = "val.npz"\ntask = "regression"', onnx_a)],
-        "top5": lambda: [_suite(tmp_path, '[data]\npath = "val.npz"\nmetrics = ["accuracy", "top5"]', onnx_a)],
+        "labels for regression": lambda: [_suite(tmp_path, '[data]\npath = "val.npz"\ntask = "regression"', onnx_a, y=["a", "b", "a", "b"])],
         "suite input": lambda: [_suite(tmp_path, "", onnx_a), "--input", "16"],
     }[case]()
     if case == "suffix":

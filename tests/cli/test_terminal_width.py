@@ -117,11 +117,11 @@ def test_no_value_is_cut_at_80_and_120_columns(command, db, capsys, monkeypatch)
 
 def test_show_splits_the_cost_table_and_keeps_every_cell(db, capsys, monkeypatch):
     from effbench.analysis.costs import run_summary
-    from effbench.report.text import cost_rows_as_text, flops_flags
+    from effbench.report.text import cost_rows_as_text, flops_flags, quality_columns
 
     with Store(db) as store:
         run = store.load_run("20260102-000000-bbbb")
-    cells = {c for row in cost_rows_as_text(run_summary(run).costs, flops_flags(run)) for c in row if c}
+    cells = {c for row in cost_rows_as_text(run_summary(run).costs, quality_columns(run), flops_flags(run)) for c in row if c}
     assert {"14.3 µs", "4.99 KiB"} & cells or cells  # the formatter's output, not hand-written figures
     assert any(c.endswith("~") for c in cells)  # estimates are in the table, and must keep their mark
     for width in (80, 120):

@@ -19,6 +19,7 @@ from effbench.measure.timer import (
     MAX_WARMUP_CALLS,
     STOP_MAX_SAMPLES,
     STOP_MAX_TIME,
+    STOP_MAX_TIME_SHORT,
     STOP_PRECISION,
     TimingConfig,
     block_size_for,
@@ -147,10 +148,35 @@ def test_max_time_bound():
     assert len(r.samples_s) == 8 and r.elapsed_s == 1.0
 
 
-def test_min_samples_is_a_floor_under_max_time():
+def test_max_time_wins_over_min_samples():
+    # 0.5 s calls, max_time 1 s, min_samples 5: sampling stops after 2 samples (1.0 s), not 5 (2.5 s)
     clock = FakeClock()
     r = measure(clock, 0.5, min_samples=5, min_time_s=0.0, max_time_s=1.0, warmup_calls=1, warmup_s=0.0)
-    assert r.stop_reason == STOP_MAX_TIME and len(r.samples_s) == 5
+    assert r.stop_reason == STOP_MAX_TIME_SHORT and len(r.samples_s) == 2 and r.elapsed_s == 1.0
+    assert r.meta()["stop_reason"] == "max_time_before_min_samples"
+    assert math.isinf(r.rel_halfwidths[0.5])     # 2 samples: no interval of the median; reported as such
+
+
+def test_warm_up_of_a_slow_model_ends_at_max_time():
+    # 0.75 s calls, 3 warm-up calls asked, max_time 1 s: two warm-up calls (1.5 s), then sampling stops at 1 s
+    clock = FakeClock()
+    r = measure(clock, 0.75, min_samples=10, min_time_s=0.0, max_time_s=1.0, warmup_calls=3, warmup_s=0.0)
+    assert r.warmup_calls == 2 and r.warmup_cut_by_max_time and r.meta()["warmup_cut_by_max_time"]
+    assert r.stop_reason == STOP_MAX_TIME_SHORT and len(r.samples_s) == 2
+    assert clock.calls == 4                      # 10 + 3 calls before max_time won
+
+
+def test_a_sample_is_never_cut_short():
+    # one call longer than max_time: exactly one sample is taken, and the bound is overshot by that call only
+    clock = FakeClock()
+    r = measure(clock, 4.0, min_samples=10, min_time_s=0.0, max_time_s=1.0, warmup_calls=1, warmup_s=0.0)
+    assert r.stop_reason == STOP_MAX_TIME_SHORT and len(r.samples_s) == 1 and r.elapsed_s == 4.0
+
+
+def test_max_time_after_min_samples_is_plain_max_time():
+    clock = FakeClock()
+    r = measure(clock, 0.25, min_samples=4, min_time_s=0.0, max_time_s=1.0, warmup_calls=1, warmup_s=0.0)
+    assert r.stop_reason == STOP_MAX_TIME and len(r.samples_s) == 4
 
 
 # -- hygiene: GC and sync ------------------------------------------------------------------------

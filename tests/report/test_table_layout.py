@@ -38,3 +38,12 @@ def test_rendered_sections_keep_names_and_cells():
             assert text.count(row[0]) >= 2 and all(cell in text for cell in row)
         if style == "rich":
             assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_cost_table_priority_for_any_quality_columns():
+    from effbench.report.text import column_headers, column_priority
+
+    for quality in (("accuracy", "f1_macro"), ("rmse",), ("top5", "accuracy")):
+        n = len(column_headers(quality))
+        priority = column_priority(quality)
+        assert sorted(priority) == list(range(1, n)) and priority[:3] == [1, n - 6, n - 5]  # quality, p50, p99

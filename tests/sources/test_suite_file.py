@@ -75,7 +75,7 @@ model = "models/resnet.onnx"
     ('batch_size = [1]\n' + BASE, r"^batch_size: unknown key; did you mean 'batch_sizes'\? \(allowed: name, batch_sizes,"),
     ('[data]\npath = "val.npz"\nmetric = ["accuracy"]\n' + BASE, r"^data\.metric: unknown key; did you mean 'metrics'\?"),
     (BASE + 'backend = ["torch"]\n', r"^candidates\[0\]\.backend: unknown key; did you mean 'backends'\?"),
-    (BASE + 'zzz = 1\n', r"^candidates\[0\]\.zzz: unknown key \(allowed: name, model, args, backends, trust, weights, output\)$"),
+    (BASE + 'zzz = 1\n', r"^candidates\[0\]\.zzz: unknown key \(allowed: name, model, args, backends, trust, weights, output, training\)$"),
     ('threads = 0\n' + BASE, r"^threads: expected a whole number >= 1, got 0$"),
     ('threads = true\n' + BASE, r"^threads: expected a whole number >= 1, got True$"),
     ('device = "gpu"\n' + BASE, r"^device: expected 'cpu', 'cuda' or 'cuda:N', got 'gpu'$"),

@@ -40,6 +40,7 @@ from effbench.analysis.stats import (
     summarize,
 )
 from effbench.errors import ConfigError
+from effbench.estimates import STOP_MAX_TIME_SHORT
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 from effbench.validation import Interval, Options, check
 
@@ -490,6 +491,15 @@ def _first(load) -> float | None:
     return None
 
 
+def _short_windows(meta: dict) -> str:
+    """'its time window' / 'N of its M time windows' that stopped at max_time before min_samples, or ''."""
+    reasons = meta.get("stop_reasons") or [meta.get("stop_reason")]
+    n = sum(r == STOP_MAX_TIME_SHORT for r in reasons)
+    if not n:
+        return ""
+    return "its time window" if len(reasons) == 1 else f"{n} of its {len(reasons)} time windows"
+
+
 def stability_report(run, *, iqr_threshold: float = 0.10, load_change_threshold: float = 0.5,
                      severe_outlier_share: float = 0.05) -> RunStability:
     """Per-cell and run-wide warnings for a stored run (see the module docstring for the rules).
@@ -524,7 +534,17 @@ def stability_report(run, *, iqr_threshold: float = 0.10, load_change_threshold:
         meta = s.meta or {}
         reason = meta.get("stop_reason")
         half = (meta.get("rel_halfwidths") or {}).get("0.5")
-        if reason not in (None, "precision") and isinstance(half, (int, float)) and half > rel_tol:
+        short = _short_windows(meta)
+        if short:
+            min_samples = _get(cfg, "timing.min_samples")
+            known = f"+-{half:.1%}" if isinstance(half, (int, float)) and math.isfinite(half) else "not at all (too few samples for an interval)"
+            warnings.append(
+                f"Sampling stopped at max_time_s in {short} before min_samples"
+                + (f" = {min_samples}" if min_samples is not None else "")
+                + f" samples were taken ({meta.get('n_samples')} in all; max_time_s wins over min_samples): "
+                f"its median is known {known}; give it more time (--max-time) for a firmer figure."
+            )
+        elif reason not in (None, "precision") and isinstance(half, (int, float)) and half > rel_tol:
             where = reason
             if reason == "mixed":
                 all_reasons = meta.get("stop_reasons") or []

@@ -138,12 +138,20 @@ def cost_table(run) -> list[dict]:
             "energy_per_sample_j_b1": _metric_value(run, c.key, "energy_per_sample_j", 1),
             **_best_energy(run, c.key, rows),
         }
+        for name in task_metric_names(run):  # a suite's own quality metrics (top5, rmse, r2, custom), each by its name
+            row.setdefault(name, _metric_value(run, c.key, name))
         for k, v in row.items():
             if v is None and k not in ("parent", "error", "flops_coverage", "flops_uncounted_work_share", "best_throughput_batch_size", "bmax", "best_energy_batch_size"):
                 missing.append(k)
         row["missing"] = missing
         out.append(row)
     return out
+
+
+def task_metric_names(run) -> list[str]:
+    """The quality metrics a run's task lists (a suite file's ``[data].metrics``), in order; empty for
+    the digits suite and effbench.benchmark (accuracy and f1_macro)."""
+    return [m["name"] for m in (run.task or {}).get("metrics") or () if isinstance(m, dict) and m.get("name")]
 
 
 def _best_energy(run, key, rows) -> dict:

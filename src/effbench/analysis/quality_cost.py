@@ -49,6 +49,15 @@ class QualityCostPanel:
     points: tuple[Point, ...]
     provenances: tuple[str, ...]
     missing: tuple[str, ...] = field(default=())   # candidates without this cost or without accuracy
+    quality: str = "accuracy"                      # the quality axis: accuracy, or the run's own first metric
+    quality_direction: str = "max"
+
+    @property
+    def quality_axis(self) -> str:
+        """The quality axis' title: ``accuracy [ratio] (measured)``, or a run's own metric with its direction."""
+        if self.quality == "accuracy":
+            return "accuracy [ratio] (measured)"
+        return f"{self.quality} ({'lower' if self.quality_direction == 'min' else 'higher'} is better; measured)"
 
     @property
     def frontier(self) -> list[Point]:
@@ -63,8 +72,9 @@ def quality_vs_cost(run, *, include_empty: bool = False) -> list[QualityCostPane
     of ``effbench pareto RUN_ID``); failed candidates are left out. A cost that no candidate has
     is left out unless ``include_empty``.
     """
-    names, values, provs, _ = run_indicator_table(run, ["accuracy"] + [col for col, _, _, _ in COSTS])
-    acc = values["accuracy"]
+    quality, q_dir = run_quality(run)
+    names, values, provs, _ = run_indicator_table(run, [quality] + [col for col, _, _, _ in COSTS])
+    acc = values[quality]
     panels = []
     for col, label, unit, direction in COSTS:
         cost = values[col]
@@ -74,13 +84,25 @@ def quality_vs_cost(run, *, include_empty: bool = False) -> list[QualityCostPane
             continue
         idx = np.flatnonzero(ok)
         if idx.size:
-            X = oriented_matrix({"accuracy": acc[idx], col: cost[idx]},
-                                [Objective("accuracy", "max"), Objective(col, direction)])
+            X = oriented_matrix({quality: acc[idx], col: cost[idx]},
+                                [Objective(quality, q_dir), Objective(col, direction)])
             front = nondominated_mask(X)
         else:
             front = np.zeros(0, dtype=bool)
         pts = tuple(Point(names[i], float(acc[i]), float(cost[i]), provs[col][i] or "measured", bool(f))
                     for i, f in zip(idx, front))
         panels.append(QualityCostPanel(col, label, unit, direction, pts,
-                                       tuple(sorted({p.provenance for p in pts})), missing))
+                                       tuple(sorted({p.provenance for p in pts})), missing, quality, q_dir))
     return panels
+
+
+def run_quality(run) -> tuple[str, str]:
+    """(the quality metric, its direction) the report reads: the run's own first metric (a suite's
+    ``rmse``: min) when its task lists metrics, else accuracy (max)."""
+    from effbench.analysis.costs import task_metric_names
+    from effbench.analysis.run_table import stored_direction
+
+    names = task_metric_names(run)
+    if not names:
+        return "accuracy", "max"
+    return names[0], stored_direction(run, names[0]) or "max"

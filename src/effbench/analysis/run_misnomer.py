@@ -21,6 +21,10 @@ column                             dir.   what
 ``accuracy``                       max    accuracy on the test split (measured)
 =================================  =====  ====================================================
 
+A run whose task lists its metrics (a suite file's ``[data].metrics``: ``rmse``, ``top5``, ...) has
+its first metric, with the direction the run stored, in place of ``accuracy``
+(:func:`run_indicators`).
+
 Failed candidates are left out (listed in ``dropped_candidates`` with their error), as in
 ``effbench recommend`` and ``effbench pareto RUN_ID``. A candidate takes part when it has at least
 two of these values; an indicator when at least three candidates have it (others are listed in
@@ -44,7 +48,7 @@ from effbench.analysis.misnomer import (
 )
 from effbench.errors import DataError
 
-__all__ = ["RUN_INDICATORS", "RUN_COLUMNS", "RunMisnomer", "run_indicator_table", "run_misnomer"]
+__all__ = ["RUN_INDICATORS", "RUN_COLUMNS", "RunMisnomer", "run_indicator_table", "run_indicators", "run_misnomer"]
 
 #: The indicators compared across a run's candidates, in this order.
 RUN_INDICATORS: tuple[Indicator, ...] = (
@@ -69,6 +73,19 @@ RUN_COLUMNS: dict[str, str] = {
 }
 
 MIN_MODELS_PER_INDICATOR = 3
+
+
+def run_indicators(run) -> tuple[Indicator, ...]:
+    """:data:`RUN_INDICATORS`, with the run's own first quality metric and its stored direction in
+    place of accuracy when its task lists metrics (``rmse``: min, ``r2``: max, ...)."""
+    from effbench.analysis.costs import task_metric_names
+    from effbench.analysis.run_table import stored_direction
+
+    names = task_metric_names(run)
+    if not names or names[0] == "accuracy":
+        return RUN_INDICATORS
+    quality = Indicator(names[0], stored_direction(run, names[0]) or "max", label=names[0], kind="score")
+    return tuple(quality if i.name == "accuracy" else i for i in RUN_INDICATORS)
 
 
 def run_indicator_table(run, columns=None) -> tuple[list[str], dict[str, np.ndarray], dict[str, list[str | None]], list[tuple[str, str]]]:
@@ -129,7 +146,7 @@ class RunMisnomer:
 def run_misnomer(
     run,
     *,
-    indicators: tuple[Indicator, ...] = RUN_INDICATORS,
+    indicators: tuple[Indicator, ...] | None = None,
     min_factor: float = DEFAULT_MIN_FACTOR,
     min_other_factor: float = DEFAULT_MIN_OTHER_FACTOR,
     top: int = DEFAULT_TOP,
@@ -137,8 +154,10 @@ def run_misnomer(
 ) -> RunMisnomer:
     """Rank correlations and contradictions between the run's indicators (see the module doc).
 
+    ``indicators``: default :func:`run_indicators` (the run's own quality metric and direction).
     Raises :class:`DataError` when fewer than 3 candidates or fewer than 2 indicators are usable.
     """
+    indicators = run_indicators(run) if indicators is None else indicators
     names, values, _, failed = run_indicator_table(run, [i.name for i in indicators])
     cols = {i.name: values[i.name] for i in indicators}
     finite = np.column_stack([np.isfinite(v) for v in cols.values()]) if cols else np.zeros((len(names), 0), bool)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from effbench.analysis import selection
-from effbench.analysis.quality_cost import QualityCostPanel, quality_vs_cost
+from effbench.analysis.quality_cost import QualityCostPanel, quality_vs_cost, run_quality
 from effbench.analysis.run_misnomer import RunMisnomer, run_misnomer
 from effbench.errors import DataError, EffbenchError
 
@@ -59,7 +59,7 @@ def run_report(run, *, preference=selection.DEFAULT_PREFERENCE, misnomer_top: in
     except DataError as exc:
         misnomer_error = str(exc)
     try:
-        recommendation = selection.recommend(run, preference=preference)
+        recommendation = selection.recommend(run, preference=preference, quality=run_quality(run)[0])
     except EffbenchError as exc:
         recommendation_error = str(exc)
     return RunReport(run, misnomer, misnomer_error, recommendation, recommendation_error, quality_vs_cost(run))

@@ -42,10 +42,35 @@ MAX_INDICATORS = ("accuracy", "f1_macro", "best_throughput_samples_per_s")
 
 
 def default_direction(name: str) -> str:
-    """'max' for quality and throughput indicators, 'min' for every cost."""
+    """'max' for quality and throughput indicators, 'min' for every cost (a run's own metrics carry
+    their direction: :func:`stored_direction`)."""
     if name in MAX_INDICATORS or name.startswith("throughput_") or name.startswith("top"):
         return "max"
     return "min"
+
+
+def stored_direction(run, name: str) -> str | None:
+    """The direction a run stored for quality metric ``name`` (its task record, else a metric's
+    ``detail["direction"]``): ``max``, ``min``, or None when the run does not say."""
+    from effbench.records import quality_direction
+
+    direction = quality_direction(run.task, name)
+    if direction is None:
+        for m in run.metrics:
+            if m.name == name and isinstance(m.detail, dict) and m.detail.get("direction") in ("max", "min"):
+                return m.detail["direction"]
+    return direction
+
+
+def check_directions(run, objectives) -> None:
+    """ConfigError when an objective's direction contradicts the one the run stored for that metric
+    (``rmse:max`` on a run that stores rmse as lower-is-better)."""
+    for o in objectives:
+        stored = stored_direction(run, o.name)
+        if stored is not None and stored != o.direction:
+            words = {"max": "higher is better", "min": "lower is better"}
+            raise ConfigError(f"objective {o.name}:{o.direction}: the run stores {o.name} as {stored} "
+                              f"({words[stored]}); give {o.name}:{stored}")
 
 
 def _samples(run, key, b):

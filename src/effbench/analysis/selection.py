@@ -9,6 +9,12 @@ as recommended by Dietterich, 1998), computed with ``scipy.stats.binomtest``. No
 proof of equality: on a small test split the test has little power, so the accuracies are always
 reported beside the p-value.
 
+Regression (a run whose task is ``regression``, or ``task="regression"``): the paired test is
+Wilcoxon's signed-rank test (``scipy.stats.wilcoxon``, two-sided, zero differences dropped) on the
+per-example absolute errors ``|y - pred_a|`` and ``|y - pred_b|``, and the quality metric's
+direction is the run's (``rmse``, ``mae``: lower is better; ``r2``: higher): the reference is the
+model with the *best* quality, constraints read "at least" or "at most" accordingly.
+
 The recommendation (:func:`recommend`):
 
 1. keeps the models that meet the constraints (minimum quality, or at most ``max_loss`` below the
@@ -56,6 +62,7 @@ SCHEMA = "effbench.recommend/1"
 _ALPHA = Interval(float, 0, 1, closed="neither")
 
 TEST_NAME = "McNemar exact"
+REGRESSION_TEST_NAME = "Wilcoxon signed-rank"
 FAMILY_RANK = {
     "linear": 0,
     "tree": 1, "tree-ensemble": 1, "neighbours": 1, "neighbors": 1, "kernel": 1, "naive-bayes": 1,
@@ -147,8 +154,10 @@ class ParityResult:
         return 1.0 - self.alpha
 
     def to_dict(self) -> dict:
-        return {"a": self.a, "b": self.b, "test": self.test, "n": self.n, "a_right_b_wrong": self.a_only,
-                "b_right_a_wrong": self.b_only, "p_value": self.p_value, "alpha": self.alpha,
+        a_only, b_only = (("a_closer", "b_closer") if self.test == REGRESSION_TEST_NAME
+                          else ("a_right_b_wrong", "b_right_a_wrong"))
+        return {"a": self.a, "b": self.b, "test": self.test, "n": self.n, a_only: self.a_only,
+                b_only: self.b_only, "p_value": self.p_value, "alpha": self.alpha,
                 "confidence": self.confidence, "on_par": self.on_par, "accuracy_a": self.accuracy_a,
                 "accuracy_b": self.accuracy_b}
 
@@ -176,6 +185,33 @@ def parity(y_true, pred_a, pred_b, *, alpha: float = 0.05, names: tuple[str, str
     y = np.asarray(y_true).ravel()
     return ParityResult(names[0], names[1], len(y), n01, n10, p, alpha,
                         float(np.mean(np.asarray(pred_a).ravel() == y)), float(np.mean(np.asarray(pred_b).ravel() == y)))
+
+
+def wilcoxon_errors(y_true, pred_a, pred_b) -> tuple[int, int, float]:
+    """(examples where a is closer, where b is closer, two-sided p-value) of Wilcoxon's signed-rank
+    test on the paired absolute errors of two regressors; p = 1 when every error is the same."""
+    from scipy.stats import wilcoxon
+
+    y, a, b = (np.asarray(v, dtype=float).ravel() for v in (y_true, pred_a, pred_b))
+    if not (len(y) == len(a) == len(b)):
+        raise DataError(f"paired predictions must cover the same test examples: lengths {len(y)} (targets), {len(a)} and {len(b)}")
+    if len(y) == 0:
+        raise DataError("paired predictions: no test example")
+    d = np.abs(y - a) - np.abs(y - b)
+    closer_a, closer_b = int(np.sum(d < 0)), int(np.sum(d > 0))
+    if closer_a + closer_b == 0:
+        return closer_a, closer_b, 1.0
+    return closer_a, closer_b, float(wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
+
+
+def parity_regression(y_true, pred_a, pred_b, quality_a: float, quality_b: float, *, alpha: float = 0.05,
+                      names: tuple[str, str] = ("a", "b")) -> ParityResult:
+    """Are two regressors on par on these test examples? Wilcoxon's signed-rank test on their
+    absolute errors at level ``alpha``; ``quality_a``/``quality_b`` are shown beside it."""
+    alpha = check("alpha", alpha, _ALPHA)
+    n_a, n_b, p = wilcoxon_errors(y_true, pred_a, pred_b)
+    return ParityResult(names[0], names[1], len(np.asarray(y_true).ravel()), n_a, n_b, p, alpha,
+                        float(quality_a), float(quality_b), test=REGRESSION_TEST_NAME)
 
 
 # -- the recommendation --------------------------------------------------------------------------------
@@ -219,12 +255,13 @@ class Constraints:
         for k, v in self.max_costs.items():
             check(f"max_costs[{k!r}]", v, Interval(float, 0, None, closed="neither"))
 
-    def describe(self, quality: str) -> list[str]:
+    def describe(self, quality: str, direction: str = "max") -> list[str]:
         out = []
+        at_least, worse = (">=", "-") if direction == "max" else ("<=", "+")
         if self.min_quality is not None:
-            out.append(f"{quality} >= {self.min_quality:g}")
+            out.append(f"{quality} {at_least} {self.min_quality:g}")
         if self.max_loss is not None:
-            out.append(f"{quality} >= best - {self.max_loss:g}")
+            out.append(f"{quality} {at_least} best {worse} {self.max_loss:g}")
         out += [f"{k} <= {v:g}" for k, v in self.max_costs.items()]
         return out
 
@@ -254,13 +291,14 @@ class Recommendation:
     rows: dict = field(default_factory=dict)
     run_id: str | None = None             # the run the rows came from (None for a list of rows)
     n_test: int = 0                       # test examples the parity tests ran on
+    direction: str = "max"                # the quality metric's: "max" (accuracy, r2) or "min" (rmse, mae)
 
     def to_dict(self) -> dict:
         return {
             "schema": SCHEMA, "run_id": self.run_id,
             "status": self.status, "chosen": self.chosen, "reference": self.reference, "message": list(self.message),
             "quality": self.quality, "objectives": self.objectives, "constraints": self.constraints,
-            "preference": self.preference, "test": self.test, "alpha": self.alpha, "confidence": 1.0 - self.alpha,
+            "preference": self.preference, "test": self.test, "direction": self.direction, "alpha": self.alpha, "confidence": 1.0 - self.alpha,
             "frontier": self.frontier, "feasible": self.feasible, "parity": [p.to_dict() for p in self.parity],
             "runner_ups": self.runner_ups, "ties": self.ties, "closest": self.closest, "savings": self.savings,
             "dropped": [{"key": k, "reason": r} for k, r in self.dropped], "rows": self.rows,
@@ -312,6 +350,7 @@ class _Order:
     preference: tuple
     tie_rtol: float
     noise_ties: bool
+    sign: float = 1.0  # the quality's direction: 1 larger is better, -1 smaller (rmse, mae)
 
     def tie(self, a: Row, b: Row, name: str) -> str | None:
         """How ``a`` and ``b`` tie on ``name`` ("equal", "within tie_rtol", "intervals overlap"), or None."""
@@ -334,16 +373,16 @@ class _Order:
             known = [r for r in race if not math.isnan(r.value(name))]
             if not known:
                 continue
-            best = min(known, key=lambda r: (r.value(name), _tie_break(r)))
+            best = min(known, key=lambda r: (r.value(name), _tie_break(r, self.sign)))
             kept = [(r, self.tie(r, best, name)) for r in race]
             race = [r for r, how in kept if r is best or how is not None]
             ties += [{"cost": name, "key": r.key, "lowest": best.key, "how": how, "values": [r.value(name), best.value(name)],
                       **({"intervals": [list(r.intervals[name]), list(best.intervals[name])]} if how == "intervals overlap" else {})}
                      for r, how in kept if r is not best and how not in (None, "equal")]
-        winner = min(race, key=_tie_break)
+        winner = min(race, key=lambda r: _tie_break(r, self.sign))
         ties = [t for t in ties if t["key"] == winner.key]
         if len(race) > 1:
-            runner = min((r for r in race if r is not winner), key=_tie_break)
+            runner = min((r for r in race if r is not winner), key=lambda r: _tie_break(r, self.sign))
             ties.append({"cost": None, "key": winner.key, "tied_with": [r.key for r in race if r is not winner],
                          "decided_by": _tie_reason(winner, runner)})
         return winner, ties
@@ -358,9 +397,10 @@ class _Order:
         return out
 
 
-def _tie_break(r: Row) -> tuple:
-    """After every preferred cost: the simpler family, the default configuration, the higher quality, the name."""
-    return (r.simplicity, r.parent is not None, -r.quality, r.key)
+def _tie_break(r: Row, sign: float = 1.0) -> tuple:
+    """After every preferred cost: the simpler family, the default configuration, the better quality
+    (``sign``: its direction), the name."""
+    return (r.simplicity, r.parent is not None, -sign * r.quality, r.key)
 
 
 def _tie_reason(winner: Row, runner: Row) -> str:
@@ -369,7 +409,7 @@ def _tie_reason(winner: Row, runner: Row) -> str:
     if (winner.parent is None) != (runner.parent is None):
         return "the default configuration (not a variant)"
     if winner.quality != runner.quality:
-        return "the higher quality"
+        return "the better quality"
     return "the name (first in alphabetical order)"
 
 
@@ -396,13 +436,15 @@ def savings(chosen: Row, reference: Row, names: Sequence[str], *, threshold: flo
     return saved, worse, ratios
 
 
-def _violations(row: Row, constraints: Constraints, best_quality: float) -> list[tuple[str, float, str]]:
-    """(what, relative excess, text) for every constraint the row breaks."""
+def _violations(row: Row, constraints: Constraints, best_quality: float, sign: float = 1.0) -> list[tuple[str, float, str]]:
+    """(what, relative excess, text) for every constraint the row breaks; ``sign`` -1 when lower
+    quality is better (``best_quality`` is then the lowest)."""
     out = []
     floor = constraints.min_quality if constraints.min_quality is not None else (
-        best_quality - constraints.max_loss if constraints.max_loss is not None else None)
-    if floor is not None and row.quality < floor:
-        out.append(("quality", (floor - row.quality) / max(abs(floor), 1e-12), f"quality {row.quality:.4g} < {floor:.4g}"))
+        best_quality - sign * constraints.max_loss if constraints.max_loss is not None else None)
+    if floor is not None and sign * row.quality < sign * floor:
+        out.append(("quality", abs(floor - row.quality) / max(abs(floor), 1e-12),
+                    f"quality {row.quality:.4g} {'<' if sign > 0 else '>'} {floor:.4g}"))
     for name, limit in constraints.max_costs.items():
         v = row.value(name)
         if not math.isnan(v) and v > limit:
@@ -413,7 +455,8 @@ def _violations(row: Row, constraints: Constraints, best_quality: float) -> list
 
 def recommend(table, constraints: Constraints | None = None, preference: Sequence[str] = (SIMPLICITY, "params"), *,
               alpha: float = 0.05, quality: str = "accuracy", y_true=None, tie_rtol: float = 0.0,
-              runner_ups: int = 3, batch_size: int = 1, noise_ties: bool = True) -> Recommendation:
+              runner_ups: int = 3, batch_size: int = 1, noise_ties: bool = True, task: str | None = None,
+              direction: str | None = None) -> Recommendation:
     """Name the model to use and why (see the module docstring).
 
     ``table``: a RunRecord (its candidates, metrics, predictions and ``task["y_test"]``) or a list of
@@ -421,7 +464,16 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     cost names in order (``simplicity``, indicators such as ``latency_p99_s_b1``, or the aliases of
     :data:`COST_ALIASES`, resolved at ``batch_size``). ``noise_ties``: costs whose confidence intervals
     (level ``1 - alpha``, from the raw latency samples of a run, or ``Row.intervals``) overlap tie.
+    ``task`` (``classification`` or ``regression``) and ``direction`` (of ``quality``: ``max`` or
+    ``min``): from the run's task record when None (classification and ``max`` for a list of rows or
+    a run without one).
     """
+    from effbench.validation import Options
+
+    task, direction = _task_and_direction(table, quality, task, direction)
+    check("task", task, Options({"classification", "regression"}))
+    check("direction", direction, Options({"max", "min"}))
+    sign = 1.0 if direction == "max" else -1.0
     alpha = check("alpha", alpha, _ALPHA)
     tie_rtol = check("tie_rtol", tie_rtol, Interval(float, 0, 1, closed="left"))
     constraints = constraints or Constraints()
@@ -431,21 +483,36 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     optional = [s.format(b=batch_size) for s in SAVINGS_INDICATORS]
     rows, y_true, dropped = _rows(table, cost_names, quality, optional, y_true, 1.0 - alpha)
     rec = Recommendation("ok", None, None, [], quality,
-                         [f"{quality}:max"] + [f"{p}:min" for p in preference] + [f"{k}:min" for k in extra],
-                         constraints.describe(quality), preference, alpha, dropped=dropped,
+                         [f"{quality}:{direction}"] + [f"{p}:min" for p in preference] + [f"{k}:min" for k in extra],
+                         constraints.describe(quality, direction), preference, alpha, dropped=dropped,
+                         test=REGRESSION_TEST_NAME if task == "regression" else TEST_NAME,
                          rows={r.key: {"quality": r.quality, "family": r.family, **{k: r.value(k) for k in r.costs}} for r in rows},
-                         run_id=getattr(table, "run_id", None), n_test=0 if y_true is None else len(y_true))
-    best_quality = max(r.quality for r in rows)
-    feasible = [r for r in rows if not _violations(r, constraints, best_quality)]
+                         run_id=getattr(table, "run_id", None), n_test=0 if y_true is None else len(y_true),
+                         direction=direction)
+    best_quality = sign * max(sign * r.quality for r in rows)
+    feasible = [r for r in rows if not _violations(r, constraints, best_quality, sign)]
     rec.feasible = [r.key for r in feasible]
     if not feasible:
-        return _infeasible(rec, rows, constraints, best_quality)
-    order = _Order(tuple(preference), tie_rtol, bool(noise_ties))
+        return _infeasible(rec, rows, constraints, best_quality, sign)
+    order = _Order(tuple(preference), tie_rtol, bool(noise_ties), sign)
     front = _frontier(feasible, preference + extra, order)
     rec.frontier = [r.key for r in front]
     savings_names = list(dict.fromkeys(cost_names + list(constraints.max_costs) + optional))
     _choose(rec, front, y_true, order, savings_names, runner_ups)
     return rec
+
+
+def _task_and_direction(table, quality: str, task, direction) -> tuple[str, str]:
+    """The task and the quality's direction: as given, else the run's task record's, else
+    classification and ``max``."""
+    from effbench.records import quality_direction
+
+    record = getattr(table, "task", None) if hasattr(table, "candidates") else None
+    if task is None:
+        task = (record or {}).get("task_type") or "classification"
+    if direction is None:
+        direction = quality_direction(record, quality) or "max"
+    return task, direction
 
 
 def _resolve_preference(preference: Sequence[str], batch_size: int) -> list[str]:
@@ -487,11 +554,15 @@ def _rows(table, cost_names: list[str], quality: str, optional: list[str], y_tru
     return rows, y_true, dropped
 
 
-def _infeasible(rec: Recommendation, rows: list[Row], constraints: Constraints, best_quality: float) -> Recommendation:
+def _infeasible(rec: Recommendation, rows: list[Row], constraints: Constraints, best_quality: float,
+                sign: float = 1.0) -> Recommendation:
     """No model meets the constraints: say so and name the three closest (smallest total excess)."""
-    scored = sorted(rows, key=lambda r: (sum(v for _, v, _ in _violations(r, constraints, best_quality)), -r.quality))
+    def violations(r):
+        return _violations(r, constraints, best_quality, sign)
+
+    scored = sorted(rows, key=lambda r: (sum(v for _, v, _ in violations(r)), -sign * r.quality))
     rec.status = "infeasible"
-    rec.closest = [{"key": r.key, "quality": r.quality, "violations": [t for _, _, t in _violations(r, constraints, best_quality)]}
+    rec.closest = [{"key": r.key, "quality": r.quality, "violations": [t for _, _, t in violations(r)]}
                    for r in scored[:3]]
     rec.message.append(f"No model meets the constraints ({'; '.join(rec.constraints)}).")
     rec.message.append("Closest: " + "; ".join(f"{c['key']} ({', '.join(c['violations'])})" for c in rec.closest) + ".")
@@ -499,14 +570,16 @@ def _infeasible(rec: Recommendation, rows: list[Row], constraints: Constraints, 
 
 
 def _frontier(rows: list[Row], costs: list[str], order: _Order) -> list[Row]:
-    """The rows on the Pareto frontier of quality (max) and ``costs`` (min), where a difference the
-    order calls a tie is no difference: a model is left out only when another is at least as good on
-    every objective and better, beyond a tie, on one (without ties: the exact frontier)."""
+    """The rows on the Pareto frontier of quality (in its direction, ``order.sign``) and ``costs``
+    (min), where a difference the order calls a tie is no difference: a model is left out only when
+    another is at least as good on every objective and better, beyond a tie, on one (without ties:
+    the exact frontier)."""
+    sign = order.sign
 
     def dominates(s: Row, r: Row) -> bool:
-        if s.quality < r.quality:
+        if sign * s.quality < sign * r.quality:
             return False
-        strictly = s.quality > r.quality
+        strictly = sign * s.quality > sign * r.quality
         for name in costs:
             vs, vr = s.value(name), r.value(name)
             if vs != vr and order.tie(s, r, name) is None:
@@ -518,8 +591,9 @@ def _frontier(rows: list[Row], costs: list[str], order: _Order) -> list[Row]:
     return [r for r in rows if not any(dominates(s, r) for s in rows if s is not r)]
 
 
-def _parity_tests(front: list[Row], ref: Row, y_true, alpha: float) -> tuple[dict[str, ParityResult], list[str]]:
-    """McNemar's test of every frontier model against the reference; (tests by key, untested keys)."""
+def _parity_tests(front: list[Row], ref: Row, y_true, alpha: float, test: str = TEST_NAME) -> tuple[dict[str, ParityResult], list[str]]:
+    """McNemar's test (Wilcoxon's on errors for regression) of every frontier model against the
+    reference; (tests by key, untested keys)."""
     tests: dict[str, ParityResult] = {}
     untested = []
     for r in front:
@@ -527,6 +601,9 @@ def _parity_tests(front: list[Row], ref: Row, y_true, alpha: float) -> tuple[dic
             continue
         if r.predictions is None or ref.predictions is None or y_true is None:
             untested.append(r.key)
+        elif test == REGRESSION_TEST_NAME:
+            tests[r.key] = parity_regression(y_true, r.predictions, ref.predictions, r.quality, ref.quality,
+                                             alpha=alpha, names=(r.key, ref.key))
         else:
             tests[r.key] = parity(y_true, r.predictions, ref.predictions, alpha=alpha, names=(r.key, ref.key))
     return tests, untested
@@ -535,9 +612,9 @@ def _parity_tests(front: list[Row], ref: Row, y_true, alpha: float) -> tuple[dic
 def _choose(rec: Recommendation, front: list[Row], y_true, order: _Order, savings_names: list[str], runner_ups: int) -> None:
     """Reference (best quality, then preference), parity tests, the choice among the models on par,
     its sentences and the runner-ups; all written into ``rec``."""
-    top_q = max(r.quality for r in front)
-    ref, _ = order.pick([r for r in front if r.quality == top_q])
-    tests, untested = _parity_tests(front, ref, y_true, rec.alpha)
+    top_q = max(order.sign * r.quality for r in front)
+    ref, _ = order.pick([r for r in front if order.sign * r.quality == top_q])
+    tests, untested = _parity_tests(front, ref, y_true, rec.alpha, rec.test)
     on_par = [ref] + [r for r in front if r.key in tests and tests[r.key].on_par]
     chosen, rec.ties = order.pick(on_par)
     rec.reference, rec.chosen, rec.parity = ref.key, chosen.key, list(tests.values())
@@ -560,23 +637,24 @@ def _choose(rec: Recommendation, front: list[Row], y_true, order: _Order, saving
 
 def _reference_sentences(rec: Recommendation, ref: Row, tests: dict[str, ParityResult], n_on_par: int) -> list[str]:
     """Why the most accurate frontier model is the one to use."""
-    out = [f"Use {ref.key}: it has the highest {rec.quality} ({ref.quality:.4f}) among the models on the frontier "
+    best = "highest" if rec.direction == "max" else "lowest"
+    out = [f"Use {ref.key}: it has the {best} {rec.quality} ({ref.quality:.4f}) among the models on the frontier "
            f"that meet the constraints."]
     others = sorted(tests.values(), key=lambda t: -t.p_value)
     if n_on_par > 1:
-        out.append(f"{n_on_par - 1} other frontier model(s) are on par with it ({TEST_NAME}, {_level(rec.alpha)}), "
+        out.append(f"{n_on_par - 1} other frontier model(s) are on par with it ({rec.test}, {_level(rec.alpha)}), "
                    f"but it comes first in the preference order ({', '.join(rec.preference)}).")
     elif others:
         t = others[0]
         out.append(f"No simpler or cheaper frontier model is on par with it: the closest, {t.a} ({rec.quality} {t.accuracy_a:.4f}), "
-                   f"differs significantly ({TEST_NAME} p={t.p_value:.2g} < {rec.alpha:g}).")
+                   f"differs significantly ({rec.test} p={t.p_value:.2g} < {rec.alpha:g}).")
     return out
 
 
 def _on_par_sentences(rec: Recommendation, chosen: Row, ref: Row, t: ParityResult, saved: list[str], worse: list[str]) -> list[str]:
     """Why a simpler or cheaper model on par with the reference is the one to use."""
     simpler = chosen.simplicity < ref.simplicity
-    text = (f"{chosen.key} is on par with {ref.key} ({TEST_NAME} p={t.p_value:.2g}, {_level(rec.alpha)}; {rec.quality} "
+    text = (f"{chosen.key} is on par with {ref.key} ({rec.test} p={t.p_value:.2g}, {_level(rec.alpha)}; {rec.quality} "
             f"{chosen.quality:.4f} vs {ref.quality:.4f} on {t.n} test examples)")
     if simpler:
         text += f" and is simpler ({FAMILY_WORDS[chosen.simplicity]} rather than {FAMILY_WORDS.get(ref.simplicity, 'a neural network')})"

@@ -2,7 +2,7 @@
 
 A candidate is one model on one backend. The measuring loop only ever calls:
 
-    prepared = c.prepare(X)     # numpy float32 batch -> native input (not timed)
+    prepared = c.prepare(X)     # numpy batch (an array or a dict of named arrays) -> native input (not timed)
     out = c.infer(prepared)     # the timed call
     c.sync()                    # wait for asynchronous work before a timestamp (GPU)
     labels = c.to_labels(out)   # native output -> numpy labels (not timed)
@@ -22,20 +22,10 @@ import numpy as np
 
 # the name rule lives at the bottom of the stack, so the store checks imported names by the same rule
 from effbench.validation import NAME_RE as _NAME_RE, validate_name  # noqa: F401  (re-exported)
+# the worker slices and converts inputs before any candidate code runs: the rule lives in measure/
+from effbench.measure.inputs import as_batch  # noqa: F401  (re-exported)
 
 __all__ = ["Candidate", "as_batch", "select_output", "validate_name"]
-
-
-def as_batch(X):
-    """A batch as the models take it: real numbers as contiguous float32 (what every backend is
-    measured with), integer and bool arrays kept as they are (token ids, masks), and a dict of named
-    inputs with each array so converted."""
-    if isinstance(X, dict):
-        return {k: as_batch(v) for k, v in X.items()}
-    a = np.asarray(X)
-    if np.issubdtype(a.dtype, np.integer) or a.dtype == bool:
-        return np.ascontiguousarray(a)
-    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 def select_output(out, output):
@@ -107,6 +97,12 @@ class Candidate(ABC):
         if hasattr(out, "detach"):  # a torch tensor
             out = out.detach().cpu().numpy()
         return np.asarray(out)
+
+    def scores_for(self, prepared: Any, output: Any) -> np.ndarray:
+        """What the metrics that read more than labels score (top-k, regression): by default
+        :meth:`to_outputs` of the timed call's ``output``; a backend whose timed call returns only
+        labels (scikit-learn's ``predict``) gives its scores here. Not timed."""
+        return self.to_outputs(output)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         out = self.infer(self.prepare(X))

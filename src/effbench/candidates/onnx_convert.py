@@ -75,7 +75,7 @@ def _legacy_exporter_available() -> bool:
     return has_flag and (has_module or hasattr(torch.onnx, "utils"))
 
 
-def torch_to_onnx_bytes(module, example_input, *, opset: int = 17) -> bytes:
+def torch_to_onnx_bytes(module, example_input, *, opset: int = 17, input_names=None) -> bytes:
     """Export ``module`` to ONNX bytes: input ``"input"`` (more inputs: ``input_1``...), output ``"output"``,
     batch axis 0 dynamic. The module is exported in eval mode (its training flag is restored).
 
@@ -88,7 +88,7 @@ def torch_to_onnx_bytes(module, example_input, *, opset: int = 17) -> bytes:
     from effbench.measure.flops.torch import mha_fastpath_off, torch_args
 
     args = torch_args(example_input)
-    input_names = ["input"] + [f"input_{i}" for i in range(1, len(args))]
+    input_names = list(input_names or ["input"] + [f"input_{i}" for i in range(1, len(args))])
     dynamic_axes = {name: {0: "batch"} for name in input_names}
     dynamic_axes["output"] = {0: "batch"}
     modes = {m: m.training for m in module.modules()} if isinstance(module, torch.nn.Module) else {}
@@ -148,10 +148,45 @@ def sklearn_to_onnx_bytes(estimator, n_features: int, *, dtype: str = "float32")
 
 
 def onnx_from_torch(module, X_example) -> bytes:
-    """The ``onnxruntime`` backend's converter from ``torch``: export with one numpy row as the example."""
+    """The ``onnxruntime`` backend's converter from ``torch``: export with one numpy row as the example.
+
+    A dict of named inputs (``module(**inputs)``) is exported with the names as the graph's input
+    names, in the order of the module's ``forward`` parameters, so ONNX Runtime is fed by name."""
     import torch
 
-    return torch_to_onnx_bytes(module, torch.from_numpy(X_example[:1]))
+    from effbench.measure.inputs import as_batch
+
+    if not isinstance(X_example, dict):
+        return torch_to_onnx_bytes(module, torch.from_numpy(as_batch(X_example[:1])))
+    names = _forward_order(module, list(X_example))
+    args = tuple(torch.from_numpy(as_batch(X_example[k][:1])) for k in names)
+    return torch_to_onnx_bytes(_by_name(module, names), args, input_names=names)
+
+
+def _forward_order(module, names: list) -> list:
+    """``names`` in the order of ``module.forward``'s parameters (the rest after, as given)."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(module.forward).parameters)
+    except (TypeError, ValueError):
+        return names
+    return [p for p in params if p in names] + [n for n in names if n not in params]
+
+
+def _by_name(module, names):
+    """``module``, which takes named inputs, as a module that takes them positionally (for the exporter)."""
+    import torch
+
+    class Named(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = module
+
+        def forward(self, *args):
+            return self.inner(**dict(zip(names, args)))
+
+    return Named()
 
 
 def onnx_from_sklearn(estimator, X_example) -> bytes:

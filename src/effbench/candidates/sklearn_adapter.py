@@ -72,6 +72,15 @@ class SklearnCandidate(Candidate):
     def to_labels(self, output):
         return np.asarray(output)
 
+    def scores_for(self, prepared, output):
+        """A classifier's ``predict_proba`` (one column per class, in ``classes_`` order) for top-k;
+        otherwise what ``predict`` returned (a regressor's values)."""
+        from sklearn.base import is_classifier
+
+        if is_classifier(self.estimator) and hasattr(self.estimator, "predict_proba"):
+            return np.asarray(self.estimator.predict_proba(prepared))
+        return self.to_outputs(output)
+
     def param_count(self):
         return _count_params(self.estimator)
 

@@ -31,6 +31,7 @@ COMMANDS = {
     "batching": "effbench.cli.batching_cmd:batching",
     "tail": "effbench.cli.tail_cmd:tail",
     "timeline": "effbench.cli.timeline_cmd:timeline",
+    "track": "effbench.cli.track_cmd:track",
 }
 
 

@@ -112,6 +112,10 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
         run = study.merged()
     else:
         run, keys, values = _load(study, db, csv_files, key, names, duplicates, key_pattern)
+    if run is not None:
+        from effbench.analysis.run_table import check_directions
+
+        check_directions(run, all_objectives)  # rmse:max on a run that stores rmse as lower-is-better
     noise, noise_words = _noise(run, keys, names, uncertainty, study) if stochastic else (None, None)
     study = pareto_study(
         keys, values, all_objectives, hardware=hardware or None, common=objectives,

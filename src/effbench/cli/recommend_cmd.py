@@ -17,9 +17,9 @@ from effbench.cli.study import hw_label_option
 @click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
 @db_option
 @hw_label_option
-@click.option("--min-accuracy", type=float, default=None, metavar="X", help="Minimum quality (a ratio, e.g. 0.97).")
+@click.option("--min-accuracy", type=float, default=None, metavar="X", help="Minimum quality (a ratio, e.g. 0.97); for a metric where lower is better (rmse, mae), the maximum.")
 @click.option("--max-loss", type=float, default=None, metavar="X",
-              help="At most this much quality below the best model of the run (e.g. 0.01 = one point of accuracy).")
+              help="At most this much quality worse than the best model of the run (e.g. 0.01 = one point of accuracy).")
 @click.option("--max-latency-p99", type=float, default=None, metavar="S", help="Upper bound on the p99 latency per call at --batch-size, in seconds.")
 @click.option("--max-memory", type=float, default=None, metavar="BYTES", help="Upper bound on the worker's peak RSS at --batch-size, in bytes.")
 @click.option("--max-energy", type=float, default=None, metavar="J", help="Upper bound on the energy indicator (--energy-indicator), in joules.")
@@ -32,8 +32,8 @@ from effbench.cli.study import hw_label_option
               help="Preference order over costs: simplicity, params, nonzero_params, size, flops, latency (p99), latency_p50, "
                    "memory, energy (--energy-indicator), carbon (estimated, at --batch-size), train_time, "
                    "or any indicator name (e.g. latency_p50_per_sample_s_b32).")
-@click.option("--quality", default="accuracy", show_default=True, help="The quality metric (larger is better).")
-@click.option("--alpha", type=float, default=0.05, show_default=True, help="Level of the parity test (McNemar exact; 0.05 = 95%).")
+@click.option("--quality", default="accuracy", show_default=True, help="The quality metric; its direction is the run's (accuracy, r2: larger is better; rmse, mae: smaller).")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="Level of the parity test (McNemar exact; Wilcoxon signed-rank on the errors for regression; 0.05 = 95%).")
 @click.option("--tie-rtol", type=float, default=0.0, show_default=True, help="Costs within this relative difference tie in the preference order.")
 @click.option("--noise-ties/--no-noise-ties", default=True, show_default=True,
               help="Latency and throughput costs whose confidence intervals (level 1 - alpha, from the raw samples) overlap tie; "
@@ -46,7 +46,8 @@ def recommend(run_ids, db, hw_labels, min_accuracy, max_loss, max_latency_p99, m
 
     \b
     A simpler or cheaper model is recommended when it is on par with the most accurate one
-    (McNemar's exact test on the same test examples); only Pareto-frontier models are named.
+    (McNemar's exact test on the same test examples; for regression, Wilcoxon's signed-rank test on
+    their errors); only Pareto-frontier models are named.
     RUN_ID...: ids, unique prefixes or 'latest' (the default). Runs on several hardware make each
     candidate one choice per hardware (KEY@HARDWARE).
     Example:

@@ -12,8 +12,15 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
 @click.argument("sources", nargs=-1, metavar="[SUITE.toml | MODEL...]")
 @click.option("--example", is_flag=True, help="Print a commented example suite file (TOML) and exit.")
 @click.option("--input", "input_spec", metavar="SPEC",
-              help="Model files: the shape of synthetic inputs (cost only), e.g. 3x224x224, Nx16 or x:float32:Nx16; "
+              help="Model files: the shape of synthetic inputs (cost only), e.g. 3x224x224, Nx16, x:float32:Nx16 or "
+                   "input_ids:int64:1x128,attention_mask:int64:1x128; "
                    "default: the model's own input signature (ONNX, .pt2).")
+@click.option("--data", "data_path", metavar="FILE",
+              help="Model files: labelled data to score them on (.npz with X, or one array per model input, and y; or an "
+                   "image folder), read as a suite's [data]; docs/your-models.md.")
+@click.option("--task", "task", metavar="TASK", help="With --data: classification (default), regression or none (cost only).")
+@click.option("--metrics", "metrics", metavar="NAMES",
+              help="With --data: comma-separated metrics, e.g. accuracy,top5 or mae,rmse,r2 (default: accuracy; regression: rmse).")
 @click.option("--trust-pickle", "trust_pickle", is_flag=True,
               help="Load pickle/joblib files and skops files holding untrusted types (they can run any code).")
 @click.option("--quick", is_flag=True, help="A reduced suite for a smoke test (3 models, batch sizes 1 and 32, short timing).")
@@ -34,28 +41,40 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
 @click.option("--timeout", "timeout_s", type=float, default=None, metavar="SECONDS",
               help="Longest wait for any one step of a candidate before it is called hung and fails alone "
                    "(default: 30 s + 5 x the step's expected work; see docs/reliability.md).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where candidates run: worker processes on this machine, or nodes of a Ray cluster (docs/fleet.md).")
+@click.option("--address", metavar="auto|HOST:PORT", default=None,
+              help="--executor ray: the cluster's address (default: a one-node Ray started here).")
+@click.option("--hardware", metavar="LABEL", default=None,
+              help="--executor ray: only nodes started with the label effbench-hardware=LABEL.")
 @click.option("--no-energy", "no_energy", is_flag=True, help="Do not measure energy (it adds one short energy window per candidate and batch size).")
 @click.option("--cpu-tdp-w", "cpu_tdp_w", type=float, default=None, envvar="EFFBENCH_CPU_TDP_W",
               help="CPU TDP in watts for the energy estimate used when no RAPL counter is readable (see docs/energy.md).")
 @click.option("--carbon-region", metavar="CODE", help="Grid region (ISO country code, e.g. FRA or DE) for carbon; default: world average.")
 @click.option("--carbon-intensity", "carbon_intensity", type=float, metavar="G_PER_KWH", help="Grid carbon intensity in gCO2e/kWh (instead of a region).")
 @click.option("--list", "list_only", is_flag=True, help="List the suite's models and backends, and exit.")
+@click.option("--device", metavar="DEVICE", default=None,
+              help="Where torch and ONNX Runtime candidates of suite or model files run: cpu, cuda or cuda:N (default: cpu, "
+                   "or the suite file's device). Without a GPU, cuda is one error line before anything is measured.")
 @click.option("--resume", "resume", metavar="RUN_ID", default=None,
-              help="Finish a run that was interrupted (or whose process died): train the same models again and "
-                   "measure only what the run lacks, with its own settings.")
+              help="Finish a run that was interrupted (or whose process died): load (the default suite: train) the same "
+                   "models again and measure only what the run lacks, with its own settings; the default suite, a suite "
+                   "file's or model files' run.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "json_out", metavar="OUT", default=None,
               help="Also write the run's summary as JSON to OUT ('-': only the JSON on standard output; progress stays on stderr).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @db_option
-def run(sources, example, input_spec, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads, max_time, repeats, seed, timeout_s, no_energy, cpu_tdp_w,
-        carbon_region, carbon_intensity, list_only, resume, quiet, json_out, force, db):
+def run(sources, example, input_spec, data_path, task, metrics, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads,
+        max_time, repeats, seed, timeout_s, executor, address, hardware, no_energy, cpu_tdp_w, carbon_region, carbon_intensity, list_only,
+        device, resume, quiet, json_out, force, db):
     """Run the default suite (digits), a suite file, or model files: measure every cost, store the run.
 
     \b
     effbench run                      the default suite (digits), trained here
     effbench run study.toml           a suite file (effbench run --example prints one)
     effbench run a.onnx b.pt2 --input 16   model files, on synthetic inputs (cost only)
+    effbench run a.onnx f.skops --data val.npz --metrics accuracy,top5   model files, scored on labelled data
     See docs/your-models.md.
 
     \b
@@ -73,10 +92,21 @@ def run(sources, example, input_spec, trust_pickle, quick, candidates, variants,
         from effbench.store.files import check_output
 
         check_output(json_out, force, "--json")  # before anything is trained or measured
-    if sources or input_spec is not None or trust_pickle:
+    if resume and sources:
+        from effbench.errors import ConfigError
+
+        raise ConfigError("--resume RUN_ID: give no model or suite file; a run is resumed with the sources and settings "
+                          "it was started with (effbench run --resume RUN_ID)")
+    if device is not None and not sources:
+        from effbench.errors import ConfigError
+
+        raise ConfigError("--device: applies to suite or model files (effbench run study.toml --device cuda); "
+                          "the default suite runs on the CPU" + (", and a resumed run on its own device" if resume else ""))
+    if sources or input_spec is not None or trust_pickle or data_path is not None or task is not None or metrics is not None:
         from effbench.cli.run_files import run_sources
 
-        return run_sources(click.get_current_context(), sources, input_spec=input_spec, trust_pickle=trust_pickle)
+        return run_sources(click.get_current_context(), sources, input_spec=input_spec, trust_pickle=trust_pickle,
+                           data=data_path, task=task, metrics=metrics)
 
     from effbench.zoo.digits_suite import SPECS, expand_variants, variant_names
     from effbench.zoo.variants import parse_variant_groups
@@ -117,6 +147,9 @@ def run(sources, example, input_spec, trust_pickle, quick, candidates, variants,
         carbon_region=carbon_region,
         carbon_g_per_kwh=carbon_intensity,
         timeout_s=timeout_s,
+        executor=executor,
+        address=address,
+        hardware=hardware,
     )
     finish_run_output(result.run, db_path=result.db_path, json_out=json_out, force=force)
     return 0
@@ -136,6 +169,8 @@ def run_settings(p: dict):
         raise ConfigError(f"--repeats must be a positive integer; got {p['repeats']}")
     if p["timeout_s"] is not None and not p["timeout_s"] > 0:
         raise ConfigError(f"--timeout must be a positive number of seconds; got {p['timeout_s']}")
+    if p["executor"] != "ray" and (p["address"] is not None or p["hardware"] is not None):
+        raise ConfigError("--address, --hardware: apply to --executor ray only")
     timing = QUICK_TIMING if p["quick"] else SUITE_TIMING
     max_time = p["max_time"]
     if max_time is not None:

@@ -204,9 +204,11 @@ def _fmt_s(value: float) -> str:
 
 
 @tail.command("measure")
+@click.argument("suite_file", required=False, metavar="[SUITE.toml]")
 @click.option("--candidate", "candidates", multiple=True, metavar="NAME[/BACKEND]",
-              help="A candidate of the default suite, e.g. cnn_small/torch or logreg (all its backends); "
+              help="A candidate of the default suite (or of SUITE.toml), e.g. cnn_small/torch or logreg (all its backends); "
                    "repeatable. Default: the suite (--quick: the quick suite).")
+@click.option("--trust-pickle", "trust_pickle", is_flag=True, help="SUITE.toml: load its pickle/joblib model files.")
 @click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1),
               help="Instances per inference call; every instance takes its batch's time.")
 @click.option("--time-kind", type=click.Choice(["e2e", "inference"]), default="e2e", show_default=True,
@@ -240,10 +242,14 @@ def _fmt_s(value: float) -> str:
               help="The cost run ('effbench run') of the same candidates: the tail run records the link, so "
                    "'effbench report TAIL_RUN' shows both (RUN: an id, a unique prefix, or 'latest').")
 @db_option
-def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, quantile, rule, round_threshold, every, window,
+def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresholds, percentiles, grid, quantile, rule, round_threshold, every, window,
             js_threshold, min_rounds, max_rounds, holdout_rounds, fixed_rounds, deadline_common, threads,
             json_out, force, no_store, quick, quiet, cost_run, db):
-    """Measure tail quality on candidates of the default suite (digits).
+    """Measure tail quality on candidates of the default suite (digits), or of a suite file.
+
+    \b
+    effbench tail measure --candidate cnn_small/torch
+    effbench tail measure study.toml --candidate resnet   (labelled data; see docs/your-models.md)
 
     Trains the candidates, then per candidate runs one discarded warm-up round and whole-dataset
     inference rounds in its own worker process until the stopping rule (KDE of the times every
@@ -275,10 +281,22 @@ def measure(candidates, batch_size, time_kind, thresholds, percentiles, grid, qu
     )
     if cost_run is not None and no_store:
         raise ConfigError("--cost-run links the stored tail run to a cost run; it cannot be used with --no-store")
-    parse_candidate_keys(candidates)  # unknown names fail here, before any training
     log = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
-    result = measure_tail_suite(list(candidates), quick=quick, config=config, common_deadline_s=deadline_common,
-                                db=db, store=not no_store, log=log, cost_run=cost_run)
+    if suite_file is not None:
+        from effbench.runs.files import plan_suite_file
+        from effbench.runs.tail import measure_tail_plan
+
+        if quick:
+            raise ConfigError("--quick: applies to the default suite, not to a suite file")
+        plan = plan_suite_file(suite_file, trust_pickle=trust_pickle, threads=threads)
+        result = measure_tail_plan(plan, list(candidates), config=config, common_deadline_s=deadline_common,
+                                   db=db, store=not no_store, log=log, cost_run=cost_run)
+    else:
+        if trust_pickle:
+            raise ConfigError("--trust-pickle: applies to a suite file (effbench tail measure SUITE.toml --trust-pickle)")
+        parse_candidate_keys(candidates)  # unknown names fail here, before any training
+        result = measure_tail_suite(list(candidates), quick=quick, config=config, common_deadline_s=deadline_common,
+                                    db=db, store=not no_store, log=log, cost_run=cost_run)
     with human_output(json_out):
         _render_measure(result)
     if json_out:

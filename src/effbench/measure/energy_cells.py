@@ -46,7 +46,7 @@ def build_meter(config: EnergyConfig):
 def handle_energy(state, batch_size: int, config: dict):
     """Worker command ("energy", batch_size, EnergyConfig as dict) -> ("energy", reading of one batch call)."""
     from effbench.measure.energy import measure_energy
-    from effbench.measure.worker import batch_of
+    from effbench.measure.inputs import batch_of
 
     cfg = EnergyConfig(**config)
     if getattr(state, "energy_meter", None) is None:

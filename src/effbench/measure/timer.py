@@ -5,7 +5,9 @@ protocol with a fake clock. What happens, in order:
 
 1. Warm-up: call the function until both ``warmup_calls`` calls and ``warmup_s`` seconds are done
    (at most ``MAX_WARMUP_CALLS`` calls: a no-op would otherwise need millions of calls to fill
-   ``warmup_s``; ``warmup_capped`` in the result says when the cap ended the warm-up).
+   ``warmup_s``; ``warmup_capped`` in the result says when the cap ended the warm-up). The warm-up
+   also ends, after at least one call, once it has lasted ``max_time_s`` (``warmup_cut_by_max_time``),
+   so a slow model's warm-up takes at most about ``max_time_s`` plus one call.
 2. Calibration: if one call (median of the warm-up calls) is shorter than ``min_block_s``, time
    blocks of k calls instead of single calls, k chosen so a block lasts about ``min_block_s``; each
    sample is then the block's time divided by k, and the result records ``block_size = k``.
@@ -15,9 +17,12 @@ protocol with a fake clock. What happens, in order:
    call. Sampling stops when the stopping rule says enough (see
    :func:`effbench.estimates.precision_reached`): the confidence intervals of the median and
    of p99 are within ``rel_tol`` of their estimates, after at least ``min_samples`` samples and
-   ``min_time_s`` seconds; or a bound is hit: ``max_samples``, or ``max_time_s`` (which ends
-   sampling only once ``min_samples`` samples are taken: the minimum count is a floor).
-   ``stop_reason`` records which. The rule is checked when the sample count has grown by 10% (and
+   ``min_time_s`` seconds; or a bound is hit: ``max_samples``, or ``max_time_s``. **``max_time_s``
+   wins over ``min_samples``**: a sample (one call, or one block) is never cut short, so sampling
+   always takes at least one sample and overshoots ``max_time_s`` by at most one sample, but once
+   ``max_time_s`` has passed it stops even when fewer than ``min_samples`` were taken; the stop
+   reason is then ``max_time_before_min_samples`` (``STOP_MAX_TIME_SHORT``) and the precision it
+   reached is in ``rel_halfwidths`` (``inf`` where no interval exists). ``stop_reason`` records which. The rule is checked when the sample count has grown by 10% (and
    at least ``check_every`` samples) since the last check, so its O(n) cost stays O(n) in total.
 """
 
@@ -34,11 +39,12 @@ from typing import Any, Callable
 import numpy as np
 
 from effbench.errors import ConfigError
+from effbench.estimates import STOP_MAX_TIME_SHORT  # max_time_s passed before min_samples samples were taken
 
 STOP_PRECISION = "precision"        # CI targets met after the minimum bounds
 STOP_MAX_SAMPLES = "max_samples"
 STOP_MAX_TIME = "max_time"
-STOP_REASONS = (STOP_PRECISION, STOP_MAX_SAMPLES, STOP_MAX_TIME)
+STOP_REASONS = (STOP_PRECISION, STOP_MAX_SAMPLES, STOP_MAX_TIME, STOP_MAX_TIME_SHORT)
 
 MAX_WARMUP_CALLS = 10_000
 MAX_BLOCK_SIZE = 1_000_000
@@ -101,6 +107,7 @@ class TimingResult:
     rel_halfwidths: dict = field(default_factory=dict)  # quantile -> relative CI half-width at the stop
     clock: str = "time.perf_counter"
     warmup_capped: bool = False    # the warm-up ended at MAX_WARMUP_CALLS before warmup_s was reached
+    warmup_cut_by_max_time: bool = False  # the warm-up ended at max_time_s before warmup_calls/warmup_s were done
     checks: int = 0                # how many times the stopping rule was evaluated
 
     @property
@@ -114,6 +121,7 @@ class TimingResult:
             "warmup_calls": self.warmup_calls,
             "warmup_time_s": self.warmup_time_s,
             "warmup_capped": self.warmup_capped,
+            "warmup_cut_by_max_time": self.warmup_cut_by_max_time,
             "stop_reason": self.stop_reason,
             "sampling_time_s": self.elapsed_s,
             "n_samples": int(len(self.samples_s)),
@@ -155,7 +163,7 @@ def measure_latency(
         sync()
         return clock()
 
-    warm_times, warmup_time_s, capped = _warm_up(fn, stamp, config)
+    warm_times, warmup_time_s, capped, cut = _warm_up(fn, stamp, config)
     block = block_size_for(float(np.median(warm_times)), config.min_block_s)
     rule = functools.partial(precision_reached, rel_tol=config.rel_tol, quantiles=config.stop_quantiles, confidence=config.confidence)
     # the stopping rule imports scipy.stats on first use (about a second): do it now, not inside the
@@ -177,26 +185,31 @@ def measure_latency(
         rel_halfwidths={float(k): float(v) for k, v in halfwidths.items()},
         clock=clock_name,
         warmup_capped=capped,
+        warmup_cut_by_max_time=cut,
         checks=sampling.checks,
     )
 
 
-def _warm_up(fn, stamp, config: TimingConfig) -> tuple[list[float], float, bool]:
+def _warm_up(fn, stamp, config: TimingConfig) -> tuple[list[float], float, bool, bool]:
     """Phase 1: call ``fn`` until ``warmup_calls`` calls and ``warmup_s`` seconds are done, timing each
-    call (for the calibration), at most MAX_WARMUP_CALLS calls. Returns (call times, warm-up time, capped)."""
+    call (for the calibration), at most MAX_WARMUP_CALLS calls and, after the first call, at most
+    ``max_time_s``. Returns (call times, warm-up time, capped by the call count, cut by max_time_s)."""
     warm_times: list[float] = []
-    capped = False
+    capped = cut = False
     t_start = stamp()
     now = t_start
     while len(warm_times) < max(config.warmup_calls, 1) or (now - t_start) < config.warmup_s:
         if len(warm_times) >= MAX_WARMUP_CALLS:
             capped = True
             break
+        if warm_times and now - t_start >= config.max_time_s:
+            cut = True
+            break
         t0 = stamp()
         fn()
         now = stamp()
         warm_times.append(now - t0)
-    return warm_times, now - t_start, capped
+    return warm_times, now - t_start, capped, cut
 
 
 @contextmanager
@@ -253,10 +266,10 @@ class _Sampling:
         c = self.config
         if n >= c.max_samples:
             return STOP_MAX_SAMPLES
+        if elapsed >= c.max_time_s:  # the time bound wins over the minimum count
+            return STOP_MAX_TIME if n >= c.min_samples else STOP_MAX_TIME_SHORT
         if n < c.min_samples:
             return None
-        if elapsed >= c.max_time_s:
-            return STOP_MAX_TIME
         if n >= self._next_check and elapsed >= c.min_time_s:
             self.checks += 1
             ok, self.halfwidths = self.rule(np.asarray(self.samples))

@@ -4,9 +4,12 @@
 :class:`WorkerState`. The parent sends commands over a pipe; the worker answers each with one message. Only the
 parent writes the store. Commands:
 
-    ("data", X)                       the test inputs (kept in the worker)
+    ("data", X)                       the test inputs (kept in the worker): one array or a dict of
+                                      named arrays, dtypes kept (measure.inputs.as_batch)
     ("static", n_example)             params, size, FLOPs           -> ("static", dict)
-    ("predict",)                      labels on all of X            -> ("predictions", array)
+    ("predict", what)                 on all of X, ``what`` one of  -> ("predictions", labels, outputs)
+                                      "labels" (outputs None), "outputs" (labels None: regression) or
+                                      "both" (labels and the raw outputs, for top-k and the like)
     ("memory", batch_size)            peak RSS of one call          -> ("memory", dict)
     ("latency", batch_size, config)   the timing protocol           -> ("latency", samples, meta)
     ("exit",)
@@ -26,19 +29,13 @@ import time
 
 import numpy as np
 
+from effbench.measure.inputs import as_batch, batch_of
+
 # Commands served by other modules: op -> "module:function(state, *args) -> reply tuple".
 EXTRA_COMMANDS = {
     "rounds": "effbench.measure.rounds:handle_rounds",
     "energy": "effbench.measure.energy_cells:handle_energy",
 }
-
-
-def batch_of(X: np.ndarray, batch_size: int) -> np.ndarray:
-    """The first ``batch_size`` inputs, cycling through X when the batch is larger than the data."""
-    if batch_size <= len(X):
-        return np.ascontiguousarray(X[:batch_size])
-    reps = -(-batch_size // len(X))
-    return np.ascontiguousarray(np.concatenate([X] * reps)[:batch_size])
 
 
 def check_finite_output(out) -> None:
@@ -103,7 +100,7 @@ class WorkerState:
         op = cmd[0]
         c = self.candidate
         if op == "data":
-            self.X = np.ascontiguousarray(cmd[1], dtype=np.float32)
+            self.X = as_batch(cmd[1])
             return ("ok",)
         if op == "static":
             example = batch_of(self.X, int(cmd[1]))
@@ -123,10 +120,16 @@ class WorkerState:
             out["errors"] = errors
             return ("static", out)
         if op == "predict":
-            out = c.infer(c.prepare(self.X))
+            what = cmd[1] if len(cmd) > 1 else "labels"
+            if what not in ("labels", "outputs", "both"):
+                raise ValueError(f"predict: expected 'labels', 'outputs' or 'both', got {what!r}")
+            prepared = c.prepare(self.X)
+            out = c.infer(prepared)
             c.sync()
             check_finite_output(out)
-            return ("predictions", np.asarray(c.to_labels(out)))
+            labels = np.asarray(c.to_labels(out)) if what != "outputs" else None
+            outputs = np.asarray(c.scores_for(prepared, out)) if what != "labels" else None
+            return ("predictions", labels, outputs)
         if op == "memory":
             from effbench.measure.memory import measure_peak_memory
 

@@ -99,6 +99,8 @@ def format_value(value, unit: str) -> str:
         return f"{v:.3g} g{suffix}"
     if unit == "%":
         return f"{v:.1f}%"
+    if unit in ("target", "1", "score"):  # a regression error in the target's unit, r2, a custom metric
+        return f"{v:.4g}"
     if unit in ("samples/s", "1/s"):
         return f"{fmt_count(v)} samples/s"
     return f"{v:.4g} {unit}".rstrip()
@@ -298,6 +300,16 @@ def _from_value(key, label, v, note="") -> CardEntry:
     return CardEntry(key, label, value, v.unit, v.provenance if value is not None else None, v.note or note)
 
 
+def _task_metric_entries(run, row) -> list[CardEntry]:
+    """A suite's own quality metrics (top5, rmse, r2, custom), each with its direction."""
+    from effbench.analysis.costs import task_metric_names
+    from effbench.analysis.run_table import stored_direction
+
+    words = {"max": "higher is better", "min": "lower is better"}
+    return [_from_value(name, f"{name} (test split; {words.get(stored_direction(run, name), 'direction not recorded')})",
+                        row.get(name)) for name in task_metric_names(run) if name not in ("accuracy", "f1_macro")]
+
+
 def _flops_note(run, key) -> str:
     m = run.metric(key, "flops_per_sample")
     if m is None:
@@ -338,6 +350,7 @@ def cost_cards(run) -> list[CostCard]:
         entries = [
             _from_value("accuracy", "accuracy (test split)", row["accuracy"]),
             _from_value("f1_macro", "macro F1 (test split)", row["f1_macro"]),
+            *_task_metric_entries(run, row),
             _from_value("params", "parameters", row["params"]),
             *_sparsity_entries(run, c, row),
             _from_value("flops_per_sample", "FLOPs per sample", row["flops_per_sample"], _flops_note(run, c.key)),

@@ -320,7 +320,7 @@ def _draw_panel(ax, panel: QualityCostPanel, colors) -> None:
                 color="#444", lw=1, ls="--", zorder=2)
     _log_x(ax)
     ax.set_xlabel(_mpl_text(_axis_title(panel.label, panel.unit, panel.provenances)), fontsize=8)
-    ax.set_ylabel("accuracy [ratio] (measured)", fontsize=8)
+    ax.set_ylabel(_mpl_text(panel.quality_axis), fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
 

@@ -125,13 +125,13 @@ def _quality_vs_cost(report, figs: _Figures, colors) -> str:
         return '<p class="missing">No candidate has both an accuracy and a cost measurement: nothing to plot.</p>'
     out = [_legend_html(run, colors),
            '<p class="note">Frontier (large markers with a black outline, dashed staircase): the Pareto frontier of '
-           'accuracy:max against that one cost (:min; throughput :max), computed with effbench.analysis.pareto. '
+           f'{_e(panels[0].quality)}:{panels[0].quality_direction} against that one cost (:min; throughput :max), computed with effbench.analysis.pareto. '
            'Hover a point for its values. Log-scaled cost axes.</p><div class="grid">']
     for p in panels:
         fig = go.Figure()
         for pt in p.points:
             hover = (f"{_pt(pt.candidate)}<br>{_pt(p.label)}: {_pt(format_value(pt.cost, p.unit))} ({_pt(provenance_label(pt.provenance))})"
-                     f"<br>accuracy: {pt.quality:.4f} (measured)" + ("<br>on the frontier" if pt.on_frontier else ""))
+                     f"<br>{_pt(p.quality)}: {pt.quality:.4g} (measured)" + ("<br>on the frontier" if pt.on_frontier else ""))
             fig.add_trace(go.Scatter(
                 x=[pt.cost], y=[pt.quality], mode="markers", name=_pt(pt.candidate), showlegend=False,
                 marker=dict(color=colors.get(pt.candidate, "#333"), size=14 if pt.on_frontier else 9,
@@ -144,9 +144,9 @@ def _quality_vs_cost(report, figs: _Figures, colors) -> str:
                                      line=dict(color="#444", dash="dash", width=1, shape="hv" if p.direction == "min" else "vh"),
                                      hoverinfo="skip"))
         provs = ", ".join(provenance_label(x) for x in p.provenances)
-        fig.update_layout(title=dict(text=_pt(f"accuracy vs {p.label}"), font=dict(size=13)),
+        fig.update_layout(title=dict(text=_pt(f"{p.quality} vs {p.label}"), font=dict(size=13)),
                           xaxis=dict(type="log", title=_pt(f"{p.label} [{p.unit}] ({provs})")),
-                          yaxis=dict(title="accuracy [ratio] (measured)"))
+                          yaxis=dict(title=_pt(p.quality_axis)))
         note = f'<p class="note">not plotted (no value): {_e(", ".join(p.missing))}</p>' if p.missing else ""
         out.append("<div>" + figs.add(fig, height=330) + note + "</div>")
     out.append("</div>")

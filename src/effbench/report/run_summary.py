@@ -6,13 +6,14 @@ import re
 
 from effbench.numbers import fmt_bytes, fmt_count, fmt_rate, fmt_seconds, fmt_si, mark_estimate
 from effbench.report.text import (
-    COLUMN_PRIORITY,
-    COLUMNS,
+    column_headers,
+    column_priority,
     cost_rows_as_text,
     flops_flag_notes,
     flops_flags,
     legend,
     param_notes,
+    quality_columns,
     render_table,
     setup_line,
 )
@@ -45,9 +46,10 @@ def _tables(summary, batches: bool) -> list[str]:
     examples = f"cost only, {task.get('n_test', '?')} examples without labels" if cost_only else f"{task.get('n_test', '?')} test examples"
     title = f"run {run.run_id} ({run.suite}, {run.status}) - {task.get('name', '?')}: {examples}"
     flags = flops_flags(run)
+    quality = quality_columns(run)
     caption = "\n".join([setup_line(run), legend(run), *flops_flag_notes(flags), *param_notes(summary.costs)])
-    texts = [render_table(title, [h for _, h in COLUMNS], cost_rows_as_text(summary.costs, flags), caption=caption,
-                          priority=COLUMN_PRIORITY)]
+    texts = [render_table(title, column_headers(quality), cost_rows_as_text(summary.costs, quality, flags), caption=caption,
+                          priority=column_priority(quality))]
     if batches:
         texts.append(render_table("per batch size", _BATCH_HEADERS, [_batch_row(r) for r in summary.batches],
                                   caption="~: estimated energy"))

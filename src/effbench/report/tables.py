@@ -53,10 +53,23 @@ def escape_markdown(text) -> str:
     return _MD_RE.sub(r"\\\1", s)
 
 
-def _columns_present(cards: list[CostCard]) -> list[tuple[str, str, str]]:
+def _table_columns(run) -> tuple[tuple[str, str, str], ...]:
+    """:data:`TABLE_COLUMNS`, with the run's first quality metric (a suite's ``rmse``, ``top5``, ...)
+    in place of accuracy when its task lists its own."""
+    from effbench.analysis.costs import task_metric_names
+    from effbench.records import unit_of
+
+    names = task_metric_names(run)
+    if not names or names[0] == "accuracy":
+        return TABLE_COLUMNS
+    return tuple((names[0], names[0], unit_of(names[0])) if key == "accuracy" else (key, header, unit)
+                 for key, header, unit in TABLE_COLUMNS)
+
+
+def _columns_present(cards: list[CostCard], columns=TABLE_COLUMNS) -> list[tuple[str, str, str]]:
     """Every column except energy, which is shown only when some candidate has it."""
     out = []
-    for key, header, unit in TABLE_COLUMNS:
+    for key, header, unit in columns:
         if key.startswith("energy") and not any((c.entry(key) and not c.entry(key).missing) for c in cards):
             continue
         out.append((key, header, unit))
@@ -75,12 +88,13 @@ def _column_provenance(cards, key) -> str:
 def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
     """``(headers, rows, notes)`` as plain (unescaped) text; '-' marks a missing value."""
     cards = cost_cards(run)
-    cols = _columns_present(cards)
+    cols = _columns_present(cards, _table_columns(run))
     headers = ["candidate"]
     for key, header, unit in cols:
         prov = _column_provenance(cards, key)
         # cells carry their own scaled unit (ms, KiB, ...); unit-less numbers get it in the header
-        headers.append(f"{header} ({unit}, {prov})" if unit in ("ratio", "count") else f"{header} ({prov})")
+        shown = {"target": "target units"}.get(unit, unit)
+        headers.append(f"{header} ({shown}, {prov})" if unit in ("ratio", "count", "target", "1") else f"{header} ({prov})")
     flags = flops_flags(run)
     rows = []
     for card in cards:

@@ -15,6 +15,7 @@ from effbench.numbers import (
     MISSING,
     fmt_bytes,
     fmt_count,
+    fmt_named,
     fmt_rate,
     fmt_ratio,
     fmt_seconds,
@@ -22,7 +23,7 @@ from effbench.numbers import (
     mark_estimate,
 )
 
-__all__ = ["COLUMNS", "COLUMN_PRIORITY", "cost_rows_as_text", "fmt_bytes", "fmt_seconds", "fmt_si", "output_width",
+__all__ = ["COLUMNS", "column_priority", "cost_rows_as_text", "fmt_bytes", "fmt_seconds", "fmt_si", "output_width",
            "render_table", "table_sections"]
 
 
@@ -51,9 +52,6 @@ COLUMNS = (
     ("train_time_s", "train"),
 )
 
-#: The order in which the cost table's columns are kept together when the terminal is too narrow
-#: for all of them (indices into COLUMNS): quality and latency first, then the static costs.
-COLUMN_PRIORITY = [1, 8, 9, 3, 4, 5, 10, 11, 2, 6, 7, 12, 13]
 
 
 FLOPS_FLAG = "!"
@@ -114,19 +112,48 @@ def param_notes(rows: list[dict]) -> list[str]:
     return out
 
 
-def cost_rows_as_text(rows: list[dict], flags: dict[str, str] | None = None) -> list[list[str]]:
-    """The terminal table's cells; ``flags`` (:func:`flops_flags`) marks FLOP counts with ``!``."""
+DEFAULT_QUALITY = ("accuracy", "f1_macro")
+_SHORT = dict(COLUMNS[1:3])
+
+
+def quality_columns(run) -> tuple[str, ...]:
+    """The quality columns of a run's table: its task's first two metrics (a suite's ``rmse``,
+    ``top5``, ...), else accuracy and macro-F1."""
+    from effbench.analysis.costs import task_metric_names
+
+    return tuple(task_metric_names(run)[:2]) or DEFAULT_QUALITY
+
+
+def column_headers(quality=DEFAULT_QUALITY) -> list[str]:
+    """The cost table's headers with these quality columns."""
+    return [COLUMNS[0][1]] + [_SHORT.get(q, q) for q in quality] + [h for _, h in COLUMNS[3:]]
+
+
+def column_priority(quality=DEFAULT_QUALITY) -> list[int]:
+    """The order in which the cost table's columns (:func:`column_headers`) are kept together when the
+    terminal is too narrow for all of them: the first quality metric and the latencies, then the
+    static costs, throughput and energy, then the rest."""
+    keys = ["candidate", *quality, *(k for k, _ in COLUMNS[3:])]
+    order = [*quality[:1], "latency_p50_s_b1", "latency_p99_s_b1", "params", "flops_per_sample", "size_bytes",
+             "best_throughput_samples_per_s", "energy_per_sample_j_b1", *quality[1:], "peak_rss_bytes_b1",
+             "peak_memory_bytes_bmax", "best_energy_per_sample_j", "train_time_s"]
+    return [keys.index(k) for k in order]
+
+
+def cost_rows_as_text(rows: list[dict], quality=DEFAULT_QUALITY, flags: dict[str, str] | None = None) -> list[list[str]]:
+    """The terminal table's cells; ``quality``: its quality columns (:func:`quality_columns`); ``flags``
+    (:func:`flops_flags`) marks FLOP counts with ``!``."""
     flags = flags or {}
     out = []
     for r in rows:
-        if r["status"] == "failed" and r["accuracy"] is None:
-            out.append([r["candidate"], "FAILED (reason below)"] + [""] * (len(COLUMNS) - 2))
+        if r["status"] == "failed" and all(r.get(q) is None for q in quality):
+            out.append([r["candidate"], "FAILED (reason below)"] + [""] * (len(column_headers(quality)) - 2))
             continue
         thr, best_e = r["best_throughput_samples_per_s"], r["best_energy_per_sample_j"]
         out.append([
             r["candidate"] + (" (failed)" if r["status"] == "failed" else ""),
-            fmt_ratio(_v(r["accuracy"]), 4),  # a stored metric may hold null
-            fmt_ratio(_v(r["f1_macro"]), 4),
+            *(fmt_ratio(_v(r.get(q)), 4) if q in DEFAULT_QUALITY else fmt_named(q, _v(r.get(q)))
+              for q in quality),  # a stored metric may hold null
             fmt_count(_v(r["params"])),
             _mark(r["flops_per_sample"], fmt_count(_v(r["flops_per_sample"]))) + (FLOPS_FLAG if r["candidate"] in flags else ""),
             fmt_bytes(_v(r["size_bytes"])),
@@ -279,8 +306,16 @@ def setup_line(run) -> str:
     runtimes = {b.runtime for b in registry.backends() if b.runtime}
     versions = ", ".join(f"{k} {v}" for k, v in libs.items() if v and k in runtimes)
     return (f"setup: {cpu}, {env.get('cores_logical')} logical cores, threads per candidate {threads} "
-            f"(default 1; --threads N), {versions}; float32; input {run.task.get('sample_shape')}; "
+            f"(default 1; --threads N), {versions}; {_inputs_text(run.task or {})}; "
             f"latency = one infer() call on a prepared batch, p50/p99 from raw samples")
+
+
+def _inputs_text(task: dict) -> str:
+    """``float32; input [64]``, or each named input with its dtype (``input_ids int64 [128], ...``)."""
+    named = task.get("inputs")
+    if named:
+        return "inputs " + ", ".join(f"{k} {v.get('dtype')} {v.get('shape')}" for k, v in named.items())
+    return f"{task.get('dtype') or 'float32'}; input {task.get('sample_shape')}"
 
 
 def legend(run) -> str:

@@ -1,21 +1,23 @@
-"""Your own models from the command line (first slice): model files on synthetic inputs, and suite files.
+"""Your own models from the command line: model files (synthetic or labelled inputs) and suite files.
 
     plan = plan_model_files(["a.onnx", "b.pt2"], input_spec="16", batch_sizes=[1, 4])
+    plan = plan_model_files(["a.onnx", "forest.skops"], data="val.npz", task="classification", metrics="accuracy,top5")
     plan = plan_suite_file("study.toml")
     measure_run(plan.candidates, plan.task, suite=plan.suite, batch_sizes=plan.batch_sizes, ...)
 
 Everything is loaded and checked here, before anything is measured: a bad reference, input spec or
-data file, or a model whose inputs the workers cannot take yet, is one ConfigError or DataError line.
-The workers feed every model one float32 array today, so a model must take one float32 input;
-integer and multi-input models are refused with :data:`LATER`. A run on synthetic inputs, or on
-data with ``task = "none"``, is cost only (an unlabelled task: no predictions, no quality). A
-labelled run scores accuracy and f1_macro (``Recorder.predictions``); other metrics and regression
-are refused for now.
+data file, or data that does not fit a model's inputs, is one ConfigError or DataError line. Inputs
+keep their dtypes (int64 ids, bool masks; floats as float32) and a model with several inputs gets a
+dict of named arrays. A run on synthetic inputs, or on data with ``task = "none"``, is cost only (an
+unlabelled task: no predictions, no quality); a labelled run scores each metric of the data's task
+(classification or regression), with its direction.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,10 +26,8 @@ import numpy as np
 from effbench.errors import ConfigError, DataError
 from effbench.tasks.base import Task
 
-__all__ = ["CLI_METRICS", "FILES_BATCH_SIZES", "LATER", "Plan", "plan_model_files", "plan_suite_file"]
+__all__ = ["FILES_BATCH_SIZES", "Plan", "add_variants", "on_import_path", "plan_model_files", "plan_of_run", "plan_suite_file"]
 
-LATER = "integer and multi-input models are not measured yet: the workers feed one float32 array (they load and predict from Python today, effbench.sources; measuring them is a later step)"
-CLI_METRICS = ("accuracy", "f1_macro")
 FILES_BATCH_SIZES = (1, 8, 32)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+\-]")
 
@@ -44,29 +44,71 @@ class Plan:
     threads: int = 1
     timeout_s: float | None = None
     config: dict = field(default_factory=dict)
+    training_from: dict = field(default_factory=dict)   # model -> the tracking it takes its training cost from
+    training: dict = field(default_factory=dict)        # model -> training facts (a variant: the time to build it)
+    failed_records: list = field(default_factory=list)  # variants that could not be built, with their reasons
 
 
 # -- model files --------------------------------------------------------------------------------
 
 def plan_model_files(refs, *, input_spec: str | None = None, batch_sizes=FILES_BATCH_SIZES,
-                     trust_pickle: bool = False) -> Plan:
+                     trust_pickle: bool = False, data=None, task: str | None = None, metrics=None,
+                     device: str = "cpu") -> Plan:
     """Model files or references (``.onnx``, ``.pt2``, ``.pt``/``.ts``, ``.skops``, ``python:mod:fn``,
-    ...) on synthetic float32 inputs shaped by ``input_spec`` or by the models' own signatures:
-    a cost-only plan, suite ``files``; candidate names are the file stems, made unique."""
-    from effbench.sources.build import build_candidates
+    ...): on synthetic inputs shaped by ``input_spec`` or by the models' own signatures (cost only),
+    or on ``data`` (a data file read as a suite's ``[data]``, ``--data``) with its ``task``
+    (default classification) and ``metrics`` (names, a list or comma-separated; default the task's).
+    Suite ``files``; candidate names are the file stems, made unique. A CUDA ``device`` this machine
+    lacks is one ConfigError line, before any model is loaded."""
+    from effbench.sources.build import build_candidates, check_device
 
+    check_device(device, "--device")
+    if data is None and (task is not None or metrics is not None):
+        raise ConfigError(f"{'--task' if task is not None else '--metrics'}: applies with --data (labelled data for the model files)")
     specs = _file_specs(refs)
+    if data is not None:
+        if input_spec is not None:
+            raise ConfigError("--input: synthetic inputs or --data, not both")
+        data_spec = _cli_data_spec(data, task, metrics)
+        candidates, run_task = _on_data("files", data_spec, specs, trust_pickle, device, lambda i: None)
+        return Plan("files", candidates, run_task, tuple(batch_sizes),
+                    config={"sources": [s.model for s in specs], "data": data_spec.to_dict(), "trust_pickle": trust_pickle,
+                            "device": device, "data_args": {"data": str(Path(data).expanduser().resolve()), "task": task, "metrics": metrics}})
     given = _given_inputs(input_spec, "--input")
     n = _synthetic_rows(batch_sizes, "--batch-sizes")
-    candidates, shapes = [], {}
+    candidates, inputs = [], {}
     for spec in specs:
-        built, prov = build_candidates(spec, None, trust_pickle=trust_pickle)
-        shapes[spec.name] = _input_shape(spec.name, prov, given, "--input")
+        built, prov = build_candidates(spec, None, trust_pickle=trust_pickle, device=device)
+        inputs[spec.name] = _input_specs(spec.name, prov, given, "--input")
         candidates += built
-    X, source = _synthetic(shapes, n, input_spec)
-    task = replace(Task.from_arrays("files", X), info={"data": source})
-    return Plan("files", candidates, task, tuple(batch_sizes),
-                config={"sources": [s.model for s in specs], "input": input_spec})
+    X, source = _synthetic(inputs, n, input_spec)
+    run_task = replace(Task.from_arrays("files", X), info={"data": source})
+    return Plan("files", candidates, run_task, tuple(batch_sizes),
+                config={"sources": [s.model for s in specs], "input": input_spec, "trust_pickle": trust_pickle,
+                        "device": device})
+
+
+_CLI_FIELDS = (("data.path", "--data"), ("data.task", "--task"), ("data.metrics", "--metrics"), ("data.labels", "--data"))
+
+
+def _cli_data_spec(path, task, metrics):
+    """The ``[data]`` of a suite file, from ``--data``, ``--task`` and ``--metrics``; messages name the options."""
+    from effbench.sources.suite import parse_data
+
+    raw = {"path": str(Path(path).expanduser().resolve()), "task": "classification" if task is None else task}
+    if metrics is not None:
+        raw["metrics"] = [m.strip() for m in metrics.split(",")] if isinstance(metrics, str) else list(metrics)
+    try:
+        return parse_data(raw)
+    except ConfigError as exc:
+        raise ConfigError(_cli_message(str(exc))) from None
+
+
+def _cli_message(text: str) -> str:
+    for old, new in _CLI_FIELDS:
+        if text.startswith(old):
+            return new + text[len(old):]
+    return text
 
 
 def _file_specs(refs) -> list:
@@ -99,35 +141,112 @@ def _file_specs(refs) -> list:
 # -- suite files --------------------------------------------------------------------------------
 
 def plan_suite_file(path, *, trust_pickle: bool = False, batch_sizes=None, threads: int | None = None,
-                    timeout_s: float | None = None) -> Plan:
-    """A suite file's plan: its data (float inputs; classification scored by accuracy and f1_macro, or
-    task ``none``: cost only) or synthetic inputs (``data.input`` or the models' signatures), its
-    candidates on every backend listed, its batch sizes, threads and timeout (each overridden by the
-    argument when it is not None)."""
+                    timeout_s: float | None = None, device: str | None = None) -> Plan:
+    """A suite file's plan: its data (any task: classification or regression scored with each of its
+    metrics, or ``none``: cost only) or synthetic inputs (``data.input`` or the models' signatures),
+    its candidates on every backend listed, its batch sizes, threads, timeout and device (each
+    overridden by the argument when it is not None). A CUDA device this machine lacks is one
+    ConfigError line, before any model is loaded. The suite's folder is put on the import path first
+    (:func:`on_import_path`), so a ``python:`` factory or metric in a package beside it is found."""
+    from effbench.sources.build import check_device
     from effbench.sources.suite import load_suite
 
+    folder = Path(path).expanduser().resolve().parent
+    if Path(path).is_file():
+        on_import_path(folder)
     spec = load_suite(path, trust_pickle=trust_pickle)
-    _check_task(spec.data)
+    if device is not None:
+        spec = replace(spec, device=device)
+    check_device(spec.device, "--device" if device is not None else "device")  # before any model is loaded
     batch_sizes = tuple(batch_sizes or spec.batch_sizes)
     if spec.data is None or spec.data.path is None:
         candidates, task = _suite_synthetic(spec, batch_sizes, trust_pickle)
     else:
-        candidates, task = _suite_data(spec, trust_pickle)
+        candidates, task = _on_data(spec.name, spec.data, spec.candidates, trust_pickle, spec.device,
+                                    lambda i: f"candidates[{i}]")
     return Plan(spec.name, candidates, task, batch_sizes, threads=threads or spec.threads,
                 timeout_s=timeout_s if timeout_s is not None else spec.timeout_s,
-                config={"suite_file": spec.to_dict()})
+                config={"suite_file": spec.to_dict(), "trust_pickle": trust_pickle, "device": spec.device},
+                training_from={c.name: c.training for c in spec.candidates if c.training})
 
 
-def _check_task(data) -> None:
-    if data is None:
-        return
-    if data.task not in ("classification", "none"):
-        raise ConfigError(f"data.task: {data.task!r} is not yet from the command line; in this step a run scores "
-                          "classification (accuracy, f1_macro) or measures cost only (task = \"none\")")
-    for i, m in enumerate(data.metrics):
-        if m not in CLI_METRICS:
-            raise ConfigError(f"data.metrics[{i}]: {m!r} is not yet from the command line; in this step a run scores "
-                              f"{' and '.join(CLI_METRICS)}")
+# -- compressed variants ------------------------------------------------------------------------
+
+FILE_VARIANT_GROUPS = ("quant", "prune", "onnx-opt")
+"""The --variants groups a suite file's (or model files') PyTorch candidates take: no ``distil`` (it needs a
+student architecture and training data, which a suite file does not give)."""
+
+
+def add_variants(plan: Plan, groups, log=None) -> Plan:
+    """``plan`` with the compressed variants (:mod:`effbench.zoo.variants`) of its PyTorch candidates in
+    ``groups`` added: int8 dynamic and static quantisation, unstructured and structured pruning, ONNX
+    Runtime without graph optimisation. Built from the loaded module, on the CPU, without fine-tuning
+    (a suite file gives no training data; static quantisation is calibrated on the run's own inputs,
+    and the variant's info says so). A variant that cannot be built (e.g. an archive's flattened
+    module has no layer to quantise) is recorded failed with its reason; the others are measured."""
+    from effbench.zoo.variants import VARIANT_GROUPS, SourceModel, VariantSpec, build_variants, standard_variants
+
+    groups = tuple(groups or ())
+    for g in groups:
+        if g not in FILE_VARIANT_GROUPS:
+            raise ConfigError(f"--variants: {g!r} applies to the default suite only (it needs a student architecture and "
+                              f"training data); suite and model files take {', '.join(FILE_VARIANT_GROUPS)} or all")
+    if not groups:
+        return plan
+    specs = [VariantSpec(v.suffix, v.kind, {**v.params, **({"finetune_epochs": 0} if "finetune_epochs" in v.params else {})},
+                         v.backend) for v in standard_variants([s for g in groups for s in VARIANT_GROUPS[g]])]
+    X, y = plan.task.X_test, plan.task.y_test
+    added, failures = [], []
+    for c in [c for c in plan.candidates if c.backend == "torch"]:
+        src = SourceModel(c.model, c.module, X, y, family=c.family or "neural-network", parent_key=c.key, threads=plan.threads,
+                          info={"variant_data": "built without fine-tuning; static int8 calibrated on the run's own inputs"})
+        cands, facts, fails = build_variants(src, specs, on_progress=log)
+        added += cands
+        failures += fails
+        plan.training.update(facts)
+    if not added and not failures:
+        raise ConfigError("--variants: no PyTorch candidate to build variants of (variants are built from torch models)")
+    plan.candidates = plan.candidates + added
+    plan.failed_records = plan.failed_records + [f.to_record() for f in failures]
+    plan.config = {**plan.config, "variants": list(groups)}
+    return plan
+
+
+def plan_of_run(run) -> Plan:
+    """The plan of a stored suite-file or model-files run, made again from its sources (to resume it): the
+    same files, inputs, batch sizes, threads and timeout. A suite file that changed since is refused."""
+    cfg = run.config or {}
+    trust, sizes = bool(cfg.get("trust_pickle")), cfg.get("batch_sizes")
+    if cfg.get("suite_file") is not None:
+        stored = cfg["suite_file"]
+        source = stored.get("source")
+        if not source or not Path(source).is_file():
+            raise ConfigError(f"--resume: run {run.run_id} came from the suite file {source!r}, which is no longer there")
+        plan = plan_suite_file(source, trust_pickle=trust, batch_sizes=sizes, threads=cfg.get("threads"),
+                               timeout_s=cfg.get("command_timeout_s"), device=stored.get("device"))
+        if plan.config["suite_file"] != stored:
+            raise ConfigError(f"--resume: the suite file {source!r} changed since run {run.run_id} started; "
+                              "restore it, or start a new run")
+        return add_variants(plan, cfg.get("variants"))
+    if cfg.get("sources") is not None:
+        plan = plan_model_files(cfg["sources"], input_spec=cfg.get("input"), batch_sizes=sizes, trust_pickle=trust,
+                                device=cfg.get("device") or "cpu", **cfg.get("data_args", {}))
+        plan.threads, plan.timeout_s = cfg.get("threads") or 1, cfg.get("command_timeout_s")
+        return add_variants(plan, cfg.get("variants"))
+    raise ConfigError(f"--resume: run {run.run_id} is a {run.suite!r} run, which 'effbench run --resume' cannot make again "
+                      "(for models given in Python, call effbench.benchmark(..., resume=RUN_ID) with the same models)")
+
+
+def on_import_path(folder) -> None:
+    """Put ``folder`` first on ``sys.path`` and on ``PYTHONPATH`` (for worker processes: they unpickle
+    a factory's classes by reference), once. A suite's ``python:pkg.mod:factory`` and
+    ``python:pkg.mod:metric`` are then found in a package beside the suite file."""
+    folder = str(Path(folder).resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if folder not in parts:
+        os.environ["PYTHONPATH"] = os.pathsep.join([folder, *parts])
 
 
 def _suite_synthetic(spec, batch_sizes, trust_pickle):
@@ -138,85 +257,87 @@ def _suite_synthetic(spec, batch_sizes, trust_pickle):
     given = _given_inputs(text, "data.input")
     n = _synthetic_rows(batch_sizes, "batch_sizes")
     example = None if given is None else synthetic_inputs(resolve_shapes(given, None, field="data.input"), 2)
-    candidates, shapes = [], {}
+    candidates, inputs = [], {}
     for i, c in enumerate(spec.candidates):
         if example is None and c.backends:
             raise ConfigError(f"candidates[{i}].backends: converting to other backends needs example inputs; "
                               "give data.input (a shape such as 3x224x224) or data.path")
         built, prov = build_candidates(c, example, trust_pickle=trust_pickle, device=spec.device, field=f"candidates[{i}]")
-        shapes[c.name] = _input_shape(c.name, prov, given, "data.input")
+        inputs[c.name] = _input_specs(c.name, prov, given, "data.input")
         candidates += built
-    X, source = _synthetic(shapes, n, text)
+    X, source = _synthetic(inputs, n, text)
     return candidates, replace(Task.from_arrays(spec.name, X), info={"data": source})
 
 
-def _suite_data(spec, trust_pickle):
+def _on_data(name, data_spec, cand_specs, trust_pickle, device, field_of):
+    """The candidates and the task of a run on a data file (a suite's ``[data]`` or ``--data``): every
+    model's inputs checked against the data (DataError naming the input, dtype or shape)."""
+    from effbench.measure.inputs import batch_of
     from effbench.sources.build import build_candidates
     from effbench.sources.data import load_data
 
-    ds = load_data(spec.data)
-    if len(ds.inputs) > 1:
-        raise ConfigError(f"data.path: the data holds {len(ds.inputs)} input arrays ({', '.join(ds.inputs)}); {LATER}")
+    ds = load_data(data_spec)
     X = ds.X
-    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise DataError(f"data.path: the inputs are {X.dtype}; they must be numbers")
+    example = batch_of(X, 2)
     candidates = []
-    for i, c in enumerate(spec.candidates):
-        built, prov = build_candidates(c, np.asarray(X[:2], dtype=np.float32), trust_pickle=trust_pickle,
-                                       device=spec.device, field=f"candidates[{i}]")
-        signature = _float_signature(c.name, prov)
+    for i, c in enumerate(cand_specs):
+        built, prov = build_candidates(c, example, trust_pickle=trust_pickle, device=device, field=field_of(i))
+        signature = _signature(c.name, prov)
         if signature:
-            ds.model_inputs(signature)  # the shapes must fit: DataError naming the input otherwise
+            _check_fits(c.name, ds, signature)
         candidates += built
-    labels = ds.y if spec.data.task == "classification" else None
-    return candidates, replace(Task.from_arrays(spec.name, X, labels), info={"data": ds.source})
+    labelled = data_spec.task != "none"
+    task = Task.from_arrays(name, X, ds.y if labelled else None, task_type=data_spec.task if labelled else "classification",
+                            metrics=data_spec.metrics if labelled else ())
+    return candidates, replace(task, info={"data": ds.source})
+
+
+def _check_fits(name, ds, signature) -> None:
+    """The data fits the model's inputs (``Dataset.model_inputs``) as the workers will give them: the
+    data's own integer dtype (the workers keep integer dtypes as they are)."""
+    fitted = ds.model_inputs(signature)
+    fitted = fitted if isinstance(fitted, dict) else {signature[0].name: fitted}
+    given = ds.inputs if len(ds.inputs) > 1 else {signature[0].name: ds.X}
+    for input_name, a in fitted.items():
+        held = given[input_name].dtype
+        if (np.issubdtype(a.dtype, np.integer) or a.dtype == bool) and a.dtype != held:
+            raise DataError(f"model {name!r}: input {input_name!r} takes {a.dtype}, the data holds {held}; the workers "
+                            f"give integer inputs as they are: save the array as {a.dtype}")
 
 
 # -- inputs -------------------------------------------------------------------------------------
 
 def _given_inputs(text, where):
-    """A hand-written input spec, parsed; one float32 input only in this step."""
+    """A hand-written input spec, parsed (one input or several, any dtype the workers feed)."""
     if text is None:
         return None
     from effbench.sources.signature import parse_input_spec
 
     specs = parse_input_spec(text, field=where)
-    if len(specs) > 1:
-        raise ConfigError(f"{where}: {text!r} names {len(specs)} inputs; {LATER}")
-    if specs[0].dtype != "float32":
-        raise ConfigError(f"{where}: {text!r} is a {specs[0].dtype} input; "
-                          + (LATER if not specs[0].dtype.startswith("float") else "effbench feeds models float32 inputs today"))
+    for s in specs:
+        if s.dtype in ("float64", "float16"):
+            raise ConfigError(f"{where}: {text!r} has a {s.dtype} input; effbench feeds real-valued inputs as float32 "
+                              "(export the model with float32 inputs)")
     return specs
 
 
-def _float_signature(name, prov):
-    """The model's input signature when its file tells it; ConfigError when it is not one float32 input."""
+def _signature(name, prov):
+    """The model's input signature when its file tells it; ConfigError for a float64/float16 input
+    (the workers feed real numbers as float32)."""
     from effbench.sources.models import input_signature
 
-    names = prov.get("input_names") or []
-    if len(names) > 1:
-        raise ConfigError(f"model {name!r} takes {len(names)} inputs ({', '.join(names)}); {LATER}")
     signature = input_signature(prov)
-    if not signature:
-        return None
-    if len(signature) > 1:
-        raise ConfigError(f"model {name!r} takes {len(signature)} inputs ({', '.join(s.name for s in signature)}); {LATER}")
-    try:
-        dtype = np.dtype(signature[0].dtype)
-    except TypeError:
-        dtype = None
-    if dtype is None or not np.issubdtype(dtype, np.floating):
-        raise ConfigError(f"model {name!r}: input {signature[0].name!r} is {signature[0].dtype}; {LATER}")
-    if dtype != np.float32:
-        raise ConfigError(f"model {name!r}: input {signature[0].name!r} is {dtype}; effbench feeds models float32 "
-                          "inputs today: export the model with float32 inputs")
+    for s in signature or ():
+        if s.dtype in ("float64", "float16"):
+            raise ConfigError(f"model {name!r}: input {s.name!r} is {s.dtype}; effbench feeds real-valued inputs as "
+                              "float32: export the model with float32 inputs")
     return signature
 
 
-def _input_shape(name, prov, given, where) -> tuple:
+def _input_specs(name, prov, given, where) -> tuple:
     from effbench.sources.signature import resolve_shapes
 
-    return resolve_shapes(given, _float_signature(name, prov), field=where)[0].shape
+    return resolve_shapes(given, _signature(name, prov), field=where)
 
 
 def _synthetic_rows(batch_sizes, where) -> int:
@@ -229,13 +350,21 @@ def _synthetic_rows(batch_sizes, where) -> int:
     return max(resolve_batch_sizes(batch_sizes, 1))
 
 
-def _synthetic(shapes: dict, n: int, text):
-    """One float32 array of ``n`` random rows that every model takes, and its description."""
-    from effbench.sources.signature import InputSpec, shape_text, synthetic_inputs
+def _synthetic(inputs: dict, n: int, text):
+    """``n`` random rows that every model takes (one array, or a dict of named arrays for several
+    inputs), and their description."""
+    from effbench.sources.signature import shape_text, synthetic_inputs
 
-    distinct = set(shapes.values())
+    def same(specs):  # a lone input's name does not matter: it is fed as the model's only input
+        return tuple((s.name if len(specs) > 1 else None, s.dtype, tuple(s.shape)) for s in specs)
+
+    distinct = {same(v) for v in inputs.values()}
     if len(distinct) > 1:
-        listed = ", ".join(f"{k} {shape_text(v)}" for k, v in shapes.items())
+        listed = ", ".join(f"{k} " + " ".join(f"{s.dtype}{shape_text(s.shape)}" for s in v) for k, v in inputs.items())
         raise ConfigError(f"the models take different inputs ({listed}); measure them in separate runs")
-    X = synthetic_inputs((InputSpec(None, "float32", distinct.pop()),), n, seed=0)
-    return X, {"format": "synthetic", "n": n, "seed": 0, "spec": text, "shape": list(X.shape[1:]), "dtype": "float32"}
+    specs = next(iter(inputs.values()))
+    X = synthetic_inputs(specs, n, seed=0)
+    source = {"format": "synthetic", "n": n, "seed": 0, "spec": text}
+    if isinstance(X, dict):
+        return X, {**source, "inputs": {k: {"shape": list(a.shape[1:]), "dtype": str(a.dtype)} for k, a in X.items()}}
+    return X, {**source, "shape": list(X.shape[1:]), "dtype": str(X.dtype)}

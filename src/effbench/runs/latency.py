@@ -137,8 +137,8 @@ class MeasuredAlready:
     """What a stored run holds, for a resumed run to skip: a step or cell counts as done when its
     record is stored (a latency cell when all its time windows are)."""
 
-    def __init__(self, run: RunRecord, repeats: int, quality: bool = True):
-        self.run, self.repeats, self.quality = run, repeats, quality
+    def __init__(self, run: RunRecord, repeats: int, quality: bool = True, quality_metric: str = R.ACCURACY):
+        self.run, self.repeats, self.quality, self.quality_metric = run, repeats, quality, quality_metric
 
     def failed_alone(self, key: str) -> bool:
         """The candidate failed for its own reason (not because the run stopped): it is not retried."""
@@ -148,7 +148,7 @@ class MeasuredAlready:
         return c.status == "failed" and not (c.error or "").startswith("not measured (run ")
 
     def step(self, key: str, op: str, batch_size: int | None = None) -> bool:
-        name = {"memory": R.PEAK_MEMORY_BYTES, "static": R.PARAMS, "predict": R.ACCURACY}[op]
+        name = {"memory": R.PEAK_MEMORY_BYTES, "static": R.PARAMS, "predict": self.quality_metric}[op]
         return self.run.metric(key, name, batch_size or 0) is not None
 
     def complete(self, key: str, batch_sizes, energy: bool) -> bool:
@@ -166,17 +166,27 @@ class MeasuredAlready:
 
 def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=None, db=None, isolate=True,
                 seed=0, repeats=DEFAULT_REPEATS, training=None, progress=None, extra_config=None, energy=None,
-                carbon=None, energy_info=None, failed_records=(), timeout_s=None, resume: str | None = None) -> BenchmarkResult:
+                carbon=None, energy_info=None, failed_records=(), timeout_s=None, resume: str | None = None,
+                training_from: dict | None = None, executor: str = "local", address: str | None = None,
+                hardware: str | None = None) -> BenchmarkResult:
     """Create a run in the store, measure every candidate, and end the run (complete, interrupted or failed).
 
     A ``task`` without labels (``task.labelled`` False) makes a cost-only run: no predictions, no quality.
+    A task with ``metrics`` (a suite file's) is scored with each of them, regression included
+    (:meth:`~effbench.runs.recorder.Recorder.predictions`); its inputs may be a dict of named arrays.
     ``timeout_s``: how long to wait for any one step of a candidate (its start included) before it is
     called hung and fails; None scales the wait with the step's work (:class:`effbench.executor.Timeouts`).
-    ``resume``: the id of a stored run that did not complete; only what it lacks is measured, into it."""
+    ``resume``: the id of a stored run that did not complete; only what it lacks is measured, into it.
+    ``training``: model -> training facts; a model without takes a stored tracking (:mod:`effbench.runs.track`):
+    the one ``training_from`` names (model -> tracking name), else the latest complete one named as the model.
+
+    ``executor``: "local" (worker processes on this machine) or "ray" (nodes of a Ray cluster at ``address``,
+    only those labelled ``hardware`` if given; docs/fleet.md)."""
     from effbench.executor import ExecutionConfig, execute, steps_for
     from effbench.runs.energy import energy_setup
     from effbench.runs.lifecycle import open_run, reopen_run, run_environment
     from effbench.runs.recorder import Recorder
+    from effbench.runs.track import tracked_training
     from effbench.store.db import Store
 
     _check_unique(candidates)
@@ -185,29 +195,46 @@ def measure_run(candidates, task, *, suite: str, batch_sizes, threads=1, timing=
         threads=threads, timing=timing or TimingConfig(), isolate=isolate, seed=seed, repeats=repeats,
         energy=None if energy is None or not energy.enabled else energy.to_dict(),
         command_timeout_s=timeout_s, **({"startup_timeout_s": timeout_s} if timeout_s is not None else {}),
-        quality=task.labelled,
+        quality=task.labelled, predict=predict_mode(task), executor=executor, address=address, hardware=hardware,
     )
+    run_cells = execute
+    if config.executor == "ray":  # connected and checked before the run is opened: a bad address or label stores nothing
+        from effbench.executors.ray import connect, execute_ray as run_cells
+
+        connect(config)
     if energy_info is None and energy is not None and energy.enabled:
         energy_info = energy_setup(energy, log=progress.log if progress else None)
     with Store(db) as store:
+        training = tracked_training(store, [c.model for c in candidates], training, training_from)
         if resume is None:
             run = open_run(store, suite=suite, config={**config.to_dict(), "carbon": carbon, **(extra_config or {})},
                            environment={**run_environment(threads), "energy": energy_info}, task=task.record())
             done = None
         else:
             stored = store.load_run(resume)
-            run, done = reopen_run(store, stored), MeasuredAlready(stored, config.repeats, config.quality)
+            run, done = reopen_run(store, stored), MeasuredAlready(stored, config.repeats, config.quality,
+                                                                   (task.metrics or (R.ACCURACY,))[0])
             candidates = [c for c in candidates if not done.failed_alone(c.key)
                           and not done.complete(c.key, config.batch_sizes, bool(config.energy))]
-        run.resume_hint = f"effbench run --resume {run.run_id}" if suite.startswith("digits") else None
+        resumable = suite.startswith("digits") or bool({"suite_file", "sources"} & set(extra_config or {}))
+        run.resume_hint = f"effbench run --resume {run.run_id}" if resumable else None
         recorder = Recorder(store, run.run_id, task, training, energy_info, carbon, config.timing)
         _add_candidates(run, recorder, candidates, failed_records, done)
         with run.measuring(on_end=_settle(progress)):
             if progress:
                 progress.start(steps_for(len(candidates), config))
-            execute(candidates, task.X_test, config, recorder,
+            run_cells(candidates, task.X_test, config, recorder,
                     progress=progress.advance if progress else (lambda n=1, text="": None), done=done)
         return BenchmarkResult(run_id=run.run_id, db_path=store.path, run=store.load_run(run.run_id), notes=run.notes)
+
+
+def predict_mode(task) -> str:
+    """What the workers return to score ``task``: labels (accuracy, F1), the raw outputs
+    (regression: predicted values), or both (a metric that reads scores, such as top-k)."""
+    defs = task.metric_defs() if task.labelled else []
+    if task.task_type == "regression":
+        return "outputs"
+    return "both" if any(m.needs != "labels" for m in defs) else "labels"
 
 
 def _add_candidates(run, recorder, candidates, failed_records, done) -> None:

@@ -31,11 +31,15 @@ class Recorder:
         self._latency_acc: dict[tuple[str, int], tuple[list, list]] = {}
 
     def _metric(self, key, name, value, provenance, batch_size=0, detail=None):
-        self.store.add_metrics(self.run_id, [Metric(key, name, value, R.UNITS[name], provenance, batch_size, detail or {})])
+        self.store.add_metrics(self.run_id, [Metric(key, name, value, R.unit_of(name), provenance, batch_size, detail or {})])
 
     # -- candidate lifecycle ---------------------------------------------------------------------
     def ready(self, key, info):
         self.store.update_candidate(self.run_id, key, status="running", info={"worker": info})
+
+    def node(self, key, node):
+        """Where the candidate ran (the Ray executor): info["node"] = {hostname, node_id, hardware, environment, ...}."""
+        self.store.update_candidate(self.run_id, key, info={"node": node})
 
     def failed(self, key, reason, detail=""):
         self.store.update_candidate(self.run_id, key, status="failed", error=reason, info={"traceback": detail} if detail else None)
@@ -67,18 +71,33 @@ class Recorder:
                          detail={"reason": errors.get("flops") or "this backend cannot count FLOPs"})
 
     # -- quality ---------------------------------------------------------------------------------
-    def predictions(self, key, labels, *, note: str | None = None, status: str | None = None):
-        """Stores the predicted labels and the quality metrics on the task's test labels. Labels that
-        cannot be scored (None, a wrong count, NaN, strings against numbers) raise
-        :class:`~effbench.errors.DataError` before anything is stored: the candidate fails alone."""
-        from effbench.tasks.base import quality_metrics
+    def predictions(self, key, labels, outputs=None, *, note: str | None = None, status: str | None = None):
+        """Stores the predictions and the quality metrics on the task's test labels.
 
-        quality = quality_metrics(self.task.y_test, labels)
-        labels = np.asarray(labels)
-        self.store.update_candidate(self.run_id, key, predictions=labels, status=status)
-        detail = {"n_examples": int(len(labels)), "split": "test", **({"note": note} if note else {})}
-        for name, value in quality.items():
-            self._metric(key, name, value, R.MEASURED, detail=detail)
+        A task without ``metrics`` (the digits suite, :func:`effbench.benchmark`): accuracy and
+        macro-F1 of the labels. Otherwise each of the task's metrics scores what it reads
+        (``MetricDef.score``: the labels, or the raw ``outputs`` for top-k and regression), and its
+        direction (``max`` or ``min``) is stored in its detail. The stored predictions are the labels,
+        or a regression's predicted values. Predictions that cannot be scored (None, a wrong count or
+        shape, NaN, strings against numbers) raise :class:`~effbench.errors.DataError` before anything
+        is stored: the candidate fails alone."""
+        from effbench.tasks.base import check_predictions, quality_metrics
+        from effbench.tasks.metrics import regression_values
+
+        y_true = self.task.y_test
+        if not self.task.metrics:
+            scored = {name: (value, None) for name, value in quality_metrics(y_true, labels).items()}
+        else:
+            if labels is not None:
+                labels = check_predictions(labels, y_true)
+            scored = {m.name: (m.score(y_true, labels if m.needs == "labels" and labels is not None else outputs),
+                               m.direction) for m in self.task.metric_defs()}
+        stored = np.asarray(labels) if labels is not None else regression_values(outputs, len(y_true))
+        self.store.update_candidate(self.run_id, key, predictions=stored, status=status)
+        detail = {"n_examples": int(len(stored)), "split": "test", **({"note": note} if note else {})}
+        for name, (value, direction) in scored.items():
+            extra = {} if direction is None else {"direction": direction, "task": self.task.task_type}
+            self._metric(key, name, value, R.MEASURED, detail={**detail, **extra})
 
     # -- per batch size --------------------------------------------------------------------------
     def memory(self, key, batch_size, reading):

@@ -464,8 +464,20 @@ def measure_tail(candidate_or_model, X, y, *, name: str = "model", config: TailC
         raise DataError(f"X: expected one row per example (2-D or more, non-empty), got shape {X.shape}")
     if len(X) != len(y):
         raise DataError(f"y: expected one label per row of X ({len(X)}), got {len(y)}")
+    _check_class_labels(y)
     candidate = wrap(name, candidate_or_model)
     return _measure_candidate(candidate, X, y, config, log or (lambda text: None))
+
+
+def _check_class_labels(y) -> None:
+    """Tail quality counts a late answer as a wrong one: it needs class labels. Regression targets
+    (real values) are refused with one line (docs/your-models.md, "Tail quality and regression")."""
+    from effbench.errors import DataError
+
+    if np.issubdtype(y.dtype, np.floating) and not (np.isfinite(y).all() and (y == np.round(y)).all()):
+        example = y[~np.isfinite(y) | (y != np.round(y))][0]
+        raise DataError(f"y: tail quality counts a late answer as wrong, which needs class labels; got real values such "
+                        f"as {float(example)!r}: regression is not measured by the tail mode (see docs/your-models.md)")
 
 
 # --------------------------------------------------------------------------- the suite
@@ -582,22 +594,78 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
     if common_deadline_s is not None:
         common_deadline_s = _positive_seconds(common_deadline_s, "--deadline-common")
     selection = select_keys(parse_candidate_keys(candidates or []), quick)
-    if cost_run is not None and not store:
-        raise ConfigError("cost_run links the stored tail run to a cost run; it needs store=True")
     if store:
         with Store(db) as st:  # fail fast, before training: a folder or a file that is not an effbench store
-            if cost_run is not None:
-                from effbench.records import LATENCY_PER_CALL
-
-                cost_run = st.resolve_run_id(cost_run, needs=LATENCY_PER_CALL)
+            cost_run = _cost_run(st, cost_run)
+    elif cost_run is not None:
+        raise ConfigError("cost_run links the stored tail run to a cost run; it needs store=True")
     task = load_digits_task()
     built, training = build_candidates(task, selection, quick=quick, on_progress=log)
+    return _measure_built(task, built, training, config=config, common_deadline_s=common_deadline_s, db=db, store=store,
+                          log=log, suite="digits-tail-quick" if quick else "digits-tail", extra_config={"quick": quick},
+                          cost_run=cost_run)
+
+
+def _cost_run(store, cost_run: str | None) -> str | None:
+    """The cost run a tail run links to, resolved (an id, a prefix, or 'latest' with latency samples)."""
+    if cost_run is None:
+        return None
+    from effbench.records import LATENCY_PER_CALL
+
+    return store.resolve_run_id(cost_run, needs=LATENCY_PER_CALL)
+
+
+def measure_tail_plan(plan, candidates=None, *, config: TailConfig | None = None, common_deadline_s: float | None = None,
+                      db=None, store: bool = True, log=None, cost_run: str | None = None) -> TailSuiteResult:
+    """Tail quality of the candidates of a suite file's plan (:func:`effbench.runs.files.plan_suite_file`):
+    ``candidates`` are names (every backend of that model) or ``NAME/BACKEND`` keys (default: all). The plan
+    must hold labelled data (a late answer counts as wrong, so quality needs labels). Stored as a run of
+    suite ``<suite>-tail``; a candidate takes its training cost from a tracking as in a latency run."""
+    from effbench.runs.track import tracked_training
+    from effbench.store.db import Store
+
+    config = config or TailConfig()
+    log = log or (lambda text: None)
+    if common_deadline_s is not None:
+        common_deadline_s = _positive_seconds(common_deadline_s, "--deadline-common")
+    if not plan.task.labelled:
+        raise ConfigError(f"tail measure: suite {plan.suite!r} has no labels (task \"none\" or synthetic inputs); tail "
+                          "quality counts a late answer as wrong, so it needs labelled data ([data] path with labels)")
+    chosen = select_plan_candidates(plan.candidates, candidates)
+    training = {}
+    if store:
+        with Store(db) as st:  # fail fast, before measuring
+            training = tracked_training(st, [c.model for c in chosen], None, plan.training_from)
+            cost_run = _cost_run(st, cost_run)
+    elif cost_run is not None:
+        raise ConfigError("cost_run links the stored tail run to a cost run; it needs store=True")
+    return _measure_built(plan.task, chosen, training, config=config, common_deadline_s=common_deadline_s, db=db, store=store,
+                          log=log, suite=f"{plan.suite}-tail", extra_config={"suite_file": plan.config.get("suite_file")},
+                          cost_run=cost_run)
+
+
+def select_plan_candidates(candidates, wanted) -> list:
+    """The candidates named by ``wanted`` (model names, or ``NAME/BACKEND`` keys), in the plan's order; all
+    when ``wanted`` is empty. An unknown name is a ConfigError listing the plan's keys."""
+    if not wanted:
+        return list(candidates)
+    keys = [c.key for c in candidates]
+    for w in wanted:
+        if not any(w in (c.key, c.model) for c in candidates):
+            raise ConfigError(f"--candidate: {w!r} is not a candidate of this suite file (its candidates: {', '.join(keys)})")
+    return [c for c in candidates if any(w in (c.key, c.model) for w in wanted)]
+
+
+def _measure_built(task, built, training, *, config, common_deadline_s, db, store, log, suite, extra_config, cost_run=None):
+    """Measure the built candidates' tail quality, in a new run of ``suite`` unless ``store`` is False."""
+    from effbench.store.db import Store
+
     if not store:
-        suite = _TailSuite(task, config, common_deadline_s, log)
-        suite.measure_all(built)
-        return suite.result(training)
+        suite_ = _TailSuite(task, config, common_deadline_s, log)
+        suite_.measure_all(built)
+        return suite_.result(training)
     with Store(db) as st:
-        run, recorder = _open_tail_run(st, task, config, quick, common_deadline_s, training, cost_run)
+        run, recorder = _open_tail_run(st, task, config, suite, extra_config, common_deadline_s, training, cost_run)
         suite = _TailSuite(task, config, common_deadline_s, log, recorder)
         for c in built:
             run.add_candidate(c, status="running")
@@ -608,12 +676,13 @@ def measure_tail_suite(candidates=None, *, quick: bool = False, config: TailConf
         return suite.result(training, run_id=run.run_id, db_path=str(st.path))
 
 
-def _open_tail_run(store, task, config: TailConfig, quick: bool, common_deadline_s, training, cost_run=None):
+def _open_tail_run(store, task, config: TailConfig, suite: str, extra_config: dict, common_deadline_s, training,
+                   cost_run=None):
     from effbench.runs.lifecycle import open_run, run_environment
     from effbench.runs.recorder import Recorder
 
-    run = open_run(store, suite="digits-tail-quick" if quick else "digits-tail",
-                   config={"tail": config.to_dict(), "quick": quick, "deadline_common_s": common_deadline_s,
+    run = open_run(store, suite=suite,
+                   config={"tail": config.to_dict(), **extra_config, "deadline_common_s": common_deadline_s,
                            "threads": config.threads, **({"cost_run": cost_run} if cost_run else {})},
                    environment=run_environment(config.threads), task=task.record())
     return run, Recorder(store, run.run_id, task, training)

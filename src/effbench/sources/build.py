@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from effbench.errors import ConfigError
 
-__all__ = ["build_candidates", "native_candidate", "onnx_providers"]
+__all__ = ["build_candidates", "check_device", "native_candidate", "onnx_providers"]
 
 # model kinds -> the framework whose converters make the other backends' objects
 _ARCHIVES = ("torch.export", "torchscript")
@@ -59,6 +59,33 @@ def onnx_providers(device: str, name: str = "") -> tuple:
     return (("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider")
 
 
+def check_device(device: str, field: str = "device", *, torch_module=None) -> str:
+    """``device`` when this machine can run it: ``cpu``, or a CUDA device that PyTorch sees. A
+    ConfigError (one line) otherwise, raised before any model is loaded or anything measured.
+    Without PyTorch, a CUDA device is left to ONNX Runtime's provider check (:func:`onnx_providers`)."""
+    import re
+
+    if not (isinstance(device, str) and re.fullmatch(r"cpu|cuda(:\d+)?", device)):
+        raise ConfigError(f"{field}: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if device == "cpu":
+        return device
+    torch = torch_module
+    if torch is None:
+        try:
+            import torch
+        except ImportError:
+            return device
+    if not torch.cuda.is_available():
+        build = "a CPU-only build" if getattr(torch.version, "cuda", None) is None else f"built for CUDA {torch.version.cuda}"
+        raise ConfigError(f"{field}: {device!r} needs an NVIDIA GPU, and PyTorch sees none on this machine (torch "
+                          f"{torch.__version__}, {build}); use device = \"cpu\" (--device cpu)")
+    index, count = int(device.split(":")[1]) if ":" in device else 0, torch.cuda.device_count()
+    if index >= count:
+        raise ConfigError(f"{field}: {device!r}: this machine has {count} CUDA GPU{'s' if count != 1 else ''} "
+                          f"(cuda:0 to cuda:{count - 1})")
+    return device
+
+
 def build_candidates(spec, X_example, *, trust_pickle: bool = False, device: str = "cpu", field: str | None = None):
     """``(candidates, provenance)`` for one :class:`~effbench.sources.suite.CandidateSpec`: the model
     on its own backend, then on every other backend in ``spec.backends`` through the registry's
@@ -93,4 +120,6 @@ def build_candidates(spec, X_example, *, trust_pickle: bool = False, device: str
         elif b == "torch":
             kwargs["device"] = device
         out.append(backend.build(spec.name, converted, info={**info, "converted_from": native.backend}, **kwargs))
+    for c in out:  # recorded beside the candidate's figures: where it ran (only torch and ONNX Runtime use a GPU)
+        c.info["device"] = device if c.backend in ("torch", "onnxruntime") else "cpu"
     return out, prov

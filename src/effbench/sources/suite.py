@@ -21,7 +21,7 @@ from effbench.sources.words import did_you_mean, shown
 from effbench.tasks.metrics import DEFAULT_METRICS, TASKS, get_metric
 from effbench.validation import Interval, Options, check
 
-__all__ = ["DATA_FORMATS", "EXAMPLE_SUITE", "CandidateSpec", "DataSpec", "SuiteSpec", "load_suite", "parse_suite"]
+__all__ = ["DATA_FORMATS", "EXAMPLE_SUITE", "CandidateSpec", "DataSpec", "SuiteSpec", "load_suite", "parse_data", "parse_suite"]
 
 DATA_FORMATS = {".npz": "npz", ".npy": "npy", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
@@ -65,7 +65,9 @@ class CandidateSpec:
     backends to measure it on (None: its own). ``trust``: load a pickle/joblib file, or skops types
     outside skops' trusted list. ``weights``: ``"random"`` when the weights are random on purpose
     (cost figures valid, quality meaningless), else None. ``output``: which element of a tuple or
-    dict output holds the scores (``"logits"``, or an index)."""
+    dict output holds the scores (``"logits"``, or an index). ``training``: the name of a tracking
+    (``effbench track NAME -- ...``) whose training time and energy the candidate takes (default: the
+    latest complete tracking named as the candidate, if any)."""
 
     name: str
     model: str
@@ -75,6 +77,7 @@ class CandidateSpec:
     trust: bool = False
     weights: str | None = None
     output: str | int | None = None
+    training: str | None = None
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -107,7 +110,7 @@ class SuiteSpec:
 
 TOP_KEYS = ("name", "batch_sizes", "threads", "device", "timeout_s", "data", "candidates")
 DATA_KEYS = ("path", "task", "metrics", "labels", "target", "features", "resize", "mean", "std", "input")
-CANDIDATE_KEYS = ("name", "model", "args", "backends", "trust", "weights", "output")
+CANDIDATE_KEYS = ("name", "model", "args", "backends", "trust", "weights", "output", "training")
 
 EXAMPLE_SUITE = '''\
 # An effbench suite: every candidate below is measured on the same data, at every batch size.
@@ -142,6 +145,8 @@ args = { width = 32 }                    # its keyword arguments
 backends = ["torch", "onnxruntime"]      # also export to ONNX and measure both
 # weights = "random"                     # say so when the weights are random: quality is then meaningless
 # output = "logits"                      # which part of a tuple or dict output holds the scores
+# training = "train-tiny"                # its training cost: 'effbench track train-tiny -- python train.py'
+                                         # (default: the latest tracking named as the candidate, if any)
 '''
 
 
@@ -211,6 +216,12 @@ def _batch_sizes(value) -> tuple:
         if out[-1] in out[:-1]:
             raise ConfigError(f"batch_sizes[{i}]: {b!r} is listed twice")
     return tuple(out)
+
+
+def parse_data(raw, base_dir=".") -> DataSpec:
+    """A ``[data]`` table on its own (what ``effbench run MODEL... --data`` builds), validated as in a
+    suite file; relative paths are resolved against ``base_dir``."""
+    return _data(raw, Path(base_dir))
 
 
 def _data(raw, base: Path) -> DataSpec:
@@ -340,9 +351,12 @@ def _candidate(i: int, raw, base: Path, trust_pickle: bool) -> CandidateSpec:
         if not (isinstance(output, str) and output) and not Interval(int, 0, None).accepts(output):
             raise ConfigError(f"{where}.output: expected an output name or index (a whole number >= 0), got {shown(output)}")
         output = output if isinstance(output, str) else int(output)
+    training = raw.get("training")
+    if training is not None:
+        validate_name(_text(f"{where}.training", training), f"{where}.training:")
     return CandidateSpec(name=name, model=model, kind=kind, args=dict(args), backends=backends,
                          trust=bool(trust or (trust_pickle and kind in ("pickle", "joblib", "skops"))), weights=weights,
-                         output=output)
+                         output=output, training=training)
 
 
 # -- helpers --------------------------------------------------------------------------------------

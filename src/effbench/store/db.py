@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from effbench.errors import StoreError, UnknownRunError
-from effbench.records import PROVENANCES, CandidateRecord, Metric, RunRecord, SampleSet
+from effbench.records import PROVENANCES, TRACK_SUITE, CandidateRecord, Metric, RunRecord, SampleSet
 
 __all__ = ["Store", "default_db_path", "new_run_id", "SCHEMA_VERSION", "APP_ID",
            # the record types live in effbench.records; these names stay importable from here
@@ -584,9 +584,25 @@ class Store:
             raise UnknownRunError(f"unknown run id {run_id!r} in {str(self.path)!r}{hint} (or 'latest')")
         raise UnknownRunError(f"run id prefix {run_id!r} is ambiguous: it matches {', '.join(rows[:5])}; give more characters")
 
+    @_store_errors
+    def latest_run_of(self, suite: str, model: str, statuses=("complete",)) -> str | None:
+        """The latest run of ``suite`` with a candidate of model ``model`` (and a status in ``statuses``), or None.
+        Runs of the same second are ordered by when their candidate was written."""
+        rows = self._execute(
+            "SELECT r.run_id, r.status FROM runs r JOIN candidates c ON c.run_id = r.run_id WHERE r.suite = ? AND c.model = ?"
+            f" ORDER BY r.created_at DESC, c.{self._ORDER} DESC", (suite, model)).fetchall()
+        return next((run_id for run_id, status in rows if statuses is None or status in statuses), None)
+
+    @_store_errors
+    def run_models(self, suite: str) -> list[str]:
+        """The model names of the candidates of every run of ``suite`` (e.g. the names of the trackings)."""
+        return [r[0] for r in self._execute(
+            "SELECT DISTINCT c.model FROM candidates c JOIN runs r ON r.run_id = c.run_id WHERE r.suite = ? ORDER BY c.model", (suite,))]
+
     def _latest(self, needs: str | None) -> str:
-        if needs is None:
-            row = self._execute("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1").fetchone()
+        if needs is None:  # 'latest' is the latest measurement run: trackings (suite 'track') are named by id
+            row = self._execute("SELECT run_id FROM runs WHERE suite IS NULL OR suite <> ?"
+                                " ORDER BY created_at DESC, run_id DESC LIMIT 1", (TRACK_SUITE,)).fetchone()
         else:
             row = self._execute(
                 "SELECT r.run_id FROM runs r WHERE EXISTS (SELECT 1 FROM samples s WHERE s.run_id = r.run_id AND s.kind = ?)"

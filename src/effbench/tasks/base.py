@@ -1,4 +1,4 @@
-"""A classification task: fixed train/test split and the quality metrics effbench reports."""
+"""A task: fixed train/test split, its kind (classification, regression) and the quality metrics a run scores."""
 
 from __future__ import annotations
 
@@ -11,10 +11,16 @@ from effbench.errors import DataError
 
 @dataclass(frozen=True)
 class Task:
-    """A supervised classification task with a fixed split.
+    """A supervised task with a fixed split.
 
-    Inputs are float32 arrays of shape (n, *sample_shape); every candidate receives them as they are
-    (a network that wants images reshapes inside its forward pass), so all backends see the same input.
+    Inputs are arrays of shape (n, *sample_shape), or a dict of named arrays (one per model input,
+    the same n rows each); every candidate receives them as they are (a network that wants images
+    reshapes inside its forward pass), so all backends see the same input. Real numbers are float32,
+    integer ids and bool masks keep their dtype.
+
+    ``task_type``: ``classification`` or ``regression``. ``metrics``: the quality metrics a run
+    scores (names for :func:`effbench.tasks.metrics.get_metric`); empty: accuracy and macro-F1 on
+    labels, as the digits suite stores them.
     """
 
     name: str
@@ -25,41 +31,76 @@ class Task:
     description: str = ""
     info: dict = field(default_factory=dict)
     labelled: bool = True  # False: cost only; y_train and y_test are placeholders, never scored or stored
+    task_type: str = "classification"
+    metrics: tuple = ()
 
     def __post_init__(self):
+        from effbench.tasks.metrics import TASKS, get_metric
+
+        if self.task_type not in TASKS[:2]:
+            raise DataError(f"task {self.name!r}: task_type must be 'classification' or 'regression', got {self.task_type!r}")
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        for i, m in enumerate(self.metrics):
+            get_metric(m, self.task_type, field=f"metrics[{i}]")
         for part in ("train", "test"):
-            X, y = getattr(self, f"X_{part}"), getattr(self, f"y_{part}")
-            if len(X) != len(y):
-                raise DataError(f"task {self.name!r}: X_{part} has {len(X)} rows but y_{part} has {len(y)}; they must match")
-            if len(X) == 0:
+            X, y = _n_rows(getattr(self, f"X_{part}")), getattr(self, f"y_{part}")
+            if X != len(y):
+                raise DataError(f"task {self.name!r}: X_{part} has {X} rows but y_{part} has {len(y)}; they must match")
+            if X == 0:
                 raise DataError(f"task {self.name!r}: the {part} split is empty; it needs at least one example")
 
     @classmethod
-    def from_arrays(cls, name: str, X, y=None) -> "Task":
-        """A task on the user's evaluation data: X (numeric, one row per example) and y. There is no
-        training split (the models come trained); its one placeholder row is never used. ``y=None``:
-        a cost-only task (no labels; a run on it predicts nothing and stores no quality)."""
-        X = np.asarray(X)
+    def from_arrays(cls, name: str, X, y=None, *, task_type: str = "classification", metrics=()) -> "Task":
+        """A task on the user's evaluation data: X (numeric, one row per example; or a dict of named
+        arrays, one per model input) and y. There is no training split (the models come trained);
+        its one placeholder row is never used. ``y=None``: a cost-only task (no labels; a run on it
+        predicts nothing and stores no quality). Real numbers become float32; integer and bool
+        arrays keep their dtype (token ids, masks)."""
+        named = isinstance(X, dict)
+        arrays = {k: np.asarray(v) for k, v in X.items()} if named else {None: np.asarray(X)}
+        if not arrays:
+            raise DataError("X: a dict of named inputs needs at least one array")
+        ns = set()
+        for k, a in arrays.items():
+            where = "X" if k is None else f"X[{k!r}]"
+            if not np.issubdtype(a.dtype, np.number) and a.dtype != bool:
+                raise DataError(f"{where} must be numeric (floats, integers or bools); got dtype {a.dtype}")
+            if a.ndim < 1 + (k is None):
+                raise DataError(f"{where} must have one row per example ({'2-D or more' if k is None else '1-D or more'}); "
+                                f"got shape {a.shape}")
+            ns.add(len(a))
+        if len(ns) > 1:
+            raise DataError(f"X: the named inputs have different numbers of rows ({', '.join(f'{k} {len(a)}' for k, a in arrays.items())}); "
+                            "every input needs one row per example")
+        arrays = {k: _kept(a) for k, a in arrays.items()}
+        n = ns.pop()
         labelled = y is not None
-        y = np.asarray(y) if labelled else np.zeros(len(X) if X.ndim else 0, dtype=np.int64)
-        if not np.issubdtype(X.dtype, np.number) and X.dtype != bool:
-            raise DataError(f"X must be numeric (it is passed to the models as float32); got dtype {X.dtype}")
-        if X.ndim < 2:
-            raise DataError(f"X must have one row per example (2-D or more); got shape {X.shape}")
-        return cls(name=name, X_train=np.asarray(X[:1], dtype=np.float32), y_train=np.asarray(y[:1]),
-                   X_test=np.ascontiguousarray(X, dtype=np.float32), y_test=y, labelled=labelled)
+        y = np.asarray(y) if labelled else np.zeros(n, dtype=np.int64)
+        X_test = arrays if named else arrays[None]
+        X_train = {k: a[:1] for k, a in arrays.items()} if named else arrays[None][:1]
+        return cls(name=name, X_train=X_train, y_train=np.asarray(y[:1]), X_test=X_test, y_test=y,
+                   labelled=labelled, task_type=task_type, metrics=tuple(metrics))
 
     def record(self) -> dict:
         """What a run stores as its task: the description and the test labels."""
         return {**self.describe(), "y_test": np.asarray(self.y_test).ravel().tolist() if self.labelled else None}
 
     @property
-    def sample_shape(self) -> tuple[int, ...]:
-        return tuple(self.X_test.shape[1:])
+    def sample_shape(self) -> tuple[int, ...] | None:
+        """One example's shape; None for a dict of named inputs (``describe()["inputs"]`` has each)."""
+        return None if isinstance(self.X_test, dict) else tuple(self.X_test.shape[1:])
 
     @property
-    def n_classes(self) -> int:
+    def n_classes(self) -> int | None:
+        if self.task_type != "classification":
+            return None
         return int(len(np.unique(np.concatenate([self.y_train, self.y_test]))))
+
+    def metric_defs(self) -> list:
+        """The :class:`~effbench.tasks.metrics.MetricDef` of each metric a run scores."""
+        from effbench.tasks.metrics import get_metric
+
+        return [get_metric(m, self.task_type) for m in self.metrics]
 
     def describe(self) -> dict:
         return {
@@ -67,11 +108,26 @@ class Task:
             "description": self.description,
             "n_train": int(len(self.y_train)),
             "n_test": int(len(self.y_test)),
-            "sample_shape": list(self.sample_shape),
-            "dtype": str(self.X_test.dtype),
+            "sample_shape": None if self.sample_shape is None else list(self.sample_shape),
+            "dtype": None if isinstance(self.X_test, dict) else str(self.X_test.dtype),
             "n_classes": self.n_classes if self.labelled else None,
+            **({"inputs": {k: {"shape": list(a.shape[1:]), "dtype": str(a.dtype)} for k, a in self.X_test.items()}}
+               if isinstance(self.X_test, dict) else {}),
+            **({"task_type": self.task_type} if self.task_type != "classification" or self.metrics else {}),
+            **({"metrics": [{"name": m.name, "direction": m.direction} for m in self.metric_defs()]} if self.metrics else {}),
             **self.info,
         }
+
+
+def _n_rows(X) -> int:
+    return len(next(iter(X.values()))) if isinstance(X, dict) and X else len(X)
+
+
+def _kept(a: np.ndarray) -> np.ndarray:
+    """Integer and bool arrays as they are, real numbers as float32 (what every backend is measured with)."""
+    if np.issubdtype(a.dtype, np.integer) or a.dtype == bool:
+        return np.ascontiguousarray(a)
+    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 def check_predictions(y_pred, y_true) -> np.ndarray:
