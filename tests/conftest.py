@@ -9,6 +9,7 @@ def _isolated_store(tmp_path, monkeypatch):
     """No test ever touches the user's default database."""
     monkeypatch.setenv("EFFBENCH_DB", str(tmp_path / "effbench-test.sqlite"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("COLUMNS", raising=False)  # tables are laid out for $COLUMNS when set: tests set it themselves
     yield
 
 

@@ -14,7 +14,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "effbench"
 
-BOTTOM = {"errors", "validation", "records", "estimates"}
+BOTTOM = {"errors", "validation", "records", "estimates", "numbers"}
 # layer -> the layers it may import (besides itself and BOTTOM)
 ALLOWED = {
     "tasks": set(),

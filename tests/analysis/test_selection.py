@@ -102,7 +102,7 @@ def test_constraints_filter_and_infeasible_shows_the_closest():
     # ranked by the total relative violation: logreg is 14% short of the quality floor and meets the latency
     assert rec.closest[0] == {"key": "logreg/sklearn", "quality": 0.85, "violations": ["quality 0.85 < 0.99"]}
     cnn = next(c for c in rec.closest if c["key"] == "cnn_wide/torch")
-    assert cnn["violations"] == ["quality 0.98 < 0.99", "latency_p99_s_b1 = 0.002 is 20x the limit 0.0001"]
+    assert cnn["violations"] == ["quality 0.98 < 0.99", "latency_p99_s_b1 = 2 ms is 20x the limit 100 µs"]
     assert "Closest: logreg/sklearn (quality 0.85 < 0.99)" in rec.message[1]
 
 
@@ -188,7 +188,7 @@ def test_overlapping_latency_intervals_tie_and_the_default_configuration_wins():
     assert lat["values"] == pytest.approx([16.6e-6, 15.8e-6]) and lo_a <= hi_b and lo_b <= hi_a
     assert rec.ties[-1]["decided_by"] == "the default configuration (not a variant)"
     text = " ".join(rec.message)
-    assert "On latency_p50_s_b1, mlp/onnxruntime (1.66e-05) ties with mlp.ortnoopt/onnxruntime (1.58e-05): 95% intervals [" in text
+    assert "On latency_p50_s_b1, mlp/onnxruntime (16.6 µs) ties with mlp.ortnoopt/onnxruntime (15.8 µs): 95% intervals [" in text
     assert "the tie goes to the default configuration (not a variant)" in text
     # without the noise rule, the 0.8 us the intervals cannot separate decides (the old behaviour)
     assert recommend(run, preference=["latency_p50", "size"], noise_ties=False).chosen == "mlp.ortnoopt/onnxruntime"
@@ -222,7 +222,7 @@ def test_tie_rtol_ties_any_cost_and_says_so():
     assert recommend(rows, preference=["size"], y_true=y).chosen == "a.int8/torch"
     rec = recommend(rows, preference=["size"], y_true=y, tie_rtol=0.05)
     assert rec.chosen == "a/torch"
-    assert "On size_bytes, a/torch (104) ties with a.int8/torch (100): within the relative tolerance tie_rtol." in rec.message
+    assert "On size_bytes, a/torch (104 B) ties with a.int8/torch (100 B): within the relative tolerance tie_rtol." in rec.message
 
 
 @pytest.mark.parametrize("name, hint", [("throughput_samples_per_s_b8", "latency_p50_per_sample_s_b8"),

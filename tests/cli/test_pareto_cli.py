@@ -71,7 +71,7 @@ def test_frontier_rows_come_first_and_top(table, capsys):
     assert main(["pareto", "--csv", table, *ARGS, "--top", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "showing 2" in lines[0]
-    body = lines[2:]
+    body = lines[3:]  # title, header, rule
     assert len(body) == 2 and all(line.split()[0] == "1" for line in body)
 
 
@@ -283,7 +283,8 @@ def test_table_ranks_only_the_layers_it_shows_and_json_has_them_all(tmp_path, ca
     assert main(["pareto", "--csv", str(path), *ARGS, "--top", "400"]) == 0
     full = capsys.readouterr().out.splitlines()
     assert "(ranked here: the first" in lazy[0] and "ranked here" not in full[0]
-    assert [ln.split() for ln in lazy[1:]] == [ln.split() for ln in full[1:7]]  # header and rows (widths aside)
+    assert lazy[1].split() == full[1].split()  # the header (widths aside)
+    assert [ln.split() for ln in lazy[3:]] == [ln.split() for ln in full[3:8]]  # the rows
     out_top, out_all = tmp_path / "top.json", tmp_path / "all.json"
     assert main(["pareto", "--csv", str(path), *ARGS, "--top", "5", "--json", str(out_top)]) == 0
     assert main(["pareto", "--csv", str(path), *ARGS, "--top", "0", "--json", str(out_all)]) == 0

@@ -63,9 +63,9 @@ def test_on_par_simpler_model(db, tmp_path, capsys):
     assert "random_forest/sklearn is on par with cnn_wide/torch (McNemar exact p=" in text.out
     assert "Use random_forest/sklearn." in text.out and "runner-ups" in text.out
     assert text.out.splitlines()[-4:] == [
-        "  cnn_wide.prune50s/torch: accuracy 0.9800 (on par, p=1); neural-network; params=2.895e+04, latency_p99_s_b1=0.002, size_bytes=1.2e+05",
-        "  cnn_wide/torch: accuracy 0.9833 (on par); neural-network; params=9.937e+04, latency_p99_s_b1=0.004, size_bytes=4e+05",
-        "  logreg/sklearn: accuracy 0.8667 (not on par, p=5.8e-11); linear; params=650, latency_p99_s_b1=0.0001, size_bytes=3300",
+        "  cnn_wide.prune50s/torch: accuracy 0.9800 (on par, p=1.000); neural-network; params=29k, latency_p99_s_b1=2 ms, size_bytes=117 KiB",
+        "  cnn_wide/torch: accuracy 0.9833 (on par); neural-network; params=99.4k, latency_p99_s_b1=4 ms, size_bytes=391 KiB",
+        "  logreg/sklearn: accuracy 0.8667 (not on par, p=5.8e-11); linear; params=650, latency_p99_s_b1=100 µs, size_bytes=3.22 KiB",
         ""]
     assert "left out shufflenet_tiny.prune50s/torch: candidate failed: variant build failed" in text.err
     rec = json.loads(out.read_text())
@@ -150,7 +150,7 @@ def test_latencies_within_the_noise_tie_and_the_default_configuration_wins(tmp_p
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "Use mlp/onnxruntime:" in out
-    assert "On latency_p50_s_b1, mlp/onnxruntime (1.66e-05) ties with mlp.ortnoopt/onnxruntime (1.58e-05): 95% intervals" in out
+    assert "On latency_p50_s_b1, mlp/onnxruntime (16.6 µs) ties with mlp.ortnoopt/onnxruntime (15.8 µs): 95% intervals" in out
     assert "the tie goes to the default configuration (not a variant)." in out
     assert main(args + ["--no-noise-ties"]) == 0
     assert "Use mlp.ortnoopt/onnxruntime:" in capsys.readouterr().out

@@ -32,7 +32,7 @@ def test_rows_units_provenance_and_missing():
     by = {r[0]: dict(zip(headers, r)) for r in rows}
     assert by[LATEX_KEY]["energy/sample b=1 (mixed)"].endswith("\u2020")
     assert by["alpha/sklearn"]["energy/sample b=1 (mixed)"] == "2 mJ"
-    assert by["alpha/sklearn"]["p50 b=1 (measured)"].endswith("us")
+    assert by["alpha/sklearn"]["p50 b=1 (measured)"].endswith("µs")
     assert by["gamma/torch"]["p50 b=1 (measured)"] == "-"
     assert "delta/torch (failed)" in by
     assert any("estimated" in n for n in notes)

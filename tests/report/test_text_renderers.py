@@ -38,7 +38,7 @@ def test_batching_lines_mark_estimated_energy():
     study = batching_study(run, None, 10.0, LatencyObjective(0.5), policies=("fixed",), n_requests=1000)
     table, sentence = render_batching_study(study)
     rows = [line.split() for line in table.splitlines()[3:]]
-    assert [r[0] for r in rows] == ["1", "4"] and [r[-2:] for r in rows] == [["0.01", "J~"], ["0.005", "J~"]]
+    assert [r[0] for r in rows] == ["1", "4"] and [r[-2:] for r in rows] == [["10", "mJ~"], ["5", "mJ~"]]
     assert sentence.startswith("m/sklearn: at 10 requests/s, fixed B=") and "(estimated" in sentence
 
 
@@ -51,9 +51,10 @@ def test_recommendation_lines_from_rows():
     rec = recommend(rows, preference=["simplicity", "params"], y_true=y)
     out, err = render_recommendation(rec)
     assert out[0] == "Recommendation for run None (accuracy on 100 test examples; parity: McNemar exact test, 95% level)"
-    assert "Use small." in out and out[-1] == "  big: accuracy 1.0000 (on par); neural-network; params=1000"
+    assert "Use small." in out and out[-1] == "  big: accuracy 1.0000 (on par); neural-network; params=1k"
     assert err == []
-    assert (format_cost(None), format_cost(float("nan")), format_cost(2e-4), format_cost(12.5)) == ("-", "-", "0.0002", "12.5")
+    assert (format_cost(None), format_cost(float("nan")), format_cost(2e-4), format_cost(12.5)) == ("-", "-", "2.00e-04", "12.5")
+    assert format_cost(0.02096, "latency_p99_s_b1") == "21 ms"
 
 
 def test_report_analyses_are_computed_before_rendering():

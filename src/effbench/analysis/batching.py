@@ -42,6 +42,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.numbers import fmt_count, fmt_seconds, fmt_si
 from effbench.validation import Interval, Options, check, check_seed
 
 __all__ = [
@@ -225,11 +226,11 @@ class Recommendation:
         obj = self.objective.label
         if self.best is not None:
             b = self.best
-            idle = f" incl. idle {self.idle_power_w:.4g} W" if self.idle_power_w > 0 else ""
+            idle = f" incl. idle {fmt_si(self.idle_power_w, 'W')}" if self.idle_power_w > 0 else ""
             return (
-                f"{b.label}: {b.energy_per_sample_j:.4g} J/sample ({b.energy_provenance}{idle}), "
-                f"p{b.percentile:g} {b.response_at_percentile_s * 1e3:.3g} ms meets {obj} with "
-                f"{b.margin_s * 1e3:.3g} ms ({b.margin_pct:.1f} %) to spare; "
+                f"{b.label}: {fmt_si(b.energy_per_sample_j, 'J')}/sample ({b.energy_provenance}{idle}), "
+                f"p{b.percentile:g} {fmt_seconds(b.response_at_percentile_s)} meets {obj} with "
+                f"{fmt_seconds(b.margin_s)} ({b.margin_pct:.1f} %) to spare; "
                 f"{len(self.meeting)} of {len(self.settings)} settings meet it"
             )
         c = self.closest
@@ -238,11 +239,11 @@ class Recommendation:
         if not c.stable:
             return (
                 f"no setting meets {obj}: every setting is unstable at {self.arrival_rate_per_s:g} requests/s; "
-                f"the largest capacity is {c.capacity_per_s:.4g} requests/s ({c.label})"
+                f"the largest capacity is {fmt_count(c.capacity_per_s)} requests/s ({c.label})"
             )
         return (
             f"no setting meets {obj}; closest is {c.label} at p{c.percentile:g} "
-            f"{c.response_at_percentile_s * 1e3:.3g} ms ({-c.margin_s * 1e3:.3g} ms, {-c.margin_pct:.1f} % over)"
+            f"{fmt_seconds(c.response_at_percentile_s)} ({fmt_seconds(-c.margin_s)}, {-c.margin_pct:.1f} % over)"
         )
 
     def to_dict(self) -> dict:

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
+from effbench.numbers import fmt_named
 from effbench.validation import Interval, check
 
 #: ``schema`` of :meth:`Recommendation.to_dict` (the document ``effbench recommend --json`` writes)
@@ -447,7 +448,8 @@ def _violations(row: Row, constraints: Constraints, best_quality: float, sign: f
     for name, limit in constraints.max_costs.items():
         v = row.value(name)
         if not math.isnan(v) and v > limit:
-            out.append((name, v / limit - 1.0, f"{name} = {v:.4g} is {v / limit:.2g}x the limit {limit:.4g}"))
+            out.append((name, v / limit - 1.0, f"{name} = {fmt_named(name, v)} is {v / limit:.2g}x the limit "
+                                               f"{fmt_named(name, limit)}"))
     return out
 
 
@@ -673,12 +675,14 @@ def _tie_sentences(rec: Recommendation) -> list[str]:
             continue
         if t["how"] == "intervals overlap":
             (al, ah), (bl, bh) = t["intervals"]
-            why = (f"{_level(rec.alpha).replace(' level', '')} intervals [{al:.3g}, {ah:.3g}] and [{bl:.3g}, {bh:.3g}] overlap, "
+            why = (f"{_level(rec.alpha).replace(' level', '')} intervals [{fmt_named(t['cost'], al)}, {fmt_named(t['cost'], ah)}] "
+                   f"and [{fmt_named(t['cost'], bl)}, {fmt_named(t['cost'], bh)}] overlap, "
                    f"so the difference is within the measurement noise")
         else:
             why = "within the relative tolerance tie_rtol"
         va, vb = t["values"]
-        out.append(f"On {t['cost']}, {t['key']} ({va:.3g}) ties with {t['lowest']} ({vb:.3g}): {why}.")
+        out.append(f"On {t['cost']}, {t['key']} ({fmt_named(t['cost'], va)}) ties with {t['lowest']} "
+                   f"({fmt_named(t['cost'], vb)}): {why}.")
     return out
 
 

@@ -7,7 +7,6 @@ imported when the command runs.
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
@@ -106,7 +105,8 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
     uncertainty = _uncertainty(uncertainty_specs, stochastic)
     names = [o.name for o in all_objectives]
     study = _load_study(db, run_ids, hw_labels) if run_ids else None
-    if study is not None and study.several_hardware:
+    several = study is not None and study.several_hardware
+    if several:
         keys, values, objectives, hardware, all_objectives = _hardware_table(study, all_objectives, hardware_specs)
         names = [o.name for o in all_objectives]
         run = study.merged()
@@ -129,7 +129,7 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
                    "n:EXAMPLES), so every draw is the table itself and every probability is 1 on the frontier, 0 off it", err=True)
     _echo_notes(study)
     with human_output(json_out):
-        _print_table(study, top)
+        _print_table(study, top, _estimated(run, keys, names) if run is not None and not several else frozenset())
     if json_out:
         records = study.to_dict()["records"]
         emit_json(json_out, records, force=force, indent=1, what=f"{len(records)} rows to ")
@@ -256,14 +256,16 @@ def _echo_notes(study) -> None:
             click.echo(f"effbench: note: DEA: {note}", err=True)
 
 
-def _print_table(study, top) -> None:
-    from effbench.report.pareto_table import format_noise, format_pareto_table, rich_pareto_table
+def _estimated(run, keys, names) -> set:
+    """The (key, column) cells of a run's table whose value is an estimate (marked ``~``)."""
+    from effbench.analysis.run_table import indicator_provenance
 
-    if sys.stdout.isatty():
-        from rich.console import Console
+    return {(k, n) for k in keys for n in names if indicator_provenance(run, k, n) == "estimated"}
 
-        Console().print(rich_pareto_table(study, top))
-    else:
-        click.echo(format_pareto_table(study, top))
+
+def _print_table(study, top, estimated=frozenset()) -> None:
+    from effbench.report.pareto_table import format_noise, format_pareto_table
+
+    click.echo(format_pareto_table(study, top, estimated=estimated))
     if study.stochastic is not None:
         click.echo(format_noise(study))

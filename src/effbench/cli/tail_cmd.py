@@ -198,11 +198,9 @@ def _render(result, data, conv, key):
 
 
 def _fmt_s(value: float) -> str:
-    if value >= 1:
-        return f"{value:.4g} s"
-    if value >= 1e-3:
-        return f"{value * 1e3:.4g} ms"
-    return f"{value * 1e6:.4g} us"
+    from effbench.numbers import fmt_seconds
+
+    return fmt_seconds(value, digits=4)
 
 
 @tail.command("measure")

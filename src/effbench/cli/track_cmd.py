@@ -36,8 +36,10 @@ def track(name, command, no_energy, cpu_tdp_w, carbon_region, carbon_intensity, 
     code, t = track_command(name, list(command), db=db, energy=energy, carbon_region=carbon_region,
                             carbon_g_per_kwh=carbon_intensity, log=log)
     if not quiet:
-        energy_text = "" if t.energy_j is None else f", {t.energy_j:.4g} J ({t.provenance})"
+        from effbench.numbers import fmt_seconds, fmt_si
+
+        energy_text = "" if t.energy_j is None else f", {fmt_si(t.energy_j, 'J', 4)} ({t.provenance})"
         ended = "" if t.status == "complete" else f"; {t.status}: the command exited with code {code}"
-        click.echo(f"effbench: tracked {t.name}: {t.time_s:.4g} s{energy_text}{ended}; stored as run {t.run_id} "
+        click.echo(f"effbench: tracked {t.name}: {fmt_seconds(t.time_s, 4)}{energy_text}{ended}; stored as run {t.run_id} "
                    f"in {t.db_path}", err=True)
     return code

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from effbench.analysis.costs import batch_rows, cost_table
 from effbench.records import CARBON_PER_SAMPLE_G, ENERGY_PER_BATCH_J, ENERGY_PER_SAMPLE_J, TRAIN_ENERGY_J
-from effbench.report.text import fmt_bytes, fmt_seconds, fmt_si
+from effbench.numbers import fmt_bytes, fmt_count, fmt_seconds, fmt_si
 
 __all__ = [
     "PROVENANCE_LABELS",
@@ -81,7 +81,7 @@ def format_value(value, unit: str) -> str:
     if unit == "count":
         return f"{int(v):,}" if v < 1e6 and v == int(v) else fmt_si(v)
     if unit == "FLOP":
-        return fmt_si(v, " FLOP").replace("  ", " ")
+        return f"{fmt_count(v)} FLOP"
     if unit == "J":
         if v == 0:
             return "0 J"
@@ -102,7 +102,7 @@ def format_value(value, unit: str) -> str:
     if unit in ("target", "1", "score"):  # a regression error in the target's unit, r2, a custom metric
         return f"{v:.4g}"
     if unit in ("samples/s", "1/s"):
-        return fmt_si(v, " samples/s") if v >= 1e3 else f"{v:.3g} samples/s"
+        return f"{fmt_count(v)} samples/s"
     return f"{v:.4g} {unit}".rstrip()
 
 

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import math
 
-from effbench.report.text import fmt_seconds, render_table
+from effbench.numbers import MISSING, fmt_p, fmt_ratio, fmt_seconds
+from effbench.report.text import render_table
 
 __all__ = ["render_comparison", "summary_line"]
 
 
 def _ratio(est, with_ci: bool = True) -> str:
     if est is None or not math.isfinite(est.value):
-        return "-"
+        return MISSING
     if not with_ci:
-        return f"{est.value:.3f}"
+        return fmt_ratio(est.value)
     if not est.has_interval:
-        return f"{est.value:.3f} [no CI]"
-    return f"{est.value:.3f} [{est.low:.3f}, {est.high:.3f}]"
-
-
-def _p(p: float) -> str:
-    return "-" if p != p else (f"{p:.1e}" if p < 1e-3 else f"{p:.3f}")
+        return f"{fmt_ratio(est.value)} [no CI]"
+    return f"{fmt_ratio(est.value)} [{fmt_ratio(est.low)}, {fmt_ratio(est.high)}]"
 
 
 def render_comparison(result) -> list[str]:
@@ -34,7 +31,7 @@ def render_comparison(result) -> list[str]:
             c.candidate, str(c.batch_size), f"{comp.n_a}/{comp.n_b}",
             fmt_seconds(c.median_a_s), fmt_seconds(c.median_b_s),
             _ratio(comp.ratio_median), _ratio(comp.ratios.get(0.9)), _ratio(comp.ratios.get(0.99)),
-            _p(comp.p_value), (c.change.upper() if c.significant else "~") + blocks,
+            fmt_p(comp.p_value), (c.change.upper() if c.significant else "~") + blocks,
         ])
     by_repeats = result.variance_prior is not None
     caption = (f"ratios B/A (> 1: B slower) with {confidence_pct} intervals"
@@ -46,9 +43,8 @@ def render_comparison(result) -> list[str]:
     headers = ["candidate", "batch", "n A/B", "p50 A", "p50 B", "p50 B/A", "p90 B/A", "p99 B/A", "p", "result"]
     out = []
     if rows:
-        text = render_table(title, headers, rows, caption=caption)
-        if text is not None:
-            out.append(text)
+        # kept together first: the p50 ratio and the verdict, then the tails
+        out.append(render_table(title, headers, rows, caption=caption, keys=2, priority=[5, 9, 8, 3, 4, 6, 7, 2]))
     else:
         out.append(f"{title}: no cell (candidate, batch size) has latency samples in both runs")
     for label, cells in (("only in A", result.only_in_a), ("only in B", result.only_in_b)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from effbench.numbers import MISSING, fmt_p, fmt_percent
 from effbench.report.text import render_table
 
 __all__ = ["render_table_misnomer", "render_misnomer_result"]
@@ -15,16 +16,10 @@ _CAPTION = ("oriented: +1 = the two indicators always agree on which model is mo
 
 def _fmt_r(value, ci) -> str:
     if value is None or value != value:
-        return "-"
+        return MISSING
     if ci is None:
         return f"{value:+.3f}"
     return f"{value:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"
-
-
-def _fmt_p(p) -> str:
-    if p is None or p != p:
-        return "-"
-    return "<1e-300" if p < 1e-300 else f"{p:.2g}"
 
 
 def _dropped_summary(source) -> str:
@@ -43,28 +38,27 @@ def render_table_misnomer(tm) -> list[str]:
             *(f"note: {note}" for note in src.notes), *render_misnomer_result(tm.result)]
 
 
-def _correlation_table(result) -> str | None:
+def _correlation_table(result) -> str:
     display = {i.name: i.display for i in result.indicators}
     level = f"{result.confidence * 100:g}%"
     rows = [[display[c.x], display[c.y], str(c.n_models),
              _fmt_r(c.kendall_oriented, c.kendall_oriented_ci), _fmt_r(c.spearman_oriented, c.spearman_oriented_ci),
-             _fmt_r(c.kendall_raw, None), _fmt_r(c.spearman_raw, None), _fmt_p(c.kendall_p_value)]
+             _fmt_r(c.kendall_raw, None), _fmt_r(c.spearman_raw, None), fmt_p(c.kendall_p_value)]
             for c in result.correlations]
     return render_table("Rank correlations between indicators",
                         ["x", "y", "models", f"Kendall tau-b oriented [{level}]", f"Spearman rho oriented [{level}]",
-                         "tau raw", "rho raw", "p (tau)"], rows, caption=_CAPTION)
+                         "tau raw", "rho raw", "p (tau)"], rows, caption=_CAPTION, keys=2)
 
 
 def render_misnomer_result(result) -> list[str]:
     """The correlation table and the contradictions of a :class:`~effbench.analysis.misnomer.MisnomerResult`."""
     display = {i.name: i.display for i in result.indicators}
-    text = _correlation_table(result)
-    out = [] if text is None else [text]
+    out = [_correlation_table(result)]
     rule = (f"one model better on x, the other on y, larger factor >= "
             f"{result.min_factor:g}, smaller >= {result.min_other_factor:g}")
     out += ["", f"Contradictions ({rule}; strongest first = largest product of the two factors)"]
     for p in result.contradictions:
-        share = f"{100 * p.share:.1f}%" if p.n_pairs else "-"
+        share = fmt_percent(p.share) if p.n_pairs else MISSING
         out.append(f"{display[p.x]} vs {display[p.y]}: {p.count:,} of {p.n_pairs:,} model pairs ({share})")
         out += [f"  - {c.text}" for c in p.top]
     out.append(f"total: {result.total_contradictions:,} contradicting (model pair, indicator pair) cases")

@@ -1,9 +1,11 @@
 """The table ``effbench pareto`` prints, rendered from a :class:`~effbench.analysis.pareto_study.ParetoStudy`.
 
 :func:`pareto_table` gives the title, header and cells (the shown rows only: dominators are
-computed for them alone); :func:`format_pareto_table` lays them out as aligned plain text and
-:func:`rich_pareto_table` as a rich table (for a terminal); :func:`format_noise` lists the noise
-each column got in a stochastic study. Pure: a study in, text or a rich object out.
+computed for them alone; each objective's values formatted by the unit its name carries, through
+:mod:`effbench.numbers`); :func:`format_pareto_table` lays them out for the terminal's width
+(:func:`effbench.report.text.render_table`: sections keyed by layer and key when the columns do not
+fit; no cell cut); :func:`format_noise` lists the noise each column got in a stochastic study.
+Pure: a study in, text out.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from effbench.analysis.pareto_study import ParetoStudy
+from effbench.numbers import fmt_named, fmt_number, mark_estimate
+from effbench.report.text import render_table
 
 
 @dataclass(frozen=True)
@@ -20,16 +24,11 @@ class TableView:
     rows: list[list[str]]
 
 
-def format_cell(value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else ""
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return "-"
-        if abs(value) >= 1e5 or (0 < abs(value) < 1e-3):
-            return f"{value:.3g}"
-        return f"{value:.4g}"
-    return str(value)
+def format_cell(value, name: str = "") -> str:
+    """A cell: an objective's value by the unit its column ``name`` carries, other numbers plain."""
+    if isinstance(value, str):
+        return value
+    return fmt_named(name, value) if name else fmt_number(value)
 
 
 def _header(study: ParetoStudy) -> list[str]:
@@ -81,37 +80,25 @@ def _title(study: ParetoStudy, shown: int) -> str:
     return title
 
 
-def pareto_table(study: ParetoStudy, top: int = 25) -> TableView:
-    """Title, header and formatted cells of the first ``top`` rows of the ranking (0: all)."""
+def pareto_table(study: ParetoStudy, top: int = 25, estimated=frozenset()) -> TableView:
+    """Title, header and formatted cells of the first ``top`` rows of the ranking (0: all); the
+    (key, column) pairs in ``estimated`` carry the estimate mark ``~``."""
     shown = study.ranking(top)
     doms = study.dominators(shown)
-    rows = [[format_cell(v) for v in _row(study, int(i), _dominator_cell(study, int(c), s))]
+    header = _header(study)
+    units = [h if h in study.names else "" for h in header]
+    rows = [[mark_estimate(format_cell(v, u), (study.keys[int(i)], u) in estimated)
+             for v, u in zip(_row(study, int(i), _dominator_cell(study, int(c), s)), units)]
             for i, c, s in zip(shown, doms.count, doms.sample)]
-    return TableView(_title(study, len(shown)), _header(study), rows)
+    return TableView(_title(study, len(shown)), header, rows)
 
 
-def format_pareto_table(study: ParetoStudy, top: int = 25) -> str:
-    """Aligned plain text: the title, the header, one line per shown row (the key left-aligned)."""
-    view = pareto_table(study, top)
-    widths = [max([len(h)] + [len(r[i]) for r in view.rows]) for i, h in enumerate(view.header)]
-
-    def line(cells):
-        return "  ".join(c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    return "\n".join([view.title, line(view.header)] + [line(r) for r in view.rows])
-
-
-def rich_pareto_table(study: ParetoStudy, top: int = 25):
-    """The same table as a ``rich.table.Table`` (for a terminal)."""
-    from rich.table import Table
-
-    view = pareto_table(study, top)
-    table = Table(title=view.title)
-    for i, h in enumerate(view.header):
-        table.add_column(h, justify="left" if i == 1 else "right", overflow="fold")
-    for row in view.rows:
-        table.add_row(*row)
-    return table
+def format_pareto_table(study: ParetoStudy, top: int = 25, *, width: int | None = -1, style: str | None = None,
+                        estimated=frozenset()) -> str:
+    """The table for the terminal (or a pipe): see :func:`effbench.report.text.render_table`."""
+    view = pareto_table(study, top, estimated)
+    return render_table(view.title, view.header, view.rows, keys=2, width=width, style=style,
+                        wrap=(view.header.index("dominated_by"),))
 
 
 def format_noise(study: ParetoStudy) -> str:

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
+from effbench.numbers import fmt_named, fmt_p, fmt_ratio
+
 __all__ = ["format_cost", "render_recommendation"]
 
 
-def format_cost(v) -> str:
-    """A cost in the runner-up list: 4 significant digits, scientific when very large or small; '-' when unknown."""
-    if v is None:
-        return "-"
+def format_cost(v, name: str = "") -> str:
+    """A cost in the runner-up list, by the unit its ``name`` carries (``latency_p99_s_b1=21.0 ms``,
+    ``params=61.7k``); '-' when unknown."""
     if isinstance(v, bool):
         return "yes" if v else "no"
-    if isinstance(v, float):
-        if v != v:
-            return "-"
-        return f"{v:.3g}" if (abs(v) >= 1e5 or 0 < abs(v) < 1e-3) else f"{v:.4g}"
-    return str(v)
+    return fmt_named(name, v)
 
 
 def _runner_up(rec, r: dict) -> str:
     names = [n for n in rec.preference if n != "simplicity"]
     par = "on par" if r["on_par_with_reference"] else "not on par"
-    p = "" if r["p_value"] is None else f", p={r['p_value']:.2g}"
-    costs = ", ".join(f"{n}={format_cost(r['costs'].get(n))}" for n in names if n in r["costs"])
-    return f"  {r['key']}: {rec.quality} {r['quality']:.4f} ({par}{p}); {r['family'] or 'family unknown'}; {costs}"
+    p = "" if r["p_value"] is None else f", p={fmt_p(r['p_value'])}"
+    costs = ", ".join(f"{n}={format_cost(r['costs'].get(n), n)}" for n in names if n in r["costs"])
+    return f"  {r['key']}: {rec.quality} {fmt_ratio(r['quality'], 4)} ({par}{p}); {r['family'] or 'family unknown'}; {costs}"
 
 
 def render_recommendation(rec) -> tuple[list[str], list[str]]:

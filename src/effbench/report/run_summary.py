@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 
 from effbench.analysis.stats import min_samples_for_quantile_ci
+from effbench.numbers import fmt_bytes, fmt_count, fmt_rate, fmt_seconds, fmt_si, mark_estimate
 from effbench.report.text import (
     column_headers,
+    column_priority,
     cost_rows_as_text,
     flops_flag_notes,
     flops_flags,
-    fmt_bytes,
-    fmt_seconds,
-    fmt_si,
     legend,
     param_notes,
     quality_columns,
@@ -44,15 +43,14 @@ def render_run_list(runs: list[dict], where) -> list[str]:
     if not runs:
         return [f"no runs yet in {where}; start one with 'effbench run'"]
     rows = [[r["run_id"], r["created_at"], r["suite"] or "", r["status"], str(r["n_candidates"]), str(r["n_failed"])] for r in runs]
-    text = render_table(f"runs in {where}", ["run id", "created (UTC)", "suite", "status", "candidates", "failed"], rows)
-    return [] if text is None else [text]
+    return [render_table(f"runs in {where}", ["run id", "created (UTC)", "suite", "status", "candidates", "failed"], rows)]
 
 
 def _batch_row(r: dict) -> list[str]:
     return [r["candidate"], str(r["batch_size"]), fmt_seconds(r["latency_p50_s"]), fmt_seconds(r["latency_p99_s"]),
-            fmt_seconds(r["latency_p50_per_sample_s"]), fmt_si(r["throughput_samples_per_s"], "/s"), fmt_bytes(r["peak_memory_bytes"]),
-            fmt_si(r["energy_per_sample_j"], "J") + ("~" if r["energy_provenance"] == "estimated" else ""),
-            str(r["n_samples"]), str(r["stop_reason"]), interval_text(r, "latency_p50"), interval_text(r, "latency_p99"),
+            fmt_seconds(r["latency_p50_per_sample_s"]), fmt_rate(r["throughput_samples_per_s"]), fmt_bytes(r["peak_memory_bytes"]),
+            mark_estimate(fmt_si(r["energy_per_sample_j"], "J"), r["energy_provenance"] == "estimated"),
+            fmt_count(r["n_samples"]), str(r["stop_reason"]), interval_text(r, "latency_p50"), interval_text(r, "latency_p99"),
             p99_9_text(r)]
 
 
@@ -95,12 +93,13 @@ def _tables(summary, batches: bool) -> list[str]:
     quality = quality_columns(run)
     caption = "\n".join([setup_line(run), legend(run), *flops_flag_notes(flags), *param_notes(summary.costs),
                          *sparse_notes(summary.costs)])
-    texts = [render_table(title, column_headers(quality), cost_rows_as_text(summary.costs, quality, flags), caption=caption)]
+    texts = [render_table(title, column_headers(quality), cost_rows_as_text(summary.costs, quality, flags), caption=caption,
+                          priority=column_priority(quality))]
     if batches:
-        texts.append(render_table("per batch size", _BATCH_HEADERS, [_batch_row(r) for r in summary.batches],
+        texts.append(render_table("per batch size", _BATCH_HEADERS, [_batch_row(r) for r in summary.batches], keys=2,
                                   caption="~: estimated energy; CI: 95% order-statistic interval of the raw samples "
                                           f"(distribution-free); p99.9's interval needs {min_samples_for_quantile_ci(0.999)} samples"))
-    return [t for t in texts if t is not None]
+    return texts
 
 
 # the kinds of a cell's stability warnings (analysis.stats.stability_warnings): how a warning starts,

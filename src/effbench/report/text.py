@@ -9,47 +9,26 @@ matmul-like op or an estimated 10% or more of the work carries a trailing ``!`` 
 
 from __future__ import annotations
 
-import math
+import re
 
+from effbench.numbers import (
+    MISSING,
+    fmt_bytes,
+    fmt_count,
+    fmt_named,
+    fmt_rate,
+    fmt_ratio,
+    fmt_seconds,
+    fmt_si,
+    mark_estimate,
+)
 
-def fmt_si(value, unit: str = "", digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    v = float(value)
-    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= factor:
-            return f"{v / factor:.{digits}g}{prefix}{unit}"
-    if unit and v != 0 and abs(v) < 1:  # small physical quantities: 441 uJ rather than 0.000441 J
-        for factor, prefix in ((1e-3, "m"), (1e-6, "u"), (1e-9, "n")):
-            if abs(v) >= factor:
-                return f"{v / factor:.{digits}g} {prefix}{unit}"
-        return f"{v:.{digits}g} {unit}"
-    return f"{v:.{digits}g}{unit}"
-
-
-def fmt_bytes(value) -> str:
-    if value is None:
-        return "-"
-    v = float(value)
-    for factor, prefix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if abs(v) >= factor:
-            return f"{v / factor:.3g} {prefix}"
-    return f"{int(v)} B"
-
-
-def fmt_seconds(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    v = float(value)
-    if v >= 1:
-        return f"{v:.3g} s"
-    if v >= 1e-3:
-        return f"{v * 1e3:.3g} ms"
-    return f"{v * 1e6:.3g} us"
+__all__ = ["COLUMNS", "column_priority", "cost_rows_as_text", "fmt_bytes", "fmt_seconds", "fmt_si", "output_width",
+           "render_table", "table_sections"]
 
 
 def _mark(val, text: str) -> str:
-    return text + "~" if val is not None and getattr(val, "provenance", "") == "estimated" else text
+    return mark_estimate(text, val is not None and getattr(val, "provenance", "") == "estimated")
 
 
 def _v(x):
@@ -72,6 +51,7 @@ COLUMNS = (
     ("best_energy_per_sample_j", "least J/sample"),
     ("train_time_s", "train"),
 )
+
 
 
 FLOPS_FLAG = "!"
@@ -149,6 +129,17 @@ def column_headers(quality=DEFAULT_QUALITY) -> list[str]:
     return [COLUMNS[0][1]] + [_SHORT.get(q, q) for q in quality] + [h for _, h in COLUMNS[3:]]
 
 
+def column_priority(quality=DEFAULT_QUALITY) -> list[int]:
+    """The order in which the cost table's columns (:func:`column_headers`) are kept together when the
+    terminal is too narrow for all of them: the first quality metric and the latencies, then the
+    static costs, throughput and energy, then the rest."""
+    keys = ["candidate", *quality, *(k for k, _ in COLUMNS[3:])]
+    order = [*quality[:1], "latency_p50_s_b1", "latency_p99_s_b1", "params", "flops_per_sample", "size_bytes",
+             "best_throughput_samples_per_s", "energy_per_sample_j_b1", *quality[1:], "peak_rss_bytes_b1",
+             "peak_memory_bytes_bmax", "best_energy_per_sample_j", "train_time_s"]
+    return [keys.index(k) for k in order]
+
+
 def cost_rows_as_text(rows: list[dict], quality=DEFAULT_QUALITY, flags: dict[str, str] | None = None) -> list[list[str]]:
     """The terminal table's cells; ``quality``: its quality columns (:func:`quality_columns`); ``flags``
     (:func:`flops_flags`) marks FLOP counts with ``!``."""
@@ -158,50 +149,150 @@ def cost_rows_as_text(rows: list[dict], quality=DEFAULT_QUALITY, flags: dict[str
         if r["status"] == "failed" and all(r.get(q) is None for q in quality):
             out.append([r["candidate"], "FAILED (reason below)"] + [""] * (len(column_headers(quality)) - 2))
             continue
-        thr = r["best_throughput_samples_per_s"]
+        thr, best_e = r["best_throughput_samples_per_s"], r["best_energy_per_sample_j"]
         out.append([
             r["candidate"] + (" (failed)" if r["status"] == "failed" else ""),
-            *("-" if _v(r.get(q)) is None else f"{r[q].value:.4g}" if q not in DEFAULT_QUALITY else f"{r[q].value:.4f}"
+            *(fmt_ratio(_v(r.get(q)), 4) if q in DEFAULT_QUALITY else fmt_named(q, _v(r.get(q)))
               for q in quality),  # a stored metric may hold null
-            fmt_si(_v(r["params"])),
-            _mark(r["flops_per_sample"], fmt_si(_v(r["flops_per_sample"]))) + (FLOPS_FLAG if r["candidate"] in flags else ""),
+            fmt_count(_v(r["params"])),
+            _mark(r["flops_per_sample"], fmt_count(_v(r["flops_per_sample"]))) + (FLOPS_FLAG if r["candidate"] in flags else ""),
             fmt_bytes(_v(r["size_bytes"])),
             fmt_bytes(_v(r["peak_rss_bytes_b1"])),
             fmt_bytes(_v(r["peak_memory_bytes_bmax"])),
             fmt_seconds(_v(r["latency_p50_s_b1"])),
             fmt_seconds(_v(r["latency_p99_s_b1"])),
-            "-" if thr is None else f"{fmt_si(thr.value, '/s')} (b={r['best_throughput_batch_size']})",
+            MISSING if thr is None else f"{fmt_rate(thr.value)} (b={r['best_throughput_batch_size']})",
             _mark(r["energy_per_sample_j_b1"], fmt_si(_v(r["energy_per_sample_j_b1"]), "J")),
-            "-" if r["best_energy_per_sample_j"] is None else
-            _mark(r["best_energy_per_sample_j"], f"{fmt_si(r['best_energy_per_sample_j'].value, 'J')} (b={r['best_energy_batch_size']})"),
+            MISSING if best_e is None else _mark(best_e, f"{fmt_si(best_e.value, 'J')} (b={r['best_energy_batch_size']})"),
             fmt_seconds(_v(r["train_time_s"])),
         ])
     return out
 
 
-def render_table(title: str, headers: list[str], rows: list[list[str]], *, console=None, plain: bool | None = None, caption: str = "") -> str | None:
-    """Render with rich on a terminal; return plain aligned text otherwise (the caller prints it)."""
-    if plain is None:
-        import sys
+MIN_WIDTH = 60
+"""The narrowest width a table is laid out for; a narrower terminal gets tables 60 columns wide."""
 
-        plain = not sys.stdout.isatty()
-    if plain:
-        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-        lines = [title, "  ".join(h.ljust(w) for h, w in zip(headers, widths)), "  ".join("-" * w for w in widths)]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-        if caption:
-            lines.append(caption)
-        return "\n".join(lines)
+
+def output_width() -> int | None:
+    """The width tables are laid out for: ``$COLUMNS`` when set (a positive integer), else the
+    terminal's width when standard output is a terminal, else None (a pipe or a file: every column
+    side by side, however wide). Never below :data:`MIN_WIDTH`."""
+    import os
+    import shutil
+    import sys
+
+    cols = os.environ.get("COLUMNS", "")
+    if cols.isdigit() and int(cols) > 0:
+        return max(int(cols), MIN_WIDTH)
+    if sys.stdout.isatty():
+        return max(shutil.get_terminal_size().columns, MIN_WIDTH)
+    return None
+
+
+# per style: what each column adds to its cells' width, and what the table adds once
+_OVERHEAD = {"plain": (2, -2), "rich": (3, 1)}
+
+
+def table_sections(widths: list[int], *, keys: int = 1, priority: list[int] | None = None, width: int | None = None,
+                   style: str = "plain") -> list[list[int]]:
+    """Split the columns into sections that each fit ``width``: every section repeats the first ``keys``
+    columns (the row's name), the others go, in ``priority`` order (default: left to right), into the
+    first section with room for them, and keep their left-to-right order inside a section. A column is never cut; one wider than
+    ``width`` gets a section of its own (which is then wider). ``width`` None: one section."""
+    per_col, edge = _OVERHEAD[style]
+    key_cols = list(range(min(keys, len(widths))))
+    rest = [i for i in (priority if priority is not None else range(len(widths))) if i >= len(key_cols)]
+    rest += [i for i in range(len(key_cols), len(widths)) if i not in rest]
+    if width is None or not rest:
+        return [key_cols + sorted(rest)]
+    base = edge + sum(widths[i] + per_col for i in key_cols)
+    sections: list[list[int]] = []
+    used: list[int] = []
+    for i in rest:  # first fit: each column goes to the first section with room for it
+        need = widths[i] + per_col
+        n = next((n for n, u in enumerate(used) if u + need <= width), None)
+        if n is None:
+            sections.append([])
+            used.append(base)
+            n = len(sections) - 1
+        sections[n].append(i)
+        used[n] += need
+    return [key_cols + sorted(sec) for sec in sections]
+
+
+def render_table(title: str, headers: list[str], rows: list[list[str]], *, caption: str = "", keys: int = 1,
+                 priority: list[int] | None = None, width: int | None = -1, style: str | None = None,
+                 color: bool | None = None, wrap: tuple[int, ...] = ()) -> str:
+    """The table as text, laid out for ``width`` (-1: :func:`output_width`): when the columns do not fit
+    side by side, they are split into sections (see :func:`table_sections`) printed one under the
+    other, each keyed by the first ``keys`` columns; no cell is ever cut. ``style`` "rich" draws a
+    Rich table (the default on a terminal), "plain" aligned text (the default otherwise); ``color``
+    (default: on a terminal) keeps Rich's styles as terminal escapes. The columns in ``wrap`` hold
+    words, not values: a Rich table may wrap them at spaces (a plain one never wraps). Sections after
+    the first are titled with the title up to its first ``:`` or `` (``."""
+    import sys
+
+    if width == -1:
+        width = output_width()
+    tty = sys.stdout.isatty()
+    style = style or ("rich" if tty else "plain")
+    color = tty if color is None else color
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    wrap = tuple(wrap) if style == "rich" else ()
+    planned = [max(len(w) for c in [h, *(r[i] for r in rows)] for w in c.split() or [""]) if i in wrap else widths[i]
+               for i, h in enumerate(headers)]
+    sections = table_sections(planned, keys=keys, priority=priority, width=width, style=style)
+    short = re.split(r":| \(", title, maxsplit=1)[0]
+    texts = []
+    for n, cols in enumerate(sections):
+        head = title if n == 0 else f"{short} (continued, {n + 1} of {len(sections)})"
+        cap = caption if n == len(sections) - 1 else ""
+        sub_rows = [[r[i] for i in cols] for r in rows]
+        if style == "rich":
+            texts.append(_rich_section(head, [headers[i] for i in cols], sub_rows, [planned[i] for i in cols],
+                                       [i in wrap for i in cols], cap, keys, width, color))
+        else:
+            texts.append(_plain_section(head, [headers[i] for i in cols], sub_rows, [widths[i] for i in cols], cap, keys,
+                                        width))
+    return "\n\n".join(texts)
+
+
+def _plain_section(title, headers, rows, widths, caption, keys, width) -> str:
+    """Aligned text; with a ``width``, the title and caption are wrapped at spaces to it (never the cells)."""
+    import textwrap
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i < keys else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    def wrapped(text):
+        if not width:
+            return [text]
+        return [out for par in text.split("\n") for out in (textwrap.wrap(par, width, break_long_words=False,
+                                                                           break_on_hyphens=False) or [""])]
+
+    lines = [*wrapped(title), line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
+    if caption:
+        lines += wrapped(caption)
+    return "\n".join(lines)
+
+
+def _rich_section(title, headers, rows, widths, wraps, caption, keys, width, color) -> str:
+    import io
+
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, caption=caption, caption_justify="left")
-    for i, h in enumerate(headers):
-        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0)
+    per_col, edge = _OVERHEAD["rich"]
+    needed = edge + sum(w + per_col for w in widths)
+    table = Table(title=title, caption=caption or None, caption_justify="left")
+    for i, (h, w, wraps_) in enumerate(zip(headers, widths, wraps)):
+        table.add_column(h, justify="left" if i < keys else "right", no_wrap=not wraps_, min_width=None if wraps_ else w)
     for r in rows:
         table.add_row(*r)
-    (console or Console()).print(table)
-    return None
+    console = Console(file=io.StringIO(), width=max(width or needed, needed), force_terminal=color,
+                      color_system="standard" if color else None, highlight=False)
+    console.print(table)
+    return console.file.getvalue().rstrip("\n")
 
 
 def setup_line(run) -> str:

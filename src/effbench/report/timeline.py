@@ -15,6 +15,7 @@ import numpy as np
 
 from effbench.analysis.timeline import CANNOT_TELL, FASTER, Trend
 from effbench.errors import ConfigError
+from effbench.numbers import fmt_ratio
 
 __all__ = ["format_rate", "render_timeline", "check_plot_path", "write_timeline_plot"]
 
@@ -48,7 +49,7 @@ def render_timeline(tl, source: str = "") -> list[str]:
            f"log-linear trend per year, {100 * tl.confidence:g}% confidence intervals:"]
     width = max(len(t.column) for t in tl.trends)
     for t in tl.trends:
-        out.append(f"  {t.column:<{width}}  {t.role:<7}  {format_rate(t):<28}  n={t.n}, R^2={t.r_squared:.2f}")
+        out.append(f"  {t.column:<{width}}  {t.role:<7}  {format_rate(t):<28}  n={t.n}, R^2={fmt_ratio(t.r_squared, 2)}")
     out.append("")
     for c in tl.comparisons:
         out.append(f"{_verdict(c)}: {c.cost} per unit of {c.quality} {format_rate(c.ratio)}")
