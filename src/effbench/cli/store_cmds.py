@@ -127,12 +127,10 @@ def export(run_ids, fmt, wide, output, force, db, hw_labels):
 def import_(json_file, db):
     """Add a run exported as JSON (any schema version) to the store."""
     from effbench.store.db import Store
-    from effbench.store.export import load_json
+    from effbench.store.json_stream import import_json
 
-    run = load_json(json_file)
-    with Store(db) as store:
-        store.import_run(run)
-        click.echo(f"imported run {run.run_id} into {store.path}")
+    run_id, where = import_json(json_file, lambda: Store(db))  # a large file is streamed in bounded memory
+    click.echo(f"imported run {run_id} into {where}")
     return 0
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from effbench.errors import StoreError, UnknownRunError
+from effbench.errors import DataError, StoreError, UnknownRunError
 from effbench.records import PROVENANCES, TRACK_SUITE, CandidateRecord, Metric, RunRecord, SampleSet
 
 __all__ = ["Store", "default_db_path", "new_run_id", "SCHEMA_VERSION", "APP_ID",
@@ -524,6 +524,65 @@ class Store:
         self._write_run(run, replace=True, what="pushed")
         return "updated"
 
+    @_store_errors
+    def import_stream(self, header: RunRecord, items) -> str:
+        """Insert a run whose metrics and samples arrive one at a time (``items``: ``("metric", Metric)``
+        and ``("sample", SampleSet)``, e.g. read from a large export by :mod:`effbench.store.json_stream`),
+        in one transaction: all of it or nothing. Memory: one block of metric rows at a time. An item
+        ``items`` refuses (a :class:`~effbench.errors.DataError`) rolls everything back; so does a
+        metric or sample set given twice (the same candidate, batch size and name or kind)."""
+        self.verify()
+        if self._execute("SELECT 1 FROM runs WHERE run_id=?", (header.run_id,)).fetchone():
+            raise StoreError(f"run {header.run_id!r} is already in {str(self.path)!r}; nothing was imported")
+        insert_metric = f"INSERT INTO metrics({', '.join(_METRIC_COLUMNS)}) VALUES ({', '.join('?' * len(_METRIC_COLUMNS))})"
+        insert_sample = f"INSERT INTO samples({', '.join(_SAMPLE_COLUMNS)}) VALUES ({', '.join('?' * len(_SAMPLE_COLUMNS))})"
+        rid, block = header.run_id, []
+
+        def flush():
+            if block:
+                self._executemany(insert_metric, block)
+                block.clear()
+
+        try:
+            with self._transaction():
+                self._insert_run_row(header)
+                for c in header.candidates:
+                    self._insert_candidate(rid, c)
+                for kind, record in items:
+                    if kind == "metric":
+                        block.append(_metric_row(rid, record))
+                        if len(block) >= _IMPORT_BLOCK:
+                            flush()
+                    else:
+                        flush()
+                        values = np.ascontiguousarray(record.values, dtype="<f8")
+                        self._execute(insert_sample, (rid, record.candidate, int(record.batch_size), record.kind, record.unit,
+                                                      int(values.size), values.tobytes(), _dumps(record.meta)))
+                flush()
+        except self._driver_errors() as exc:
+            if not self._is_duplicate(exc):
+                raise
+            self._rollback()
+            raise DataError(f"run {rid!r}: a metric or sample set appears twice (the same candidate, batch size and name or kind);"
+                            f" nothing was imported") from None
+        except DataError:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise StoreError(f"run {rid!r} could not be imported ({type(exc).__name__}: {exc}); nothing was imported") from None
+        return rid
+
+    def _is_duplicate(self, exc) -> bool:
+        """Is ``exc`` a primary-key violation (a row given twice)?"""
+        return isinstance(exc, sqlite3.IntegrityError)
+
+    def _insert_run_row(self, run: RunRecord):
+        self._execute(
+            "INSERT INTO runs(run_id, created_at, finished_at, status, suite, effbench_version, config_json, environment_json, task_json, notes_json)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run.run_id, run.created_at or _now(), run.finished_at, run.status or "complete", run.suite, run.effbench_version,
+             _dumps(run.config), _dumps(run.environment), _dumps(run.task), _dumps(run.notes)),
+        )
+
     def _write_run(self, run: RunRecord, *, replace: bool, what: str):
         """Insert a whole run in one transaction (after deleting the stored copy when ``replace``)."""
         bad = next((m for m in run.metrics if m.provenance not in PROVENANCES), None)
@@ -534,12 +593,7 @@ class Store:
                 if replace:
                     for table in ("samples", "metrics", "candidates", "runs"):
                         self._execute(f"DELETE FROM {table} WHERE run_id=?", (run.run_id,))
-                self._execute(
-                    "INSERT INTO runs(run_id, created_at, finished_at, status, suite, effbench_version, config_json, environment_json, task_json, notes_json)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run.run_id, run.created_at or _now(), run.finished_at, run.status or "complete", run.suite, run.effbench_version,
-                     _dumps(run.config), _dumps(run.environment), _dumps(run.task), _dumps(run.notes)),
-                )
+                self._insert_run_row(run)
                 for c in run.candidates:
                     self._insert_candidate(run.run_id, c)
                 # one executemany over a generator: no per-row list
@@ -652,6 +706,8 @@ class Store:
 
 
 _CANDIDATE_COLUMNS = ("run_id", "key", "model", "backend", "family", "parent", "status", "error", "info_json", "predictions_json")
+_IMPORT_BLOCK = 10_000
+"""Metric rows written at a time by :meth:`Store.import_stream`."""
 _METRIC_COLUMNS = ("run_id", "candidate", "batch_size", "name", "value", "unit", "provenance", "detail_json")
 _SAMPLE_COLUMNS = ("run_id", "candidate", "batch_size", "kind", "unit", "n", "data", "meta_json")
 PRIMARY_KEYS = {"candidates": ("run_id", "key"), "metrics": ("run_id", "candidate", "batch_size", "name"),

@@ -190,6 +190,35 @@ def _validate(doc: dict, version: int, source: str) -> None:
     raise DataError(f"{source}{old}: {where}: {message}")
 
 
+@functools.lru_cache(maxsize=None)
+def _item_validator(kind: str):
+    """A validator of one item of ``metrics`` or ``samples`` (version 2), shaped as the document's
+    schema at ``properties.<kind>`` so that error paths read the same."""
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(_item_schema(kind))
+
+
+def _item_schema(kind: str) -> dict:
+    return {"$schema": RUN_SCHEMA_V2.get("$schema"), "$defs": RUN_SCHEMA_V2["$defs"], "type": "object",
+            "properties": {kind: RUN_SCHEMA_V2["properties"][kind]}}
+
+
+def _validate_item(item, kind: str, index: int, source: str) -> None:
+    """Check item ``index`` of array ``kind`` as :func:`_validate` checks it in a whole document."""
+    error = next(iter(_item_validator(kind).iter_errors({kind: [item]})), None)
+    if error is None:
+        return
+    path = list(error.instance_path)
+    path[1] = index
+    what = _expected(_item_schema(kind), list(error.schema_path))
+    if what is None:
+        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+    else:
+        message = f"expected {what}, got {_shown(_at({kind: [item]}, [kind, 0, *path[2:]]))}"
+    raise DataError(f"{source}: {_json_path(path)}: {message}")
+
+
 def _expected(schema: dict, schema_path: list) -> str | None:
     """What the schema allows at the failed keyword, in words (None: use the validator's message)."""
     try:
@@ -303,13 +332,18 @@ def parse_json(data: bytes | str, *, source: str = "<json>"):
     except ValueError as exc:  # e.g. an integer of more digits than Python converts (sys.get_int_max_str_digits)
         raise DataError(f"{source}: a value cannot be read ({' '.join(str(exc).split())[:120]})") from None
     if _SURROGATE.search(data):
-        try:
-            json.dumps(doc, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise DataError(f"{source}: a string holds {exc.object[exc.start:exc.end]!r}, half of a surrogate pair: not valid Unicode") from None
-        except RecursionError:
-            raise DataError(f"{source}: the JSON is nested too deeply to read") from None
+        check_unicode(doc, source)
     return doc
+
+
+def check_unicode(doc, source: str) -> None:
+    """Refuse a parsed value that holds half of a surrogate pair (``"\\ud800"`` alone: not Unicode)."""
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise DataError(f"{source}: a string holds {exc.object[exc.start:exc.end]!r}, half of a surrogate pair: not valid Unicode") from None
+    except RecursionError:
+        raise DataError(f"{source}: the JSON is nested too deeply to read") from None
 
 
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")

@@ -129,6 +129,9 @@ class PostgresStore(Store):
         assert "%" not in sql, sql  # no literal % in our SQL: the patterns are parameters
         return sql.replace("?", "%s")
 
+    def _is_duplicate(self, exc) -> bool:
+        return isinstance(exc, _psycopg().errors.UniqueViolation)
+
     def _execute(self, sql: str, params=()):
         return self.conn.execute(self._sql(sql), params)
 
