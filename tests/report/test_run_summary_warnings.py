@@ -42,3 +42,20 @@ def test_twelve_cells_of_warnings_become_one_line_per_kind():
 
 def test_no_cell_warning_prints_only_the_run_warnings():
     assert _stability_lines(_summary({("a/torch", 1): []}), batches=False) == []
+
+
+def test_every_kind_the_stability_report_writes_is_one_line():
+    # the sentences of analysis.compare_runs.stability_report, with figures that differ per cell
+    kinds = {
+        "Sampling stopped at max_time_s in its time window before min_samples = 10 samples were taken (4 in all; ...": "4",
+        "Sampling stopped at max_time_s in 2 of its 3 time windows with the median known only to +-7.5% ...": "7.5%",
+        "The medians of its 3 time windows differ by 12% (more than ...": "12%",
+        "Timed in blocks of 8 calls (one call is shorter than min_block_s = 20 us): ...": "8",
+    }
+    cells = {(f"m{i}/torch", 1): [text.replace("12%", f"{10 + i}%")] for i, text in enumerate(kinds) for _ in range(1)}
+    cells.update({(f"n{i}/torch", 8): [text] for i, text in enumerate(kinds)})
+    lines = _stability_lines(_summary(cells), batches=False)
+    assert len([line for line in lines if line.startswith("warning:")]) == 4  # one per kind, not one per figure
+    detailed = _stability_lines(_summary(cells), batches=True)
+    drift = next(line for line in detailed if "time windows disagree" in line)
+    assert "m2/torch b1 (12%)" in drift and "n2/torch b8 (12%)" in drift and " in 2 of 8 cells" in drift

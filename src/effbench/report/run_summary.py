@@ -102,20 +102,26 @@ def _tables(summary, batches: bool) -> list[str]:
     return texts
 
 
-# the kinds of a cell's stability warnings (analysis.stats.stability_warnings): how a warning starts,
-# its one-line name, and the figure shown per cell with --batches
+# the kinds of a cell's stability warnings (analysis.stats.stability_warnings and
+# analysis.compare_runs.stability_report): what identifies the kind (a regular expression), its one-line
+# name, and the figure shown per cell with --batches
 _WARNING_KINDS = (
-    ("Noisy measurement", "noisy (interquartile range above 10% of the median)", r"interquartile range is ([\d.]+%)"),
-    ("Only ", "too few samples for a p99 interval (tail figures are point estimates)", r"^Only (\d+) samples"),
-    (None, "severe outliers (beyond 3 IQR: interference, allocation, GC)", r"\(([\d.]+%)\) are severe outliers"),
-    ("The load average changed", "the load average changed during the cell", None),
+    (r"^Noisy measurement", "noisy (interquartile range above 10% of the median)", r"interquartile range is ([\d.]+%)"),
+    (r"^Only \d+ samples", "too few samples for a p99 interval (tail figures are point estimates)", r"^Only (\d+) samples"),
+    (r"severe outliers", "severe outliers (beyond 3 IQR: interference, allocation, GC)", r"\(([\d.]+%)\) are severe outliers"),
+    (r"^The load average changed", "the load average changed during the cell", None),
+    (r"with the median known only to", "stopped before the median reached its target precision", r"known only to \+-([\d.]+%)"),
+    (r"^Sampling stopped at max_time_s .*before min_samples", "cut short by max_time_s before min_samples (max_time_s wins)",
+     r"\((\d+) in all"),
+    (r"^The medians of its", "time windows disagree (their medians drift apart)", r"differ by ([\d.]+%)"),
+    (r"^Timed in blocks of", "timed in blocks of calls (tails are of block means)", r"blocks of (\d+) calls"),
 )
 
 
 def _warning_kind(text: str) -> tuple[str, str | None]:
     """(the kind's one-line name, the cell's figure or None) of one stability warning."""
-    for start, name, figure in _WARNING_KINDS:
-        if (start is not None and text.startswith(start)) or (start is None and "severe outliers" in text):
+    for pattern, name, figure in _WARNING_KINDS:
+        if re.search(pattern, text):
             found = re.search(figure, text) if figure else None
             return name, (found.group(1) if found else None)
     return text, None  # an unknown kind is its own line
