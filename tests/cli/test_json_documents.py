@@ -175,3 +175,21 @@ def test_every_analysis_command_writes_only_json_to_stdout_with_json_dash(store,
         out = tmp_path / f"{name.replace(' ', '_')}.json"
         assert main([*args, "--json", str(out)]) == 0, name
         assert _written(out) == doc, name
+
+
+def test_import_and_push_write_only_json_to_stdout_with_json_dash(tmp_path, capsys):
+    from effbench.store.export import run_to_dict
+    from effbench.store.files import write_json
+
+    src = tmp_path / "run.json"
+    write_json(src, run_to_dict(test_recommend_cli._run()), force=False)
+    db, other = str(tmp_path / "a.sqlite"), str(tmp_path / "b.sqlite")
+    capsys.readouterr()
+    assert main(["import", str(src), "--db", db, "--json", "-"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc == {"schema": "effbench.import/1", "run_id": test_recommend_cli._run().run_id, "db": db, "source": str(src)}
+    for outcome in ("copied", "already there"):
+        assert main(["push", "latest", "--db", db, "--to", other, "--json", "-"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["schema"] == "effbench.push/1" and doc["to"] == other
+        assert doc["runs"] == [{"run_id": test_recommend_cli._run().run_id, "status": "complete", "outcome": outcome}]

@@ -260,3 +260,13 @@ def test_run_mlflow_logs_the_run_it_stored(tracking, capsys, tmp_path, monkeypat
     metrics = found.data.metrics
     assert metrics["logreg/sklearn.latency_p50_s_b1"] == float(np.quantile(run.sample_set("logreg/sklearn", 1).values, 0.5))
     assert metrics["logreg/sklearn.accuracy"] == run.value("logreg/sklearn", "accuracy")
+
+
+@pytestmark_mlflow
+def test_log_mlflow_json_dash_is_only_the_json(stored_run, tracking, capsys):
+    db, run = stored_run
+    code, out, err = _log(capsys, run.run_id, "--tracking-uri", tracking, "--experiment", "json", "--db", db, "--json", "-")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["schema"] == "effbench.log-mlflow/1" and doc["run_id"] == run.run_id and doc["logged"] is True
+    assert _client(tracking).get_run(doc["mlflow_run_id"]).data.tags["effbench.run_id"] == run.run_id

@@ -124,3 +124,6 @@ def test_to_pandas_has_one_numeric_row_per_candidate_even_when_one_failed(tmp_pa
     again = effbench.load_run(r.run_id, db=tmp_path / "r.sqlite")
     assert again.run_id == r.run_id and again.to_pandas().equals(df)
     assert repr(again).startswith(f"<BenchmarkResult run {r.run_id}") and len(repr(again)) < 300
+    shown = again._repr_html_()  # a notebook's view: the run, then one table row per candidate
+    assert shown.startswith(f"<p><b>effbench run {r.run_id}</b>") and ", 1 failed)" in shown
+    assert shown.count("<tr>") == 2 and "nan/callable" in shown  # one body row per candidate and "<td>ok/callable</td>" in shown

@@ -3,6 +3,7 @@ real short command."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -204,3 +205,16 @@ def test_the_store_finds_the_latest_complete_tracking_on_both_backends(new_db, t
         assert store.latest_run_of("track", "none") is None and store.run_models("track") == ["net", "other"]
         with pytest.raises(effbench.errors.UnknownRunError, match="holds no run yet"):
             store.resolve_run_id("latest")                # only trackings: 'latest' names none of them
+
+
+def test_track_writes_its_tracking_as_json_to_a_file_never_to_stdout(tmp_path, capfd):
+    db, out = str(tmp_path / "r.sqlite"), tmp_path / "t.json"
+    assert main(["track", "j", "--db", db, "--no-energy", "--json", str(out), "--", sys.executable, "-c", "print('child')"]) == 0
+    assert capfd.readouterr().out == "child\n"  # stdout stays the command's own
+    doc = json.loads(out.read_text())
+    with Store(db, create=False) as store:
+        run = store.load_run(store.latest_run_of("track", "j"))
+    assert doc["schema"] == "effbench.track/1" and doc["run_id"] == run.run_id and doc["exit_code"] == 0
+    assert doc["time_s"] == run.value("j/track", "train_time_s") and doc["energy_j"] is None
+    assert main(["track", "j", "--db", db, "--json", "-", "--", sys.executable, "-c", "pass"]) == 2
+    assert "standard output is the tracked command's own" in capfd.readouterr().err

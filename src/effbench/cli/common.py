@@ -60,3 +60,10 @@ def emit_json(json_out: str, doc, *, force: bool, indent: int = 2, what: str = "
     write_json(json_out, doc, force=force, indent=indent)
     if json_out != "-":
         click.echo(f"effbench: wrote {what}{json_out}", err=True)
+
+
+def json_options(f):
+    """``--json FILE|-`` and ``--force``, for a command whose result is also a JSON document."""
+    f = click.option("--force", is_flag=True, help="Overwrite the --json FILE if it exists.")(f)
+    return click.option("--json", "json_out", metavar="FILE|-", default=None,
+                        help="Also write the result as JSON to FILE ('-': only the JSON on standard output).")(f)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import db_option
+from effbench.cli.common import check_json_output, db_option, emit_json, human_output, json_options
 
 DEFAULT_EXPERIMENT = "effbench"  # effbench.report.mlflow.DEFAULT_EXPERIMENT (not imported: --help stays light)
 _DEFAULT_URI = "default"  # --mlflow given without a URI: MLflow's own default
@@ -60,7 +60,8 @@ def log_after_run(run) -> None:
 @click.option("--experiment", metavar="NAME", default=DEFAULT_EXPERIMENT, show_default=True, envvar="MLFLOW_EXPERIMENT_NAME",
               show_envvar=True, help="The MLflow experiment (created when missing).")
 @db_option
-def log_mlflow(run_id, tracking_uri, experiment, db):
+@json_options
+def log_mlflow(run_id, tracking_uri, experiment, db, json_out, force):
     """Log a stored run (an id, a unique prefix, or 'latest') to MLflow: the setup as params, one metric
     per candidate and indicator (e.g. logreg/sklearn.latency_p99_s_b1), the HTML report and the JSON
     export as artifacts. Logging the same run twice logs nothing the second time (docs/mlflow.md).
@@ -77,6 +78,7 @@ def log_mlflow(run_id, tracking_uri, experiment, db):
     from effbench.runs.lifecycle import is_stale
     from effbench.store.db import Store
 
+    check_json_output(json_out, force)
     check_reachable(tracking_uri)  # first: a typo in the URI costs nothing
     with Store(db, create=False) as store:
         run = store.load_run(run_id)
@@ -84,5 +86,11 @@ def log_mlflow(run_id, tracking_uri, experiment, db):
         if not is_stale(run):
             raise ConfigError(f"run {run.run_id} is still running; log it to MLflow when it has ended")
         run = replace(run, status="interrupted")  # its process is gone (as effbench show says)
-    click.echo(log_run(run, tracking_uri=tracking_uri, experiment=experiment).line())
+    done = log_run(run, tracking_uri=tracking_uri, experiment=experiment)
+    with human_output(json_out):
+        click.echo(done.line())
+    if json_out:
+        from dataclasses import asdict
+
+        emit_json(json_out, {"schema": "effbench.log-mlflow/1", **asdict(done)}, force=force)
     return 0

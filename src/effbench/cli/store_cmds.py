@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import db_option
+from effbench.cli.common import check_json_output, db_option, emit_json, human_output, json_options
 from effbench.cli.study import hw_label_option
 
 
@@ -124,13 +124,18 @@ def export(run_ids, fmt, wide, output, force, db, hw_labels):
 @click.command(name="import")
 @click.argument("json_file", type=click.Path(dir_okay=False))
 @db_option
-def import_(json_file, db):
+@json_options
+def import_(json_file, db, json_out, force):
     """Add a run exported as JSON (any schema version) to the store."""
     from effbench.store.db import Store
     from effbench.store.json_stream import import_json
 
+    check_json_output(json_out, force)
     run_id, where = import_json(json_file, lambda: Store(db))  # a large file is streamed in bounded memory
-    click.echo(f"imported run {run_id} into {where}")
+    with human_output(json_out):
+        click.echo(f"imported run {run_id} into {where}")
+    if json_out:
+        emit_json(json_out, {"schema": "effbench.import/1", "run_id": run_id, "db": where, "source": str(json_file)}, force=force)
     return 0
 
 
@@ -139,7 +144,8 @@ def import_(json_file, db):
 @click.option("--to", "to", metavar="DB", required=True,
               help="The store to copy the runs to: postgresql://user@host:port/dbname (a shared store), or an SQLite file.")
 @db_option
-def push(run_ids, to, db):
+@json_options
+def push(run_ids, to, db, json_out, force):
     """Copy runs (ids, unique prefixes or 'latest', from --db) to another store, one transaction per
     run. A run already there unchanged is left alone; a copy there that was still running is brought
     up to date; a finished copy there that differs is never overwritten (docs/postgres.md)."""
@@ -148,6 +154,7 @@ def push(run_ids, to, db):
     from effbench.errors import ConfigError, StoreError
     from effbench.store.db import Store
 
+    check_json_output(json_out, force)
     with Store(db, create=False) as source:
         ids = list(dict.fromkeys(source.resolve_run_id(r) for r in run_ids))
         runs = [source.load_run(r) for r in ids]
@@ -155,15 +162,21 @@ def push(run_ids, to, db):
     with Store(to) as target:
         if str(target.path) == str(here) or (isinstance(here, Path) and isinstance(target.path, Path) and here.resolve() == target.path.resolve()):
             raise ConfigError(f"--to {str(target.path)!r} is the store the runs come from (--db); give another store")
-        refused = []
+        refused, done = [], []
         for run in runs:
             try:
                 outcome = target.push_run(run)
             except StoreError as exc:
                 refused.append(str(exc))
+                done.append({"run_id": run.run_id, "status": run.status, "outcome": "refused", "reason": str(exc)})
                 continue
+            done.append({"run_id": run.run_id, "status": run.status, "outcome": outcome})
             said = {"copied": "pushed", "already there": "already there, unchanged:", "updated": "updated (it was running there)"}[outcome]
-            click.echo(f"{said} run {run.run_id} ({run.status}) -> {target.path}")
+            with human_output(json_out):
+                click.echo(f"{said} run {run.run_id} ({run.status}) -> {target.path}")
+        where = str(target.path)
+    if json_out:
+        emit_json(json_out, {"schema": "effbench.push/1", "to": where, "runs": done}, force=force)
     if refused:
         raise StoreError(f"{len(refused)} of {len(runs)} runs not pushed: " + "; ".join(refused))
     return 0

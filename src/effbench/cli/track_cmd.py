@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import db_option
+from effbench.cli.common import check_json_output, db_option, emit_json
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -17,7 +17,10 @@ from effbench.cli.common import db_option
 @click.option("--carbon-intensity", "carbon_intensity", type=float, metavar="G_PER_KWH", help="Grid carbon intensity in gCO2e/kWh.")
 @click.option("--quiet", is_flag=True, help="No summary line.")
 @db_option
-def track(name, command, no_energy, cpu_tdp_w, carbon_region, carbon_intensity, quiet, db):
+@click.option("--json", "json_out", metavar="FILE", default=None,
+              help="Also write the tracking as JSON to FILE (not '-': standard output is the command's own).")
+@click.option("--force", is_flag=True, help="Overwrite the --json FILE if it exists.")
+def track(name, command, no_energy, cpu_tdp_w, carbon_region, carbon_intensity, quiet, db, json_out, force):
     """Measure the wall time and energy of COMMAND and store them as tracking NAME.
 
     \b
@@ -31,6 +34,11 @@ def track(name, command, no_energy, cpu_tdp_w, carbon_region, carbon_intensity, 
     from effbench.measure.energy_cells import EnergyConfig
     from effbench.runs.track import track_command
 
+    if json_out == "-":
+        from effbench.errors import ConfigError
+
+        raise ConfigError("--json -: standard output is the tracked command's own; give a file (--json tracking.json)")
+    check_json_output(json_out, force)
     energy = replace(EnergyConfig(), enabled=not no_energy, tdp_w=cpu_tdp_w)
     log = None if quiet else (lambda line: click.echo(f"effbench: {line}", err=True))
     code, t = track_command(name, list(command), db=db, energy=energy, carbon_region=carbon_region,
@@ -42,4 +50,8 @@ def track(name, command, no_energy, cpu_tdp_w, carbon_region, carbon_intensity, 
         ended = "" if t.status == "complete" else f"; {t.status}: the command exited with code {code}"
         click.echo(f"effbench: tracked {t.name}: {fmt_seconds(t.time_s, 4)}{energy_text}{ended}; stored as run {t.run_id} "
                    f"in {t.db_path}", err=True)
+    if json_out:
+        emit_json(json_out, {"schema": "effbench.track/1", "name": t.name, "run_id": t.run_id, "status": t.status,
+                             "exit_code": code, "time_s": t.time_s, "energy_j": t.energy_j, "provenance": t.provenance,
+                             "db": str(t.db_path)}, force=force)
     return code

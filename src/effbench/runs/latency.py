@@ -38,6 +38,17 @@ class BenchmarkResult:
 
         return cost_table(self.run)
 
+    def _repr_html_(self) -> str:
+        """A notebook's view: the run, then its wide cost table (one row per candidate, units in the
+        column names, the failed ones with their reason)."""
+        import html
+
+        frame = self.to_pandas()
+        failed = f", {len(self.failed)} failed" if self.failed else ""
+        head = (f"<p><b>effbench run {html.escape(self.run_id)}</b> ({html.escape(str(self.run.suite))}, "
+                f"{html.escape(str(self.run.status))}; {len(frame)} candidates{failed}) in {html.escape(str(self.db_path))}</p>")
+        return head + frame.to_html(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}", escape=True)
+
     def batch_table(self) -> list[dict]:
         from effbench.analysis.costs import batch_rows
 
