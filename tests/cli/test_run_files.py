@@ -140,6 +140,36 @@ def _npz(tmp_path, width=16, y=(0, 1, 0, 1)) -> str:
     return str(tmp_path / "val.npz")
 
 
+def _table(tmp_path, n=40, width=16, seed=0):
+    """A CSV table of ``width`` feature columns f0... and a label column; its path and its arrays."""
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((n, width)).astype(np.float32), rng.integers(0, 3, n)
+    lines = [",".join([f"f{i}" for i in range(width)] + ["label"])]
+    lines += [",".join([f"{v:.6f}" for v in row] + [str(label)]) for row, label in zip(X, y)]
+    (tmp_path / "val.csv").write_text("\n".join(lines) + "\n")
+    return str(tmp_path / "val.csv")
+
+
+def test_data_as_a_table_with_target_scores_model_files(models, tmp_path):
+    import torch
+
+    from effbench.store.db import Store
+
+    folder, net = models
+    path = _table(tmp_path)
+    table = np.loadtxt(path, delimiter=",", skiprows=1)
+    X, y = table[:, :16].astype(np.float32), table[:, 16].astype(int)
+    with torch.inference_mode():
+        pred = net(torch.from_numpy(X)).argmax(1).numpy()
+    db = tmp_path / "r.sqlite"
+    assert main(["run", str(folder / "a.onnx"), "--data", path, "--target", "label", "--batch-sizes", "1",
+                 "--db", str(db)] + FAST) == 0
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    assert run.value("a/onnxruntime", R.ACCURACY) == pytest.approx(float(np.mean(pred == y)))  # the label column, not a feature
+    assert run.task["n_test"] == 40
+
+
 def _suite(tmp_path, data: str, model: str, width=16, y=(0, 1, 0, 1)) -> str:
     _npz(tmp_path, width, y)
     (tmp_path / "s.toml").write_text(f'{data}\n[[candidates]]\nname = "m"\nmodel = "{model}"\n')
@@ -154,6 +184,8 @@ def _suite(tmp_path, data: str, model: str, width=16, y=(0, 1, 0, 1)) -> str:
     ("floats for ids", "data: input 'in0' (array 'X'): the model takes int64, the data holds float32"),
     ("data and input", "--input: synthetic inputs or --data, not both"),
     ("metrics without data", "--metrics: applies with --data"),
+    ("target without data", "--target: applies with --data"),
+    ("table without target", "--target: a csv table needs the name of its label column"),
     ("metric of another task", "--metrics[0]: 'rmse' is not a classification metric; allowed for classification"),
     ("unknown task", "--task: expected one of"),
     ("all", "--batch-sizes: 'all' (the whole data set) needs data"),
@@ -174,6 +206,8 @@ def test_bad_input_is_one_line_and_nothing_is_measured(case, expected, models, t
         "floats for ids": lambda: [_suite(tmp_path, '[data]\npath = "val.npz"', _onnx_file(tmp_path / "ints.onnx", "int64", 1), 4)],
         "data and input": lambda: [onnx_a, "--data", _npz(tmp_path), "--input", "16"],
         "metrics without data": lambda: [onnx_a, "--metrics", "top5"],
+        "target without data": lambda: [onnx_a, "--target", "label"],
+        "table without target": lambda: [onnx_a, "--data", _table(tmp_path)],
         "metric of another task": lambda: [onnx_a, "--data", _npz(tmp_path), "--metrics", "rmse"],
         "unknown task": lambda: [onnx_a, "--data", _npz(tmp_path), "--task", "ranking"],
         "all": lambda: [onnx_a, "--batch-sizes", "1,all"],

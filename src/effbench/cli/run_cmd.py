@@ -20,6 +20,7 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
               help="Model files: labelled data to score them on (.npz with X, or one array per model input, and y; or an "
                    "image folder), read as a suite's [data]; docs/your-models.md.")
 @click.option("--task", "task", metavar="TASK", help="With --data: classification (default), regression or none (cost only).")
+@click.option("--target", "target", metavar="COLUMN", help="With --data TABLE.csv|.parquet: the column of the labels (the others are the features).")
 @click.option("--metrics", "metrics", metavar="NAMES",
               help="With --data: comma-separated metrics, e.g. accuracy,top5 or mae,rmse,r2 (default: accuracy; regression: rmse).")
 @click.option("--trust-pickle", "trust_pickle", is_flag=True,
@@ -67,7 +68,7 @@ from effbench.zoo.digits_suite import suite_backends  # light: the registry impo
               help="Also write the run's summary as JSON to OUT ('-': only the JSON on standard output; progress stays on stderr).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @db_option
-def run(sources, example, input_spec, data_path, task, metrics, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads,
+def run(sources, example, input_spec, data_path, task, target, metrics, trust_pickle, quick, candidates, variants, backends, batch_sizes, threads,
         max_time, repeats, seed, timeout_s, executor, address, hardware, no_energy, cpu_tdp_w, carbon_region, carbon_intensity, list_only,
         device, resume, quiet, json_out, force, db):
     """Run the default suite (digits), a suite file, or model files: measure every cost, store the run.
@@ -104,11 +105,12 @@ def run(sources, example, input_spec, data_path, task, metrics, trust_pickle, qu
 
         raise ConfigError("--device: applies to suite or model files (effbench run study.toml --device cuda); "
                           "the default suite runs on the CPU" + (", and a resumed run on its own device" if resume else ""))
-    if sources or input_spec is not None or trust_pickle or data_path is not None or task is not None or metrics is not None:
+    if (sources or input_spec is not None or trust_pickle or data_path is not None or task is not None or target is not None
+            or metrics is not None):
         from effbench.cli.run_files import run_sources
 
         return run_sources(click.get_current_context(), sources, input_spec=input_spec, trust_pickle=trust_pickle,
-                           data=data_path, task=task, metrics=metrics)
+                           data=data_path, task=task, metrics=metrics, target=target)
 
     from effbench.zoo.digits_suite import SPECS, expand_variants, variant_names
     from effbench.zoo.variants import parse_variant_groups

@@ -15,7 +15,7 @@ _DIGITS_ONLY = {"quick": False, "candidates": None, "backends": None, "list_only
 _FLAGS = {"list_only": "--list"}
 
 
-def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle, data=None, task=None, metrics=None) -> int:
+def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle, data=None, task=None, metrics=None, target=None) -> int:
     """Plan the run (everything loaded and checked: any problem is one line, exit 2), measure it, print it."""
     from effbench.runs.files import FILES_BATCH_SIZES, plan_model_files, plan_suite_file
 
@@ -34,7 +34,7 @@ def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle, data=N
     if len(sources) == 1 and Path(sources[0]).suffix.lower() in SUITE_SUFFIXES:
         if input_spec is not None:
             raise ConfigError("--input: applies to model files; a suite file gives synthetic inputs as data.input")
-        for option, value in (("--data", data), ("--task", task), ("--metrics", metrics)):
+        for option, value in (("--data", data), ("--task", task), ("--metrics", metrics), ("--target", target)):
             if value is not None:
                 raise ConfigError(f"{option}: applies to model files; a suite file names its data in [data]")
         given = ctx.get_parameter_source("threads") == click.core.ParameterSource.COMMANDLINE
@@ -42,7 +42,8 @@ def run_sources(ctx: click.Context, sources, *, input_spec, trust_pickle, data=N
                                threads=p["threads"] if given else None, timeout_s=p["timeout_s"], device=p["device"])
     else:
         plan = plan_model_files(sources, input_spec=input_spec, batch_sizes=batch_sizes or FILES_BATCH_SIZES,
-                                trust_pickle=trust_pickle, data=data, task=task, metrics=metrics, device=p["device"] or "cpu")
+                                trust_pickle=trust_pickle, data=data, task=task, metrics=metrics, target=target,
+                                device=p["device"] or "cpu")
         plan.threads, plan.timeout_s = p["threads"], p["timeout_s"]
     from effbench.runs.files import FILE_VARIANT_GROUPS, add_variants
     from effbench.zoo.variants import parse_variant_groups

@@ -53,27 +53,30 @@ class Plan:
 
 def plan_model_files(refs, *, input_spec: str | None = None, batch_sizes=FILES_BATCH_SIZES,
                      trust_pickle: bool = False, data=None, task: str | None = None, metrics=None,
-                     device: str = "cpu") -> Plan:
+                     target: str | None = None, device: str = "cpu") -> Plan:
     """Model files or references (``.onnx``, ``.pt2``, ``.pt``/``.ts``, ``.skops``, ``python:mod:fn``,
     ...): on synthetic inputs shaped by ``input_spec`` or by the models' own signatures (cost only),
     or on ``data`` (a data file read as a suite's ``[data]``, ``--data``) with its ``task``
-    (default classification) and ``metrics`` (names, a list or comma-separated; default the task's).
+    (default classification), ``metrics`` (names, a list or comma-separated; default the task's) and,
+    for a CSV or Parquet table, ``target`` (its label column; the other columns are the features).
     Suite ``files``; candidate names are the file stems, made unique. A CUDA ``device`` this machine
     lacks is one ConfigError line, before any model is loaded."""
     from effbench.sources.build import build_candidates, check_device
 
     check_device(device, "--device")
-    if data is None and (task is not None or metrics is not None):
-        raise ConfigError(f"{'--task' if task is not None else '--metrics'}: applies with --data (labelled data for the model files)")
+    given = [option for option, value in (("--task", task), ("--metrics", metrics), ("--target", target)) if value is not None]
+    if data is None and given:
+        raise ConfigError(f"{given[0]}: applies with --data (labelled data for the model files)")
     specs = _file_specs(refs)
     if data is not None:
         if input_spec is not None:
             raise ConfigError("--input: synthetic inputs or --data, not both")
-        data_spec = _cli_data_spec(data, task, metrics)
+        data_spec = _cli_data_spec(data, task, metrics, target)
         candidates, run_task = _on_data("files", data_spec, specs, trust_pickle, device, lambda i: None)
         return Plan("files", candidates, run_task, tuple(batch_sizes),
                     config={"sources": [s.model for s in specs], "data": data_spec.to_dict(), "trust_pickle": trust_pickle,
-                            "device": device, "data_args": {"data": str(Path(data).expanduser().resolve()), "task": task, "metrics": metrics}})
+                            "device": device, "data_args": {"data": str(Path(data).expanduser().resolve()), "task": task, "metrics": metrics,
+                                          "target": target}})
     given = _given_inputs(input_spec, "--input")
     n = _synthetic_rows(batch_sizes, "--batch-sizes")
     candidates, inputs = [], {}
@@ -88,14 +91,18 @@ def plan_model_files(refs, *, input_spec: str | None = None, batch_sizes=FILES_B
                         "device": device})
 
 
-_CLI_FIELDS = (("data.path", "--data"), ("data.task", "--task"), ("data.metrics", "--metrics"), ("data.labels", "--data"))
+_CLI_FIELDS = (("data.path", "--data"), ("data.task", "--task"), ("data.metrics", "--metrics"), ("data.labels", "--data"),
+               ("data.target", "--target"))
 
 
-def _cli_data_spec(path, task, metrics):
-    """The ``[data]`` of a suite file, from ``--data``, ``--task`` and ``--metrics``; messages name the options."""
+def _cli_data_spec(path, task, metrics, target=None):
+    """The ``[data]`` of a suite file, from ``--data``, ``--task``, ``--metrics`` and ``--target``; messages name
+    the options."""
     from effbench.sources.suite import parse_data
 
     raw = {"path": str(Path(path).expanduser().resolve()), "task": "classification" if task is None else task}
+    if target is not None:
+        raw["target"] = target
     if metrics is not None:
         raw["metrics"] = [m.strip() for m in metrics.split(",")] if isinstance(metrics, str) else list(metrics)
     try:
