@@ -69,3 +69,22 @@ def test_recorded_and_shown_beside_the_dense_figures(dense_and_pruned, tmp_path)
     assert cards["mlp.prune90u/torch"]["nonzero_params"] == pruned.nonzero_param_count()
     assert cards["mlp.prune90u/torch"]["compressed_size_bytes"] < cards["mlp/torch"]["compressed_size_bytes"]
     assert "nonzero_params" not in cards["mlp/torch"]   # dense: the count would repeat the parameters
+
+
+def test_a_users_models_get_their_family_so_the_simpler_one_can_win():
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC, LinearSVC
+
+    from effbench.candidates.sklearn_adapter import SklearnCandidate, sklearn_family
+    from effbench.candidates.torch_adapter import TorchCandidate
+
+    assert [sklearn_family(e) for e in (LogisticRegression(), make_pipeline(StandardScaler(), LogisticRegression()),
+                                        LinearSVC(), SVC(), RandomForestClassifier())] == \
+        ["linear", "linear", "linear", "kernel", "tree-ensemble"]
+    assert sklearn_family(object()) == ""
+    assert SklearnCandidate("lr", LogisticRegression()).family == "linear"
+    assert SklearnCandidate("lr", LogisticRegression(), family="mine").family == "mine"  # what the user says wins
+    assert TorchCandidate("net", torch.nn.Linear(2, 2)).family == "neural-network"

@@ -275,3 +275,14 @@ def test_busy_steps_are_retried_until_the_timeout(tmp_path):
         store._retry_busy(other)
     assert len(calls) == 1
     store.close()
+
+
+@pytest.mark.parametrize("url", ["mysql://user:secret@127.0.0.1/x", "sqlite:///tmp/x.db", "http://example/db"])
+def test_a_url_of_another_kind_is_refused_never_taken_for_a_path(url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match=r"is not a store effbench can use: give an SQLite file path or a postgresql://"):
+        Store(url)
+    assert list(tmp_path.iterdir()) == []  # no folder named 'mysql:' was made
+    with pytest.raises(StoreError) as err:
+        Store(url, create=False)
+    assert "secret" not in str(err.value)

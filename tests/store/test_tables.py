@@ -135,3 +135,10 @@ def test_infinity_is_not_a_number_any_analysis_can_rank():
         with pytest.raises(ValueError):
             parse_number(text)
     assert parse_number("nan") is None and parse_number("1e308") == 1e308
+
+
+def test_a_long_export_given_for_a_table_says_how_to_write_a_wide_one(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("candidate,batch_size,metric,value,unit,provenance\na/torch,0,accuracy,0.9,ratio,measured\n")
+    with pytest.raises(ConfigError, match=r"unknown column 'accuracy'; available: .*; this is a long export .*--format csv --wide"):
+        load_tables([str(path)], "candidate", ["accuracy"])

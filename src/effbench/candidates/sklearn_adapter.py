@@ -55,6 +55,31 @@ def _count_params(estimator) -> int:
     return total
 
 
+# the family of an estimator, by the scikit-learn module that defines it (a pipeline: its last step)
+_SKLEARN_FAMILIES = (("linear_model", "linear"), ("discriminant_analysis", "linear"), ("svm", "kernel"),
+                     ("kernel_ridge", "kernel"), ("neighbors", "neighbours"), ("naive_bayes", "naive-bayes"),
+                     ("ensemble", "tree-ensemble"), ("tree", "tree"), ("neural_network", "neural-network"))
+
+
+def sklearn_family(estimator) -> str:
+    """``linear``, ``tree``, ``tree-ensemble``, ``neighbours``, ``kernel``, ``naive-bayes`` or
+    ``neural-network`` for a scikit-learn estimator (by its module); "" when it cannot tell. A linear
+    SVC (``LinearSVC``) is linear; other SVMs are kernel models."""
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        estimator = steps[-1][1]
+    cls = type(estimator)
+    module = cls.__module__ or ""
+    if not module.startswith("sklearn."):
+        return ""
+    if cls.__name__ in ("LinearSVC", "LinearSVR"):
+        return "linear"
+    for part, family in _SKLEARN_FAMILIES:
+        if f".{part}." in module + ".":
+            return family
+    return ""
+
+
 class SklearnCandidate(Candidate):
     backend = "sklearn"
 
@@ -65,6 +90,8 @@ class SklearnCandidate(Candidate):
 
             raise ConfigError(f"candidate {model!r}: a scikit-learn candidate needs a fitted estimator with predict(); got {type(estimator).__name__}")
         self.estimator = estimator
+        if not self.family:
+            self.family = sklearn_family(estimator)
 
     def infer(self, prepared):
         return self.estimator.predict(prepared)

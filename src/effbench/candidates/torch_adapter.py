@@ -17,6 +17,7 @@ class TorchCandidate(Candidate):
 
     def __init__(self, model: str, module, *, device: str = "cpu", output: str | int | None = None, **kwargs):
         super().__init__(model, **kwargs)
+        self.family = self.family or "neural-network"  # a user's module, unless told otherwise
         import torch
 
         if not isinstance(module, torch.nn.Module):

@@ -125,7 +125,7 @@ path = "val.npz"                 # .npz/.npy (arrays: X, or one per model input 
                                  # .csv/.parquet (with target = "label"), or an image folder (one subfolder per class)
 task = "classification"          # classification | regression | none (cost only: no labels needed)
 metrics = ["accuracy", "top5", "f1_macro"]   # also balanced_accuracy; mae, rmse, r2; python:module:function
-                                 # (effbench run scores accuracy and f1_macro today; the others: a later step)
+                                 # (each stored with its direction; top-k needs class scores: logits or predict_proba)
 # resize = [224, 224]            # images: resized to height x width, scaled to [0, 1], then
 # mean = [0.485, 0.456, 0.406]   #   (x - mean) / std per channel
 # std = [0.229, 0.224, 0.225]

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import random
+import re
 import sqlite3
 import time
 import uuid
@@ -93,6 +94,18 @@ def is_postgres_url(location) -> bool:
     return isinstance(location, str) and location.lower().startswith(POSTGRES_SCHEMES)
 
 
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def _refuse_other_urls(location) -> None:
+    """A URL of another kind (``mysql://``, ``sqlite://``, ``http://``) is refused, never taken for a
+    file path (it would make folders named ``mysql:``)."""
+    found = _URL.match(str(location)) if isinstance(location, (str, os.PathLike)) else None
+    if found and not is_postgres_url(str(location)):
+        raise StoreError(f"database {found.group(0)}... is not a store effbench can use: give an SQLite file path"
+                         f" or a postgresql://user@host:port/dbname URL")
+
+
 def default_db_path() -> Path | str:
     """``$EFFBENCH_DB`` (a file path, or a PostgreSQL URL kept as the string it is), else the
     default SQLite file."""
@@ -164,6 +177,7 @@ class Store:
         return super().__new__(cls)
 
     def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True, timeout: float = BUSY_TIMEOUT_S):
+        _refuse_other_urls(path if path is not None else default_db_path())
         self.path = Path(path).expanduser() if path is not None else default_db_path()
         self.read_only = not create
         self.timeout = float(timeout)

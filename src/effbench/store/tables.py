@@ -347,7 +347,10 @@ def _find_column_sources(names, tables, key, columns, report: LoadReport) -> Non
         holders = [t.name for t in tables if col in t.header and col != key]
         if not holders:
             available = sorted({h for t in tables for h in t.header if h != key})
-            raise ConfigError(f"unknown column {col!r}; available: {', '.join(available)}")
+            long = {"metric", "value", "unit", "provenance"} <= {h for t in tables for h in t.header}
+            hint = ("; this is a long export (one value per row): write one row per candidate with"
+                    " 'effbench export RUN --format csv --wide'") if long else ""
+            raise ConfigError(f"unknown column {col!r}; available: {', '.join(available)}{hint}")
         report.column_sources[col] = holders[0]
         if len(holders) > 1:
             report.notes.append(f"column {col!r} is in {', '.join(holders)}; taken from {holders[0]}")
