@@ -45,7 +45,7 @@ def main() -> int:
                         if (s.candidate, s.batch_size) in slow:
                             s.values = s.values * factor
                     r = compare_runs(a, bx, unit=unit, adjust_drift=drift)
-                    flagged = {(c.candidate, c.batch_size) for c in r.cells if c.change != "same"}
+                    flagged = {(c.candidate, c.batch_size) for c in r.cells if c.change in ("slower", "faster")}
                     found += len(flagged & slow)
                     others += len(flagged - slow)
                 n = 1 if factor == 1.0 else args.draws

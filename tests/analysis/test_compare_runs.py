@@ -264,8 +264,10 @@ def test_windows_without_spread_give_no_verdict_rather_than_a_certain_one():
     b = _repeat_run("B", {("m/torch", 1): [1.001e-3] * 3}, seed=1, sigma=0.0)
     cell = compare_runs(a, b, min_change=0).cells[0]
     assert cell.comparison.p_value == 1.0 and not cell.comparison.ratio_median.has_interval
-    assert cell.change == "same" and cell.ratio_median == pytest.approx(1.001)
+    assert cell.change == "inconclusive" and not cell.significant and cell.ratio_median == pytest.approx(1.001)
     assert "not computable" in cell.comparison.ratio_median.method
+    assert cell.inconclusive_reason == ("no interval of the ratio of medians (moderated t interval: not computable "
+                                        "(no spread between the windows, or a zero median))")
 
 
 def test_adjust_drift_uses_the_estimator_of_each_cells_test():

@@ -10,7 +10,9 @@ samples (ratios B/A of p50, p90 and p99 with seeded percentile-bootstrap interva
 Mann-Whitney U test). Over the cells, the p-values are corrected with
 :func:`effbench.analysis.stats.holm_bonferroni`; a cell is flagged as significantly different
 only when Holm rejects it AND the ``1 - alpha`` interval of its median ratio lies entirely outside
-``[1/(1 + min_change), 1 + min_change]`` (``min_change=0``: excludes 1). The windows are the unit
+``[1/(1 + min_change), 1 + min_change]`` (``min_change=0``: excludes 1). A cell whose median ratio has
+no interval (too few samples in A or B for one, no spread between its windows, a zero median) is
+``"inconclusive"``, with the reason, never ``"same"``: its test cannot be trusted either way. The windows are the unit
 by default because the speed of a shared machine moves between time windows (by a few percent to
 a third on the development machine, docs/protocol.md), which the samples of one window cannot show:
 tested on samples, two runs of the same code differ "significantly" in many cells.
@@ -35,6 +37,7 @@ from effbench.analysis.stats import (
     Comparison,
     compare,
     holm_bonferroni,
+    min_samples_for_quantile_ci,
     quantile_key,
     stability_warnings,
     summarize,
@@ -93,7 +96,8 @@ class CellComparison:
     stop_reason_b: str | None = None
     holm_reject: bool = False
     significant: bool = False
-    change: str = "same"              # "slower" | "faster" | "same" (B relative to A)
+    change: str = "same"              # "slower" | "faster" | "same" | "inconclusive" (B relative to A)
+    inconclusive_reason: str | None = None   # why the cell has no verdict (change "inconclusive")
 
     @property
     def ratio_median(self) -> float:
@@ -111,8 +115,13 @@ class CellComparison:
             "stop_reason_b": self.stop_reason_b,
         }
         out.update(self.comparison.to_dict())
-        out.update(p_value_uncorrected_significant=out.pop("significant"), holm_reject=bool(self.holm_reject),
-                   significant=bool(self.significant), change=self.change)
+        # p_value_uncorrected_significant: p_value < alpha alone (what the name says; Comparison.significant
+        # also needs the interval, which a cell with too few samples lacks); holm_reject: the corrected test;
+        # significant: holm_reject AND the interval outside the min_change band
+        del out["significant"]
+        p = self.comparison.p_value
+        out.update(p_value_uncorrected_significant=bool(p < self.comparison.alpha), holm_reject=bool(self.holm_reject),
+                   significant=bool(self.significant), change=self.change, inconclusive_reason=self.inconclusive_reason)
         return out
 
 
@@ -162,6 +171,16 @@ class RunComparison:
         return sum(c.change == "faster" for c in self.cells)
 
     @property
+    def n_inconclusive(self) -> int:
+        return sum(c.change == "inconclusive" for c in self.cells)
+
+    @property
+    def inconclusive_slower(self) -> list[CellComparison]:
+        """Inconclusive cells whose point ratio of medians exceeds ``1 + min_change``: a gate on slower
+        cells (``--fail-on-slower``) must not pass them, as it cannot tell they are not."""
+        return [c for c in self.cells if c.change == "inconclusive" and c.ratio_median > 1.0 + self.min_change]
+
+    @property
     def share_significant(self) -> float:
         return (self.n_slower + self.n_faster) / len(self.cells) if self.cells else math.nan
 
@@ -186,6 +205,7 @@ class RunComparison:
                 "n_compared": len(self.cells),
                 "n_slower": self.n_slower,
                 "n_faster": self.n_faster,
+                "n_inconclusive": self.n_inconclusive,
                 "share_significant": None if not self.cells else self.share_significant,
                 "ratio_of_medians": None if dist is None else dist.to_dict(),
             },
@@ -388,15 +408,29 @@ def _verdicts(raw: list[list], alpha: float, min_change: float) -> list[CellComp
         med = comp.ratio_median
         outside = med.has_interval and (med.low > hi_band or med.high < lo_band)  # min_change 0: excludes 1
         significant = bool(reject and outside)
-        change = "same" if not significant else ("slower" if med.value > 1.0 else "faster")
+        reason = _inconclusive_reason(comp, alpha)
+        change = "inconclusive" if reason else "same" if not significant else ("slower" if med.value > 1.0 else "faster")
         cells.append(CellComparison(
             candidate=cand, batch_size=b, comparison=comp,
             median_a_s=float(np.median(sa.values)), median_b_s=float(np.median(sb.values)),
             block_size_a=int(sa.meta.get("block_size", 1) or 1), block_size_b=int(sb.meta.get("block_size", 1) or 1),
             stop_reason_a=sa.meta.get("stop_reason"), stop_reason_b=sb.meta.get("stop_reason"),
-            holm_reject=bool(reject), significant=significant, change=change,
+            holm_reject=bool(reject), significant=significant, change=change, inconclusive_reason=reason,
         ))
     return cells
+
+
+def _inconclusive_reason(comp: Comparison, alpha: float) -> str | None:
+    """Why a cell's test cannot be trusted (its median ratio has no interval), or None when it can."""
+    med = comp.ratio_median
+    if med.has_interval:
+        return None
+    need = min_samples_for_quantile_ci(0.5, 1.0 - alpha)
+    few = [f"{n} in {run}" for run, n in (("A", comp.n_a), ("B", comp.n_b)) if n < need]
+    if comp.test == MWU_TEST and few:
+        return (f"too few samples for the test and the interval of the ratio of medians: {' and '.join(few)}, "
+                f"{need} needed in each at {1 - alpha:.0%} confidence")
+    return f"no interval of the ratio of medians ({med.method})"
 
 
 def _rule(min_change: float, drift: float | None, prior: VariancePrior | None, n_cells: int) -> str:

@@ -27,7 +27,9 @@ from effbench.cli.common import db_option
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--fail-on-slower", "fail_on_slower", is_flag=True,
-              help="Exit with code 1 when any cell of B is significantly slower than A (a CI gate).")
+              help="Exit with code 1 when any cell of B is significantly slower than A, or inconclusive (too few "
+                   "samples for the test) with a ratio of medians above 1 + --min-change; exit 2 when no cell has "
+                   "latency samples in both runs (a CI gate).")
 @db_option
 def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force, seed, fail_on_slower, db):
     """Compare two runs: per candidate and batch size, the ratio B/A of median, p90 and p99 latency
@@ -40,10 +42,13 @@ def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force
     The p-values are corrected with Holm-Bonferroni over all cells, and a cell is flagged only
     when the correction rejects it and the interval of the ratio of medians lies outside
     [1/(1+x), 1+x], x = --min-change (5% by default). With --fail-on-slower the exit code is 1
-    when any cell is flagged slower (0 otherwise), so a CI job can gate on it.
+    when any cell is flagged slower, or is inconclusive (no interval: too few samples) with a ratio
+    of medians above 1 + x (0 otherwise), so a CI job can gate on it; 2 when nothing was compared.
+    A cell without an interval is INCONCLUSIVE, never "same".
     """
     from effbench.analysis.compare_runs import ALPHA, MIN_CHANGE, compare_runs
-    from effbench.report.comparison import render_comparison
+    from effbench.errors import DataError
+    from effbench.report.comparison import nothing_compared, render_comparison
     from effbench.records import LATENCY_PER_CALL
     from effbench.store.db import Store
     from effbench.store.files import check_output, write_json
@@ -57,7 +62,10 @@ def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force
         a = store.load_run(run_a, needs=LATENCY_PER_CALL)
         b = store.load_run(run_b, needs=LATENCY_PER_CALL)
     result = compare_runs(a, b, alpha=alpha, min_change=min_change, seed=seed, adjust_drift=adjust_drift, unit=unit)
-    gate = 1 if fail_on_slower and result.n_slower else 0
+    if fail_on_slower and not result.cells:  # a gate that compared nothing must not pass
+        raise DataError(nothing_compared(result) + " (--fail-on-slower has nothing to gate on)")
+    suspect = result.inconclusive_slower
+    gate = 1 if fail_on_slower and (result.n_slower or suspect) else 0
     if json_out == "-":
         write_json("-", result.to_dict(), force=force, indent=2)
         return gate
@@ -66,7 +74,11 @@ def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force
     if json_out is not None:
         write_json(json_out, result.to_dict(), force=force, indent=2)
         click.echo(f"wrote the comparison as JSON to {json_out}", err=True)
-    if gate:
+    if gate and result.n_slower:
         click.echo(f"effbench: {result.n_slower} cell(s) significantly slower in {b.run_id} than in {a.run_id} "
                    "(--fail-on-slower)", err=True)
+    if gate and suspect:
+        cells = "; ".join(f"{c.candidate} b={c.batch_size} B/A {c.ratio_median:.3g}: {c.inconclusive_reason}" for c in suspect)
+        click.echo(f"effbench: {len(suspect)} inconclusive cell(s) with a ratio of medians above {1 + min_change:g} "
+                   f"in {b.run_id} against {a.run_id}, which the gate cannot pass (--fail-on-slower): {cells}", err=True)
     return gate

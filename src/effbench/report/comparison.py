@@ -7,7 +7,16 @@ import math
 from effbench.numbers import MISSING, fmt_p, fmt_ratio, fmt_seconds
 from effbench.report.text import render_table
 
-__all__ = ["render_comparison", "summary_line"]
+__all__ = ["nothing_compared", "render_comparison", "summary_line"]
+
+
+def nothing_compared(result) -> str:
+    """The line for a comparison without a common cell."""
+    return f"run {result.run_b} (B) against run {result.run_a} (A): no cell (candidate, batch size) has latency samples in both runs"
+
+
+def _verdict(c) -> str:
+    return "INCONCLUSIVE" if c.change == "inconclusive" else c.change.upper() if c.significant else "~"
 
 
 def _ratio(est, with_ci: bool = True) -> str:
@@ -31,7 +40,7 @@ def render_comparison(result) -> list[str]:
             c.candidate, str(c.batch_size), f"{comp.n_a}/{comp.n_b}",
             fmt_seconds(c.median_a_s), fmt_seconds(c.median_b_s),
             _ratio(comp.ratio_median), _ratio(comp.ratios.get(0.9)), _ratio(comp.ratios.get(0.99)),
-            fmt_p(comp.p_value), (c.change.upper() if c.significant else "~") + blocks,
+            fmt_p(comp.p_value), _verdict(c) + blocks,
         ])
     by_repeats = result.variance_prior is not None
     caption = (f"ratios B/A (> 1: B slower) with {confidence_pct} intervals"
@@ -46,7 +55,11 @@ def render_comparison(result) -> list[str]:
         # kept together first: the p50 ratio and the verdict, then the tails
         out.append(render_table(title, headers, rows, caption=caption, keys=2, priority=[5, 9, 8, 3, 4, 6, 7, 2]))
     else:
-        out.append(f"{title}: no cell (candidate, batch size) has latency samples in both runs")
+        out.append(nothing_compared(result))
+    unsure = [c for c in result.cells if c.change == "inconclusive"]
+    if unsure:
+        out.append(f"inconclusive ({len(unsure)}): "
+                   + "; ".join(f"{c.candidate} b={c.batch_size}: {c.inconclusive_reason}" for c in unsure))
     for label, cells in (("only in A", result.only_in_a), ("only in B", result.only_in_b)):
         if cells:
             out.append(f"{label} ({len(cells)}): " + ", ".join(f"{k} b={b}" for k, b in cells))
@@ -64,6 +77,8 @@ def summary_line(result) -> str:
     line = (f"summary: {n} cells compared: {result.n_slower} significantly slower, {result.n_faster} significantly faster "
             f"({result.share_significant:.1%} flagged: Holm-Bonferroni at alpha {result.alpha:g}, "
             f"change beyond {result.min_change:.0%})")
+    if result.n_inconclusive:
+        line += f"; {result.n_inconclusive} inconclusive (no interval, see above)"
     if result.drift is not None:
         line += f"; run-wide shift B/A {result.drift:.3f} divided out first (ratios below are relative to it)"
     if dist is not None:
