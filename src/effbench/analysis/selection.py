@@ -7,7 +7,9 @@ discordant pairs: ``n01`` examples the first model gets right and the second wro
 reverse; under equal accuracy ``n01 ~ Binomial(n01 + n10, 1/2)`` (McNemar, 1947; the exact form
 as recommended by Dietterich, 1998), computed with ``scipy.stats.binomtest``. Not rejecting is not
 proof of equality: on a small test split the test has little power, so the accuracies are always
-reported beside the p-value.
+reported beside the p-value. The stored predictions are labels, so McNemar's test is run only for
+``accuracy``: for another classification quality (top-k, ``f1_macro``, ``balanced_accuracy``, a
+custom metric) the frontier models are left untested, with the reason (``Recommendation.untested``).
 
 Regression (a run whose task is ``regression``, or ``task="regression"``): the paired test is
 Wilcoxon's signed-rank test (``scipy.stats.wilcoxon``, two-sided, zero differences dropped) on the
