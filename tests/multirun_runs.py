@@ -42,10 +42,10 @@ def add_run(store, latency: dict, *, environment=None, suite="test", nodes=None,
     return run_id
 
 
-def add_tail_run(store, models, *, cost_run=None, environment=None) -> str:
+def add_tail_run(store, models, *, cost_run=None, environment=None, suite="digits-tail") -> str:
     """A tail-only run (tail rounds, no latency samples) with ``info["tail"]`` per candidate."""
     config = {"tail": {}} if cost_run is None else {"tail": {}, "cost_run": cost_run}
-    run_id = store.create_run(suite="digits-tail", config=config, environment=environment or env("cpu-x"),
+    run_id = store.create_run(suite=suite, config=config, environment=environment or env("cpu-x"),
                               task={"name": "t", "y_test": Y_TEST}, effbench_version="0")
     for model in models:
         key = f"{model}/torch"

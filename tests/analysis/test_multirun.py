@@ -140,6 +140,15 @@ def test_wide_rows_one_per_candidate_and_hardware(store):
         combine_runs([store.load_run(a)]).wide_rows(["nope"])
 
 
+def test_a_cost_run_finds_its_linked_tail_run_of_any_tail_suite(store):
+    from effbench.store.runs import linked_tail_runs
+
+    a = add_run(store, FAST, environment=env("cpu-a"))
+    mine = add_tail_run(store, ["small"], cost_run=a, suite="study-tail")   # a suite file's tail run
+    add_tail_run(store, ["small"], cost_run=a, suite="study")               # not a tail suite: never read
+    assert [r.run_id for r in linked_tail_runs(store, [store.load_run(a)])] == [mine]
+
+
 def test_tail_runs_join_their_cost_run(store):
     a = add_run(store, FAST, environment=env("cpu-a"))
     b = add_run(store, GPU, environment=env("cpu-b"))

@@ -265,3 +265,18 @@ def test_regression_reads_the_quality_in_its_direction_and_tests_parity_on_error
                      direction="min").feasible == ["ref", "close"]
     assert recommend(rows, Constraints(min_quality=rmse(close) - 1e-9), ["params"], quality="rmse", y_true=y,
                      task="regression", direction="min").constraints == [f"rmse <= {rmse(close) - 1e-9:g}"]
+
+
+@pytest.mark.parametrize("quality", ["top5", "f1_macro", "balanced_accuracy"])
+def test_parity_is_not_tested_on_labels_for_a_quality_they_do_not_give(quality):
+    # McNemar on predicted labels tests accuracy: for top-k, f1_macro or balanced accuracy the frontier
+    # models are left untested (with the reason) and the best-quality model is kept
+    rows, y = _table()
+    rec = recommend(rows, Constraints(max_loss=0.05), ["simplicity", "params"], y_true=y, quality=quality)
+    assert rec.parity == [] and rec.chosen == rec.reference == "cnn_wide/torch"
+    reason = f"McNemar exact on the stored predicted labels tests accuracy, not {quality}"
+    assert rec.untested == [{"key": k, "reason": reason} for k in rec.frontier if k != "cnn_wide/torch"]
+    assert f"Not tested for parity ({reason}): random_forest/sklearn" in " ".join(rec.message)
+    assert rec.to_dict()["untested"] == rec.untested and rec.to_dict()["parity"] == []
+    # accuracy is tested as before
+    assert recommend(rows, preference=["simplicity", "params"], y_true=y).untested == []

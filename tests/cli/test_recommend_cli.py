@@ -154,3 +154,25 @@ def test_latencies_within_the_noise_tie_and_the_default_configuration_wins(tmp_p
     assert "the tie goes to the default configuration (not a variant)." in out
     assert main(args + ["--no-noise-ties"]) == 0
     assert "Use mlp.ortnoopt/onnxruntime:" in capsys.readouterr().out
+
+
+def test_regression_run_defaults_to_its_own_first_metric(tmp_path, capsys):
+    # without --quality, a run whose suite lists rmse, mae, r2 (no accuracy) is read by rmse, lower is better
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=200)
+    task = {"y_test": y.tolist(), "task_type": "regression",
+            "metrics": [{"name": "rmse", "direction": "min"}, {"name": "r2", "direction": "max"}]}
+    run = RunRecord("20260101-000000-regr", "2026-01-01T00:00:00+00:00", "complete", suite="housing", task=task)
+    for key, fam, noise, params in [("ridge/sklearn", "linear", 0.5, 9), ("mlp/torch", "neural-network", 0.3, 900)]:
+        p = y + noise * rng.normal(size=200)
+        run.candidates.append(CandidateRecord(key, key.split("/")[0], key.split("/")[1], fam, status="ok", predictions=p.tolist()))
+        run.metrics += [Metric(key, "rmse", float(np.sqrt(np.mean((p - y) ** 2))), "target", "measured"),
+                        Metric(key, "r2", 0.5, "1", "measured"), Metric(key, "params", params, "count", "analytic")]
+    path = tmp_path / "r.sqlite"
+    with Store(path) as store:
+        store.import_run(run)
+    out = tmp_path / "rec.json"
+    assert main(["recommend", run.run_id, "--db", str(path), "--prefer", "params", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["quality"] == "rmse" and doc["direction"] == "min" and doc["reference"] == "mlp/torch"
+    assert doc["test"] == "Wilcoxon signed-rank" and {p["a"] for p in doc["parity"]} == {"ridge/sklearn"}

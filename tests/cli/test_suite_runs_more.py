@@ -148,15 +148,43 @@ def test_tail_measure_on_a_suite_files_candidate(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--candidate", "nope"], "--candidate: 'nope' is not a candidate of this suite file (its candidates: "
-                              "relu/onnxruntime, other/onnxruntime)"),
+    (["--candidate", "nope"], "--candidate: 'nope' is not a candidate of this suite file (its candidates: relu, other)"),
+    (["--candidate", "nope/onnxruntime"], "--candidate: 'nope/onnxruntime' is not a candidate of this suite file "
+                                          "(its candidates: relu, other)"),
     (["--quick"], "--quick: applies to the default suite, not to a suite file"),
 ])
-def test_tail_measure_on_a_suite_file_refuses_bad_input(tmp_path, capsys, args, message):
+def test_tail_measure_on_a_suite_file_refuses_bad_input(tmp_path, capsys, monkeypatch, args, message):
+    import effbench.runs.files
+
+    def no_build(*a, **k):
+        raise AssertionError("the suite's candidates were built before the names were checked")
+
+    monkeypatch.setattr(effbench.runs.files, "plan_suite_file", no_build)
     suite, _ = _labelled_suite(tmp_path)
     assert main(["tail", "measure", suite, *args, "--db", str(tmp_path / "r.sqlite")]) == 2
     assert capsys.readouterr().err.strip() == f"effbench: error: {message}"
     assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_tail_measure_leaves_out_score_based_metrics_before_measuring(tmp_path, capsys):
+    # a tail round keeps each on-time answer's label, not the scores: top5 is left out (and said so),
+    # accuracy is recorded, the run completes
+    suite, X = _labelled_suite(tmp_path)
+    text = open(suite).read().replace('path = "val.npz"\n', 'path = "val.npz"\nmetrics = ["top5", "accuracy"]\n')
+    open(suite, "w").write(text)
+    db = tmp_path / "r.sqlite"
+    code = main(["tail", "measure", suite, "--candidate", "relu", "--batch-size", "8", "--min-rounds", "2",
+                 "--max-rounds", "2", "--every", "1", "--window", "1", "--holdout-rounds", "0", "--grid", "0", "--db", str(db)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "tail measure: top5 read the model's scores; tail quality scores each on-time answer by its label, " \
+           "so the tail run records accuracy only" in err
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    assert run.status == "complete" and run.config["ignored_metrics"] == ["top5"]
+    assert [m["name"] for m in run.task["metrics"]] == ["accuracy"]
+    assert {m.name for m in run.metrics if m.candidate == "relu/onnxruntime"} >= {"accuracy"}
+    assert not [m for m in run.metrics if m.name == "top5"]
 
 
 def test_tail_measure_needs_labels(tmp_path, capsys):

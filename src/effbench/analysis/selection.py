@@ -7,7 +7,9 @@ discordant pairs: ``n01`` examples the first model gets right and the second wro
 reverse; under equal accuracy ``n01 ~ Binomial(n01 + n10, 1/2)`` (McNemar, 1947; the exact form
 as recommended by Dietterich, 1998), computed with ``scipy.stats.binomtest``. Not rejecting is not
 proof of equality: on a small test split the test has little power, so the accuracies are always
-reported beside the p-value.
+reported beside the p-value. The stored predictions are labels, so McNemar's test is run only for
+``accuracy``: for another classification quality (top-k, ``f1_macro``, ``balanced_accuracy``, a
+custom metric) the frontier models are left untested, with the reason (``Recommendation.untested``).
 
 Regression (a run whose task is ``regression``, or ``task="regression"``): the paired test is
 Wilcoxon's signed-rank test (``scipy.stats.wilcoxon``, two-sided, zero differences dropped) on the
@@ -292,6 +294,7 @@ class Recommendation:
     run_id: str | None = None             # the run the rows came from (None for a list of rows)
     n_test: int = 0                       # test examples the parity tests ran on
     direction: str = "max"                # the quality metric's: "max" (accuracy, r2) or "min" (rmse, mae)
+    untested: list[dict] = field(default_factory=list)  # frontier models not tested for parity: {key, reason}
 
     def to_dict(self) -> dict:
         return {
@@ -299,7 +302,7 @@ class Recommendation:
             "status": self.status, "chosen": self.chosen, "reference": self.reference, "message": list(self.message),
             "quality": self.quality, "objectives": self.objectives, "constraints": self.constraints,
             "preference": self.preference, "test": self.test, "direction": self.direction, "alpha": self.alpha, "confidence": 1.0 - self.alpha,
-            "frontier": self.frontier, "feasible": self.feasible, "parity": [p.to_dict() for p in self.parity],
+            "frontier": self.frontier, "feasible": self.feasible, "parity": [p.to_dict() for p in self.parity], "untested": self.untested,
             "runner_ups": self.runner_ups, "ties": self.ties, "closest": self.closest, "savings": self.savings,
             "dropped": [{"key": k, "reason": r} for k, r in self.dropped], "rows": self.rows,
         }
@@ -502,6 +505,15 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     return rec
 
 
+def default_quality(run) -> str:
+    """The quality ``effbench recommend`` reads without --quality: accuracy, unless the run's task
+    lists its metrics without accuracy (a regression suite: rmse, mae, r2); then the first it lists."""
+    from effbench.analysis.costs import task_metric_names
+
+    names = task_metric_names(run)
+    return names[0] if names and "accuracy" not in names else "accuracy"
+
+
 def _task_and_direction(table, quality: str, task, direction) -> tuple[str, str]:
     """The task and the quality's direction: as given, else the run's task record's, else
     classification and ``max``."""
@@ -591,11 +603,21 @@ def _frontier(rows: list[Row], costs: list[str], order: _Order) -> list[Row]:
     return [r for r in rows if not any(dominates(s, r) for s in rows if s is not r)]
 
 
-def _parity_tests(front: list[Row], ref: Row, y_true, alpha: float, test: str = TEST_NAME) -> tuple[dict[str, ParityResult], list[str]]:
+#: classification qualities whose per-example correctness the stored predicted labels give, so that
+#: McNemar's test on the labels tests that quality (top-k needs the scores; f1_macro and
+#: balanced_accuracy are not means of a per-example correctness)
+LABEL_PARITY_QUALITIES = ("accuracy",)
+
+
+def _parity_tests(front: list[Row], ref: Row, y_true, alpha: float, test: str = TEST_NAME,
+                  quality: str = "accuracy") -> tuple[dict[str, ParityResult], list[str], str]:
     """McNemar's test (Wilcoxon's on errors for regression) of every frontier model against the
-    reference; (tests by key, untested keys)."""
+    reference; (tests by key, untested keys, why they are untested)."""
     tests: dict[str, ParityResult] = {}
     untested = []
+    if test != REGRESSION_TEST_NAME and quality not in LABEL_PARITY_QUALITIES:
+        return tests, [r.key for r in front if r is not ref], (
+            f"{TEST_NAME} on the stored predicted labels tests accuracy, not {quality}")
     for r in front:
         if r is ref:
             continue
@@ -606,7 +628,7 @@ def _parity_tests(front: list[Row], ref: Row, y_true, alpha: float, test: str = 
                                              alpha=alpha, names=(r.key, ref.key))
         else:
             tests[r.key] = parity(y_true, r.predictions, ref.predictions, alpha=alpha, names=(r.key, ref.key))
-    return tests, untested
+    return tests, untested, "no predictions"
 
 
 def _choose(rec: Recommendation, front: list[Row], y_true, order: _Order, savings_names: list[str], runner_ups: int) -> None:
@@ -614,7 +636,8 @@ def _choose(rec: Recommendation, front: list[Row], y_true, order: _Order, saving
     its sentences and the runner-ups; all written into ``rec``."""
     top_q = max(order.sign * r.quality for r in front)
     ref, _ = order.pick([r for r in front if order.sign * r.quality == top_q])
-    tests, untested = _parity_tests(front, ref, y_true, rec.alpha, rec.test)
+    tests, untested, why = _parity_tests(front, ref, y_true, rec.alpha, rec.test, rec.quality)
+    rec.untested = [{"key": k, "reason": why} for k in untested]
     on_par = [ref] + [r for r in front if r.key in tests and tests[r.key].on_par]
     chosen, rec.ties = order.pick(on_par)
     rec.reference, rec.chosen, rec.parity = ref.key, chosen.key, list(tests.values())
@@ -625,7 +648,7 @@ def _choose(rec: Recommendation, front: list[Row], y_true, order: _Order, saving
         rec.message += _on_par_sentences(rec, chosen, ref, tests[chosen.key], saved, worse)
     rec.message += _tie_sentences(rec)
     if untested:
-        rec.message.append(f"Not tested for parity (no predictions): {', '.join(untested)}.")
+        rec.message.append(f"Not tested for parity ({why}): {', '.join(untested)}.")
     rest = order.rank([r for r in on_par if r is not chosen]) + order.rank([r for r in front if r not in on_par])
     for r in rest[:runner_ups]:
         t = tests.get(r.key)

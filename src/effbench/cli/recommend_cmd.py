@@ -32,7 +32,8 @@ from effbench.cli.study import hw_label_option
               help="Preference order over costs: simplicity, params, nonzero_params, size, flops, latency (p99), latency_p50, "
                    "memory, energy (--energy-indicator), carbon (estimated, at --batch-size), train_time, "
                    "or any indicator name (e.g. latency_p50_per_sample_s_b32).")
-@click.option("--quality", default="accuracy", show_default=True, help="The quality metric; its direction is the run's (accuracy, r2: larger is better; rmse, mae: smaller).")
+@click.option("--quality", default=None, help="The quality metric; its direction is the run's (accuracy, r2: larger is better; rmse, mae: smaller) "
+                                              "[default: accuracy, or the run's first metric when its suite does not list accuracy, e.g. rmse].")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Level of the parity test (McNemar exact; Wilcoxon signed-rank on the errors for regression; 0.05 = 95%).")
 @click.option("--tie-rtol", type=float, default=0.0, show_default=True, help="Costs within this relative difference tie in the preference order.")
 @click.option("--noise-ties/--no-noise-ties", default=True, show_default=True,
@@ -53,7 +54,7 @@ def recommend(run_ids, db, hw_labels, min_accuracy, max_loss, max_latency_p99, m
     Example:
       effbench recommend latest --max-loss 0.01 --max-latency-p99 0.001 --prefer simplicity,latency,size
     """
-    from effbench.analysis.selection import COST_ALIASES, Constraints, recommend as do_recommend
+    from effbench.analysis.selection import COST_ALIASES, Constraints, default_quality, recommend as do_recommend
     from effbench.errors import ConfigError
     from effbench.report.recommendation import render_recommendation
     from effbench.cli.study import load_study
@@ -76,7 +77,7 @@ def recommend(run_ids, db, hw_labels, min_accuracy, max_loss, max_latency_p99, m
         raise ConfigError(f"--prefer: give at least one cost; allowed: simplicity, {', '.join(COST_ALIASES)} or an indicator name")
     run = load_study(db, run_ids, hw_labels).merged()
     rec = do_recommend(run, constraints, preference,
-                       alpha=alpha, quality=quality, tie_rtol=tie_rtol, batch_size=batch_size, noise_ties=noise_ties)
+                       alpha=alpha, quality=quality or default_quality(run), tie_rtol=tie_rtol, batch_size=batch_size, noise_ties=noise_ties)
 
     out, err = render_recommendation(rec)
     with human_output(json_out):

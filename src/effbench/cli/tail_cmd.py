@@ -291,6 +291,10 @@ def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresho
 
         if quick:
             raise ConfigError("--quick: applies to the default suite, not to a suite file")
+        from effbench.runs.tail import check_suite_candidate_names
+        from effbench.sources.suite import load_suite
+
+        check_suite_candidate_names(load_suite(suite_file, trust_pickle=trust_pickle), candidates)  # before building any
         plan = plan_suite_file(suite_file, trust_pickle=trust_pickle, threads=threads)
         result = measure_tail_plan(plan, list(candidates), config=config, common_deadline_s=deadline_common,
                                    db=db, store=not no_store, log=log, cost_run=cost_run, progress=progress)

@@ -641,6 +641,10 @@ def measure_tail_plan(plan, candidates=None, *, config: TailConfig | None = None
     if not plan.task.labelled:
         raise ConfigError(f"tail measure: suite {plan.suite!r} has no labels (task \"none\" or synthetic inputs); tail "
                           "quality counts a late answer as wrong, so it needs labelled data ([data] path with labels)")
+    task, ignored = _label_metrics_only(plan.task)
+    if ignored:
+        log(f"tail measure: {', '.join(ignored)} read the model's scores; tail quality scores each on-time answer by "
+            f"its label, so the tail run records {', '.join(task.metrics)} only")
     chosen = select_plan_candidates(plan.candidates, candidates)
     training = {}
     if store:
@@ -649,9 +653,34 @@ def measure_tail_plan(plan, candidates=None, *, config: TailConfig | None = None
             cost_run = _cost_run(st, cost_run)
     elif cost_run is not None:
         raise ConfigError("cost_run links the stored tail run to a cost run; it needs store=True")
-    return _measure_built(plan.task, chosen, training, config=config, common_deadline_s=common_deadline_s, db=db, store=store,
-                          log=log, suite=f"{plan.suite}-tail", extra_config={"suite_file": plan.config.get("suite_file")},
+    extra = {"suite_file": plan.config.get("suite_file"), **({"ignored_metrics": ignored} if ignored else {})}
+    return _measure_built(task, chosen, training, config=config, common_deadline_s=common_deadline_s, db=db, store=store,
+                          log=log, suite=f"{plan.suite}-tail", extra_config=extra,
                           cost_run=cost_run, progress=progress)
+
+
+def _label_metrics_only(task):
+    """(the task with only the metrics that read labels, the names of those left out): a tail round
+    keeps each on-time answer's label (a late one counts as wrong), not the model's scores, so a
+    score-based metric (``top5``) cannot be computed; with none left, accuracy."""
+    from dataclasses import replace
+
+    defs = task.metric_defs()
+    ignored = [m.name for m in defs if m.needs == "scores"]
+    if not ignored:
+        return task, []
+    kept = tuple(name for name, m in zip(task.metrics, defs) if m.needs != "scores") or ("accuracy",)
+    return replace(task, metrics=kept), ignored
+
+
+def check_suite_candidate_names(spec, wanted) -> None:
+    """Before any model is built: every name in ``wanted`` (a model name or ``NAME/BACKEND``) names a
+    candidate of the suite file ``spec`` (:class:`~effbench.sources.suite.SuiteSpec`); the backend
+    is checked once the candidates are built (:func:`select_plan_candidates`)."""
+    names = [c.name for c in spec.candidates]
+    for w in wanted or ():
+        if w not in names and w.rsplit("/", 1)[0] not in names:
+            raise ConfigError(f"--candidate: {w!r} is not a candidate of this suite file (its candidates: {', '.join(names)})")
 
 
 def select_plan_candidates(candidates, wanted) -> list:

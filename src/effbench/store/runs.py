@@ -17,9 +17,15 @@ from effbench.validation import validate_name
 
 __all__ = ["linked_tail_runs", "load_runs", "parse_hardware_labels", "resolve_runs"]
 
-#: The suites of the runs ``effbench tail measure`` writes (runs/tail.py): only these are read when
-#: looking for tail runs linked to a cost run.
+#: The suites of the runs ``effbench tail measure`` writes (runs/tail.py): the default suite's, and
+#: ``<suite>-tail`` for a suite file's; only these are read when looking for tail runs linked to a cost run.
 TAIL_SUITES = ("digits-tail", "digits-tail-quick")
+TAIL_SUITE_SUFFIX = "-tail"
+
+
+def is_tail_suite(suite: str | None) -> bool:
+    """Whether runs of ``suite`` are ones ``effbench tail measure`` writes (see :data:`TAIL_SUITES`)."""
+    return bool(suite) and (suite in TAIL_SUITES or suite.endswith(TAIL_SUITE_SUFFIX))
 
 
 def resolve_runs(store, run_ids: Sequence[str]) -> list[str]:
@@ -54,7 +60,7 @@ def linked_tail_runs(store, runs: Sequence[RunRecord]) -> list[RunRecord]:
     given = {r.run_id for r in runs}
     found: dict[str, RunRecord] = {}
     for row in reversed(store.list_runs()):  # newest first
-        if row["suite"] not in TAIL_SUITES or row["run_id"] in given:
+        if not is_tail_suite(row["suite"]) or row["run_id"] in given:
             continue
         run = store.load_run(row["run_id"])
         link = (run.config or {}).get("cost_run")
