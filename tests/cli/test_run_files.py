@@ -51,6 +51,14 @@ def _onnx_file(path, dtype, n_inputs):
     return str(path)
 
 
+@pytest.mark.parametrize("extra, named", [(["--quick"], "--quick"), (["study.toml"], "model or suite file"),
+                                          (["--batch-sizes", "1"], "--batch-sizes")])
+def test_example_takes_no_other_argument(extra, named, capsys):
+    assert main(["run", "--example", *extra]) == 2
+    assert f"it takes no {named}" in _one_error_line(capsys)
+    assert capsys.readouterr().out == ""
+
+
 def test_example_prints_the_example_suite_and_it_parses(capsys):
     import tomllib
 

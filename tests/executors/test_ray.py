@@ -144,7 +144,9 @@ def test_ray_address_from_the_environment_is_checked_the_same_way(monkeypatch):
 
 @pytest.mark.parametrize("args, message", [
     (["--hardware", "a"], "--address, --hardware: apply to --executor ray only"),
-    (["--executor", "ray", "--address", "nowhere"], "--address: expected auto or HOST:PORT, got 'nowhere'"),
+    (["--executor", "ray", "--address", "nowhere"], "--address: expected auto or HOST:PORT (a port from 1 to 65535), got 'nowhere'"),
+    (["--executor", "ray", "--address", "127.0.0.1:99999"],
+     "--address: expected auto or HOST:PORT (a port from 1 to 65535), got '127.0.0.1:99999'"),
     (["--executor", "ray", "--hardware", "a b"], "hardware 'a b' is not allowed: use letters, digits and _ . + - only"),
 ])
 def test_bad_fleet_options_are_one_line_and_exit_2(args, message, tmp_path, capsys):

@@ -175,7 +175,9 @@ def test_wrong_credentials_and_a_missing_database_say_so(postgres_server, capsys
 
 def test_bad_urls_and_a_missing_driver(monkeypatch, capsys):
     assert main(["show", "--db", "postgresql://me@host:port/db"]) == 2
-    assert "port 'port' is not a number" in capsys.readouterr().err
+    assert "port 'port' is not a port number (1 to 65535)" in capsys.readouterr().err
+    assert main(["show", "--db", "postgresql://me@127.0.0.1:99999/db"]) == 2
+    assert "port '99999' is not a port number (1 to 65535)" in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as if psycopg were not installed
     with pytest.raises(StoreError, match=r"needs psycopg 3, which is not installed: pip install effbench\[postgres\]"):
         Store("postgresql://me@localhost/db")

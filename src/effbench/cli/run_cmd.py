@@ -89,6 +89,14 @@ def run(sources, example, input_spec, data_path, task, target, metrics, trust_pi
     if example:
         from effbench.sources.suite import EXAMPLE_SUITE
 
+        given = [f"--{name.replace('_', '-')}" for name in _given_options(click.get_current_context())
+                 if name not in ("example", "db")]
+        if sources or given:
+            from effbench.errors import ConfigError
+
+            raise ConfigError(f"--example prints the example suite file and exits; it takes no "
+                              f"{'model or suite file' if sources else given[0]} (effbench run --example > study.toml)")
+
         click.echo(EXAMPLE_SUITE, nl=False)
         return 0
     if json_out not in (None, "-"):
@@ -183,3 +191,8 @@ def run_settings(p: dict):
         timing = replace(timing, max_time_s=max_time, min_time_s=min(timing.min_time_s, max_time))
     energy = replace(QUICK_ENERGY if p["quick"] else EnergyConfig(), enabled=not p["no_energy"], tdp_w=p["cpu_tdp_w"])
     return timing, energy
+
+
+def _given_options(ctx: click.Context) -> list[str]:
+    """The names of the parameters given on the command line (not defaults nor the environment)."""
+    return [name for name in ctx.params if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]

@@ -50,11 +50,11 @@ def timeline(csv_file, year_col, quality_col, cost_cols, label_col, confidence, 
         raise ConfigError(f"--year {year_col!r} is also given as --quality or --cost; give a separate year column")
     names = list(dict.fromkeys([year_col, quality_col, *cost_cols]))
     labels, matrix, report = load_columns(csv_file, names, label=label_col)
-    for d in report.dropped:
-        click.echo(f"effbench: dropped {d.key!r}: {d.reason}", err=True)
     tl = fit_timeline(matrix[:, 0], {n: matrix[:, i] for i, n in enumerate(names)}, quality=quality_col, costs=list(cost_cols),
                       labels=labels, confidence=confidence, dropped=[(d.key, d.reason) for d in report.dropped],
                       rows_read=report.rows_read[os.fspath(csv_file)])
+    for d in report.dropped:  # after the fit: a refused table is one line, as every bad input
+        click.echo(f"effbench: dropped {d.key!r}: {d.reason}", err=True)
     if json_out != "-":
         for line in render_timeline(tl, os.path.basename(csv_file)):
             click.echo(line)

@@ -64,8 +64,8 @@ def _check_address(address: str, source: str = "--address") -> str:
             raise ConfigError(f"{source} auto: no Ray cluster runs on this machine (start one with 'ray start --head', "
                               "or give --address HOST:PORT)")
     host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ConfigError(f"{source}: expected auto or HOST:PORT, got {given!r}")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{source}: expected auto or HOST:PORT (a port from 1 to 65535), got {given!r}")
     try:
         socket.create_connection((host, int(port)), timeout=ADDRESS_TIMEOUT_S).close()
     except OSError as exc:

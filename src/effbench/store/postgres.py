@@ -112,8 +112,8 @@ class PostgresStore(Store):
                              f" expected postgresql://user[:password]@host[:port]/dbname") from None
         host = info.get("host") or info.get("hostaddr")
         port = info.get("port") or "5432"
-        if not all(p.strip().isdigit() for p in port.split(",")):
-            raise StoreError(f"invalid PostgreSQL URL {display_url(url)!r}: port {port!r} is not a number;"
+        if not all(p.strip().isdigit() and 1 <= int(p) <= 65535 for p in port.split(",")):
+            raise StoreError(f"invalid PostgreSQL URL {display_url(url)!r}: port {port!r} is not a port number (1 to 65535);"
                              f" expected postgresql://user[:password]@host[:port]/dbname")
         return f"host {host} port {port}" if host else f"the local Unix socket, port {port} (no host in the URL)"
 
