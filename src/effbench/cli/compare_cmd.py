@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import db_option
+from effbench.cli.common import check_json_output, db_option
 
 
 @click.command()
@@ -51,13 +51,12 @@ def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force
     from effbench.report.comparison import nothing_compared, render_comparison
     from effbench.records import LATENCY_PER_CALL
     from effbench.store.db import Store
-    from effbench.store.files import check_output, write_json
+    from effbench.store.files import write_json
     from effbench.validation import check
 
     alpha = check("--alpha", alpha, ALPHA)
     min_change = check("--min-change", min_change, MIN_CHANGE)
-    if json_out not in (None, "-"):
-        check_output(json_out, force, "--json")
+    check_json_output(json_out, force)
     with Store(db, create=False) as store:
         a = store.load_run(run_a, needs=LATENCY_PER_CALL)
         b = store.load_run(run_b, needs=LATENCY_PER_CALL)

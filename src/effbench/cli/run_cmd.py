@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import db_option, split_list
+from effbench.cli.common import check_json_output, db_option, split_list
 from effbench.cli.mlflow_cmd import mlflow_option
 from effbench.zoo.digits_suite import suite_backends  # light: the registry imports no backend library
 
@@ -99,10 +99,7 @@ def run(sources, example, input_spec, data_path, task, target, metrics, trust_pi
 
         click.echo(EXAMPLE_SUITE, nl=False)
         return 0
-    if json_out not in (None, "-"):
-        from effbench.store.files import check_output
-
-        check_output(json_out, force, "--json")  # before anything is trained or measured
+    check_json_output(json_out, force)  # before anything is trained or measured
     if resume and sources:
         from effbench.errors import ConfigError
 

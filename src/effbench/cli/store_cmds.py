@@ -55,10 +55,9 @@ def show(run_id, batches, json_out, force, db):
     from effbench.records import LATENCY_PER_CALL
     from effbench.runs.lifecycle import is_stale, with_true_status
     from effbench.store.db import Store
-    from effbench.store.files import check_output, write_json
+    from effbench.store.files import write_json
 
-    if json_out not in (None, "-"):
-        check_output(json_out, force, "--json")
+    check_json_output(json_out, force)
     with Store(db, create=False) as store:
         if run_id is None:
             runs = with_true_status(store, store.list_runs())

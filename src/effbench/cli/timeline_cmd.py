@@ -11,6 +11,8 @@ import os
 
 import click
 
+from effbench.cli.common import check_json_output
+
 
 @click.command()
 @click.option("--csv", "csv_file", required=True, type=click.Path(dir_okay=False), metavar="FILE",
@@ -39,11 +41,10 @@ def timeline(csv_file, year_col, quality_col, cost_cols, label_col, confidence, 
     from effbench.analysis.timeline import timeline as fit_timeline
     from effbench.errors import ConfigError
     from effbench.report.timeline import check_plot_path, render_timeline, write_timeline_plot
-    from effbench.store.files import check_output, write_json
+    from effbench.store.files import write_json
     from effbench.store.tables import load_columns
 
-    if json_out not in (None, "-"):
-        check_output(json_out, force, "--json")
+    check_json_output(json_out, force)
     if plot_out:
         check_plot_path(plot_out, force)
     if year_col in (quality_col, *cost_cols):

@@ -124,7 +124,7 @@ class _Reader:
             try:
                 obj, end = self.parser.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
-                if not self.eof and exc.pos >= len(self.buf) - 64 or (not self.eof and exc.msg.startswith("Unterminated")):
+                if not self.eof and (exc.pos >= len(self.buf) - 64 or exc.msg.startswith("Unterminated")):
                     self._fill(len(self.buf))  # the value runs past the chunk: read as much again
                     continue
                 self._invalid(exc.msg, exc.pos)
