@@ -279,10 +279,8 @@ def _draw_late(late: np.ndarray, depth_idx: np.ndarray, shift_sd: np.ndarray, ri
     """Late counts ``[rounds, threshold]`` of future rounds for one posterior draw.
 
     The mean and variance of the late counts are those of Bayesian-bootstrap-weighted fitting
-    rounds; the part of the mean above the fewest late calls of a fitting round (the calls that
-    come and go) is moved by a level shift ``exp(z * shift_sd)``, ``z ~ N(0, 1)`` (see
-    :func:`_level_shift_sd`): a change of load changes how many calls lose the CPU, not which
-    calls are slower than the deadline in every round. Counts are drawn as counts of ``right`` correct instances: with the
+    rounds; the mean is moved by a level shift ``exp(z * shift_sd)``, ``z ~ N(0, 1)`` (see
+    :func:`_level_shift_sd`). Counts are drawn as counts of ``right`` correct instances: with the
     fitted variance at least the binomial one (``phi >= 1``, late calls come and go, the stalls
     of a loaded machine) **beta-binomial** with that overdispersion, whose right tail is the one
     of counts (a rounded normal's is far too light for the worst of many rounds when a round has
@@ -297,8 +295,7 @@ def _draw_late(late: np.ndarray, depth_idx: np.ndarray, shift_sd: np.ndarray, ri
     p0 = np.clip(mean[depth_idx] / n, 0.0, 1.0)
     binvar = n * p0 * (1.0 - p0)
     phi = np.divide(var[depth_idx], binvar, out=np.zeros_like(binvar), where=binvar > 0)
-    floor = late.min(axis=1)[depth_idx]  # late in every fitting round: slower than the deadline, load or not
-    p = np.clip((floor + (mean[depth_idx] - floor) * shift) / n, 0.0, 1.0)
+    p = np.clip(p0 * shift, 0.0, 1.0)
     normal = np.round(n * p + np.sqrt(phi * n * p * (1.0 - p)) * rng.standard_normal(p.shape))
     rho = np.clip((phi - 1.0) / np.maximum(n - 1.0, 1.0), 1e-12, 0.99)
     over = (phi >= 1.0) & (p > 0.0) & (p < 1.0)
@@ -421,7 +418,7 @@ def episode_stream(seed: int, *, rounds: int = 100, instances: int = 100, spread
     the CPU, what makes the tail on a loaded machine): each call independently stalls with
     probability ``stall_rate`` and then takes a factor log-uniform in ``stall_factor`` longer. A
     **change of load**: from round ``change_at`` on, the stall probability is multiplied by
-    ``exp(z * load_change)``, ``z ~ N(0, 1)``. Seeded.
+    ``exp(z * load_change)``, ``z ~ N(0, 1)``: steady load before, another after. Seeded.
     """
     rng = np.random.default_rng(seed)
     base = 1e-3 * rng.lognormal(0.0, spread, instances)
