@@ -9,9 +9,9 @@ late-instance counts vary from round to round, and from one stretch of rounds to
 
 * per deadline ``d`` and fitting round ``r``, ``late[r]`` = the correct instances later than ``d``;
   the quality of a round is ``(correct - late) / instances``;
-* **normal rounds**: late counts are drawn normal (rounded, clipped) with the mean and variance of
-  the fitting rounds under Bayesian-bootstrap weights (so the parameters are uncertain, more so
-  with few rounds);
+* **normal rounds**: late counts have the mean and variance of the fitting rounds under
+  Bayesian-bootstrap weights (so the parameters are uncertain, more so with few rounds) and are
+  drawn as counts: beta-binomial when overdispersed, else a rounded normal (:func:`_draw_late`);
 * **a change of load**: the mean of the predicted stretch is multiplied by ``exp(z * tau)``,
   ``z ~ N(0, 1)`` shared by every deadline: on a shared machine the next seconds need not look like
   the last ones. ``tau`` has a prior (0.5, worth 2 blocks) pooled with how much blocks of 10
@@ -30,7 +30,9 @@ late-instance counts vary from round to round, and from one stretch of rounds to
   and the interval narrows.
 
 Each posterior draw simulates ``R`` future rounds and keeps their worst quality (and quantile);
-the interval is the central ``level`` range of those draws, the point their median. Constant
+the interval is the central ``level`` range of those draws, the point their median. The worst
+quality is discrete, so the closed interval holds at least ``level`` of the draws, often more;
+:class:`IntervalCheck` reports that ``content`` and a randomised PIT for calibration checks. Constant
 times have no spread, no change of load and no episodes: the interval is a point.
 
 No I/O, no clock, no printing.
@@ -499,7 +501,8 @@ def held_out_rows(times, correct, thresholds, *, fit_rounds: int, predict_rounds
 
 def interval_settings(config: IntervalConfig, fit_rounds: int, predict_rounds: int) -> dict:
     """The JSON-ready description of an interval prediction's settings and model."""
-    return {"model": "late counts per round: normal rounds (Bayesian bootstrap), a change of load (level shift), "
+    return {"model": "late counts per round: normal rounds (Bayesian bootstrap; beta-binomial or rounded normal counts), "
+                     "a change of load (level shift), "
                      "slow episodes (Beta prior on their start rate)",
             "level": config.level, "quantile": config.quantile, "n_draws": config.n_draws,
             "slow_ratio": config.slow_ratio, "episode_prior": list(config.episode_prior),
