@@ -483,7 +483,7 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     preference = _resolve_preference(preference, batch_size)
     extra = [k for k in constraints.max_costs if k not in preference]
     cost_names = [p for p in preference if p != SIMPLICITY] + extra
-    optional = [s.format(b=batch_size) for s in SAVINGS_INDICATORS]
+    optional = _savings_optional(cost_names, batch_size)
     rows, y_true, dropped = _rows(table, cost_names, quality, optional, y_true, 1.0 - alpha)
     rec = Recommendation("ok", None, None, [], quality,
                          [f"{quality}:{direction}"] + [f"{p}:min" for p in preference] + [f"{k}:min" for k in extra],
@@ -503,6 +503,14 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     savings_names = list(dict.fromkeys(cost_names + list(constraints.max_costs) + optional))
     _choose(rec, front, y_true, order, savings_names, runner_ups)
     return rec
+
+
+def _savings_optional(cost_names: list[str], batch_size: int) -> list[str]:
+    """The indicators of :data:`SAVINGS_INDICATORS` at ``batch_size``; its latency (p99) only when no
+    preferred or constrained cost is a latency: the savings sentence cites the statistic the user chose
+    (``--prefer latency_p50``: p50), not another one."""
+    chose_latency = any(n.startswith("latency_") for n in cost_names)
+    return [s.format(b=batch_size) for s in SAVINGS_INDICATORS if not (chose_latency and s.startswith("latency_"))]
 
 
 def default_quality(run) -> str:
