@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import check_json_output, db_option, emit_json, human_output
+from effbench.cli.common import check_json_output, db_option, echo_lines, emit_json, human_output
 from effbench.cli.study import check_sources, hw_label_option
 
 
@@ -107,8 +107,7 @@ def misnomer(run_ids, csv_files, key, indicator_specs, label_specs, min_factor, 
     result = table_misnomer(TableInput.from_load_report(report, key), keys, {name: matrix[:, i] for i, name in enumerate(names)},
                             indicators, min_factor=min_factor, min_other_factor=min_other_factor, top=top, confidence=confidence)
     with human_output(json_out):
-        for line in render_table_misnomer(result):
-            click.echo(line)
+        echo_lines(render_table_misnomer(result))
     if json_out:
         emit_json(json_out, result.to_dict(), force=force)
 
@@ -136,13 +135,10 @@ def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given
             raise ConfigError("--indicator: " + unknown_indicator_message(run, ind.name))
     result = run_misnomer(run, indicators=indicators, **options)
     with human_output(json_out):
-        click.echo(f"{result.result.n_models} candidates from run(s) {', '.join(study.run_ids)}"
-                   + (f" on {len(study.hardware)} hardware (one row per candidate and hardware)" if study.several_hardware else ""))
-        for name, reason in result.dropped_indicators:
-            click.echo(f"note: indicator {name} left out: {reason}")
-        for name, reason in result.dropped_candidates:
-            click.echo(f"note: candidate {name} left out: {reason}")
-        for line in render_misnomer_result(result.result):
-            click.echo(line)
+        echo_lines([f"{result.result.n_models} candidates from run(s) {', '.join(study.run_ids)}"
+                    + (f" on {len(study.hardware)} hardware (one row per candidate and hardware)" if study.several_hardware else ""),
+                    *(f"note: indicator {name} left out: {reason}" for name, reason in result.dropped_indicators),
+                    *(f"note: candidate {name} left out: {reason}" for name, reason in result.dropped_candidates),
+                    *render_misnomer_result(result.result)])
     if json_out:
         emit_json(json_out, result.to_dict(), force=force)

@@ -10,7 +10,7 @@ import os
 
 import click
 
-from effbench.cli.common import check_json_output, db_option, emit_json, human_output
+from effbench.cli.common import check_json_output, db_option, echo_lines, emit_json, human_output
 from effbench.cli.study import check_sources, hw_label_option
 
 
@@ -249,11 +249,8 @@ def _noise(run, keys, names, uncertainty, study=None):
 
 
 def _echo_notes(study) -> None:
-    for note in study.notes:
-        click.echo(f"effbench: note: {note}", err=True)
-    if study.dea is not None:
-        for note in study.dea.notes:
-            click.echo(f"effbench: note: DEA: {note}", err=True)
+    echo_lines([f"effbench: note: {note}" for note in study.notes]
+               + [f"effbench: note: DEA: {note}" for note in (study.dea.notes if study.dea is not None else ())], err=True)
 
 
 def _estimated(run, keys, names) -> set:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import check_json_output, db_option, emit_json, human_output, json_options
+from effbench.cli.common import check_json_output, db_option, echo_lines, emit_json, human_output, json_options
 from effbench.cli.study import hw_label_option
 
 
@@ -30,10 +30,8 @@ def print_run_summary(run, *, db_path=None, batches: bool = False):
     from effbench.report.run_summary import render_run_summary, stored_line
 
     out, err = render_run_summary(run_summary(run), batches=batches)
-    for line in out:
-        click.echo(line)
-    for line in err:
-        click.echo(line, err=True)
+    echo_lines(out)
+    echo_lines(err, err=True)
     if db_path is not None:
         click.echo(stored_line(run, db_path))
 

@@ -24,7 +24,7 @@ from effbench.numbers import (
 )
 
 __all__ = ["COLUMNS", "column_priority", "cost_rows_as_text", "fmt_bytes", "fmt_seconds", "fmt_si", "output_width",
-           "render_table", "table_sections"]
+           "render_table", "table_sections", "wrap_lines"]
 
 
 def _mark(val, text: str) -> str:
@@ -187,6 +187,27 @@ def output_width() -> int | None:
     if sys.stdout.isatty():
         return max(shutil.get_terminal_size().columns, MIN_WIDTH)
     return None
+
+
+def wrap_lines(lines, width: int | None = -1) -> list[str]:
+    """Sentences, notes and warnings printed under a table, wrapped at spaces to the width the tables
+    are laid out for (-1: :func:`output_width`; None, a pipe or a file: as they are), as
+    :func:`render_table` splits the tables. A continuation line is indented two spaces past its
+    line's own indent; a word is never cut (a long path or key stays whole). An entry that holds
+    several lines (a rendered table) is kept as it is."""
+    import textwrap
+
+    if width == -1:
+        width = output_width()
+    out = []
+    for line in lines:
+        if not width or "\n" in line or len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out += textwrap.wrap(line, width, subsequent_indent=indent + "  ", break_long_words=False,
+                             break_on_hyphens=False)
+    return out
 
 
 # per style: what each column adds to its cells' width, and what the table adds once
