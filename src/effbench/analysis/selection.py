@@ -295,6 +295,7 @@ class Recommendation:
     n_test: int = 0                       # test examples the parity tests ran on
     direction: str = "max"                # the quality metric's: "max" (accuracy, r2) or "min" (rmse, mae)
     untested: list[dict] = field(default_factory=list)  # frontier models not tested for parity: {key, reason}
+    random_weights: list[str] = field(default_factory=list)  # models with random weights: their quality is meaningless
 
     def to_dict(self) -> dict:
         return {
@@ -305,6 +306,7 @@ class Recommendation:
             "frontier": self.frontier, "feasible": self.feasible, "parity": [p.to_dict() for p in self.parity], "untested": self.untested,
             "runner_ups": self.runner_ups, "ties": self.ties, "closest": self.closest, "savings": self.savings,
             "dropped": [{"key": k, "reason": r} for k, r in self.dropped], "rows": self.rows,
+            "random_weights": self.random_weights,
         }
 
 
@@ -491,7 +493,7 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
                          test=REGRESSION_TEST_NAME if task == "regression" else TEST_NAME,
                          rows={r.key: {"quality": r.quality, "family": r.family, **{k: r.value(k) for k in r.costs}} for r in rows},
                          run_id=getattr(table, "run_id", None), n_test=0 if y_true is None else len(y_true),
-                         direction=direction)
+                         direction=direction, random_weights=_random_weights(table, rows))
     best_quality = sign * max(sign * r.quality for r in rows)
     feasible = [r for r in rows if not _violations(r, constraints, best_quality, sign)]
     rec.feasible = [r.key for r in feasible]
@@ -511,6 +513,17 @@ def _savings_optional(cost_names: list[str], batch_size: int) -> list[str]:
     (``--prefer latency_p50``: p50), not another one."""
     chose_latency = any(n.startswith("latency_") for n in cost_names)
     return [s.format(b=batch_size) for s in SAVINGS_INDICATORS if not (chose_latency and s.startswith("latency_"))]
+
+
+def _random_weights(table, rows: list[Row]) -> list[str]:
+    """The rows' models with random weights (a run's :func:`effbench.analysis.costs.random_weight_keys`;
+    none for a list of rows)."""
+    if not hasattr(table, "candidates"):
+        return []
+    from effbench.analysis.costs import random_weight_keys
+
+    random = random_weight_keys(table)
+    return [r.key for r in rows if r.key in random]
 
 
 def default_quality(run) -> str:

@@ -123,7 +123,9 @@ def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given
     )
     from effbench.cli.study import load_study
     from effbench.errors import ConfigError
+    from effbench.analysis.costs import random_quality_cells
     from effbench.report.misnomer import render_misnomer_result
+    from effbench.report.text import random_weights_notes
 
     known = {i.name: i for i in RUN_INDICATORS}
     indicators = tuple(Indicator(o.name, o.direction, label=labels.get(o.name) or getattr(known.get(o.name), "label", None),
@@ -134,11 +136,13 @@ def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given
         if not is_known_indicator(run, ind.name):
             raise ConfigError("--indicator: " + unknown_indicator_message(run, ind.name))
     result = run_misnomer(run, indicators=indicators, **options)
+    names = [i.name for i in result.result.indicators]
+    random = {k for k, _ in random_quality_cells(run, [c.key for c in run.candidates], names)}
     with human_output(json_out):
         echo_lines([f"{result.result.n_models} candidates from run(s) {', '.join(study.run_ids)}"
                     + (f" on {len(study.hardware)} hardware (one row per candidate and hardware)" if study.several_hardware else ""),
                     *(f"note: indicator {name} left out: {reason}" for name, reason in result.dropped_indicators),
                     *(f"note: candidate {name} left out: {reason}" for name, reason in result.dropped_candidates),
-                    *render_misnomer_result(result.result)])
+                    *render_misnomer_result(result.result), *random_weights_notes(random)])
     if json_out:
         emit_json(json_out, result.to_dict(), force=force)

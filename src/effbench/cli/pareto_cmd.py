@@ -129,7 +129,8 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
                    "n:EXAMPLES), so every draw is the table itself and every probability is 1 on the frontier, 0 off it", err=True)
     _echo_notes(study)
     with human_output(json_out):
-        _print_table(study, top, _estimated(run, keys, names) if run is not None and not several else frozenset())
+        _print_table(study, top, _estimated(run, keys, names) if run is not None and not several else frozenset(),
+                     _random_weights(run, keys, names))
     if json_out:
         records = study.to_dict()["records"]
         emit_json(json_out, records, force=force, indent=1, what=f"{len(records)} rows to ")
@@ -260,9 +261,18 @@ def _estimated(run, keys, names) -> set:
     return {(k, n) for k in keys for n in names if indicator_provenance(run, k, n) == "estimated"}
 
 
-def _print_table(study, top, estimated=frozenset()) -> None:
-    from effbench.report.pareto_table import format_noise, format_pareto_table
+def _random_weights(run, keys, names) -> set:
+    """The (key, column) cells that hold a quality figure of a model with random weights (marked ``?``)."""
+    from effbench.analysis.costs import random_quality_cells
 
-    click.echo(format_pareto_table(study, top, estimated=estimated))
+    return set() if run is None else random_quality_cells(run, keys, names)
+
+
+def _print_table(study, top, estimated=frozenset(), random_weights=frozenset()) -> None:
+    from effbench.report.pareto_table import format_noise, format_pareto_table
+    from effbench.report.text import random_weights_notes
+
+    click.echo(format_pareto_table(study, top, estimated=estimated, random_weights=random_weights))
+    echo_lines(random_weights_notes({k for k, _ in random_weights}))
     if study.stochastic is not None:
         click.echo(format_noise(study))

@@ -15,6 +15,7 @@ from effbench.report.text import (
     legend,
     param_notes,
     quality_columns,
+    random_weights_notes,
     render_table,
     setup_line,
 )
@@ -91,7 +92,10 @@ def _tables(summary, batches: bool) -> list[str]:
     title = f"run {run.run_id} ({run.suite}, {run.status}) - {task.get('name', '?')}: {examples}"
     flags = flops_flags(run)
     quality = quality_columns(run)
-    caption = "\n".join([setup_line(run), legend(run), *flops_flag_notes(flags), *param_notes(summary.costs),
+    random = [r["candidate"] for r in summary.costs  # the note only where a quality figure is shown
+              if r["random_weights"] and any(_value(r, q) is not None for q in quality)]
+    caption = "\n".join([setup_line(run), legend(run), *random_weights_notes(random), *flops_flag_notes(flags),
+                         *param_notes(summary.costs),
                          *sparse_notes(summary.costs)])
     texts = [render_table(title, column_headers(quality), cost_rows_as_text(summary.costs, quality, flags), caption=caption,
                           priority=column_priority(quality))]
