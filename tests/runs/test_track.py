@@ -218,3 +218,15 @@ def test_track_writes_its_tracking_as_json_to_a_file_never_to_stdout(tmp_path, c
     assert doc["time_s"] == run.value("j/track", "train_time_s") and doc["energy_j"] is None
     assert main(["track", "j", "--db", db, "--json", "-", "--", sys.executable, "-c", "pass"]) == 2
     assert "standard output is the tracked command's own" in capfd.readouterr().err
+
+
+def test_the_track_summary_line_formats_numbers_as_every_command_does(tmp_path, capsys, monkeypatch):
+    import effbench.runs.track as track_module
+    from effbench.runs.track import Tracking
+
+    done = Tracking("net", "20260101-000000-abcd", "/tmp/x.sqlite", time_s=0.23187, energy_j=0.68964,
+                    provenance="estimated", status="complete")
+    monkeypatch.setattr(track_module, "track_command", lambda *a, **k: (0, done))
+    assert main(["track", "net", "--db", str(tmp_path / "r.sqlite"), "--", "true"]) == 0
+    assert capsys.readouterr().err == ("effbench: tracked net: 232 ms, 690 mJ (estimated); stored as run "
+                                       "20260101-000000-abcd in /tmp/x.sqlite\n")
