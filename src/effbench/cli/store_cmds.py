@@ -33,7 +33,7 @@ def print_run_summary(run, *, db_path=None, batches: bool = False):
     echo_lines(out)
     echo_lines(err, err=True)
     if db_path is not None:
-        click.echo(stored_line(run, db_path))
+        echo_lines([stored_line(run, db_path)])
 
 
 @click.command()
