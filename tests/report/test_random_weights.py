@@ -115,6 +115,7 @@ def test_markdown_latex_and_html_reports_mark_it(run):
     headers, rows, notes = cost_table_rows(run)
     assert headers[1].startswith("accuracy")
     assert {r[0]: r[1] for r in rows}["alpha/sklearn"] == "0.9500 ?"
+    assert {r[0]: r[2] for r in rows}["alpha/sklearn"] == "1k"   # params: a cost figure, never marked
     assert {r[0]: r[1] for r in rows}["gamma/torch"] == "0.9000"
     assert NOTE in notes
     report = run_report(run)

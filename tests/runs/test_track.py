@@ -265,6 +265,13 @@ def test_the_store_finds_the_candidates_that_took_a_tracking_on_both_backends(ne
     taken = _tracked(db, "net", 1.0, 1.0, tmp_path)
     other = _tracked(db, "other", 1.0, 1.0, tmp_path)
     res = _benchmark(db)
+    from effbench.store.db import CandidateRecord, Metric, RunRecord
+
+    typed = RunRecord("20990101-000000-aaaa", "2099-01-01T00:00:00+00:00", "complete", suite="hand")
+    typed.candidates.append(CandidateRecord("x/callable", "x", "callable", status="ok"))
+    typed.metrics.append(Metric("x/callable", "train_time_s", 3.0, "s", "reported", 0,
+                                {"note": f"typed in; compare tracking {taken.run_id}"}))  # names it, did not take it
     with Store(db) as store:
+        store.import_run(typed)
         assert store.tracking_uses(taken.run_id) == [(res.run_id, "net/callable")]
         assert store.tracking_uses(other.run_id) == [] and store.tracking_uses(res.run_id) == []
