@@ -3,6 +3,8 @@ the mark ``?`` on the quality cell, a note under the table, a flag in JSON and C
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from report_runs import make_run
 
@@ -96,6 +98,10 @@ def test_pareto_marks_the_quality_cells_and_notes_it(stored, cli):
     gamma = next(line.split() for line in out.splitlines() if " gamma/torch " in line)
     assert gamma[2] == "0.9000"
     assert NOTE in out.splitlines()
+    records = json.loads(cli("pareto", "20260101-000000-test", "--db", stored, "--objective", "accuracy:max",
+                             "--objective", "params:min", "--json", "-"))
+    assert {r["key"]: r["random_weights"] for r in records}["alpha/sklearn"] is True
+    assert {r["key"]: r["random_weights"] for r in records}["gamma/torch"] is False
 
 
 def test_misnomer_notes_it_when_accuracy_is_an_indicator(stored, cli):

@@ -128,11 +128,14 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
         click.echo("effbench: note: --stochastic: no noise was given for any column (--uncertainty COLUMN=rel:SD|abs:SD|"
                    "n:EXAMPLES), so every draw is the table itself and every probability is 1 on the frontier, 0 off it", err=True)
     _echo_notes(study)
+    random = _random_weights(run, keys, names)
     with human_output(json_out):
-        _print_table(study, top, _estimated(run, keys, names) if run is not None and not several else frozenset(),
-                     _random_weights(run, keys, names))
+        _print_table(study, top, _estimated(run, keys, names) if run is not None and not several else frozenset(), random)
     if json_out:
         records = study.to_dict()["records"]
+        if run is not None:  # a stored run's models: whether their quality comes from random weights
+            for r in records:
+                r["random_weights"] = any(k == r["key"] for k, _ in random)
         emit_json(json_out, records, force=force, indent=1, what=f"{len(records)} rows to ")
     if plot_dir:
         from effbench.report.pareto_plots import write_pareto_projections
