@@ -55,7 +55,7 @@ def _positive_seconds(v, name):
     return check(name, v, SECONDS)
 
 
-TOLERANCE = Interval(float, 0, None, unit="in the target's units")
+TOLERANCE = Interval(float, 0, None, unit="target units")
 
 
 def check_tolerance(task: str, tolerance, *, field: str = "tolerance", where: str = "the data",

@@ -289,7 +289,7 @@ def _data(raw, base: Path) -> DataSpec:
         if task != "regression":
             raise ConfigError(f"data.tolerance: applies to task \"regression\" only (the tail mode's good answer: within "
                               f"the tolerance of the target); the task is {task!r}")
-        tolerance = check("data.tolerance", tolerance, Interval(float, 0, None, unit="in the target's units"))
+        tolerance = check("data.tolerance", tolerance, Interval(float, 0, None, unit="target units"))
     return DataSpec(path=path, task=task, metrics=tuple(metrics), format=fmt,
                     labels=_text("data.labels", raw.get("labels", "y")), target=target, features=features,
                     resize=resize, mean=mean, std=std, input=synthetic, tolerance=tolerance)
