@@ -131,6 +131,8 @@ metrics = ["accuracy", "top5", "f1_macro"]   # also balanced_accuracy; mae, rmse
 # resize = [224, 224]            # images: resized to height x width, scaled to [0, 1], then
 # mean = [0.485, 0.456, 0.406]   #   (x - mean) / std per channel
 # std = [0.229, 0.224, 0.225]
+# tolerance = 0.5                # regression: 'effbench tail measure' counts an on-time answer within
+                                 #   this (the target's units) of the target as good
 
 [[candidates]]
 name = "resnet"
