@@ -12,17 +12,7 @@ from effbench.errors import ConfigError, DataError
 from effbench.measure.rounds import RoundsData, run_rounds
 from effbench.runs.tail import TailConfig, measure_tail, tail_report
 from effbench.tasks.metrics import get_metric
-
-
-class FakeClock:
-    """1 s per clock read; the model adds its own time."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        self.now += 1.0
-        return self.now
+from tests.measure.test_rounds import FakeClock  # 1 s per clock read; the model adds its own time
 
 
 # -- what a good answer is --------------------------------------------------------------------------
