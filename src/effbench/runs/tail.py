@@ -543,7 +543,7 @@ def measure_tail(candidate_or_model, X, y, *, name: str = "model", config: TailC
     if config.tolerance is None:
         _check_class_labels(y)
     y = check_labels(y, config.task)
-    X = Task.from_arrays(name if isinstance(name, str) else "model", X, y, task_type=config.task).X_test  # checks named inputs
+    X = Task.from_arrays(str(name), X, y, task_type=config.task).X_test  # checks the named inputs, keeps their dtypes
     candidate = wrap(name, candidate_or_model)
     metrics = tuple(get_metric(m, "regression") for m in ("mae", "rmse")) if config.tolerance is not None else ()
     return _measure_candidate(candidate, X, y, config, log or (lambda text: None), metrics)
