@@ -142,3 +142,16 @@ def test_the_scored_output_is_chosen_as_the_onnx_candidate_chooses_it():
     assert model_output(LABEL_AND_PROBS, 1).name == model_output(LABEL_AND_PROBS, "probabilities").name == "probabilities"
     assert model_output(LABEL_AND_PROBS, 5) is None and model_output(LABEL_AND_PROBS, "nope") is None
     assert model_output({"kind": "python"}) is None
+
+
+def test_a_hugging_face_sequence_classifier_scores_its_labels(tmp_path):
+    pytest.importorskip("transformers", reason="hf: is the optional effbench[hf] extra")
+    F.save_tiny_bert(tmp_path / "bert", num_labels=3)
+    _, prov = load_model(f"hf:{tmp_path / 'bert'}")
+    assert prov["output_specs"] == [{"name": "logits", "dtype": "float32", "shape": [None, 3]}]
+    assert model_output(prov).name == model_output(prov, "logits").name == "logits"
+    assert model_output(prov, "hidden_states") is None
+    with pytest.raises(ConfigError, match=r"^data\.metrics\[0\]: top5 needs at least 5 classes; model 'bert' scores 3"):
+        check_task_fits("bert", prov, output="logits", task="classification", metrics=("top5",), y=np.array([0, 1]))
+    with pytest.raises(ConfigError, match=r"^data\.task: regression needs one value per example; model 'bert' outputs 3"):
+        check_task_fits("bert", prov, output="logits", task="regression", metrics=("rmse",))

@@ -4,8 +4,9 @@
 
 From the provenance :func:`~effbench.sources.models.load_model` records (no extra load, no call of the
 model): a scikit-learn estimator's kind (``is_classifier`` / ``is_regressor``), its classes and
-whether it has ``predict_proba``; an ONNX model's or a ``.pt2`` archive's output dtype and shape.
-What they contradict is one :class:`~effbench.errors.ConfigError` line naming the field:
+whether it has ``predict_proba``; an ONNX model's or a ``.pt2`` archive's output dtype and shape; a
+Hugging Face sequence classifier's number of labels (its logits). What they contradict is one
+:class:`~effbench.errors.ConfigError` line naming the field:
 
 - task ``regression`` with a scikit-learn classifier, or with a model whose output has several
   columns (class scores: regression reads one value per example);
@@ -14,8 +15,9 @@ What they contradict is one :class:`~effbench.errors.ConfigError` line naming th
 - a top-k metric on a model that outputs fewer than k scores per example, or only labels, or labels
   that cannot index its score columns.
 
-A model whose file does not tell (a ``python:`` torch factory, TorchScript, a callable) is checked
-when its outputs are scored, as before.
+A model whose file does not tell (a ``python:`` torch factory, TorchScript, a callable, a dynamic
+output width) is checked when its outputs are scored, after measuring: that candidate alone fails,
+with the reason.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def model_output(provenance: dict, output=None) -> InputSpec | None:
     specs = provenance.get("output_specs") or []
     if output is None:
         chosen = specs[:1]
+    elif provenance.get("kind") == "hf":  # a transformers model's output, read by name (default "logits")
+        chosen = [s for s in specs if s["name"] == output]
     elif provenance.get("kind") != "onnx":  # an archive's one tensor: output picks nothing from it
         chosen = []
     elif isinstance(output, int) and not isinstance(output, bool):

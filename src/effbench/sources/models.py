@@ -19,7 +19,11 @@ reference                  kind                    loaded with, and returned as
 The provenance dict records how it was loaded: ``kind``, ``ref``, ``path``, ``sha256`` of a file,
 ``loader``, ``trusted`` (a pickle or untrusted skops types loaded on trust), ``weights``
 (``"file"``, ``"factory"`` or ``"random"``), ``args``, ``class`` and ``inputs`` (the input signature
-when the file tells it: a list of :meth:`InputSpec.to_dict`). Any failure is one
+when the file tells it: a list of :meth:`InputSpec.to_dict`); ``output_specs`` the same for the
+outputs (ONNX: each; ``.pt2``: its one tensor; ``hf:`` sequence classifiers: the logits); for a
+scikit-learn estimator ``estimator_type`` (``classifier``, ``regressor`` or None) and, for a
+classifier, ``n_classes`` and ``scores`` (whether it has ``predict_proba``). The checks of
+:mod:`effbench.sources.checks` read them. Any failure is one
 :class:`~effbench.errors.ConfigError` line naming the model and the reason.
 """
 
@@ -321,6 +325,8 @@ def _load_hf(path: Path, args: dict, weights, field, prov):
                 transformers_version=transformers.__version__,
                 inputs=None if model.main_input_name != "input_ids" else  # token ids: (batch, sequence)
                 [InputSpec(n, "int64", (None, None)).to_dict() for n in names])
+    if auto is transformers.AutoModelForSequenceClassification:  # the logits its candidate reads: one per label
+        prov["output_specs"] = [_spec("logits", "float32", (None, int(config.num_labels)))]
     return model
 
 
