@@ -308,7 +308,7 @@ def _on_data(name, data_spec, cand_specs, trust_pickle, device, field_of, batch_
         signature = _signature(c.name, prov)
         if signature:
             _check_fits(c.name, ds, signature)
-            _check_batch(c.name, signature, None, sizes, sizes_field)
+            _check_batch(c.name, signature, None, sizes, sizes_field, (rename("data.path"), ds.n) if labelled else None)
         if labelled:
             check_task_fits(c.name, prov, output=c.output, task=data_spec.task, metrics=data_spec.metrics, y=ds.y,
                             fields=(rename("data.task"), rename("data.metrics")))
@@ -371,16 +371,23 @@ def _input_specs(name, prov, given, where, sizes, sizes_field) -> tuple:
     return specs
 
 
-def _check_batch(name, signature, specs, sizes, sizes_field) -> None:
-    """ConfigError when the model fixes its batch size (``fixed_batch``) and ``sizes`` ask for another."""
+def _check_batch(name, signature, specs, sizes, sizes_field, scored=None) -> None:
+    """ConfigError when the model fixes its batch size (``fixed_batch``) and ``sizes`` ask for another, or
+    its quality is to be scored (``scored``: the data's field and its number of examples, which the
+    predict step gives the model in one call) on another number of examples."""
     from effbench.sources.signature import fixed_batch, shape_text
 
     fixed = fixed_batch(signature, specs)
-    other = [b for b in sizes if fixed is not None and b != fixed[1]]
+    if fixed is None:
+        return
+    what = f"model {name!r} takes batches of {fixed[1]} only (input {fixed[0]!r} has the fixed shape {shape_text(fixed[2])})"
+    other = [b for b in sizes if b != fixed[1]]
     if other:
-        raise ConfigError(f"{sizes_field}: model {name!r} takes batches of {fixed[1]} only (input {fixed[0]!r} has the "
-                          f"fixed shape {shape_text(fixed[2])}), not {other[0]}; measure it at batch size {fixed[1]}, or "
-                          "export it with a dynamic batch dimension")
+        raise ConfigError(f"{sizes_field}: {what}, not {other[0]}; measure it at batch size {fixed[1]}, or export it with "
+                          "a dynamic batch dimension")
+    if scored is not None and scored[1] != fixed[1]:
+        raise ConfigError(f"{scored[0]}: {what}; its quality is scored on the {scored[1]} examples in one call: export it "
+                          "with a dynamic batch dimension, or measure its cost only (task none)")
 
 
 def _synthetic_rows(batch_sizes, where) -> int:
