@@ -108,7 +108,7 @@ def resolve_shapes(specs, signature=None, *, field: str = "input") -> tuple[Inpu
         return tuple(out)
     out = []
     for s in specs:
-        model = sig.get(s.name) if s.name is not None or len(sig) != 1 else next(iter(sig.values()))
+        model = _model_input(sig, s)
         if sig and model is None:
             raise ConfigError(f"{field}: the model has no input {s.name!r}; its inputs: {', '.join(map(str, sig))}")
         shape = s.shape
@@ -127,6 +127,12 @@ def resolve_shapes(specs, signature=None, *, field: str = "input") -> tuple[Inpu
         if missing:
             raise ConfigError(f"{field}: the model also needs input(s) {', '.join(map(repr, missing))}; give each a shape")
     return tuple(out)
+
+
+def _model_input(sig: dict, spec: InputSpec):
+    """The model's input (in ``sig``, by name) that ``spec`` describes: by its name, or the only one for an
+    unnamed spec; None when there is none."""
+    return sig.get(spec.name) if spec.name is not None or len(sig) != 1 else next(iter(sig.values()))
 
 
 def _check_against(model: InputSpec, shape: tuple, spec: InputSpec, field: str) -> None:
@@ -151,7 +157,7 @@ def fixed_batch(signature, specs=None):
     mark with ``None``, or the first one (data rows). Such a model runs only at that batch size."""
     sig = {s.name: s for s in (signature or ())}
     for s in specs if specs is not None else sig.values():
-        model = sig.get(s.name) if s.name is not None or len(sig) != 1 else next(iter(sig.values()))
+        model = _model_input(sig, s)
         if model is None or not model.shape or len(model.shape) != len(s.shape):
             continue
         size = model.shape[s.shape.index(None) if specs is not None and None in s.shape else 0]
