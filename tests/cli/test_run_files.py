@@ -308,7 +308,7 @@ def _image_folder(tmp_path, classes=2):
     ("fixed batch", "--batch-sizes: model 'fixed' takes batches of 1 only (input 'x' has the fixed shape (1, 16)), not 8"),
     ("fixed batch scored", "--data: model 'fixed' takes batches of 1 only (input 'x' has the fixed shape (1, 16)); its quality "
                            "is scored on the 4 examples in one call"),
-    ("scores under regression", "--task: regression needs one value per example; model 'b' outputs 3 (output 'linear_1' float32(?, 3))"),
+    ("scores under regression", "--task: regression needs one value per example; model 'b' outputs 3 values per example (output 'linear_1' float32(?, 3))"),
     ("classifier under regression", "--task: regression needs a regressor; model 'clf' is a scikit-learn classifier (LogisticRegression)"),
     ("suite regressor under classification", "data.task: classification needs a classifier; model 'm' is a scikit-learn regressor (LinearRegression)"),
 ])

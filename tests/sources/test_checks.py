@@ -9,7 +9,12 @@ import torch
 from effbench.errors import ConfigError
 from effbench.sources.checks import check_task_fits, model_output
 from effbench.sources.models import load_model
-from effbench.sources.signature import InputSpec, fixed_batch, parse_input_spec, resolve_shapes
+from effbench.sources.signature import (
+    InputSpec,
+    fixed_batch,
+    parse_input_spec,
+    resolve_shapes,
+)
 
 IMAGE = (InputSpec("image", "float32", (None, 3, 8, 8)),)
 TOKENS = (InputSpec("input_ids", "int64", (None, None)),)
@@ -58,7 +63,7 @@ def test_load_model_records_the_estimator_kind_and_the_output_of_onnx_and_pt2_fi
 
     from effbench.candidates.onnx_convert import torch_to_onnx_bytes
 
-    forest, prov = load_model("python:factories_for_tests:build_forest")
+    _, prov = load_model("python:factories_for_tests:build_forest")
     assert (prov["estimator_type"], prov["n_classes"], prov["scores"]) == ("classifier", 2, True)
     X = np.random.default_rng(0).random((20, 4))
     for est, facts in [(LinearRegression().fit(X, X[:, 0]), {"estimator_type": "regressor"}),
@@ -98,7 +103,7 @@ SVC = {**CLASSIFIER, "class": "sklearn.svm.SVC", "scores": False}
 
 @pytest.mark.parametrize("prov, task, metrics, output, message", [
     (SCORES3, "regression", ("rmse",), None, r"^data\.task: regression needs one value per example; model 'm' outputs 3 "
-                                              r"\(output 'logits' float32\(\?, 3\)\), scores of classes"),
+                                              r"values per example \(output 'logits' float32\(\?, 3\)\), one score per class"),
     (CLASSIFIER, "regression", ("rmse",), None, r"^data\.task: regression needs a regressor; model 'm' is a scikit-learn "
                                                 r"classifier \(LogisticRegression\)"),
     (REGRESSOR, "classification", ("accuracy",), None, r"^data\.task: classification needs a classifier; model 'm' is a "

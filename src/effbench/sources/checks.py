@@ -67,8 +67,8 @@ def check_task_fits(name: str, provenance: dict, *, output=None, task: str, metr
     out = model_output(provenance, output)
     width, shown = _width(out), "" if out is None else f"output {out.name!r} {out.dtype}{shape_text(out.shape)}"
     if task == "regression" and width is not None and width > 1:
-        raise ConfigError(f"{task_field}: regression needs one value per example; model {name!r} outputs {width} "
-                          f"({shown}), scores of classes: use task classification")
+        raise ConfigError(f"{task_field}: regression needs one value per example; model {name!r} outputs {width} values "
+                          f"per example ({shown}), one score per class: use task classification")
     if task == "classification" and width == 1 and np.issubdtype(np.dtype(out.dtype), np.floating):
         raise ConfigError(f"{task_field}: classification needs class labels or one score per class; model {name!r} "
                           f"outputs one real value per example ({shown}): use task regression")

@@ -178,7 +178,7 @@ def _load_pt2(path, trust, field, prov):
             inputs.append(_spec(node.name, _torch_dtype_name(val.dtype), val.shape))
     prov.update(loader="torch.export.load", inputs=inputs or None)
     if program.call_spec.out_spec is not None and program.call_spec.out_spec.is_leaf():  # one tensor: its dtype and shape
-        out = [n for n in program.graph.nodes if n.op == "output"][0].args[0][-1]
+        out = next(n for n in program.graph.nodes if n.op == "output").args[0][-1]
         val = out.meta.get("val")
         if hasattr(val, "shape"):
             prov["output_specs"] = [_spec(out.name, _torch_dtype_name(val.dtype), val.shape)]

@@ -18,7 +18,8 @@ dimension needs a shape from the user.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field as _field
+from dataclasses import dataclass
+from dataclasses import field as _field
 
 import numpy as np
 
