@@ -46,6 +46,7 @@ from effbench.report.figures import (
     latency_distributions,
     spread_coinciding,
     tail_curves,
+    tail_quality_label,
     time_unit,
 )
 from effbench.report.run_summary import interval_text, p99_9_text
@@ -361,7 +362,7 @@ def _tail(run, figs: _Figures, colors) -> str:
                                      name=_pt(f"{cand}: {t['tail_label']}"),
                                      hovertemplate="deadline %{x:.3g} " + unit + ": %{y:.4f}<extra>" + _pt(cand) + "</extra>"))
     fig.update_layout(xaxis=xaxis,
-                      yaxis=dict(title="accuracy under the deadline [ratio] (measured)"))
+                      yaxis=dict(title=f"{tail_quality_label(tails)} under the deadline [ratio] (measured)"))
     def unc(t):
         return "-" if t["unconstrained"] is None else f"{t['unconstrained']:.4f}"
 
@@ -375,7 +376,7 @@ def _tail(run, figs: _Figures, colors) -> str:
             + '<p class="note">Quality that survives a deadline (Yang et al., "Quality at the Tail of Machine Learning '
               'Inference"): solid = mean over rounds, dashed = the low quantile over rounds (the tail quality). Rounds used: '
               'those the stopping rule used (deadlines at percentiles come from them); measured: every timed round.</p>'
-            + '<table class="small"><thead><tr><th>candidate</th><th>rounds used / measured</th><th>unconstrained accuracy (mean)</th></tr>'
+            + f'<table class="small"><thead><tr><th>candidate</th><th>rounds used / measured</th><th>unconstrained {_e(tail_quality_label(tails))} (mean)</th></tr>'
               f'</thead><tbody>{rows}</tbody></table>'
             + (f'<p class="missing">No tail-quality results for: {_e(", ".join(missing))}.</p>' if missing else ""))
 
