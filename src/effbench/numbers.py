@@ -7,6 +7,8 @@
 - energy and other physical quantities with SI prefixes on both sides (``441 µJ``, ``1.2 kJ``);
 - ratios with fixed decimals (``0.9733``, ``1.023``), p-values (``0.034``, ``1.2e-05``);
 - an estimated value carries :data:`ESTIMATE_MARK` (``~``) right after its unit, everywhere;
+- a quality figure of a candidate with random weights (``weights = "random"``) carries
+  :data:`RANDOM_WEIGHTS_MARK` (``?``): its cost figures stay valid, its quality is meaningless;
 - a missing value (None, NaN) is :data:`MISSING` (``-``).
 
 Three significant digits unless said otherwise; a value never switches to Python's exponent form
@@ -20,10 +22,11 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["ESTIMATE_MARK", "MISSING", "fmt_bytes", "fmt_count", "fmt_named", "fmt_number", "fmt_p", "fmt_percent",
-           "fmt_rate", "fmt_ratio", "fmt_seconds", "fmt_si", "mark_estimate"]
+__all__ = ["ESTIMATE_MARK", "MISSING", "RANDOM_WEIGHTS_MARK", "fmt_bytes", "fmt_count", "fmt_named", "fmt_number", "fmt_p", "fmt_percent",
+           "fmt_rate", "fmt_ratio", "fmt_seconds", "fmt_si", "mark_estimate", "mark_random_weights"]
 
 ESTIMATE_MARK = "~"
+RANDOM_WEIGHTS_MARK = "?"
 MISSING = "-"
 
 #: SI prefixes, largest first; the ones below 1 are used only with a physical unit
@@ -159,6 +162,12 @@ def fmt_number(value, digits: int = 4) -> str:
 def mark_estimate(text: str, estimated: bool) -> str:
     """``text`` with the estimate mark when ``estimated`` (and not missing)."""
     return text + ESTIMATE_MARK if estimated and text != MISSING else text
+
+
+def mark_random_weights(text: str, random_weights: bool) -> str:
+    """A quality figure ``text`` with :data:`RANDOM_WEIGHTS_MARK` when its candidate's weights are
+    random (and the figure is not missing)."""
+    return text + RANDOM_WEIGHTS_MARK if random_weights and text != MISSING else text
 
 
 _TOKENS = re.compile(r"[a-z0-9]+")

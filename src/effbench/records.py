@@ -95,6 +95,17 @@ def quality_direction(run_task: dict | None, name: str) -> str | None:
             return m.get("direction")
     return None
 
+RANDOM_WEIGHTS = "random"
+"""A candidate's ``info["weights"]`` when its weights are random on purpose (``weights = "random"`` in
+a suite file): its cost figures are valid, its quality is meaningless
+(:func:`effbench.analysis.costs.random_weight_keys`)."""
+
+
+def is_quality_metric(run_task: dict | None, name: str) -> bool:
+    """Is ``name`` a quality metric of a run with this task record (accuracy, macro-F1, or one its task lists)?"""
+    return name in QUALITY_METRICS or quality_direction(run_task, name) is not None
+
+
 TRACK_SUITE = "track"
 """The suite of a tracking (``effbench track``, :func:`effbench.track`): a run that holds the training
 time and energy of one piece of code; ``latest`` never lands on one."""

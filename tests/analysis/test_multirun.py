@@ -125,7 +125,7 @@ def test_wide_rows_one_per_candidate_and_hardware(store):
     a = add_run(store, FAST, environment=env("cpu-a"))
     b = add_run(store, GPU, environment=env("cpu-b"))
     header, rows = combine_runs([store.load_run(a), store.load_run(b)]).wide_rows(["accuracy", "latency_p50_s_b1", "params"])
-    assert header == ["key", "candidate", "model", "backend", "hardware", "run_id", "status", "accuracy", "latency_p50_s_b1",
+    assert header == ["key", "candidate", "model", "backend", "hardware", "run_id", "status", "weights", "accuracy", "latency_p50_s_b1",
                       "latency_p50_s_b1_ci95_low", "latency_p50_s_b1_ci95_high", "params"]
     assert [(r["key"], r["latency_p50_s_b1"]) for r in rows] == [
         ("small/torch@cpu-a-8c", 1e-3), ("mid/torch@cpu-a-8c", 2e-3), ("big/torch@cpu-a-8c", 3e-3),

@@ -280,3 +280,18 @@ def test_parity_is_not_tested_on_labels_for_a_quality_they_do_not_give(quality):
     assert rec.to_dict()["untested"] == rec.untested and rec.to_dict()["parity"] == []
     # accuracy is tested as before
     assert recommend(rows, preference=["simplicity", "params"], y_true=y).untested == []
+
+
+def test_the_savings_sentence_cites_the_latency_statistic_the_preference_used():
+    rows, y = _table()
+    p50 = {"cnn_wide/torch": 1e-3, "random_forest/sklearn": 9.9e-4, "logreg/sklearn": 4e-5, "dominated/torch": 3e-3}
+    for r in rows:
+        r.costs["latency_p50_s_b1"] = p50[r.key]  # the forest: about as fast at p50, 2x faster at p99
+    rec = recommend(rows, preference=["simplicity", "latency_p50"], y_true=y)
+    assert rec.chosen == "random_forest/sklearn"
+    text = " ".join(rec.message)
+    assert "p99" not in text and "latency_p99_s_b1" not in rec.savings
+    assert rec.savings["latency_p50_s_b1"] == pytest.approx(1e-3 / 9.9e-4)
+    # the default preference (latency = p99) still cites p99
+    rec = recommend(rows, preference=["simplicity", "latency"], y_true=y)
+    assert "2.0x lower p99 latency at batch 1" in " ".join(rec.message)

@@ -257,3 +257,91 @@ def test_a_pickle_needs_trust(tmp_path, capsys):
     (tmp_path / "m.pkl").write_bytes(pickle.dumps({"not": "a model"}))
     assert main(["run", str(tmp_path / "m.pkl"), "--input", "4", "--db", str(tmp_path / "r.sqlite")]) == 2
     assert "'m.pkl' is a pickle file, which runs any code it holds when loaded" in _one_error_line(capsys)
+
+
+@pytest.fixture(scope="module")
+def sk_models(tmp_path_factory):
+    """A 3-class logistic regression and a linear regression on 16 features, saved with skops."""
+    import skops.io
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    folder = tmp_path_factory.mktemp("sk")
+    X = np.random.default_rng(0).standard_normal((30, 16)).astype(np.float32)
+    skops.io.dump(LogisticRegression().fit(X, np.arange(30) % 3), folder / "clf.skops")
+    skops.io.dump(LinearRegression().fit(X, X[:, 0]), folder / "reg.skops")
+    return folder
+
+
+def _fixed_batch_onnx(path):
+    """An ONNX graph whose input has the fixed shape (1, 16) (exported without a dynamic batch)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])
+    model = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return str(path)
+
+
+def _image_folder(tmp_path, classes=2):
+    from PIL import Image
+
+    for c in range(classes):
+        (tmp_path / "images" / f"c{c}").mkdir(parents=True)
+        Image.new("L", (4, 4), color=40 * c).save(tmp_path / "images" / f"c{c}" / "a.png")
+    return tmp_path / "images"
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("top-k above the model's scores", "--metrics[0]: top20 needs at least 20 classes; model 'a' scores 3 (output 'output' float32(?, 3))"),
+    ("top-k above a classifier's classes", "--metrics[0]: top5 needs at least 5 classes; model 'clf' scores 3 (LogisticRegression, 3 classes)"),
+    ("suite top-k above the data's classes", "data.metrics[0]: top5 needs at least 5 classes; the data has 2"),
+    ("suite top-k labels beyond the scores", "data.metrics[0]: top2 reads the labels as column indices of the model's scores; "
+                                             "the labels go up to 9, model 'm' scores 3 classes"),
+    ("input rank", "--input: input 'input' of the model has 2 dimensions (?, 16); the spec gives 4 (?, 3, 224, 224)"),
+    ("input fixed dimension", "--input: input 'input' of the model has size 16 in dimension 1 (?, 16); the spec gives 32"),
+    ("input dtype", "--input: input 'input' of the model takes float32; the spec gives int64"),
+    ("suite input fixed dimension", "data.input: input 'input' of the model has size 16 in dimension 1 (?, 16); the spec gives 8"),
+    ("fixed batch", "--batch-sizes: model 'fixed' takes batches of 1 only (input 'x' has the fixed shape (1, 16)), not 8"),
+    ("fixed batch scored", "--data: model 'fixed' takes batches of 1 only (input 'x' has the fixed shape (1, 16)); its quality "
+                           "is scored on the 4 examples in one call"),
+    ("scores under regression", "--task: regression needs one value per example; model 'b' outputs 3 values per example (output 'linear_1' float32(?, 3))"),
+    ("classifier under regression", "--task: regression needs a regressor; model 'clf' is a scikit-learn classifier (LogisticRegression)"),
+    ("suite regressor under classification", "data.task: classification needs a classifier; model 'm' is a scikit-learn regressor (LinearRegression)"),
+])
+def test_what_the_model_files_tell_is_checked_before_anything_is_measured(case, expected, models, sk_models, tmp_path,
+                                                                          capsys, monkeypatch):
+    import effbench.runs.latency
+
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("measured, though the plan contradicts the model")
+
+    monkeypatch.setattr(effbench.runs.latency, "measure_run", no_measuring)
+    folder, _ = models
+    onnx_a, pt2_b, clf, reg = str(folder / "a.onnx"), str(folder / "b.pt2"), str(sk_models / "clf.skops"), str(sk_models / "reg.skops")
+    ten = _npz(tmp_path, y=(0, 9, 3, 1))
+    real = str(tmp_path / "real.npz")
+    np.savez(real, X=np.zeros((4, 16), np.float32), y=np.array([0.5, 1.5, -2.0, 3.25]))
+    args = {
+        "top-k above the model's scores": lambda: [onnx_a, "--data", ten, "--metrics", "top20"],
+        "top-k above a classifier's classes": lambda: [clf, "--data", ten, "--metrics", "top5"],
+        "suite top-k above the data's classes": lambda: [_suite(tmp_path, f'[data]\npath = "{_image_folder(tmp_path)}"\n'
+                                                                          'metrics = ["top5"]', onnx_a)],
+        "suite top-k labels beyond the scores": lambda: [_suite(tmp_path, '[data]\npath = "val.npz"\nmetrics = ["top2"]', onnx_a,
+                                                                y=(0, 9, 3, 1))],
+        "input rank": lambda: [onnx_a, "--input", "3x224x224"],
+        "input fixed dimension": lambda: [onnx_a, "--input", "32"],
+        "input dtype": lambda: [pt2_b, "--input", "input:int64:16"],
+        "suite input fixed dimension": lambda: [_suite(tmp_path, 'batch_sizes = [1]\n[data]\ntask = "none"\ninput = "8"', onnx_a)],
+        "fixed batch": lambda: [_fixed_batch_onnx(tmp_path / "fixed.onnx"), "--batch-sizes", "1,8"],
+        "fixed batch scored": lambda: [_fixed_batch_onnx(tmp_path / "fixed.onnx"), "--data", _npz(tmp_path), "--batch-sizes", "1"],
+        "scores under regression": lambda: [pt2_b, "--data", real, "--task", "regression"],
+        "classifier under regression": lambda: [clf, "--data", real, "--task", "regression"],
+        "suite regressor under classification": lambda: [_suite(tmp_path, '[data]\npath = "val.npz"', reg)],
+    }[case]()
+    assert main(["run", *args, "--db", str(tmp_path / "r.sqlite")]) == 2
+    assert expected in _one_error_line(capsys)
+    assert not (tmp_path / "r.sqlite").exists()

@@ -167,24 +167,24 @@ def test_tail_measure_on_a_suite_file_refuses_bad_input(tmp_path, capsys, monkey
 
 
 def test_tail_measure_leaves_out_score_based_metrics_before_measuring(tmp_path, capsys):
-    # a tail round keeps each on-time answer's label, not the scores: top5 is left out (and said so),
+    # a tail round keeps each on-time answer's label, not the scores: top2 is left out (and said so),
     # accuracy is recorded, the run completes
     suite, X = _labelled_suite(tmp_path)
-    text = open(suite).read().replace('path = "val.npz"\n', 'path = "val.npz"\nmetrics = ["top5", "accuracy"]\n')
+    text = open(suite).read().replace('path = "val.npz"\n', 'path = "val.npz"\nmetrics = ["top2", "accuracy"]\n')
     open(suite, "w").write(text)
     db = tmp_path / "r.sqlite"
     code = main(["tail", "measure", suite, "--candidate", "relu", "--batch-size", "8", "--min-rounds", "2",
                  "--max-rounds", "2", "--every", "1", "--window", "1", "--holdout-rounds", "0", "--grid", "0", "--db", str(db)])
     err = capsys.readouterr().err
     assert code == 0, err
-    assert "tail measure: top5 read the model's scores; tail quality scores each on-time answer by its label, " \
+    assert "tail measure: top2 read the model's scores; tail quality scores each on-time answer by its label, " \
            "so the tail run records accuracy only" in err
     with Store(db, create=False) as store:
         run = store.load_run("latest")
-    assert run.status == "complete" and run.config["ignored_metrics"] == ["top5"]
+    assert run.status == "complete" and run.config["ignored_metrics"] == ["top2"]
     assert [m["name"] for m in run.task["metrics"]] == ["accuracy"]
     assert {m.name for m in run.metrics if m.candidate == "relu/onnxruntime"} >= {"accuracy"}
-    assert not [m for m in run.metrics if m.name == "top5"]
+    assert not [m for m in run.metrics if m.name == "top2"]
 
 
 def test_tail_measure_needs_labels(tmp_path, capsys):

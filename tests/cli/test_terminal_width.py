@@ -131,3 +131,31 @@ def test_show_splits_the_cost_table_and_keeps_every_cell(db, capsys, monkeypatch
         assert "(continued, 2 of" in text  # 14 columns do not fit side by side: sections, keyed by candidate
         for key in KEYS:
             assert text.count(key) >= 2
+
+
+def test_the_sentences_under_the_tables_wrap_to_the_width(db, capsys, monkeypatch):
+    full = _out(COMMANDS["recommend"], db, capsys, monkeypatch, None, False)  # a pipe: as they are
+    assert max(len(line) for line in full.splitlines()) > 80
+    for width in (80, 120):
+        text = _out(COMMANDS["recommend"], db, capsys, monkeypatch, width, False)
+        assert max(len(line) for line in text.splitlines()) <= width, text
+        assert text.split() == full.split()  # the same words, in the same order: none cut, none lost
+    piped = _out(COMMANDS["batching"], db, capsys, monkeypatch, None, False).splitlines()
+    sentence = next(line for line in piped if line.startswith("cnn_wide/torch: at "))
+    assert len(sentence) > 80
+    lines = _out(COMMANDS["batching"], db, capsys, monkeypatch, 80, False).splitlines()
+    wrapped = lines[next(i for i, line in enumerate(lines) if line.startswith("cnn_wide/torch: at ")):]
+    assert all(len(line) <= 80 for line in wrapped) and all(line.startswith("  ") for line in wrapped[1:])
+    assert " ".join(wrapped).split() == sentence.split()
+
+
+def test_wrap_lines_keeps_words_whole_and_tables_as_they_are():
+    from effbench.report.text import wrap_lines
+
+    assert wrap_lines(["a b c d e f"], width=5) == ["a b c", "  d e", "  f"]
+    assert wrap_lines(["  - x yy zz"], width=6) == ["  - x", "    yy", "    zz"]  # two past its own indent
+    assert wrap_lines(["see /a/very/long/path/that/stays/whole now"], width=10) == [
+        "see", "  /a/very/long/path/that/stays/whole", "  now"]
+    table = "a table\nwith lines wider than the width"
+    assert wrap_lines([table, "short"], width=10) == [table, "short"]
+    assert wrap_lines(["a b c d e f"], width=None) == ["a b c d e f"]

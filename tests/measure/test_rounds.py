@@ -247,7 +247,7 @@ def _fake_suite(monkeypatch, fail_at=None):
     monkeypatch.setattr(suite, "build_candidates", lambda task, selection, **kw: (built, training))
     calls = {"reports": [], "measured": []}
 
-    def measure(c, X, y, config, log):
+    def measure(c, X, y, config, log, fallback_metrics=()):
         if fail_at is not None and len(calls["measured"]) == fail_at:
             raise KeyboardInterrupt
         calls["measured"].append(c.key)

@@ -81,6 +81,21 @@ def test_tail_rounds_as_the_tail_mode_stores_them():
     from effbench.report.html import render_html
 
     assert "<td>12 / 20</td>" in render_html(run_report(run))
+    assert t["quality_label"] == "accuracy"
+
+
+def test_tail_of_a_regression_names_its_quality():
+    pytest.importorskip("plotly")
+    from effbench.analysis.run_report import run_report
+    from effbench.report.html import render_html
+
+    run = make_run()
+    run.candidates[0].info["tail"] = {**run.candidates[0].info["tail"],
+                                      "quality": {"task": "regression", "tolerance": 0.5, "label": "within ±0.5 on time"}}
+    assert tail_curves(run)["alpha/sklearn"]["quality_label"] == "share within ±0.5"
+    html = render_html(run_report(run))
+    assert "unconstrained share within ±0.5 (mean)" in html
+    assert '"share within \\u00b10.5 under the deadline [ratio] (measured)"' in html  # the plot's axis (JSON)
 
 
 def test_check_figures_dir_refuses_before_rendering(tmp_path, monkeypatch):

@@ -139,7 +139,7 @@ def test_method_text_matches_the_memory_method(page):
 def test_cost_cards_data():
     cards = {c.candidate: c for c in cost_cards(make_run())}
     a = cards["alpha/sklearn"]
-    assert a.entry("params").provenance == "analytic" and a.entry("params").text == "1,000"
+    assert a.entry("params").provenance == "analytic" and a.entry("params").text == "1k"
     assert "coverage 75% of op calls counted" in a.entry("flops_per_sample").note
     e = a.entry("energy_per_sample_j_best")
     # batch 8: 2e-3 * 0.4 = 0.8 mJ per sample, from cost_table's best_energy_per_sample_j
@@ -159,8 +159,10 @@ def test_cost_cards_data():
 def test_format_value_units():
     assert format_value(0.0012, "s") == "1.2 ms"
     assert format_value(2048, "bytes") == "2 KiB"
-    assert format_value(5e-4, "J") == "500 uJ"
+    assert format_value(5e-4, "J") == "500 µJ"            # effbench.numbers, as the terminal shows it
     assert format_value(34048, "FLOP") == "34k FLOP"
+    assert format_value(17226, "count") == "17.2k"        # the terminal's params, not 17,226
+    assert format_value(815, "count") == "815"
     assert format_value(None, "s") == "-"
 
 

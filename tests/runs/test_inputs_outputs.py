@@ -327,13 +327,14 @@ def test_top5_and_a_custom_metric_on_model_files_with_data(tmp_path, monkeypatch
     assert 0 < run.value("net/onnxruntime", "top5") < 1 and run.sample_set("net/onnxruntime", 60) is not None
 
 
-def test_tail_quality_refuses_regression_targets_in_one_line():
-    from effbench.errors import DataError
+def test_tail_quality_on_regression_targets_needs_a_tolerance_in_one_line():
+    from effbench.errors import ConfigError
     from effbench.runs.tail import measure_tail
 
     X = np.zeros((4, 2), np.float32)
-    with pytest.raises(DataError, match=r"^y: tail quality counts a late answer as wrong, which needs class labels; got real "
-                                        r"values such as 0\.5: regression is not measured by the tail mode"):
+    with pytest.raises(ConfigError, match=r"^tolerance: y holds real values such as 0\.5 \(a regression\); the tail mode "
+                                          r"counts an on-time answer as good when \|prediction - y\| <= tolerance: give "
+                                          r"tolerance, a number >= 0 in the target's units"):
         measure_tail(lambda X: np.zeros(len(X)), X, [0.5, 1.0, 2.0, 3.0], isolate=False)
 
 

@@ -218,3 +218,60 @@ def test_track_writes_its_tracking_as_json_to_a_file_never_to_stdout(tmp_path, c
     assert doc["time_s"] == run.value("j/track", "train_time_s") and doc["energy_j"] is None
     assert main(["track", "j", "--db", db, "--json", "-", "--", sys.executable, "-c", "pass"]) == 2
     assert "standard output is the tracked command's own" in capfd.readouterr().err
+
+
+def test_show_gives_a_tracking_its_own_view(tmp_path, capsys, monkeypatch):
+    db = tmp_path / "r.sqlite"
+    first = _tracked(db, "net", 5.0, 50.0, tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["show", first.run_id, "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    row = next(line.split("  ") for line in out.splitlines() if line.startswith("net "))
+    assert [c.strip() for c in row if c.strip()] == ["net", "complete", "5 s", "50 J", "measured (rapl)", "none"]
+    assert "attached to: none yet" in out and "FAILED" not in out and "acc" not in out
+    assert "~" not in out  # a measured energy: no estimate mark, no legend for one
+    res = _benchmark(db)                                    # its candidate net/callable takes the tracking
+    with pytest.raises(KeyboardInterrupt):
+        _tracked(db, "cut", 2.0, 3.0, tmp_path, raise_=KeyboardInterrupt())
+    assert main(["show", first.run_id, "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("net "))
+    assert row.rstrip().endswith(f"net/callable (run {res.run_id})")
+    with Store(db, create=False) as store:
+        cut = store.latest_run_of("track", "cut", statuses=("interrupted",))
+        assert store.tracking_uses(cut) == [] and store.tracking_uses(first.run_id) == [(res.run_id, "net/callable")]
+    assert main(["show", cut, "--db", str(db)]) == 0
+    captured = capsys.readouterr()
+    row = next(line.split("  ") for line in captured.out.splitlines() if line.startswith("cut "))
+    assert [c.strip() for c in row if c.strip()][:4] == ["cut", "interrupted", "2 s", "3 J"]
+    assert "interrupted (Ctrl-C): up to the interruption" in captured.out
+    assert "note: interrupted by the user" in captured.err
+
+
+def test_the_track_summary_line_formats_numbers_as_every_command_does(tmp_path, capsys, monkeypatch):
+    import effbench.runs.track as track_module
+    from effbench.runs.track import Tracking
+
+    done = Tracking("net", "20260101-000000-abcd", "/tmp/x.sqlite", time_s=0.23187, energy_j=0.68964,
+                    provenance="estimated", status="complete")
+    monkeypatch.setattr(track_module, "track_command", lambda *a, **k: (0, done))
+    assert main(["track", "net", "--db", str(tmp_path / "r.sqlite"), "--", "true"]) == 0
+    assert capsys.readouterr().err == ("effbench: tracked net: 232 ms, 690 mJ (estimated); stored as run "
+                                       "20260101-000000-abcd in /tmp/x.sqlite\n")
+
+
+def test_the_store_finds_the_candidates_that_took_a_tracking_on_both_backends(new_db, tmp_path):
+    db = new_db()
+    taken = _tracked(db, "net", 1.0, 1.0, tmp_path)
+    other = _tracked(db, "other", 1.0, 1.0, tmp_path)
+    res = _benchmark(db)
+    from effbench.store.db import CandidateRecord, Metric, RunRecord
+
+    typed = RunRecord("20990101-000000-aaaa", "2099-01-01T00:00:00+00:00", "complete", suite="hand")
+    typed.candidates.append(CandidateRecord("x/callable", "x", "callable", status="ok"))
+    typed.metrics.append(Metric("x/callable", "train_time_s", 3.0, "s", "reported", 0,
+                                {"note": f"typed in; compare tracking {taken.run_id}"}))  # names it, did not take it
+    with Store(db) as store:
+        store.import_run(typed)
+        assert store.tracking_uses(taken.run_id) == [(res.run_id, "net/callable")]
+        assert store.tracking_uses(other.run_id) == [] and store.tracking_uses(res.run_id) == []

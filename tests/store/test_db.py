@@ -212,7 +212,7 @@ def test_csv_rows_carry_unit_and_provenance(new_db, tmp_path):
     p50 = next(r for r in rows if r["metric"] == "latency_p50_s" and r["batch_size"] == 1)
     assert p50["value"] == pytest.approx(1.5e-3) and p50["unit"] == "s"
     path = write_export(run, "csv", tmp_path / "run.csv")
-    assert path.read_text().splitlines()[0] == "run_id,candidate,model,backend,batch_size,metric,value,unit,provenance"
+    assert path.read_text().splitlines()[0] == "run_id,candidate,model,backend,batch_size,metric,value,unit,provenance,weights"
 
 
 def test_import_is_all_or_nothing(new_db):

@@ -125,3 +125,19 @@ def test_labels_that_do_not_fit_the_task():
     with pytest.raises(DataError, match=r"one label per example \(a 1-D array\); got shape \(2, 2\)"):
         check_labels(np.zeros((2, 2)), "classification")
     assert check_labels(np.array([[1.5], [2.5]]), "regression").tolist() == [1.5, 2.5]
+
+
+def test_top_k_labels_are_checked_before_anything_is_measured():
+    from effbench.tasks.metrics import check_top_k_labels, top_k
+
+    assert [top_k(n) for n in ("top5", "top20", "accuracy", "topx", 5)] == [5, 20, None, None, None]
+    check_top_k_labels(("accuracy", "top5"), np.arange(10))
+    check_top_k_labels(("top20",), np.arange(10))  # labels tell which classes occur, not how many the model scores
+    check_top_k_labels(("accuracy",), np.array(["cat", "dog"]))  # no top-k: strings are fine
+    with pytest.raises(ConfigError, match=r"^data\.metrics\[1\]: top20 needs at least 20 classes; the data has 10$"):
+        check_top_k_labels(("accuracy", "top20"), np.arange(10), n_classes=10, field="data.metrics")
+    with pytest.raises(ConfigError, match=r"^metrics\[0\]: top2 ranks the model's scores by class index, so the labels "
+                                          r"must be class indices 0, 1, \.\.\.; the labels are <U3$"):
+        check_top_k_labels(("top2",), np.array(["cat", "dog"]))
+    with pytest.raises(ConfigError, match=r"the labels are negative numbers$"):
+        check_top_k_labels(("top2",), np.array([-1, 0, 1]))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from effbench.analysis.stats import min_samples_for_quantile_ci, quantile, quantile_ci
-from effbench.records import ANALYTIC, ENERGY_PER_SAMPLE_J, MEASURED, PEAK_MEMORY_BYTES
+from effbench.records import ANALYTIC, ENERGY_PER_SAMPLE_J, MEASURED, PEAK_MEMORY_BYTES, RANDOM_WEIGHTS, is_quality_metric
 from effbench.records import LATENCY_PER_CALL as LATENCY_KIND
 
 
@@ -35,6 +35,23 @@ def _metric_value(run, key, name, batch_size=0) -> Value | None:
     if value is not None and m.unit in ("count", "bytes") and float(value).is_integer():
         value = int(value)  # SQLite stores REAL; counts read back as integers
     return Value(value, m.unit, m.provenance, note=m.detail.get("reason", ""))
+
+
+def random_weight_keys(run) -> frozenset[str]:
+    """The candidates whose weights are random on purpose (``weights = "random"``, recorded in
+    ``info["weights"]``): their cost figures are valid, their quality figures meaningless. Every
+    surface that shows a quality figure asks this one function (the mark ``?`` of
+    :func:`effbench.numbers.mark_random_weights`, the note of :func:`effbench.report.text.random_weights_notes`,
+    the ``random_weights`` flag of the JSON and CSV outputs)."""
+    return frozenset(c.key for c in run.candidates if (c.info or {}).get("weights") == RANDOM_WEIGHTS)
+
+
+def random_quality_cells(run, keys, names) -> set[tuple[str, str]]:
+    """The (key, column) cells among ``keys`` x ``names`` that hold a quality figure of a candidate
+    with random weights (:func:`random_weight_keys`). A key may name its hardware (``key@hardware``,
+    runs on several hardware, :mod:`effbench.analysis.multirun`): the model is the part before ``@``."""
+    random = {k.split("@")[0] for k in random_weight_keys(run)}
+    return {(k, n) for k in keys if k.split("@")[0] in random for n in names if is_quality_metric(run.task, n)}
 
 
 CI_CONFIDENCE = 0.95
@@ -118,13 +135,16 @@ def long_rows(run) -> list[dict]:
     """One row per value: the stored metrics (batch size 0: not per batch size), then the figures
     derived from the raw latency samples per batch size (:data:`DERIVED_UNITS`, measured; an
     interval bound too few samples cannot give is left out, ``latency_p99_9_min_samples`` says
-    how many it needs)."""
+    how many it needs). ``weights`` is ``random`` on every row of a candidate with random weights
+    (:func:`random_weight_keys`), else empty."""
     models = {c.key: (c.model, c.backend) for c in run.candidates}
+    random = random_weight_keys(run)
 
     def row(candidate, batch_size, metric, value, unit, provenance):
         model, backend = models.get(candidate, (candidate, ""))
         return {"run_id": run.run_id, "candidate": candidate, "model": model, "backend": backend, "batch_size": batch_size,
-                "metric": metric, "value": value, "unit": unit, "provenance": provenance}
+                "metric": metric, "value": value, "unit": unit, "provenance": provenance,
+                "weights": RANDOM_WEIGHTS if candidate in random else ""}
 
     rows = [row(m.candidate, m.batch_size, m.name, m.value, m.unit, m.provenance) for m in run.metrics]
     for r in batch_rows(run):
@@ -136,6 +156,7 @@ def long_rows(run) -> list[dict]:
 def cost_table(run) -> list[dict]:
     """One row per candidate with every indicator as a :class:`Value` (or None when missing)."""
     by_cand: dict[str, list[dict]] = {}
+    random = random_weight_keys(run)
     for r in batch_rows(run):
         by_cand.setdefault(r["candidate"], []).append(r)
     out = []
@@ -156,6 +177,7 @@ def cost_table(run) -> list[dict]:
             "parent": c.parent,
             "status": c.status,
             "error": c.error,
+            "random_weights": c.key in random,
             "accuracy": _metric_value(run, c.key, "accuracy"),
             "f1_macro": _metric_value(run, c.key, "f1_macro"),
             "params": _metric_value(run, c.key, "params"),

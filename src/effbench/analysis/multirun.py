@@ -47,6 +47,7 @@ from effbench.analysis.run_table import (
 from effbench.errors import ConfigError, DataError
 from effbench.records import (
     LATENCY_PER_CALL,
+    RANDOM_WEIGHTS,
     TAIL_E2E_PER_BATCH,
     TAIL_INFERENCE_PER_BATCH,
     CandidateRecord,
@@ -221,20 +222,24 @@ class RunStudy:
         ``key`` is the candidate key, or ``key@hardware`` with several hardware, so that it is unique.
         Each latency quantile (``latency_p<Q>_s_b<N>``) is followed by its 95% interval,
         ``<name>_ci95_low`` and ``<name>_ci95_high`` (:func:`effbench.estimates.quantile_ci`; '' when
-        the cell has too few samples for one: 368 for p99, 3688 for p99.9)."""
+        the cell has too few samples for one: 368 for p99, 3688 for p99.9). ``weights`` is ``random`` for
+        a candidate with random weights (its quality is meaningless), else empty."""
+        from effbench.analysis.costs import random_weight_keys
+
         names = list(indicators) if indicators is not None else self.indicators()
         for name in names:
             self._check_indicator(name)
         with_ci = {n for n in names if latency_quantile(n) is not None and 0.0 < latency_quantile(n) < 1.0}
         columns = [c for n in names for c in ((n, f"{n}_ci95_low", f"{n}_ci95_high") if n in with_ci else (n,))]
-        header = ["key", "candidate", "model", "backend", "hardware", "run_id", "status", *columns]
+        header = ["key", "candidate", "model", "backend", "hardware", "run_id", "status", "weights", *columns]
         rows = []
         for hw in self.hardware:
             for key in self.keys:
                 cell = self.cells[(key, hw)]
                 row = {"key": self.point(key, hw), "candidate": key, "model": cell.candidate.model,
                        "backend": cell.candidate.backend, "hardware": hw, "run_id": cell.run.run_id,
-                       "status": cell.candidate.status}
+                       "status": cell.candidate.status,
+                       "weights": RANDOM_WEIGHTS if cell.candidate.key in random_weight_keys(cell.run) else ""}
                 for name in names:
                     v = self.value(key, hw, name)
                     row[name] = "" if v is None else v

@@ -295,6 +295,7 @@ class Recommendation:
     n_test: int = 0                       # test examples the parity tests ran on
     direction: str = "max"                # the quality metric's: "max" (accuracy, r2) or "min" (rmse, mae)
     untested: list[dict] = field(default_factory=list)  # frontier models not tested for parity: {key, reason}
+    random_weights: list[str] = field(default_factory=list)  # models with random weights: their quality is meaningless
 
     def to_dict(self) -> dict:
         return {
@@ -305,6 +306,7 @@ class Recommendation:
             "frontier": self.frontier, "feasible": self.feasible, "parity": [p.to_dict() for p in self.parity], "untested": self.untested,
             "runner_ups": self.runner_ups, "ties": self.ties, "closest": self.closest, "savings": self.savings,
             "dropped": [{"key": k, "reason": r} for k, r in self.dropped], "rows": self.rows,
+            "random_weights": self.random_weights,
         }
 
 
@@ -483,7 +485,7 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     preference = _resolve_preference(preference, batch_size)
     extra = [k for k in constraints.max_costs if k not in preference]
     cost_names = [p for p in preference if p != SIMPLICITY] + extra
-    optional = [s.format(b=batch_size) for s in SAVINGS_INDICATORS]
+    optional = _savings_optional(cost_names, batch_size)
     rows, y_true, dropped = _rows(table, cost_names, quality, optional, y_true, 1.0 - alpha)
     rec = Recommendation("ok", None, None, [], quality,
                          [f"{quality}:{direction}"] + [f"{p}:min" for p in preference] + [f"{k}:min" for k in extra],
@@ -491,7 +493,7 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
                          test=REGRESSION_TEST_NAME if task == "regression" else TEST_NAME,
                          rows={r.key: {"quality": r.quality, "family": r.family, **{k: r.value(k) for k in r.costs}} for r in rows},
                          run_id=getattr(table, "run_id", None), n_test=0 if y_true is None else len(y_true),
-                         direction=direction)
+                         direction=direction, random_weights=_random_weights(table, rows))
     best_quality = sign * max(sign * r.quality for r in rows)
     feasible = [r for r in rows if not _violations(r, constraints, best_quality, sign)]
     rec.feasible = [r.key for r in feasible]
@@ -503,6 +505,25 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
     savings_names = list(dict.fromkeys(cost_names + list(constraints.max_costs) + optional))
     _choose(rec, front, y_true, order, savings_names, runner_ups)
     return rec
+
+
+def _savings_optional(cost_names: list[str], batch_size: int) -> list[str]:
+    """The indicators of :data:`SAVINGS_INDICATORS` at ``batch_size``; its latency (p99) only when no
+    preferred or constrained cost is a latency: the savings sentence cites the statistic the user chose
+    (``--prefer latency_p50``: p50), not another one."""
+    chose_latency = any(n.startswith("latency_") for n in cost_names)
+    return [s.format(b=batch_size) for s in SAVINGS_INDICATORS if not (chose_latency and s.startswith("latency_"))]
+
+
+def _random_weights(table, rows: list[Row]) -> list[str]:
+    """The rows' models with random weights (a run's :func:`effbench.analysis.costs.random_weight_keys`;
+    none for a list of rows)."""
+    if not hasattr(table, "candidates"):
+        return []
+    from effbench.analysis.costs import random_weight_keys
+
+    random = random_weight_keys(table)
+    return [r.key for r in rows if r.key in random]
 
 
 def default_quality(run) -> str:

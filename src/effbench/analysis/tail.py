@@ -19,6 +19,12 @@ Conventions, stated once:
 * **Comparison**: an instance is on time when ``time_s <= threshold_s`` (a deadline is met
   by an answer that arrives exactly at it). A late instance counts as wrong; the denominator
   is always the whole dataset.
+* **What a good answer is** (:func:`answer_definition`): classification, the predicted label
+  equals the true one; regression, the predicted value is within a tolerance of the target
+  (``|prediction - target| <= tolerance``, in the target's units). Either way the analyses
+  below only see the per-instance good/miss booleans, and a late answer is a miss.
+  :func:`late_fallback_scores` adds a regression's own metric with late answers replaced by
+  a fallback prediction.
 * **Percentile / quantile method**: ``numpy.quantile(..., method="inverted_cdf")`` (Hyndman
   & Fan type 1): the smallest observed value whose empirical CDF reaches the level. So at a
   ``p99`` threshold at least 99 % of the pooled instance times are on time, and a quality
@@ -62,6 +68,8 @@ __all__ = [
     "apply_batch_times",
     "quality_matrix",
     "unconstrained_quality",
+    "answer_definition",
+    "late_fallback_scores",
     "select_thresholds",
     "summarize_quality",
     "quantile_key",
@@ -255,6 +263,40 @@ def unconstrained_quality(correct, rounds: int | None = None) -> np.ndarray:
     if rounds is not None and q.size == 1:
         q = np.repeat(q, rounds)
     return q
+
+
+def answer_definition(tolerance: float | None = None) -> dict:
+    """What counts as a good answer, JSON-ready: ``task``, ``good`` (in words), ``tolerance`` and
+    ``label`` (the name of the quality in tables). ``tolerance`` None: classification (the label must
+    be right); a number >= 0: regression (``|prediction - target| <= tolerance``)."""
+    if tolerance is None:
+        return {"task": "classification", "tolerance": None, "label": "accuracy",
+                "good": "on time and the predicted label equals the true one; a late answer is a miss"}
+    tol = f"{float(tolerance):g}"
+    return {"task": "regression", "tolerance": float(tolerance), "label": f"within ±{tol} on time",
+            "good": f"on time and |prediction - target| <= {tol} (the target's units); a late answer is a miss"}
+
+
+def late_fallback_scores(times, values, y_true, thresholds_s, metric, *, fallback: float) -> np.ndarray:
+    """A regression metric of every round under every deadline when each late answer is replaced by
+    ``fallback`` (e.g. the mean of the targets): an array ``[round, threshold]``.
+
+    ``times`` and ``values`` are ``[round, instance]`` (the time and the predicted value of each
+    answer), ``y_true`` ``[instance]``; ``metric(y_true, y_pred) -> float`` (mae, rmse, ...). An
+    answer is on time when ``time_s <= threshold_s``, as in :func:`quality_matrix`.
+    """
+    t = _as_times(times)
+    v = np.asarray(values, dtype=float)
+    y = np.asarray(y_true, dtype=float).ravel()
+    if v.shape != t.shape or y.shape != (t.shape[1],):
+        raise DataError(f"values: expected shape {t.shape} and y_true ({t.shape[1]},) to match times, "
+                        f"got {v.shape} and {y.shape}")
+    thr = np.atleast_1d(np.asarray(thresholds_s, dtype=float))
+    out = np.empty((t.shape[0], thr.size))
+    for j, deadline in enumerate(thr):
+        answered = np.where(t <= deadline, v, float(fallback))
+        out[:, j] = [metric(y, row) for row in answered]
+    return out
 
 
 # --------------------------------------------------------------------------- thresholds

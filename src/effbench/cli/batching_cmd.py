@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import check_json_output, db_option, emit_json, human_output, split_list
+from effbench.cli.common import check_json_output, db_option, echo_lines, emit_json, human_output, split_list
 from effbench.cli.study import hw_label_option
 
 
@@ -45,8 +45,7 @@ def batching(run_ids, rate, bound, percentile, candidates, policies, arrivals, n
     study = study_batching(runs, split_list(candidates), rate, objective, policies=tuple(split_list(policies) or ()),
                            arrivals=arrivals, n_requests=n_requests, seed=seed)
     with human_output(json_out):
-        for block in render_batching_study(study):
-            click.echo(block)
+        echo_lines(render_batching_study(study))
     if json_out:
         emit_json(json_out, study.to_dict(), force=force, indent=1)
     return 0

@@ -67,3 +67,12 @@ def json_options(f):
     f = click.option("--force", is_flag=True, help="Overwrite the --json FILE if it exists.")(f)
     return click.option("--json", "json_out", metavar="FILE|-", default=None,
                         help="Also write the result as JSON to FILE ('-': only the JSON on standard output).")(f)
+
+
+def echo_lines(lines, *, err: bool = False) -> None:
+    """Print the lines a command shows under its tables, each wrapped to the terminal width
+    (``$COLUMNS``; :func:`effbench.report.text.wrap_lines`); rendered tables pass as they are."""
+    from effbench.report.text import wrap_lines
+
+    for line in wrap_lines(lines):
+        click.echo(line, err=err)

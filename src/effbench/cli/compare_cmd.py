@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import check_json_output, db_option
+from effbench.cli.common import check_json_output, db_option, echo_lines
 
 
 @click.command()
@@ -68,8 +68,7 @@ def compare(run_a, run_b, alpha, min_change, adjust_drift, unit, json_out, force
     if json_out == "-":
         write_json("-", result.to_dict(), force=force, indent=2)
         return gate
-    for block in render_comparison(result):
-        click.echo(block)
+    echo_lines(render_comparison(result))
     if json_out is not None:
         write_json(json_out, result.to_dict(), force=force, indent=2)
         click.echo(f"wrote the comparison as JSON to {json_out}", err=True)

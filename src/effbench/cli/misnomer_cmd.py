@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import check_json_output, db_option, emit_json, human_output
+from effbench.cli.common import check_json_output, db_option, echo_lines, emit_json, human_output
 from effbench.cli.study import check_sources, hw_label_option
 
 
@@ -107,8 +107,7 @@ def misnomer(run_ids, csv_files, key, indicator_specs, label_specs, min_factor, 
     result = table_misnomer(TableInput.from_load_report(report, key), keys, {name: matrix[:, i] for i, name in enumerate(names)},
                             indicators, min_factor=min_factor, min_other_factor=min_other_factor, top=top, confidence=confidence)
     with human_output(json_out):
-        for line in render_table_misnomer(result):
-            click.echo(line)
+        echo_lines(render_table_misnomer(result))
     if json_out:
         emit_json(json_out, result.to_dict(), force=force)
 
@@ -124,7 +123,9 @@ def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given
     )
     from effbench.cli.study import load_study
     from effbench.errors import ConfigError
+    from effbench.analysis.costs import random_quality_cells
     from effbench.report.misnomer import render_misnomer_result
+    from effbench.report.text import random_weights_notes
 
     known = {i.name: i for i in RUN_INDICATORS}
     indicators = tuple(Indicator(o.name, o.direction, label=labels.get(o.name) or getattr(known.get(o.name), "label", None),
@@ -135,14 +136,13 @@ def _run_form(db, run_ids, hw_labels, objectives, labels, json_out, force, given
         if not is_known_indicator(run, ind.name):
             raise ConfigError("--indicator: " + unknown_indicator_message(run, ind.name))
     result = run_misnomer(run, indicators=indicators, **options)
+    names = [i.name for i in result.result.indicators]
+    random = {k for k, _ in random_quality_cells(run, [c.key for c in run.candidates], names)}
     with human_output(json_out):
-        click.echo(f"{result.result.n_models} candidates from run(s) {', '.join(study.run_ids)}"
-                   + (f" on {len(study.hardware)} hardware (one row per candidate and hardware)" if study.several_hardware else ""))
-        for name, reason in result.dropped_indicators:
-            click.echo(f"note: indicator {name} left out: {reason}")
-        for name, reason in result.dropped_candidates:
-            click.echo(f"note: candidate {name} left out: {reason}")
-        for line in render_misnomer_result(result.result):
-            click.echo(line)
+        echo_lines([f"{result.result.n_models} candidates from run(s) {', '.join(study.run_ids)}"
+                    + (f" on {len(study.hardware)} hardware (one row per candidate and hardware)" if study.several_hardware else ""),
+                    *(f"note: indicator {name} left out: {reason}" for name, reason in result.dropped_indicators),
+                    *(f"note: candidate {name} left out: {reason}" for name, reason in result.dropped_candidates),
+                    *render_misnomer_result(result.result), *random_weights_notes(random)])
     if json_out:
         emit_json(json_out, result.to_dict(), force=force)

@@ -10,7 +10,7 @@ import os
 
 import click
 
-from effbench.cli.common import check_json_output, db_option, emit_json, human_output
+from effbench.cli.common import check_json_output, db_option, echo_lines, emit_json, human_output
 from effbench.cli.study import check_sources, hw_label_option
 
 
@@ -128,10 +128,14 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
         click.echo("effbench: note: --stochastic: no noise was given for any column (--uncertainty COLUMN=rel:SD|abs:SD|"
                    "n:EXAMPLES), so every draw is the table itself and every probability is 1 on the frontier, 0 off it", err=True)
     _echo_notes(study)
+    random = _random_weights(run, keys, names)
     with human_output(json_out):
-        _print_table(study, top, _estimated(run, keys, names) if run is not None and not several else frozenset())
+        _print_table(study, top, _estimated(run, keys, names) if run is not None and not several else frozenset(), random)
     if json_out:
         records = study.to_dict()["records"]
+        if run is not None:  # a stored run's models: whether their quality comes from random weights
+            for r in records:
+                r["random_weights"] = any(k == r["key"] for k, _ in random)
         emit_json(json_out, records, force=force, indent=1, what=f"{len(records)} rows to ")
     if plot_dir:
         from effbench.report.pareto_plots import write_pareto_projections
@@ -249,11 +253,8 @@ def _noise(run, keys, names, uncertainty, study=None):
 
 
 def _echo_notes(study) -> None:
-    for note in study.notes:
-        click.echo(f"effbench: note: {note}", err=True)
-    if study.dea is not None:
-        for note in study.dea.notes:
-            click.echo(f"effbench: note: DEA: {note}", err=True)
+    echo_lines([f"effbench: note: {note}" for note in study.notes]
+               + [f"effbench: note: DEA: {note}" for note in (study.dea.notes if study.dea is not None else ())], err=True)
 
 
 def _estimated(run, keys, names) -> set:
@@ -263,9 +264,18 @@ def _estimated(run, keys, names) -> set:
     return {(k, n) for k in keys for n in names if indicator_provenance(run, k, n) == "estimated"}
 
 
-def _print_table(study, top, estimated=frozenset()) -> None:
-    from effbench.report.pareto_table import format_noise, format_pareto_table
+def _random_weights(run, keys, names) -> set:
+    """The (key, column) cells that hold a quality figure of a model with random weights (marked ``?``)."""
+    from effbench.analysis.costs import random_quality_cells
 
-    click.echo(format_pareto_table(study, top, estimated=estimated))
+    return set() if run is None else random_quality_cells(run, keys, names)
+
+
+def _print_table(study, top, estimated=frozenset(), random_weights=frozenset()) -> None:
+    from effbench.report.pareto_table import format_noise, format_pareto_table
+    from effbench.report.text import random_weights_notes
+
+    click.echo(format_pareto_table(study, top, estimated=estimated, random_weights=random_weights))
+    echo_lines(random_weights_notes({k for k, _ in random_weights}))
     if study.stochastic is not None:
         click.echo(format_noise(study))

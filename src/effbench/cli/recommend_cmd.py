@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import check_json_output, db_option, emit_json, human_output, split_list
+from effbench.cli.common import check_json_output, db_option, echo_lines, emit_json, human_output, split_list
 from effbench.cli.study import hw_label_option
 
 
@@ -81,10 +81,8 @@ def recommend(run_ids, db, hw_labels, min_accuracy, max_loss, max_latency_p99, m
 
     out, err = render_recommendation(rec)
     with human_output(json_out):
-        for line in out:
-            click.echo(line)
-    for line in err:
-        click.echo(line, err=True)
+        echo_lines(out)
+    echo_lines(err, err=True)
     if json_out:
         emit_json(json_out, rec.to_dict(), force=force, indent=1)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from effbench.cli.common import check_json_output, db_option, emit_json, human_output, json_options
+from effbench.cli.common import check_json_output, db_option, echo_lines, emit_json, human_output, json_options
 from effbench.cli.study import hw_label_option
 
 
@@ -30,12 +30,10 @@ def print_run_summary(run, *, db_path=None, batches: bool = False):
     from effbench.report.run_summary import render_run_summary, stored_line
 
     out, err = render_run_summary(run_summary(run), batches=batches)
-    for line in out:
-        click.echo(line)
-    for line in err:
-        click.echo(line, err=True)
+    echo_lines(out)
+    echo_lines(err, err=True)
     if db_path is not None:
-        click.echo(stored_line(run, db_path))
+        echo_lines([stored_line(run, db_path)])
 
 
 @click.command()
@@ -51,8 +49,8 @@ def show(run_id, batches, json_out, force, db):
     from dataclasses import replace
 
     from effbench.analysis.costs import run_summary
-    from effbench.report.run_summary import render_run_list
-    from effbench.records import LATENCY_PER_CALL
+    from effbench.report.run_summary import render_run_list, render_tracking
+    from effbench.records import LATENCY_PER_CALL, TRACK_SUITE
     from effbench.runs.lifecycle import is_stale, with_true_status
     from effbench.store.db import Store
     from effbench.store.files import write_json
@@ -68,12 +66,18 @@ def show(run_id, batches, json_out, force, db):
                 click.echo(line)
             return 0
         run = store.load_run(run_id, needs=LATENCY_PER_CALL)
+        uses = store.tracking_uses(run.run_id) if run.suite == TRACK_SUITE else None
     if is_stale(run):  # its process is gone: say so (effbench run --resume marks it in the store)
         run = replace(run, status="interrupted")
     if json_out is not None:
         write_json(json_out, run_summary(run).to_dict(), force=force, indent=2)
         if json_out == "-":
             return 0
+    if uses is not None:  # a tracking (effbench track): a view of its own
+        out, err = render_tracking(run, uses)
+        echo_lines(out)
+        echo_lines(err, err=True)
+        return 0
     print_run_summary(run, batches=batches)
     return 0
 

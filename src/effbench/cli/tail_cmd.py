@@ -215,6 +215,9 @@ def _fmt_s(value: float) -> str:
               help="Time compared with the deadline: end to end (prepare+infer+to_labels) or the model call only.")
 @click.option("--threshold", "thresholds", multiple=True, type=float, metavar="SECONDS",
               help="A deadline in seconds for every candidate (repeatable).")
+@click.option("--tolerance", default=None, type=float, metavar="X",
+              help="A regression suite file: an on-time answer is good when |prediction - target| <= X (the target's "
+                   "units) [default: the suite file's [data] tolerance].")
 @click.option("--percentiles", default="90,95,99,99.9", show_default=True,
               help="Deadlines at these percentiles of each candidate's own times (p99 is always added).")
 @click.option("--grid", default=20, show_default=True, type=click.IntRange(min=0),
@@ -242,7 +245,7 @@ def _fmt_s(value: float) -> str:
               help="The cost run ('effbench run') of the same candidates: the tail run records the link, so "
                    "'effbench report TAIL_RUN' shows both (RUN: an id, a unique prefix, or 'latest').")
 @db_option
-def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresholds, percentiles, grid, quantile, rule, round_threshold, every, window,
+def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresholds, tolerance, percentiles, grid, quantile, rule, round_threshold, every, window,
             js_threshold, min_rounds, max_rounds, holdout_rounds, fixed_rounds, deadline_common, threads,
             json_out, force, no_store, quick, quiet, cost_run, db):
     """Measure tail quality on candidates of the default suite (digits), or of a suite file.
@@ -257,7 +260,8 @@ def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresho
     both within a Jensen-Shannon distance of the previous fits), then held-out rounds to check
     the quality predicted from the rounds used (a 90% interval of the worst round: predicted,
     observed, covered).
-    An instance is on time when time <= deadline; a late instance counts as wrong. The results
+    An instance is on time when time <= deadline; a late instance counts as wrong. A good answer
+    is the right label, or for a regression (--tolerance X) within X of the target. The results
     are stored as a new run (see 'effbench show') unless --no-store.
     """
     from effbench.errors import ConfigError
@@ -281,6 +285,11 @@ def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresho
         window=window, js_threshold=js_threshold, min_rounds=min_rounds, max_rounds=max_rounds,
         holdout_rounds=holdout_rounds, fixed_rounds=fixed_rounds, threads=threads,
     )
+    if tolerance is not None:
+        from effbench.runs.tail import TOLERANCE
+        from effbench.validation import check
+
+        tolerance = check("--tolerance", tolerance, TOLERANCE)
     if cost_run is not None and no_store:
         raise ConfigError("--cost-run links the stored tail run to a cost run; it cannot be used with --no-store")
     from effbench.report.progress import default_progress
@@ -293,16 +302,25 @@ def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresho
 
         if quick:
             raise ConfigError("--quick: applies to the default suite, not to a suite file")
-        from effbench.runs.tail import check_suite_candidate_names
+        from dataclasses import replace
+
+        from effbench.runs.tail import check_suite_candidate_names, suite_tolerance
         from effbench.sources.suite import load_suite
 
-        check_suite_candidate_names(load_suite(suite_file, trust_pickle=trust_pickle), candidates)  # before building any
+        spec = load_suite(suite_file, trust_pickle=trust_pickle)
+        check_suite_candidate_names(spec, candidates)  # before building any
+        if spec.data is not None and spec.data.task != "none":  # (no labels: refused by measure_tail_plan)
+            config = replace(config, tolerance=suite_tolerance(spec.data.task, tolerance, spec.data.tolerance,
+                                                               suite=spec.name, option="--tolerance"))
         plan = plan_suite_file(suite_file, trust_pickle=trust_pickle, threads=threads)
         result = measure_tail_plan(plan, list(candidates), config=config, common_deadline_s=deadline_common,
                                    db=db, store=not no_store, log=log, cost_run=cost_run, progress=progress)
     else:
         if trust_pickle:
             raise ConfigError("--trust-pickle: applies to a suite file (effbench tail measure SUITE.toml --trust-pickle)")
+        if tolerance is not None:
+            raise ConfigError(f"--tolerance: applies to a regression suite file; the default suite (digits) is a "
+                              f"classification, where a good answer is the right label; got {tolerance!r}")
         parse_candidate_keys(candidates)  # unknown names fail here, before any training
         result = measure_tail_suite(list(candidates), quick=quick, config=config, common_deadline_s=deadline_common,
                                     db=db, store=not no_store, log=log, cost_run=cost_run, progress=progress)
@@ -333,12 +351,17 @@ def _render_measure(result):
     else:
         any_rep = next(iter(reports.values()))
         key = any_rep["quantile_key"]
+        quality = any_rep.get("quality") or {"task": "classification"}
+        regression = quality["task"] == "regression"
+        acc = f"±{quality['tolerance']:g}" if regression else "acc"
         click.echo(
             f"tail quality ({any_rep['time_kind']} time, batch {any_rep['batch_size']}, {any_rep['instances']} instances; "
             f"on time when time <= deadline; common deadline {_fmt_s(common)} = {result.common_deadline_origin}; "
             f"stopping rule {any_rep['convergence'].get('rule', 'js')})"
         )
-        head = (f"{'candidate':<26} {'acc':>6} {'p99 dl':>9} {'worst':>6} {key:>6} {'mean':>6} "
+        if regression:
+            click.echo(f"quality: {quality['label']}: a good answer is {quality['good']}")
+        head = (f"{'candidate':<26} {acc:>6} {'p99 dl':>9} {'worst':>6} {key:>6} {'mean':>6} "
                 f"{'common':>6} {'c.mean':>6} {'rounds':>6} {'stop':<10} {'err p99':>7} {'err com':>7} {'interval p99, observed':>25}")
         click.echo(head)
         click.echo("-" * len(head))
@@ -354,14 +377,36 @@ def _render_measure(result):
                 f"{_fmt_pp(e99):>7} {_fmt_pp(ec):>7} {_fmt_interval(rows.get('percentilep99')):>25}"
             )
         click.echo(
-            "acc: accuracy without deadline; p99 dl: the candidate's own p99 deadline; worst/"
+            (f"{acc}: share of answers within {acc} of the target without deadline" if regression else
+             "acc: accuracy without deadline") + "; p99 dl: the candidate's own p99 deadline; worst/"
             f"{key}/mean: quality over rounds at it; common/c.mean: worst and mean quality at the common deadline; "
             "rounds: used by the stopping rule; err: |predicted - observed| worst case of the held-out rounds, "
             "in percentage points (fitted on the rounds used); interval p99, observed: the 90% prediction interval of "
             "that worst case, the worst held-out round, and whether the interval contains it (y/n)"
         )
+        if regression:
+            _render_late_as_mean(reports)
     for k, why in result.failed.items():
         click.echo(f"failed: {k}: {why}", err=True)
+
+
+def _render_late_as_mean(reports: dict) -> None:
+    """A regression's own metrics with late answers replaced by the mean of the targets, at the own p99
+    and the common deadline (mean over rounds, worst round)."""
+    from effbench.numbers import fmt_si
+
+    for k, rep in reports.items():
+        late = rep.get("late_as_mean")
+        if not late:
+            continue
+        parts = []
+        for name in late["metrics"]:
+            at = [(label, row["late_as_mean"][name]) for label, row in (("own p99", rep["own_p99"]),
+                                                                       ("common", rep["common_deadline"])) if row]
+            cells = ", ".join(f"{label} {fmt_si(v['mean'])} (worst round {fmt_si(v['worst'])})" for label, v in at)
+            parts.append(f"{name} {fmt_si(late['unconstrained'][name])} without deadline; {cells}")
+        click.echo(f"{k}: late answers replaced by the mean of the targets ({fmt_si(late['fallback_value'])}): "
+                   + "; ".join(parts))
 
 
 def _fmt_interval(row) -> str:

@@ -46,9 +46,9 @@ def track(name, command, no_energy, cpu_tdp_w, carbon_region, carbon_intensity, 
     if not quiet:
         from effbench.numbers import fmt_seconds, fmt_si
 
-        energy_text = "" if t.energy_j is None else f", {fmt_si(t.energy_j, 'J', 4)} ({t.provenance})"
+        energy_text = "" if t.energy_j is None else f", {fmt_si(t.energy_j, 'J')} ({t.provenance})"
         ended = "" if t.status == "complete" else f"; {t.status}: the command exited with code {code}"
-        click.echo(f"effbench: tracked {t.name}: {fmt_seconds(t.time_s, 4)}{energy_text}{ended}; stored as run {t.run_id} "
+        click.echo(f"effbench: tracked {t.name}: {fmt_seconds(t.time_s)}{energy_text}{ended}; stored as run {t.run_id} "
                    f"in {t.db_path}", err=True)
     if json_out:
         emit_json(json_out, {"schema": "effbench.track/1", "name": t.name, "run_id": t.run_id, "status": t.status,

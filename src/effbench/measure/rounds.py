@@ -8,10 +8,12 @@ smaller), and records per round and batch
 * ``e2e_s``: end to end, ``prepare()`` + ``infer()`` + ``sync()`` + ``to_labels()``
   (pre- and post-processing included);
 
-and the predicted label of every instance in every round. Every instance of a batch takes its
-batch's time. Warm-up rounds run first and are discarded. The garbage collector is collected
+and the answer of every instance in every round: its predicted label, or, for a regression
+(``answers="values"``), its predicted value (``scores_for()`` in place of ``to_labels()``). The
+inputs are one array or a dict of named arrays (:mod:`effbench.measure.inputs`): an instance is a
+row of every array. Every instance of a batch takes its batch's time. Warm-up rounds run first and are discarded. The garbage collector is collected
 once and then paused for the whole command; ``sync()`` is called before every timestamp.
-The worker process serves it as the command ``("rounds", n_rounds, batch_size, warmup_rounds)``
+The worker process serves it as the command ``("rounds", n_rounds, batch_size, warmup_rounds, answers)``
 (:func:`handle_rounds`, registered in ``measure/worker.py``).
 
 Parent side: a *round source* (:func:`worker_source`) gives a few rounds at a time;
@@ -35,10 +37,13 @@ from typing import Callable
 import numpy as np
 
 from effbench.errors import ConfigError, DataError
-from effbench.validation import Interval, check
+from effbench.measure.inputs import n_rows, rows as rows_of
+from effbench.validation import Interval, Options, check
 
 TIME_KINDS = ("e2e", "inference")
+ANSWERS = ("labels", "values")
 __all__ = [
+    "ANSWERS",
     "TIME_KINDS",
     "RoundsData",
     "run_rounds",
@@ -81,12 +86,15 @@ class RoundsData:
         """Per-instance times ``[round, instance]``: every instance takes its batch's time."""
         return self.batch_times(kind)[:, self.batch_ids]
 
-    def correct(self, y) -> np.ndarray:
-        """``[round, instance]`` booleans: the prediction (without deadline) equals the label."""
+    def correct(self, y, tolerance: float | None = None) -> np.ndarray:
+        """``[round, instance]`` booleans, without deadline: the predicted label equals the label, or,
+        with a ``tolerance`` (regression), the predicted value is within it: ``|prediction - y| <= tolerance``."""
         y = np.asarray(y).ravel()
         if y.shape[0] != self.n_instances:
             raise DataError(f"y: expected {self.n_instances} labels (one per instance), got {y.shape[0]}")
-        return self.predictions == y[None, :]
+        if tolerance is None:
+            return self.predictions == y[None, :]
+        return np.abs(self.predictions.astype(np.float64) - y.astype(np.float64)[None, :]) <= tolerance
 
     def take(self, rows) -> "RoundsData":
         return RoundsData(self.batch_size, self.n_instances, self.inference_s[rows], self.e2e_s[rows],
@@ -137,31 +145,43 @@ def run_rounds(
     clock: Callable[[], float] = time.perf_counter,
     clock_name: str = "time.perf_counter",
     pause_gc: bool = True,
+    answers: str = "labels",
 ) -> dict:
-    """Run ``warmup_rounds`` discarded rounds, then ``n_rounds`` timed rounds over all of ``X``.
+    """Run ``warmup_rounds`` discarded rounds, then ``n_rounds`` timed rounds over all of ``X``
+    (one array, or a dict of named arrays sliced by the same rows).
 
     Returns a picklable payload: ``inference_s`` and ``e2e_s`` ``[n_rounds, n_batches]``,
     ``predictions`` ``[n_rounds, n_instances]``, ``batch_size``, ``n_instances`` and ``meta``.
-    Per batch: ``t0``; prepare; sync; ``t1``; infer; sync; ``t2``; to_labels; ``t3`` with
-    inference = t2 - t1 and end to end = t3 - t0.
+    Per batch: ``t0``; prepare; sync; ``t1``; infer; sync; ``t2``; answers; ``t3`` with
+    inference = t2 - t1 and end to end = t3 - t0. ``answers``: ``labels`` (``to_labels()``) or
+    ``values`` (a regression: ``scores_for()``, one real value per instance, kept as float64).
     """
     n_rounds = _whole(n_rounds, "n_rounds", 1)
     batch_size = _whole(batch_size, "batch_size", 1)
     warmup_rounds = _whole(warmup_rounds, "warmup_rounds", 0)
+    check("answers", answers, Options(set(ANSWERS)))
     if X is None:
         raise DataError("rounds: no test inputs; send the 'data' command first")
-    X = np.asarray(X)
-    n = int(X.shape[0])
+    if not isinstance(X, dict):
+        X = np.asarray(X)
+    n = n_rows(X)
     if n == 0:
         raise DataError("rounds: the test inputs are empty")
     starts = list(range(0, n, batch_size))
-    slices = [X[s : s + batch_size] for s in starts]
+    slices = [rows_of(X, slice(s, s + batch_size)) for s in starts]
     nb = len(slices)
     c = candidate
     sync = c.sync
+    if answers == "labels":
+        def answer(prepared, out, _n):
+            return c.to_labels(out)
+    else:
+        def answer(prepared, out, size):
+            return _values(c.scores_for(prepared, out), size)
 
     def one_round(inf_row, e2e_row, pred_row):
         for j, xb in enumerate(slices):
+            size = min(batch_size, n - starts[j])
             t0 = clock()
             prepared = c.prepare(xb)
             sync()
@@ -169,12 +189,12 @@ def run_rounds(
             out = c.infer(prepared)
             sync()
             t2 = clock()
-            labels = c.to_labels(out)
+            labels = answer(prepared, out, size)
             t3 = clock()
             inf_row[j] = t2 - t1
             e2e_row[j] = t3 - t0
             if pred_row is not None:
-                pred_row[starts[j] : starts[j] + len(xb)] = np.asarray(labels).ravel()
+                pred_row[starts[j] : starts[j] + size] = np.asarray(labels).ravel()
 
     inf = np.empty((n_rounds, nb))
     e2e = np.empty((n_rounds, nb))
@@ -213,15 +233,28 @@ def run_rounds(
             "n_batches": nb,
             "order": "fixed: instance i in batch i // batch_size",
             "inference": "infer() + sync()",
-            "e2e": "prepare() + sync() + infer() + sync() + to_labels()",
+            "e2e": f"prepare() + sync() + infer() + sync() + {'to_labels' if answers == 'labels' else 'scores_for'}()",
+            "answers": answers,
             "wall_time_s": time.perf_counter() - wall0,
         },
     }
 
 
-def handle_rounds(state, n_rounds, batch_size=1, warmup_rounds=0):
-    """Worker command ``("rounds", n_rounds, batch_size, warmup_rounds)`` -> ``("rounds", payload)``."""
-    payload = run_rounds(state.candidate, state.X, n_rounds, batch_size=batch_size, warmup_rounds=warmup_rounds)
+def _values(output, n: int) -> np.ndarray:
+    """A regression's answers: one real value per instance ((n,) or (n, 1) outputs), as float64."""
+    out = np.asarray(output)
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    if out.ndim != 1 or len(out) != n or not np.issubdtype(out.dtype, np.number):
+        raise DataError(f"expected one predicted value per instance ({n}) from a regression model; "
+                        f"the model returned shape {out.shape} of {out.dtype}")
+    return out.astype(np.float64)
+
+
+def handle_rounds(state, n_rounds, batch_size=1, warmup_rounds=0, answers="labels"):
+    """Worker command ``("rounds", n_rounds, batch_size, warmup_rounds, answers)`` -> ``("rounds", payload)``."""
+    payload = run_rounds(state.candidate, state.X, n_rounds, batch_size=batch_size, warmup_rounds=warmup_rounds,
+                         answers=answers)
     return ("rounds", payload)
 
 
@@ -230,15 +263,17 @@ def handle_rounds(state, n_rounds, batch_size=1, warmup_rounds=0):
 RoundSource = Callable[[int], RoundsData]  # k -> k new rounds
 
 
-def worker_source(worker, *, batch_size: int = 1, warmup_rounds: int = 1, timeout_s: float = 600.0) -> RoundSource:
+def worker_source(worker, *, batch_size: int = 1, warmup_rounds: int = 1, timeout_s: float = 600.0,
+                  answers: str = "labels") -> RoundSource:
     """A round source backed by a worker (``ProcessWorker`` or ``InlineWorker``) that holds its data.
 
-    The first request also runs ``warmup_rounds`` discarded rounds.
+    The first request also runs ``warmup_rounds`` discarded rounds. ``answers``: what each round
+    keeps per instance (:data:`ANSWERS`: ``labels``, or ``values`` for a regression).
     """
     pending_warmup = [int(warmup_rounds)]
 
     def source(k: int) -> RoundsData:
-        reply = worker.request(("rounds", int(k), int(batch_size), pending_warmup[0]), timeout_s)
+        reply = worker.request(("rounds", int(k), int(batch_size), pending_warmup[0], answers), timeout_s)
         pending_warmup[0] = 0
         return RoundsData.from_payload(reply[1])
 

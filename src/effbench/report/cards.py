@@ -66,7 +66,8 @@ def _finite(v) -> bool:
 
 
 def format_value(value, unit: str) -> str:
-    """A number with its unit, in the unit's natural scale ("1.2 ms", "68.1 KiB", "34k FLOP")."""
+    """A number with its unit, in the unit's natural scale ("1.2 ms", "68.1 KiB", "34k FLOP", "17.2k"), by
+    :mod:`effbench.numbers` as the terminal shows it."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if isinstance(value, str):
@@ -79,24 +80,13 @@ def format_value(value, unit: str) -> str:
     if unit == "ratio":
         return f"{v:.4f}"
     if unit == "count":
-        return f"{int(v):,}" if v < 1e6 and v == int(v) else fmt_si(v)
+        return fmt_count(v)
     if unit == "FLOP":
         return f"{fmt_count(v)} FLOP"
     if unit == "J":
-        if v == 0:
-            return "0 J"
-        for factor, prefix in ((1e3, "k"), (1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n")):
-            if abs(v) >= factor:
-                return f"{v / factor:.3g} {prefix}J"
-        return f"{v:.3g} J"
+        return fmt_si(v, "J")
     if unit in ("g", "gCO2e"):
-        suffix = unit[1:]
-        if v == 0:
-            return f"0 g{suffix}"
-        for factor, prefix in ((1e3, "k"), (1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n")):
-            if abs(v) >= factor:
-                return f"{v / factor:.3g} {prefix}g{suffix}"
-        return f"{v:.3g} g{suffix}"
+        return fmt_si(v, unit)
     if unit == "%":
         return f"{v:.1f}%"
     if unit in ("target", "1", "score"):  # a regression error in the target's unit, r2, a custom metric

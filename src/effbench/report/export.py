@@ -32,7 +32,7 @@ def export_document(run: RunRecord, *, derived: bool = True) -> dict:
     return doc
 
 
-CSV_COLUMNS = ("run_id", "candidate", "model", "backend", "batch_size", "metric", "value", "unit", "provenance")
+CSV_COLUMNS = ("run_id", "candidate", "model", "backend", "batch_size", "metric", "value", "unit", "provenance", "weights")
 
 
 def run_to_csv_rows(run: RunRecord) -> list[dict]:

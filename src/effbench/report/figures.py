@@ -48,6 +48,7 @@ __all__ = [
     "batch_curves",
     "energy_curves",
     "tail_curves",
+    "tail_quality_label",
     "FIGURE_NAMES",
     "figure_names",
     "check_figures_dir",
@@ -178,8 +179,9 @@ def energy_curves(run) -> dict[tuple[str, str], list[dict]]:
 
 def tail_curves(run) -> dict[str, dict]:
     """candidate -> ``{"threshold_s": [...], "mean": [...], "tail": [...], "tail_label": str,
-    "unconstrained": float | None, "rounds_used": int | None, "rounds_measured": int | None}``
-    from ``info["tail"]``.
+    "unconstrained": float | None, "rounds_used": int | None, "rounds_measured": int | None,
+    "quality_label": str}`` from ``info["tail"]`` (``quality_label``: ``accuracy``, or for a
+    regression measured with a tolerance ``share within ±0.5``).
 
     ``info["tail"]`` as :mod:`effbench.runs.tail` stores it has ``rounds_used`` (the rounds the
     stopping rule used) and ``rounds_measured`` (every round timed); a bare
@@ -207,8 +209,20 @@ def tail_curves(run) -> dict[str, dict]:
             "rounds_used": _int(tail.get("rounds_used", tail.get("rounds"))),
             "rounds_measured": _int(tail.get("rounds_measured", tail.get("rounds"))),
             "labels": [str(r.get("label", "")) for r in rows],
+            "quality_label": _quality_label(tail.get("quality")),
         }
     return out
+
+
+def tail_quality_label(tails: dict) -> str:
+    """The name of the quality the tail curves of ``tails`` (:func:`tail_curves`) show, for an axis."""
+    labels = {t["quality_label"] for t in tails.values()}
+    return labels.pop() if len(labels) == 1 else "quality (accuracy, or share within the tolerance)"
+
+
+def _quality_label(quality) -> str:
+    tol = _num(quality.get("tolerance")) if isinstance(quality, dict) else None
+    return "accuracy" if tol is None else f"share within ±{tol:g}"
 
 
 def _int(v):
@@ -495,7 +509,7 @@ def _tail_figure(plt, tails, colors):
     ax.set_xscale("log")
     _plain_log(ax.xaxis)
     ax.set_xlabel(f"deadline [{unit}] (late answers count as wrong)")
-    ax.set_ylabel("accuracy under the deadline [ratio] (measured)")
+    ax.set_ylabel(f"{tail_quality_label(tails)} under the deadline [ratio] (measured)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()

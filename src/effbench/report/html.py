@@ -34,6 +34,7 @@ import json
 import math
 from datetime import datetime, timezone
 
+from effbench.analysis.costs import random_weight_keys
 from effbench.report.cards import cost_cards, energy_rows, format_value, provenance_label, run_setup
 from effbench.report.figures import (
     COSTS,
@@ -45,10 +46,12 @@ from effbench.report.figures import (
     latency_distributions,
     spread_coinciding,
     tail_curves,
+    tail_quality_label,
     time_unit,
 )
 from effbench.report.run_summary import interval_text, p99_9_text
 from effbench.report.tables import cost_table_rows
+from effbench.report.text import random_weights_notes
 
 __all__ = ["render_html", "CSP"]
 
@@ -177,7 +180,9 @@ def _quality_vs_cost(report, figs: _Figures, colors) -> str:
     if not panels:
         return '<p class="missing">No candidate has both an accuracy and a cost measurement: nothing to plot.</p>'
     symbols = {k: m[0] for k, m in candidate_markers(run).items()}
+    random = random_weight_keys(run)
     out = [_legend_html(run, colors),
+           *(f'<p class="note">{_e(n)}</p>' for n in random_weights_notes(random)),
            '<p class="note">Frontier (large markers with a black outline, dashed staircase): the Pareto frontier of '
            f'{_e(panels[0].quality)}:{panels[0].quality_direction} against that one cost (:min; throughput :max), computed with effbench.analysis.pareto. '
            'Marker shape = backend (circle PyTorch, square ONNX Runtime, diamond scikit-learn, star other); hollow = '
@@ -190,7 +195,8 @@ def _quality_vs_cost(report, figs: _Figures, colors) -> str:
             1.0, p.unit, dict(type="log", title=f"{p.label} [{p.unit}] ({provs})"))
         for pt, x in zip(p.points, spread_coinciding(p.points)):
             hover = (f"{_pt(pt.candidate)}<br>{_pt(p.label)}: {_pt(format_value(pt.cost, p.unit))} ({_pt(provenance_label(pt.provenance))})"
-                     f"<br>{_pt(p.quality)}: {pt.quality:.4g} (measured)" + ("<br>on the frontier" if pt.on_frontier else ""))
+                     f"<br>{_pt(p.quality)}: {pt.quality:.4g} (measured)" + ("<br>on the frontier" if pt.on_frontier else "")
+                     + ("<br>random weights: quality meaningless" if pt.candidate in random else ""))
             fig.add_trace(go.Scatter(
                 x=[x * factor], y=[pt.quality], mode="markers", name=_pt(pt.candidate), showlegend=False,
                 marker=dict(color=colors.get(pt.candidate, "#333"), size=14 if pt.on_frontier else 9,
@@ -356,7 +362,7 @@ def _tail(run, figs: _Figures, colors) -> str:
                                      name=_pt(f"{cand}: {t['tail_label']}"),
                                      hovertemplate="deadline %{x:.3g} " + unit + ": %{y:.4f}<extra>" + _pt(cand) + "</extra>"))
     fig.update_layout(xaxis=xaxis,
-                      yaxis=dict(title="accuracy under the deadline [ratio] (measured)"))
+                      yaxis=dict(title=f"{tail_quality_label(tails)} under the deadline [ratio] (measured)"))
     def unc(t):
         return "-" if t["unconstrained"] is None else f"{t['unconstrained']:.4f}"
 
@@ -370,7 +376,7 @@ def _tail(run, figs: _Figures, colors) -> str:
             + '<p class="note">Quality that survives a deadline (Yang et al., "Quality at the Tail of Machine Learning '
               'Inference"): solid = mean over rounds, dashed = the low quantile over rounds (the tail quality). Rounds used: '
               'those the stopping rule used (deadlines at percentiles come from them); measured: every timed round.</p>'
-            + '<table class="small"><thead><tr><th>candidate</th><th>rounds used / measured</th><th>unconstrained accuracy (mean)</th></tr>'
+            + f'<table class="small"><thead><tr><th>candidate</th><th>rounds used / measured</th><th>unconstrained {_e(tail_quality_label(tails))} (mean)</th></tr>'
               f'</thead><tbody>{rows}</tbody></table>'
             + (f'<p class="missing">No tail-quality results for: {_e(", ".join(missing))}.</p>' if missing else ""))
 
@@ -448,6 +454,8 @@ def _misnomer(report, figs: _Figures) -> str:
 
 
 def _recommendation(report) -> str:
+    from effbench.numbers import mark_random_weights
+
     rec = report.recommendation
     if rec is None:  # the run lacks what the recommendation needs: say what, in the report
         return f'<p class="missing">No recommendation: {_e(report.recommendation_error)}</p>'
@@ -472,10 +480,12 @@ def _recommendation(report) -> str:
         def runner(r) -> str:
             par = "on par with the reference" if r["on_par_with_reference"] else "not on par with the reference"
             p = "" if r["p_value"] is None else f", p={r['p_value']:.2g}"
-            return f"<li>{_e(r['key'])}: {_e(rec.quality)} {r['quality']:.4f} ({par}{p})</li>"
+            quality = mark_random_weights(f"{r['quality']:.4f}", r["key"] in rec.random_weights)
+            return f"<li>{_e(r['key'])}: {_e(rec.quality)} {quality} ({par}{p})</li>"
 
         items = "".join(runner(r) for r in rec.runner_ups)
         out.append(f"<p>Runner-ups on the frontier:</p><ul>{items}</ul>")
+    out += [f'<p class="note">{_e(n)}</p>' for n in random_weights_notes(rec.random_weights)]
     if rec.closest:
         out.append("<p>Closest models:</p><ul>" + "".join(
             f"<li>{_e(c['key'])}: {_e(', '.join(c['violations']))}</li>" for c in rec.closest) + "</ul>")

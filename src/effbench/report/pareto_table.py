@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from effbench.analysis.pareto_study import ParetoStudy
-from effbench.numbers import fmt_named, fmt_number, mark_estimate
+from effbench.numbers import fmt_named, fmt_number, mark_estimate, mark_random_weights
 from effbench.report.text import render_table
 
 
@@ -80,23 +80,25 @@ def _title(study: ParetoStudy, shown: int) -> str:
     return title
 
 
-def pareto_table(study: ParetoStudy, top: int = 25, estimated=frozenset()) -> TableView:
+def pareto_table(study: ParetoStudy, top: int = 25, estimated=frozenset(), random_weights=frozenset()) -> TableView:
     """Title, header and formatted cells of the first ``top`` rows of the ranking (0: all); the
-    (key, column) pairs in ``estimated`` carry the estimate mark ``~``."""
+    (key, column) pairs in ``estimated`` carry the estimate mark ``~``, those in ``random_weights``
+    (quality figures of models with random weights) the mark ``?``."""
     shown = study.ranking(top)
     doms = study.dominators(shown)
     header = _header(study)
     units = [h if h in study.names else "" for h in header]
-    rows = [[mark_estimate(format_cell(v, u), (study.keys[int(i)], u) in estimated)
+    rows = [[mark_random_weights(mark_estimate(format_cell(v, u), (study.keys[int(i)], u) in estimated),
+                                 (study.keys[int(i)], u) in random_weights)
              for v, u in zip(_row(study, int(i), _dominator_cell(study, int(c), s)), units)]
             for i, c, s in zip(shown, doms.count, doms.sample)]
     return TableView(_title(study, len(shown)), header, rows)
 
 
 def format_pareto_table(study: ParetoStudy, top: int = 25, *, width: int | None = -1, style: str | None = None,
-                        estimated=frozenset()) -> str:
+                        estimated=frozenset(), random_weights=frozenset()) -> str:
     """The table for the terminal (or a pipe): see :func:`effbench.report.text.render_table`."""
-    view = pareto_table(study, top, estimated)
+    view = pareto_table(study, top, estimated, random_weights)
     return render_table(view.title, view.header, view.rows, keys=2, width=width, style=style,
                         wrap=(view.header.index("dominated_by"),))
 

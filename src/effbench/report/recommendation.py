@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from effbench.numbers import fmt_named, fmt_p, fmt_ratio
+from effbench.numbers import fmt_named, fmt_p, fmt_ratio, mark_random_weights
+from effbench.report.text import random_weights_notes
 
 __all__ = ["format_cost", "render_recommendation"]
 
@@ -20,7 +21,8 @@ def _runner_up(rec, r: dict) -> str:
     par = "on par" if r["on_par_with_reference"] else "not on par"
     p = "" if r["p_value"] is None else f", p={fmt_p(r['p_value'])}"
     costs = ", ".join(f"{n}={format_cost(r['costs'].get(n), n)}" for n in names if n in r["costs"])
-    return f"  {r['key']}: {rec.quality} {fmt_ratio(r['quality'], 4)} ({par}{p}); {r['family'] or 'family unknown'}; {costs}"
+    quality = mark_random_weights(fmt_ratio(r['quality'], 4), r['key'] in rec.random_weights)
+    return f"  {r['key']}: {rec.quality} {quality} ({par}{p}); {r['family'] or 'family unknown'}; {costs}"
 
 
 def render_recommendation(rec) -> tuple[list[str], list[str]]:
@@ -33,6 +35,8 @@ def render_recommendation(rec) -> tuple[list[str], list[str]]:
            "", *rec.message]
     if rec.runner_ups:
         out += ["", "runner-ups (frontier):", *(_runner_up(rec, r) for r in rec.runner_ups)]
+    if rec.random_weights:  # the sentences above compare qualities too: the note concerns them all
+        out += ["", *random_weights_notes(rec.random_weights)]
     err = [f"effbench: left out {key}: {reason}" for key, reason in rec.dropped]
     if err:
         out.append("")

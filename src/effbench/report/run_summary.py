@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from effbench.analysis.stats import min_samples_for_quantile_ci
-from effbench.numbers import fmt_bytes, fmt_count, fmt_rate, fmt_seconds, fmt_si, mark_estimate
+from effbench.numbers import MISSING, fmt_bytes, fmt_count, fmt_rate, fmt_seconds, fmt_si, mark_estimate
+from effbench.records import TRAIN_ENERGY_J, TRAIN_TIME_S
 from effbench.report.text import (
     column_headers,
     column_priority,
@@ -15,11 +16,13 @@ from effbench.report.text import (
     legend,
     param_notes,
     quality_columns,
+    random_weights_notes,
     render_table,
     setup_line,
 )
 
-__all__ = ["interval_text", "p99_9_text", "sparse_notes", "render_run_list", "render_run_summary", "stored_line"]
+__all__ = ["interval_text", "p99_9_text", "sparse_notes", "render_run_list", "render_run_summary", "render_tracking",
+           "stored_line"]
 
 _BATCH_HEADERS = ["candidate", "batch", "p50/batch", "p99/batch", "p50/sample", "throughput", "mem/call", "J/sample", "samples",
                   "stopped by", "p50 95% CI", "p99 95% CI", "p99.9/batch"]
@@ -91,7 +94,10 @@ def _tables(summary, batches: bool) -> list[str]:
     title = f"run {run.run_id} ({run.suite}, {run.status}) - {task.get('name', '?')}: {examples}"
     flags = flops_flags(run)
     quality = quality_columns(run)
-    caption = "\n".join([setup_line(run), legend(run), *flops_flag_notes(flags), *param_notes(summary.costs),
+    random = [r["candidate"] for r in summary.costs  # the note only where a quality figure is shown
+              if r["random_weights"] and any(_value(r, q) is not None for q in quality)]
+    caption = "\n".join([setup_line(run), legend(run), *random_weights_notes(random), *flops_flag_notes(flags),
+                         *param_notes(summary.costs),
                          *sparse_notes(summary.costs)])
     texts = [render_table(title, column_headers(quality), cost_rows_as_text(summary.costs, quality, flags), caption=caption,
                           priority=column_priority(quality))]
@@ -155,6 +161,36 @@ def render_run_summary(summary, *, batches: bool = False) -> tuple[list[str], li
     err += [f"failed: {c.key}: {c.error}" for c in run.candidates if c.status == "failed"]
     err += [f"note: {note}" for note in run.notes]
     return _tables(summary, batches), err
+
+
+_TRACKING_HEADERS = ["tracking", "ended", "wall time", "energy", "energy provenance", "attached to"]
+
+
+def render_tracking(run, uses: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """The view of a tracking run (``effbench track``, suite ``track``): its tracking by name, how it
+    ended, its wall time, its energy with its provenance and meter, and the candidates of later runs
+    that took it (``uses``: (run id, candidate key), :meth:`effbench.store.db.Store.tracking_uses`).
+    Returns (lines for standard output, lines for standard error: the run's notes)."""
+    rows, details, estimated = [], [], False
+    for c in run.candidates:
+        t, e = run.metric(c.key, TRAIN_TIME_S), run.metric(c.key, TRAIN_ENERGY_J)
+        has_e = e is not None and e.value is not None
+        estimated |= has_e and e.provenance == "estimated"
+        energy = mark_estimate(fmt_si(e.value, "J"), e.provenance == "estimated") if has_e else MISSING
+        provenance = f"{e.provenance} ({(e.detail or {}).get('meter') or 'meter unknown'})" if has_e else "not measured"
+        attached = ", ".join(f"{key} (run {run_id})" for run_id, key in uses) or "none"
+        rows.append([c.model, run.status, fmt_seconds(None if t is None else t.value), energy, provenance, attached])
+        if t is not None and (t.detail or {}).get("note"):
+            details.append(f"{c.model}: {t.detail['note']}; {t.detail.get('how', run.status)}")
+    command = (run.config or {}).get("command")
+    caption = [*details, *(["~: estimated energy (no energy counter was readable: TDP x CPU utilisation)"] if estimated else []),
+               "a tracking's energy is the machine's total over its window: no idle baseline is subtracted"]
+    if not uses:
+        caption.append("attached to: none yet; a later run's candidate named as the tracking (or with training = "
+                       "\"NAME\" in a suite file) takes the latest complete one as its training cost")
+    title = f"tracking run {run.run_id} ({run.status}, {run.created_at})" + ("" if command else ": a Python block")
+    table = render_table(title, _TRACKING_HEADERS, rows, caption="\n".join(caption), wrap=(5,))
+    return [table], [f"note: {note}" for note in run.notes]
 
 
 def stored_line(run, db_path) -> str:

@@ -25,9 +25,10 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from effbench.analysis.costs import cost_table
+from effbench.analysis.costs import cost_table, random_quality_cells, random_weight_keys
 from effbench.report.cards import CostCard, cost_cards, format_value, provenance_label
-from effbench.report.text import FLOPS_FLAG, flops_flag_notes, flops_flags, param_notes
+from effbench.numbers import RANDOM_WEIGHTS_MARK
+from effbench.report.text import FLOPS_FLAG, flops_flag_notes, flops_flags, param_notes, random_weights_notes
 
 __all__ = ["TABLE_COLUMNS", "escape_markdown", "escape_latex", "cost_table_rows", "render_markdown", "render_latex",
            "PaperColumn", "PaperTable", "paper_cost_table", "paper_pareto_table", "paper_misnomer_table",
@@ -113,6 +114,7 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
     for key, header, unit in cols:
         headers.append(_header_text(header, unit, _column_provenance(cards, key)))
     flags = flops_flags(run)
+    random, marked = random_weight_keys(run), set()
     rows = []
     for card in cards:
         row = [card.candidate + (" (failed)" if card.status == "failed" else "")]
@@ -122,6 +124,9 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
                 row.append("-")
                 continue
             text = format_value(e.value, e.unit)
+            if key == cols[0][0] and card.candidate in random:  # the quality of a model with random weights
+                text += f" {RANDOM_WEIGHTS_MARK}"
+                marked.add(card.candidate)
             if key == "best_throughput_samples_per_s" and e.note:
                 text += f" ({e.note.replace('at batch ', 'b=')})"
             if e.provenance == "estimated":
@@ -141,7 +146,7 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
         notes.append("not measured in this run: " + ", ".join(missing_cols) + ".")
     if tail_note:
         notes.append(tail_note)
-    notes += flops_flag_notes(flags) + param_notes(cost_table(run))
+    notes += random_weights_notes(marked) + flops_flag_notes(flags) + param_notes(cost_table(run))
     return headers, rows, notes
 
 
@@ -306,8 +311,10 @@ def paper_cost_table(run) -> PaperTable:
     for k, _, unit in cols:
         entries = [c.entry(k) for c in cards]
         values = [None if e is None or e.missing else float(e.value) for e in entries]
+        random = random_weight_keys(run) if k == cols[0][0] else ()
         marks = [("\u2020" if e is not None and not e.missing and e.provenance == "estimated" else "")
                  + (FLOPS_FLAG if k == "flops_per_sample" and c.candidate in flags and v is not None else "")
+                 + (RANDOM_WEIGHTS_MARK if c.candidate in random and v is not None else "")
                  for c, e, v in zip(cards, entries, values)]
         short = _SHORT.get(k, k)
         provenance.setdefault(_column_provenance(cards, k), []).append(short)
@@ -365,9 +372,11 @@ def paper_pareto_table(report) -> PaperTable:
     doms = study.dominators(order)
     key = PaperColumn("candidate", [str(study.keys[i]) for i in order])
     columns = [_number_column("layer", [float(study.layer[i]) for i in order], "", decimals=0)]
+    random = random_quality_cells(run, [str(study.keys[i]) for i in order], [o.name for o in study.objectives])
     for c, o in enumerate(study.objectives):
         unit = _indicator_unit(o.name)
         columns.append(_number_column(_SHORT.get(o.name, o.name), [float(study.values[i, c]) for i in order], unit,
+                                      [RANDOM_WEIGHTS_MARK if (str(study.keys[i]), o.name) in random else "" for i in order],
                                       decimals=4 if unit == "ratio" else None))
     columns.append(_number_column("dom.", [float(n) for n in doms.count], "", decimals=0))
     if study.dea is not None:
@@ -378,6 +387,7 @@ def paper_pareto_table(report) -> PaperTable:
     if study.dea is not None:
         notes.append(f"DEA = relative efficiency (data envelopment analysis, {study.dea.model.upper()} model, "
                      f"{study.dea.orientation} orientation; :min objectives are inputs, :max outputs); 1 = efficient.")
+    notes += random_weights_notes({k for k, _ in random})
     if report.pareto_dropped:
         notes.append("Left out: " + "; ".join(f"{k} ({r})" for k, r in report.pareto_dropped) + ".")
     return PaperTable(f"Pareto analysis of run {run.run_id}: {study.n_frontier} of {len(study.keys)} candidates on the frontier.",

@@ -13,6 +13,7 @@ import re
 
 from effbench.numbers import (
     MISSING,
+    RANDOM_WEIGHTS_MARK,
     fmt_bytes,
     fmt_count,
     fmt_named,
@@ -21,10 +22,11 @@ from effbench.numbers import (
     fmt_seconds,
     fmt_si,
     mark_estimate,
+    mark_random_weights,
 )
 
 __all__ = ["COLUMNS", "column_priority", "cost_rows_as_text", "fmt_bytes", "fmt_seconds", "fmt_si", "output_width",
-           "render_table", "table_sections"]
+           "random_weights_notes", "render_table", "table_sections", "wrap_lines"]
 
 
 def _mark(val, text: str) -> str:
@@ -112,6 +114,16 @@ def param_notes(rows: list[dict]) -> list[str]:
     return out
 
 
+def random_weights_notes(keys) -> list[str]:
+    """The note under a table whose quality figures of these candidates (random weights,
+    :func:`effbench.analysis.costs.random_weight_keys`) carry :data:`~effbench.numbers.RANDOM_WEIGHTS_MARK`;
+    none when there are none."""
+    if not keys:
+        return []
+    return [f"{RANDOM_WEIGHTS_MARK} random weights (weights = \"random\"): {', '.join(sorted(keys))}: "
+            "quality is meaningless; cost figures stay valid"]
+
+
 DEFAULT_QUALITY = ("accuracy", "f1_macro")
 _SHORT = dict(COLUMNS[1:3])
 
@@ -142,7 +154,7 @@ def column_priority(quality=DEFAULT_QUALITY) -> list[int]:
 
 def cost_rows_as_text(rows: list[dict], quality=DEFAULT_QUALITY, flags: dict[str, str] | None = None) -> list[list[str]]:
     """The terminal table's cells; ``quality``: its quality columns (:func:`quality_columns`); ``flags``
-    (:func:`flops_flags`) marks FLOP counts with ``!``."""
+    (:func:`flops_flags`) marks FLOP counts with ``!``; a row with random weights marks its quality with ``?``."""
     flags = flags or {}
     out = []
     for r in rows:
@@ -152,7 +164,8 @@ def cost_rows_as_text(rows: list[dict], quality=DEFAULT_QUALITY, flags: dict[str
         thr, best_e = r["best_throughput_samples_per_s"], r["best_energy_per_sample_j"]
         out.append([
             r["candidate"] + (" (failed)" if r["status"] == "failed" else ""),
-            *(fmt_ratio(_v(r.get(q)), 4) if q in DEFAULT_QUALITY else fmt_named(q, _v(r.get(q)))
+            *(mark_random_weights(fmt_ratio(_v(r.get(q)), 4) if q in DEFAULT_QUALITY else fmt_named(q, _v(r.get(q))),
+                                  r.get("random_weights", False))
               for q in quality),  # a stored metric may hold null
             fmt_count(_v(r["params"])),
             _mark(r["flops_per_sample"], fmt_count(_v(r["flops_per_sample"]))) + (FLOPS_FLAG if r["candidate"] in flags else ""),
@@ -187,6 +200,27 @@ def output_width() -> int | None:
     if sys.stdout.isatty():
         return max(shutil.get_terminal_size().columns, MIN_WIDTH)
     return None
+
+
+def wrap_lines(lines, width: int | None = -1) -> list[str]:
+    """Sentences, notes and warnings printed under a table, wrapped at spaces to the width the tables
+    are laid out for (-1: :func:`output_width`; None, a pipe or a file: as they are), as
+    :func:`render_table` splits the tables. A continuation line is indented two spaces past its
+    line's own indent; a word is never cut (a long path or key stays whole). An entry that holds
+    several lines (a rendered table) is kept as it is."""
+    import textwrap
+
+    if width == -1:
+        width = output_width()
+    out = []
+    for line in lines:
+        if not width or "\n" in line or len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out += textwrap.wrap(line, width, subsequent_indent=indent + "  ", break_long_words=False,
+                             break_on_hyphens=False)
+    return out
 
 
 # per style: what each column adds to its cells' width, and what the table adds once

@@ -61,6 +61,7 @@ def plan_model_files(refs, *, input_spec: str | None = None, batch_sizes=FILES_B
     for a CSV or Parquet table, ``target`` (its label column; the other columns are the features).
     Suite ``files``; candidate names are the file stems, made unique. A CUDA ``device`` this machine
     lacks is one ConfigError line, before any model is loaded."""
+    from effbench.runs.latency import resolve_batch_sizes
     from effbench.sources.build import build_candidates, check_device
 
     check_device(device, "--device")
@@ -72,17 +73,19 @@ def plan_model_files(refs, *, input_spec: str | None = None, batch_sizes=FILES_B
         if input_spec is not None:
             raise ConfigError("--input: synthetic inputs or --data, not both")
         data_spec = _cli_data_spec(data, task, metrics, target)
-        candidates, run_task = _on_data("files", data_spec, specs, trust_pickle, device, lambda i: None)
+        candidates, run_task = _on_data("files", data_spec, specs, trust_pickle, device, lambda i: None,
+                                        batch_sizes, "--batch-sizes", rename=_cli_message)
         return Plan("files", candidates, run_task, tuple(batch_sizes),
                     config={"sources": [s.model for s in specs], "data": data_spec.to_dict(), "trust_pickle": trust_pickle,
                             "device": device, "data_args": {"data": str(Path(data).expanduser().resolve()), "task": task, "metrics": metrics,
                                           "target": target}})
     given = _given_inputs(input_spec, "--input")
     n = _synthetic_rows(batch_sizes, "--batch-sizes")
+    sizes = resolve_batch_sizes(batch_sizes, n)
     candidates, inputs = [], {}
     for spec in specs:
         built, prov = build_candidates(spec, None, trust_pickle=trust_pickle, device=device)
-        inputs[spec.name] = _input_specs(spec.name, prov, given, "--input")
+        inputs[spec.name] = _input_specs(spec.name, prov, given, "--input", sizes, "--batch-sizes")
         candidates += built
     X, source = _synthetic(inputs, n, input_spec)
     run_task = replace(Task.from_arrays("files", X), info={"data": source})
@@ -165,12 +168,13 @@ def plan_suite_file(path, *, trust_pickle: bool = False, batch_sizes=None, threa
     if device is not None:
         spec = replace(spec, device=device)
     check_device(spec.device, "--device" if device is not None else "device")  # before any model is loaded
+    sizes_field = "--batch-sizes" if batch_sizes else "batch_sizes"
     batch_sizes = tuple(batch_sizes or spec.batch_sizes)
     if spec.data is None or spec.data.path is None:
-        candidates, task = _suite_synthetic(spec, batch_sizes, trust_pickle)
+        candidates, task = _suite_synthetic(spec, batch_sizes, trust_pickle, sizes_field)
     else:
         candidates, task = _on_data(spec.name, spec.data, spec.candidates, trust_pickle, spec.device,
-                                    lambda i: f"candidates[{i}]")
+                                    lambda i: f"candidates[{i}]", batch_sizes, sizes_field)
     return Plan(spec.name, candidates, task, batch_sizes, threads=threads or spec.threads,
                 timeout_s=timeout_s if timeout_s is not None else spec.timeout_s,
                 config={"suite_file": spec.to_dict(), "trust_pickle": trust_pickle, "device": spec.device},
@@ -256,13 +260,14 @@ def on_import_path(folder) -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join([folder, *parts])
 
 
-def _suite_synthetic(spec, batch_sizes, trust_pickle):
+def _suite_synthetic(spec, batch_sizes, trust_pickle, sizes_field):
+    from effbench.runs.latency import resolve_batch_sizes
     from effbench.sources.build import build_candidates
     from effbench.sources.signature import resolve_shapes, synthetic_inputs
 
     text = spec.data.input if spec.data is not None else None
     given = _given_inputs(text, "data.input")
-    n = _synthetic_rows(batch_sizes, "batch_sizes")
+    n = _synthetic_rows(batch_sizes, sizes_field)
     example = None if given is None else synthetic_inputs(resolve_shapes(given, None, field="data.input"), 2)
     candidates, inputs = [], {}
     for i, c in enumerate(spec.candidates):
@@ -270,20 +275,31 @@ def _suite_synthetic(spec, batch_sizes, trust_pickle):
             raise ConfigError(f"candidates[{i}].backends: converting to other backends needs example inputs; "
                               "give data.input (a shape such as 3x224x224) or data.path")
         built, prov = build_candidates(c, example, trust_pickle=trust_pickle, device=spec.device, field=f"candidates[{i}]")
-        inputs[c.name] = _input_specs(c.name, prov, given, "data.input")
+        inputs[c.name] = _input_specs(c.name, prov, given, "data.input", resolve_batch_sizes(batch_sizes, 1), sizes_field)
         candidates += built
     X, source = _synthetic(inputs, n, text)
     return candidates, replace(Task.from_arrays(spec.name, X), info={"data": source})
 
 
-def _on_data(name, data_spec, cand_specs, trust_pickle, device, field_of):
+def _on_data(name, data_spec, cand_specs, trust_pickle, device, field_of, batch_sizes, sizes_field, rename=str):
     """The candidates and the task of a run on a data file (a suite's ``[data]`` or ``--data``): every
-    model's inputs checked against the data (DataError naming the input, dtype or shape)."""
+    model's inputs checked against the data (DataError naming the input, dtype or shape), its fixed
+    batch size against ``batch_sizes``, and what its file tells of its outputs against the task and
+    metrics (:func:`effbench.sources.checks.check_task_fits`). ``rename``: a suite field's name as the
+    command line gives it (``data.metrics`` -> ``--metrics``)."""
     from effbench.measure.inputs import batch_of
+    from effbench.runs.latency import resolve_batch_sizes
     from effbench.sources.build import build_candidates
+    from effbench.sources.checks import check_task_fits
     from effbench.sources.data import load_data
+    from effbench.tasks.metrics import check_top_k_labels
 
     ds = load_data(data_spec)
+    labelled = data_spec.task != "none"
+    if labelled:  # before any model is loaded
+        check_top_k_labels(data_spec.metrics, ds.y, n_classes=len(ds.source.get("classes") or ()) or None,
+                           field=rename("data.metrics"))
+    sizes = resolve_batch_sizes(batch_sizes, ds.n)
     X = ds.X
     example = batch_of(X, 2)
     candidates = []
@@ -292,8 +308,11 @@ def _on_data(name, data_spec, cand_specs, trust_pickle, device, field_of):
         signature = _signature(c.name, prov)
         if signature:
             _check_fits(c.name, ds, signature)
+            _check_batch(c.name, signature, None, sizes, sizes_field, (rename("data.path"), ds.n) if labelled else None)
+        if labelled:
+            check_task_fits(c.name, prov, output=c.output, task=data_spec.task, metrics=data_spec.metrics, y=ds.y,
+                            fields=(rename("data.task"), rename("data.metrics")))
         candidates += built
-    labelled = data_spec.task != "none"
     task = Task.from_arrays(name, X, ds.y if labelled else None, task_type=data_spec.task if labelled else "classification",
                             metrics=data_spec.metrics if labelled else ())
     return candidates, replace(task, info={"data": ds.source})
@@ -341,10 +360,34 @@ def _signature(name, prov):
     return signature
 
 
-def _input_specs(name, prov, given, where) -> tuple:
+def _input_specs(name, prov, given, where, sizes, sizes_field) -> tuple:
+    """The model's synthetic inputs: ``given`` (a hand-written spec) checked against its signature, or
+    the signature itself; a fixed batch dimension checked against the batch ``sizes``."""
     from effbench.sources.signature import resolve_shapes
 
-    return resolve_shapes(given, _signature(name, prov), field=where)
+    signature = _signature(name, prov)
+    specs = resolve_shapes(given, signature, field=where)
+    _check_batch(name, signature, specs, sizes, sizes_field)
+    return specs
+
+
+def _check_batch(name, signature, specs, sizes, sizes_field, scored=None) -> None:
+    """ConfigError when the model fixes its batch size (``fixed_batch``) and ``sizes`` ask for another, or
+    its quality is to be scored (``scored``: the data's field and its number of examples, which the
+    predict step gives the model in one call) on another number of examples."""
+    from effbench.sources.signature import fixed_batch, shape_text
+
+    fixed = fixed_batch(signature, specs)
+    if fixed is None:
+        return
+    what = f"model {name!r} takes batches of {fixed[1]} only (input {fixed[0]!r} has the fixed shape {shape_text(fixed[2])})"
+    other = [b for b in sizes if b != fixed[1]]
+    if other:
+        raise ConfigError(f"{sizes_field}: {what}, not {other[0]}; measure it at batch size {fixed[1]}, or export it with "
+                          "a dynamic batch dimension")
+    if scored is not None and scored[1] != fixed[1]:
+        raise ConfigError(f"{scored[0]}: {what}; its quality is scored on the {scored[1]} examples in one call: export it "
+                          "with a dynamic batch dimension, or measure its cost only (task none)")
 
 
 def _synthetic_rows(batch_sizes, where) -> int:

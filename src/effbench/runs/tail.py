@@ -5,6 +5,11 @@
     info = m.report()                     # JSON-ready: thresholds, curve, convergence, prediction
     print(info["own_p99"]["min"], info["rounds_used"])
 
+    # a regression: an answer is good when on time and within the tolerance of the target
+    m = measure_tail(regressor, X_test, y_test, tolerance=0.5)
+    # named inputs (a dict of arrays, one row per instance in each)
+    m = measure_tail(bert, {"input_ids": ids, "attention_mask": mask}, labels)
+
     from effbench.runs.tail import measure_tail_suite
     result = measure_tail_suite(["cnn_small/torch", "logreg/sklearn"], db=path)
 
@@ -27,6 +32,7 @@ import numpy as np
 
 from effbench.analysis.tail import DEFAULT_PERCENTILES, GRID, PERCENT, QUANTILE, SECONDS, ConvergenceConfig as _Rule
 from effbench.errors import ConfigError, DataError
+from effbench.measure.inputs import as_batch, n_rows
 from effbench.measure.rounds import TIME_KINDS, RoundSource, RoundsData
 from effbench.validation import Interval, Options, check, check_seed
 
@@ -39,6 +45,7 @@ __all__ = [
     "rounds_until_converged",
     "tail_report",
     "common_deadline",
+    "check_tolerance",
 ]
 
 SCHEMA = "effbench.tail/1"
@@ -48,6 +55,27 @@ def _positive_seconds(v, name):
     return check(name, v, SECONDS)
 
 
+TOLERANCE = Interval(float, 0, None, unit="target units")
+
+
+def check_tolerance(task: str, tolerance, *, field: str = "tolerance", where: str = "the data",
+                    example: str | None = None) -> float | None:
+    """The tolerance a tail measurement on ``task`` needs, checked before anything is measured: a
+    regression needs one (what a good answer is: within it of the target), a classification takes
+    none (a good answer is the right label). ``field`` names the setting in the message."""
+    if task == "regression":
+        if tolerance is None:
+            example = example or (f"{field} 0.5" if field.startswith("--") else f"{field} = 0.5")
+            raise ConfigError(f"{field}: {where} is a regression, and the tail mode counts an on-time answer as good "
+                              f"when |prediction - target| <= tolerance; give a number >= 0 in the target's units "
+                              f"(e.g. {example})")
+        return check(field, tolerance, TOLERANCE)
+    if tolerance is not None:
+        raise ConfigError(f"{field}: applies to regression only (a good answer within the tolerance of the target); "
+                          f"{where} is a {task}, where a good answer is the right label; got {tolerance!r}")
+    return None
+
+
 @dataclass(frozen=True)
 class TailConfig:
     """Every setting of a tail-quality measurement, validated here (one place).
@@ -55,6 +83,9 @@ class TailConfig:
     * ``batch_size``: instances per inference call; every instance takes its batch's time.
     * ``time_kind``: ``e2e`` (prepare + infer + sync + to_labels, default: what a caller waits
       for) or ``inference`` (infer + sync only) is compared with the deadlines; both are recorded.
+    * ``tolerance``: None for classification (a good answer is the right label); a number >= 0,
+      in the target's units, for regression: a good answer is on time and within it of the target
+      (``|prediction - target| <= tolerance``). A late answer is a miss either way.
     * ``thresholds_s`` (user deadlines), ``percentiles`` (of the pooled per-instance times of
       the rounds the stopping rule used), ``grid`` (points of the quality-vs-deadline curve),
       ``quantile`` (the tail quality's level).
@@ -76,6 +107,7 @@ class TailConfig:
 
     batch_size: int = 1
     time_kind: str = "e2e"
+    tolerance: float | None = None
     thresholds_s: tuple[float, ...] = ()
     percentiles: tuple[float, ...] = DEFAULT_PERCENTILES
     grid: int = 20
@@ -111,6 +143,8 @@ class TailConfig:
         if self.fixed_rounds is not None:
             object.__setattr__(self, "fixed_rounds", check("fixed_rounds", self.fixed_rounds, Interval(int, 2, None)))
         check("time_kind", self.time_kind, Options(TIME_KINDS))
+        if self.tolerance is not None:
+            object.__setattr__(self, "tolerance", check("tolerance", self.tolerance, TOLERANCE))
         check("prediction_method", self.prediction_method, Options({"empirical", "kde"}))
         object.__setattr__(self, "quantile", check("quantile", self.quantile, QUANTILE))
         object.__setattr__(self, "interval_level", check("interval_level", self.interval_level, QUANTILE))
@@ -122,6 +156,11 @@ class TailConfig:
             pcts = pcts + (99.0,)  # the own-p99 deadline is always reported
         object.__setattr__(self, "percentiles", pcts)
         self.convergence()  # validates every/window/js_threshold/min_rounds/max_rounds
+
+    @property
+    def task(self) -> str:
+        """``regression`` when a tolerance is set, else ``classification``."""
+        return "classification" if self.tolerance is None else "regression"
 
     def convergence(self):
         from effbench.analysis.tail_rules import rule_config
@@ -219,7 +258,7 @@ def _predictions(fit: RoundsData, y, thresholds, config: TailConfig, key: str) -
     """Per deadline: the prediction fitted on the fit rounds (no held-out rounds to check it on)."""
     from effbench.analysis import tail as tq
 
-    pred = tq.predict_quality(fit.instance_times(config.time_kind), fit.correct(y), np.array([t.value_s for t in thresholds]),
+    pred = tq.predict_quality(fit.instance_times(config.time_kind), fit.correct(y, config.tolerance), np.array([t.value_s for t in thresholds]),
                               n_rounds=config.n_simulated, method=config.prediction_method, quantile=config.quantile,
                               batch_ids=fit.batch_ids if fit.batch_size > 1 else None, seed=config.seed,
                               round_effect=config.round_effect)
@@ -239,18 +278,42 @@ def _pick(rows: list[dict], origin: str, label: str) -> dict | None:
     return next((row for row in rows if row["origin"] == origin and row["label"] == label), None)
 
 
-def tail_report(fit, holdout, y, convergence, config: TailConfig, *, common_deadline_s: float | None = None) -> dict:
+def _late_as_mean(all_t, every: RoundsData, y, thresholds, rows: list[dict], metrics) -> dict | None:
+    """A regression's own metrics when late answers are replaced by the mean of the targets: per
+    deadline row (``row["late_as_mean"][name]``: the mean over rounds and the worst round), and the
+    fallback's description; None without metrics."""
+    from effbench.analysis import tail as tq
+
+    if not metrics:
+        return None
+    fallback = float(np.mean(y))
+    values = every.predictions.astype(np.float64)
+    for m in metrics:
+        scores = tq.late_fallback_scores(all_t, values, y, [t.value_s for t in thresholds], m.fn, fallback=fallback)
+        worst = scores.max(axis=0) if m.direction == "min" else scores.min(axis=0)
+        for j, row in enumerate(rows):
+            row.setdefault("late_as_mean", {})[m.name] = {"mean": float(scores[:, j].mean()), "worst": float(worst[j])}
+    return {"fallback": "the mean of the test targets", "fallback_value": fallback,
+            "metrics": {m.name: m.direction for m in metrics},
+            "unconstrained": {m.name: float(np.mean([m.fn(y, row) for row in values])) for m in metrics}}
+
+
+def tail_report(fit, holdout, y, convergence, config: TailConfig, *, common_deadline_s: float | None = None,
+                fallback_metrics=()) -> dict:
     """The JSON-ready tail-quality summary of one measured candidate (pure: arrays in, dict out).
 
     ``fit``: the :class:`~effbench.measure.rounds.RoundsData` the stopping rule used;
     ``holdout``: the rounds measured after it (or None). Deadlines at percentiles come from the
     ``fit`` rounds; observed qualities are over every measured round (fit + holdout); the
-    prediction is fitted on ``fit`` and checked against ``holdout``.
+    prediction is fitted on ``fit`` and checked against ``holdout``. A good answer is on time and
+    right: the right label, or with ``config.tolerance`` within it of the target (``quality``
+    says which). ``fallback_metrics`` (a regression's metrics, :class:`~effbench.tasks.metrics.MetricDef`)
+    adds, per deadline, each metric with late answers replaced by the mean of the targets.
     """
     from effbench.analysis import tail as tq
 
     every = RoundsData.concat([fit, holdout]) if holdout is not None else fit
-    all_t, all_c = every.instance_times(config.time_kind), every.correct(y)
+    all_t, all_c = every.instance_times(config.time_kind), every.correct(y, config.tolerance)
     thresholds = _deadlines(fit, config, common_deadline_s)
     qual = tq.quality_matrix(all_t, all_c, np.array([t.value_s for t in thresholds]))
     out = tq.TailAnalysis(
@@ -259,6 +322,8 @@ def tail_report(fit, holdout, y, convergence, config: TailConfig, *, common_dead
         batched=fit.batch_size > 1,
     ).to_dict()
     key, rows = out["quantile_key"], out["thresholds"]
+    late_as_mean = _late_as_mean(all_t, every, np.asarray(y, dtype=np.float64), thresholds, rows,
+                                 fallback_metrics if config.tolerance is not None else ())
     n_holdout = 0 if holdout is None else holdout.rounds
     pred_rows = (_checked_predictions(all_t, all_c, thresholds, fit, config, key) if holdout is not None
                  else _predictions(fit, y, thresholds, config, key))
@@ -268,6 +333,7 @@ def tail_report(fit, holdout, y, convergence, config: TailConfig, *, common_dead
         "time_kind": config.time_kind,
         "batch_size": fit.batch_size,
         "instances": every.n_instances,
+        "quality": tq.answer_definition(config.tolerance),
         "comparison": out["comparison"],
         "quantile": config.quantile,
         "quantile_key": key,
@@ -277,6 +343,7 @@ def tail_report(fit, holdout, y, convergence, config: TailConfig, *, common_dead
         "std_ddof": 1,
         "unconstrained": out["unconstrained"],
         "thresholds": rows,
+        **({"late_as_mean": late_as_mean} if late_as_mean else {}),
         "own_p99": _pick(rows, "percentile", "p99"),
         "common_deadline": _pick(rows, "common", "common"),
         "rounds_used": convergence.rounds_used,
@@ -367,6 +434,7 @@ class TailMeasurement:
     config: TailConfig
     worker_info: dict = field(default_factory=dict)
     wall_time_s: float = 0.0
+    fallback_metrics: tuple = ()   # a regression's MetricDefs, scored with late answers replaced by the mean
 
     def all_rounds(self):
         from effbench.measure.rounds import RoundsData
@@ -382,12 +450,13 @@ class TailMeasurement:
 
     @property
     def accuracy(self) -> float:
-        """Unconstrained accuracy, mean over every measured round."""
-        return float(self.all_rounds().correct(self.y).mean())
+        """Quality without deadline, mean over every measured round: the accuracy, or for a regression the
+        share of answers within the tolerance."""
+        return float(self.all_rounds().correct(self.y, self.config.tolerance).mean())
 
     def report(self, common_deadline_s: float | None = None) -> dict:
         out = tail_report(self.fit, self.holdout, self.y, self.convergence, self.config,
-                          common_deadline_s=common_deadline_s)
+                          common_deadline_s=common_deadline_s, fallback_metrics=self.fallback_metrics)
         out["worker"] = self.worker_info
         out["measure_wall_time_s"] = self.wall_time_s
         return out
@@ -398,7 +467,7 @@ def _run_on_worker(worker, key, y, config: TailConfig, log) -> TailMeasurement:
     from effbench.measure.rounds import measure_more, worker_source
 
     source = worker_source(worker, batch_size=config.batch_size, warmup_rounds=config.warmup_rounds,
-                           timeout_s=config.timeout_s)
+                           timeout_s=config.timeout_s, answers="labels" if config.tolerance is None else "values")
     cfg = config.convergence()
     t0 = time.perf_counter()
     if config.fixed_rounds:
@@ -424,15 +493,16 @@ def _run_on_worker(worker, key, y, config: TailConfig, log) -> TailMeasurement:
                            wall_time_s=time.perf_counter() - t0)
 
 
-def _measure_candidate(candidate, X, y, config: TailConfig, log) -> TailMeasurement:
+def _measure_candidate(candidate, X, y, config: TailConfig, log, fallback_metrics=()) -> TailMeasurement:
     from effbench.executor import InlineWorker, ProcessWorker
 
     worker = (ProcessWorker if config.isolate else InlineWorker)(candidate, config.threads)
     try:
         info = worker.ready(config.timeout_s)
-        worker.request(("data", np.ascontiguousarray(X, dtype=np.float32)), config.timeout_s)
+        worker.request(("data", as_batch(X)), config.timeout_s)  # one array or a dict of named arrays, dtypes kept
         m = _run_on_worker(worker, candidate.key, y, config, log)
         m.worker_info = {k: v for k, v in info.items() if k in ("pid", "thread_settings", "load_time_s", "isolated")}
+        m.fallback_metrics = tuple(fallback_metrics)
         return m
     finally:
         worker.close()
@@ -444,12 +514,17 @@ def measure_tail(candidate_or_model, X, y, *, name: str = "model", config: TailC
 
     ``candidate_or_model``: an effbench Candidate, a fitted scikit-learn estimator, a
     ``torch.nn.Module``, ONNX bytes or path, or a callable ``f(X) -> labels`` (see
-    :func:`effbench.candidates.wrap`; ``name`` names it). Settings: a :class:`TailConfig`, or its
-    fields as keywords (``batch_size=1``, ``holdout_rounds=20``, ``isolate=False`` for a model
-    that cannot be pickled to a worker process, ...). Call ``.report()`` on the result.
+    :func:`effbench.candidates.wrap`; ``name`` names it). ``X``: one array, one row per instance,
+    or a dict of named arrays (one per model input, the same rows in each; integer ids and bool
+    masks reach the model as they are). Settings: a :class:`TailConfig`, or its fields as keywords
+    (``batch_size=1``, ``holdout_rounds=20``, ``isolate=False`` for a model that cannot be pickled
+    to a worker process, ...). A regression (real targets) needs ``tolerance``: an on-time answer
+    is good when ``|prediction - y| <= tolerance``; its report adds mae and rmse with late answers
+    replaced by the mean of ``y``. Call ``.report()`` on the result.
     """
     from effbench.candidates import wrap
-    from effbench.errors import DataError
+    from effbench.tasks.base import Task
+    from effbench.tasks.metrics import check_labels, get_metric
 
     if config is not None and settings:
         raise ConfigError(f"measure_tail: give either config or keyword settings, got both ({', '.join(settings)})")
@@ -458,26 +533,30 @@ def measure_tail(candidate_or_model, X, y, *, name: str = "model", config: TailC
             config = TailConfig(**settings)
         except TypeError as exc:
             raise ConfigError(f"measure_tail: {exc}; allowed settings: the fields of TailConfig") from None
-    X = np.asarray(X)
+    if not isinstance(X, dict):
+        X = np.asarray(X)
+        if X.ndim < 2 or len(X) == 0:
+            raise DataError(f"X: expected one row per example (2-D or more, non-empty), got shape {X.shape}")
     y = np.asarray(y).ravel()
-    if X.ndim < 2 or len(X) == 0:
-        raise DataError(f"X: expected one row per example (2-D or more, non-empty), got shape {X.shape}")
-    if len(X) != len(y):
-        raise DataError(f"y: expected one label per row of X ({len(X)}), got {len(y)}")
-    _check_class_labels(y)
+    if n_rows(X) != len(y):
+        raise DataError(f"y: expected one label per row of X ({n_rows(X)}), got {len(y)}")
+    if config.tolerance is None:
+        _check_class_labels(y)
+    y = check_labels(y, config.task)
+    X = Task.from_arrays(str(name), X, y, task_type=config.task).X_test  # checks the named inputs, keeps their dtypes
     candidate = wrap(name, candidate_or_model)
-    return _measure_candidate(candidate, X, y, config, log or (lambda text: None))
+    metrics = tuple(get_metric(m, "regression") for m in ("mae", "rmse")) if config.tolerance is not None else ()
+    return _measure_candidate(candidate, X, y, config, log or (lambda text: None), metrics)
 
 
 def _check_class_labels(y) -> None:
-    """Tail quality counts a late answer as a wrong one: it needs class labels. Regression targets
-    (real values) are refused with one line (docs/your-models.md, "Tail quality and regression")."""
-    from effbench.errors import DataError
-
+    """Without a tolerance a good answer is the right label: real-valued targets (a regression) are
+    refused with one line naming ``tolerance`` (docs/tail-quality.md, "What a good answer is")."""
     if np.issubdtype(y.dtype, np.floating) and not (np.isfinite(y).all() and (y == np.round(y)).all()):
         example = y[~np.isfinite(y) | (y != np.round(y))][0]
-        raise DataError(f"y: tail quality counts a late answer as wrong, which needs class labels; got real values such "
-                        f"as {float(example)!r}: regression is not measured by the tail mode (see docs/your-models.md)")
+        raise ConfigError(f"tolerance: y holds real values such as {float(example)!r} (a regression); the tail mode counts "
+                        "an on-time answer as good when |prediction - y| <= tolerance: give tolerance, a number >= 0 "
+                        "in the target's units (without it a good answer is the right class label)")
 
 
 # --------------------------------------------------------------------------- the suite
@@ -533,7 +612,7 @@ class _TailSuite:
 
         self.log(f"measuring {c.key}")
         try:
-            m = _measure_candidate(c, self.task.X_test, self.task.y_test, self.config, self.log)
+            m = _measure_candidate(c, self.task.X_test, self.task.y_test, self.config, self.log, self._fallback_metrics())
         except (WorkerFailure, CommandError) as exc:
             self.failed[c.key] = str(exc)
             self.log(f"{c.key}: failed: {exc}")
@@ -543,11 +622,18 @@ class _TailSuite:
         self.measurements.append(m)
         if self.recorder:
             data = m.all_rounds()
-            self.recorder.predictions(m.key, data.predictions[0], note="first timed round; no deadline", status="ok")
+            answers = (data.predictions[0], None) if self.config.tolerance is None else (None, data.predictions[0])
+            self.recorder.predictions(m.key, *answers, note="first timed round; no deadline", status="ok")
             self.recorder.tail_rounds(m.key, data, fit_rounds=m.fit.rounds,
                                       holdout_rounds=0 if m.holdout is None else m.holdout.rounds)
         if self.origin == "user":  # the deadline is known: this report is the final one
             self._report(m, self.common_deadline_s, self.origin)
+
+    def _fallback_metrics(self) -> tuple:
+        """A regression's metrics, reported with late answers replaced by the mean of the targets."""
+        if self.config.tolerance is None or self.task.task_type != "regression":
+            return ()
+        return tuple(m for m in self.task.metric_defs() if m.needs == "values")
 
     def _report(self, m: TailMeasurement, deadline_s, origin: str) -> None:
         self.reports[m.key] = {**m.report(deadline_s), "common_deadline_origin": origin}
@@ -629,8 +715,12 @@ def measure_tail_plan(plan, candidates=None, *, config: TailConfig | None = None
                       db=None, store: bool = True, log=None, cost_run: str | None = None, progress=None) -> TailSuiteResult:
     """Tail quality of the candidates of a suite file's plan (:func:`effbench.runs.files.plan_suite_file`):
     ``candidates`` are names (every backend of that model) or ``NAME/BACKEND`` keys (default: all). The plan
-    must hold labelled data (a late answer counts as wrong, so quality needs labels). Stored as a run of
-    suite ``<suite>-tail``; a candidate takes its training cost from a tracking as in a latency run."""
+    must hold labelled data (a late answer counts as wrong, so quality needs labels). A regression needs a
+    tolerance: ``config.tolerance``, else the suite file's ``[data] tolerance`` (:func:`plan_tolerance`).
+    Stored as a run of suite ``<suite>-tail``; a candidate takes its training cost from a tracking as in a
+    latency run."""
+    from dataclasses import replace
+
     from effbench.runs.track import tracked_training
     from effbench.store.db import Store
 
@@ -641,6 +731,7 @@ def measure_tail_plan(plan, candidates=None, *, config: TailConfig | None = None
     if not plan.task.labelled:
         raise ConfigError(f"tail measure: suite {plan.suite!r} has no labels (task \"none\" or synthetic inputs); tail "
                           "quality counts a late answer as wrong, so it needs labelled data ([data] path with labels)")
+    config = replace(config, tolerance=plan_tolerance(plan, config.tolerance))
     task, ignored = _label_metrics_only(plan.task)
     if ignored:
         log(f"tail measure: {', '.join(ignored)} read the model's scores; tail quality scores each on-time answer by "
@@ -653,10 +744,30 @@ def measure_tail_plan(plan, candidates=None, *, config: TailConfig | None = None
             cost_run = _cost_run(st, cost_run)
     elif cost_run is not None:
         raise ConfigError("cost_run links the stored tail run to a cost run; it needs store=True")
-    extra = {"suite_file": plan.config.get("suite_file"), **({"ignored_metrics": ignored} if ignored else {})}
+    from effbench.analysis.tail import answer_definition
+
+    extra = {"suite_file": plan.config.get("suite_file"), **({"ignored_metrics": ignored} if ignored else {}),
+             "quality": answer_definition(config.tolerance)}
     return _measure_built(task, chosen, training, config=config, common_deadline_s=common_deadline_s, db=db, store=store,
                           log=log, suite=f"{plan.suite}-tail", extra_config=extra,
                           cost_run=cost_run, progress=progress)
+
+
+def suite_tolerance(task: str, given, in_file, *, suite: str, option: str = "tolerance") -> float | None:
+    """The tolerance of a tail measurement on a suite file whose task is ``task``: ``given`` (the option
+    ``option``), else the file's ``[data] tolerance`` (``in_file``); a regression needs one, a
+    classification takes none (:func:`check_tolerance`)."""
+    where = f"suite {suite!r}"
+    if given is not None:
+        return check_tolerance(task, given, field=option, where=where)
+    return check_tolerance(task, in_file, field="data.tolerance", where=where,
+                           example=f"tolerance = 0.5 in [data], or {'--tolerance 0.5' if option.startswith('--') else 'tolerance=0.5'}")
+
+
+def plan_tolerance(plan, tolerance=None) -> float | None:
+    """:func:`suite_tolerance` of a plan: ``tolerance`` (TailConfig's), else its suite file's ``[data] tolerance``."""
+    data = (plan.config.get("suite_file") or {}).get("data") or {}
+    return suite_tolerance(plan.task.task_type, tolerance, data.get("tolerance"), suite=plan.suite)
 
 
 def _label_metrics_only(task):

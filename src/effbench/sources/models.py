@@ -19,7 +19,11 @@ reference                  kind                    loaded with, and returned as
 The provenance dict records how it was loaded: ``kind``, ``ref``, ``path``, ``sha256`` of a file,
 ``loader``, ``trusted`` (a pickle or untrusted skops types loaded on trust), ``weights``
 (``"file"``, ``"factory"`` or ``"random"``), ``args``, ``class`` and ``inputs`` (the input signature
-when the file tells it: a list of :meth:`InputSpec.to_dict`). Any failure is one
+when the file tells it: a list of :meth:`InputSpec.to_dict`); ``output_specs`` the same for the
+outputs (ONNX: each; ``.pt2``: its one tensor; ``hf:`` sequence classifiers: the logits); for a
+scikit-learn estimator ``estimator_type`` (``classifier``, ``regressor`` or None) and, for a
+classifier, ``n_classes`` and ``scores`` (whether it has ``predict_proba``). The checks of
+:mod:`effbench.sources.checks` read them. Any failure is one
 :class:`~effbench.errors.ConfigError` line naming the model and the reason.
 """
 
@@ -93,7 +97,23 @@ def load_model(ref, *, trust_pickle: bool = False, weights: str | None = None, a
         obj = loader(path, trust_pickle, field, prov)
     prov["class"] = f"{type(obj).__module__}.{type(obj).__qualname__}"
     prov.setdefault("inputs", None)
+    _estimator_facts(obj, prov)
     return obj, prov
+
+
+def _estimator_facts(obj, prov) -> None:
+    """For a scikit-learn estimator: ``estimator_type`` (``classifier``, ``regressor`` or None, by
+    scikit-learn's own ``is_classifier``/``is_regressor``), and for a classifier ``n_classes`` and
+    ``scores`` (whether it has ``predict_proba``, which top-k reads)."""
+    if not (hasattr(obj, "predict") and hasattr(obj, "get_params")):
+        return
+    from sklearn.base import is_classifier, is_regressor
+
+    kind = "classifier" if is_classifier(obj) else "regressor" if is_regressor(obj) else None
+    prov["estimator_type"] = kind
+    classes = getattr(obj, "classes_", None)
+    if kind == "classifier" and getattr(classes, "ndim", None) == 1:  # one output (multi-output: a list of arrays)
+        prov.update(n_classes=len(classes), scores=hasattr(obj, "predict_proba"))
 
 
 def input_signature(provenance: dict) -> tuple[InputSpec, ...] | None:
@@ -130,7 +150,13 @@ def _load_onnx(path, trust, field, prov):
                                 tuple(d if isinstance(d, int) else None for d in i.shape)).to_dict()
                       for i in session.get_inputs()]
     prov["outputs"] = [o.name for o in session.get_outputs()]
+    prov["output_specs"] = [_spec(o.name, _ORT_DTYPES.get(o.type, o.type), o.shape) for o in session.get_outputs()]
     return str(path)
+
+
+def _spec(name, dtype, shape) -> dict:
+    """An input or output as a dict (:meth:`InputSpec.to_dict`), ``None`` for every dimension that is not a whole number."""
+    return InputSpec(name, dtype, tuple(d if isinstance(d, int) else None for d in (shape or ()))).to_dict()
 
 
 def _torch_dtype_name(dtype) -> str:
@@ -149,9 +175,13 @@ def _load_pt2(path, trust, field, prov):
     for node in program.graph.nodes:
         if node.op == "placeholder" and node.name in user_inputs and hasattr(node.meta.get("val"), "shape"):
             val = node.meta["val"]
-            inputs.append(InputSpec(node.name, _torch_dtype_name(val.dtype),
-                                    tuple(d if isinstance(d, int) else None for d in val.shape)).to_dict())
+            inputs.append(_spec(node.name, _torch_dtype_name(val.dtype), val.shape))
     prov.update(loader="torch.export.load", inputs=inputs or None)
+    if program.call_spec.out_spec is not None and program.call_spec.out_spec.is_leaf():  # one tensor: its dtype and shape
+        out = next(n for n in program.graph.nodes if n.op == "output").args[0][-1]
+        val = out.meta.get("val")
+        if hasattr(val, "shape"):
+            prov["output_specs"] = [_spec(out.name, _torch_dtype_name(val.dtype), val.shape)]
     from effbench.candidates.torch_archive import exported_module
 
     return exported_module(program)
@@ -295,6 +325,8 @@ def _load_hf(path: Path, args: dict, weights, field, prov):
                 transformers_version=transformers.__version__,
                 inputs=None if model.main_input_name != "input_ids" else  # token ids: (batch, sequence)
                 [InputSpec(n, "int64", (None, None)).to_dict() for n in names])
+    if auto is transformers.AutoModelForSequenceClassification:  # the logits its candidate reads: one per label
+        prov["output_specs"] = [_spec("logits", "float32", (None, int(config.num_labels)))]
     return model
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from dataclasses import field as _field
 
 import numpy as np
 
 from effbench.errors import ConfigError
 
-__all__ = ["DTYPES", "InputSpec", "parse_input_spec", "resolve_shapes", "shape_text", "synthetic_inputs"]
+__all__ = ["DTYPES", "InputSpec", "fixed_batch", "parse_input_spec", "resolve_shapes", "shape_text", "synthetic_inputs"]
 
 DTYPES = ("float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool")
 _BATCH = {"N", "B", "?", "n", "b"}
@@ -34,11 +35,14 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 @dataclass(frozen=True)
 class InputSpec:
     """One model input: ``name`` (None: the model's only input), ``dtype`` (a numpy dtype name) and
-    ``shape`` (whole numbers; ``None`` for a dynamic dimension, or the batch marker in a hand-written spec)."""
+    ``shape`` (whole numbers; ``None`` for a dynamic dimension, or the batch marker in a hand-written spec).
+    ``dtype_given``: False when a hand-written spec left the dtype out (float32 then, or the model's own
+    dtype when its signature is known)."""
 
     name: str | None
     dtype: str
     shape: tuple
+    dtype_given: bool = _field(default=True, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
@@ -53,15 +57,16 @@ def parse_input_spec(text: str, *, field: str = "input") -> tuple[InputSpec, ...
     for part in text.split(","):
         bits = part.strip().split(":")
         if len(bits) == 1:
-            name, dtype, shape = None, "float32", bits[0]
+            name, dtype, shape = None, None, bits[0]
         elif len(bits) == 2:
-            name, dtype, shape = bits[0], "float32", bits[1]
+            name, dtype, shape = bits[0], None, bits[1]
         elif len(bits) == 3:
             name, dtype, shape = bits
         else:
             raise ConfigError(f"{field}: {part.strip()!r} is not SHAPE, NAME:SHAPE or NAME:DTYPE:SHAPE (e.g. input_ids:int64:1x128)")
         if name is not None and not _NAME.match(name):
             raise ConfigError(f"{field}: {name!r} is not an input name (letters, digits, _ . -)")
+        given, dtype = dtype is not None, dtype or "float32"
         if dtype not in DTYPES:
             raise ConfigError(f"{field}: dtype of {name or 'the input'}: expected one of {', '.join(DTYPES)}, got {dtype!r}")
         dims = []
@@ -76,7 +81,7 @@ def parse_input_spec(text: str, *, field: str = "input") -> tuple[InputSpec, ...
         if not dims or dims.count(None) > 1:
             raise ConfigError(f"{field}: shape of {name or 'the input'}: {shape!r} must be whole numbers >= 1 "
                               "joined by x, with at most one batch marker N")
-        specs.append(InputSpec(name, dtype, tuple(dims)))
+        specs.append(InputSpec(name, dtype, tuple(dims), dtype_given=given))
     if len(specs) > 1 and any(s.name is None for s in specs):
         raise ConfigError(f"{field}: several inputs must each be named (name:dtype:shape), got {text!r}")
     names = [s.name for s in specs]
@@ -104,7 +109,7 @@ def resolve_shapes(specs, signature=None, *, field: str = "input") -> tuple[Inpu
         return tuple(out)
     out = []
     for s in specs:
-        model = sig.get(s.name) if s.name is not None or len(sig) != 1 else next(iter(sig.values()))
+        model = _model_input(sig, s)
         if sig and model is None:
             raise ConfigError(f"{field}: the model has no input {s.name!r}; its inputs: {', '.join(map(str, sig))}")
         shape = s.shape
@@ -113,15 +118,53 @@ def resolve_shapes(specs, signature=None, *, field: str = "input") -> tuple[Inpu
                 shape = (None, *shape[1:])
             else:
                 shape = (None, *shape)
-        if model is not None and len(model.shape) != len(shape):
-            raise ConfigError(f"{field}: input {s.name!r} has {len(model.shape)} dimensions {shape_text(model.shape)}; "
-                              f"the spec gives {len(shape)}")
-        out.append(InputSpec(s.name, s.dtype, shape))
+        dtype = s.dtype
+        if model is not None:
+            _check_against(model, shape, s, field)
+            dtype = s.dtype if s.dtype_given else model.dtype  # a spec without a dtype takes the model's
+        out.append(InputSpec(s.name, dtype, shape))
     if sig:
         missing = [] if len(out) == 1 and out[0].name is None else [n for n in sig if n not in {s.name for s in out}]
         if missing:
             raise ConfigError(f"{field}: the model also needs input(s) {', '.join(map(repr, missing))}; give each a shape")
     return tuple(out)
+
+
+def _model_input(sig: dict, spec: InputSpec):
+    """The model's input (in ``sig``, by name) that ``spec`` describes: by its name, or the only one for an
+    unnamed spec; None when there is none."""
+    return sig.get(spec.name) if spec.name is not None or len(sig) != 1 else next(iter(sig.values()))
+
+
+def _check_against(model: InputSpec, shape: tuple, spec: InputSpec, field: str) -> None:
+    """A hand-written spec (its batch dimension marked in ``shape``) agrees with the model's input:
+    the same number of dimensions, every fixed size of the model (a dynamic one takes any), and the
+    dtype when the spec gives one; else a ConfigError naming the input and what the model expects."""
+    what = f"{field}: input {model.name!r} of the model"
+    if len(model.shape) != len(shape):
+        raise ConfigError(f"{what} has {len(model.shape)} dimensions {shape_text(model.shape)}; the spec gives "
+                          f"{len(shape)} {shape_text(shape)}")
+    for i, (want, got) in enumerate(zip(model.shape, shape)):
+        if want is not None and got is not None and want != got:
+            raise ConfigError(f"{what} has size {want} in dimension {i} {shape_text(model.shape)}; the spec gives {got} "
+                              "(only a dynamic dimension, ?, takes another size)")
+    if spec.dtype_given and spec.dtype != model.dtype:
+        raise ConfigError(f"{what} takes {model.dtype}; the spec gives {spec.dtype} (leave the dtype out to use the model's)")
+
+
+def fixed_batch(signature, specs=None):
+    """``(input name, size, model shape)`` when the model's ``signature`` fixes the size of the batch
+    dimension of one of its inputs, else None: the dimension ``specs`` (from :func:`resolve_shapes`)
+    mark with ``None``, or the first one (data rows). Such a model runs only at that batch size."""
+    sig = {s.name: s for s in (signature or ())}
+    for s in specs if specs is not None else sig.values():
+        model = _model_input(sig, s)
+        if model is None or not model.shape or len(model.shape) != len(s.shape):
+            continue
+        size = model.shape[s.shape.index(None) if specs is not None and None in s.shape else 0]
+        if size is not None:
+            return model.name, size, model.shape
+    return None
 
 
 def synthetic_inputs(specs, batch_size: int, *, seed: int = 0):

@@ -38,7 +38,8 @@ class DataSpec:
     column and the feature columns of a table (default: every other column). ``resize``
     (height, width), ``mean``, ``std``: how images are prepared (pixels scaled to [0, 1], then
     ``(x - mean) / std`` per channel). ``input``: a synthetic input spec (``3x224x224``,
-    ``input_ids:int64:1x128,attention_mask:int64:1x128``)."""
+    ``input_ids:int64:1x128,attention_mask:int64:1x128``). ``tolerance``: a regression's tolerance in
+    the target's units, for the tail mode (an on-time answer within it of the target is good)."""
 
     path: Path | None = None
     task: str = "classification"
@@ -51,10 +52,11 @@ class DataSpec:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     input: str | None = None
+    tolerance: float | None = None
 
     def to_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
-                for k, v in self.__dict__.items()}
+                for k, v in self.__dict__.items() if k != "tolerance" or v is not None}  # as before when not set
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class SuiteSpec:
 
 
 TOP_KEYS = ("name", "batch_sizes", "threads", "device", "timeout_s", "data", "candidates")
-DATA_KEYS = ("path", "task", "metrics", "labels", "target", "features", "resize", "mean", "std", "input")
+DATA_KEYS = ("path", "task", "metrics", "labels", "target", "features", "resize", "mean", "std", "input", "tolerance")
 CANDIDATE_KEYS = ("name", "model", "args", "backends", "trust", "weights", "output", "training")
 
 EXAMPLE_SUITE = '''\
@@ -129,6 +131,8 @@ metrics = ["accuracy", "top5", "f1_macro"]   # also balanced_accuracy; mae, rmse
 # resize = [224, 224]            # images: resized to height x width, scaled to [0, 1], then
 # mean = [0.485, 0.456, 0.406]   #   (x - mean) / std per channel
 # std = [0.229, 0.224, 0.225]
+# tolerance = 0.5                # regression: 'effbench tail measure' counts an on-time answer within
+                                 #   this (the target's units) of the target as good
 
 [[candidates]]
 name = "resnet"
@@ -282,9 +286,15 @@ def _data(raw, base: Path) -> DataSpec:
     mean, std = (_floats(f"data.{k}", raw.get(k), positive=k == "std") for k in ("mean", "std"))
     if mean is not None and std is not None and len(mean) != len(std):
         raise ConfigError(f"data.std: expected one value per channel like data.mean ({len(mean)}), got {len(std)}")
+    tolerance = raw.get("tolerance")
+    if tolerance is not None:
+        if task != "regression":
+            raise ConfigError(f"data.tolerance: applies to task \"regression\" only (the tail mode's good answer: within "
+                              f"the tolerance of the target); the task is {task!r}")
+        tolerance = check("data.tolerance", tolerance, Interval(float, 0, None, unit="target units"))
     return DataSpec(path=path, task=task, metrics=tuple(metrics), format=fmt,
                     labels=_text("data.labels", raw.get("labels", "y")), target=target, features=features,
-                    resize=resize, mean=mean, std=std, input=synthetic)
+                    resize=resize, mean=mean, std=std, input=synthetic, tolerance=tolerance)
 
 
 def is_whole_positive(v) -> bool:

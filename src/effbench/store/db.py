@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from effbench.errors import DataError, StoreError, UnknownRunError
-from effbench.records import PROVENANCES, TRACK_SUITE, CandidateRecord, Metric, RunRecord, SampleSet
+from effbench.records import PROVENANCES, TRACK_SUITE, TRAIN_TIME_S, CandidateRecord, Metric, RunRecord, SampleSet
 
 __all__ = ["Store", "default_db_path", "new_run_id", "SCHEMA_VERSION", "APP_ID",
            # the record types live in effbench.records; these names stay importable from here
@@ -666,6 +666,16 @@ class Store:
         """The model names of the candidates of every run of ``suite`` (e.g. the names of the trackings)."""
         return [r[0] for r in self._execute(
             "SELECT DISTINCT c.model FROM candidates c JOIN runs r ON r.run_id = c.run_id WHERE r.suite = ? ORDER BY c.model", (suite,))]
+
+    @_store_errors
+    def tracking_uses(self, run_id: str) -> list[tuple[str, str]]:
+        """(run id, candidate key) of every candidate of another run that took its training figures from
+        tracking run ``run_id`` (the ``tracking_run`` its ``train_time_s`` records), in the order of the runs."""
+        rows = self._execute(
+            "SELECT m.run_id, m.candidate, m.detail_json FROM metrics m JOIN runs r ON r.run_id = m.run_id"
+            " WHERE m.name = ? AND m.run_id <> ? AND m.detail_json LIKE ?"
+            " ORDER BY r.created_at, m.run_id, m.candidate", (TRAIN_TIME_S, run_id, f"%{run_id}%")).fetchall()
+        return [(r, c) for r, c, detail in rows if json.loads(detail).get("tracking_run") == run_id]
 
     def _latest(self, needs: str | None) -> str:
         if needs is None:  # 'latest' is the latest measurement run: trackings (suite 'track') are named by id

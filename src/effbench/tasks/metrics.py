@@ -33,11 +33,13 @@ __all__ = [
     "MetricDef",
     "builtin_metrics",
     "check_labels",
+    "check_top_k_labels",
     "get_metric",
     "import_attribute",
     "labels_from_output",
     "metric_names",
     "regression_values",
+    "top_k",
     "top_k_accuracy",
 ]
 
@@ -231,6 +233,31 @@ def _custom(name: str, task: str, field: str) -> MetricDef:
     if task not in tasks:
         raise ConfigError(f"{field}: {name!r} applies to {', '.join(sorted(tasks))}, not to {task}")
     return MetricDef(name, fn, direction, tasks, needs="values" if task == "regression" else "labels", custom=True)
+
+
+def top_k(name: str) -> int | None:
+    """k of a top-k metric name (``top5`` -> 5), None for any other name."""
+    m = _TOPK.match(name) if isinstance(name, str) else None
+    return int(m.group(1)) if m else None
+
+
+def check_top_k_labels(metrics, y, *, n_classes: int | None = None, field: str = "metrics") -> None:
+    """Before anything is measured: each top-k metric in ``metrics`` can score labels ``y``. Top-k
+    ranks a model's scores by column, so the labels must be class indices (whole numbers >= 0), and
+    when the data declares its classes (``n_classes``: an image folder's subfolders) k cannot exceed
+    them. A ConfigError naming ``field[i]`` otherwise. (The labels alone do not tell how many classes
+    a model scores, only which occur; the model's output width is checked where it is known.)"""
+    y = np.asarray(y)
+    for i, name in enumerate(metrics):
+        k = top_k(name)
+        if k is None:
+            continue
+        if not (np.issubdtype(y.dtype, np.integer) or y.dtype == bool) or (len(y) and y.min() < 0):
+            shown = y.dtype if not np.issubdtype(y.dtype, np.integer) else "negative numbers"
+            raise ConfigError(f"{field}[{i}]: {name} ranks the model's scores by class index, so the labels must be "
+                              f"class indices 0, 1, ...; the labels are {shown}")
+        if n_classes is not None and k > n_classes:
+            raise ConfigError(f"{field}[{i}]: {name} needs at least {k} classes; the data has {n_classes}")
 
 
 def import_attribute(module_name: str, attr: str):
