@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_tail_intervals.py collect --out /tmp/tail_rounds.npz
     # figures from the stored rounds (fit on the first --fit-rounds rounds, predict the rest)
     .venv/bin/python benchmarks/bench_tail_intervals.py report /tmp/tail_rounds.npz
-    # synthetic streams with known slow episodes: empirical coverage over --seeds streams
+    # synthetic streams with known slow episodes, stalls and a change of load: coverage over --seeds streams
     .venv/bin/python benchmarks/bench_tail_intervals.py synthetic --seeds 200
 
 ``collect`` measures each candidate (default: cnn_small/torch, mlp/torch, logreg/sklearn) at batch
@@ -79,7 +79,7 @@ def _rules():
             "yang 0.005": rule_config("yang", threshold=0.005), "yang-us 0.05": yang_us}
 
 
-def _rule_figures(times, correct, fit_rounds: int) -> dict:
+def _rule_figures(times, correct, fit_rounds: int, names) -> dict:
     """Per rule: rounds used on the trial's rounds, and today's point error / the interval's coverage
     when fitted on those rounds and checked on the rest (at the p99 of the rounds used)."""
     from effbench.analysis.tail import Threshold
@@ -88,6 +88,8 @@ def _rule_figures(times, correct, fit_rounds: int) -> dict:
 
     out = {}
     for name, cfg in _rules().items():
+        if name not in names:
+            continue
         res = replay_rule(times, cfg)
         used = res.rounds_used
         row = {"rounds": used, "stopped_by": res.stopped_by}
@@ -106,6 +108,7 @@ def report(args) -> int:
     data = np.load(args.npz)
     keys = [k[: -len("|times")] for k in data.files if k.endswith("|times")]
     k = args.fit_rounds
+    names = list(_rules()) if args.rules == "all" else [n.strip() for n in args.rules.split(",") if n.strip() != "none"]
     print(f"fit on rounds 1-{k}, predict the worst of rounds {k + 1}-100 at the p99 of the fitting rounds; "
           f"90% intervals ({args.draws} posterior draws)")
     summary = {}
@@ -115,7 +118,7 @@ def report(args) -> int:
         for i in range(times.shape[0]):
             thr = [Threshold(_p99(times[i, :k]), "percentile", "p99")]
             r = held_out_rows(times[i], correct[i], thr, fit_rounds=k, config=IntervalConfig(n_draws=args.draws))[0]
-            rules = _rule_figures(times[i], correct[i], k)
+            rules = _rule_figures(times[i], correct[i], k, names)
             rows.append((r, rules))
             w = r["predicted_worst"]
             print(f"{key:18s} trial {i + 1:2d}: [{w['low']:.4f}, {w['high']:.4f}] point {w['point']:.4f} observed "
@@ -130,7 +133,7 @@ def report(args) -> int:
         print(f"{key}: covered {cov} of {len(rows)}; median width {np.median([r['width_pp'] for r, _ in rows]):.1f} pp; "
               f"today's point error median {np.median([r['point_error_pp'] for r, _ in rows]):.2f} pp "
               f"(within 1 pp in {sum(r['point_error_pp'] <= 1 for r, _ in rows)})")
-        for name in _rules():
+        for name in names:
             rr = [rules[name] for _, rules in rows]
             errs = [x["point_error_pp"] for x in rr if "point_error_pp" in x]
             covs = [x["covered"] for x in rr if "covered" in x]
@@ -146,26 +149,36 @@ def synthetic(args) -> int:
     from effbench.analysis.tail_interval import IntervalConfig, check_worst_interval, episode_stream, prior_stream
 
     cfg = IntervalConfig(n_draws=args.draws, level_shift=args.level_shift)
-    k = args.fit_rounds
-    settings = {"prior-drawn rate and depth": lambda s: prior_stream(s, cfg, rounds=100, instances=args.instances)[:2],
-                "no episodes": lambda s: episode_stream(s, rounds=100, instances=args.instances, episode_rate=0.0),
-                "rate 0.02, depth 1.3-2.3x": lambda s: episode_stream(s, rounds=100, instances=args.instances)}
-    print(f"{args.seeds} seeded streams per setting, {args.instances} instances, fit {k} rounds, predict the worst of "
-          f"the other {100 - k}; 90% intervals ({args.draws} draws, level_shift {args.level_shift}); "
-          f"deadlines p90/p95/p99 of the fitting rounds")
+    k, n, st = args.fit_rounds, args.instances, args.stall_rate
+    ls = args.level_shift
+    settings = {
+        "prior: episodes, stalls, load": lambda s: prior_stream(s, cfg, rounds=100, instances=n, stall_rate=st,
+                                                                change_at=k)[:2],
+        "prior, no stalls": lambda s: prior_stream(s, cfg, rounds=100, instances=n, stall_rate=0.0, change_at=k)[:2],
+        "no episodes, stalls, load": lambda s: episode_stream(s, rounds=100, instances=n, episode_rate=0.0,
+                                                              stall_rate=st, load_change=ls, change_at=k),
+        "rate .02, 1.3-2.3x, stalls, load": lambda s: episode_stream(s, rounds=100, instances=n, stall_rate=st,
+                                                                     load_change=ls, change_at=k),
+    }
+    print(f"{args.seeds} seeded streams per setting, {n} instances, fit {k} rounds, predict the worst of the other "
+          f"{100 - k}; 90% intervals ({args.draws} draws, level_shift {ls}; the streams' change of load at round {k} "
+          f"has the same sd); stalls: {st:g} of calls 10-100x; deadlines p90/p95/p99 of the fitting rounds. "
+          f"PIT: coverage by the randomised PIT (ties split); closed: low <= observed <= high; content: the closed "
+          f"interval's mean predictive probability (binomial sd at 0.9: {np.sqrt(0.09 / args.seeds):.3f})")
     for name, make in settings.items():
-        hits, widths = [], []
-        for seed in range(args.seeds):
+        pit, closed, content, widths = [], [], [], []
+        for seed in range(args.seed0, args.seed0 + args.seeds):
             times, correct = make(seed)
             deadlines = np.quantile(times[:k], [0.9, 0.95, 0.99], method="inverted_cdf")
             chk = check_worst_interval(times, correct, deadlines, fit_rounds=k, config=cfg)
             b = chk.interval.worst_bounds
-            hits.append(chk.covered)
+            pit.append(chk.pit_covered)
+            closed.append(chk.covered)
+            content.append(chk.content)
             widths.append(100 * (b["high"] - b["low"]))
-        cov = np.mean(hits, axis=0)
-        sd = np.sqrt(0.9 * 0.1 / args.seeds)
-        print(f"{name:28s}: coverage p90 {cov[0]:.3f}  p95 {cov[1]:.3f}  p99 {cov[2]:.3f} (nominal 0.9, binomial sd "
-              f"{sd:.3f}); median width {np.median(widths, axis=0).round(1).tolist()} pp", flush=True)
+        fmt = lambda v: " / ".join(f"{x:.3f}" for x in np.mean(v, axis=0))  # noqa: E731
+        print(f"{name:34s}: PIT {fmt(pit)}; closed {fmt(closed)} (content {fmt(content)}); median width "
+              f"{' / '.join(f'{x:.1f}' for x in np.median(widths, axis=0))} pp", flush=True)
     return 0
 
 
@@ -181,12 +194,18 @@ def main() -> int:
     r.add_argument("npz")
     r.add_argument("--fit-rounds", type=int, default=20)
     r.add_argument("--draws", type=int, default=400)
+    r.add_argument("--rules", default="all",
+                   help="stopping rules replayed, comma-separated names of the table (js, tail, 'yang 0.05', ...), "
+                        "'all' or 'none' (the interval figures alone are much faster)")
     y = sub.add_parser("synthetic")
     y.add_argument("--seeds", type=int, default=200)
     y.add_argument("--instances", type=int, default=200)
     y.add_argument("--fit-rounds", type=int, default=20)
     y.add_argument("--draws", type=int, default=200)
-    y.add_argument("--level-shift", type=float, default=0.5, help="the prior sd of a change of load (0: none)")
+    y.add_argument("--level-shift", type=float, default=0.5,
+                   help="the prior sd of a change of load, and the sd of the streams' (0: none)")
+    y.add_argument("--stall-rate", type=float, default=0.03, help="the share of calls that stall 10-100x")
+    y.add_argument("--seed0", type=int, default=0, help="the first seed")
     args = ap.parse_args()
     return {"collect": collect, "report": report, "synthetic": synthetic}[args.cmd](args)
 

@@ -100,7 +100,7 @@ def main():
     print(f"trained {len(training)} models in {time.perf_counter() - t0:.1f} s")
 
     cfg = TailConfig(batch_size=args.batch_size, time_kind=args.time_kind, fixed_rounds=args.rounds,
-                     n_simulated=args.n_simulated)
+                     n_simulated=args.n_simulated, rule="js")  # the rule these figures were measured with
     conv_cfg = cfg.convergence()
     raw = {}
     for c in built:

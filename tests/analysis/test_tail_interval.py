@@ -34,7 +34,7 @@ def test_interval_narrows_as_quiet_rounds_accumulate():
         widths.append(float(b["high"][0] - b["low"][0]))
     # 10 quiet rounds cannot rule out an episode in the next 20 (prior: one every 50 rounds) nor a
     # change of load: the interval reaches down to what an episode costs; 1000 quiet rounds can.
-    # (Measured: 0.80, 0.45, 0.083.)
+    # (Measured: 0.62, 0.40, 0.067.)
     assert widths[0] > widths[1] > widths[2]
     assert widths[0] > 0.5 and widths[2] < 0.1
 
@@ -51,36 +51,71 @@ def test_few_rounds_keep_an_unseen_slow_regime_and_an_episode_seen_is_kept():
     np.testing.assert_allclose(post.slow_log, [math.log(2.0)] * 2, atol=0.05)
 
 
-def test_coverage_near_nominal_on_streams_with_injected_episodes():
-    """Simulation-based calibration: 200 seeded streams whose episode rate and depth are drawn from
-    the prior (and no change of load, so the test's prior has ``level_shift=0``); fit on 20 rounds,
-    predict the worst of the next 40 at the p90, p95 and p99 of the fitting rounds.
-
-    With n = 200 and p = 0.9 the binomial standard deviation of the coverage is
-    sqrt(0.9 * 0.1 / 200) = 0.021; the tolerance is 3 sd: [0.836, 0.964]. Measured: 0.96, 0.935,
-    0.975. At p99 only the lower bound is asserted: there the worst round often has every correct
-    instance on time, the very value the interval's top takes, and such ties count as covered."""
-    cfg = TI.IntervalConfig(n_draws=100, level_shift=0.0)
-    hits = []
-    for seed in range(200):
-        times, correct, _ = TI.prior_stream(seed, cfg, rounds=60, instances=120)
+def _calibration(cfg, seeds=200):
+    """PIT coverage, closed-interval coverage and mean predictive content at p90/p95/p99 over seeded
+    prior streams: fit on 20 rounds, predict the worst of the next 80."""
+    pit, closed, content = [], [], []
+    for seed in range(seeds):
+        times, correct, _ = TI.prior_stream(seed, cfg, rounds=100, instances=120)
         deadlines = np.quantile(times[:20], [0.9, 0.95, 0.99], method="inverted_cdf")
-        hits.append(TI.check_worst_interval(times, correct, deadlines, fit_rounds=20, config=cfg).covered)
-    coverage = np.mean(hits, axis=0)
-    assert np.all(coverage >= 0.836), coverage
-    assert np.all(coverage[:2] <= 0.964), coverage
+        chk = TI.check_worst_interval(times, correct, deadlines, fit_rounds=20, config=cfg)
+        pit.append(chk.pit_covered)
+        closed.append(chk.covered)
+        content.append(chk.content)
+    return np.mean(pit, axis=0), np.mean(closed, axis=0), np.mean(content, axis=0)
+
+
+@pytest.mark.slow
+def test_coverage_near_nominal_on_streams_with_injected_episodes():
+    """Simulation-based calibration: 200 seeded streams drawn from the model's prior
+    (``prior_stream``: episode rate from Beta(1, 49), one depth log-uniform in 1.15-2.5x, 2-3 rounds
+    long; 3 % of calls stall 10-100x, so the p99 deadline lies among the stalls as measured here;
+    with ``level_shift`` > 0 a change of load of that sd in the log of the stall rate at round 20).
+
+    With n = 200 and p = 0.9 the binomial sd of a coverage is sqrt(0.9 * 0.1 / 200) = 0.021: the
+    tolerance is 3 sd, [0.836, 0.964]. The worst quality is discrete, so calibration is checked
+    with the randomised PIT (ties split at random); the closed interval's coverage must match its
+    own predictive content within 3 sd.
+
+    Without a change of load (model and streams alike) every deadline is within the band on both
+    sides (measured: PIT 0.950, 0.910, 0.905). With the default change-of-load prior, p99 (the
+    deadline the real trials use) is within it on both sides (measured 0.925); at p90 and p95 the
+    intervals over-cover (0.99, 0.99): there the late calls are mostly the body's slowest calls,
+    which the model's change of load moves as much as the stalls and the streams' does not, so only
+    the lower bound is asserted (docs/tail-quality.md)."""
+    pit, closed, content = _calibration(TI.IntervalConfig(n_draws=200, level_shift=0.0))
+    assert np.all((pit >= 0.836) & (pit <= 0.964)), pit
+    assert np.all(np.abs(closed - content) <= 3 * np.sqrt(content * (1 - content) / 200)), (closed, content)
+    pit, closed, content = _calibration(TI.IntervalConfig(n_draws=200))
+    assert np.all(pit >= 0.836) and pit[2] <= 0.964, pit
+    assert np.all(np.abs(closed - content) <= 3 * np.sqrt(content * (1 - content) / 200)), (closed, content)
+
+
+def test_the_randomised_pit_splits_ties_and_the_content_counts_them():
+    times, correct = TI.episode_stream(4, rounds=40, instances=50, episode_rate=0.0)
+    chk = TI.check_worst_interval(times, correct, [_p99(times[:20])], fit_rounds=20,
+                                  config=TI.IntervalConfig(n_draws=300))
+    draws, y = chk.interval.worst[:, 0], chk.observed_worst[0]
+    below, at = float(np.mean(draws < y - 1e-12)), float(np.mean(np.isclose(draws, y, rtol=0, atol=1e-12)))
+    v = np.random.default_rng([0, 2]).random(1)[0]  # the split of the ties is seeded by [config.seed, 2]
+    assert 0 < at < 1 and chk.pit[0] == pytest.approx(below + v * at)
+    b = chk.interval.worst_bounds
+    assert chk.content[0] == pytest.approx(np.mean((draws >= b["low"][0]) & (draws <= b["high"][0])))
+    assert chk.content[0] >= 0.9
 
 
 def test_a_change_of_load_widens_the_interval_until_many_rounds_say_it_is_steady():
     times, correct = TI.episode_stream(2, rounds=400, instances=60, episode_rate=0.0)
     deadline = [_p99(times)]
     width = {}
+    no_episodes = (1e-9, 1e9)  # the change of load alone: with episodes the unseen-episode mode sets the width
     for shift in (0.0, 0.5):
         for k in (20, 400):
-            b = TI.predict_worst_interval(times[:k], correct, deadline, 20,
-                                          config=TI.IntervalConfig(n_draws=200, level_shift=shift)).worst_bounds
+            cfg = TI.IntervalConfig(n_draws=200, level_shift=shift, episode_prior=no_episodes)
+            b = TI.predict_worst_interval(times[:k], correct, deadline, 20, config=cfg).worst_bounds
             width[shift, k] = float(b["high"][0] - b["low"][0])
-    assert width[0.5, 20] >= width[0.0, 20]
+    # measured: 0.033 and 0.017 from 20 rounds, 0.017 and 0.017 from 400
+    assert width[0.5, 20] > width[0.0, 20]
     assert width[0.5, 400] - width[0.0, 400] < width[0.5, 20] - width[0.0, 20] + 1e-12
 
 

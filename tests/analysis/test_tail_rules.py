@@ -82,3 +82,18 @@ def test_yang_isj_unit_changes_the_bandwidth_not_the_schedule():
     assert in_s.trace[0].bandwidth_s == pytest.approx(R.isj_bandwidth(times[:3]))
     assert in_us.trace[0].bandwidth_s == pytest.approx(R.isj_bandwidth(times[:3] * 1e6) / 1e6)
     assert in_us.trace[0].bandwidth_s > 10 * in_s.trace[0].bandwidth_s
+
+
+def test_round_effects_below_the_grid_resolution_are_binned_not_nan():
+    # per-round slowdowns that differ by 1e-7 in the log: Scott's bandwidth is far below the round
+    # effects' grid spacing, the KDE is 0 at every grid point; the fit falls back to the nearest
+    # cells (as constant samples do), so the tail rule compares real distributions and stops
+    from effbench.analysis.tail import kde_probabilities
+
+    grid = np.linspace(-1.0, 1.5, 2048)
+    p, bandwidth = kde_probabilities(1e-7 * np.arange(10), grid)
+    assert 0 < bandwidth < 1e-6 and np.all(np.isfinite(p)) and p.sum() == pytest.approx(1.0)
+    assert p[1 + int(np.argmin(np.abs(grid)))] == pytest.approx(1.0)
+    times = np.full((40, 30), 1e-3) * (1 + 1e-7 * np.arange(40))[:, None] + 1e-4 * np.arange(30)[None, :]
+    res = R.replay_rule(times, R.rule_config("tail", min_rounds=8))
+    assert res.stopped_by == "converged" and res.rounds_used < 40

@@ -52,6 +52,11 @@ def test_measures_one_candidate_and_stores_it(tmp_path, capsys):
     assert rep["rounds_used"] <= 4 and rep["holdout_rounds"] == 2 and rep["batch_size"] == 64
     assert data["common_deadline_origin"] == "median of own p99"
     assert rep["common_deadline"]["threshold_s"] == pytest.approx(rep["own_p99"]["threshold_s"])
+    assert rep["convergence"]["rule"] == "tail" and "stopping rule tail" in text  # the default rule
+    p99 = next(r for r in rep["prediction"]["thresholds"] if r["label"] == "p99")
+    w = p99["predicted_worst"]
+    assert p99["covered"] == (w["low"] <= p99["observed_worst"] <= w["high"])
+    assert f"{w['low']:.3f}-{w['high']:.3f} {p99['observed_worst']:.3f} {'y' if p99['covered'] else 'n'}" in text
 
     from effbench.store.db import Store
 

@@ -499,24 +499,26 @@ def kde_probabilities(samples, grid_s) -> tuple[np.ndarray, float]:
         raise ConfigError(f"grid_s: expected an increasing 1-D grid of at least 2 points, got shape {grid.shape}")
     lo, hi = float(grid[0]), float(grid[-1])
     dx = (hi - lo) / (grid.size - 1)
-    p = np.zeros(grid.size + 2)
     if x.size < 2 or float(np.ptp(x)) == 0.0:
-        v = float(x[0])
-        if v < lo - dx / 2:
-            p[0] = 1.0
-        elif v > hi + dx / 2:
-            p[-1] = 1.0
-        else:
-            p[1 + int(np.argmin(np.abs(grid - v)))] = 1.0
-        return p, 0.0
+        return _nearest_cells(x, lo, dx, grid.size), 0.0
     from scipy.stats import gaussian_kde
 
     kde = gaussian_kde(x, bw_method="scott")
+    bandwidth = float(np.sqrt(kde.covariance[0, 0]))
+    p = np.zeros(grid.size + 2)
     p[1:-1] = kde(grid) * dx
     p[0] = kde.integrate_box_1d(-np.inf, lo - dx / 2)
     p[-1] = kde.integrate_box_1d(hi + dx / 2, np.inf)
     p = np.clip(p, 0.0, None)
-    return p / p.sum(), float(np.sqrt(kde.covariance[0, 0]))
+    if not p.sum() > 0:  # a bandwidth far below the spacing: every bump falls between grid points
+        return _nearest_cells(x, lo, dx, grid.size), bandwidth
+    return p / p.sum(), bandwidth
+
+
+def _nearest_cells(x: np.ndarray, lo: float, dx: float, n: int) -> np.ndarray:
+    """The share of ``x`` in each of the ``n + 2`` cells: below the grid, at its nearest point, above it."""
+    cells = np.clip(np.rint((x - lo) / dx).astype(np.int64) + 1, 0, n + 1)
+    return np.bincount(cells, minlength=n + 2) / x.size
 
 
 @dataclass(frozen=True)

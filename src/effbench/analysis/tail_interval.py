@@ -9,9 +9,9 @@ late-instance counts vary from round to round, and from one stretch of rounds to
 
 * per deadline ``d`` and fitting round ``r``, ``late[r]`` = the correct instances later than ``d``;
   the quality of a round is ``(correct - late) / instances``;
-* **normal rounds**: late counts are drawn normal (rounded, clipped) with the mean and variance of
-  the fitting rounds under Bayesian-bootstrap weights (so the parameters are uncertain, more so
-  with few rounds);
+* **normal rounds**: late counts have the mean and variance of the fitting rounds under
+  Bayesian-bootstrap weights (so the parameters are uncertain, more so with few rounds) and are
+  drawn as counts: beta-binomial when overdispersed, else a rounded normal (:func:`_draw_late`);
 * **a change of load**: the mean of the predicted stretch is multiplied by ``exp(z * tau)``,
   ``z ~ N(0, 1)`` shared by every deadline: on a shared machine the next seconds need not look like
   the last ones. ``tau`` has a prior (0.5, worth 2 blocks) pooled with how much blocks of 10
@@ -30,7 +30,9 @@ late-instance counts vary from round to round, and from one stretch of rounds to
   and the interval narrows.
 
 Each posterior draw simulates ``R`` future rounds and keeps their worst quality (and quantile);
-the interval is the central ``level`` range of those draws, the point their median. Constant
+the interval is the central ``level`` range of those draws, the point their median. The worst
+quality is discrete, so the closed interval holds at least ``level`` of the draws, often more;
+:class:`IntervalCheck` reports that ``content`` and a randomised PIT for calibration checks. Constant
 times have no spread, no change of load and no episodes: the interval is a point.
 
 No I/O, no clock, no printing.
@@ -275,18 +277,34 @@ def _level_shift_sd(late: np.ndarray, cfg: IntervalConfig) -> np.ndarray:
     return np.sqrt((prior + (blocks - 1) * excess) / (cfg.level_shift_weight + blocks - 1))
 
 
-def _draw_late(late: np.ndarray, depth_idx: np.ndarray, shift_sd: np.ndarray, rng) -> np.ndarray:
-    """Late counts ``[rounds, threshold]`` of future rounds for one posterior draw: normal (rounded)
-    with the mean and variance of Bayesian-bootstrap-weighted fitting rounds,
-    the mean moved by a level shift ``exp(z * shift_sd)``, ``z ~ N(0, 1)`` (see
-    :func:`_level_shift_sd`); counts that never varied stay constant."""
+def _draw_late(late: np.ndarray, depth_idx: np.ndarray, shift_sd: np.ndarray, right: np.ndarray, rng) -> np.ndarray:
+    """Late counts ``[rounds, threshold]`` of future rounds for one posterior draw.
+
+    The mean and variance of the late counts are those of Bayesian-bootstrap-weighted fitting
+    rounds; the mean is moved by a level shift ``exp(z * shift_sd)``, ``z ~ N(0, 1)`` (see
+    :func:`_level_shift_sd`). Counts are drawn as counts of ``right`` correct instances: with the
+    fitted variance at least the binomial one (``phi >= 1``, late calls come and go, the stalls
+    of a loaded machine) **beta-binomial** with that overdispersion, whose right tail is the one
+    of counts (a rounded normal's is far too light for the worst of many rounds when a round has
+    one or two late calls); below it (the same instances late in every round, a deadline in the
+    body of the times) a rounded normal with that variance. Counts that never varied stay constant."""
     k = late.shape[1]
     w = rng.dirichlet(np.ones(k))
     mean = np.einsum("r,drj->dj", w, late)
     var = np.einsum("r,drj->dj", w, (late - mean[:, None, :]) ** 2) * k / max(k - 1, 1)
     shift = np.exp(rng.standard_normal() * shift_sd)  # one load change, felt at every deadline
-    mu, var = mean[depth_idx] * shift, var[depth_idx] * shift ** 2
-    return np.round(mu + np.sqrt(var) * rng.standard_normal(mu.shape))
+    n = np.maximum(right, 1).astype(float)
+    p0 = np.clip(mean[depth_idx] / n, 0.0, 1.0)
+    binvar = n * p0 * (1.0 - p0)
+    phi = np.divide(var[depth_idx], binvar, out=np.zeros_like(binvar), where=binvar > 0)
+    p = np.clip(p0 * shift, 0.0, 1.0)
+    normal = np.round(n * p + np.sqrt(phi * n * p * (1.0 - p)) * rng.standard_normal(p.shape))
+    rho = np.clip((phi - 1.0) / np.maximum(n - 1.0, 1.0), 1e-12, 0.99)
+    over = (phi >= 1.0) & (p > 0.0) & (p < 1.0)
+    scale = 1.0 / rho - 1.0
+    p_round = rng.beta(np.where(over, p * scale, 1.0), np.where(over, (1.0 - p) * scale, 1.0))
+    counts = rng.binomial(right.astype(np.int64), np.where(over, p_round, 0.0))
+    return np.where(over, counts, normal)
 
 
 def predict_worst_interval(times, correct, thresholds_s, rounds: int, *, batch_ids=None,
@@ -319,7 +337,7 @@ def predict_worst_interval(times, correct, thresholds_s, rounds: int, *, batch_i
     tail = np.empty((cfg.n_draws, thr.size))
     for m in range(cfg.n_draws):
         right = correct_n[rng.integers(0, correct_n.size, size=rounds)][:, None]
-        qual = (right - np.clip(_draw_late(late, idx[m], shift_sd, rng), 0, right)) / t.shape[1]
+        qual = (right - np.clip(_draw_late(late, idx[m], shift_sd, right, rng), 0, right)) / t.shape[1]
         worst[m] = qual.min(axis=0)
         tail[m] = np.quantile(qual, cfg.quantile, axis=0, method=QUANTILE_METHOD)
     return WorstInterval(thr, rounds, t.shape[0], cfg.level, cfg.quantile, worst, tail, post)
@@ -327,13 +345,31 @@ def predict_worst_interval(times, correct, thresholds_s, rounds: int, *, batch_i
 
 @dataclass
 class IntervalCheck:
-    """An interval fitted on the first ``fit_rounds`` rounds against the rounds after them."""
+    """An interval fitted on the first ``fit_rounds`` rounds against the rounds after them.
+
+    ``covered``: ``low <= observed_worst <= high``. The worst quality is discrete (a whole number
+    of late instances), so the predictive distribution has atoms and the closed interval holds at
+    least ``level`` of it, often more (``content``: its predictive probability per deadline); a
+    calibrated predictor's ``covered`` is then true about ``content`` of the time, not ``level``.
+    ``pit``: the randomised probability integral transform of the observed worst under the
+    predictive draws, ``P(W < y) + V P(W = y)`` with ``V ~ U(0, 1)`` (Czado, Gneiting & Held
+    2009, for count data): uniform on (0, 1) when the predictor is calibrated, so
+    :attr:`pit_covered` (``pit`` within the central ``level``) is true with probability
+    ``level`` exactly, the check of calibration that ties cannot bias.
+    """
 
     interval: WorstInterval
     observed_worst: np.ndarray
     observed_tail: np.ndarray
     covered: np.ndarray
     tail_covered: np.ndarray
+    pit: np.ndarray
+    content: np.ndarray
+
+    @property
+    def pit_covered(self) -> np.ndarray:
+        a = (1.0 - self.interval.level) / 2.0
+        return (a <= self.pit) & (self.pit <= 1.0 - a)
 
     def to_rows(self) -> list[dict]:
         return [{**row, "observed_worst": float(self.observed_worst[j]), "covered": bool(self.covered[j]),
@@ -361,19 +397,30 @@ def check_worst_interval(times, correct, thresholds_s, *, fit_rounds: int, predi
     obs_w = qual.min(axis=0)
     obs_q = np.quantile(qual, cfg.quantile, axis=0, method=QUANTILE_METHOD)
     w, q = iv.worst_bounds, iv.tail_bounds
+    draws = iv.worst
+    tie = np.isclose(draws, obs_w, rtol=0.0, atol=1e-12)  # the same whole number of late instances
+    below, at = ((draws < obs_w) & ~tie).mean(axis=0), tie.mean(axis=0)
+    pit = below + np.random.default_rng([cfg.seed, 2]).random(obs_w.size) * at
+    content = ((w["low"] <= draws) & (draws <= w["high"])).mean(axis=0)
     return IntervalCheck(iv, obs_w, obs_q, (w["low"] <= obs_w) & (obs_w <= w["high"]),
-                         (q["low"] <= obs_q) & (obs_q <= q["high"]))
+                         (q["low"] <= obs_q) & (obs_q <= q["high"]), pit, content)
 
 
 def episode_stream(seed: int, *, rounds: int = 100, instances: int = 100, spread: float = 0.3,
                    round_noise: float = 0.02, episode_rate: float = 0.02, episode_rounds: tuple[int, int] = (2, 3),
-                   episode_depth: tuple[float, float] = (1.3, 2.3), accuracy: float = 0.9):
+                   episode_depth: tuple[float, float] = (1.3, 2.3), accuracy: float = 0.9,
+                   stall_rate: float = 0.0, stall_factor: tuple[float, float] = (10.0, 100.0),
+                   load_change: float = 0.0, change_at: int = 20):
     """A synthetic stream with known slow episodes: ``(times[round, instance], correct[instance])``.
 
     Instance base times are log-normal (``spread``) around 1 ms; every round gets a log-normal
     slowdown (``round_noise``) and per-instance jitter (0.05); an episode starts at a round with
     probability ``episode_rate``, lasts a whole number of rounds in ``episode_rounds`` and slows
-    every instance by a factor drawn uniformly in ``episode_depth``. Seeded.
+    every instance by a factor drawn uniformly in ``episode_depth``. **Stalls** (calls that lose
+    the CPU, what makes the tail on a loaded machine): each call independently stalls with
+    probability ``stall_rate`` and then takes a factor log-uniform in ``stall_factor`` longer. A
+    **change of load**: from round ``change_at`` on, the stall probability is multiplied by
+    ``exp(z * load_change)``, ``z ~ N(0, 1)``: steady load before, another after. Seeded.
     """
     rng = np.random.default_rng(seed)
     base = 1e-3 * rng.lognormal(0.0, spread, instances)
@@ -388,22 +435,37 @@ def episode_stream(seed: int, *, rounds: int = 100, instances: int = 100, spread
             r += 1
     times = base[None, :] * factor[:, None] * rng.lognormal(0.0, 0.05, (rounds, instances))
     correct = rng.random(instances) < accuracy
+    if stall_rate > 0:
+        # drawn after everything above, so a stream without stalls is the same with or without them
+        rate = np.full(rounds, stall_rate)
+        rate[change_at:] *= math.exp(rng.standard_normal() * load_change)
+        stalled = rng.random((rounds, instances)) < np.minimum(rate, 1.0)[:, None]
+        lo, hi = np.log(stall_factor)
+        times = np.where(stalled, times * np.exp(rng.uniform(lo, hi, times.shape)), times)
     return _as_times(times), correct
 
 
-def prior_stream(seed: int, config: IntervalConfig | None = None, **stream):
-    """A synthetic stream whose episode rate, depth and length are drawn from ``config``'s prior.
+def prior_stream(seed: int, config: IntervalConfig | None = None, *, stall_rate: float = 0.03,
+                 stall_factor: tuple[float, float] = (10.0, 100.0), change_at: int = 20, **stream):
+    """A stream drawn from ``config``'s prior, shaped like the rounds measured on a loaded machine.
 
-    Returns ``(times, correct, (rate, depth_range, length_range))``. Over many seeds, the
-    intervals of a correct implementation cover what such streams show with the nominal
-    probability (simulation-based calibration); :func:`episode_stream` draws the rest.
+    The episode rate is drawn from the Beta prior, one episode depth log-uniform in
+    ``slow_depth``, lengths in ``episode_rounds``; calls stall with probability ``stall_rate``
+    (3 %: a p99 deadline then lies 10-100x above the median call, as measured here), and from
+    round ``change_at`` (the rounds a check fits on) the stall probability changes by
+    ``exp(z * level_shift)``, the prior's change of load. Returns ``(times, correct, (rate,
+    depth))``. Over many seeds, the intervals of a correct implementation cover what such streams
+    show with the nominal probability (simulation-based calibration; see :attr:`IntervalCheck.pit`
+    for the discrete worst quality).
     """
     cfg = config or IntervalConfig()
     rng = np.random.default_rng([seed, 1])
     rate = float(rng.beta(*cfg.episode_prior))
     depth = float(np.exp(rng.uniform(*np.log(cfg.slow_depth))))
     times, correct = episode_stream(seed, episode_rate=rate, episode_depth=(depth, depth),
-                                    episode_rounds=cfg.episode_rounds, **stream)
+                                    episode_rounds=cfg.episode_rounds, stall_rate=stall_rate,
+                                    stall_factor=stall_factor, load_change=cfg.level_shift, change_at=change_at,
+                                    **stream)
     return times, correct, (rate, depth)
 
 
@@ -439,7 +501,8 @@ def held_out_rows(times, correct, thresholds, *, fit_rounds: int, predict_rounds
 
 def interval_settings(config: IntervalConfig, fit_rounds: int, predict_rounds: int) -> dict:
     """The JSON-ready description of an interval prediction's settings and model."""
-    return {"model": "late counts per round: normal rounds (Bayesian bootstrap), a change of load (level shift), "
+    return {"model": "late counts per round: normal rounds (Bayesian bootstrap; beta-binomial or rounded normal counts), "
+                     "a change of load (level shift), "
                      "slow episodes (Beta prior on their start rate)",
             "level": config.level, "quantile": config.quantile, "n_draws": config.n_draws,
             "slow_ratio": config.slow_ratio, "episode_prior": list(config.episode_prior),

@@ -46,7 +46,7 @@ def _stopping_rule_options(f):
                      help="Stopping rule: compare each fit with the previous N fits [default: 3; --rule yang: 5].")(f)
     f = click.option("--round-threshold", default=0.05, show_default=True, type=float,
                      help="--rule tail: the round effects' fits must also be within this JS distance.")(f)
-    f = click.option("--rule", type=click.Choice(["js", "tail", "yang"]), default="js", show_default=True,
+    f = click.option("--rule", type=click.Choice(["js", "tail", "yang"]), default="tail", show_default=True,
                      help="Stopping rule: js (KDE of the pooled times), tail (and the per-round slowdowns stable), "
                           "yang (the authors' rule: ISJ bandwidth, rJSD over 5 fits; --js-threshold is its threshold).")(f)
     f = click.option("--every", default=2, show_default=True, type=click.IntRange(min=1),
@@ -255,9 +255,11 @@ def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresho
     effbench tail measure study.toml --candidate resnet   (labelled data; see docs/your-models.md)
 
     Trains the candidates, then per candidate runs one discarded warm-up round and whole-dataset
-    inference rounds in its own worker process until the stopping rule (KDE of the times every
-    N rounds, Jensen-Shannon distance to the previous fits) says the time distribution has
-    converged, then held-out rounds to check the quality predicted from the converged rounds.
+    inference rounds in its own worker process until the stopping rule says stop (default
+    --rule tail: every N rounds a KDE of the pooled times and one of the per-round slowdowns,
+    both within a Jensen-Shannon distance of the previous fits), then held-out rounds to check
+    the quality predicted from the rounds used (a 90% interval of the worst round: predicted,
+    observed, covered).
     An instance is on time when time <= deadline; a late instance counts as wrong. A good answer
     is the right label, or for a regression (--tolerance X) within X of the target. The results
     are stored as a new run (see 'effbench show') unless --no-store.
@@ -354,12 +356,13 @@ def _render_measure(result):
         acc = f"±{quality['tolerance']:g}" if regression else "acc"
         click.echo(
             f"tail quality ({any_rep['time_kind']} time, batch {any_rep['batch_size']}, {any_rep['instances']} instances; "
-            f"on time when time <= deadline; common deadline {_fmt_s(common)} = {result.common_deadline_origin})"
+            f"on time when time <= deadline; common deadline {_fmt_s(common)} = {result.common_deadline_origin}; "
+            f"stopping rule {any_rep['convergence'].get('rule', 'js')})"
         )
         if regression:
             click.echo(f"quality: {quality['label']}: a good answer is {quality['good']}")
         head = (f"{'candidate':<26} {acc:>6} {'p99 dl':>9} {'worst':>6} {key:>6} {'mean':>6} "
-                f"{'common':>6} {'c.mean':>6} {'rounds':>6} {'stop':<10} {'err p99':>7} {'err com':>7} {'interval p99':>17}")
+                f"{'common':>6} {'c.mean':>6} {'rounds':>6} {'stop':<10} {'err p99':>7} {'err com':>7} {'interval p99, observed':>25}")
         click.echo(head)
         click.echo("-" * len(head))
         for k, rep in reports.items():
@@ -371,15 +374,15 @@ def _render_measure(result):
                 f"{k:<26} {result.accuracy[k]:6.4f} {_fmt_s(p['threshold_s']):>9} {p['min']:6.4f} {p[key]:6.4f} "
                 f"{p['mean']:6.4f} {c.get('min', float('nan')):6.4f} {c.get('mean', float('nan')):6.4f} "
                 f"{rep['rounds_used']:>6} {rep['convergence']['stopped_by']:<10} "
-                f"{_fmt_pp(e99):>7} {_fmt_pp(ec):>7} {_fmt_interval(rows.get('percentilep99')):>17}"
+                f"{_fmt_pp(e99):>7} {_fmt_pp(ec):>7} {_fmt_interval(rows.get('percentilep99')):>25}"
             )
         click.echo(
             (f"{acc}: share of answers within {acc} of the target without deadline" if regression else
              "acc: accuracy without deadline") + "; p99 dl: the candidate's own p99 deadline; worst/"
             f"{key}/mean: quality over rounds at it; common/c.mean: worst and mean quality at the common deadline; "
             "rounds: used by the stopping rule; err: |predicted - observed| worst case of the held-out rounds, "
-            "in percentage points (fitted on the rounds used); interval p99: the 90% prediction interval of that "
-            "worst case and whether it contains it (y/n)"
+            "in percentage points (fitted on the rounds used); interval p99, observed: the 90% prediction interval of "
+            "that worst case, the worst held-out round, and whether the interval contains it (y/n)"
         )
         if regression:
             _render_late_as_mean(reports)
@@ -410,7 +413,7 @@ def _fmt_interval(row) -> str:
     if not row or "predicted_worst" not in row:
         return "-"
     w = row["predicted_worst"]
-    return f"{w['low']:.3f}-{w['high']:.3f} {'y' if row['covered'] else 'n'}"
+    return f"{w['low']:.3f}-{w['high']:.3f} {row['observed_worst']:.3f} {'y' if row['covered'] else 'n'}"
 
 
 def _fmt_pp(v) -> str:

@@ -113,7 +113,7 @@ class TailConfig:
     grid: int = 20
     quantile: float = 0.01
     # the stopping rule's defaults are the analysis module's, stated once there
-    rule: str = "js"
+    rule: str = "tail"
     every: int = _Rule.every
     window: int | None = None
     js_threshold: float = _Rule.threshold
