@@ -111,7 +111,7 @@ def blocked_brute_front(X, block=256):
     return out
 
 
-@pytest.mark.parametrize("d", [3, 4, 5])
+@pytest.mark.parametrize("d", [2, 3, 4, 5])
 def test_front_heavy_inputs_agree_with_brute_force(d):
     # half on a sphere (all non-dominated), half just inside it: a pivot removes next to nothing
     rng = np.random.default_rng(d)

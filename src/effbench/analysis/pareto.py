@@ -123,13 +123,31 @@ def _front_heavy(X: np.ndarray) -> bool:
     import moocore
 
     sample = X[::max(1, X.shape[0] // _SAMPLE)]
-    return bool(moocore.is_nondominated(-sample, keep_weakly=True).mean() > 0.5)
+    return bool(moocore.is_nondominated(sample, maximise=True, keep_weakly=True).mean() > 0.5)
+
+
+_PRESORT_MIN_N = 1024  # from this many rows, 2 and 3 objectives are handed to moocore presorted
+
+
+def _exact_front(X: np.ndarray) -> np.ndarray:
+    """moocore's ``is_nondominated(keep_weakly=True)``, maximising in place (no negated copy).
+
+    For 2 and 3 objectives the rows are first ordered by the last objective, best first: moocore's
+    sweep sorts by it, and its sort and sweep run faster on ordered rows than our argsort costs
+    (50,000 x 3 on a sphere: 0.86 x the time of the unsorted call, docs/pareto.md)."""
+    import moocore
+
+    n, d = X.shape
+    if d > 3 or n < _PRESORT_MIN_N:
+        return moocore.is_nondominated(X, maximise=True, keep_weakly=True)
+    order = np.argsort(X[:, -1])[::-1]
+    out = np.empty(n, dtype=bool)
+    out[order] = moocore.is_nondominated(X[order], maximise=True, keep_weakly=True)
+    return out
 
 
 def nondominated_mask(X) -> np.ndarray:
     """Boolean mask of the non-dominated rows of a larger-is-better matrix ``X`` (n, d)."""
-    import moocore
-
     X = _check(X)
     n, d = X.shape
     if n == 0:
@@ -137,10 +155,10 @@ def nondominated_mask(X) -> np.ndarray:
     if d == 1:
         return X[:, 0] == X[:, 0].max()
     if n < _CULL_MIN_N or _front_heavy(X):
-        return moocore.is_nondominated(-X, keep_weakly=True)
+        return _exact_front(X)
     cand = _cull(X)
     out = np.zeros(n, dtype=bool)
-    out[cand] = moocore.is_nondominated(-X[cand], keep_weakly=True)  # duplicates all kept
+    out[cand] = _exact_front(X[cand])  # duplicates all kept
     return out
 
 
