@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 from effbench.analysis import pareto as pareto_module
 from effbench.analysis.objectives import Objective, oriented_matrix, parse_objective
 from effbench.analysis.pareto import (
+    dominance_counts,
     dominated_by,
     dominators,
     dominates,
@@ -69,6 +70,39 @@ def test_front_layers_and_dominators_match_brute_force(few_rows, X):
     assert np.array_equal(counted.count, M.sum(axis=0))
     for i, sample in enumerate(counted.sample):
         assert np.array_equal(sample, np.flatnonzero(M[:, i])[:2])
+    assert np.array_equal(dominance_counts(X), M.sum(axis=0))
+    # 3+ objectives: bitsets of every s-th prefix plus the rows between; every stride must agree
+    with mock.patch.object(pareto_module, "_MIN_STRIDE", 1 if few_rows else 3):
+        assert np.array_equal(dominance_counts(X), M.sum(axis=0))
+
+
+def blocked_brute_counts(X, block=256):
+    """The dominator count of every row, by brute force in row blocks (bounded memory)."""
+    out = np.zeros(len(X), dtype=np.int64)
+    for start in range(0, len(X), block):
+        B = X[start:start + block]
+        ge = (X[:, None, :] >= B[None, :, :]).all(axis=2)
+        gt = (X[:, None, :] > B[None, :, :]).any(axis=2)
+        out[start:start + block] = (ge & gt).sum(axis=0)
+    return out
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 4, 6])
+def test_dominator_counts_and_samples_of_every_row_on_larger_tables(d):
+    # uniform values (distinct) and 0..3 (heavy ties and duplicates), mixed senses through oriented_matrix
+    rng = np.random.default_rng(20 + d)
+    senses = [parse_objective(f"c{k}:{'max' if k % 2 else 'min'}") for k in range(d)]
+    for raw in (rng.random((2500, d)), rng.integers(0, 4, (2500, d)).astype(float)):
+        X = oriented_matrix(raw, senses)
+        expected = blocked_brute_counts(X)
+        assert np.array_equal(dominance_counts(X), expected)
+        doms = dominators(X, limit=3)
+        assert np.array_equal(doms.count, expected)
+        for i in rng.choice(len(X), 60, replace=False):  # the sample: the 3 smallest dominator indices
+            ge = (X >= X[i]).all(axis=1) & (X > X[i]).any(axis=1)
+            assert np.array_equal(doms.sample[i], np.flatnonzero(ge)[:3])
+    with mock.patch.object(pareto_module, "_BITSET_BYTES", 1 << 16):  # few stored prefixes, long gaps
+        assert np.array_equal(dominance_counts(X), expected)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)

@@ -10,7 +10,7 @@ import os
 
 import click
 
-from effbench.cli.common import check_json_output, db_option, emit_json, human_output
+from effbench.cli.common import check_json_output, db_option, human_output
 from effbench.cli.study import check_sources, hw_label_option
 
 
@@ -131,8 +131,12 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
     with human_output(json_out):
         _print_table(study, top, _estimated(run, keys, names) if run is not None and not several else frozenset())
     if json_out:
+        from effbench.store.files import dumps_json_list, write_output
+
         records = study.to_dict()["records"]
-        emit_json(json_out, records, force=force, indent=1, what=f"{len(records)} rows to ")
+        write_output(json_out, dumps_json_list(records), force=force, option="--json")  # one model a line
+        if json_out != "-":
+            click.echo(f"effbench: wrote {len(records)} rows to {json_out}", err=True)
     if plot_dir:
         from effbench.report.pareto_plots import write_pareto_projections
 
