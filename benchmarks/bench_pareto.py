@@ -296,7 +296,10 @@ def scaling_rows(quick):
     full = (10_000, 100_000, 1_000_000)
     k = 10 if quick else 1
     def timed(d, fn, repeat_below=1_000_000):
-        return lambda n: cpu(lambda: fn(_uniform(n, d)), repeat=3 if n < repeat_below else 1)[0]
+        def run(n):
+            X = _uniform(n, d)
+            return cpu(lambda: fn(X), repeat=3 if n < repeat_below else 1)[0]
+        return run
 
     cases = [
         ("front, 2-D", full, timed(2, nondominated_mask)),

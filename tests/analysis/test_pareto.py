@@ -163,6 +163,15 @@ def test_large_uniform_and_tied_inputs_agree_with_brute_force(d):
         assert np.array_equal(nondominated_mask(X), blocked_brute_front(X))
 
 
+@pytest.mark.parametrize("d", [2, 3])
+def test_layers_of_rows_handed_to_moocore_ordered_match_brute_force(d):
+    # from 1,024 rows, 2 and 3 objectives go to moocore ordered by the last one: ties and duplicates
+    rng = np.random.default_rng(30 + d)
+    X = rng.integers(0, 12, (1500, d)).astype(float)
+    assert np.array_equal(nondominated_layers(X), brute_layers(X))
+    assert np.array_equal(nondominated_mask(X), brute_front(X))
+
+
 @pytest.mark.parametrize("d", [3, 4])
 def test_all_non_dominated_sphere(d):
     rng = np.random.default_rng(0)

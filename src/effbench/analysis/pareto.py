@@ -20,8 +20,8 @@ Algorithms (pure: no I/O; numpy, and moocore's C code, picked by measurement: do
 - Layers: moocore's ``pareto_rank`` (C): Jensen's O(n log n) sweep for 2 objectives, one
   front at a time for 3+ (O(L n log n) for L layers). Measured faster than our own numpy
   prefix bitsets and than peeling with our own front (see docs/pareto.md).
-- Front, exact stage, 2 and 3 objectives: the rows go to moocore ordered by the last objective
-  (its sweep sorts by it, and runs faster on ordered rows than our argsort costs).
+- Front and layers, 2 and 3 objectives, from 1,024 rows: the rows go to moocore ordered by the
+  last objective (its sweeps sort by it, and run faster on ordered rows than our argsort costs).
 - Dominator counts of every row (:func:`dominance_counts`, ours, numpy): a row's dominators are
   the rows >= it less the rows equal to it. 2 objectives: a bottom-up merge over the distinct
   rows in decreasing lexicographic order, O(n log^2 n); 3+: per-column bitsets of stored
@@ -125,21 +125,26 @@ def _front_heavy(X: np.ndarray) -> bool:
 _PRESORT_MIN_N = 1024  # from this many rows, 2 and 3 objectives are handed to moocore presorted
 
 
-def _exact_front(X: np.ndarray) -> np.ndarray:
-    """moocore's ``is_nondominated(keep_weakly=True)``, maximising in place (no negated copy).
+def _presorted(fn, X: np.ndarray) -> np.ndarray:
+    """``fn(X)``, a result per row, computed on the rows ordered by the last objective, best first.
 
-    For 2 and 3 objectives the rows are first ordered by the last objective, best first: moocore's
-    sweep sorts by it, and its sort and sweep run faster on ordered rows than our argsort costs
-    (50,000 x 3 on a sphere: 0.86 x the time of the unsorted call, docs/pareto.md)."""
-    import moocore
-
+    moocore's 2- and 3-objective sweeps (front and layers) sort by that objective, and their sort
+    and sweep run faster on ordered rows than our argsort and gather cost (docs/pareto.md)."""
     n, d = X.shape
     if d > 3 or n < _PRESORT_MIN_N:
-        return moocore.is_nondominated(X, maximise=True, keep_weakly=True)
+        return fn(X)
     order = np.argsort(X[:, -1])[::-1]
-    out = np.empty(n, dtype=bool)
-    out[order] = moocore.is_nondominated(X[order], maximise=True, keep_weakly=True)
+    part = fn(X[order])
+    out = np.empty_like(part)
+    out[order] = part
     return out
+
+
+def _exact_front(X: np.ndarray) -> np.ndarray:
+    """moocore's ``is_nondominated(keep_weakly=True)``, maximising in place (no negated copy)."""
+    import moocore
+
+    return _presorted(lambda Y: moocore.is_nondominated(Y, maximise=True, keep_weakly=True), X)
 
 
 def nondominated_mask(X) -> np.ndarray:
@@ -175,7 +180,7 @@ def nondominated_layers(X, max_layer: int | None = None) -> np.ndarray:
     else:
         import moocore
 
-        layer = moocore.pareto_rank(-X) + 1  # moocore minimises; negated here, not copied again there
+        layer = _presorted(lambda Y: moocore.pareto_rank(Y, maximise=True), X) + 1
     layer = layer.astype(np.int64, copy=False)
     if max_layer is not None:
         layer = np.minimum(layer, max_layer + 1)
