@@ -63,7 +63,10 @@ def test_front_layers_and_dominators_match_brute_force(few_rows, X):
     assert np.array_equal(nondominated_layers(X), brute_layers(X))
     M = brute_dominance(X)
     # dominators() has two paths: a sorted, pruned pass for many rows, a plain scan for a table's few
-    with mock.patch.object(pareto_module, "_FEW_ROWS", few_rows), mock.patch.object(pareto_module, "_BLOCK_CELLS", 3 * max(1, len(X))):  # blocks of 3 rows
+    with mock.patch.object(pareto_module, "_FEW_ROWS", few_rows), mock.patch.object(pareto_module, "_BLOCK_CELLS", 3 * max(1, len(X))), \
+            mock.patch.object(pareto_module, "_PRESORT_MIN_N", 1):  # blocks of 3 rows; rows ordered for moocore
+        assert np.array_equal(nondominated_mask(X), brute_front(X))
+        assert np.array_equal(nondominated_layers(X), brute_layers(X))
         for i, doms in enumerate(dominated_by(X)):
             assert np.array_equal(doms, np.flatnonzero(M[:, i]))
         counted = dominators(X, limit=2)
@@ -165,11 +168,12 @@ def test_large_uniform_and_tied_inputs_agree_with_brute_force(d):
 
 @pytest.mark.parametrize("d", [2, 3])
 def test_layers_of_rows_handed_to_moocore_ordered_match_brute_force(d):
-    # from 1,024 rows, 2 and 3 objectives go to moocore ordered by the last one: ties and duplicates
+    # from 4,096 rows (here: 16), 2 and 3 objectives go to moocore ordered by the last one: ties and duplicates
     rng = np.random.default_rng(30 + d)
     X = rng.integers(0, 12, (1500, d)).astype(float)
-    assert np.array_equal(nondominated_layers(X), brute_layers(X))
-    assert np.array_equal(nondominated_mask(X), brute_front(X))
+    with mock.patch.object(pareto_module, "_PRESORT_MIN_N", 16):
+        assert np.array_equal(nondominated_layers(X), brute_layers(X))
+        assert np.array_equal(nondominated_mask(X), brute_front(X))
 
 
 @pytest.mark.parametrize("d", [3, 4])
