@@ -1,6 +1,7 @@
 """Figures of the Pareto issue, measured side by side with the peers in one run.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_pareto.py [--quick] [--skip-command] [--paretoset-cap S]
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_pareto.py --scaling [--quick]
 
 The peers are the benchmark-only extra (``pip install -e '.[bench]'``: paretoset, pymoo; moocore
 is a dependency of effbench). A peer that is not installed is skipped with a message.
@@ -13,8 +14,9 @@ measured in the child), since it is quadratic there.
 
 Sections: frontier, layers (non-dominated sorting), DEA (4 models x orientations, with the
 max-slack stage), stochastic frontier, the command (``effbench pareto --csv``: wall and CPU
-time and peak RSS of a child process, and the analysis' own peak memory by tracemalloc), and
-the scaling exponents from n = 10^4 to 10^6. Every effbench result is checked against the peer
+time and peak RSS of a child process, and the analysis' own peak memory by tracemalloc); with
+``--scaling`` instead, the scaling table: each algorithm's CPU time at n = 10^4 to 10^6 (less
+where 10^6 is not feasible, e.g. DEA: 10^3 to 10^4 models) and the exponent. Every effbench result is checked against the peer
 it is timed with. This is a benchmark, not a test: it prints figures and asserts correctness.
 """
 
@@ -261,27 +263,66 @@ def command_rows(quick):
     return rows
 
 
-def scaling_rows(quick):
-    from effbench.analysis.pareto import dominators, nondominated_layers, nondominated_mask
+def _uniform(n, d, seed=5):
+    return np.random.default_rng(seed).random((n, d))
 
-    sizes = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
-    cases = {
-        "frontier 2-D uniform": (2, nondominated_mask),
-        "frontier 3-D uniform": (3, nondominated_mask),
-        "frontier 4-D uniform": (4, nondominated_mask),
-        "layers 2-D uniform": (2, nondominated_layers),
-        "layers 3-D uniform": (3, nondominated_layers),
-        "dominators of 25 rows, 4-D": (4, lambda X: dominators(X, rows=range(25))),
-    }
+
+def _stochastic_per_draw(n, draws):
+    """CPU s per draw of the stochastic frontier on n x 3 (5 % relative noise on every column)."""
+    from effbench.analysis.objectives import parse_objectives
+    from effbench.analysis.stochastic_frontier import relative, stochastic_frontier
+
+    values = _uniform(n, 3) + 1.0
+    objectives = parse_objectives(["a:max", "b:min", "c:max"])
+    noise = {o.name: relative(0.05) for o in objectives}
+    return cpu(lambda: stochastic_frontier(values, objectives, noise, draws=draws, seed=0))[0] / draws
+
+
+def _dea_ccr_input(n):
+    from effbench.analysis.dea import dea
+
+    rng = np.random.default_rng(2)
+    X, Y = rng.uniform(1, 10, (n, 2)), rng.uniform(1, 10, (n, 2))
+    return cpu(lambda: dea(X, Y, model="ccr", orientation="input", slacks="max"))[0]
+
+
+def scaling_rows(quick):
+    """CPU s of each algorithm at growing n (uniform data) and the exponent: the slope of log time
+    against log n over the sizes measured. Sizes: 10^4, 10^5, 10^6 where that is feasible here."""
+    from effbench.analysis.dea import dea
+    from effbench.analysis.pareto import dominance_counts, dominators, nondominated_layers, nondominated_mask
+
+    dea(np.ones((2, 1)), np.ones((2, 1)))  # scipy's import outside the timing
+    full = (10_000, 100_000, 1_000_000)
+    k = 10 if quick else 1
+    def timed(d, fn, repeat_below=1_000_000):
+        def run(n):
+            X = _uniform(n, d)
+            return cpu(lambda: fn(X), repeat=3 if n < repeat_below else 1)[0]
+        return run
+
+    cases = [
+        ("front, 2-D", full, timed(2, nondominated_mask)),
+        ("front, 3-D", full, timed(3, nondominated_mask)),
+        ("front, 4-D", full, timed(4, nondominated_mask)),
+        ("layers, 2-D", full, timed(2, nondominated_layers)),
+        ("layers, 3-D", full, timed(3, nondominated_layers, 100_000)),
+        ("dominator counts of every row, 2-D", full, timed(2, dominance_counts, 100_000)),
+        # quadratic: 10^6 x 4 would take ~6 minutes here, so the range stops at 3 x 10^5
+        ("dominator counts of every row, 4-D", (10_000, 30_000, 100_000, 300_000), timed(4, dominance_counts, 30_000)),
+        ("dominators of every row (count + 10), 4-D", (10_000, 30_000, 100_000), timed(4, dominators, 30_000)),
+        ("dominators of 25 rows, 4-D", full, timed(4, lambda X: dominators(X, rows=range(25)))),
+        ("stochastic frontier, 3-D, per draw", full, lambda n: _stochastic_per_draw(n, max(1, 100_000 // n))),
+        ("DEA CCR input + max-slack stage, 2 in 2 out", (1_000, 3_000, 10_000), _dea_ccr_input),
+    ]
     rows = []
-    for name, (d, fn) in cases.items():
-        times = []
-        for n in sizes:
-            X = np.random.default_rng(5).random((n, d))
-            times.append(cpu(lambda: fn(X), repeat=1 if n >= 1_000_000 else 3)[0])
+    for name, sizes, fn in cases:
+        sizes = [n // k for n in sizes if n // k >= 100]
+        times = [fn(n) for n in sizes]
         slope = np.polyfit(np.log10(sizes), np.log10(np.maximum(times, 1e-6)), 1)[0]
-        rows.append((f"scaling, {name}", "n = " + ", ".join(f"{n:.0e}" for n in sizes), None, None,
-                     "s = " + ", ".join(f"{t:.4f}" for t in times) + f"; exponent {slope:.2f}"))
+        rows.append((f"scaling, {name}", "n = " + ", ".join(f"{n:,}" for n in sizes), None, None,
+                     "CPU s = " + ", ".join(f"{t:.4g}" for t in times) + f"; exponent {slope:.2f}"))
+        print(rows[-1][0], rows[-1][1], rows[-1][4], flush=True)
     return rows
 
 
@@ -289,7 +330,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paretoset-cap", type=float, default=120.0, help="seconds per paretoset run")
     parser.add_argument("--quick", action="store_true", help="sizes / 10 (smoke run)")
-    parser.add_argument("--skip-command", action="store_true", help="no command and no scaling rows")
+    parser.add_argument("--skip-command", action="store_true", help="no command rows")
+    parser.add_argument("--scaling", action="store_true",
+                        help="only the scaling table: CPU s at n = 10^4 .. 10^6 and the exponent, per algorithm")
     args = parser.parse_args()
     versions = []
     for mod in ("moocore", "paretoset", "pymoo"):
@@ -299,10 +342,14 @@ def main():
             pass
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, "
           f"python {platform.python_version()}; {', '.join(versions)}")
-    rows = frontier_rows(args.quick, args.paretoset_cap) + layer_rows(args.quick) + dea_rows(args.quick)
-    rows += stochastic_rows(args.quick)
-    if not args.skip_command:
-        rows += command_rows(args.quick) + scaling_rows(args.quick)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    if args.scaling:
+        rows = scaling_rows(args.quick)
+    else:
+        rows = frontier_rows(args.quick, args.paretoset_cap) + layer_rows(args.quick) + dea_rows(args.quick)
+        rows += stochastic_rows(args.quick)
+        if not args.skip_command:
+            rows += command_rows(args.quick)
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     print(f"{'case'.ljust(w0)}  {'who'.ljust(w1)}  {'CPU s':>8}  {'peer/eb':>7}  note")
@@ -310,6 +357,7 @@ def main():
         secs = f"{t:8.3f}" if t is not None else f"{'':>8}"
         rat = f"{ratio:7.2f}" if isinstance(ratio, float) else f"{'':>7}"
         print(f"{case.ljust(w0)}  {who.ljust(w1)}  {secs}  {rat}  {note}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Time ``effbench pareto --csv`` as a user runs it: wall, CPU and peak RSS of the command's process.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_pareto_command.py [--rows 20000 1000000] [--repeat 3]
+                  [--json-max-rows N] [--skip-top0]
 
 Writes seeded CSV tables of N rows x 4 objectives (uniform on [0, 1], 6 decimals: the table
 benchmarks/bench_pareto.py uses) and runs, for each, the command with the default table
 (``--top 25``) and, up to ``--json-max-rows`` rows, with ``--json`` and with ``--top 0`` (both give
-every layer and every row's dominator count, O(n^2 d): hours at 10^6 rows), plus a trivial run (3 rows)
+every layer and every row's dominator count: quadratic in 3+ objectives, minutes at 10^6 rows, and
+``--top 0`` formats every row), plus a trivial run (3 rows)
 that shows what the interpreter and the imports take. Each run goes through a small launcher
 process, so that ``resource.getrusage(RUSAGE_CHILDREN)`` of the launcher is exactly the command's
 own CPU time and peak RSS (``ru_maxrss``). Prints one line per run and the load average, since
@@ -67,7 +69,8 @@ def main():
     parser.add_argument("--rows", type=int, nargs="+", default=[20_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the least CPU is shown")
     parser.add_argument("--json-max-rows", type=int, default=20_000,
-                        help="largest table also run with --json and --top 0 (every row's dominators: quadratic)")
+                        help="largest table also run with --json and --top 0 (every row's dominators: quadratic in 3+ objectives)")
+    parser.add_argument("--skip-top0", action="store_true", help="no --top 0 runs (formatting every row of 10^6)")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
           f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -84,7 +87,8 @@ def main():
             cases = {"table (--top 25)": base}
             if n <= args.json_max_rows:
                 cases["--json"] = base + ["--json", os.path.join(tmp, "out.json"), "--force"]
-                cases["--top 0 (every row)"] = base + ["--top", "0"]
+                if not args.skip_top0:
+                    cases["--top 0 (every row)"] = base + ["--top", "0"]
             for name, cmd in cases.items():
                 r = best(cmd, args.repeat if n <= 100_000 else 1)
                 label = f"{n:,} x 4 ({size / 2**20:.0f} MB CSV, {n * 4 * 8 / 2**20:.0f} MB float64): {name}"

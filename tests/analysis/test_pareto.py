@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 from effbench.analysis import pareto as pareto_module
 from effbench.analysis.objectives import Objective, oriented_matrix, parse_objective
 from effbench.analysis.pareto import (
+    dominance_counts,
     dominated_by,
     dominators,
     dominates,
@@ -62,13 +63,49 @@ def test_front_layers_and_dominators_match_brute_force(few_rows, X):
     assert np.array_equal(nondominated_layers(X), brute_layers(X))
     M = brute_dominance(X)
     # dominators() has two paths: a sorted, pruned pass for many rows, a plain scan for a table's few
-    with mock.patch.object(pareto_module, "_FEW_ROWS", few_rows), mock.patch.object(pareto_module, "_BLOCK_CELLS", 3 * max(1, len(X))):  # blocks of 3 rows
+    with mock.patch.object(pareto_module, "_FEW_ROWS", few_rows), mock.patch.object(pareto_module, "_BLOCK_CELLS", 3 * max(1, len(X))), \
+            mock.patch.object(pareto_module, "_PRESORT_MIN_N", 1):  # blocks of 3 rows; rows ordered for moocore
+        assert np.array_equal(nondominated_mask(X), brute_front(X))
+        assert np.array_equal(nondominated_layers(X), brute_layers(X))
         for i, doms in enumerate(dominated_by(X)):
             assert np.array_equal(doms, np.flatnonzero(M[:, i]))
         counted = dominators(X, limit=2)
     assert np.array_equal(counted.count, M.sum(axis=0))
     for i, sample in enumerate(counted.sample):
         assert np.array_equal(sample, np.flatnonzero(M[:, i])[:2])
+    assert np.array_equal(dominance_counts(X), M.sum(axis=0))
+    # 3+ objectives: bitsets of every s-th prefix plus the rows between; every stride must agree
+    with mock.patch.object(pareto_module, "_MIN_STRIDE", 1 if few_rows else 3):
+        assert np.array_equal(dominance_counts(X), M.sum(axis=0))
+
+
+def blocked_brute_counts(X, block=256):
+    """The dominator count of every row, by brute force in row blocks (bounded memory)."""
+    out = np.zeros(len(X), dtype=np.int64)
+    for start in range(0, len(X), block):
+        B = X[start:start + block]
+        ge = (X[:, None, :] >= B[None, :, :]).all(axis=2)
+        gt = (X[:, None, :] > B[None, :, :]).any(axis=2)
+        out[start:start + block] = (ge & gt).sum(axis=0)
+    return out
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 4, 6])
+def test_dominator_counts_and_samples_of_every_row_on_larger_tables(d):
+    # uniform values (distinct) and 0..3 (heavy ties and duplicates), mixed senses through oriented_matrix
+    rng = np.random.default_rng(20 + d)
+    senses = [parse_objective(f"c{k}:{'max' if k % 2 else 'min'}") for k in range(d)]
+    for raw in (rng.random((2500, d)), rng.integers(0, 4, (2500, d)).astype(float)):
+        X = oriented_matrix(raw, senses)
+        expected = blocked_brute_counts(X)
+        assert np.array_equal(dominance_counts(X), expected)
+        doms = dominators(X, limit=3)
+        assert np.array_equal(doms.count, expected)
+        for i in rng.choice(len(X), 60, replace=False):  # the sample: the 3 smallest dominator indices
+            ge = (X >= X[i]).all(axis=1) & (X > X[i]).any(axis=1)
+            assert np.array_equal(doms.sample[i], np.flatnonzero(ge)[:3])
+    with mock.patch.object(pareto_module, "_BITSET_BYTES", 1 << 16):  # few stored prefixes, long gaps
+        assert np.array_equal(dominance_counts(X), expected)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
@@ -111,7 +148,7 @@ def blocked_brute_front(X, block=256):
     return out
 
 
-@pytest.mark.parametrize("d", [3, 4, 5])
+@pytest.mark.parametrize("d", [2, 3, 4, 5])
 def test_front_heavy_inputs_agree_with_brute_force(d):
     # half on a sphere (all non-dominated), half just inside it: a pivot removes next to nothing
     rng = np.random.default_rng(d)
@@ -127,6 +164,16 @@ def test_large_uniform_and_tied_inputs_agree_with_brute_force(d):
     rng = np.random.default_rng(10 + d)
     for X in (rng.random((6000, d)), rng.integers(0, 4, (6000, d)).astype(float)):
         assert np.array_equal(nondominated_mask(X), blocked_brute_front(X))
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_layers_of_rows_handed_to_moocore_ordered_match_brute_force(d):
+    # from 4,096 rows (here: 16), 2 and 3 objectives go to moocore ordered by the last one: ties and duplicates
+    rng = np.random.default_rng(30 + d)
+    X = rng.integers(0, 12, (1500, d)).astype(float)
+    with mock.patch.object(pareto_module, "_PRESORT_MIN_N", 16):
+        assert np.array_equal(nondominated_layers(X), brute_layers(X))
+        assert np.array_equal(nondominated_mask(X), brute_front(X))
 
 
 @pytest.mark.parametrize("d", [3, 4])

@@ -10,7 +10,7 @@ import os
 
 import click
 
-from effbench.cli.common import check_json_output, db_option, echo_lines, emit_json, human_output
+from effbench.cli.common import check_json_output, db_option, echo_lines, human_output
 from effbench.cli.study import check_sources, hw_label_option
 
 
@@ -132,11 +132,16 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
     with human_output(json_out):
         _print_table(study, top, _estimated(run, keys, names) if run is not None and not several else frozenset(), random)
     if json_out:
+        from effbench.store.files import dumps_json_list, write_output
+
         records = study.to_dict()["records"]
         if run is not None:  # a stored run's models: whether their quality comes from random weights
+            random_keys = {k for k, _ in random}
             for r in records:
-                r["random_weights"] = any(k == r["key"] for k, _ in random)
-        emit_json(json_out, records, force=force, indent=1, what=f"{len(records)} rows to ")
+                r["random_weights"] = r["key"] in random_keys
+        write_output(json_out, dumps_json_list(records), force=force, option="--json")  # one model a line
+        if json_out != "-":
+            click.echo(f"effbench: wrote {len(records)} rows to {json_out}", err=True)
     if plot_dir:
         from effbench.report.pareto_plots import write_pareto_projections
 
