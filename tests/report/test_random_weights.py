@@ -215,3 +215,36 @@ def test_recommend_refuses_a_quality_constraint_when_every_model_has_random_weig
     assert len(err) == 1 and "quality constraint (accuracy >= best - 0.01) cannot be checked" in err[0]
     assert main(["recommend", r.run_id, "--db", str(path), "--prefer", "params"]) == 0
     assert "Use gamma/torch" in capsys.readouterr().out
+
+
+def _regression_tail(tolerance=50.0):
+    from effbench.analysis.tail import answer_definition
+
+    return {"quantile_key": "q01", "quantile": 0.01, "own_p99": {"threshold_s": 1e-3, "min": 0.5, "q01": 0.55},
+            "quality": answer_definition(tolerance)}
+
+
+def test_the_tail_note_names_the_tail_runs_quality_and_the_tail_cell_is_marked(run):
+    import html as html_lib
+
+    from effbench.analysis.run_report import run_report
+    from effbench.analysis.tail import answer_definition
+    from effbench.report.html import render_html
+    from effbench.report.tables import cost_table_rows, render_markdown
+
+    r = make_run(tail=False)
+    for c in r.candidates[:2]:                     # as a regression tail run with --tolerance 50 joined to the costs
+        c.info["tail"] = _regression_tail()
+    r.candidates[0].info["weights"] = "random"
+    headers, rows, notes = cost_table_rows(r)
+    assert headers[-1] == "tail quality at own p99 (ratio, measured)"
+    assert [row[-1] for row in rows[:3]] == ["0.5500 ?", "0.5500", "-"]
+    note = ("tail quality = the low quantile over inference rounds of the share within ±50 when an answer later than "
+            "the candidate's own p99 time counts as wrong (effbench tail measure).")
+    assert note in notes and not any("of the accuracy" in n for n in notes)
+    assert "share within ±50" in render_markdown(r)
+    page = html_lib.unescape(render_html(run_report(r)))
+    assert note in page and "of the accuracy when" not in page
+    r.candidates[1].info["tail"]["quality"] = answer_definition(None)   # a classification tail: accuracy, as before
+    r.candidates[0].info["tail"]["quality"] = answer_definition(None)
+    assert any("rounds of the accuracy when" in n for n in cost_table_rows(r)[2])
