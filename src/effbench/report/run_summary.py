@@ -224,13 +224,13 @@ def render_tail_run(run) -> tuple[list[str], list[str]]:
         rows.append([c.key, tail_quality_name(tail.get("quality")), q((tail.get("unconstrained") or {}).get("mean")),
                      fmt_seconds(own.get("threshold_s")), q(own.get("min")), q(own.get(key)),
                      f"{tail.get('rounds_used', MISSING)} / {tail.get('rounds_measured', MISSING)}"])
-    caption = [f"tail-quality run (effbench tail measure): quality under inference deadlines; an answer later than the "
-               f"deadline counts as wrong. no deadline: mean over rounds; worst: the worst round at the candidate's own "
-               f"p99 deadline; tail: the low quantile over rounds there ({', '.join(sorted(q for q in quantiles if q))})",
-               *random_weights_notes(marked),
-               f"more: effbench export {run.run_id} (every threshold, the curve, the prediction); "
-               f"effbench report COST_RUN {run.run_id} (the tail quality beside the costs of a cost run of the same "
-               f"candidates)"]
+    what = (f"tail-quality run (effbench tail measure): quality under inference deadlines; an answer later than the "
+            f"deadline counts as wrong. no deadline: mean over rounds; worst: the worst round at the candidate's own "
+            f"p99 deadline; tail: the low quantile over rounds there ({', '.join(sorted(q for q in quantiles if q))})")
+    more = (f"more: effbench export {run.run_id} (every threshold, the curve, the prediction); "
+            f"effbench report COST_RUN {run.run_id} (the tail quality beside the costs of a cost run of the same "
+            f"candidates)")
+    caption = [what, *random_weights_notes(marked), more]
     title = f"Run {run.run_id} ({run.suite}, {run.status}): tail quality"
     table = render_table(title, _TAIL_HEADERS, rows, caption="\n".join(caption))
     return [table], [f"failed: {e}" for e in err] + [f"note: {note}" for note in run.notes]
