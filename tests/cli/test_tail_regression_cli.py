@@ -69,6 +69,8 @@ def test_tail_measure_of_a_regression_suite_file(tmp_path, capsys):
     assert f"{key}: late answers replaced by the mean of the targets" in out
     doc = json.loads((tmp_path / "t.json").read_text())
     assert doc["config"]["tolerance"] == 0.5 and doc["candidates"][key]["accuracy"] == 0.6
+    assert doc["candidates"][key]["quality_name"] == "within ±0.5 on time"   # the share is not an accuracy
+    assert doc["candidates"][key]["quality_without_deadline"] == 0.6 and doc["candidates"][key]["random_weights"] is False
     # [data] tolerance in the file serves when no --tolerance is given
     suite, _, _ = _regression_suite(tmp_path, "tolerance = 0.25")
     assert main(["tail", "measure", suite, *SMALL, "--holdout-rounds", "0", "--grid", "0", "--no-store",

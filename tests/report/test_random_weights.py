@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from report_runs import make_run
+from report_runs import LATEX_KEY, SCRIPT_KEY, make_run
 
 from effbench.analysis.costs import random_quality_cells, random_weight_keys, run_summary
 from effbench.report.run_summary import render_run_summary
@@ -55,17 +55,18 @@ def test_json_and_csv_carry_the_flag(run):
     assert {r["weights"] for r in rows if r["candidate"] != "alpha/sklearn"} == {""}
 
 
-def test_recommend_marks_the_runner_ups_quality_and_notes_it(run):
+def test_recommend_notes_it_and_marks_the_runner_ups_quality(run):
     from effbench.analysis.selection import recommend
     from effbench.report.recommendation import render_recommendation
 
     rec = recommend(run, preference=["params"])
     assert rec.random_weights == ["alpha/sklearn"] and rec.to_dict()["random_weights"] == ["alpha/sklearn"]
-    out, _ = render_recommendation(rec)
-    runner = next(line for line in out if line.startswith("  alpha/sklearn:"))
-    assert runner.startswith("  alpha/sklearn: accuracy 0.9500? (")
-    assert out.index(NOTE) > out.index(runner)
+    assert NOTE in render_recommendation(rec)[0]
     assert recommend(make_run(), preference=["params"]).random_weights == []
+    for c in run.candidates:   # every model random: chosen on cost alone, the runner-ups' quality marked
+        c.info["weights"] = "random"
+    out, _ = render_recommendation(recommend(run, preference=["peak_rss_bytes_b1", "params"]))
+    assert "  alpha/sklearn: accuracy 0.9500? (quality not compared); f; peak_rss_bytes_b1=95.4 MiB, params=1k" in out
 
 
 @pytest.fixture
@@ -143,3 +144,107 @@ def test_the_wide_csv_carries_the_flag(run):
     assert {r["key"]: r["weights"] for r in rows} == {"alpha/sklearn": "random", "<script>alert(1)</script>/torch": "",
                                                      "beta & co_$#%{x}~^\\/onnxruntime": "", "gamma/torch": "",
                                                      "delta/torch": ""}
+
+
+def _with_predictions(run):
+    """The candidates predict the ten test labels, alpha/sklearn one wrong: McNemar finds it on par with
+    the most accurate models, and it has the fewest parameters of those tested (gamma/torch has no
+    predictions, so it is never on par)."""
+    for c in run.candidates:
+        if c.status != "failed":
+            c.predictions = list(range(10))
+    run.candidate("alpha/sklearn").predictions = [1] + list(range(1, 10))
+    run.candidate("gamma/torch").predictions = None
+    return run
+
+
+def test_recommend_leaves_random_weights_out_of_the_quality_comparison_and_the_choice(run):
+    from effbench.analysis.selection import recommend
+    from effbench.report.recommendation import render_recommendation
+
+    trained = recommend(_with_predictions(make_run()), preference=["params"])
+    assert trained.chosen == "alpha/sklearn"          # on par and smallest: chosen, when its weights are trained
+    rec = recommend(_with_predictions(run), preference=["params"])
+    assert rec.chosen in (SCRIPT_KEY, LATEX_KEY) and rec.reference in (SCRIPT_KEY, LATEX_KEY)
+    assert "alpha/sklearn" not in rec.frontier + rec.feasible + [p.a for p in rec.parity]
+    assert "alpha/sklearn" not in [r["key"] for r in rec.runner_ups]
+    doc = rec.to_dict()
+    assert doc["random_weights_left_out"] == ["alpha/sklearn"] and doc["quality_compared"] is True
+    out, _ = render_recommendation(rec)
+    assert ('Left out of the quality comparison and of the choice: alpha/sklearn (random weights, weights = "random": '
+            'its accuracy is meaningless).') in out
+    assert recommend(_with_predictions(make_run()), preference=["params"]).random_weights_left_out == []
+
+
+def test_recommend_with_only_random_weights_chooses_on_cost_alone_and_says_so():
+    from effbench.analysis.selection import recommend
+    from effbench.report.recommendation import render_recommendation
+
+    r = _with_predictions(make_run())
+    for c in r.candidates:
+        c.info["weights"] = "random"
+    rec = recommend(r, preference=["params"])
+    assert rec.chosen == "gamma/torch" and rec.reference is None and rec.parity == []   # 500 params, the fewest
+    assert rec.objectives == ["params:min"] and rec.frontier == ["gamma/torch"]
+    assert rec.to_dict()["quality_compared"] is False and rec.random_weights_left_out == []
+    out, _ = render_recommendation(rec)
+    assert ('Quality was not compared: every model has random weights (weights = "random"), so their accuracy is '
+            'meaningless; the choice is on cost alone.') in out
+    assert any(line.startswith("Use gamma/torch: it comes first in the preference order (params)") for line in out)
+    rec = recommend(r, preference=["peak_rss_bytes_b1", "params"])   # two on the frontier: the other one a runner-up
+    assert rec.chosen == "beta & co_$#%{x}~^\\/onnxruntime"
+    assert [(u["key"], u["on_par_with_reference"], u["p_value"]) for u in rec.runner_ups] == [("alpha/sklearn", None, None)]
+
+
+def test_recommend_refuses_a_quality_constraint_when_every_model_has_random_weights(tmp_path, capsys):
+    from effbench.analysis.selection import Constraints, recommend
+    from effbench.cli import main
+    from effbench.errors import DataError
+    from effbench.store.db import Store
+
+    r = make_run()
+    for c in r.candidates:
+        c.info["weights"] = "random"
+    with pytest.raises(DataError, match=r"every model has random weights .*accuracy >= 0.9\) cannot be checked"):
+        recommend(r, Constraints(min_quality=0.9), preference=["params"])
+    path = tmp_path / "rw.sqlite"
+    with Store(path) as store:
+        store.import_run(r)
+    assert main(["recommend", r.run_id, "--db", str(path), "--max-loss", "0.01"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "quality constraint (accuracy >= best - 0.01) cannot be checked" in err[0]
+    assert main(["recommend", r.run_id, "--db", str(path), "--prefer", "params"]) == 0
+    assert "Use gamma/torch" in capsys.readouterr().out
+
+
+def _regression_tail(tolerance=50.0):
+    from effbench.analysis.tail import answer_definition
+
+    return {"quantile_key": "q01", "quantile": 0.01, "own_p99": {"threshold_s": 1e-3, "min": 0.5, "q01": 0.55},
+            "quality": answer_definition(tolerance)}
+
+
+def test_the_tail_note_names_the_tail_runs_quality_and_the_tail_cell_is_marked(run):
+    import html as html_lib
+
+    from effbench.analysis.run_report import run_report
+    from effbench.analysis.tail import answer_definition
+    from effbench.report.html import render_html
+    from effbench.report.tables import cost_table_rows, render_markdown
+
+    r = make_run(tail=False)
+    for c in r.candidates[:2]:                     # as a regression tail run with --tolerance 50 joined to the costs
+        c.info["tail"] = _regression_tail()
+    r.candidates[0].info["weights"] = "random"
+    headers, rows, notes = cost_table_rows(r)
+    assert headers[-1] == "tail quality at own p99 (ratio, measured)"
+    assert [row[-1] for row in rows[:3]] == ["0.5500 ?", "0.5500", "-"]
+    note = ("tail quality = the low quantile over inference rounds of the share within ±50 when an answer later than "
+            "the candidate's own p99 time counts as wrong (effbench tail measure).")
+    assert note in notes and not any("of the accuracy" in n for n in notes)
+    assert "share within ±50" in render_markdown(r)
+    page = html_lib.unescape(render_html(run_report(r)))
+    assert note in page and "of the accuracy when" not in page
+    r.candidates[1].info["tail"]["quality"] = answer_definition(None)   # a classification tail: accuracy, as before
+    r.candidates[0].info["tail"]["quality"] = answer_definition(None)
+    assert any("rounds of the accuracy when" in n for n in cost_table_rows(r)[2])

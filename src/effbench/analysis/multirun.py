@@ -275,7 +275,10 @@ def combine_runs(runs: Sequence[RunRecord], labels: Mapping[str, str] | None = N
     ``tail_runs`` joined to them (see the module doc)."""
     labels = dict(labels or {})
     if not runs:
-        raise ConfigError("give at least one run with latency samples (a cost run); got only tail-quality runs"
+        raise ConfigError("give at least one run with latency samples (a cost run); got only tail-quality runs "
+                          f"({', '.join(r.run_id for r in tail_runs)}): give the cost run of the same candidates beside "
+                          "them (e.g. effbench report COST_RUN TAIL_RUN), or link them when measuring (effbench tail "
+                          "measure ... --cost-run COST_RUN); effbench show TAIL_RUN shows a tail run alone"
                           if tail_runs else "give at least one run")
     ids = [r.run_id for r in runs]
     twice = sorted({i for i in ids if ids.count(i) > 1})

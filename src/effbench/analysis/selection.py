@@ -29,6 +29,16 @@ The recommendation (:func:`recommend`):
 4. says so in words, with the costs the choice saves against the reference, and lists runner-ups;
    when no model meets the constraints it says so and shows the closest models.
 
+Random weights (a run's candidates with ``weights = "random"``,
+:func:`effbench.analysis.costs.random_weight_keys`): their quality is meaningless, so parity with
+them means nothing. When some candidates have trained weights, those with random weights are left
+out of the quality comparison and of the choice (``Recommendation.random_weights_left_out``, and a
+sentence says which and why). When every candidate has random weights, quality is not compared at
+all (``Recommendation.quality_compared`` False): without a quality constraint the choice is made on
+cost alone (the frontier of the costs, the first model by the preference order), and the message
+says so; with a quality constraint (minimum quality, maximum loss) it is refused (:class:`DataError`):
+that constraint cannot be checked on meaningless qualities.
+
 Ties: for each preferred cost in turn, the models that tie with the lowest value stay in the race
 and the others leave it. Two values tie when they are within ``tie_rtol`` of each other, or, for
 an indicator measured from raw latency samples (``latency_p50_s_b1``, ``throughput_...``), when
@@ -296,6 +306,8 @@ class Recommendation:
     direction: str = "max"                # the quality metric's: "max" (accuracy, r2) or "min" (rmse, mae)
     untested: list[dict] = field(default_factory=list)  # frontier models not tested for parity: {key, reason}
     random_weights: list[str] = field(default_factory=list)  # models with random weights: their quality is meaningless
+    random_weights_left_out: list[str] = field(default_factory=list)  # of those, left out of the comparison and the choice
+    quality_compared: bool = True         # False when every model has random weights: the choice is on cost alone
 
     def to_dict(self) -> dict:
         return {
@@ -306,7 +318,8 @@ class Recommendation:
             "frontier": self.frontier, "feasible": self.feasible, "parity": [p.to_dict() for p in self.parity], "untested": self.untested,
             "runner_ups": self.runner_ups, "ties": self.ties, "closest": self.closest, "savings": self.savings,
             "dropped": [{"key": k, "reason": r} for k, r in self.dropped], "rows": self.rows,
-            "random_weights": self.random_weights,
+            "random_weights": self.random_weights, "random_weights_left_out": self.random_weights_left_out,
+            "quality_compared": self.quality_compared,
         }
 
 
@@ -389,7 +402,7 @@ class _Order:
         if len(race) > 1:
             runner = min((r for r in race if r is not winner), key=lambda r: _tie_break(r, self.sign))
             ties.append({"cost": None, "key": winner.key, "tied_with": [r.key for r in race if r is not winner],
-                         "decided_by": _tie_reason(winner, runner)})
+                         "decided_by": _tie_reason(winner, runner, self.sign)})
         return winner, ties
 
     def rank(self, rows: Sequence[Row]) -> list[Row]:
@@ -408,12 +421,12 @@ def _tie_break(r: Row, sign: float = 1.0) -> tuple:
     return (r.simplicity, r.parent is not None, -sign * r.quality, r.key)
 
 
-def _tie_reason(winner: Row, runner: Row) -> str:
+def _tie_reason(winner: Row, runner: Row, sign: float = 1.0) -> str:
     if winner.simplicity != runner.simplicity:
         return "the simpler model"
     if (winner.parent is None) != (runner.parent is None):
         return "the default configuration (not a variant)"
-    if winner.quality != runner.quality:
+    if sign and winner.quality != runner.quality:
         return "the better quality"
     return "the name (first in alphabetical order)"
 
@@ -494,16 +507,60 @@ def recommend(table, constraints: Constraints | None = None, preference: Sequenc
                          rows={r.key: {"quality": r.quality, "family": r.family, **{k: r.value(k) for k in r.costs}} for r in rows},
                          run_id=getattr(table, "run_id", None), n_test=0 if y_true is None else len(y_true),
                          direction=direction, random_weights=_random_weights(table, rows))
+    order = _Order(tuple(preference), tie_rtol, bool(noise_ties), sign)
+    if rec.random_weights:
+        trained = [r for r in rows if r.key not in rec.random_weights]
+        if not trained:
+            return _on_cost_alone(rec, rows, constraints, order, preference + extra,
+                                  list(dict.fromkeys(cost_names + optional)), runner_ups)
+        rec.random_weights_left_out = list(rec.random_weights)
+        rec.message.append(f"Left out of the quality comparison and of the choice: {', '.join(rec.random_weights)} "
+                           f"(random weights, weights = \"random\": {_their(rec.random_weights)} {quality} is meaningless).")
+        rows = trained
     best_quality = sign * max(sign * r.quality for r in rows)
     feasible = [r for r in rows if not _violations(r, constraints, best_quality, sign)]
     rec.feasible = [r.key for r in feasible]
     if not feasible:
         return _infeasible(rec, rows, constraints, best_quality, sign)
-    order = _Order(tuple(preference), tie_rtol, bool(noise_ties), sign)
     front = _frontier(feasible, preference + extra, order)
     rec.frontier = [r.key for r in front]
     savings_names = list(dict.fromkeys(cost_names + list(constraints.max_costs) + optional))
     _choose(rec, front, y_true, order, savings_names, runner_ups)
+    return rec
+
+
+def _their(keys) -> str:
+    return "its" if len(keys) == 1 else "their"
+
+
+def _on_cost_alone(rec: Recommendation, rows: list[Row], constraints: Constraints, order: _Order, costs: list[str],
+                   names: list[str], runner_ups: int) -> Recommendation:
+    """Every model has random weights: no quality comparison; the first model of the costs' frontier by
+    the preference order (a quality constraint is refused: it cannot be checked)."""
+    if constraints.min_quality is not None or constraints.max_loss is not None:
+        raise DataError(f"every model has random weights (weights = \"random\"): {', '.join(rec.random_weights)}; "
+                        f"their {rec.quality} is meaningless, so the quality constraint "
+                        f"({'; '.join(constraints.describe(rec.quality, rec.direction)[:1])}) cannot be checked; "
+                        "give cost constraints only to choose on cost alone")
+    rec.quality_compared = False
+    rec.objectives = [o for o in rec.objectives if not o.startswith(f"{rec.quality}:")]
+    cost_only = _Order(order.preference, order.tie_rtol, order.noise_ties, 0.0)  # quality plays no part
+    feasible = [r for r in rows if not _violations(r, constraints, 0.0, 0.0)]
+    rec.feasible = [r.key for r in feasible]
+    rec.message.append(f"Quality was not compared: every model has random weights (weights = \"random\"), "
+                       f"so their {rec.quality} is meaningless; the choice is on cost alone.")
+    if not feasible:
+        return _infeasible(rec, rows, constraints, 0.0, 0.0)
+    front = _frontier(feasible, costs, cost_only)
+    rec.frontier = [r.key for r in front]
+    chosen, rec.ties = cost_only.pick(front)
+    rec.chosen = chosen.key
+    rec.message.append(f"Use {chosen.key}: it comes first in the preference order ({', '.join(rec.preference)}) among "
+                       f"the models on the frontier of the costs that meet the constraints.")
+    rec.message += _tie_sentences(rec)
+    for r in cost_only.rank([r for r in front if r is not chosen])[:runner_ups]:
+        rec.runner_ups.append({"key": r.key, "quality": r.quality, "family": r.family, "on_par_with_reference": None,
+                               "p_value": None, "costs": {n: r.value(n) for n in names if not math.isnan(r.value(n))}})
     return rec
 
 

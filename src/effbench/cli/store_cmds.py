@@ -78,6 +78,15 @@ def show(run_id, batches, json_out, force, db):
         echo_lines(out)
         echo_lines(err, err=True)
         return 0
+    from effbench.store.runs import is_tail_suite
+
+    if is_tail_suite(run.suite):  # a tail-quality run: a view of its own (--json: the full record)
+        from effbench.report.run_summary import render_tail_run
+
+        out, err = render_tail_run(run)
+        echo_lines(out)
+        echo_lines(err, err=True)
+        return 0
     print_run_summary(run, batches=batches)
     return 0
 

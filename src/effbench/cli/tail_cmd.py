@@ -334,7 +334,10 @@ def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresho
             "common_deadline_s": result.common_deadline_s,
             "common_deadline_origin": result.common_deadline_origin,
             "run_id": result.run_id,
-            "candidates": {k: {"accuracy": result.accuracy[k], **rep} for k, rep in result.reports.items()},
+            "candidates": {k: {"accuracy": result.accuracy[k], "quality_without_deadline": result.accuracy[k],
+                               "quality_name": (rep.get("quality") or {}).get("label", "accuracy"),
+                               "random_weights": k in result.random_weights, **rep}
+                           for k, rep in result.reports.items()},
             "failed": result.failed,
         }
         emit_json(json_out, payload, force=force)
@@ -344,6 +347,10 @@ def measure(suite_file, candidates, trust_pickle, batch_size, time_kind, thresho
 
 
 def _render_measure(result):
+    from effbench.cli.common import echo_lines
+    from effbench.numbers import mark_random_weights
+    from effbench.report.text import random_weights_notes
+
     common = result.common_deadline_s
     reports = result.reports
     if not reports:
@@ -361,8 +368,9 @@ def _render_measure(result):
         )
         if regression:
             click.echo(f"quality: {quality['label']}: a good answer is {quality['good']}")
-        head = (f"{'candidate':<26} {acc:>6} {'p99 dl':>9} {'worst':>6} {key:>6} {'mean':>6} "
-                f"{'common':>6} {'c.mean':>6} {'rounds':>6} {'stop':<10} {'err p99':>7} {'err com':>7} {'interval p99, observed':>25}")
+        w = 7 if result.random_weights & reports.keys() else 6  # room for the random-weights mark
+        head = (f"{'candidate':<26} {acc:>{w}} {'p99 dl':>9} {'worst':>{w}} {key:>{w}} {'mean':>{w}} "
+                f"{'common':>{w}} {'c.mean':>{w}} {'rounds':>6} {'stop':<10} {'err p99':>7} {'err com':>7} {'interval p99, observed':>25}")
         click.echo(head)
         click.echo("-" * len(head))
         for k, rep in reports.items():
@@ -370,9 +378,12 @@ def _render_measure(result):
             c = rep["common_deadline"] or {}
             rows = {r["origin"] + r["label"]: r for r in rep["prediction"]["thresholds"]}
             e99, ec = (rows.get(k, {}).get("error_min_pp") for k in ("percentilep99", "commoncommon"))
+            random = k in result.random_weights
+            q = [mark_random_weights(f"{v:.4f}", random) for v in (result.accuracy[k], p["min"], p[key], p["mean"],
+                                                                   c.get("min", float("nan")), c.get("mean", float("nan")))]
             click.echo(
-                f"{k:<26} {result.accuracy[k]:6.4f} {_fmt_s(p['threshold_s']):>9} {p['min']:6.4f} {p[key]:6.4f} "
-                f"{p['mean']:6.4f} {c.get('min', float('nan')):6.4f} {c.get('mean', float('nan')):6.4f} "
+                f"{k:<26} {q[0]:>{w}} {_fmt_s(p['threshold_s']):>9} {q[1]:>{w}} {q[2]:>{w}} "
+                f"{q[3]:>{w}} {q[4]:>{w}} {q[5]:>{w}} "
                 f"{rep['rounds_used']:>6} {rep['convergence']['stopped_by']:<10} "
                 f"{_fmt_pp(e99):>7} {_fmt_pp(ec):>7} {_fmt_interval(rows.get('percentilep99')):>25}"
             )
@@ -384,6 +395,7 @@ def _render_measure(result):
             "in percentage points (fitted on the rounds used); interval p99, observed: the 90% prediction interval of "
             "that worst case, the worst held-out round, and whether the interval contains it (y/n)"
         )
+        echo_lines(random_weights_notes(result.random_weights & reports.keys()))
         if regression:
             _render_late_as_mean(reports)
     for k, why in result.failed.items():

@@ -49,6 +49,7 @@ __all__ = [
     "energy_curves",
     "tail_curves",
     "tail_quality_label",
+    "tail_quality_name",
     "FIGURE_NAMES",
     "figure_names",
     "check_figures_dir",
@@ -209,7 +210,7 @@ def tail_curves(run) -> dict[str, dict]:
             "rounds_used": _int(tail.get("rounds_used", tail.get("rounds"))),
             "rounds_measured": _int(tail.get("rounds_measured", tail.get("rounds"))),
             "labels": [str(r.get("label", "")) for r in rows],
-            "quality_label": _quality_label(tail.get("quality")),
+            "quality_label": tail_quality_name(tail.get("quality")),
         }
     return out
 
@@ -220,7 +221,9 @@ def tail_quality_label(tails: dict) -> str:
     return labels.pop() if len(labels) == 1 else "quality (accuracy, or share within the tolerance)"
 
 
-def _quality_label(quality) -> str:
+def tail_quality_name(quality) -> str:
+    """The name of a tail run's quality (``info["tail"]["quality"]``, :func:`effbench.analysis.tail.answer_definition`):
+    ``accuracy``, or for a regression ``share within ±TOLERANCE``."""
     tol = _num(quality.get("tolerance")) if isinstance(quality, dict) else None
     return "accuracy" if tol is None else f"share within ±{tol:g}"
 

@@ -478,7 +478,8 @@ def _recommendation(report) -> str:
                    f'</tr></thead><tbody>{rows}</tbody></table></div>')
     if rec.runner_ups:
         def runner(r) -> str:
-            par = "on par with the reference" if r["on_par_with_reference"] else "not on par with the reference"
+            par = {True: "on par with the reference", False: "not on par with the reference",
+                   None: "quality not compared"}[r["on_par_with_reference"]]
             p = "" if r["p_value"] is None else f", p={r['p_value']:.2g}"
             quality = mark_random_weights(f"{r['quality']:.4f}", r["key"] in rec.random_weights)
             return f"<li>{_e(r['key'])}: {_e(rec.quality)} {quality} ({par}{p})</li>"

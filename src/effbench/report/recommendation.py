@@ -18,7 +18,7 @@ def format_cost(v, name: str = "") -> str:
 
 def _runner_up(rec, r: dict) -> str:
     names = [n for n in rec.preference if n != "simplicity"]
-    par = "on par" if r["on_par_with_reference"] else "not on par"
+    par = {True: "on par", False: "not on par", None: "quality not compared"}[r["on_par_with_reference"]]
     p = "" if r["p_value"] is None else f", p={fmt_p(r['p_value'])}"
     costs = ", ".join(f"{n}={format_cost(r['costs'].get(n), n)}" for n in names if n in r["costs"])
     quality = mark_random_weights(fmt_ratio(r['quality'], 4), r['key'] in rec.random_weights)
@@ -27,8 +27,9 @@ def _runner_up(rec, r: dict) -> str:
 
 def render_recommendation(rec) -> tuple[list[str], list[str]]:
     """(lines for standard output, lines for standard error: the models left out and why)."""
-    out = [f"Recommendation for run {rec.run_id} ({rec.quality} on {rec.n_test} test examples; "
-           f"parity: {rec.test} test, {100 * (1 - rec.alpha):g}% level)",
+    parity = (f"parity: {rec.test} test, {100 * (1 - rec.alpha):g}% level" if rec.quality_compared else
+              "quality not compared: every model has random weights")
+    out = [f"Recommendation for run {rec.run_id} ({rec.quality} on {rec.n_test} test examples; {parity})",
            f"constraints: {'; '.join(rec.constraints) or 'none'}; preference: {', '.join(rec.preference)}",
            f"objectives of the frontier: {', '.join(rec.objectives)}; {len(rec.feasible)} model(s) meet the constraints, "
            f"{len(rec.frontier)} on their frontier",

@@ -21,8 +21,8 @@ from effbench.report.text import (
     setup_line,
 )
 
-__all__ = ["interval_text", "p99_9_text", "sparse_notes", "render_run_list", "render_run_summary", "render_tracking",
-           "stored_line"]
+__all__ = ["interval_text", "p99_9_text", "sparse_notes", "render_run_list", "render_run_summary", "render_tail_run",
+           "render_tracking", "stored_line"]
 
 _BATCH_HEADERS = ["candidate", "batch", "p50/batch", "p99/batch", "p50/sample", "throughput", "mem/call", "J/sample", "samples",
                   "stopped by", "p50 95% CI", "p99 95% CI", "p99.9/batch"]
@@ -191,6 +191,49 @@ def render_tracking(run, uses: list[tuple[str, str]]) -> tuple[list[str], list[s
     title = f"tracking run {run.run_id} ({run.status}, {run.created_at})" + ("" if command else ": a Python block")
     table = render_table(title, _TRACKING_HEADERS, rows, caption="\n".join(caption), wrap=(5,))
     return [table], [f"note: {note}" for note in run.notes]
+
+
+_TAIL_HEADERS = ["candidate", "quality", "no deadline", "own p99 deadline", "worst", "tail", "rounds used / measured"]
+
+
+def render_tail_run(run) -> tuple[list[str], list[str]]:
+    """The view of a tail-quality run (``effbench tail measure``, :func:`effbench.store.runs.is_tail_suite`): per
+    candidate, the quality's name, its value without deadline (mean over rounds), the candidate's own p99
+    deadline, the worst round and the tail quality (the low quantile over rounds) there, and the rounds
+    used by the stopping rule out of those measured; the quality figures of a model with random weights
+    are marked. Returns (lines for standard output, lines for standard error: failures and the run's notes)."""
+    from effbench.analysis.costs import random_weight_keys
+    from effbench.numbers import fmt_ratio, mark_random_weights
+    from effbench.report.figures import tail_quality_name
+
+    random, marked, rows, quantiles, err = random_weight_keys(run), set(), [], set(), []
+    for c in run.candidates:
+        tail = (c.info or {}).get("tail")
+        if c.status == "failed" or not isinstance(tail, dict):
+            err.append(f"{c.key}: {c.status}" + (f": {c.error}" if c.error else ": no tail-quality result"))
+            continue
+        own, key = tail.get("own_p99") or {}, tail.get("quantile_key")
+        quantiles.add(f"{key} = the {tail.get('quantile', 0):g} quantile" if key else "")
+
+        def q(v, c=c):
+            text = mark_random_weights(fmt_ratio(v, 4), c.key in random)
+            if text.endswith("?"):
+                marked.add(c.key)
+            return text
+
+        rows.append([c.key, tail_quality_name(tail.get("quality")), q((tail.get("unconstrained") or {}).get("mean")),
+                     fmt_seconds(own.get("threshold_s")), q(own.get("min")), q(own.get(key)),
+                     f"{tail.get('rounds_used', MISSING)} / {tail.get('rounds_measured', MISSING)}"])
+    what = (f"tail-quality run (effbench tail measure): quality under inference deadlines; an answer later than the "
+            f"deadline counts as wrong. no deadline: mean over rounds; worst: the worst round at the candidate's own "
+            f"p99 deadline; tail: the low quantile over rounds there ({', '.join(sorted(q for q in quantiles if q))})")
+    more = (f"more: effbench export {run.run_id} (every threshold, the curve, the prediction); "
+            f"effbench report COST_RUN {run.run_id} (the tail quality beside the costs of a cost run of the same "
+            f"candidates)")
+    caption = [what, *random_weights_notes(marked), more]
+    title = f"Run {run.run_id} ({run.suite}, {run.status}): tail quality"
+    table = render_table(title, _TAIL_HEADERS, rows, caption="\n".join(caption))
+    return [table], [f"failed: {e}" for e in err] + [f"note: {note}" for note in run.notes]
 
 
 def stored_line(run, db_path) -> str:

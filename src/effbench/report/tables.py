@@ -135,7 +135,7 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
                 text += f" {FLOPS_FLAG}"
             row.append(text)
         rows.append(row)
-    tail_note = _add_tail_column(run, cards, headers, rows)
+    tail_note = _add_tail_column(run, cards, headers, rows, marked)
     notes = [
         "'-' = not measured in this run; \u2020 = estimated (not measured).",
         "FLOPs = 2 x MACs; latency is one call on a prepared batch (p50/p99 of the raw samples); "
@@ -152,26 +152,40 @@ def cost_table_rows(run) -> tuple[list[str], list[list[str]], list[str]]:
 
 def _tail_at_own_p99(run, key: str) -> float | None:
     """The tail quality (low quantile over rounds) at the candidate's own p99 deadline, from ``info["tail"]``."""
-    try:
-        tail = run.candidate(key).info.get("tail") or {}
-    except KeyError:
-        return None
-    row = tail.get("own_p99") if isinstance(tail, dict) else None
+    tail = _tail_info(run, key)
+    row = tail.get("own_p99")
     value = row.get(tail.get("quantile_key")) if isinstance(row, dict) else None
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def _add_tail_column(run, cards, headers, rows) -> str | None:
+def _add_tail_column(run, cards, headers, rows, marked: set) -> str | None:
     """A column of tail quality at each candidate's own p99 deadline, when some candidate has one
-    (a tail-quality run, or one joined to the costs: docs/studies.md); returns its note."""
+    (a tail-quality run, or one joined to the costs: docs/studies.md); returns its note, and adds the
+    candidates whose cell carries the random-weights mark to ``marked``."""
+    from effbench.report.figures import tail_quality_name
+
     values = [_tail_at_own_p99(run, card.candidate) for card in cards]
     if all(v is None for v in values):
         return None
     headers.append("tail quality at own p99 (ratio, measured)")
-    for row, v in zip(rows, values):
-        row.append("-" if v is None else f"{v:.4f}")
-    return ("tail quality = the low quantile over inference rounds of the accuracy when an answer later than the "
-            "candidate's own p99 time counts as wrong (effbench tail measure).")
+    random = random_weight_keys(run)
+    for row, v, card in zip(rows, values, cards):
+        mark = v is not None and card.candidate in random
+        row.append("-" if v is None else f"{v:.4f}" + (f" {RANDOM_WEIGHTS_MARK}" if mark else ""))
+        if mark:
+            marked.add(card.candidate)
+    names = sorted({tail_quality_name(_tail_info(run, card.candidate).get("quality"))
+                    for card, v in zip(cards, values) if v is not None})
+    return (f"tail quality = the low quantile over inference rounds of the {' or '.join(names)} when an answer later "
+            "than the candidate's own p99 time counts as wrong (effbench tail measure).")
+
+
+def _tail_info(run, key: str) -> dict:
+    try:
+        tail = run.candidate(key).info.get("tail") or {}
+    except KeyError:
+        return {}
+    return tail if isinstance(tail, dict) else {}
 
 
 def render_markdown(run, report=None) -> str:

@@ -34,6 +34,7 @@ from effbench.analysis.tail import DEFAULT_PERCENTILES, GRID, PERCENT, QUANTILE,
 from effbench.errors import ConfigError, DataError
 from effbench.measure.inputs import as_batch, n_rows
 from effbench.measure.rounds import TIME_KINDS, RoundSource, RoundsData
+from effbench.records import RANDOM_WEIGHTS
 from effbench.validation import Interval, Options, check, check_seed
 
 __all__ = [
@@ -573,6 +574,7 @@ class TailSuiteResult:
     run_id: str | None = None
     db_path: str | None = None
     train_time_s: dict[str, float] = field(default_factory=dict)
+    random_weights: frozenset = frozenset()  # keys of the candidates with random weights (their quality is meaningless)
 
 
 class _TailSuite:
@@ -588,6 +590,7 @@ class _TailSuite:
         self.measurements: list[TailMeasurement] = []
         self.failed: dict[str, str] = {}
         self.reports: dict[str, dict] = {}
+        self.random_weights: set[str] = set()
 
     def measure_all(self, candidates) -> None:
         if self.progress is not None:
@@ -611,6 +614,8 @@ class _TailSuite:
         from effbench.executor import CommandError, WorkerFailure
 
         self.log(f"measuring {c.key}")
+        if (getattr(c, "info", None) or {}).get("weights") == RANDOM_WEIGHTS:
+            self.random_weights.add(c.key)
         try:
             m = _measure_candidate(c, self.task.X_test, self.task.y_test, self.config, self.log, self._fallback_metrics())
         except (WorkerFailure, CommandError) as exc:
@@ -659,6 +664,7 @@ class _TailSuite:
             measurements=self.measurements, reports=self.reports, accuracy={m.key: m.accuracy for m in self.measurements},
             common_deadline_s=self.common_deadline_s, common_deadline_origin=self.origin, failed=self.failed,
             run_id=run_id, db_path=db_path, train_time_s={k: v["train_time_s"] for k, v in training.items()},
+            random_weights=frozenset(self.random_weights),
         )
 
 
