@@ -68,3 +68,11 @@ def test_interval_agrees_with_plain_comparison(v):
     iv = Interval(float, -1, 2, closed="left")
     expected = not isinstance(v, bool) and not math.isnan(v) and -1 <= v < 2
     assert iv.accepts(v) == expected
+
+
+def test_an_infinite_or_nan_value_is_named_as_not_finite():
+    for value, shown in ((float("inf"), "inf"), (float("nan"), "nan"), (-float("inf"), "-inf")):
+        with pytest.raises(ConfigError, match=rf"^tolerance: expected a number >= 0, got {shown} \(not a finite number\)$"):
+            check("tolerance", value, Interval(float, 0, None))
+    with pytest.raises(ConfigError, match=r"^tolerance: expected a number >= 0, got -1\.0$"):
+        check("tolerance", -1.0, Interval(float, 0, None))

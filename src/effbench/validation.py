@@ -168,7 +168,8 @@ def check(name: str, value, *constraints):
                 return value
         elif c.accepts(value):
             return c.convert(value)
-    raise ConfigError(f"{name}: expected {describe(constraints)}, got {_shown(value)}")
+    why = " (not a finite number)" if is_real(value) and not math.isfinite(float(value)) else ""
+    raise ConfigError(f"{name}: expected {describe(constraints)}, got {_shown(value)}{why}")
 
 
 def check_all(values: dict, constraints: dict[str, list | tuple]) -> dict:

@@ -295,7 +295,7 @@ def test_json_shape():
         ({}, {**HAND, "throughput": [1, 2]}, HAND_INDS, DataError, "one value per model"),
         ({}, {**HAND, "throughput": ["1", "x", "2", "3"]}, HAND_INDS, DataError, "numeric"),
         ({"min_factor": 0.9}, HAND, HAND_INDS, ConfigError, r"^min_factor: expected a number >= 1, got 0\.9$"),
-        ({"min_other_factor": float("inf")}, HAND, HAND_INDS, ConfigError, r"^min_other_factor: expected a number >= 1, got inf$"),
+        ({"min_other_factor": float("inf")}, HAND, HAND_INDS, ConfigError, r"^min_other_factor: expected a number >= 1, got inf \(not a finite number\)$"),
         ({"top": -1}, HAND, HAND_INDS, ConfigError, r"^top: expected a whole number >= 0, got -1$"),
         ({"top": True}, HAND, HAND_INDS, ConfigError, r"^top: expected a whole number >= 0, got True$"),
         ({"confidence": 1.5}, HAND, HAND_INDS, ConfigError, r"^confidence: expected a number in \(0, 1\), got 1\.5$"),

@@ -152,6 +152,11 @@ def test_markdown_report_has_a_tail_column_when_tail_is_joined(runs, capsys):
     assert [line.rsplit("|", 2)[-2].strip() for line in lines[4:7]] == ["0.8000", "-", "0.8000"]
     assert main(["report", b, "--db", db, "--format", "markdown", "-o", "-"]) == 0
     assert "tail quality" not in capsys.readouterr().out
+    # the short names of the formats: md, tex
+    assert main(["report", a, t, "--db", db, "--format", "md", "-o", "-"]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == lines[2]
+    assert main(["report", a, "--db", db, "--format", "tex", "-o", "-"]) == 0
+    assert "\\begin{tabular" in capsys.readouterr().out
 
 
 def test_latest_never_lands_on_a_tail_only_run(runs, tmp_path, capsys):

@@ -192,6 +192,31 @@ def test_tail_measure_needs_labels(tmp_path, capsys):
     assert "tail measure: suite 's' has no labels" in capsys.readouterr().err
 
 
+def test_a_run_whose_every_candidate_failed_exits_1_and_keeps_the_failures(tmp_path, capsys, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "sources"))  # factories_for_tests, for the workers too
+    head = 'batch_sizes = [1]\n[data]\ntask = "none"\ninput = "4"\n'
+    bad = '[[candidates]]\nname = "bad"\nmodel = "python:factories_for_tests:build_raising"\n'
+    good = '[[candidates]]\nname = "good"\nmodel = "python:factories_for_tests:build_function"\nargs = { threshold = 0.25 }\n'
+    (tmp_path / "bad.toml").write_text(head + bad)
+    (tmp_path / "mixed.toml").write_text(head + bad + good)
+    db = tmp_path / "r.sqlite"
+    assert main(["run", str(tmp_path / "bad.toml"), "--db", str(db)] + FAST) == 1
+    assert "effbench: every candidate failed (1); nothing was measured: exit code 1" in capsys.readouterr().err
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    assert run.status == "complete" and [(c.key, c.status) for c in run.candidates] == [("bad/callable", "failed")]
+    assert "this model always fails" in run.candidates[0].error
+    # a faulty candidate fails alone; the good one returns a closure (a lambda), made again from its factory
+    # (with its args) in the worker process, since it cannot be pickled
+    assert main(["run", str(tmp_path / "mixed.toml"), "--db", str(db)] + FAST) == 0
+    assert "every candidate failed" not in capsys.readouterr().err
+    with Store(db, create=False) as store:
+        run = store.load_run("latest")
+    assert {c.key: c.status for c in run.candidates} == {"bad/callable": "failed", "good/callable": "ok"}
+
+
 @pytest.mark.slow
 def test_variants_of_a_suite_files_pytorch_candidate(tmp_path, capsys, monkeypatch):
     from pathlib import Path

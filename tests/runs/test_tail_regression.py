@@ -151,9 +151,14 @@ def test_measure_tail_of_a_model_of_named_integer_inputs_in_process():
     X["attention_mask"][:, 4:] = 0
     y = (X["input_ids"][:, :4].sum(1) % 3)
     y[:3] = (y[:3] + 1) % 3  # three wrong labels
+    lines = []
     m = measure_tail(_tiny_token_model(), X, y, name="tok", isolate=False, batch_size=4, thresholds_s=(1e6,),
-                     min_rounds=2, max_rounds=3, every=1, window=1, holdout_rounds=0, grid=0, n_simulated=20)
+                     min_rounds=2, max_rounds=3, every=1, window=1, holdout_rounds=0, grid=0, n_simulated=20,
+                     log=lines.append)
     assert m.accuracy == 0.75 and m.report()["quality"]["task"] == "classification"
+    conv = m.convergence  # the log names the rule, and says when it stopped without converging
+    how = "converged" if conv.stopped_by == "converged" else f"stopped by {conv.stopped_by}, not converged"
+    assert f"tok/torch: rule tail: {how} after {conv.rounds_used} rounds" in lines
     with pytest.raises(DataError, match=r"^X: the named inputs have different numbers of rows"):
         measure_tail(_tiny_token_model(), {"input_ids": X["input_ids"], "attention_mask": X["attention_mask"][:5]}, y,
                      isolate=False)

@@ -189,6 +189,11 @@ def test_bad_track_commands_are_one_line_exit_2(tmp_path, capsys):
     assert main(["track", "bad name", "--db", db, "--", sys.executable, "-c", "pass"]) == 2
     assert capsys.readouterr().err.strip() == ("effbench: error: tracking name 'bad name' is not allowed: "
                                                "use letters, digits and _ . + - only")
+    # NAME forgotten: the command's first word must not become the name
+    assert main(["track", "--db", db, "--", sys.executable, "-c", "pass"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "NAME: missing before '--'; expected effbench track NAME -- COMMAND" in err
+    assert not (tmp_path / "r.sqlite").exists()
 
 
 def test_the_store_finds_the_latest_complete_tracking_on_both_backends(new_db, tmp_path):

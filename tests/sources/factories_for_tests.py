@@ -35,6 +35,15 @@ def build_broken(size=1):
     raise RuntimeError(f"no GPU for size {size}\nsecond line")
 
 
+def always_fails(X):
+    raise RuntimeError("this model always fails")
+
+
+def build_raising():
+    """A callable that loads and then fails on every call: a candidate that fails while measured."""
+    return always_fails
+
+
 def double(x):
     """A function used inside a pipeline saved with skops: a type outside skops' trusted list."""
     return 2 * x

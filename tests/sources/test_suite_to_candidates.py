@@ -84,3 +84,20 @@ def test_reading_suites_and_data_imports_no_heavy_library():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_factorys_closure_is_made_again_from_its_recipe_where_it_is_unpickled():
+    import pickle
+
+    from effbench.sources.suite import CandidateSpec
+
+    spec = CandidateSpec(name="f", model="python:factories_for_tests:build_function", kind="python",
+                         args={"threshold": 0.25})
+    (cand,), _ = build_candidates(spec, np.zeros((2, 1), np.float32))
+    assert cand.factory == ("factories_for_tests:build_function", {"threshold": 0.25})
+    copy = pickle.loads(pickle.dumps(cand))  # the lambda itself cannot be pickled: the recipe is
+    X = np.array([[0.1], [0.3], [0.9]])
+    assert copy.fn is not cand.fn and list(copy.infer(X)) == list(cand.infer(X)) == [0, 1, 1]
+    cand.factory = None
+    with pytest.raises(Exception, match="lambda"):
+        pickle.dumps(cand)

@@ -18,9 +18,13 @@ from effbench.cli.study import hw_label_option
 _SUFFIX = {"html": ".html", "markdown": ".md", "latex": ".tex"}
 
 
+_FORMAT_ALIASES = {"md": "markdown", "tex": "latex"}
+
+
 @click.command()
 @click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
-@click.option("--format", "fmt", type=click.Choice(["html", "markdown", "latex"]), default="html", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["html", "markdown", "md", "latex", "tex"]), default="html",
+              show_default=True, callback=lambda ctx, param, value: _FORMAT_ALIASES.get(value, value),
               help="html: one self-contained page with interactive plots; markdown/latex: the cost, Pareto (with DEA) "
                    "and misnomer tables for papers (LaTeX needs booktabs and siunitx).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, metavar="FILE",

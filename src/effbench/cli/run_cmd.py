@@ -138,8 +138,7 @@ def run(sources, example, input_spec, data_path, task, target, metrics, trust_pi
 
     if resume:
         result = run_suite(resume=resume, db=db, progress=progress, log=progress.log, timeout_s=timeout_s)
-        finish_run_output(result.run, db_path=result.db_path, json_out=json_out, force=force)
-        return 0
+        return finish_run_output(result.run, db_path=result.db_path, json_out=json_out, force=force)
     result = run_suite(
         quick=quick,
         models=expand_variants(split_list(candidates), quick, groups),
@@ -160,8 +159,7 @@ def run(sources, example, input_spec, data_path, task, target, metrics, trust_pi
         address=address,
         hardware=hardware,
     )
-    finish_run_output(result.run, db_path=result.db_path, json_out=json_out, force=force)
-    return 0
+    return finish_run_output(result.run, db_path=result.db_path, json_out=json_out, force=force)
 
 
 def run_settings(p: dict):

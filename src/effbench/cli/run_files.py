@@ -66,5 +66,4 @@ def _measure(plan, p, timing, energy) -> int:
                          extra_config=plan.config, energy=energy, carbon=carbon if energy.enabled else None,
                          timeout_s=plan.timeout_s, training=plan.training, training_from=plan.training_from,
                          failed_records=plan.failed_records, executor=p["executor"], address=p["address"], hardware=p["hardware"])
-    finish_run_output(result.run, db_path=result.db_path, json_out=p["json_out"], force=p["force"])
-    return 0
+    return finish_run_output(result.run, db_path=result.db_path, json_out=p["json_out"], force=p["force"])

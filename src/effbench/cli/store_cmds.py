@@ -8,9 +8,11 @@ from effbench.cli.common import check_json_output, db_option, echo_lines, emit_j
 from effbench.cli.study import hw_label_option
 
 
-def finish_run_output(run, *, db_path, json_out=None, force: bool = False):
+def finish_run_output(run, *, db_path, json_out=None, force: bool = False) -> int:
     """The end of ``effbench run``: the run's summary on the terminal; with ``--json OUT`` also its
-    JSON document (``effbench show RUN --json``), and with ``--json -`` only the JSON on stdout."""
+    JSON document (``effbench show RUN --json``), and with ``--json -`` only the JSON on stdout.
+    Returns the command's exit code: 1 when every candidate failed (nothing was measured, the
+    failures are in the run), else 0."""
     from effbench.cli.mlflow_cmd import log_after_run
 
     log_after_run(run)  # effbench run --mlflow (a line on stderr)
@@ -19,9 +21,12 @@ def finish_run_output(run, *, db_path, json_out=None, force: bool = False):
         from effbench.store.files import write_json
 
         write_json(json_out, run_summary(run).to_dict(), force=force, indent=2)
-        if json_out == "-":
-            return
-    print_run_summary(run, db_path=db_path)
+    if json_out != "-":
+        print_run_summary(run, db_path=db_path)
+    if run.candidates and all(c.status == "failed" for c in run.candidates):
+        click.echo(f"effbench: every candidate failed ({len(run.candidates)}); nothing was measured: exit code 1", err=True)
+        return 1
+    return 0
 
 
 def print_run_summary(run, *, db_path=None, batches: bool = False):

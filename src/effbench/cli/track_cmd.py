@@ -7,7 +7,24 @@ import click
 from effbench.cli.common import check_json_output, db_option, emit_json
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
+class _TrackCommand(click.Command):
+    """NAME comes before ``--``: ``effbench track -- python train.py`` would otherwise take ``python``
+    as the tracking's name and ``train.py`` as the command, so it is refused in one line."""
+
+    def parse_args(self, ctx, args):
+        takes_value = {o for p in self.params if isinstance(p, click.Option) and not p.is_flag for o in p.opts}
+        tokens = iter(args)
+        for token in tokens:
+            if token == "--":
+                raise click.UsageError("NAME: missing before '--'; expected effbench track NAME -- COMMAND [ARGS]...", ctx)
+            if not token.startswith("-"):
+                break
+            if token in takes_value:
+                next(tokens, None)  # the option's value
+        return super().parse_args(ctx, args)
+
+
+@click.command(cls=_TrackCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.option("--no-energy", "no_energy", is_flag=True, help="Measure the wall time only.")

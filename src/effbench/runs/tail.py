@@ -485,7 +485,8 @@ def _run_on_worker(worker, key, y, config: TailConfig, log) -> TailMeasurement:
             log(f"{key}: {n} rounds{js}")
 
         fit, conv = rounds_until_converged(source, cfg, time_kind=config.time_kind, on_rounds=progress)
-        log(f"{key}: stopping rule: {conv.stopped_by} after {conv.rounds_used} rounds")
+        how = "converged" if conv.stopped_by == "converged" else f"stopped by {conv.stopped_by}, not converged"
+        log(f"{key}: rule {config.rule}: {how} after {conv.rounds_used} rounds")
         holdout = None
         if config.holdout_rounds:
             holdout = measure_more(source, config.holdout_rounds, chunk=max(cfg.every, 5),

@@ -23,6 +23,7 @@ takes the latest complete tracking named as the model. The candidate's ``train_t
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 import subprocess
 import time
@@ -109,7 +110,7 @@ def _record(store, run_id, key, tracking: Tracking, reading, carbon, command) ->
     """The tracking's metrics, each with its provenance and whether the tracked code ended normally."""
     how = {"complete": "the tracked code ended normally", "interrupted": "interrupted (Ctrl-C): up to the interruption",
            "failed": "the tracked code failed: up to its end"}[tracking.status]
-    what = "the command " + " ".join(command) if command else "the tracked Python block"
+    what = "the command " + shlex.join(command) if command else "the tracked Python block"
     detail = {"note": f"wall time of {what}", "ended": tracking.status, "how": how}
     metrics = [Metric(key, R.TRAIN_TIME_S, tracking.time_s, R.UNITS[R.TRAIN_TIME_S], R.MEASURED, 0, detail)]
     if reading is not None:

@@ -99,6 +99,8 @@ def build_candidates(spec, X_example, *, trust_pickle: bool = False, device: str
                              args=spec.args, field=f"{where}.model" if field else where)
     info = {"source": prov["kind"], "ref": prov["ref"], "weights": prov["weights"], "trusted": prov["trusted"]}
     native = native_candidate(spec.name, model, prov, device=device, output=spec.output, info=info)
+    if native.backend == "callable" and prov["kind"] == "python":  # a closure travels to workers as its recipe
+        native.factory = (spec.model[len("python:"):], dict(spec.args or {}))
     wanted = list(spec.backends) if spec.backends else [native.backend]
     out = [native] if native.backend in wanted else []
     module = getattr(native, "module", model)  # an archive's loaded module
