@@ -90,6 +90,37 @@ def test_named_integer_inputs_reach_the_model_as_integers_and_dict_outputs_are_c
         bare.predict(data)
 
 
+@pytest.mark.parametrize("output", ["logits", "pooled", 0, 1])
+def test_a_dict_output_reads_the_same_scores_on_torch_and_onnx_runtime(output):
+    rng = np.random.default_rng(4)
+    data = {"input_ids": rng.integers(0, 20, size=(7, 6)), "attention_mask": np.ones((7, 6), dtype=np.int64)}
+    cands, _ = build_candidates(spec("tok", "python:factories_for_tests:build_token_net", output=output,
+                                     backends=("torch", "onnxruntime")), data)
+    assert [c.backend for c in cands] == ["torch", "onnxruntime"]
+    torch_c, onnx_c = cands
+    assert [o.name for o in onnx_c.session.get_outputs()] == ["logits", "pooled"]
+    key = ["logits", "pooled"][output] if isinstance(output, int) else output
+    with torch.inference_mode():
+        want = F.build_token_net()(**{k: torch.from_numpy(v) for k, v in data.items()})[key].numpy()
+    for c in cands:
+        np.testing.assert_allclose(c.to_outputs(c.infer(c.prepare(data))), want, atol=1e-5)
+        np.testing.assert_array_equal(c.predict(data), want.argmax(1))
+
+
+def test_onnx_output_names_follow_the_modules_output():
+    import collections
+
+    from effbench.candidates.onnx_convert import output_names
+
+    a, b = torch.zeros(2, 3), torch.ones(2)
+    pair = collections.namedtuple("Pair", "logits pooled")
+    assert output_names(a) == ["output"]
+    assert output_names({"logits": a, "pooled": b}) == ["logits", "pooled"]
+    assert output_names(pair(a, b)) == ["logits", "pooled"]
+    assert output_names((a, b)) == ["output", "output_1"]
+    assert output_names({"logits": a, "hidden": (b, b), "loss": None}) == ["logits", "hidden.0", "hidden.1"]
+
+
 def test_select_output():
     t = (np.zeros((2, 3)), np.ones(2))
     assert select_output(t, 1) is t[1]
@@ -99,6 +130,10 @@ def test_select_output():
         select_output(t, None)
     with pytest.raises(ValueError, match=r"output 'logits': the model's outputs are a, b"):
         select_output({"a": 1, "b": 2}, "logits")
+    assert select_output({"a": 1, "b": 2}, 1) == 2  # by position, as the dict's ONNX export numbers them
+    assert select_output({0: "key", 1: "other"}, 1) == "other"  # a key first
+    with pytest.raises(ValueError, match=r"output 2: the model's outputs are a, b"):
+        select_output({"a": 1, "b": 2}, 2)
     with pytest.raises(ValueError, match=r"output 5: the model returns a tuple of 2 outputs; give an index"):
         select_output(t, 5)
 
