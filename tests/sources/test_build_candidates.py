@@ -107,6 +107,38 @@ def test_a_dict_output_reads_the_same_scores_on_torch_and_onnx_runtime(output):
         np.testing.assert_array_equal(c.predict(data), want.argmax(1))
 
 
+class _Nested(torch.nn.Module):
+    """A dict output, its keys out of alphabetical order, with a nested tuple and a None entry."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.a, self.b = torch.nn.Linear(4, 3), torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        a, b = self.a(x), self.b(x)
+        return {"pooled": b, "logits": a, "hidden": (b, a + 1), "loss": None}
+
+
+@pytest.mark.parametrize("exporter", ["torchscript", "torch.export"])
+def test_each_onnx_output_holds_the_value_its_name_says(exporter, monkeypatch):
+    import onnxruntime as ort
+
+    import effbench.candidates.onnx_convert as oc
+
+    if exporter == "torch.export":
+        monkeypatch.setattr(oc, "_legacy_exporter_available", lambda: False)
+    net = _Nested().eval()
+    session = ort.InferenceSession(oc.torch_to_onnx_bytes(net, torch.from_numpy(X[:1])))
+    names = [o.name for o in session.get_outputs()]
+    assert names == ["pooled", "logits", "hidden.0", "hidden.1"]
+    with torch.no_grad():
+        out = net(torch.from_numpy(X))
+    want = {"pooled": out["pooled"], "logits": out["logits"], "hidden.0": out["hidden"][0], "hidden.1": out["hidden"][1]}
+    for name, got in zip(names, session.run(None, {"input": X})):
+        np.testing.assert_allclose(got, want[name].numpy(), atol=1e-5)
+
+
 def test_onnx_output_names_follow_the_modules_output():
     import collections
 

@@ -102,8 +102,6 @@ def torch_to_onnx_bytes(module, example_input, *, opset: int = 17, input_names=N
             flat = _flat_outputs(out)
             output_names = [name for name, _ in flat]
             dynamic_axes.update({name: {0: "batch"} for name, t in flat if t.dim() > 0})
-            if not isinstance(out, torch.Tensor):
-                module = _returning_tuple(module)
             if _legacy_exporter_available():
                 try:
                     return _export_legacy(torch, module, args, input_names, output_names, dynamic_axes, opset)
@@ -121,7 +119,9 @@ def output_names(out) -> list:
     """The ONNX output names of a module's output ``out``, in the order the export flattens it: one
     tensor ``["output"]``; a dict (or Hugging Face ``ModelOutput``) its keys; a named tuple its fields;
     a plain tuple or list ``output``, ``output_1``, ...; nested containers ``key.field`` or ``key.1``.
-    Entries that are not tensors (``None``, numbers) are left out."""
+    Entries that are not tensors (``None``, numbers) are left out. Both exporters flatten an output in
+    this order (the TorchScript one by value order, ``torch.export`` by its pytree), so the names given
+    to them line up with the graph's outputs."""
     return [name for name, _ in _flat_outputs(out)]
 
 
@@ -140,22 +140,6 @@ def _flat_outputs(out, prefix=None) -> list:
     else:
         return []
     return [p for name, v in items for p in _flat_outputs(v, name if prefix is None else f"{prefix}.{name}")]
-
-
-def _returning_tuple(module):
-    """``module`` as a module that returns its output's tensors as a flat tuple (:func:`_flat_outputs`'s
-    order), so the exporter's outputs line up with the names given to it."""
-    import torch
-
-    class Flat(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.inner = module
-
-        def forward(self, *args):
-            return tuple(t for _, t in _flat_outputs(self.inner(*args)))
-
-    return Flat()
 
 
 def sklearn_to_onnx_bytes(estimator, n_features: int, *, dtype: str = "float32") -> bytes:
