@@ -97,7 +97,7 @@ def test_a_dict_output_reads_the_same_scores_on_torch_and_onnx_runtime(output):
     cands, _ = build_candidates(spec("tok", "python:factories_for_tests:build_token_net", output=output,
                                      backends=("torch", "onnxruntime")), data)
     assert [c.backend for c in cands] == ["torch", "onnxruntime"]
-    torch_c, onnx_c = cands
+    _, onnx_c = cands
     assert [o.name for o in onnx_c.session.get_outputs()] == ["logits", "pooled"]
     key = ["logits", "pooled"][output] if isinstance(output, int) else output
     with torch.inference_mode():

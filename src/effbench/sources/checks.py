@@ -140,7 +140,8 @@ def check_inputs_fit(name: str, provenance: dict, inputs, *, what: str, field: s
         order = " (the same names in another order)" if sorted(columns) == sorted(fitted) else ""
         raise ConfigError(f"{model} was fitted on the columns {', '.join(fitted)}; {what} gives the feature columns "
                           f"{', '.join(columns)}{order}: a model fitted on named columns reads them by position, so "
-                          "give the same columns in the same order (data.features)")
+                          "give the same columns in the same order (reorder the table, or list them with data.features "
+                          "in a suite file)")
     if forward is not None:
         _check_forward(f"{field}: model {name!r}", forward, inputs, what)
 
