@@ -90,6 +90,69 @@ def test_named_integer_inputs_reach_the_model_as_integers_and_dict_outputs_are_c
         bare.predict(data)
 
 
+@pytest.mark.parametrize("output", ["logits", "pooled", 0, 1])
+def test_a_dict_output_reads_the_same_scores_on_torch_and_onnx_runtime(output):
+    rng = np.random.default_rng(4)
+    data = {"input_ids": rng.integers(0, 20, size=(7, 6)), "attention_mask": np.ones((7, 6), dtype=np.int64)}
+    cands, _ = build_candidates(spec("tok", "python:factories_for_tests:build_token_net", output=output,
+                                     backends=("torch", "onnxruntime")), data)
+    assert [c.backend for c in cands] == ["torch", "onnxruntime"]
+    _, onnx_c = cands
+    assert [o.name for o in onnx_c.session.get_outputs()] == ["logits", "pooled"]
+    key = ["logits", "pooled"][output] if isinstance(output, int) else output
+    with torch.inference_mode():
+        want = F.build_token_net()(**{k: torch.from_numpy(v) for k, v in data.items()})[key].numpy()
+    for c in cands:
+        np.testing.assert_allclose(c.to_outputs(c.infer(c.prepare(data))), want, atol=1e-5)
+        np.testing.assert_array_equal(c.predict(data), want.argmax(1))
+
+
+class _Nested(torch.nn.Module):
+    """A dict output, its keys out of alphabetical order, with a nested tuple and a None entry."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.a, self.b = torch.nn.Linear(4, 3), torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        a, b = self.a(x), self.b(x)
+        return {"pooled": b, "logits": a, "hidden": (b, a + 1), "loss": None}
+
+
+@pytest.mark.parametrize("exporter", ["torchscript", "torch.export"])
+def test_each_onnx_output_holds_the_value_its_name_says(exporter, monkeypatch):
+    import onnxruntime as ort
+
+    import effbench.candidates.onnx_convert as oc
+
+    if exporter == "torch.export":
+        monkeypatch.setattr(oc, "_legacy_exporter_available", lambda: False)
+    net = _Nested().eval()
+    session = ort.InferenceSession(oc.torch_to_onnx_bytes(net, torch.from_numpy(X[:1])))
+    names = [o.name for o in session.get_outputs()]
+    assert names == ["pooled", "logits", "hidden.0", "hidden.1"]
+    with torch.no_grad():
+        out = net(torch.from_numpy(X))
+    want = {"pooled": out["pooled"], "logits": out["logits"], "hidden.0": out["hidden"][0], "hidden.1": out["hidden"][1]}
+    for name, got in zip(names, session.run(None, {"input": X})):
+        np.testing.assert_allclose(got, want[name].numpy(), atol=1e-5)
+
+
+def test_onnx_output_names_follow_the_modules_output():
+    import collections
+
+    from effbench.candidates.onnx_convert import output_names
+
+    a, b = torch.zeros(2, 3), torch.ones(2)
+    pair = collections.namedtuple("Pair", "logits pooled")
+    assert output_names(a) == ["output"]
+    assert output_names({"logits": a, "pooled": b}) == ["logits", "pooled"]
+    assert output_names(pair(a, b)) == ["logits", "pooled"]
+    assert output_names((a, b)) == ["output", "output_1"]
+    assert output_names({"logits": a, "hidden": (b, b), "loss": None}) == ["logits", "hidden.0", "hidden.1"]
+
+
 def test_select_output():
     t = (np.zeros((2, 3)), np.ones(2))
     assert select_output(t, 1) is t[1]
@@ -99,6 +162,10 @@ def test_select_output():
         select_output(t, None)
     with pytest.raises(ValueError, match=r"output 'logits': the model's outputs are a, b"):
         select_output({"a": 1, "b": 2}, "logits")
+    assert select_output({"a": 1, "b": 2}, 1) == 2  # by position, as the dict's ONNX export numbers them
+    assert select_output({0: "key", 1: "other"}, 1) == "other"  # a key first
+    with pytest.raises(ValueError, match=r"output 2: the model's outputs are a, b"):
+        select_output({"a": 1, "b": 2}, 2)
     with pytest.raises(ValueError, match=r"output 5: the model returns a tuple of 2 outputs; give an index"):
         select_output(t, 5)
 

@@ -160,3 +160,44 @@ def test_a_hugging_face_sequence_classifier_scores_its_labels(tmp_path):
         check_task_fits("bert", prov, output="logits", task="classification", metrics=("top5",), y=np.array([0, 1]))
     with pytest.raises(ConfigError, match=r"^data\.task: regression needs one value per example; model 'bert' outputs 3"):
         check_task_fits("bert", prov, output="logits", task="regression", metrics=("rmse",))
+
+
+# -- the inputs a run gives against a fitted estimator's features and a torch factory's forward ---------
+
+class _Kwargs(torch.nn.Module):
+    def forward(self, input_ids, attention_mask=None, **kwargs):
+        return input_ids
+
+
+def test_loading_records_an_estimators_features_and_a_factorys_forward(monkeypatch):
+    from effbench.sources.checks import check_inputs_fit
+
+    _, prov = load_model("python:factories_for_tests:build_forest")
+    assert prov["n_features"] == 4 and "feature_names" not in prov and "forward" not in prov
+    _, prov = load_model("python:factories_for_tests:build_token_net")
+    assert prov["forward"] == {"params": ["input_ids", "attention_mask"], "required": ["input_ids", "attention_mask"],
+                               "var_keyword": False, "var_positional": False}
+    assert "n_features" not in prov
+    monkeypatch.setattr(F, "build_kwargs", lambda: _Kwargs(), raising=False)
+    _, prov = load_model("python:factories_for_tests:build_kwargs")
+    assert prov["forward"]["required"] == ["input_ids"] and prov["forward"]["var_keyword"] is True
+    ids = InputSpec("input_ids", "int64", (4, 6))
+    check_inputs_fit("k", prov, [ids], what="the data", field="--data")  # the optional mask may be left out
+    check_inputs_fit("k", prov, [ids, InputSpec("extra", "int64", (4, 6))], what="the data", field="--data")  # **kwargs
+    with pytest.raises(ConfigError, match=r"^--data: model 'k': forward\(input_ids, attention_mask=\.\.\., \*\*kwargs\) "
+                                          r"needs 'input_ids', which has no default; the data gives ids, extra$"):
+        check_inputs_fit("k", prov, [InputSpec("ids", "int64", (4, 6)), InputSpec("extra", "int64", (4, 6))],
+                         what="the data", field="--data")
+
+
+def test_a_tables_columns_are_checked_only_against_names_the_estimator_was_fitted_on():
+    from effbench.sources.checks import check_inputs_fit
+
+    prov = {"class": "sklearn.linear_model.Ridge", "n_features": 2, "feature_names": ["a", "b"]}
+    table = [InputSpec("X", "float32", (5, 2))]
+    check_inputs_fit("r", prov, table, what="the data", field="--data", columns=["a", "b"])
+    check_inputs_fit("r", prov, table, what="the data", field="--data")  # an npz: no column names to compare
+    with pytest.raises(ConfigError, match=r"^--data: model 'r' \(Ridge\) was fitted on the columns a, b; the data gives "
+                                          r"the feature columns a, c: a model fitted"):
+        check_inputs_fit("r", prov, table, what="the data", field="--data", columns=["a", "c"])
+    check_inputs_fit("f", {"class": "f"}, [InputSpec(None, "float32", (None, 3, 8, 8))], what="the spec", field="--input")

@@ -92,7 +92,8 @@ def test_python_factories_return_modules_estimators_or_callables():
     assert isinstance(module, torch.nn.Module) and module[0].out_features == 5
     assert prov == {"kind": "python", "ref": "python:factories_for_tests:build_net", "args": {"width": 5},
                     "trusted": False, "weights": "factory", "loader": "python factory",
-                    "class": "torch.nn.modules.container.Sequential", "inputs": None}
+                    "class": "torch.nn.modules.container.Sequential", "inputs": None,
+                    "forward": {"params": ["input"], "required": ["input"], "var_keyword": False, "var_positional": False}}
     forest, _ = load_model("python:factories_for_tests:build_forest")
     assert wrap("f", forest).backend == "sklearn"
     fn, prov = load_model("python:factories_for_tests:build_function", args={"threshold": 0.25}, weights="random")

@@ -30,7 +30,7 @@ __all__ = ["Candidate", "as_batch", "select_output", "validate_name"]
 
 def select_output(out, output):
     """The part of a model's output that holds the scores: ``out[output]`` for a dict (or a
-    transformers ModelOutput) or a tuple/list; ``out`` itself when ``output`` is None and it is one
+    transformers ModelOutput; an index picks its values in order) or a tuple/list; ``out`` itself when ``output`` is None and it is one
     array. A tuple or dict output without ``output`` is an error naming what to choose."""
     if output is None:
         if isinstance(out, dict):
@@ -39,6 +39,8 @@ def select_output(out, output):
             raise ValueError(f"the model returns a {type(out).__name__} of {len(out)} outputs; choose one with output = INDEX")
         return out
     if isinstance(out, dict):
+        if isinstance(output, int) and not isinstance(output, bool) and output not in out and 0 <= output < len(out):
+            return list(out.values())[output]  # by position, as the ONNX export of this dict numbers its outputs
         if output not in out:
             raise ValueError(f"output {output!r}: the model's outputs are {', '.join(map(str, out))}")
         return out[output]

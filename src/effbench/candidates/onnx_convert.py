@@ -12,12 +12,12 @@ import warnings
 from effbench.errors import CandidateError
 from effbench.validation import Interval, Options, check
 
-__all__ = ["onnx_from_sklearn", "onnx_from_torch", "sklearn_to_onnx_bytes", "torch_to_onnx_bytes"]
+__all__ = ["onnx_from_sklearn", "onnx_from_torch", "output_names", "sklearn_to_onnx_bytes", "torch_to_onnx_bytes"]
 
 _DTYPES = ("float32", "float64")
 
 
-def _export_legacy(torch, module, args, input_names, dynamic_axes, opset) -> bytes:
+def _export_legacy(torch, module, args, input_names, output_names, dynamic_axes, opset) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # The TorchScript exporter works here but announces its deprecation on every call.
@@ -32,7 +32,7 @@ def _export_legacy(torch, module, args, input_names, dynamic_axes, opset) -> byt
             args,
             buffer,
             input_names=input_names,
-            output_names=["output"],
+            output_names=output_names,
             dynamic_axes=dynamic_axes,
             opset_version=opset,
             do_constant_folding=True,
@@ -41,7 +41,7 @@ def _export_legacy(torch, module, args, input_names, dynamic_axes, opset) -> byt
     return buffer.getvalue()
 
 
-def _export_dynamo(torch, module, args, input_names, dynamic_axes, opset) -> bytes:
+def _export_dynamo(torch, module, args, input_names, output_names, dynamic_axes, opset) -> bytes:
     batch = torch.export.Dim("batch")
     # torch.export specialises a dimension of size 1: trace with a batch of at least 2.
     args = tuple(torch.cat([a, a]) if a.shape[0] == 1 else a for a in args)
@@ -49,7 +49,7 @@ def _export_dynamo(torch, module, args, input_names, dynamic_axes, opset) -> byt
         module,
         args,
         input_names=input_names,
-        output_names=["output"],
+        output_names=output_names,
         dynamic_shapes=tuple({0: batch} for _ in args),
         opset_version=opset,
         dynamo=True,
@@ -76,8 +76,11 @@ def _legacy_exporter_available() -> bool:
 
 
 def torch_to_onnx_bytes(module, example_input, *, opset: int = 17, input_names=None) -> bytes:
-    """Export ``module`` to ONNX bytes: input ``"input"`` (more inputs: ``input_1``...), output ``"output"``,
-    batch axis 0 dynamic. The module is exported in eval mode (its training flag is restored).
+    """Export ``module`` to ONNX bytes: input ``"input"`` (more inputs: ``input_1``...), batch axis 0 dynamic.
+    The outputs keep the names the module gives them (:func:`output_names`): one tensor is ``"output"``,
+    a dict or Hugging Face ``ModelOutput`` its keys, a named tuple its fields, a plain tuple ``"output"``,
+    ``"output_1"``...; so ``output = "logits"`` reads the same scores on torch and on ONNX Runtime.
+    The module is exported in eval mode (its training flag is restored).
 
     Uses the TorchScript exporter (``dynamo=False``, its DeprecationWarning silenced) and falls back to
     the ``torch.export`` exporter (``dynamo=True``) when the TorchScript one is not available.
@@ -90,23 +93,53 @@ def torch_to_onnx_bytes(module, example_input, *, opset: int = 17, input_names=N
     args = torch_args(example_input)
     input_names = list(input_names or ["input"] + [f"input_{i}" for i in range(1, len(args))])
     dynamic_axes = {name: {0: "batch"} for name in input_names}
-    dynamic_axes["output"] = {0: "batch"}
     modes = {m: m.training for m in module.modules()} if isinstance(module, torch.nn.Module) else {}
     if isinstance(module, torch.nn.Module):
         module.eval()
     try:
         with torch.no_grad(), mha_fastpath_off():  # the fused attention kernel has no ONNX export
+            out = module(*args)
+            flat = _flat_outputs(out)
+            output_names = [name for name, _ in flat]
+            dynamic_axes.update({name: {0: "batch"} for name, t in flat if t.dim() > 0})
             if _legacy_exporter_available():
                 try:
-                    return _export_legacy(torch, module, args, input_names, dynamic_axes, opset)
+                    return _export_legacy(torch, module, args, input_names, output_names, dynamic_axes, opset)
                 except ImportError:  # the TorchScript exporter was removed from this build
                     pass
-            return _export_dynamo(torch, module, args, input_names, dynamic_axes, opset)
+            return _export_dynamo(torch, module, args, input_names, output_names, dynamic_axes, opset)
     except (RuntimeError, TypeError, ValueError, NotImplementedError) as exc:
         raise CandidateError(f"torch.onnx.export failed for {type(module).__name__}: {type(exc).__name__}: {exc}") from exc
     finally:
         for m, training in modes.items():
             m.training = training
+
+
+def output_names(out) -> list:
+    """The ONNX output names of a module's output ``out``, in the order the export flattens it: one
+    tensor ``["output"]``; a dict (or Hugging Face ``ModelOutput``) its keys; a named tuple its fields;
+    a plain tuple or list ``output``, ``output_1``, ...; nested containers ``key.field`` or ``key.1``.
+    Entries that are not tensors (``None``, numbers) are left out. Both exporters flatten an output in
+    this order (the TorchScript one by value order, ``torch.export`` by its pytree), so the names given
+    to them line up with the graph's outputs."""
+    return [name for name, _ in _flat_outputs(out)]
+
+
+def _flat_outputs(out, prefix=None) -> list:
+    """``[(name, tensor), ...]`` of ``out`` by the rule of :func:`output_names`."""
+    import torch
+
+    if isinstance(out, torch.Tensor):
+        return [(prefix or "output", out)]
+    if isinstance(out, dict):
+        items = [(str(k), v) for k, v in out.items()]
+    elif isinstance(out, tuple) and hasattr(out, "_fields"):  # a named tuple
+        items = list(zip(out._fields, out))
+    elif isinstance(out, (tuple, list)):
+        items = [(str(i) if prefix is not None else "output" if i == 0 else f"output_{i}", v) for i, v in enumerate(out)]
+    else:
+        return []
+    return [p for name, v in items for p in _flat_outputs(v, name if prefix is None else f"{prefix}.{name}")]
 
 
 def sklearn_to_onnx_bytes(estimator, n_features: int, *, dtype: str = "float32") -> bytes:

@@ -84,7 +84,8 @@ def plan_model_files(refs, *, input_spec: str | None = None, batch_sizes=FILES_B
     sizes = resolve_batch_sizes(batch_sizes, n)
     candidates, inputs = [], {}
     for spec in specs:
-        built, prov = build_candidates(spec, None, trust_pickle=trust_pickle, device=device)
+        built, prov = build_candidates(spec, None, trust_pickle=trust_pickle, device=device,
+                                       check=_spec_check(spec.name, given, "--input"))
         inputs[spec.name] = _input_specs(spec.name, prov, given, "--input", sizes, "--batch-sizes")
         candidates += built
     X, source = _synthetic(inputs, n, input_spec)
@@ -274,7 +275,8 @@ def _suite_synthetic(spec, batch_sizes, trust_pickle, sizes_field):
         if example is None and c.backends:
             raise ConfigError(f"candidates[{i}].backends: converting to other backends needs example inputs; "
                               "give data.input (a shape such as 3x224x224) or data.path")
-        built, prov = build_candidates(c, example, trust_pickle=trust_pickle, device=spec.device, field=f"candidates[{i}]")
+        built, prov = build_candidates(c, example, trust_pickle=trust_pickle, device=spec.device, field=f"candidates[{i}]",
+                                       check=_spec_check(c.name, given, "data.input"))
         inputs[c.name] = _input_specs(c.name, prov, given, "data.input", resolve_batch_sizes(batch_sizes, 1), sizes_field)
         candidates += built
     X, source = _synthetic(inputs, n, text)
@@ -290,8 +292,9 @@ def _on_data(name, data_spec, cand_specs, trust_pickle, device, field_of, batch_
     from effbench.measure.inputs import batch_of
     from effbench.runs.latency import resolve_batch_sizes
     from effbench.sources.build import build_candidates
-    from effbench.sources.checks import check_task_fits
+    from effbench.sources.checks import check_inputs_fit, check_task_fits
     from effbench.sources.data import load_data
+    from effbench.sources.signature import InputSpec
     from effbench.tasks.metrics import check_top_k_labels
 
     ds = load_data(data_spec)
@@ -302,9 +305,13 @@ def _on_data(name, data_spec, cand_specs, trust_pickle, device, field_of, batch_
     sizes = resolve_batch_sizes(batch_sizes, ds.n)
     X = ds.X
     example = batch_of(X, 2)
+    given = [InputSpec(k, str(a.dtype), a.shape) for k, a in ds.inputs.items()]
     candidates = []
     for i, c in enumerate(cand_specs):
-        built, prov = build_candidates(c, example, trust_pickle=trust_pickle, device=device, field=field_of(i))
+        def check(prov, name=c.name):  # before the model is converted to other backends
+            check_inputs_fit(name, prov, given, what="the data", field=rename("data.path"), columns=ds.source.get("features"))
+
+        built, prov = build_candidates(c, example, trust_pickle=trust_pickle, device=device, field=field_of(i), check=check)
         signature = _signature(c.name, prov)
         if signature:
             _check_fits(c.name, ds, signature)
@@ -360,12 +367,29 @@ def _signature(name, prov):
     return signature
 
 
-def _input_specs(name, prov, given, where, sizes, sizes_field) -> tuple:
-    """The model's synthetic inputs: ``given`` (a hand-written spec) checked against its signature, or
-    the signature itself; a fixed batch dimension checked against the batch ``sizes``."""
+def _spec_check(name, given, where):
+    """The check :func:`build_candidates` runs once model ``name`` is loaded: a hand-written spec ``given``
+    against a scikit-learn estimator's features or a torch factory's ``forward`` (models whose file
+    tells no input signature; :func:`effbench.sources.checks.check_inputs_fit`)."""
+    from effbench.sources.checks import check_inputs_fit
     from effbench.sources.signature import resolve_shapes
 
+    def check(prov):
+        if given is not None and not prov.get("inputs"):
+            check_inputs_fit(name, prov, resolve_shapes(given, None, field=where), what="the spec", field=where)
+
+    return check
+
+
+def _input_specs(name, prov, given, where, sizes, sizes_field) -> tuple:
+    """The model's synthetic inputs: ``given`` (a hand-written spec) checked against its signature, or
+    the signature itself (a scikit-learn estimator: a table of its ``n_features_in_`` columns); a fixed
+    batch dimension checked against the batch ``sizes``."""
+    from effbench.sources.signature import InputSpec, resolve_shapes
+
     signature = _signature(name, prov)
+    if given is None and signature is None and prov.get("n_features"):
+        return (InputSpec(None, "float32", (None, prov["n_features"])),)
     specs = resolve_shapes(given, signature, field=where)
     _check_batch(name, signature, specs, sizes, sizes_field)
     return specs

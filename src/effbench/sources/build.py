@@ -86,17 +86,21 @@ def check_device(device: str, field: str = "device", *, torch_module=None) -> st
     return device
 
 
-def build_candidates(spec, X_example, *, trust_pickle: bool = False, device: str = "cpu", field: str | None = None):
+def build_candidates(spec, X_example, *, trust_pickle: bool = False, device: str = "cpu", field: str | None = None,
+                     check=None):
     """``(candidates, provenance)`` for one :class:`~effbench.sources.suite.CandidateSpec`: the model
     on its own backend, then on every other backend in ``spec.backends`` through the registry's
     converters (``X_example``: a batch of inputs, which converters trace the model with). A backend
-    that cannot take this model is a :class:`ConfigError` naming the field."""
+    that cannot take this model is a :class:`ConfigError` naming the field. ``check(provenance)``:
+    called once the model is loaded, before it is wrapped or converted (the run's inputs against it)."""
     from effbench.candidates import registry
     from effbench.sources.models import load_model
 
     where = field or f"candidate {spec.name!r}"
     model, prov = load_model(spec.model, trust_pickle=trust_pickle or spec.trust, weights=spec.weights,
                              args=spec.args, field=f"{where}.model" if field else where)
+    if check is not None:
+        check(prov)
     info = {"source": prov["kind"], "ref": prov["ref"], "weights": prov["weights"], "trusted": prov["trusted"]}
     native = native_candidate(spec.name, model, prov, device=device, output=spec.output, info=info)
     if native.backend == "callable" and prov["kind"] == "python":  # a closure travels to workers as its recipe

@@ -18,6 +18,13 @@ Hugging Face sequence classifier's number of labels (its logits). What they cont
 A model whose file does not tell (a ``python:`` torch factory, TorchScript, a callable, a dynamic
 output width) is checked when its outputs are scored, after measuring: that candidate alone fails,
 with the reason.
+
+    check_inputs_fit("clf", provenance, [InputSpec("X", "float32", (40, 8))], what="the data", field="--data")
+
+checks the inputs a run gives a model against what its loading recorded: a scikit-learn estimator's
+``n_features_in_`` (one table, two dimensions, that many columns) and ``feature_names_in_`` (a CSV or
+Parquet table's feature columns, in order), and a ``python:`` torch Module's ``forward`` parameters
+(every one without a default given, no name it does not take unless it takes ``**kwargs``).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from effbench.errors import ConfigError
 from effbench.sources.signature import InputSpec, shape_text
 from effbench.tasks.metrics import top_k
 
-__all__ = ["check_task_fits", "model_output"]
+__all__ = ["check_inputs_fit", "check_task_fits", "model_output"]
 
 
 def model_output(provenance: dict, output=None) -> InputSpec | None:
@@ -106,3 +113,61 @@ def _width(out: InputSpec | None) -> int | None:
     if len(out.shape) == 2:
         return out.shape[1]
     return None
+
+
+def check_inputs_fit(name: str, provenance: dict, inputs, *, what: str, field: str, columns=None) -> None:
+    """ConfigError (one line, naming ``field``, model ``name``, what it takes and what ``what`` gives)
+    when ``inputs`` (:class:`InputSpec` objects, the batch dimension first, a lone input's name None
+    or its array's) cannot be fed to the model as its ``provenance`` describes it. ``columns``: a
+    table's feature columns, checked against the names a scikit-learn estimator was fitted on."""
+    inputs = list(inputs)
+    n_features, forward = provenance.get("n_features"), provenance.get("forward")
+    cls = str(provenance.get("class", "")).rsplit(".", 1)[-1]
+    model = f"{field}: model {name!r} ({cls})"
+    if n_features is not None:
+        if len(inputs) != 1:
+            raise ConfigError(f"{model} takes one table of {n_features} features per example; {what} gives "
+                              f"{len(inputs)} inputs ({_listed(inputs)})")
+        shape = inputs[0].shape
+        if len(shape) != 2:
+            raise ConfigError(f"{model} takes a table of {n_features} features per example, shape (?, {n_features}); "
+                              f"{what} gives {_listed(inputs)}, {len(shape)} dimensions")
+        if shape[1] != n_features:
+            raise ConfigError(f"{model} was fitted on {n_features} features; {what} gives {shape[1]} per example "
+                              f"({_listed(inputs)})")
+    fitted = provenance.get("feature_names")
+    if fitted is not None and columns is not None and list(columns) != list(fitted):
+        order = " (the same names in another order)" if sorted(columns) == sorted(fitted) else ""
+        raise ConfigError(f"{model} was fitted on the columns {', '.join(fitted)}; {what} gives the feature columns "
+                          f"{', '.join(columns)}{order}: a model fitted on named columns reads them by position, so "
+                          "give the same columns in the same order (reorder the table, or list them with data.features "
+                          "in a suite file)")
+    if forward is not None:
+        _check_forward(f"{field}: model {name!r}", forward, inputs, what)
+
+
+def _check_forward(model: str, forward: dict, inputs, what: str) -> None:
+    """The inputs against a torch Module's ``forward`` parameters (``provenance["forward"]``): a lone input
+    is passed positionally (it takes the first parameter), several by name (``module(**inputs)``)."""
+    params, required = forward["params"], forward["required"]
+    sig = ", ".join([p if p in required else f"{p}=..." for p in params] + (["**kwargs"] if forward["var_keyword"] else []))
+    if len(inputs) == 1:
+        missing = required[1:]
+        if missing:
+            raise ConfigError(f"{model}: forward({sig}) also needs {', '.join(map(repr, missing))}; {what} gives one "
+                              f"input ({_listed(inputs)}): give one input per parameter, named after it")
+        return
+    names = [i.name for i in inputs]
+    missing = [p for p in required if p not in names]
+    if missing:
+        raise ConfigError(f"{model}: forward({sig}) needs {', '.join(map(repr, missing))}, which has no default; {what} "
+                          f"gives {', '.join(names)}")
+    unknown = [n for n in names if n not in params]
+    if unknown and not forward["var_keyword"]:
+        raise ConfigError(f"{model}: forward({sig}) takes no input {', '.join(map(repr, unknown))}; {what} gives "
+                          f"{', '.join(names)} (each input is passed by its name)")
+
+
+def _listed(inputs) -> str:
+    """Inputs in messages: ``X float32(40, 8)``, the name left out for a lone unnamed one."""
+    return ", ".join(" ".join(filter(None, (i.name, f"{i.dtype}{shape_text(i.shape)}"))) for i in inputs)

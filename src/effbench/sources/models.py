@@ -21,8 +21,10 @@ The provenance dict records how it was loaded: ``kind``, ``ref``, ``path``, ``sh
 (``"file"``, ``"factory"`` or ``"random"``), ``args``, ``class`` and ``inputs`` (the input signature
 when the file tells it: a list of :meth:`InputSpec.to_dict`); ``output_specs`` the same for the
 outputs (ONNX: each; ``.pt2``: its one tensor; ``hf:`` sequence classifiers: the logits); for a
-scikit-learn estimator ``estimator_type`` (``classifier``, ``regressor`` or None) and, for a
-classifier, ``n_classes`` and ``scores`` (whether it has ``predict_proba``). The checks of
+scikit-learn estimator ``estimator_type`` (``classifier``, ``regressor`` or None), ``n_features``
+(``n_features_in_``) and ``feature_names`` (``feature_names_in_``, when fitted on a table) and, for a
+classifier, ``n_classes`` and ``scores`` (whether it has ``predict_proba``); for a ``python:`` torch
+Module ``forward``: its ``forward`` parameters, which are required and whether it takes ``**kwargs``. The checks of
 :mod:`effbench.sources.checks` read them. Any failure is one
 :class:`~effbench.errors.ConfigError` line naming the model and the reason.
 """
@@ -31,6 +33,8 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+
+import numpy as np
 
 from effbench.errors import ConfigError
 from effbench.sources.signature import InputSpec
@@ -85,6 +89,7 @@ def load_model(ref, *, trust_pickle: bool = False, weights: str | None = None, a
     if kind == "python":
         obj = _load_python(text[len("python:"):], args, field)
         prov.update(loader="python factory")
+        _forward_facts(obj, prov)
     elif kind == "hf":
         obj = _load_hf(Path(text[len("hf:"):]).expanduser(), args, weights, field, prov)
     else:
@@ -114,6 +119,34 @@ def _estimator_facts(obj, prov) -> None:
     classes = getattr(obj, "classes_", None)
     if kind == "classifier" and getattr(classes, "ndim", None) == 1:  # one output (multi-output: a list of arrays)
         prov.update(n_classes=len(classes), scores=hasattr(obj, "predict_proba"))
+    n_features = getattr(obj, "n_features_in_", None)  # set by fit (a Pipeline: its first step's)
+    if isinstance(n_features, (int, np.integer)) and not isinstance(n_features, bool):
+        prov["n_features"] = int(n_features)
+    names = getattr(obj, "feature_names_in_", None)  # fitted on a DataFrame: its column names, in order
+    if names is not None:
+        prov["feature_names"] = [str(n) for n in names]
+
+
+def _forward_facts(obj, prov) -> None:
+    """For a torch Module: the parameters of its ``forward`` (``inspect.signature``), which the named
+    inputs a run gives it are checked against (:func:`effbench.sources.checks.check_inputs_fit`):
+    ``params`` (names, in order), ``required`` (those without a default), ``var_keyword`` (it takes
+    ``**kwargs``). Nothing when the signature cannot be read (a C-implemented or scripted forward)."""
+    import inspect
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(obj, torch.nn.Module) or isinstance(obj, torch.jit.ScriptModule):
+        return
+    try:
+        params = inspect.signature(obj.forward).parameters.values()
+    except (TypeError, ValueError):
+        return
+    named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    prov["forward"] = {"params": [p.name for p in named],
+                       "required": [p.name for p in named if p.default is p.empty],
+                       "var_keyword": any(p.kind == p.VAR_KEYWORD for p in params),
+                       "var_positional": any(p.kind == p.VAR_POSITIONAL for p in params)}
 
 
 def input_signature(provenance: dict) -> tuple[InputSpec, ...] | None:
