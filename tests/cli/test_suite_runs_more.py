@@ -36,7 +36,8 @@ def _suite(tmp_path, extra_top="", extra_candidate=""):
 
 
 def _captured_config(monkeypatch):
-    """Replace the executor by one that records the ExecutionConfig it is given and measures nothing."""
+    """Replace the executor by one that records the ExecutionConfig it is given and measures nothing (so every
+    candidate ends failed, "not measured", and ``effbench run`` exits 1)."""
     import effbench.executor
 
     seen = {}
@@ -51,9 +52,9 @@ def _captured_config(monkeypatch):
 def test_a_suite_files_timeout_reaches_the_executor_and_the_option_overrides_it(tmp_path, monkeypatch):
     seen = _captured_config(monkeypatch)
     suite, db = _suite(tmp_path, "timeout_s = 77"), str(tmp_path / "r.sqlite")
-    assert main(["run", suite, "--db", db] + FAST) == 0
+    assert main(["run", suite, "--db", db] + FAST) == 1  # nothing measured (the fake executor)
     assert seen["config"].command_timeout_s == 77.0 and seen["config"].startup_timeout_s == 77.0
-    assert main(["run", suite, "--db", db, "--timeout", "5"] + FAST) == 0
+    assert main(["run", suite, "--db", db, "--timeout", "5"] + FAST) == 1
     assert seen["config"].command_timeout_s == 5.0
 
 
@@ -110,7 +111,7 @@ def test_a_suite_files_candidate_takes_the_tracking_it_names(tmp_path, monkeypat
     clock = iter([10.0, 13.5]).__next__
     with track("train-relu", db=db, energy=EnergyConfig(enabled=False), clock=clock) as t:
         pass
-    assert main(["run", _suite(tmp_path, extra_candidate='training = "train-relu"'), "--db", db] + FAST) == 0
+    assert main(["run", _suite(tmp_path, extra_candidate='training = "train-relu"'), "--db", db] + FAST) == 1  # fake executor
     with Store(db, create=False) as store:
         run = store.load_run("latest")
     m = run.metric("relu/onnxruntime", R.TRAIN_TIME_S)
