@@ -300,3 +300,11 @@ def test_csv_stochastic_without_uncertainty_says_every_probability_is_1(table, c
                      "n:EXAMPLES), so every draw is the table itself and every probability is 1 on the frontier, 0 off it"]
     assert main(["pareto", "--csv", table, *ARGS, "--stochastic", "--draws", "5", "--uncertainty", "acc=n:1000"]) == 0
     assert "no noise was given" not in capsys.readouterr().err
+
+
+def test_objectives_given_where_run_ids_go_get_a_hint(tmp_path, capsys):
+    db = str(tmp_path / "none.sqlite")
+    assert main(["pareto", "latest", "accuracy:max", "latency_p50_s_b1:min", "--db", db]) == 2
+    assert _error_line(capsys) == ("effbench: error: RUN_ID: 'accuracy:max' looks like an objective; objectives are "
+                                   "options: --objective accuracy:max --objective latency_p50_s_b1:min")
+    assert not (tmp_path / "none.sqlite").exists()

@@ -7,6 +7,7 @@ imported when the command runs.
 from __future__ import annotations
 
 import os
+import re
 
 import click
 
@@ -98,6 +99,12 @@ def pareto(run_ids, csv_files, key, db, key_pattern, duplicates, objective_specs
     """
     from effbench.analysis.pareto_study import StochasticOptions, pareto_study
 
+    given_as_runs = [r for r in run_ids if re.fullmatch(r"[^:\s]+:(max|min)", r)]
+    if given_as_runs:  # 'effbench pareto latest accuracy:max ...': objectives given where run ids go
+        from effbench.errors import ConfigError
+
+        raise ConfigError(f"RUN_ID: {given_as_runs[0]!r} looks like an objective; objectives are options: "
+                          + " ".join(f"--objective {o}" for o in given_as_runs))
     check_sources(run_ids, csv_files, key, hw_labels, key_pattern=key_pattern,
                   hardware_hint="; with --csv tables give --hardware NAME=COLUMN:max|min,...")
     check_json_output(json_out, force)
