@@ -35,6 +35,7 @@ from effbench.errors import ConfigError, DataError
 from effbench.measure.inputs import as_batch, n_rows
 from effbench.measure.rounds import TIME_KINDS, RoundSource, RoundsData
 from effbench.records import RANDOM_WEIGHTS
+from effbench.sources.suite import TOLERANCE
 from effbench.validation import Interval, Options, check, check_seed
 
 __all__ = [
@@ -54,9 +55,6 @@ SCHEMA = "effbench.tail/1"
 
 def _positive_seconds(v, name):
     return check(name, v, SECONDS)
-
-
-TOLERANCE = Interval(float, 0, None, unit="target units")
 
 
 def check_tolerance(task: str, tolerance, *, field: str = "tolerance", where: str = "the data",

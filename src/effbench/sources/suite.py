@@ -111,6 +111,9 @@ class SuiteSpec:
 
 
 TOP_KEYS = ("name", "batch_sizes", "threads", "device", "timeout_s", "data", "candidates")
+TOLERANCE = Interval(float, 0, None, unit="target units")
+"""A regression's tolerance (``[data] tolerance``, ``tail measure --tolerance``, ``TailConfig.tolerance``)."""
+
 DATA_KEYS = ("path", "task", "metrics", "labels", "target", "features", "resize", "mean", "std", "input", "tolerance")
 CANDIDATE_KEYS = ("name", "model", "args", "backends", "trust", "weights", "output", "training")
 
@@ -291,7 +294,7 @@ def _data(raw, base: Path) -> DataSpec:
         if task != "regression":
             raise ConfigError(f"data.tolerance: applies to task \"regression\" only (the tail mode's good answer: within "
                               f"the tolerance of the target); the task is {task!r}")
-        tolerance = check("data.tolerance", tolerance, Interval(float, 0, None, unit="target units"))
+        tolerance = check("data.tolerance", tolerance, TOLERANCE)
     return DataSpec(path=path, task=task, metrics=tuple(metrics), format=fmt,
                     labels=_text("data.labels", raw.get("labels", "y")), target=target, features=features,
                     resize=resize, mean=mean, std=std, input=synthetic, tolerance=tolerance)
